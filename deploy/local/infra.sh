@@ -1,0 +1,441 @@
+#!/usr/bin/env bash
+# Local infrastructure for minwon without Docker: a real Apache Kafka broker
+# (KRaft, single node acting as broker + controller) and FerretDB (MongoDB wire
+# protocol on an SQLite backend), both listening on 127.0.0.1 only.
+#
+#   deploy/local/infra.sh install   fetch/build into the cache (idempotent)
+#   deploy/local/infra.sh up        install if needed, start both, wait until they answer
+#   deploy/local/infra.sh down      stop both and remove the run directory (all data)
+#   deploy/local/infra.sh status    show what runs and whether it answers (exit 0 = both up)
+#   deploy/local/infra.sh env       print the export lines for the services, e.g.
+#                                     eval "$(deploy/local/infra.sh env)"
+#   deploy/local/infra.sh logs      print where the log files are and their last lines
+#
+# Needs: Java >= 11 (run Kafka), Maven (first install only), Go >= 1.24 (first
+# install only), python3 (readiness probes, standard library only).
+#
+# Environment (all optional):
+#   MINWON_CACHE               cache for jars and binaries   (default: $HOME/.cache/minwon)
+#   MINWON_INFRA_DIR           run dir: configs, data, logs, pids (default: /tmp/minwon-infra)
+#   MINWON_KAFKA_PORT          Kafka client port              (default: 39092)
+#   MINWON_KAFKA_CONTROLLER_PORT  KRaft controller port       (default: Kafka port + 1)
+#   MINWON_FERRETDB_PORT       FerretDB (MongoDB wire) port   (default: 37017)
+#   MINWON_KAFKA_HEAP          JVM heap options               (default: -Xms128m -Xmx512m)
+#   MINWON_INFRA_TIMEOUT       seconds to wait for each service (default: 120)
+set -euo pipefail
+
+KAFKA_VERSION=3.9.1
+FERRETDB_VERSION=1.24.2
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE_DIR="${MINWON_CACHE:-$HOME/.cache/minwon}"
+RUN_DIR="${MINWON_INFRA_DIR:-/tmp/minwon-infra}"
+KAFKA_PORT="${MINWON_KAFKA_PORT:-39092}"
+KAFKA_CONTROLLER_PORT="${MINWON_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+FERRETDB_PORT="${MINWON_FERRETDB_PORT:-37017}"
+KAFKA_HEAP="${MINWON_KAFKA_HEAP:--Xms128m -Xmx512m}"
+TIMEOUT="${MINWON_INFRA_TIMEOUT:-120}"
+HOST=127.0.0.1
+
+KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
+KAFKA_LIBS="$KAFKA_HOME/libs"
+KAFKA_POM="$HERE/kafka/pom.xml"
+FERRETDB_HOME="$CACHE_DIR/ferretdb-$FERRETDB_VERSION"
+FERRETDB_BIN="$FERRETDB_HOME/bin/ferretdb"
+PROBE="$HERE/probe.py"
+
+KAFKA_PID_FILE="$RUN_DIR/kafka.pid"
+FERRETDB_PID_FILE="$RUN_DIR/ferretdb.pid"
+
+log() { printf '[infra] %s\n' "$*" >&2; }
+die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- tool checks
+need_python() {
+    command -v python3 >/dev/null 2>&1 || die "python3 is required (readiness probes). Install Python 3."
+}
+
+need_java() {
+    command -v java >/dev/null 2>&1 \
+        || die "Java is required to run Kafka $KAFKA_VERSION (Java 11 or newer; 17 recommended). Install e.g. 'apt-get install openjdk-17-jre-headless'."
+    local v
+    v="$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"
+    local major="${v%%.*}"
+    [[ "$major" == 1 ]] && major="$(echo "$v" | cut -d. -f2)"
+    if [[ "$major" =~ ^[0-9]+$ ]] && (( major < 11 )); then
+        die "Java $v found, Kafka $KAFKA_VERSION needs Java 11 or newer."
+    fi
+}
+
+need_maven() {
+    command -v mvn >/dev/null 2>&1 \
+        || die "Maven (mvn) is required to fetch the Kafka jars on first install. Install e.g. 'apt-get install maven'."
+}
+
+need_go() {
+    command -v go >/dev/null 2>&1 \
+        || die "Go 1.24 or newer is required to build FerretDB $FERRETDB_VERSION on first install. Install Go from your distribution or go.dev."
+    local v
+    v="$(go env GOVERSION 2>/dev/null || true)"
+    v="${v#go}"
+    local major="${v%%.*}" rest="${v#*.}"
+    local minor="${rest%%.*}"
+    if [[ "$major" =~ ^[0-9]+$ && "$minor" =~ ^[0-9]+$ ]] && (( major == 1 && minor < 24 )); then
+        log "Go $v found; FerretDB $FERRETDB_VERSION needs Go >= 1.24 (the go command may fetch that toolchain itself)."
+    fi
+}
+
+# Serialise concurrent invocations (e.g. several test workers calling `up`).
+# with_lock LOCKFILE CMD...  (each call takes its own file descriptor, so locks nest)
+with_lock() {
+    local lockfile="$1" fd
+    shift
+    mkdir -p "$(dirname "$lockfile")"
+    if command -v flock >/dev/null 2>&1; then
+        exec {fd}>"$lockfile"
+        if ! flock -n "$fd"; then
+            log "waiting for another infra.sh holding $lockfile ..."
+            flock -w 900 "$fd" || die "timed out waiting for lock $lockfile"
+        fi
+    fi
+    "$@"
+}
+
+# ---------------------------------------------------------------- install
+kafka_installed() {
+    [[ -f "$KAFKA_HOME/.complete" ]] \
+        && [[ "$(cat "$KAFKA_HOME/.complete")" == "$(pom_digest)" ]] \
+        && ls "$KAFKA_LIBS"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1
+}
+
+pom_digest() {
+    { echo "$KAFKA_VERSION"; cat "$KAFKA_POM"; } | sha256sum | cut -d' ' -f1
+}
+
+ferretdb_installed() {
+    [[ -x "$FERRETDB_BIN" ]] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "v$FERRETDB_VERSION"
+}
+
+install_kafka() {
+    if kafka_installed; then
+        log "Kafka $KAFKA_VERSION jars already in $KAFKA_LIBS"
+        return
+    fi
+    need_maven
+    log "fetching Apache Kafka $KAFKA_VERSION jars with Maven into $KAFKA_LIBS ..."
+    local started=$SECONDS tmp="$KAFKA_HOME/libs.tmp"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    mvn -q -B -f "$KAFKA_POM" -Dkafka.version="$KAFKA_VERSION" \
+        dependency:copy-dependencies -DoutputDirectory="$tmp" >&2 \
+        || die "Maven could not fetch the Kafka jars (see output above)."
+    ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "Maven ran but kafka_2.13-$KAFKA_VERSION.jar is missing in $tmp"
+    rm -rf "$KAFKA_LIBS"
+    mv "$tmp" "$KAFKA_LIBS"
+    pom_digest >"$KAFKA_HOME/.complete"
+    log "Kafka jars ready ($(ls "$KAFKA_LIBS" | wc -l) jars, $(du -sh "$KAFKA_LIBS" | cut -f1)) in $((SECONDS - started))s"
+}
+
+install_ferretdb() {
+    if ferretdb_installed; then
+        log "FerretDB $FERRETDB_VERSION already built at $FERRETDB_BIN"
+        return
+    fi
+    need_go
+    log "building FerretDB $FERRETDB_VERSION with Go (takes a few minutes the first time) ..."
+    local started=$SECONDS
+    # `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v$FERRETDB_VERSION` would build a
+    # binary that panics at start: the module zip lacks the generated build/version/version.txt.
+    # So: download the module, copy its source, write version.txt, build from the copy.
+    local src="$FERRETDB_HOME/src" work
+    work="$(mktemp -d)"
+    local dir
+    dir="$(cd "$work" && GO111MODULE=on go mod download -json "github.com/FerretDB/FerretDB@v$FERRETDB_VERSION" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d.get("Dir") or ""); sys.exit(1 if d.get("Error") else 0)')" \
+        || die "could not download the FerretDB module v$FERRETDB_VERSION with the go command."
+    rm -rf "$work"
+    [[ -d "$dir" ]] || die "go mod download reported no source directory for FerretDB."
+    rm -rf "$src"
+    mkdir -p "$FERRETDB_HOME/bin"
+    cp -r "$dir" "$src"
+    chmod -R u+w "$src"
+    echo "v$FERRETDB_VERSION" >"$src/build/version/version.txt"
+    echo "minwon-local" >"$src/build/version/package.txt"
+    (cd "$src" && CGO_ENABLED=0 GOFLAGS=-mod=readonly GOTOOLCHAIN="${GOTOOLCHAIN:-auto}" \
+        go build -trimpath -buildvcs=false -o "$FERRETDB_BIN.tmp" ./cmd/ferretdb) >&2 \
+        || die "building FerretDB failed (see output above)."
+    mv "$FERRETDB_BIN.tmp" "$FERRETDB_BIN"
+    rm -rf "$src"
+    ferretdb_installed || die "built $FERRETDB_BIN but it does not report version v$FERRETDB_VERSION"
+    log "FerretDB built in $((SECONDS - started))s: $FERRETDB_BIN"
+}
+
+do_install() {
+    need_python
+    install_kafka
+    install_ferretdb
+}
+
+# ---------------------------------------------------------------- process helpers
+# pid of a running process of ours recorded in a pid file whose command line contains $2
+live_pid() {
+    local pidfile="$1" pattern="$2" pid
+    [[ -f "$pidfile" ]] || return 1
+    pid="$(cat "$pidfile" 2>/dev/null || true)"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern" || return 1
+    echo "$pid"
+}
+
+kafka_answers() { python3 "$PROBE" kafka "$HOST:$KAFKA_PORT" >/dev/null 2>&1; }
+ferretdb_answers() { python3 "$PROBE" mongo "$HOST:$FERRETDB_PORT" >/dev/null 2>&1; }
+
+port_busy() {
+    python3 - "$1" <<'EOF'
+import socket, sys
+s = socket.socket()
+s.settimeout(0.5)
+try:
+    s.connect(("127.0.0.1", int(sys.argv[1])))
+except OSError:
+    sys.exit(1)
+sys.exit(0)
+EOF
+}
+
+# wait_ready NAME PIDFILE PATTERN CHECKFN LOGFILE
+wait_ready() {
+    local name="$1" pidfile="$2" pattern="$3" check="$4" logfile="$5"
+    local started=$SECONDS
+    while true; do
+        if $check; then
+            log "$name answers after $((SECONDS - started))s"
+            return 0
+        fi
+        if ! live_pid "$pidfile" "$pattern" >/dev/null; then
+            log "$name exited during start-up; last lines of $logfile:"
+            tail -n 40 "$logfile" >&2 2>/dev/null || true
+            die "$name did not start"
+        fi
+        if (( SECONDS - started > TIMEOUT )); then
+            log "$name still not answering after ${TIMEOUT}s; last lines of $logfile:"
+            tail -n 40 "$logfile" >&2 2>/dev/null || true
+            die "$name did not become ready (raise MINWON_INFRA_TIMEOUT?)"
+        fi
+        sleep 0.5
+    done
+}
+
+# start_bg PIDFILE LOGFILE CMD... : detached from our session so it outlives the caller
+start_bg() {
+    local pidfile="$1" logfile="$2"
+    shift 2
+    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
+    local i
+    for i in $(seq 1 50); do
+        [[ -s "$pidfile" ]] && return 0
+        sleep 0.1
+    done
+    die "could not start: $*"
+}
+
+# ---------------------------------------------------------------- Kafka
+write_kafka_config() {
+    mkdir -p "$RUN_DIR/kafka-logs" "$RUN_DIR/kafka-data"
+    cat >"$RUN_DIR/kafka.properties" <<EOF
+# Generated by deploy/local/infra.sh: single-node KRaft (combined broker + controller).
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@$HOST:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$RUN_DIR/kafka-data
+
+auto.create.topics.enable=true
+delete.topic.enable=true
+num.partitions=3
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=10
+group.initial.rebalance.delay.ms=0
+
+# lifecycle topics must be replayable: keep everything
+log.retention.ms=-1
+log.retention.bytes=-1
+
+num.network.threads=2
+num.io.threads=4
+num.recovery.threads.per.data.dir=1
+EOF
+    cat >"$RUN_DIR/kafka-log4j.properties" <<EOF
+log4j.rootLogger=INFO, file
+log4j.appender.file=org.apache.log4j.FileAppender
+log4j.appender.file.File=$RUN_DIR/kafka-logs/server.log
+log4j.appender.file.Append=true
+log4j.appender.file.layout=org.apache.log4j.PatternLayout
+log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+log4j.logger.kafka.controller=INFO
+log4j.logger.org.apache.kafka.controller=INFO
+EOF
+}
+
+# kafka_cmd MAINCLASS ARGS... : sets the array KAFKA_CMD to the java command line
+kafka_cmd() {
+    local heap
+    read -r -a heap <<<"$KAFKA_HEAP"
+    KAFKA_CMD=(java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
+        -Dlog4j.configuration="file:$RUN_DIR/kafka-log4j.properties"
+        -Dkafka.logs.dir="$RUN_DIR/kafka-logs"
+        -cp "$KAFKA_LIBS/*" "$@")
+}
+
+start_kafka() {
+    local pid
+    if pid="$(live_pid "$KAFKA_PID_FILE" kafka.Kafka)"; then
+        log "Kafka already running (pid $pid)"
+        wait_ready "Kafka" "$KAFKA_PID_FILE" kafka.Kafka kafka_answers "$RUN_DIR/kafka-logs/server.log"
+        return
+    fi
+    if port_busy "$KAFKA_PORT" || port_busy "$KAFKA_CONTROLLER_PORT"; then
+        die "port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT on $HOST is in use by a process this script did not start (another run dir?). Stop it, or set MINWON_KAFKA_PORT / MINWON_INFRA_DIR."
+    fi
+    need_java
+    write_kafka_config
+    if [[ ! -f "$RUN_DIR/kafka-data/meta.properties" ]]; then
+        local cluster_id
+        cluster_id="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+        log "formatting KRaft storage in $RUN_DIR/kafka-data (cluster id $cluster_id)"
+        kafka_cmd kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$RUN_DIR/kafka.properties"
+        "${KAFKA_CMD[@]}" >>"$RUN_DIR/kafka-logs/format.log" 2>&1 \
+            || { tail -n 20 "$RUN_DIR/kafka-logs/format.log" >&2; die "formatting Kafka storage failed"; }
+    fi
+    log "starting Kafka $KAFKA_VERSION (KRaft broker+controller) on $HOST:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT), logs in $RUN_DIR/kafka-logs/"
+    kafka_cmd kafka.Kafka "$RUN_DIR/kafka.properties"
+    start_bg "$KAFKA_PID_FILE" "$RUN_DIR/kafka-logs/kafka.out" "${KAFKA_CMD[@]}"
+    wait_ready "Kafka" "$KAFKA_PID_FILE" kafka.Kafka kafka_answers "$RUN_DIR/kafka-logs/server.log"
+}
+
+# ---------------------------------------------------------------- FerretDB
+start_ferretdb() {
+    local pid
+    if pid="$(live_pid "$FERRETDB_PID_FILE" ferretdb)"; then
+        log "FerretDB already running (pid $pid)"
+        wait_ready "FerretDB" "$FERRETDB_PID_FILE" ferretdb ferretdb_answers "$RUN_DIR/ferretdb.log"
+        return
+    fi
+    if port_busy "$FERRETDB_PORT"; then
+        die "port $FERRETDB_PORT on $HOST is in use by a process this script did not start. Stop it, or set MINWON_FERRETDB_PORT / MINWON_INFRA_DIR."
+    fi
+    mkdir -p "$RUN_DIR/ferretdb-data" "$RUN_DIR/ferretdb-state"
+    log "starting FerretDB $FERRETDB_VERSION (SQLite backend in $RUN_DIR/ferretdb-data) on $HOST:$FERRETDB_PORT, log $RUN_DIR/ferretdb.log"
+    start_bg "$FERRETDB_PID_FILE" "$RUN_DIR/ferretdb.log" \
+        env DO_NOT_TRACK=1 "$FERRETDB_BIN" \
+        --handler=sqlite \
+        --sqlite-url="file:$RUN_DIR/ferretdb-data/" \
+        --listen-addr="$HOST:$FERRETDB_PORT" \
+        --state-dir="$RUN_DIR/ferretdb-state" \
+        --debug-addr=- \
+        --telemetry=disable \
+        --log-level=WARN
+    wait_ready "FerretDB" "$FERRETDB_PID_FILE" ferretdb ferretdb_answers "$RUN_DIR/ferretdb.log"
+}
+
+do_up() {
+    local started=$SECONDS
+    need_python
+    with_lock "$CACHE_DIR/.install.lock" do_install
+    mkdir -p "$RUN_DIR"
+    start_ferretdb
+    start_kafka
+    log "up in $((SECONDS - started))s: Kafka $HOST:$KAFKA_PORT, FerretDB $HOST:$FERRETDB_PORT (run dir $RUN_DIR)"
+    log "use: eval \"\$($0 env)\""
+}
+
+# ---------------------------------------------------------------- down / status / env
+stop_one() {
+    local name="$1" pidfile="$2" pattern="$3" pid
+    if ! pid="$(live_pid "$pidfile" "$pattern")"; then
+        log "$name not running"
+        return
+    fi
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    local i
+    for i in $(seq 1 60); do
+        kill -0 "$pid" 2>/dev/null || { log "$name stopped"; return; }
+        sleep 0.5
+    done
+    log "$name did not stop in 30s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+do_down() {
+    stop_one "Kafka" "$KAFKA_PID_FILE" kafka.Kafka
+    stop_one "FerretDB" "$FERRETDB_PID_FILE" ferretdb
+    if [[ -d "$RUN_DIR" ]]; then
+        log "removing $RUN_DIR"
+        rm -rf "$RUN_DIR"
+    fi
+}
+
+do_status() {
+    local rc=0 pid
+    if pid="$(live_pid "$KAFKA_PID_FILE" kafka.Kafka)"; then
+        if kafka_answers; then echo "kafka:    running (pid $pid), answering on $HOST:$KAFKA_PORT"
+        else echo "kafka:    running (pid $pid), NOT answering on $HOST:$KAFKA_PORT"; rc=3; fi
+    else
+        echo "kafka:    not running"; rc=3
+    fi
+    if pid="$(live_pid "$FERRETDB_PID_FILE" ferretdb)"; then
+        if ferretdb_answers; then echo "ferretdb: running (pid $pid), answering on $HOST:$FERRETDB_PORT"
+        else echo "ferretdb: running (pid $pid), NOT answering on $HOST:$FERRETDB_PORT"; rc=3; fi
+    else
+        echo "ferretdb: not running"; rc=3
+    fi
+    echo "run dir:  $RUN_DIR"
+    echo "cache:    $CACHE_DIR (kafka: $(kafka_installed && echo installed || echo missing), ferretdb: $(ferretdb_installed && echo installed || echo missing))"
+    return $rc
+}
+
+do_env() {
+    echo "export KAFKA_BOOTSTRAP_SERVERS=$HOST:$KAFKA_PORT"
+    echo "export MONGODB_URI=mongodb://$HOST:$FERRETDB_PORT/"
+}
+
+do_logs() {
+    local f
+    for f in "$RUN_DIR/kafka-logs/server.log" "$RUN_DIR/kafka-logs/kafka.out" "$RUN_DIR/ferretdb.log"; do
+        echo "==> $f"
+        tail -n 20 "$f" 2>/dev/null || echo "(missing)"
+    done
+}
+
+usage() {
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+}
+
+main() {
+    local cmd="${1:-}"
+    case "$cmd" in
+        install) with_lock "$CACHE_DIR/.install.lock" do_install ;;
+        up) with_lock "${RUN_DIR%/}.lock" do_up ;;
+        down) with_lock "${RUN_DIR%/}.lock" do_down ;;
+        status) need_python; do_status ;;
+        env) do_env ;;
+        logs) do_logs ;;
+        -h | --help | help) usage ;;
+        *) usage >&2; die "unknown command '${cmd}' (use install, up, down, status, env, logs)" ;;
+    esac
+}
+
+main "$@"

@@ -1,0 +1,172 @@
+"""The composition root: builds the bus and stores for a backend, bootstraps
+services, and serves them behind one Litestar app.
+
+- ``embedded``: one SQLite event log (``var/events.db``) and one SQLite file per
+  service database (``var/<service>.db``); all six services in one process.
+- ``distributed``: Kafka and one MongoDB database per service; usually one
+  service per process (``minwon service intake``).
+
+Clients are created here, inside the app's lifespan, never at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from minwon.bus import Bus, KafkaBus, SqliteBus
+from minwon.docstore import DocumentStore, MongoStore, SqliteStore
+from minwon.errors import DomainError
+from minwon.service import Clock, Service, system_clock
+from minwon.settings import Settings
+
+log = logging.getLogger("minwon.host")
+
+SERVICES = ("intake", "routing", "deadline", "notification", "compensation", "survey")
+
+
+@dataclass
+class Infrastructure:
+    bus: Bus
+    stores: dict[str, DocumentStore] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        for store in self.stores.values():
+            await store.close()
+        close = getattr(self.bus, "close", None)
+        if close:
+            close()
+
+
+def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastructure:
+    if settings.backend == "embedded":
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return Infrastructure(
+            bus=SqliteBus(settings.data_dir / "events.db"),
+            stores={n: SqliteStore(settings.data_dir / f"{n}.db") for n in names},
+        )
+    return Infrastructure(
+        bus=KafkaBus(settings.kafka_bootstrap_servers, client_id=f"minwon-{'-'.join(names)}"[:60]),
+        stores={n: MongoStore(settings.mongodb_uri, settings.database(n)) for n in names},
+    )
+
+
+def build_services(
+    settings: Settings, names: Sequence[str], infra: Infrastructure, *, clock: Clock = system_clock
+) -> list[Service]:
+    services = []
+    for name in names:
+        module = importlib.import_module(f"services.{name}.bootstrap")
+        services.append(module.bootstrap(settings, store=infra.stores[name], bus=infra.bus, clock=clock))
+    return services
+
+
+def _domain_error(_: Request, exc: DomainError) -> Response:
+    headers = {"Retry-After": str(exc.details.get("retry_after", 5))} if exc.status == 503 else None
+    return Response(exc.body(), status_code=exc.status, headers=headers, media_type=MediaType.JSON)
+
+
+def _validation_error(_: Request, exc: ValidationException) -> Response:
+    fields = [
+        {"field": item.get("key") or item.get("source") or "body", "message": item.get("message", "")}
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    message = "; ".join(f"{f['field']}: {f['message']}" for f in fields) or str(exc.detail)
+    return Response(
+        {"error": "validation_failed", "message": message, "fields": fields},
+        status_code=422 if fields else 400,
+        media_type=MediaType.JSON,
+    )
+
+
+def _unavailable(_: Request, exc: Exception) -> Response:
+    log.warning("dependency unavailable", extra={"error": type(exc).__name__})
+    return Response(
+        {"error": "unavailable", "message": "storage or broker unavailable; retry later"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+        media_type=MediaType.JSON,
+    )
+
+
+def _http_error(_: Request, exc: HTTPException) -> Response:
+    return Response(
+        {"error": "http_error", "message": exc.detail},
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type=MediaType.JSON,
+    )
+
+
+def _unavailable_errors() -> dict[type[Exception], object]:
+    from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
+
+    return {ConnectionFailure: _unavailable, ServerSelectionTimeoutError: _unavailable,
+            sqlite3.OperationalError: _unavailable}
+
+
+def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str = "minwon") -> Litestar:
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        for svc in services:
+            svc.subscribe()
+        await infra.bus.start()
+        for svc in services:
+            await svc.start()
+        log.info("started", extra={"services": [s.name for s in services]})
+        try:
+            yield
+        finally:
+            for svc in services:
+                await svc.stop()
+            await infra.bus.stop()
+            await infra.close()
+
+    @get("/healthz", media_type=MediaType.JSON, include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @get("/readyz", media_type=MediaType.JSON, include_in_schema=False)
+    async def readyz() -> Response:
+        checks = {svc.name: await svc.ready() for svc in services}
+        ok = all(all(c.values()) for c in checks.values())
+        return Response({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    routes: list[object] = [healthz, readyz, metrics]
+    for svc in services:
+        routes.extend(svc.routes)
+    return Litestar(
+        route_handlers=routes,
+        lifespan=[lifespan],
+        exception_handlers={
+            DomainError: _domain_error,
+            ValidationException: _validation_error,
+            HTTPException: _http_error,
+            **_unavailable_errors(),
+        },
+        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",
+                                     render_plugins=[SwaggerRenderPlugin()]),
+        debug=False,
+    )
+
+
+def build_app(settings: Settings, names: Sequence[str] = SERVICES, *, clock: Clock = system_clock) -> Litestar:
+    infra = build_infrastructure(settings, names)
+    services = build_services(settings, names, infra, clock=clock)
+    title = "minwon" if len(names) > 1 else f"minwon {names[0]}"
+    return create_app(services, infra, title=title)

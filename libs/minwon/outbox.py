@@ -1,0 +1,151 @@
+"""State and the events announcing it, written as one document.
+
+MongoDB multi-document transactions need a replica set, so no service depends
+on them. Instead an aggregate's document carries its own inbox (ids of the
+events it has already handled) and outbox (events decided but not yet
+published). One compare-and-set write stores the new state, the handled
+cause and the new events together: there is never an event without its
+state, nor a state without its event.
+
+The :class:`Relay` publishes outboxes right after the write and, for anything
+a crash or a broker outage left behind, on a periodic sweep. Publishing twice
+is possible (a crash between publish and clean-up) and harmless: event ids
+are deterministic and every consumer drops ids it has seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from minwon.bus import Bus
+from minwon.docstore import Collection, Doc
+from minwon.events import Event
+
+log = logging.getLogger("minwon.outbox")
+
+INBOX_LIMIT = 500
+_INTERNAL = ("_id", "_v", "_inbox", "_outbox")
+
+Decision = tuple[Doc | None, Sequence[tuple[str, Event]]]
+Decide = Callable[[Doc | None], Decision]
+
+
+class ConcurrencyConflict(RuntimeError):
+    """The document kept changing under us."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    state: Doc | None
+    events: tuple[Event, ...]
+    duplicate: bool = False
+
+
+def public(doc: Doc | None) -> Doc | None:
+    """The aggregate's own fields, without the bookkeeping."""
+    if doc is None:
+        return None
+    return {k: v for k, v in doc.items() if k not in _INTERNAL}
+
+
+@dataclass
+class Aggregates:
+    """A collection of aggregates with an inbox and an outbox in each document."""
+
+    coll: Collection
+    relay: Relay
+
+    def __post_init__(self) -> None:
+        self.relay.watch(self.coll)
+
+    async def get(self, id: str) -> Doc | None:
+        return public(await self.coll.get(id))
+
+    async def apply(self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20) -> Applied:
+        """Load, decide, and write state + cause + events in one compare-and-set.
+
+        ``decide`` receives the current state (``None`` if there is none) and
+        returns the new state (``None``: no change) and ``(topic, event)``
+        pairs. With ``cause``, a second call for the same cause does nothing.
+        """
+        for _ in range(attempts):
+            doc = await self.coll.get(id)
+            if cause is not None and doc is not None and cause in doc.get("_inbox", ()):
+                return Applied(public(doc), (), duplicate=True)
+            state, events = decide(public(doc))
+            if state is None and not events:
+                return Applied(public(doc), ())
+            new: Doc = {**(state if state is not None else public(doc) or {}), "_id": id}
+            inbox = list(doc.get("_inbox", [])) if doc else []
+            if cause is not None:
+                inbox = (inbox + [cause])[-INBOX_LIMIT:]
+            new["_inbox"] = inbox
+            new["_outbox"] = (list(doc.get("_outbox", [])) if doc else []) + [
+                {"id": e.id, "topic": topic, "event": e.to_doc()} for topic, e in events
+            ]
+            written = (
+                await self.coll.create(new)
+                if doc is None
+                else await self.coll.update(new, expected_version=doc["_v"])
+            )
+            if written:
+                if events:
+                    await self.relay.flush(self.coll, id)
+                return Applied(public(new), tuple(e for _, e in events))
+        raise ConcurrencyConflict(id)
+
+
+@dataclass
+class Relay:
+    """Publishes outboxes: at once after a write, and on a sweep for leftovers."""
+
+    bus: Bus
+    interval: float = 1.0
+    _collections: list[Collection] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+
+    def watch(self, coll: Collection) -> None:
+        if coll not in self._collections:
+            self._collections.append(coll)
+
+    async def flush(self, coll: Collection, id: str) -> int:
+        doc = await coll.get(id)
+        entries = list(doc.get("_outbox", [])) if doc else []
+        sent: list[str] = []
+        try:
+            for entry in entries:
+                await self.bus.publish(entry["topic"], Event.model_validate(entry["event"]))
+                sent.append(entry["id"])
+        except Exception as exc:  # noqa: BLE001 - the sweep will try again
+            log.warning("outbox publish failed; will retry", extra={"doc": id, "error": type(exc).__name__})
+        finally:
+            if sent:
+                await coll.pull(id, "_outbox", "id", sent)
+        return len(sent)
+
+    async def sweep(self) -> int:
+        total = 0
+        for coll in self._collections:
+            for doc in await coll.find({"_outbox.0": {"$exists": True}}, limit=200):
+                total += await self.flush(coll, doc["_id"])
+        return total
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.sweep()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("outbox sweep failed", extra={"error": type(exc).__name__})
+            await asyncio.sleep(self.interval)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None

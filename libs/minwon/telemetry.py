@@ -1,0 +1,124 @@
+"""Metrics, traces and logs shared by every service.
+
+- Metrics: prometheus-client; names ``minwon_<service>_<thing>_<unit|total>``
+  (docs/metrics.md is the registry). Bus metrics carry the consumer group.
+- Traces: OpenTelemetry; the W3C ``traceparent`` travels in the CloudEvents
+  envelope (and, on Kafka, in the message headers), so one complaint's trace
+  runs from the HTTP request through every hop.
+- Logs: JSON lines with trace/span ids and the receipt number. Callers pass
+  ids and codes in ``extra``, never personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from opentelemetry import context, trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from prometheus_client import Counter
+
+if TYPE_CHECKING:
+    from minwon.events import Event
+
+_propagator = TraceContextTextMapPropagator()
+tracer = trace.get_tracer("minwon")
+
+PUBLISHED = Counter("minwon_bus_published_total", "Events published, per topic", ["topic"])
+CONSUMED = Counter(
+    "minwon_bus_consumed_total", "Events handled, per consumer group, topic and outcome", ["group", "topic", "outcome"]
+)
+RETRIES = Counter("minwon_bus_retries_total", "Handler retries, per consumer group and topic", ["group", "topic"])
+DEADLETTERED = Counter(
+    "minwon_bus_deadlettered_total", "Events dead-lettered after the retry limit", ["group", "topic"]
+)
+
+
+def inject(event: Event) -> Event:
+    """Stamp the current trace context into the event (unless it has one)."""
+    if event.traceparent:
+        return event
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    if "traceparent" not in carrier:
+        return event
+    return event.model_copy(update={"traceparent": carrier["traceparent"]})
+
+
+@contextmanager
+def consume_span(group: str, topic: str, event: Event) -> Iterator[None]:
+    parent = _propagator.extract({"traceparent": event.traceparent} if event.traceparent else {})
+    token = context.attach(parent)
+    try:
+        with tracer.start_as_current_span(
+            f"{topic} process",
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": topic,
+                "messaging.consumer.group.name": group,
+                "messaging.message.id": event.id,
+                "cloudevents.event_type": event.type,
+                "minwon.receipt_no": event.subject,
+            },
+        ):
+            yield
+    finally:
+        context.detach(token)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line; adds trace/span ids of the current span."""
+
+    _skip = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        ctx = trace.get_current_span().get_span_context()
+        if ctx.is_valid:
+            out["trace_id"] = f"{ctx.trace_id:032x}"
+            out["span_id"] = f"{ctx.span_id:016x}"
+        for key, value in record.__dict__.items():
+            if key not in self._skip and not key.startswith("_"):
+                out[key] = value
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiokafka", "kafka", "pymongo", "faststream", "httpx", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel("WARNING")
+
+
+def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
+    """Install an SDK tracer provider; export by OTLP when an endpoint is set."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    if isinstance(trace.get_tracer_provider(), TracerProvider):
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    if otlp_endpoint:
+        try:
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+            from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+            provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=otlp_endpoint)))
+        except ImportError:
+            logging.getLogger("minwon").warning("OTLP exporter not installed; traces are not exported")
+    trace.set_tracer_provider(provider)

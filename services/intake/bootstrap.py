@@ -1,0 +1,39 @@
+"""Intake's composition root."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from minwon.bus import Bus
+from minwon.crypto import Sealer
+from minwon.docstore import DocumentStore
+from minwon.outbox import Relay
+from minwon.service import Clock, Service, system_clock
+from minwon.settings import Settings
+from services.intake import api, consumers
+from services.intake.handlers import Intake
+from services.intake.store import IntakeStore
+
+
+def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock) -> Service:
+    relay = Relay(bus, interval=settings.outbox_interval_seconds)
+    intake = Intake(
+        store=IntakeStore(store, relay),
+        pii=Sealer.from_settings(settings.pii_key_id, settings.pii_key, settings.pii_old_keys),
+        contacts=Sealer("c1", settings.contacts_key),
+        clock=clock,
+        org=settings.org_code,
+        source=f"{settings.source}/intake",
+        code_secret=settings.check_code_secret.encode(),
+        max_age=timedelta(days=settings.received_at_max_age_days),
+        staff_token=settings.staff_token,
+    )
+    return Service(
+        name="intake",
+        store=store,
+        bus=bus,
+        relay=relay,
+        routes=api.routes(intake),
+        subscriptions=consumers.subscriptions(intake),
+        on_start=[intake.store.setup],
+    )

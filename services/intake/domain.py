@@ -1,0 +1,436 @@
+"""Intake rules: who may file, what a complaint is, and how it moves.
+
+Pure: no I/O, no clock reads (``now`` is passed in). Each command takes the
+current :class:`Complaint` and returns the new one and the events it produces.
+
+Glossary: complaint / 민원; receipt / 접수; supplementation / 보완;
+extension / 연장; transfer / 이송; oral complaint / 구술민원;
+revisit caused by a staff error / 재방문; whistleblower / 공익신고자.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from minwon import contracts as c
+from minwon.errors import Conflict, DomainError, Invalid
+from minwon.events import Event, derive_id
+
+KINDS = (
+    "statutory",  # 법정민원 (인허가·등록·증명)
+    "inquiry_law",  # 질의민원 (법령)
+    "inquiry_system",  # 질의민원 (제도·절차)
+    "suggestion",  # 건의민원
+    "other",  # 기타민원
+    "grievance",  # 고충민원
+    "petition",  # 진정
+    "service_complaint",  # 서비스 불만 (charter)
+)
+CHANNELS = ("online", "visit", "phone", "mail", "fax", "sns", "oral")
+STAFF_CHANNELS = frozenset({"visit", "phone", "mail", "fax", "oral"})
+FORWARDED_CHANNELS = frozenset({"mail", "fax"})  # start the 1-working-hour forwarding clock
+OUTCOMES = ("accepted", "partly_accepted", "rejected")
+
+# status -> commands allowed in it
+DRAFT, RECEIVED, IN_PROGRESS, SUPPLEMENTING = "draft", "received", "in_progress", "awaiting_supplement"
+CLOSED, WITHDRAWN, TRANSFERRED = "closed", "withdrawn", "transferred"
+FINAL = frozenset({CLOSED, WITHDRAWN, TRANSFERRED})
+OPEN = frozenset({RECEIVED, IN_PROGRESS, SUPPLEMENTING})
+
+IDENTITY_MESSAGE = (
+    "익명 민원은 처리할 수 없습니다: 성명과 주소 또는 연락처가 필요합니다. "
+    "Anonymous complaints cannot be processed: a name and an address or a contact are required."
+)
+
+
+@dataclass(frozen=True)
+class Consent:
+    sms: bool = False
+    alimtalk: bool = False
+    email: bool = False
+    post: bool = False
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Personal data: stays in intake's store, sealed; never on a shared topic."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+
+
+@dataclass(frozen=True)
+class Filing:
+    identity: Identity
+    title: str
+    body: str
+    kind: str
+    category: str
+    district: str
+    channel: str
+    received_at: datetime | None = None
+    received_at_reason: str | None = None
+    statutory_type: str | None = None
+    priority: bool = False
+    whistleblower: bool = False
+    consent: Consent = field(default_factory=Consent)
+
+
+@dataclass(frozen=True)
+class Step:
+    at: str
+    step: str
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Complaint:
+    """A complaint as intake keeps it. Personal data is held only in ``sealed``."""
+
+    receipt_no: str
+    check_code: str
+    complainant_ref: str
+    sealed: str
+    kind: str
+    category: str
+    district: str
+    channel: str
+    status: str
+    received_at: str
+    registered_at: str
+    statutory_type: str | None = None
+    priority: bool = False
+    confidential: bool = False
+    consent: Consent = field(default_factory=Consent)
+    department: str | None = None
+    handler: dict[str, str] | None = None
+    due_at: str | None = None
+    extensions: int = 0
+    supplementations: int = 0
+    outcome: str | None = None
+    timeline: tuple[Step, ...] = ()
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = asdict(self)
+        doc["timeline"] = [asdict(s) for s in self.timeline]
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Complaint:
+        fields = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
+        fields["consent"] = Consent(**(doc.get("consent") or {}))
+        fields["timeline"] = tuple(Step(**s) for s in doc.get("timeline", ()))
+        return cls(**fields)
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        """The PII-free facts every lifecycle event carries."""
+        return {
+            "receipt_no": self.receipt_no,
+            "complainant_ref": self.complainant_ref,
+            "kind": self.kind,
+            "category": self.category,
+            "district": self.district,
+            "channel": self.channel,
+            "statutory_type": self.statutory_type,
+            "priority": self.priority,
+            "confidential": self.confidential,
+            "received_at": self.received_at,
+        }
+
+
+# ---------------------------------------------------------------- filing
+
+
+def check_identity(identity: Identity) -> None:
+    """The statute does not treat an unidentifiable person as a complainant."""
+    if not identity.name.strip() or not any(
+        (v or "").strip() for v in (identity.phone, identity.email, identity.address)
+    ):
+        raise DomainError("identity_required", IDENTITY_MESSAGE, 422, field="name")
+
+
+def check_filing(filing: Filing, now: datetime, *, max_age: timedelta) -> datetime:
+    """Validate a filing and return its real receipt instant."""
+    check_identity(filing.identity)
+    if filing.kind not in KINDS:
+        raise Invalid("kind", f"unknown kind {filing.kind!r}; one of {', '.join(KINDS)}")
+    if filing.channel not in CHANNELS:
+        raise Invalid("channel", f"unknown channel {filing.channel!r}; one of {', '.join(CHANNELS)}")
+    if filing.kind == "statutory" and not filing.statutory_type:
+        raise Invalid("statutory_type", "a statutory complaint names its type (민원처리기준표)")
+    for name in ("title", "body", "category", "district"):
+        if not getattr(filing, name).strip():
+            raise Invalid(name, f"{name} is required")
+    if filing.received_at is None:
+        return now
+    if filing.channel not in STAFF_CHANNELS:
+        raise Invalid("received_at", "only staff-registered channels (visit, phone, mail, fax, oral) give received_at")
+    if filing.received_at.tzinfo is None:
+        raise Invalid("received_at", "received_at needs a UTC offset, e.g. 2026-11-20T10:00:00+09:00")
+    if filing.received_at > now:
+        raise Invalid("received_at", "received_at cannot be in the future")
+    if now - filing.received_at > max_age and not (filing.received_at_reason or "").strip():
+        raise Invalid("received_at_reason", f"received_at older than {max_age.days} days needs a reason")
+    return filing.received_at
+
+
+def receipt_number(year: int, org: str, sequence: int) -> str:
+    """``YYYY-<org>-<7-digit sequence>``."""
+    return f"{year:04d}-{org}-{sequence:07d}"
+
+
+def check_code(receipt_no: str, secret: bytes) -> str:
+    """A short code that proves the holder was given the receipt."""
+    digest = hmac.new(secret, receipt_no.encode(), hashlib.sha256).hexdigest()
+    return digest[:6].upper()
+
+
+def register(
+    filing: Filing,
+    *,
+    receipt_no: str,
+    code: str,
+    complainant_ref: str,
+    sealed: str,
+    received_at: datetime,
+    now: datetime,
+    source: str,
+) -> tuple[Complaint, list[Event]]:
+    """A new complaint; an oral one waits as a draft for the citizen's confirmation."""
+    oral = filing.channel == "oral"
+    complaint = Complaint(
+        receipt_no=receipt_no,
+        check_code=code,
+        complainant_ref=complainant_ref,
+        sealed=sealed,
+        kind=filing.kind,
+        category=filing.category,
+        district=filing.district,
+        channel=filing.channel,
+        status=DRAFT if oral else RECEIVED,
+        received_at=received_at.isoformat(),
+        registered_at=now.isoformat(),
+        statutory_type=filing.statutory_type,
+        priority=filing.priority,
+        confidential=filing.whistleblower,
+        consent=filing.consent,
+        timeline=(Step(now.isoformat(), "drafted" if oral else "received", {"channel": filing.channel}),),
+    )
+    if oral:
+        return complaint, []
+    return complaint, _received(complaint, now, source)
+
+
+def confirm(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
+    """The citizen confirms an oral complaint written down by staff; it is received now."""
+    _require(complaint, "confirm", {DRAFT})
+    confirmed = replace(
+        complaint,
+        status=RECEIVED,
+        received_at=now.isoformat(),
+        timeline=complaint.timeline + (Step(now.isoformat(), "received", {"confirmed": True}),),
+    )
+    return confirmed, _received(confirmed, now, source)
+
+
+def _received(complaint: Complaint, now: datetime, source: str) -> list[Event]:
+    data = {**complaint.facts, "consent": asdict(complaint.consent),
+            "forwarding_clock": complaint.channel in FORWARDED_CHANNELS}
+    return [_event(complaint, c.COMPLAINT_RECEIVED, data, now, source, "received")]
+
+
+def private_event(complaint: Complaint, part: str, content: dict[str, Any], now: datetime, source: str,
+                  *cause: object) -> Event:
+    """The restricted event for free text and contacts (``part``: filing, answer, extension, ...).
+
+    Its ``content`` is sealed by the handler before it is stored or published;
+    it goes only to ``minwon.private.complaints.v1``.
+    """
+    return _event(complaint, c.COMPLAINT_SEALED,
+                  {**complaint.facts, "consent": asdict(complaint.consent), "part": part, "content": content},
+                  now, source, "sealed", part, *cause)
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+def _require(complaint: Complaint, command: str, allowed: set[str] | frozenset[str]) -> None:
+    if complaint.status not in allowed:
+        raise Conflict(
+            f"cannot {command} a complaint that is {complaint.status}",
+            status=complaint.status,
+            receipt_no=complaint.receipt_no,
+        )
+
+
+def _event(complaint: Complaint, type: str, data: dict[str, Any], now: datetime, source: str, *cause: object) -> Event:
+    return Event.new(
+        type,
+        id=derive_id(complaint.receipt_no, *cause),
+        source=source,
+        subject=complaint.receipt_no,
+        time=now,
+        data={"receipt_no": complaint.receipt_no, **data, "occurred_at": now.isoformat()},
+    )
+
+
+def _step(complaint: Complaint, **changes: Any) -> Complaint:
+    return replace(complaint, **changes)
+
+
+def _transition(
+    complaint: Complaint,
+    *,
+    command: str,
+    allowed: frozenset[str] | set[str],
+    status: str,
+    type: str,
+    step: str,
+    detail: dict[str, Any],
+    now: datetime,
+    source: str,
+    private: dict[str, Any] | None = None,
+    **changes: Any,
+) -> tuple[Complaint, list[Event]]:
+    """Move to ``status``; ``detail`` is public, ``private`` (free text) goes sealed."""
+    _require(complaint, command, allowed)
+    n = len(complaint.timeline)
+    new = _step(
+        complaint,
+        status=status,
+        timeline=complaint.timeline + (Step(now.isoformat(), step, detail),),
+        **changes,
+    )
+    events = [_event(new, type, {**new.facts, **detail}, now, source, step, n)]
+    if private:
+        events.append(private_event(new, step, private, now, source, n))
+    return new, events
+
+
+def acknowledge(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
+    """The handler's first response."""
+    return _transition(complaint, command="acknowledge", allowed={RECEIVED}, status=IN_PROGRESS,
+                       type=c.COMPLAINT_ACKNOWLEDGED, step="acknowledged", detail={}, now=now, source=source)
+
+
+def request_supplementation(
+    complaint: Complaint, *, reason: str, due: datetime | None, now: datetime, source: str
+) -> tuple[Complaint, list[Event]]:
+    """보완요구: the clock stops until the supplement arrives."""
+    if not reason.strip():
+        raise Invalid("reason", "a supplementation request states what is missing")
+    detail = {"supplement_due": due.isoformat() if due else None}
+    return _transition(complaint, command="request supplementation", allowed={RECEIVED, IN_PROGRESS},
+                       status=SUPPLEMENTING, type=c.COMPLAINT_SUPPLEMENTATION_REQUESTED,
+                       step="supplementation_requested", detail=detail, now=now, source=source,
+                       private={"reason": reason},
+                       supplementations=complaint.supplementations + 1)
+
+
+def receive_supplement(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
+    return _transition(complaint, command="receive a supplement for", allowed={SUPPLEMENTING},
+                       status=IN_PROGRESS, type=c.COMPLAINT_SUPPLEMENT_RECEIVED, step="supplement_received",
+                       detail={}, now=now, source=source)
+
+
+def extend(
+    complaint: Complaint, *, reason: str, period: str | None, citizen_consent: bool, now: datetime, source: str
+) -> tuple[Complaint, list[Event]]:
+    """연장: once by up to the original period; again only with the citizen's consent."""
+    if not reason.strip():
+        raise Invalid("reason", "an extension states its reason (it is sent to the citizen)")
+    if complaint.extensions >= 1 and not citizen_consent:
+        raise Conflict("a second extension needs the citizen's consent (citizen_consent: true)",
+                       status=complaint.status, extensions=complaint.extensions)
+    detail = {"period": period, "citizen_consent": citizen_consent, "extension_no": complaint.extensions + 1}
+    return _transition(complaint, command="extend", allowed={RECEIVED, IN_PROGRESS},
+                       status=complaint.status, type=c.COMPLAINT_EXTENDED, step="extended",
+                       detail=detail, now=now, source=source, private={"reason": reason},
+                       extensions=complaint.extensions + 1)
+
+
+def transfer(
+    complaint: Complaint, *, agency: str, reason: str, now: datetime, source: str
+) -> tuple[Complaint, list[Event]]:
+    """이송: the complaint belongs to another agency."""
+    if not agency.strip():
+        raise Invalid("agency", "name the agency the complaint is transferred to")
+    if not reason.strip():
+        raise Invalid("reason", "a transfer states its reason")
+    return _transition(complaint, command="transfer", allowed=OPEN, status=TRANSFERRED,
+                       type=c.COMPLAINT_TRANSFERRED, step="transferred",
+                       detail={"agency": agency}, now=now, source=source, private={"reason": reason})
+
+
+def close(
+    complaint: Complaint, *, outcome: str, reasons: str | None, remedy: str | None, now: datetime, source: str
+) -> tuple[Complaint, list[Event]]:
+    """처리완료: a rejection carries its reasons and the remedy procedure."""
+    if outcome not in OUTCOMES:
+        raise Invalid("outcome", f"outcome is one of {', '.join(OUTCOMES)}")
+    if outcome == "rejected":
+        if not (reasons or "").strip():
+            raise Invalid("reasons", "a rejection states its reasons")
+        if not (remedy or "").strip():
+            raise Invalid("remedy", "a rejection names the remedy procedure (이의신청·행정심판·행정소송)")
+    return _transition(complaint, command="close", allowed={RECEIVED, IN_PROGRESS}, status=CLOSED,
+                       type=c.COMPLAINT_CLOSED, step="closed", detail={"outcome": outcome}, now=now,
+                       source=source, private={"reasons": reasons, "remedy": remedy} if reasons or remedy else None,
+                       outcome=outcome)
+
+
+def withdraw(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
+    return _transition(complaint, command="withdraw", allowed=OPEN | {DRAFT}, status=WITHDRAWN,
+                       type=c.COMPLAINT_WITHDRAWN, step="withdrawn", detail={}, now=now, source=source)
+
+
+def report_revisit(complaint: Complaint, *, reason: str, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
+    """재방문: the citizen had to come back because of a staff error."""
+    if not reason.strip():
+        raise Invalid("reason", "describe the staff error that caused the revisit")
+    if complaint.status == DRAFT:
+        raise Conflict("a draft has no visit to repeat", status=complaint.status)
+    return _transition(complaint, command="report a revisit for", allowed=OPEN | FINAL,
+                       status=complaint.status, type=c.COMPLAINT_REVISIT_REPORTED, step="revisit_reported",
+                       detail={}, now=now, source=source, private={"reason": reason})
+
+
+# ------------------------------------------------------- facts from elsewhere
+
+
+def note_routed(complaint: Complaint, *, department: str, at: str) -> Complaint:
+    return _step(complaint, department=department,
+                 timeline=complaint.timeline + (Step(at, "routed", {"department": department}),))
+
+
+def note_assigned(complaint: Complaint, *, handler: dict[str, str], department: str, at: str) -> Complaint:
+    return _step(complaint, handler=handler, department=department,
+                 timeline=complaint.timeline + (Step(at, "assigned", {"handler": handler["name"]}),))
+
+
+def note_due(complaint: Complaint, *, due_at: str, at: str) -> Complaint:
+    return _step(complaint, due_at=due_at,
+                 timeline=complaint.timeline + (Step(at, "due_set", {"due_at": due_at}),))
+
+
+def public_view(complaint: Complaint) -> dict[str, Any]:
+    """What the portal shows a citizen with the check code: no personal data."""
+    return {
+        "receipt_no": complaint.receipt_no,
+        "status": complaint.status,
+        "kind": complaint.kind,
+        "channel": complaint.channel,
+        "received_at": complaint.received_at,
+        "department": complaint.department,
+        "handler": complaint.handler,
+        "due_at": complaint.due_at,
+        "outcome": complaint.outcome,
+        "timeline": [asdict(s) for s in complaint.timeline],
+    }
