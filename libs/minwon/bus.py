@@ -257,11 +257,14 @@ class KafkaBus:
     committing after the handler (``AckPolicy.NACK_ON_ERROR``)."""
 
     def __init__(self, bootstrap: str, *, client_id: str = "minwon", retry: RetryPolicy | None = None,
-                 partitions: int = 3):
+                 prefix: str = "", partitions: int | None = None):
+        """``prefix`` namespaces topics and groups (one deployment, or one test, per prefix);
+        ``partitions`` overrides the registry's partition counts (small test brokers)."""
         from faststream.kafka import KafkaBroker
 
         self._bootstrap = bootstrap
         self._client_id = client_id
+        self._prefix = prefix
         self._partitions = partitions
         self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
@@ -273,13 +276,14 @@ class KafkaBus:
 
         sub = Subscription(group, tuple(topics), handler)
         deliverer = self._deliverer
+        strip = len(self._prefix)
 
         async def on_message(body: bytes, message: KafkaMessage) -> None:
-            await deliverer.deliver(sub, message.raw_message.topic, Event.from_json(message.body))
+            await deliverer.deliver(sub, message.raw_message.topic[strip:], Event.from_json(message.body))
 
         self.broker.subscriber(
-            *topics,
-            group_id=group,
+            *(self._prefix + t for t in topics),
+            group_id=self._prefix + group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             max_records=100,
@@ -293,12 +297,12 @@ class KafkaBus:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            wanted = [t for t in (topics or [spec.name for spec in TOPICS]) if t not in existing]
+            wanted = [t for t in (topics or [spec.name for spec in TOPICS]) if self._prefix + t not in existing]
             specs = {spec.name: spec for spec in TOPICS}
             new = [
                 NewTopic(
-                    name=t,
-                    num_partitions=specs[t].partitions if t in specs else self._partitions,
+                    name=self._prefix + t,
+                    num_partitions=self._partitions or (specs[t].partitions if t in specs else 3),
                     replication_factor=1,
                     topic_configs=specs[t].kafka_configs() if t in specs else {},
                 )
@@ -329,7 +333,7 @@ class KafkaBus:
         event = telemetry.inject(event)
         await self.broker.publish(
             event.to_json(),
-            topic=topic,
+            topic=self._prefix + topic,
             key=event.subject.encode(),
             headers={"content-type": "application/cloudevents+json", "ce_id": event.id, "ce_type": event.type},
         )
@@ -352,9 +356,10 @@ class KafkaBus:
                                     client_id=f"{self._client_id}-reader")
         await consumer.start()
         try:
+            physical = [self._prefix + t for t in topics]
             parts = [
                 TopicPartition(t, p)
-                for t in topics
+                for t in physical
                 for p in sorted(consumer.partitions_for_topic(t) or await _partitions(consumer, t))
             ]
             consumer.assign(parts)
@@ -375,7 +380,7 @@ class KafkaBus:
                     for record in records:
                         if record.offset >= end[tp]:
                             continue
-                        yield tp.topic, Event.from_json(record.value)
+                        yield tp.topic[len(self._prefix):], Event.from_json(record.value)
                 for tp in list(remaining):
                     if await consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)

@@ -56,7 +56,8 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
             stores={n: SqliteStore(settings.data_dir / f"{n}.db") for n in names},
         )
     return Infrastructure(
-        bus=KafkaBus(settings.kafka_bootstrap_servers, client_id=f"minwon-{'-'.join(names)}"[:60]),
+        bus=KafkaBus(settings.kafka_bootstrap_servers, client_id=f"minwon-{'-'.join(names)}"[:60],
+                     prefix=settings.kafka_topic_prefix, partitions=settings.kafka_partitions),
         stores={n: MongoStore(settings.mongodb_uri, settings.database(n)) for n in names},
     )
 

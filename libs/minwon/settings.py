@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     backend: Literal["embedded", "distributed"] = "embedded"
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias="MONGODB_URI")
+    kafka_topic_prefix: str = ""
+    kafka_partitions: int | None = None
     database_prefix: str = "minwon_"
     data_dir: Path = Path("var")
     http_host: str = "127.0.0.1"
