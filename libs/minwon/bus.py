@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -86,7 +86,7 @@ class _Deliverer:
             "kr.minwon.deadletter.message.v1",
             source=f"/minwon/{sub.group}",
             subject=event.subject,
-            time=event.time,
+            time=datetime.now(UTC),
             id=f"{event.id}:{sub.group}",
             data={
                 "group": sub.group,
@@ -335,6 +335,7 @@ class KafkaBus:
             event.to_json(),
             topic=self._prefix + topic,
             key=event.subject.encode(),
+            timestamp_ms=int(event.time.timestamp() * 1000),
             headers={"content-type": "application/cloudevents+json", "ce_id": event.id, "ce_type": event.type},
         )
         telemetry.PUBLISHED.labels(topic=topic).inc()
@@ -380,7 +381,9 @@ class KafkaBus:
                     for record in records:
                         if record.offset >= end[tp]:
                             continue
-                        yield tp.topic[len(self._prefix):], Event.from_json(record.value)
+                        event = Event.from_json(record.value)
+                        if since is None or event.time >= since:
+                            yield tp.topic[len(self._prefix):], event
                 for tp in list(remaining):
                     if await consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)

@@ -1,0 +1,52 @@
+# minwon — `make run` (everything in one process, embedded storage) and `make test` (everything, with its own set-up).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+PYTEST := $(BIN)/python -m pytest
+
+.PHONY: help install run test test-unit test-contract test-integration test-e2e infra-up infra-down bench clean
+
+help:
+	@echo "make run    - all six services in one process on embedded storage (http://127.0.0.1:8000)"
+	@echo "make test   - unit, contract, integration and end-to-end tests (starts Kafka and FerretDB itself)"
+	@echo "make bench  - benchmarks (figures printed)"
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/minwon run
+
+test: install
+	$(PYTEST) tests -q -rfEs
+
+test-unit: install
+	$(PYTEST) tests/unit -q
+
+test-contract: install
+	$(PYTEST) tests/contract -q -rs
+
+test-integration: install
+	$(PYTEST) tests/integration -q -rs
+
+test-e2e: install
+	$(PYTEST) tests/e2e -q -rs
+
+infra-up:
+	bash deploy/local/infra.sh up
+
+infra-down:
+	bash deploy/local/infra.sh down
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

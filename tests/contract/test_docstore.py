@@ -1,0 +1,76 @@
+"""One suite, both adapters of the document-store port: SQLite (embedded) and MongoDB-wire (FerretDB/MongoDB)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from minwon.docstore import Collection
+
+
+@pytest.fixture
+async def coll(backend) -> Collection:
+    store = backend.store("contract")
+    return store.collection(f"c{uuid.uuid4().hex[:8]}")
+
+
+async def test_create_get_and_duplicate(coll: Collection) -> None:
+    assert await coll.create({"_id": "a", "n": 1, "nested": {"k": "v"}, "items": [1, 2]})
+    assert not await coll.create({"_id": "a", "n": 2})
+    doc = await coll.get("a")
+    assert doc == {"_id": "a", "n": 1, "nested": {"k": "v"}, "items": [1, 2], "_v": 1}
+    assert await coll.get("missing") is None
+
+
+async def test_update_is_compare_and_set(coll: Collection) -> None:
+    await coll.create({"_id": "a", "n": 1})
+    assert await coll.update({"_id": "a", "n": 2}, expected_version=1)
+    assert not await coll.update({"_id": "a", "n": 3}, expected_version=1)
+    doc = await coll.get("a")
+    assert doc["n"] == 2 and doc["_v"] == 2
+
+
+async def test_find_filters_sort_limit(coll: Collection) -> None:
+    for i in range(10):
+        await coll.create({"_id": f"d{i}", "i": i, "even": i % 2 == 0, "tag": "x" if i < 5 else "y",
+                           "at": f"2026-01-{i + 1:02d}T00:00:00.000000+00:00", "sub": {"v": i}})
+    assert [d["i"] for d in await coll.find({"even": True}, sort=[("i", -1)])] == [8, 6, 4, 2, 0]
+    assert [d["i"] for d in await coll.find({"i": {"$gte": 3, "$lt": 6}}, sort=[("i", 1)])] == [3, 4, 5]
+    assert [d["i"] for d in await coll.find({"tag": {"$in": ["y"]}}, sort=[("i", 1)], limit=2)] == [5, 6]
+    assert [d["i"] for d in await coll.find({}, sort=[("i", 1)], skip=8)] == [8, 9]
+    assert [d["i"] for d in await coll.find({"sub.v": {"$gt": 7}}, sort=[("i", 1)])] == [8, 9]
+    assert [d["i"] for d in await coll.find({"at": {"$lte": "2026-01-02T23:00:00.000000+00:00"}},
+                                            sort=[("i", 1)])] == [0, 1]
+    assert await coll.count({"tag": "x"}) == 5
+    assert await coll.count({"tag": {"$ne": "x"}}) == 5
+    assert await coll.count({"tag": {"$nin": ["x", "y"]}}) == 0
+    assert await coll.count({"missing": {"$exists": False}}) == 10
+    assert await coll.count({"sub.v": {"$exists": True}}) == 10
+
+
+async def test_array_element_exists_and_pull(coll: Collection) -> None:
+    await coll.create({"_id": "a", "box": [{"id": "1"}, {"id": "2"}, {"id": "3"}]})
+    await coll.create({"_id": "b", "box": []})
+    assert [d["_id"] for d in await coll.find({"box.0": {"$exists": True}})] == ["a"]
+    await coll.pull("a", "box", "id", ["1", "3"])
+    assert (await coll.get("a"))["box"] == [{"id": "2"}]
+    await coll.pull("a", "box", "id", ["2"])
+    assert await coll.find({"box.0": {"$exists": True}}) == []
+
+
+async def test_increment_is_atomic_under_concurrency(coll: Collection) -> None:
+    results = await asyncio.gather(*(coll.increment("seq", "value") for _ in range(25)))
+    assert sorted(results) == list(range(1, 26))
+
+
+async def test_put_delete_and_unique_index(coll: Collection) -> None:
+    await coll.put({"_id": "a", "n": 1})
+    await coll.put({"_id": "a", "n": 2})
+    assert (await coll.get("a"))["n"] == 2
+    assert await coll.delete("a")
+    assert not await coll.delete("a")
+    await coll.ensure_index("email", unique=True)
+    assert await coll.create({"_id": "x", "email": "e1"})
+    assert not await coll.create({"_id": "y", "email": "e1"})

@@ -1,0 +1,123 @@
+"""Intake against real stores and buses (embedded SQLite; Kafka + MongoDB-wire)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from contextlib import AsyncExitStack
+
+from litestar.testing import AsyncTestClient
+
+from minwon import contracts as c
+from minwon import topics
+from minwon.host import Infrastructure, create_app
+from services.intake.bootstrap import bootstrap
+from tests.factories import STAFF, complaint_payload
+
+
+def _app(backend, store, bus):
+    settings = backend.settings()
+    service = bootstrap(settings, store=store, bus=bus)
+    return create_app([service], Infrastructure(bus=bus, stores={"intake": store}))
+
+
+async def _events(bus, receipt_no: str, topic_names=(topics.COMPLAINTS, topics.PRIVATE)):
+    return [(t, e) async for t, e in bus.read(list(topic_names)) if e.subject == receipt_no]
+
+
+async def test_filing_stores_encrypted_and_publishes_no_personal_data(backend) -> None:
+    store, bus = backend.store("intake"), backend.bus()
+    payload = complaint_payload()
+    async with AsyncTestClient(_app(backend, store, bus)) as client:
+        r = await client.post("/api/v1/complaints", json=payload)
+        assert r.status_code == 201, r.text
+        receipt = r.json()["receipt_no"]
+        await asyncio.sleep(0.3)
+        events = await _events(bus, receipt)
+        raw = json.dumps(await store.collection("complaints").get(receipt), ensure_ascii=False)
+
+    for secret in (payload["name"], payload["phone"], payload["email"], payload["title"], payload["body"]):
+        assert secret not in raw
+    if not backend.distributed:
+        data = (backend.tmp / "var" / "intake.db").read_bytes()
+        assert payload["name"].encode() not in data and payload["phone"].encode() not in data
+
+    types = sorted(e.type for _, e in events)
+    assert types == sorted([c.COMPLAINT_RECEIVED, c.COMPLAINT_SEALED])
+    for topic, event in events:
+        text = event.model_dump_json()
+        for secret in (payload["name"], payload["phone"], payload["email"], payload["title"], payload["body"],
+                       payload["address"]):
+            assert secret not in text, (topic, event.type)
+        if topic == topics.PRIVATE:
+            assert event.data["sealed"].startswith("c1:")
+    await bus.stop()
+
+
+async def test_idempotent_retries_across_two_intake_instances(backend) -> None:
+    bus_a, bus_b = backend.bus(), backend.bus()
+    store_a, store_b = backend.store("intake"), backend.store("intake")
+    payload = complaint_payload()
+    key = str(uuid.uuid4())
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(AsyncTestClient(_app(backend, store_a, bus_a)))
+        b = await stack.enter_async_context(AsyncTestClient(_app(backend, store_b, bus_b)))
+        responses = await asyncio.gather(*(
+            (a if i % 2 else b).post("/api/v1/complaints", json=payload, headers={"Idempotency-Key": key})
+            for i in range(6)
+        ))
+        assert {r.status_code for r in responses} <= {200, 201}
+        assert [r.status_code for r in responses].count(201) == 1
+        assert len({r.json()["receipt_no"] for r in responses}) == 1
+        other = await a.post("/api/v1/complaints", json={**payload, "title": "다른 민원"},
+                             headers={"Idempotency-Key": key})
+        assert other.status_code == 422 and other.json()["fields"][0]["field"] == "Idempotency-Key"
+        listed = await a.get("/api/v1/complaints?limit=200", headers=STAFF)
+        mine = [x for x in listed.json()["items"] if x["complainant_ref"] == responses[0].json().get("complainant_ref")]
+        assert listed.status_code == 200
+        await asyncio.sleep(0.3)
+        receipt = responses[0].json()["receipt_no"]
+        received = [e for _, e in await _events(bus_a, receipt) if e.type == c.COMPLAINT_RECEIVED]
+        assert len({e.id for e in received}) == 1
+        del mine
+
+
+async def test_receipt_numbers_are_unique_across_instances(backend) -> None:
+    bus_a, bus_b = backend.bus(), backend.bus()
+    async with AsyncExitStack() as stack:
+        a = await stack.enter_async_context(AsyncTestClient(_app(backend, backend.store("intake"), bus_a)))
+        b = await stack.enter_async_context(AsyncTestClient(_app(backend, backend.store("intake"), bus_b)))
+        responses = await asyncio.gather(*(
+            (a if i % 2 else b).post("/api/v1/complaints", json=complaint_payload()) for i in range(20)
+        ))
+    numbers = [r.json()["receipt_no"] for r in responses]
+    assert len(set(numbers)) == 20
+    assert all(n.startswith("20") and len(n.split("-")[2]) == 7 for n in numbers)
+
+
+async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> None:
+    bus = backend.bus()
+    async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
+        r = await client.post("/api/v1/complaints", json=complaint_payload(channel="oral"))
+        receipt, code = r.json()["receipt_no"], r.json()["check_code"]
+        assert r.json()["status"] == "draft"
+        assert (await client.post(f"/api/v1/complaints/{receipt}/acknowledge", headers=STAFF)).status_code == 409
+        assert (await client.post(f"/api/v1/complaints/{receipt}/confirm")).json()["status"] == "received"
+        key = {"Idempotency-Key": str(uuid.uuid4()), **STAFF}
+        first = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=key)
+        again = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=key)
+        assert first.status_code == again.status_code == 200 and again.json()["extensions"] == 1
+        second = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "추가"}, headers=STAFF)
+        assert second.status_code == 409
+        bad = await client.post(f"/api/v1/complaints/{receipt}/close", json={"outcome": "maybe"}, headers=STAFF)
+        assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "outcome"
+        closed = await client.post(f"/api/v1/complaints/{receipt}/close", json={"outcome": "accepted"}, headers=STAFF)
+        assert closed.json()["status"] == "closed"
+        twice = await client.post(f"/api/v1/complaints/{receipt}/close", json={"outcome": "accepted"}, headers=STAFF)
+        assert twice.status_code == 409 and twice.json()["status"] == "closed"
+        public = await client.get(f"/api/v1/complaints/{receipt}?code={code}")
+        assert [s["step"] for s in public.json()["timeline"]] == ["drafted", "received", "extended", "closed"]
+        assert (await client.get(f"/api/v1/complaints/{receipt}?code=WRONG1")).status_code == 404
+        assert (await client.get(f"/api/v1/complaints/{receipt}")).status_code == 401
+    await bus.stop()
