@@ -34,7 +34,7 @@ ONE_DAY = timedelta(days=1)
 WorkingPeriod = tuple[datetime, datetime]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def korean_public_holidays(year: int) -> Mapping[date, str]:
     """Korea's public holidays (공휴일) of ``year``, substitute holidays included.
 
