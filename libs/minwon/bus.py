@@ -40,6 +40,7 @@ class Bus(Protocol):
     async def stop(self) -> None: ...
     async def publish(self, topic: str, event: Event) -> None: ...
     async def ping(self) -> bool: ...
+    async def lag(self) -> dict[tuple[str, str, int], int]: ...
     def read(
         self, topics: Sequence[str], *, since: datetime | None = None
     ) -> AsyncIterator[tuple[str, Event]]: ...
@@ -61,6 +62,10 @@ class _Deliverer:
 
     async def deliver(self, sub: Subscription, topic: str, event: Event) -> None:
         delay = self.retry.first_delay
+        with telemetry.PROCESSING.labels(group=sub.group, topic=topic).time():
+            await self._attempts(sub, topic, event, delay)
+
+    async def _attempts(self, sub: Subscription, topic: str, event: Event, delay: float) -> None:
         for attempt in range(1, self.retry.attempts + 1):
             try:
                 with telemetry.consume_span(sub.group, topic, event):
@@ -188,14 +193,14 @@ class SqliteBus:
             (group, topic, seq),
         )
 
-    def lag(self) -> dict[tuple[str, str], int]:
-        """Events not yet handled, per (group, topic)."""
+    async def lag(self) -> dict[tuple[str, str, int], int]:
+        """Events not yet handled, per (group, topic, partition); the embedded log has one partition."""
         out = {}
         for sub in self._subs:
             for topic in sub.topics:
                 pos = self._position(sub.group, topic)
                 row = self._exec("SELECT COUNT(*) FROM log WHERE topic = ? AND seq > ?", (topic, pos)).fetchone()
-                out[(sub.group, topic)] = row[0]
+                out[(sub.group, topic, 0)] = row[0]
         return out
 
     async def _consume(self, sub: Subscription) -> None:
@@ -269,12 +274,14 @@ class KafkaBus:
         self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
         self._started = False
+        self._groups: dict[str, set[str]] = {}
 
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         from faststream import AckPolicy
         from faststream.kafka.annotations import KafkaMessage
 
         sub = Subscription(group, tuple(topics), handler)
+        self._groups.setdefault(group, set()).update(topics)
         deliverer = self._deliverer
         strip = len(self._prefix)
 
@@ -389,6 +396,35 @@ class KafkaBus:
                         remaining.discard(tp)
         finally:
             await consumer.stop()
+
+    async def lag(self) -> dict[tuple[str, str, int], int]:
+        """Per (group, topic, partition): end offset minus the group's committed offset."""
+        from aiokafka import AIOKafkaConsumer
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        groups = {self._prefix + g: ts for g, ts in self._groups.items()}
+        if not groups:
+            return {}
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-lag")
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
+                                    client_id=f"{self._client_id}-lag")
+        await admin.start()
+        await consumer.start()
+        try:
+            out = {}
+            for group, group_topics in groups.items():
+                committed = await admin.list_consumer_group_offsets(group)
+                parts = [tp for tp in committed if tp.topic[len(self._prefix):] in group_topics]
+                if not parts:
+                    continue
+                ends = await consumer.end_offsets(parts)
+                for tp in parts:
+                    out[(group[len(self._prefix):], tp.topic[len(self._prefix):], tp.partition)] = max(
+                        0, ends[tp] - committed[tp].offset)
+            return out
+        finally:
+            await consumer.stop()
+            await admin.close()
 
     def __repr__(self) -> str:
         return f"KafkaBus({self._bootstrap})"

@@ -11,6 +11,7 @@ Clients are created here, inside the app's lifespan, never at import time.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 import sqlite3
@@ -24,6 +25,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from minwon import telemetry
 from minwon.bus import Bus, KafkaBus, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError
@@ -33,6 +35,34 @@ from minwon.settings import Settings
 log = logging.getLogger("minwon.host")
 
 SERVICES = ("intake", "routing", "deadline", "notification", "compensation", "survey")
+PREFIXES = {
+    "/api/v1/complaints": "intake",
+    "/open311": "intake",
+    "/api/v1/routing": "routing",
+    "/api/v1/deadlines": "deadline",
+    "/api/v1/notifications": "notification",
+    "/api/v1/subscriptions": "notification",
+    "/api/v1/compensations": "compensation",
+    "/api/v1/surveys": "survey",
+}
+LAG_INTERVAL = 15.0
+
+
+def service_of(path: str) -> str:
+    for prefix, name in PREFIXES.items():
+        if path.startswith(prefix):
+            return name
+    return "host"
+
+
+async def _watch_lag(bus: Bus) -> None:
+    while True:
+        try:
+            for (group, topic, partition), lag in (await bus.lag()).items():
+                telemetry.LAG.labels(group, topic, str(partition)).set(lag)
+        except Exception as exc:  # noqa: BLE001 - lag is best effort
+            log.debug("lag check failed", extra={"error": type(exc).__name__})
+        await asyncio.sleep(LAG_INTERVAL)
 
 
 @dataclass
@@ -125,10 +155,12 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
         await infra.bus.start()
         for svc in services:
             await svc.start()
+        lag = asyncio.create_task(_watch_lag(infra.bus), name="lag")
         log.info("started", extra={"services": [s.name for s in services]})
         try:
             yield
         finally:
+            lag.cancel()
             for svc in services:
                 await svc.stop()
             await infra.bus.stop()
@@ -160,6 +192,7 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
             HTTPException: _http_error,
             **_unavailable_errors(),
         },
+        middleware=[telemetry.http_middleware(service_of)],
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         debug=False,

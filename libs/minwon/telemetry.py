@@ -14,15 +14,18 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from opentelemetry import context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
     from minwon.events import Event
 
 _propagator = TraceContextTextMapPropagator()
@@ -35,6 +38,19 @@ CONSUMED = Counter(
 RETRIES = Counter("minwon_bus_retries_total", "Handler retries, per consumer group and topic", ["group", "topic"])
 DEADLETTERED = Counter(
     "minwon_bus_deadlettered_total", "Events dead-lettered after the retry limit", ["group", "topic"]
+)
+PROCESSING = Histogram(
+    "minwon_bus_processing_seconds", "Handler time per event, retries included", ["group", "topic"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+LAG = Gauge("minwon_bus_consumer_lag", "Events not yet handled, per group, topic and partition",
+            ["group", "topic", "partition"])
+HTTP_REQUESTS = Counter(
+    "minwon_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "minwon_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
 
@@ -122,3 +138,44 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
         except ImportError:
             logging.getLogger("minwon").warning("OTLP exporter not installed; traces are not exported")
     trace.set_tracer_provider(provider)
+
+
+def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: a server span per request (continuing an incoming ``traceparent``),
+    and request count and latency per route template."""
+
+    def factory(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
+            token = context.attach(_propagator.extract(headers))
+            status = {"code": 500}
+
+            async def send_wrapper(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status["code"] = message["status"]
+                await send(message)
+
+            start = time.perf_counter()
+            try:
+                with tracer.start_as_current_span(
+                    f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER,
+                    attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
+                ) as span:
+                    await app(scope, receive, send_wrapper)
+                    route = scope.get("path_template") or "unmatched"
+                    span.update_name(f"{scope['method']} {route}")
+                    span.set_attribute("http.route", route)
+                    span.set_attribute("http.response.status_code", status["code"])
+            finally:
+                context.detach(token)
+                route = scope.get("path_template") or "unmatched"
+                service = service_of(scope["path"])
+                HTTP_REQUESTS.labels(service, scope["method"], route, str(status["code"])).inc()
+                HTTP_LATENCY.labels(service, scope["method"], route).observe(time.perf_counter() - start)
+
+        return middleware
+
+    return factory

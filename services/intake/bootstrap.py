@@ -35,5 +35,6 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         relay=relay,
         routes=api.routes(intake),
         subscriptions=consumers.subscriptions(intake),
+        loops=[("open-complaints-gauge", 15.0, intake.count_open)],
         on_start=[intake.store.setup],
     )

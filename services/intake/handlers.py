@@ -19,7 +19,7 @@ from minwon.crypto import Sealer
 from minwon.errors import DomainError, NotFound
 from minwon.events import Event
 from minwon.service import Clock
-from services.intake import domain
+from services.intake import domain, metrics
 from services.intake.domain import Complaint, Filing
 from services.intake.store import IntakeStore
 
@@ -89,6 +89,8 @@ class Intake:
         applied = await self.store.complaints.apply(receipt_no, decide)
         assert applied.state is not None
         complaint = Complaint.from_doc(applied.state)
+        if created:
+            metrics.RECEIVED.labels(channel=filing.channel, kind=filing.kind).inc()
         log.info("complaint filed" if created else "complaint filing repeated",
                  extra={"receipt_no": receipt_no, "channel": filing.channel, "kind": filing.kind})
         return complaint, created
@@ -115,7 +117,15 @@ class Intake:
         applied = await self.store.complaints.apply(receipt_no, decide, cause=cause)
         if applied.state is None:
             raise NotFound("complaint", receipt_no)
+        for event in applied.events:
+            if event.type != c.COMPLAINT_SEALED:
+                metrics.COMMANDS.labels(command=event.name.removeprefix("complaint.")).inc()
         return Complaint.from_doc(applied.state)
+
+    async def count_open(self) -> None:
+        """Refresh the open-complaints gauge (a background loop)."""
+        for status in (domain.DRAFT, *sorted(domain.OPEN)):
+            metrics.OPEN.labels(status=status).set(await self.store.count(status=status))
 
     # ---------------------------------------------------------------- queries
 

@@ -39,6 +39,9 @@ class IntakeStore:
     async def get_claim(self, key: str) -> dict[str, Any] | None:
         return await self.idempotency.get(key)
 
+    async def count(self, **where: Any) -> int:
+        return await self.db.collection("complaints").count(where)
+
     async def list(self, *, where: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
         if after:
             where = {**where, "_id": {"$gt": after}}
