@@ -195,6 +195,7 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
         middleware=[telemetry.http_middleware(service_of)],
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
+        logging_config=None,
         debug=False,
     )
 
