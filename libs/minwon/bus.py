@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from faststream.kafka.annotations import KafkaMessage  # resolved by name in subscriber signatures
+
 from minwon import telemetry
 from minwon.events import Event
 from minwon.topics import DEADLETTER, TOPICS
@@ -271,14 +273,13 @@ class KafkaBus:
         self._client_id = client_id
         self._prefix = prefix
         self._partitions = partitions
-        self.broker = KafkaBroker(bootstrap, client_id=client_id, logger=None)
+        self.broker = KafkaBroker(bootstrap, client_id=client_id)
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
         self._started = False
         self._groups: dict[str, set[str]] = {}
 
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         from faststream import AckPolicy
-        from faststream.kafka.annotations import KafkaMessage
 
         sub = Subscription(group, tuple(topics), handler)
         self._groups.setdefault(group, set()).update(topics)
@@ -320,6 +321,7 @@ class KafkaBus:
                     await admin.create_topics(new)
                 except TopicAlreadyExistsError:
                     pass
+                await _await_leaders(admin, [t.name for t in new])
         finally:
             await admin.close()
 
@@ -335,6 +337,7 @@ class KafkaBus:
 
     async def publish(self, topic: str, event: Event) -> None:
         if not self._started:
+            await self.ensure_topics()
             await self.broker.connect()
             self._started = True
         event = telemetry.inject(event)
@@ -373,7 +376,8 @@ class KafkaBus:
             consumer.assign(parts)
             end = await consumer.end_offsets(parts)
             if since is None:
-                await consumer.seek_to_beginning(*parts)
+                for tp, offset in (await consumer.beginning_offsets(parts)).items():
+                    consumer.seek(tp, offset)
             else:
                 found = await consumer.offsets_for_times({tp: int(since.timestamp() * 1000) for tp in parts})
                 for tp in parts:
@@ -399,7 +403,7 @@ class KafkaBus:
 
     async def lag(self) -> dict[tuple[str, str, int], int]:
         """Per (group, topic, partition): end offset minus the group's committed offset."""
-        from aiokafka import AIOKafkaConsumer
+        from aiokafka import AIOKafkaConsumer, TopicPartition
         from aiokafka.admin import AIOKafkaAdminClient
 
         groups = {self._prefix + g: ts for g, ts in self._groups.items()}
@@ -414,13 +418,16 @@ class KafkaBus:
             out = {}
             for group, group_topics in groups.items():
                 committed = await admin.list_consumer_group_offsets(group)
-                parts = [tp for tp in committed if tp.topic[len(self._prefix):] in group_topics]
+                parts = [TopicPartition(self._prefix + t, p) for t in sorted(group_topics)
+                         for p in sorted(await _partitions(consumer, self._prefix + t, attempts=3))]
                 if not parts:
                     continue
                 ends = await consumer.end_offsets(parts)
+                starts = await consumer.beginning_offsets(parts)
                 for tp in parts:
+                    done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else starts[tp]
                     out[(group[len(self._prefix):], tp.topic[len(self._prefix):], tp.partition)] = max(
-                        0, ends[tp] - committed[tp].offset)
+                        0, ends[tp] - done)
             return out
         finally:
             await consumer.stop()
@@ -430,6 +437,25 @@ class KafkaBus:
         return f"KafkaBus({self._bootstrap})"
 
 
-async def _partitions(consumer: object, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()  # type: ignore[attr-defined]
-    return consumer.partitions_for_topic(topic) or set()  # type: ignore[attr-defined]
+async def _await_leaders(admin: object, names: Sequence[str], attempts: int = 100) -> None:
+    """Wait until every partition of newly created topics has a leader."""
+    for _ in range(attempts):
+        described = await admin.describe_topics(list(names))  # type: ignore[attr-defined]
+        if all(
+            t.get("error_code") == 0 and t["partitions"] and all(p["leader"] >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.1)
+
+
+async def _partitions(consumer: object, topic: str, attempts: int = 50) -> set[int]:
+    """The topic's partitions, waiting briefly for a topic that was just created."""
+    for _ in range(attempts):
+        consumer._client.add_topic(topic)  # type: ignore[attr-defined]
+        await consumer._client.force_metadata_update()  # type: ignore[attr-defined]
+        found = consumer.partitions_for_topic(topic)  # type: ignore[attr-defined]
+        if found:
+            return found
+        await asyncio.sleep(0.2)
+    return set()

@@ -7,7 +7,9 @@ the services need, each atomic on one document — so that the MongoDB adapter
 same; ``tests/contract/test_docstore.py`` runs one suite against both.
 
 Documents carry a ``_v`` version; :meth:`Collection.update` is a
-compare-and-set on it. Queries use a subset of the MongoDB filter language:
+compare-and-set on it, atomic on both adapters (see :class:`MongoCollection`
+for how, on servers whose conditional updates are not). ``_id`` is the only
+unique key. Queries use a subset of the MongoDB filter language:
 equality on (dotted) fields and ``$lt $lte $gt $gte $ne $in $nin $exists``.
 Values are JSON: datetimes are stored as UTC ISO-8601 strings (see
 :func:`iso`), which sort correctly as text on both backends.
@@ -47,7 +49,7 @@ class Collection(Protocol):
     async def count(self, where: Mapping[str, Any] | None = None) -> int: ...
     async def increment(self, id: str, field: str, by: int = 1) -> int: ...
     async def pull(self, id: str, field: str, key: str, values: Sequence[Any]) -> None: ...
-    async def ensure_index(self, *fields: str, unique: bool = False) -> None: ...
+    async def ensure_index(self, *fields: str) -> None: ...
 
 
 class DocumentStore(Protocol):
@@ -62,62 +64,139 @@ class DocumentStore(Protocol):
 # --------------------------------------------------------------------------
 
 
+STUBS_KEPT = 256
+
+
 class MongoCollection:
+    """Compare-and-set by inserting versions.
+
+    Not every MongoDB-wire server makes a conditional update atomic (FerretDB
+    1.x applies ``replace_one({"_id": x, "_v": n}, ...)`` as a read followed by
+    a write; measured in ``tests/contract``), but every one rejects a second
+    insert of the same ``_id``. So each write of a document inserts its next
+    version as ``{_id: "<id>#<v>", _agg: <id>, _v: <v>, ...}``: the insert *is*
+    the compare-and-set. Older versions then shrink to small stale stubs (the
+    last ``STUBS_KEPT`` and version 1 are kept, so a slow writer or a second
+    :meth:`create` still collides); reads take the newest version and queries
+    skip stale ones.
+    """
+
     def __init__(self, coll: Any) -> None:
         self._c = coll
+        self._indexed = False
 
-    async def get(self, id: str) -> Doc | None:
-        return await self._c.find_one({"_id": id})
+    @staticmethod
+    def _key(id: str, version: int) -> str:
+        return f"{id}#{version}"
 
-    async def create(self, doc: Doc) -> bool:
+    @staticmethod
+    def _out(raw: Doc | None) -> Doc | None:
+        if raw is None:
+            return None
+        doc = {k: v for k, v in raw.items() if k not in ("_id", "_agg", "_stale")}
+        return {"_id": raw["_agg"], **doc}
+
+    async def _index(self) -> None:
+        if not self._indexed:
+            await self._c.create_index([("_agg", 1), ("_v", -1)])
+            self._indexed = True
+
+    async def _latest(self, id: str) -> Doc | None:
+        await self._index()
+        return await self._c.find_one({"_agg": id}, sort=[("_v", -1)])
+
+    async def _insert(self, doc: Doc, version: int) -> bool:
         from pymongo.errors import DuplicateKeyError
 
+        id = doc["_id"]
+        body = {k: v for k, v in doc.items() if k not in ("_id", "_v")}
         try:
-            await self._c.insert_one({**doc, "_v": doc.get("_v", 1)})
+            await self._c.insert_one({"_id": self._key(id, version), "_agg": id, "_v": version, **body})
         except DuplicateKeyError:
             return False
+        if version > 1:
+            # Older versions shrink to stubs rather than vanish: a writer still holding an
+            # old version must find its next version taken. Stubs far behind are pruned;
+            # version 1 stays, so create() keeps failing for an existing id.
+            await self._c.replace_one({"_id": self._key(id, version - 1)},
+                                      {"_agg": id, "_v": version - 1, "_stale": True})
+            await self._c.update_many({"_agg": id, "_v": {"$lt": version - 1}, "_stale": {"$ne": True}},
+                                      {"$set": {"_stale": True}})
+            if version > STUBS_KEPT + 1:
+                await self._c.delete_many({"_agg": id, "_v": {"$gt": 1, "$lt": version - STUBS_KEPT}})
         return True
 
+    async def get(self, id: str) -> Doc | None:
+        return self._out(await self._latest(id))
+
+    async def create(self, doc: Doc) -> bool:
+        await self._index()
+        return await self._insert(doc, 1)
+
     async def update(self, doc: Doc, *, expected_version: int) -> bool:
-        new = {**doc, "_v": expected_version + 1}
-        result = await self._c.replace_one({"_id": doc["_id"], "_v": expected_version}, new)
-        return result.matched_count == 1
+        return await self._insert(doc, expected_version + 1)
 
     async def put(self, doc: Doc) -> None:
-        await self._c.replace_one({"_id": doc["_id"]}, doc, upsert=True)
+        while True:
+            latest = await self._latest(doc["_id"])
+            if await self._insert(doc, latest["_v"] + 1 if latest else 1):
+                return
 
     async def delete(self, id: str) -> bool:
-        result = await self._c.delete_one({"_id": id})
-        return result.deleted_count == 1
+        result = await self._c.delete_many({"_agg": id})
+        return result.deleted_count > 0
+
+    def _where(self, where: Mapping[str, Any] | None) -> dict[str, Any]:
+        query = {("_agg" if k == "_id" else k): v for k, v in (where or {}).items()}
+        query["_stale"] = {"$ne": True}
+        return query
 
     async def find(
         self, where: Mapping[str, Any] | None = None, *, sort: Sort = (), limit: int = 0, skip: int = 0
     ) -> list[Doc]:
-        cursor = self._c.find(dict(where or {}))
+        await self._index()
+        cursor = self._c.find(self._where(where))
         if sort:
-            cursor = cursor.sort(list(sort))
+            cursor = cursor.sort([("_agg" if f == "_id" else f, d) for f, d in sort])
         if skip:
             cursor = cursor.skip(skip)
         if limit:
             cursor = cursor.limit(limit)
-        return await cursor.to_list()
+        newest: dict[str, Doc] = {}
+        order: list[str] = []
+        for raw in await cursor.to_list():  # a write in flight may briefly show two versions
+            agg = raw["_agg"]
+            if agg not in newest:
+                order.append(agg)
+            if agg not in newest or raw["_v"] > newest[agg]["_v"]:
+                newest[agg] = raw
+        return [self._out(newest[a]) for a in order]  # type: ignore[misc]
 
     async def count(self, where: Mapping[str, Any] | None = None) -> int:
-        return await self._c.count_documents(dict(where or {}))
+        return await self._c.count_documents(self._where(where))
 
     async def increment(self, id: str, field: str, by: int = 1) -> int:
-        from pymongo import ReturnDocument
-
-        doc = await self._c.find_one_and_update(
-            {"_id": id}, {"$inc": {field: by}}, upsert=True, return_document=ReturnDocument.AFTER
-        )
-        return int(doc[field])
+        while True:
+            latest = await self._latest(id)
+            value = int((latest or {}).get(field, 0)) + by
+            current = self._out(latest) or {"_id": id}
+            if await self._insert({**current, field: value}, latest["_v"] + 1 if latest else 1):
+                return value
 
     async def pull(self, id: str, field: str, key: str, values: Sequence[Any]) -> None:
-        await self._c.update_one({"_id": id}, {"$pull": {field: {key: {"$in": list(values)}}}})
+        drop = set(values)
+        while True:
+            latest = await self._latest(id)
+            if latest is None:
+                return
+            current = self._out(latest)
+            assert current is not None
+            kept = [x for x in current.get(field, []) if x.get(key) not in drop]
+            if await self._insert({**current, field: kept}, latest["_v"] + 1):
+                return
 
-    async def ensure_index(self, *fields: str, unique: bool = False) -> None:
-        await self._c.create_index([(f, 1) for f in fields], unique=unique)
+    async def ensure_index(self, *fields: str) -> None:
+        await self._c.create_index([("_agg" if f == "_id" else f, 1) for f in fields])
 
 
 class MongoStore:
@@ -296,18 +375,17 @@ class SqliteCollection:
                     doc = json.loads(row[0])
                     drop = set(values)
                     doc[field] = [x for x in doc.get(field, []) if x.get(key) not in drop]
+                    doc["_v"] = int(doc.get("_v", 0)) + 1
                     conn.execute(f"UPDATE {self._t} SET doc = ? WHERE id = ?", (_dump(doc), id))
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
 
-    async def ensure_index(self, *fields: str, unique: bool = False) -> None:
+    async def ensure_index(self, *fields: str) -> None:
         name = f"ix_{self._t.strip(chr(34))}_{'_'.join(f.replace('.', '_') for f in fields)}"
         exprs = ", ".join(f"json_extract(doc, '{_path(f)}')" for f in fields)
-        self._run(
-            f'CREATE {"UNIQUE " if unique else ""}INDEX IF NOT EXISTS "{name}" ON {self._t} ({exprs})'
-        )
+        self._run(f'CREATE INDEX IF NOT EXISTS "{name}" ON {self._t} ({exprs})')
 
 
 def _dump(doc: Doc) -> str:

@@ -65,12 +65,38 @@ async def test_increment_is_atomic_under_concurrency(coll: Collection) -> None:
     assert sorted(results) == list(range(1, 26))
 
 
-async def test_put_delete_and_unique_index(coll: Collection) -> None:
+async def test_put_delete_and_recreate(coll: Collection) -> None:
     await coll.put({"_id": "a", "n": 1})
     await coll.put({"_id": "a", "n": 2})
     assert (await coll.get("a"))["n"] == 2
+    assert await coll.count() == 1
+    assert not await coll.create({"_id": "a", "n": 3})
     assert await coll.delete("a")
     assert not await coll.delete("a")
-    await coll.ensure_index("email", unique=True)
-    assert await coll.create({"_id": "x", "email": "e1"})
-    assert not await coll.create({"_id": "y", "email": "e1"})
+    assert await coll.get("a") is None
+    assert await coll.create({"_id": "a", "n": 4})
+    assert (await coll.get("a"))["n"] == 4
+
+
+async def test_concurrent_compare_and_set_has_exactly_one_winner_per_version(coll: Collection) -> None:
+    await coll.create({"_id": "a", "n": 0})
+
+    async def bump() -> int:
+        while True:
+            doc = await coll.get("a")
+            if await coll.update({**doc, "n": doc["n"] + 1}, expected_version=doc["_v"]):
+                return doc["_v"]
+
+    won = await asyncio.gather(*(bump() for _ in range(20)))
+    assert sorted(won) == list(range(1, 21))
+    assert (await coll.get("a"))["n"] == 20
+
+
+async def test_updates_keep_queries_to_the_newest_version(coll: Collection) -> None:
+    await coll.create({"_id": "a", "status": "open", "at": "1"})
+    for status in ("working", "waiting", "closed"):
+        doc = await coll.get("a")
+        assert await coll.update({**doc, "status": status}, expected_version=doc["_v"])
+    assert await coll.count({"status": "open"}) == 0
+    assert [d["status"] for d in await coll.find({})] == ["closed"]
+    assert [d["_id"] for d in await coll.find({"_id": "a"})] == ["a"]

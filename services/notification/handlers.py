@@ -1,0 +1,325 @@
+"""The notification service's handlers: keep facts, create notifications, deliver them.
+
+The consumers and the delivery loop call these; the HTTP API reads through
+them. Each step is small: load, call the domain, save (with events).
+
+Exactly-once effects: a notification's id is derived from its cause, so
+``create`` refuses a second record for a redelivered or replayed event; a
+send first marks the record "sending" (compare-and-set: one sender wins),
+then calls the provider with the notification id as idempotency key, then
+records the outcome and its event in one write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from minwon import contracts as c
+from minwon.crypto import Sealer
+from minwon.docstore import iso
+from minwon.errors import NotFound
+from minwon.events import Event
+from minwon.service import Clock
+from minwon.workcal import WorkCalendar
+from services.notification import domain, letters, metrics
+from services.notification.domain import Consent, Policy, Rendered, Try
+from services.notification.providers import DeliveryFailed, Message, Providers
+from services.notification.rendering import Renderer
+from services.notification.store import NotificationStore
+
+log = logging.getLogger("minwon.notification")
+
+Change = Callable[[dict[str, Any]], "dict[str, Any] | tuple[dict[str, Any], list[Any]] | None"]
+
+
+@dataclass
+class Notifier:
+    """Everything the notification handlers need, passed in by the bootstrap."""
+
+    store: NotificationStore
+    providers: Providers
+    renderer: Renderer
+    contacts: Sealer
+    """Opens what intake sealed on the private topic (its contacts key)."""
+    sealer: Sealer
+    """This service's own key: contact details, parts and sent texts at rest."""
+    calendar: WorkCalendar
+    policy: Policy
+    clock: Clock
+    source: str
+    org_name: str
+    font: letters.Font
+    batch_size: int = 100
+
+    # ------------------------------------------------------------------ events in
+
+    async def on_event(self, event: Event) -> None:
+        """Every consumed event: note its facts, create the notices it causes, try to send."""
+        if event.type == c.COMPLAINT_SEALED:
+            state = await self.keep_sealed(event)
+        else:
+            state = await self.note_facts(event)
+        created = await self.create_notifications(event, state)
+        await self.wake(event.subject, created)
+
+    async def keep_sealed(self, event: Event) -> dict[str, Any] | None:
+        """Keep a sealed part re-sealed under this service's key (contact details only, for a filing)."""
+        part, blob = event.data.get("part"), event.data.get("sealed")
+        if not part or not blob:
+            return await self.store.complaints.get(event.subject)
+        content = self.contacts.open_json(blob, context=event.subject)
+        flags = None
+        if part == "filing":
+            content = {k: content.get(k) for k in ("name", "phone", "email", "address")}
+            flags = {k: bool(str(content.get(k) or "").strip()) for k in ("phone", "email", "address")}
+        sealed = self.sealer.seal_json(content, context=event.subject)
+        applied = await self.store.complaints.apply(
+            event.subject, lambda s: (domain.note(s, event, sealed=sealed, contacts=flags), []), cause=event.id)
+        log.info("sealed part kept", extra={"receipt_no": event.subject, "part": part, "event_id": event.id})
+        return applied.state
+
+    async def note_facts(self, event: Event) -> dict[str, Any] | None:
+        applied = await self.store.complaints.apply(
+            event.subject, lambda s: (domain.note(s, event), []), cause=event.id)
+        return applied.state
+
+    async def create_notifications(self, event: Event, state: dict[str, Any] | None) -> list[str]:
+        now = self.clock()
+        created = []
+        for draft in domain.plan(event, state):
+            if await self.store.create(doc=draft.to_doc(now)):
+                created.append(draft.id)
+                log.info("notification created", extra={"notification_id": draft.id, "receipt_no": event.subject,
+                                                        "template": draft.template, "role": draft.role,
+                                                        "event_id": event.id})
+        return created
+
+    async def wake(self, receipt_no: str, ids: list[str]) -> None:
+        """Try the new notices and those of the complaint still waiting (details may just have arrived)."""
+        waiting = await self.store.open_ids(receipt_no=receipt_no)
+        for id in dict.fromkeys([*ids, *waiting]):
+            await self._attempt_safely(id)
+
+    # ------------------------------------------------------------------ the delivery loop
+
+    async def deliver_due(self) -> int:
+        """One pass: every notification whose time has come (deferred, retry, stale "sending")."""
+        ids = await self.store.due(now_iso=iso(self.clock()), limit=self.batch_size)
+        for id in ids:
+            await self._attempt_safely(id)
+        metrics.DEFERRED.set(await self.store.count(status=domain.DEFERRED))
+        return len(ids)
+
+    async def _attempt_safely(self, id: str) -> None:
+        try:
+            await self.attempt(id)
+        except Exception as exc:  # noqa: BLE001 - the record stays due; the loop tries again
+            log.warning("notification attempt failed", extra={"notification_id": id, "error": type(exc).__name__})
+
+    async def attempt(self, id: str) -> dict[str, Any] | None:
+        """One delivery attempt: wait, skip, defer, or claim → send → record."""
+        now = self.clock()
+        record = await self.store.get(id)
+        if record is None or not domain.attemptable(record, now):
+            return record
+        state = await self.store.complaints.get(record["receipt_no"]) or {}
+        missing = domain.missing(record, state)
+        if missing:
+            if record["status"] == domain.PENDING and record.get("waiting") == missing and \
+                    (record.get("next_attempt_at") or "") > iso(now):
+                return record  # still waiting for the same thing; nothing to write
+            return await self._change(id, now, lambda r: domain.waiting(r, missing, now, self.policy))
+
+        citizen = record["audience"] == domain.CITIZEN
+        contact = self.sealer.open_json(state["contact"], context=record["receipt_no"]) if citizen else None
+        consent = Consent.of(state.get("consent"))
+        contacts = state.get("contacts") or {}
+        choice = domain.choose_channel(record, consent, contacts)
+        if choice.channel is None:
+            if record["legal"] and choice.reason == "no_lawful_channel":
+                return await self._change(id, now, lambda r: domain.dead(r, "no_lawful_channel", now, self.source))
+            return await self._change(id, now, lambda r: domain.skipped(r, choice.reason or "no_channel", now))
+        channel = choice.channel
+        until = domain.quiet_until(channel, record, now, self.calendar, self.policy)
+        if until is not None:
+            return await self._change(id, now, lambda r: domain.deferred(r, until, channel, now))
+
+        token = uuid.uuid4().hex
+        claimed = await self._change(id, now, lambda r: domain.claim(r, token, channel, now, self.policy))
+        if not claimed or claimed.get("claim") != token:
+            return claimed
+        return await self._send(claimed, state, contact, consent, contacts, token)
+
+    async def _send(self, record: dict[str, Any], state: dict[str, Any], contact: dict[str, Any] | None,
+                    consent: Consent, contacts: dict[str, bool], token: str) -> dict[str, Any] | None:
+        id, channel = record["id"], record["channel"]
+        try:
+            message, rendered = await self._compose(record, state, contact, channel)
+        except Exception as exc:  # noqa: BLE001 - a template or letter that cannot be made will not get better
+            log.error("notification could not be rendered",
+                      extra={"notification_id": id, "template": record["template"], "error": type(exc).__name__})
+            tries = [Try(channel, "failed", error=f"render_{type(exc).__name__.lower()}")]
+            return await self._finish(id, token, lambda r: domain.failed(
+                r, tries, self.clock(), self.policy, self.source, permanent=True))
+
+        tries = [await self._call(message)]
+        fallback = domain.fallback_channel(channel, message.text, consent, contacts)
+        if tries[-1].outcome == "failed" and fallback:
+            tries.append(await self._call(replace(message, channel=fallback,
+                                                  to_masked=domain.mask_recipient(fallback, message.to))))
+        permanent = tries[-1].permanent
+        now = self.clock()
+        if tries[-1].outcome == "sent":
+            done = await self._finish(id, token, lambda r: domain.delivered(r, tries, rendered, now, self.source))
+            log.info("notification sent", extra={"notification_id": id, "receipt_no": record["receipt_no"],
+                                                 "channel": tries[-1].channel, "template": record["template"],
+                                                 "attempt": record["attempts"]})
+            return done
+        return await self._finish(id, token, lambda r: domain.failed(
+            r, tries, now, self.policy, self.source, permanent=permanent, rendered=rendered))
+
+    async def _call(self, message: Message) -> Try:
+        provider_name = None
+        try:
+            provider = self.providers.for_channel(message.channel)
+            provider_name = provider.name
+            delivery = await provider.send(message)
+        except DeliveryFailed as exc:
+            metrics.SENT.labels(channel=message.channel, outcome="failed").inc()
+            log.warning("provider refused", extra={"notification_id": message.idempotency_key,
+                                                   "channel": message.channel, "error": exc.code,
+                                                   "permanent": exc.permanent})
+            return Try(message.channel, "failed", error=exc.code, provider=provider_name, permanent=exc.permanent)
+        except Exception as exc:  # noqa: BLE001 - an adapter bug or outage counts as a failed try
+            metrics.SENT.labels(channel=message.channel, outcome="failed").inc()
+            log.warning("provider error", extra={"notification_id": message.idempotency_key,
+                                                 "channel": message.channel, "error": type(exc).__name__})
+            return Try(message.channel, "failed", error=f"error_{type(exc).__name__.lower()}", provider=provider_name)
+        metrics.SENT.labels(channel=message.channel, outcome="duplicate" if delivery.duplicate else "sent").inc()
+        return Try(message.channel, "sent", provider=delivery.provider, message_id=delivery.message_id,
+                   duplicate=delivery.duplicate)
+
+    async def _compose(self, record: dict[str, Any], state: dict[str, Any], contact: dict[str, Any] | None,
+                       channel: str) -> tuple[Message, Rendered]:
+        part = None
+        ref = record.get("part")
+        found = domain.find_part(state, ref) if ref else None
+        if found is not None:
+            part = self.sealer.open_json(found["sealed"], context=record["receipt_no"])
+        variables = domain.render_vars(record, state, contact=contact, part=part, org_name=self.org_name,
+                                       policy=self.policy)
+        subject, text = self.renderer.render(record["template"], record["template_version"], variables)
+        channel = domain.sized(channel, text)
+        to = domain.recipient_address(channel, contact, record, state)
+        name, address = (contact or {}).get("name") or "", (contact or {}).get("address") or ""
+        text_masked = domain.mask_text(text, names=[name], addresses=[address],
+                                       keep=[variables["handler_contact"]])
+        to_masked = domain.mask_recipient(channel, to)
+        attachment, meta = None, None
+        if channel == domain.POST:
+            letter = letters.Letter(
+                org_name=self.org_name, title=subject, recipient_name=name, address=address, body=text,
+                receipt_no=record["receipt_no"], letter_no=record["id"],
+                issued_at=datetime.fromisoformat(record["created_at"]),
+                department=variables["department"], handler_name=variables["handler_name"],
+                handler_contact=variables["handler_contact"],
+            )
+            attachment, meta = await asyncio.to_thread(letters.render_pdf, letter, self.font)
+            meta = {**meta, "template": record["template"], "template_version": record["template_version"]}
+        rendered = Rendered(
+            to_masked=to_masked,
+            text_masked=text_masked,
+            text_sha256=domain.sha256(text),
+            text_sealed=self.sealer.seal(text, context=record["id"]),
+            letter=meta,
+        )
+        message = Message(
+            idempotency_key=record["id"], channel=channel, to=to, subject=subject, text=text,
+            receipt_no=record["receipt_no"], template=record["template"],
+            template_version=record["template_version"], role=record["role"], audience=record["audience"],
+            to_masked=to_masked, text_masked=text_masked, attachment=attachment, attachment_meta=meta,
+        )
+        return message, rendered
+
+    # ------------------------------------------------------------------ writes
+
+    async def _change(self, id: str, now: datetime, change: Change) -> dict[str, Any] | None:
+        """Apply ``change`` to a record that is still attemptable (compare-and-set)."""
+
+        def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+            if state is None or not domain.attemptable(state, now):
+                return None, []
+            return _split(change(state))
+
+        applied = await self.store.notifications.apply(id, decide)
+        state = applied.state or {}
+        if applied.events and state.get("status") == domain.DEAD:
+            metrics.DEAD.inc()
+            log.warning("notification dead", extra={"notification_id": id, "error": state.get("error")})
+        return applied.state
+
+    async def _finish(self, id: str, token: str, change: Change) -> dict[str, Any] | None:
+        """Record an attempt's outcome, if this sender still holds the claim."""
+
+        def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+            if state is None or state.get("claim") != token:
+                return None, []
+            return _split(change(state))
+
+        applied = await self.store.notifications.apply(id, decide)
+        state = applied.state or {}
+        if applied.events and state.get("status") == domain.DEAD:
+            metrics.DEAD.inc()
+            log.warning("notification dead", extra={"notification_id": id, "error": state.get("error"),
+                                                    "attempts": state.get("attempts")})
+        elif state.get("status") == domain.FAILED:
+            log.info("notification will be retried", extra={"notification_id": id, "error": state.get("error"),
+                                                            "attempts": state.get("attempts"),
+                                                            "next_attempt_at": state.get("next_attempt_at")})
+        return applied.state
+
+    # ------------------------------------------------------------------ queries
+
+    async def list(self, *, receipt_no: str) -> list[dict[str, Any]]:
+        records = await self.store.list(receipt_no=receipt_no)
+        deliveries = await self.store.deliveries(receipt_no=receipt_no)
+        return [view(r, [d for d in deliveries if d["notification_id"] == r["id"]]) for r in records]
+
+    async def get(self, id: str) -> dict[str, Any]:
+        record = await self.store.get(id)
+        if record is None:
+            raise NotFound("notification", id)
+        deliveries = await self.store.deliveries(receipt_no=record["receipt_no"])
+        return view(record, [d for d in deliveries if d["notification_id"] == id])
+
+
+def _split(result: Any) -> tuple[dict[str, Any] | None, list[Any]]:
+    if result is None:
+        return None, []
+    if isinstance(result, tuple):
+        return result[0], list(result[1])
+    return result, []
+
+
+def view(record: dict[str, Any], deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    """A notification as the API shows it: personal data masked, no sealed text."""
+    keys = ("id", "receipt_no", "template", "template_version", "audience", "role", "legal", "urgent", "cause",
+            "cause_type", "status", "waiting", "skip_reason", "error", "channel", "attempts", "attempt_log",
+            "created_at", "updated_at", "next_attempt_at", "deferred_until", "sent_at", "text_sha256", "letter",
+            "delivery")
+    out = {k: record.get(k) for k in keys}
+    out["to"] = record.get("to_masked")
+    out["text"] = record.get("text_masked")
+    out["deliveries"] = [
+        {"message_id": d["message_id"], "provider": "dev", "channel": d["channel"], "to": d["to_masked"],
+         "subject": d["subject"], "text": d["text_masked"], "template": d["template"],
+         "template_version": d["template_version"], "delivered_at": d["delivered_at"], "letter": d.get("letter")}
+        for d in deliveries
+    ]
+    return out

@@ -1,0 +1,13 @@
+"""The notification service's metrics (docs/notification.md lists them)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+SENT = Counter(
+    "minwon_notification_sent_total",
+    "Provider calls for notifications, per channel and outcome (sent, duplicate, failed)",
+    ["channel", "outcome"],
+)
+DEFERRED = Gauge("minwon_notification_deferred", "Notifications held back by quiet hours right now")
+DEAD = Counter("minwon_notification_dead_total", "Notifications given up on (dead-lettered)")

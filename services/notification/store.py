@@ -1,0 +1,68 @@
+"""The notification service's persistence, in its own database.
+
+- ``complaints``: per-complaint facts (consent, handler, due date, outcome)
+  and the sealed contact details and sealed parts, one aggregate document
+  per receipt number, written with ``Aggregates.apply(cause=event.id)``;
+- ``notifications``: one record per notification id, created with
+  ``collection.create`` (a duplicate id is the idempotency check) and moved
+  through its delivery states by compare-and-set, with ``notification.sent``
+  / ``notification.failed`` in the same write (outbox);
+- ``sink`` and ``letters``: the development provider's deliveries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from minwon.docstore import DocumentStore
+from minwon.outbox import Aggregates, Relay, public
+from services.notification import domain
+
+
+@dataclass
+class NotificationStore:
+    db: DocumentStore
+    relay: Relay
+
+    def __post_init__(self) -> None:
+        self.complaints = Aggregates(self.db.collection("complaints"), self.relay)
+        self.records = self.db.collection("notifications")
+        self.notifications = Aggregates(self.records, self.relay)
+        self.sink = self.db.collection("sink")
+        self.letters = self.db.collection("letters")
+
+    async def setup(self) -> None:
+        await self.records.ensure_index("receipt_no")
+        await self.records.ensure_index("status", "next_attempt_at")
+        await self.sink.ensure_index("receipt_no")
+
+    async def create(self, *, doc: dict[str, Any]) -> bool:
+        """A new notification; False if its id exists already (redelivered or replayed cause)."""
+        return await self.records.create(doc)
+
+    async def get(self, id: str) -> dict[str, Any] | None:
+        return public(await self.records.get(id))
+
+    async def list(self, *, receipt_no: str, limit: int = 200) -> list[dict[str, Any]]:
+        docs = await self.records.find({"receipt_no": receipt_no}, sort=[("created_at", 1), ("_id", 1)],
+                                       limit=limit)
+        return [public(d) or {} for d in docs]
+
+    async def open_ids(self, *, receipt_no: str) -> list[str]:
+        """Notifications of a complaint not yet sent, dead or skipped."""
+        docs = await self.records.find({"receipt_no": receipt_no, "status": {"$in": [domain.PENDING]}})
+        return [d["_id"] for d in docs]
+
+    async def due(self, *, now_iso: str, limit: int) -> list[str]:
+        docs = await self.records.find(
+            {"status": {"$in": list(domain.DUE)}, "next_attempt_at": {"$lte": now_iso}},
+            sort=[("next_attempt_at", 1)], limit=limit,
+        )
+        return [d["_id"] for d in docs]
+
+    async def count(self, *, status: str) -> int:
+        return await self.records.count({"status": status})
+
+    async def deliveries(self, *, receipt_no: str) -> list[dict[str, Any]]:
+        return await self.sink.find({"receipt_no": receipt_no}, sort=[("delivered_at", 1), ("_id", 1)])

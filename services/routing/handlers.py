@@ -1,0 +1,447 @@
+"""Routing's handlers: load, call the domain, save state and events together.
+
+The HTTP API and the bus consumer call these same functions. Title and body
+of a complaint are opened only in :meth:`Routing.route_filing`, only in
+memory, only to match keywords; they are never stored, logged or published.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from minwon import contracts as c
+from minwon import topics
+from minwon.crypto import SealError, Sealer
+from minwon.errors import Conflict, Invalid, NotFound
+from minwon.events import Event
+from minwon.outbox import Decision
+from minwon.service import Clock
+from services.routing import domain, metrics
+from services.routing.domain import Assignment, Department, Facts, Official, Rule
+from services.routing.store import RoutingStore
+
+log = logging.getLogger("minwon.routing")
+
+
+@dataclass
+class Routing:
+    """Everything routing's handlers need, passed in by the bootstrap."""
+
+    store: RoutingStore
+    contacts: Sealer
+    clock: Clock
+    source: str
+    default_department: str
+    cap: int = 0
+    seed_dir: Path | None = None
+    _assigning: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    async def start(self) -> None:
+        await self.store.setup()
+        if self.seed_dir is not None:
+            await self.seed(self.seed_dir)
+        metrics.UNASSIGNED.set(await self.store.count_queued())
+
+    async def seed(self, data_dir: Path) -> int:
+        """The sample departments and rules (``departments.json``, ``rules.json``), into an empty store, once."""
+        if await self.store.seeded():
+            return 0
+        now = self.clock()
+        read = lambda name: json.loads((data_dir / f"{name}.json").read_text(encoding="utf-8"))  # noqa: E731
+        departments = [Department.from_doc(d) for d in read("departments")]
+        rules = [_rule(r) for r in read("rules")]
+        for dept in departments:
+            domain.check_department(dept, others=departments)
+        for rule in rules:
+            domain.check_rule(rule, departments=[d.code for d in departments])
+        seeded = [domain.revise_department_doc(None, d, action="seeded", actor="seed", now=now) or {}
+                  for d in departments]
+        created = await self.store.seed(
+            departments=[{"_id": d.code, **doc} for d, doc in zip(departments, seeded, strict=True)],
+            rules=[{"_id": r.id, **domain.new_rule_doc(r, actor="seed", now=now)} for r in rules],
+        )
+        if created:
+            log.info("sample rules and departments loaded", extra={"documents": created})
+        return created
+
+    # ------------------------------------------------------------------ rules
+
+    async def rules(self) -> list[Rule]:
+        return [Rule.from_doc(d) for d in await self.store.list_rules()]
+
+    async def list_rules(self, *, enabled: bool | None = None, department: str | None = None) -> list[dict[str, Any]]:
+        docs = [d for d in await self.store.list_rules()
+                if (enabled is None or d.get("enabled", True) == enabled)
+                and (department is None or d["department"] == department)]
+        return [domain.rule_view(d) for d in sorted(docs, key=lambda d: (d["priority"], d["id"]))]
+
+    async def get_rule(self, rule_id: str) -> dict[str, Any]:
+        doc = await self.store.rules.get(rule_id)
+        if doc is None:
+            raise NotFound("rule", rule_id)
+        return domain.rule_view(doc, history=True)
+
+    async def create_rule(self, spec: dict[str, Any], *, actor: str, idempotency_key: str | None = None
+                          ) -> dict[str, Any]:
+        rule = _rule({**spec, "id": spec.get("id") or _new_rule_id(spec)})
+        domain.check_rule(rule, departments=await self._department_codes())
+        now = self.clock()
+
+        def decide(state: dict[str, Any] | None) -> Decision:
+            if state is not None:
+                raise Conflict(f"rule {rule.id} already exists", rule_id=rule.id)
+            return domain.new_rule_doc(rule, actor=actor, now=now), []
+
+        cause = f"cmd:{idempotency_key}" if idempotency_key else None
+        applied = await self.store.rules.apply(rule.id, decide, cause=cause)
+        log.info("rule created", extra={"rule_id": rule.id, "actor": actor})
+        return domain.rule_view(applied.state or {}, history=True)
+
+    async def change_rule(self, rule_id: str, changes: dict[str, Any], *, actor: str, action: str = "updated",
+                          replace_all: bool = False, expected_version: int | None = None) -> dict[str, Any]:
+        """PUT (``replace_all``: the whole definition), PATCH (the given fields), enable and disable."""
+        codes = await self._department_codes()
+        now = self.clock()
+
+        def decide(state: dict[str, Any] | None) -> Decision:
+            if state is None:
+                raise NotFound("rule", rule_id)
+            if expected_version is not None and expected_version != state["version"]:
+                raise Conflict(f"rule {rule_id} is at version {state['version']}, not {expected_version}",
+                               version=state["version"])
+            current = Rule.from_doc(state)
+            base = {"conditions": {}, "description": "", "enabled": True} if replace_all else current.definition()
+            merged = {**base, **{k: v for k, v in changes.items() if k != "conditions"}}
+            if "conditions" in changes:
+                merged["conditions"] = ({**(base["conditions"] or {}), **changes["conditions"]}
+                                        if not replace_all else changes["conditions"])
+            rule = _rule({"id": rule_id, **merged})
+            domain.check_rule(rule, departments=codes)
+            return domain.revise_rule_doc(state, rule, action=action, actor=actor, now=now), []
+
+        applied = await self.store.rules.apply(rule_id, decide)
+        log.info("rule changed", extra={"rule_id": rule_id, "action": action, "actor": actor,
+                                        "version": (applied.state or {}).get("version")})
+        return domain.rule_view(applied.state or {}, history=True)
+
+    async def rule_stats(self) -> list[dict[str, Any]]:
+        out = []
+        for view in await self.list_rules():
+            hits, misroutes = await self.store.rule_stats(view["id"])
+            out.append({"rule_id": view["id"], "name": view["name"], "priority": view["priority"],
+                        "department": view["department"], "enabled": view["enabled"], "version": view["version"],
+                        "hits": hits, "misroutes": misroutes,
+                        "misroute_rate": round(misroutes / hits, 4) if hits else 0.0})
+        return out
+
+    async def rules_audit(self, *, limit: int) -> list[dict[str, Any]]:
+        records = [{"rule_id": d["id"], **a} for d in await self.store.list_rules() for a in d.get("audit", [])]
+        return sorted(records, key=lambda a: (a["at"], a["version"]), reverse=True)[:limit]
+
+    # ------------------------------------------------------------ departments
+
+    async def departments(self) -> dict[str, Department]:
+        return {d["code"]: Department.from_doc(d) for d in await self.store.list_departments()}
+
+    async def list_departments(self) -> list[dict[str, Any]]:
+        return [_department_view(d) for d in await self.store.list_departments()]
+
+    async def get_department(self, code: str) -> dict[str, Any]:
+        doc = await self.store.departments.get(code)
+        if doc is None:
+            raise NotFound("department", code)
+        dept = Department.from_doc(doc)
+        view = _department_view(doc, audit=True)
+        loads = {h.id: await self.store.load(h.id) for h in dept.handlers}
+        for h in view["handlers"]:
+            h["load"] = loads[h["id"]]
+        view["queued"] = len(await self.store.queued(department=code))
+        return view
+
+    async def save_department(self, code: str, change: Callable[[Department | None], Department], *, actor: str,
+                              action: str) -> dict[str, Any]:
+        """Create or change a department (and its handlers), then let waiting complaints find a handler."""
+        others = list((await self.departments()).values())
+        now = self.clock()
+
+        def decide(state: dict[str, Any] | None) -> Decision:
+            dept = change(Department.from_doc(state) if state else None)
+            domain.check_department(dept, others=others)
+            return domain.revise_department_doc(state, dept, action=action, actor=actor, now=now), []
+
+        applied = await self.store.departments.apply(code, decide)
+        log.info("department changed", extra={"department": code, "action": action, "actor": actor})
+        await self.assign_waiting(department=code)
+        return _department_view(applied.state or {}, audit=True)
+
+    async def create_department(self, dept: Department, *, actor: str) -> dict[str, Any]:
+        def change(current: Department | None) -> Department:
+            if current is not None:
+                raise Conflict(f"department {dept.code} already exists", department=dept.code)
+            return dept
+
+        return await self.save_department(dept.code, change, actor=actor, action="created")
+
+    async def put_department(self, code: str, *, name: str, phone: str, handlers: list[Official] | None,
+                             actor: str) -> dict[str, Any]:
+        def change(current: Department | None) -> Department:
+            kept = current.handlers if current else ()
+            return Department(code, name, phone, tuple(handlers) if handlers is not None else kept)
+
+        return await self.save_department(code, change, actor=actor, action="updated")
+
+    async def add_handler(self, code: str, official: Official, *, actor: str) -> dict[str, Any]:
+        def change(current: Department | None) -> Department:
+            if current is None:
+                raise NotFound("department", code)
+            if current.official(official.id):
+                raise Conflict(f"handler {official.id} already exists in {code}", handler=official.id)
+            return replace(current, handlers=(*current.handlers, official))
+
+        return await self.save_department(code, change, actor=actor, action="handler_added")
+
+    async def update_handler(self, code: str, handler_id: str, changes: dict[str, Any], *, actor: str
+                             ) -> dict[str, Any]:
+        def change(current: Department | None) -> Department:
+            if current is None:
+                raise NotFound("department", code)
+            if current.official(handler_id) is None:
+                raise NotFound("handler", handler_id)
+            handlers = tuple(replace(h, **changes) if h.id == handler_id else h for h in current.handlers)
+            return replace(current, handlers=handlers)
+
+        return await self.save_department(code, change, actor=actor, action="handler_updated")
+
+    # ---------------------------------------------------------------- routing
+
+    async def preview(self, facts: Facts) -> dict[str, Any]:
+        """Which rule and department a complaint would get, and why. Nothing is stored."""
+        _check_facts(facts)
+        found = domain.match(await self.rules(), facts, default_department=self.default_department)
+        dept = (await self.departments()).get(found.rule.department)
+        return {
+            "rule": {"id": found.rule.id, "version": found.rule.version, "name": found.rule.name,
+                     "priority": found.rule.priority},
+            "department": {"code": found.rule.department, "name": dept.name if dept else found.rule.department},
+            "default": found.default,
+            "matched": found.matched_docs(),
+            "reason": found.reason,
+            "skipped": [{"rule_id": r, "failed": f} for r, f in found.skipped],
+        }
+
+    async def on_event(self, event: Event) -> None:
+        """The bus consumer: a sealed filing is routed; a closed, withdrawn or transferred complaint is released."""
+        if event.type == c.COMPLAINT_SEALED and event.data.get("part") == "filing":
+            await self.route_filing(event)
+        elif event.type in domain.RELEASED_BY:
+            await self.release(event)
+
+    async def route_filing(self, event: Event) -> None:
+        receipt_no = event.subject
+        existing = await self.store.assignments.get(receipt_no)
+        if existing is not None:  # routed already (or closed before the filing arrived)
+            if existing["status"] == domain.QUEUED:
+                await self.assign_waiting(department=existing["department"])
+            return
+        found = domain.match(await self.rules(), self._open(event), default_department=self.default_department)
+        dept = (await self.departments()).get(found.rule.department)
+        data = event.data
+        now = self.clock()
+
+        def decide(state: dict[str, Any] | None) -> Decision:
+            if state is not None:
+                return None, []
+            facts = Facts(kind=data["kind"], category=data.get("category", ""), district=data.get("district", ""),
+                          channel=data.get("channel", ""), statutory_type=data.get("statutory_type"),
+                          confidential=bool(data.get("confidential")))
+            routed, events = domain.route(facts, found, dept, receipt_no=receipt_no,
+                                          priority=bool(data.get("priority")),
+                                          received_at=data.get("received_at", ""), cause=event.id, now=now,
+                                          source=self.source)
+            return routed.to_doc(), _on_routing(events)
+
+        applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id)
+        metrics.observe(applied.events)
+        if applied.events:
+            log.info("complaint routed", extra={"receipt_no": receipt_no, "rule_id": found.rule.id,
+                                                "department": found.rule.department})
+        await self.assign_waiting(department=found.rule.department)
+
+    async def assign_waiting(self, *, department: str | None = None) -> int:
+        """Give waiting complaints a handler: priority first, each to the least-loaded official on duty.
+
+        Runs after each routing and department change, and on a loop for
+        what still waits (no one on duty, or everyone at the cap). One pass at
+        a time per process: passes would only compete for the same complaints
+        (across replicas the compare-and-set decides).
+        """
+        async with self._assigning:
+            return await self._assign_waiting(department)
+
+    async def _assign_waiting(self, department: str | None) -> int:
+        waiting: dict[str, list[Assignment]] = defaultdict(list)
+        for doc in await self.store.queued(department=department):
+            waiting[doc["department"]].append(Assignment.from_doc(doc))
+        departments = await self.departments() if waiting else {}
+        assigned = 0
+        for code, queue in waiting.items():
+            dept = departments.get(code)
+            if dept is None:
+                continue
+            loads, guardian_loads = await self._loads(dept)
+            for a, pick in domain.plan(queue, dept, loads, guardian_loads, cap=self.cap):
+                assigned += await self._assign(a.receipt_no, dept, pick)
+        metrics.UNASSIGNED.set(await self.store.count_queued())
+        return assigned
+
+    async def _assign(self, receipt_no: str, dept: Department, pick: domain.Pick) -> int:
+        now = self.clock()
+
+        def decide(state: dict[str, Any] | None) -> Decision:
+            current = Assignment.from_doc(state) if state else None
+            if current is None or current.status != domain.QUEUED or current.department != dept.code:
+                return None, []
+            new, events = domain.assign(current, dept, pick, now=now, source=self.source)
+            return new.to_doc(), _on_routing(events)
+
+        applied = await self.store.assignments.apply(receipt_no, decide)
+        metrics.observe(applied.events)
+        if applied.events:
+            log.info("complaint assigned", extra={"receipt_no": receipt_no, "department": dept.code,
+                                                  "handler_id": pick.handler.id, "event_type": applied.events[0].type})
+        return len(applied.events)
+
+    async def reassign(self, receipt_no: str, *, department: str | None, handler: str | None, reason: str,
+                       reason_code: str | None, actor: str, idempotency_key: str | None = None) -> dict[str, Any]:
+        """Move a complaint to another department and/or handler (a new department: a misroute of its rule)."""
+        if department is None and handler is None:
+            raise Invalid("department", "name a department and/or a handler to reassign to")
+        before = await self.store.assignments.get(receipt_no)
+        if before is None:
+            raise NotFound("assignment", receipt_no)
+        code = department or before.get("department") or self.default_department
+        dept = (await self.departments()).get(code)
+        if dept is None:
+            raise Invalid("department", f"unknown department {code!r}")
+        loads, guardian_loads = await self._loads(dept)
+        now = self.clock()
+
+        def decide(state: dict[str, Any] | None) -> Decision:
+            if state is None:
+                raise NotFound("assignment", receipt_no)
+            moved = domain.reassign(Assignment.from_doc(state), dept, handler_id=handler, reason=reason,
+                                    reason_code=reason_code, actor=actor, now=now)
+            pick = domain.pick_for(moved.kind, dept, loads, guardian_loads, handler_id=handler,
+                                   keep_guardian=(moved.guardian or {}).get("id"), cap=self.cap)
+            if pick is None:
+                return moved.to_doc(), []
+            new, events = domain.assign(moved, dept, pick, now=now, source=self.source)
+            return new.to_doc(), _on_routing(events)
+
+        cause = f"cmd:{idempotency_key}" if idempotency_key else None
+        applied = await self.store.assignments.apply(receipt_no, decide, cause=cause)
+        state = Assignment.from_doc(applied.state or {})
+        if not applied.duplicate:
+            metrics.observe(applied.events)
+            if state.misroute and not before.get("misroute"):
+                metrics.misrouted(state.misroute["rule_id"])
+            metrics.UNASSIGNED.set(await self.store.count_queued())
+            log.info("complaint reassigned", extra={"receipt_no": receipt_no, "department": dept.code,
+                                                    "actor": actor, "queued": state.status == domain.QUEUED})
+        return domain.assignment_view(state)
+
+    async def release(self, event: Event) -> None:
+        now = self.clock()
+
+        def decide(state: dict[str, Any] | None) -> Decision:
+            new = domain.release(Assignment.from_doc(state) if state else None, receipt_no=event.subject,
+                                 event_type=event.type, now=now)
+            return (new.to_doc() if new else None), []
+
+        applied = await self.store.assignments.apply(event.subject, decide, cause=event.id)
+        if applied.duplicate:
+            return
+        metrics.UNASSIGNED.set(await self.store.count_queued())
+        department = (applied.state or {}).get("department")
+        if self.cap and department:  # a freed place may let a waiting complaint in
+            await self.assign_waiting(department=department)
+
+    # ---------------------------------------------------------------- queries
+
+    async def get_assignment(self, receipt_no: str) -> dict[str, Any]:
+        doc = await self.store.assignments.get(receipt_no)
+        if doc is None:
+            raise NotFound("assignment", receipt_no)
+        return domain.assignment_view(Assignment.from_doc(doc))
+
+    async def list_assignments(self, *, status: str | None, department: str | None, after: str | None,
+                               limit: int) -> list[dict[str, Any]]:
+        where = {k: v for k, v in (("status", status), ("department", department)) if v is not None}
+        docs = await self.store.list_assignments(where=where, after=after, limit=limit)
+        return [domain.assignment_view(Assignment.from_doc(d)) for d in docs]
+
+    # ---------------------------------------------------------------- helpers
+
+    def _open(self, event: Event) -> Facts:
+        """The facts a rule looks at; title and body opened in memory only, never kept."""
+        data = event.data
+        title = body = ""
+        available = True
+        try:
+            content = self.contacts.open_json(data["sealed"], context=event.subject)
+            title, body = str(content.get("title") or ""), str(content.get("body") or "")
+            del content
+        except (SealError, KeyError, ValueError, AttributeError) as exc:
+            available = False
+            log.warning("sealed content unavailable; routing without keywords",
+                        extra={"receipt_no": event.subject, "event_id": event.id, "error": type(exc).__name__})
+        return Facts(kind=data["kind"], category=data.get("category", ""), district=data.get("district", ""),
+                     channel=data.get("channel", ""), statutory_type=data.get("statutory_type"), title=title,
+                     body=body, confidential=bool(data.get("confidential")), text_available=available)
+
+    async def _department_codes(self) -> set[str]:
+        return set(await self.departments())
+
+    async def _loads(self, dept: Department) -> tuple[dict[str, int], dict[str, int]]:
+        loads = {h.id: await self.store.load(h.id) for h in dept.handlers if h.on_duty}
+        guardian_loads = {h.id: await self.store.guardian_load(h.id) for h in dept.handlers if h.guardian}
+        return loads, guardian_loads
+
+
+def _on_routing(events: list[Event]) -> list[tuple[str, Event]]:
+    return [(topics.ROUTING, e) for e in events]
+
+
+def _rule(spec: dict[str, Any]) -> Rule:
+    rule = Rule.from_doc({"version": 1, **spec})
+    if rule.default:
+        rule = replace(rule, priority=domain.DEFAULT_PRIORITY)
+    return rule
+
+
+def _new_rule_id(spec: dict[str, Any]) -> str:
+    return f"{spec.get('department') or 'rule'}-{uuid.uuid4().hex[:8]}"[:63]
+
+
+def _check_facts(facts: Facts) -> None:
+    if facts.kind not in domain.KINDS:
+        raise Invalid("kind", f"unknown kind {facts.kind!r}; one of {', '.join(domain.KINDS)}")
+    if facts.channel not in domain.CHANNELS:
+        raise Invalid("channel", f"unknown channel {facts.channel!r}; one of {', '.join(domain.CHANNELS)}")
+
+
+def _department_view(doc: dict[str, Any], *, audit: bool = False) -> dict[str, Any]:
+    view = {"code": doc.get("code"), "name": doc.get("name"), "phone": doc.get("phone", ""),
+            "handlers": [dict(h) for h in doc.get("handlers", [])], "version": doc.get("version"),
+            "updated_at": doc.get("updated_at"), "updated_by": doc.get("updated_by")}
+    if audit:
+        view["audit"] = doc.get("audit", [])
+    return view

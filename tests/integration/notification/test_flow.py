@@ -1,0 +1,224 @@
+"""The notification service on both backends: exactly-once notices, waiting for contacts,
+retries and dead letters, the AlimTalk fallback, quiet hours, result letters."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from datetime import timedelta
+
+from litestar.testing import AsyncTestClient
+from prometheus_client import REGISTRY
+
+from minwon import contracts as c
+from minwon import topics
+from services.notification import domain
+from services.notification.providers import DeliveryFailed, Message, Providers
+from tests.factories import STAFF
+from tests.integration.notification.helpers import MovingClock, app, events, listed, of, statuses, until
+from tests.unit.notification.factories import (
+    HANDLER, NOW, assigned, event, filing, receipt_no, received, sealed)
+
+
+def _filed_and_assigned(r: str) -> list:
+    return [(topics.PRIVATE, filing(r)[0]), (topics.COMPLAINTS, received(r)), (topics.ROUTING, assigned(r))]
+
+
+def _no_personal_data(text: str, contact: dict) -> None:
+    for key in ("name", "phone", "email", "address"):
+        assert contact[key] not in text, key
+    assert contact["phone"].replace("-", "") not in text
+
+
+async def test_one_receipt_notice_across_redelivery_and_restart(backend, pub, service_logs) -> None:
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    sealed_filing, contact = filing(r)
+    first = [(topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r)), (topics.ROUTING, assigned(r))]
+    async with AsyncTestClient(app(backend, store, bus)) as client:
+        for topic, e in first:
+            await pub.publish(topic, e)
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
+        # the same events again (a redelivery), then a marker behind them on the routing topic
+        for topic, e in first:
+            await pub.publish(topic, e)
+        marker = assigned(r, {"id": "h-2", "name": "이담당", "contact": "051-888-2222"}, at=NOW + timedelta(days=1),
+                          type=c.COMPLAINT_REASSIGNED)
+        await pub.publish(topics.ROUTING, marker)
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.REASSIGNED) == ["sent"])
+        assert len(of(items, domain.RECEIPT)) == 1
+        receipt = of(items, domain.RECEIPT)[0]
+        assert len(receipt["deliveries"]) == 1 and receipt["attempts"] == 1
+        assert receipt["channel"] == domain.LMS and receipt["template_version"] == 1  # sms opt-in, text > 90 bytes
+        assert receipt["to"] == "010-****-6789"
+        assert HANDLER["name"] in receipt["text"] and HANDLER["contact"] in receipt["text"]
+        assert r in receipt["text"] and domain.mask_name(contact["name"]) in receipt["text"]
+        body = json.dumps(await listed(client, r), ensure_ascii=False)
+        _no_personal_data(body, contact)
+        one = await client.get(f"/api/v1/notifications/{receipt['id']}", headers=STAFF)
+        assert one.status_code == 200 and one.json()["id"] == receipt["id"]
+        assert receipt["id"] == domain.notification_id(first[2][1].id, domain.RECEIPT, "citizen")
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.STAFF_ASSIGNED) == ["sent"] * 2)
+        staff = of(items, domain.STAFF_ASSIGNED)
+        assert [s["status"] for s in staff] == ["sent", "sent"] and staff[0]["channel"] == domain.STAFF_MESSAGE
+        assert (await client.get(f"/api/v1/notifications?receipt_no={r}")).status_code == 401
+        assert (await client.get("/api/v1/notifications/nope", headers=STAFF)).status_code == 404
+
+    # a restart over the same store and log: the old events once more, and a new marker
+    store2, bus2 = backend.store("notification"), backend.bus()
+    for topic, e in first:  # published while no notification service runs
+        await pub.publish(topic, e)
+    async with AsyncTestClient(app(backend, store2, bus2)) as client:
+        marker2 = assigned(r, {"id": "h-3", "name": "최담당", "contact": "051-888-3333"},
+                           at=NOW + timedelta(days=2), type=c.COMPLAINT_REASSIGNED)
+        await pub.publish(topics.ROUTING, marker2)
+        items = await until(lambda: listed(client, r), lambda xs: len(of(xs, domain.REASSIGNED)) == 2 and all(
+            i["status"] == "sent" for i in of(xs, domain.REASSIGNED)))
+        assert len(of(items, domain.RECEIPT)) == 1 and len(of(items, domain.RECEIPT)[0]["deliveries"]) == 1
+        published = await until(lambda: events(pub, topics.NOTIFICATIONS, r), lambda es: any(
+            e.type == c.NOTIFICATION_SENT and e.data["template"] == domain.RECEIPT for e in es))
+        sent = [e for e in published if e.type == c.NOTIFICATION_SENT]
+        receipt_sent = [e for e in sent if e.data["template"] == domain.RECEIPT]
+        assert len({e.id for e in receipt_sent}) == 1  # published at least once, always with the same id
+        for e in sent:
+            _no_personal_data(e.model_dump_json(), contact)
+            assert HANDLER["name"] not in e.model_dump_json()
+    assert any(r.getMessage() == "notification sent" for r in service_logs)
+    _no_personal_data(repr([(r.getMessage(), r.__dict__) for r in service_logs]), contact)
+
+
+async def test_a_notice_waits_for_the_contact_details_and_goes_when_they_arrive(backend, pub) -> None:
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    async with AsyncTestClient(app(backend, store, bus)) as client:
+        await pub.publish(topics.COMPLAINTS, received(r))
+        await pub.publish(topics.ROUTING, assigned(r))
+        items = await until(lambda: listed(client, r),
+                            lambda xs: [i["waiting"] for i in of(xs, domain.RECEIPT)] == [["contact"]])
+        assert of(items, domain.RECEIPT)[0]["status"] == "pending" and not of(items, domain.RECEIPT)[0]["deliveries"]
+        sealed_filing, _ = filing(r)
+        await pub.publish(topics.PRIVATE, sealed_filing)
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
+        assert of(items, domain.RECEIPT)[0]["waiting"] == []
+
+
+class AlwaysFails:
+    name = "broken"
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def send(self, message: Message):
+        self.calls.append(message.idempotency_key)
+        raise DeliveryFailed("http_503")
+
+
+def _dead_total() -> float:
+    return REGISTRY.get_sample_value("minwon_notification_dead_total") or 0.0
+
+
+async def test_a_failing_provider_is_retried_then_dead_lettered(backend, pub) -> None:
+    store, bus = backend.store("notification"), backend.bus()
+    failing = AlwaysFails()
+    r = receipt_no()
+    dead_before = _dead_total()
+    async with AsyncTestClient(app(backend, store, bus, providers=Providers.every_channel(failing),
+                                   max_attempts=3)) as client:
+        for topic, e in _filed_and_assigned(r):
+            await pub.publish(topic, e)
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["dead"])
+        receipt = of(items, domain.RECEIPT)[0]
+        assert receipt["attempts"] == 3 and receipt["error"] == "http_503"
+        assert [a["attempt"] for a in receipt["attempt_log"]] == [1, 2, 3]
+        assert all(a["outcome"] == "failed" for a in receipt["attempt_log"])
+        assert failing.calls.count(receipt["id"]) == 3
+        times = [a["at"] for a in receipt["attempt_log"]]
+        assert times == sorted(times) and times[0] < times[-1]
+        failed = await until(lambda: events(pub, topics.NOTIFICATIONS, r),
+                             lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es))
+        copies = await until(lambda: events(pub, topics.DEADLETTER, r),
+                             lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es))
+        # at least once on the bus: a republished outbox entry keeps its id
+        (f,) = {e.id: e for e in failed if e.data.get("notification_id") == receipt["id"]}.values()
+        (d,) = {e.id: e for e in copies if e.data.get("notification_id") == receipt["id"]}.values()
+        assert f.type == d.type == c.NOTIFICATION_FAILED and f.data == d.data and f.data["error"] == "http_503"
+        await until(lambda: listed(client, r), lambda xs: all(i["status"] == "dead" for i in xs))
+    assert _dead_total() >= dead_before + 2  # the receipt notice and the staff message
+
+
+async def test_alimtalk_failure_falls_back_to_sms_or_lms(backend, pub) -> None:
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    consent = {"sms": True, "alimtalk": True, "email": False, "post": False}
+    async with AsyncTestClient(app(backend, store, bus, dev_failing_channels=["alimtalk"])) as client:
+        for topic, e in [(topics.PRIVATE, filing(r, consent=consent)[0]), (topics.COMPLAINTS, received(r, consent)),
+                         (topics.ROUTING, assigned(r))]:
+            await pub.publish(topic, e)
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
+        receipt = of(items, domain.RECEIPT)[0]
+        tries = [(a["channel"], a["outcome"]) for a in receipt["attempt_log"]]
+        assert tries == [("alimtalk", "failed"), ("lms", "sent")]
+        assert receipt["channel"] == "lms" and receipt["attempts"] == 1
+        assert [d["channel"] for d in receipt["deliveries"]] == ["lms"]
+        sent = await until(lambda: events(pub, topics.NOTIFICATIONS, r),
+                           lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es))
+        (e,) = {e.id: e for e in sent if e.data.get("notification_id") == receipt["id"]}.values()
+        assert e.data["fallback_from"] == "alimtalk" and e.data["channel"] == "lms"
+
+
+async def test_quiet_hours_defer_an_sms_until_morning_and_the_loop_sends_it(backend, pub) -> None:
+    store, bus = backend.store("notification"), backend.bus()
+    clock = MovingClock(NOW + timedelta(hours=13))  # Wednesday 23:00 in Seoul
+    r = receipt_no()
+    async with AsyncTestClient(app(backend, store, bus, clock=clock)) as client:
+        for topic, e in _filed_and_assigned(r):
+            await pub.publish(topic, e)
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["deferred"])
+        receipt = of(items, domain.RECEIPT)[0]
+        assert receipt["next_attempt_at"] == "2026-11-18T23:00:00.000000+00:00"  # Thursday 08:00 in Seoul
+        assert receipt["attempts"] == 0 and not receipt["deliveries"]
+        # staff messages are not held
+        await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.STAFF_ASSIGNED) == ["sent"])
+        await until(lambda: _gauge(), lambda v: v >= 1)
+        clock.advance(timedelta(hours=9))  # Thursday 08:00+
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
+        assert len(of(items, domain.RECEIPT)[0]["deliveries"]) == 1
+
+
+async def _gauge() -> float:
+    return REGISTRY.get_sample_value("minwon_notification_deferred") or 0.0
+
+
+async def test_a_rejection_goes_by_sms_and_by_letter_with_its_evidence(backend, pub) -> None:
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    consent = {"sms": True, "alimtalk": False, "email": False, "post": True}
+    closed_at = NOW + timedelta(days=5)
+    reasons, remedy = "도로법 제61조에 따라 점용을 허가할 수 없습니다", "이의신청 또는 행정심판"
+    sealed_filing, contact = filing(r, consent=consent)
+    async with AsyncTestClient(app(backend, store, bus)) as client:
+        for topic, e in [
+            (topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)), (topics.ROUTING, assigned(r)),
+            (topics.COMPLAINTS, event(c.COMPLAINT_CLOSED, r, {"outcome": "rejected"}, at=closed_at)),
+        ]:
+            await pub.publish(topic, e)
+        items = await until(lambda: listed(client, r),
+                            lambda xs: [i["waiting"] for i in of(xs, domain.RESULT)] == [["part:closed"]])
+        await pub.publish(topics.PRIVATE, sealed(r, "closed", {"reasons": reasons, "remedy": remedy}, at=closed_at,
+                                                 consent=consent))
+        items = await until(lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.RESULT)
+                                                                  + of(xs, domain.RESULT_LETTER)] == ["sent", "sent"])
+        result, letter = of(items, domain.RESULT)[0], of(items, domain.RESULT_LETTER)[0]
+        assert result["channel"] == domain.LMS and result["legal"]
+        assert reasons in result["text"] and remedy in result["text"] and "불수용" in result["text"]
+        assert letter["channel"] == domain.POST and letter["to"] == domain.mask_address(contact["address"])
+        meta = letter["letter"]
+        assert meta["pages"] >= 1 and meta["font_source"] in ("bundled", "system", "configured")
+        assert meta["recipient"] == domain.mask_name(contact["name"]) and meta["template"] == domain.RESULT_LETTER
+        reader = backend.store("notification")  # the app's store belongs to the app's event loop
+        stored = await reader.collection("letters").get(letter["id"])
+        pdf = base64.b64decode(stored["pdf_b64"])
+        assert pdf.startswith(b"%PDF") and hashlib.sha256(pdf).hexdigest() == meta["sha256"] == stored["sha256"]
+        assert letter["deliveries"][0]["letter"]["sha256"] == meta["sha256"]
+        _no_personal_data(json.dumps(items, ensure_ascii=False), contact)

@@ -1,0 +1,172 @@
+"""Routing against real stores and buses: a sealed filing in, routed and assigned out — once."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from prometheus_client import REGISTRY
+
+from minwon import contracts as c
+from minwon import topics
+from minwon.events import derive_id
+from tests.integration.routing.helpers import (in_app, lifecycle, publish, receipt, routing_events, running,
+                                               sealed_filing, settled, wait_for)
+
+
+def _metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(backend) -> None:
+    async with running(backend) as run:
+        no, tag = receipt(), uuid.uuid4().hex[:8]
+        filing = sealed_filing(run.settings, no, title=f"집 앞 불법 주차 신고 {tag}", body=f"비밀본문-{tag}",
+                               district="부산광역시 해운대구 우1동")
+        routed_before = _metric("minwon_routing_routed_total", department="traffic", rule="illegal-parking")
+        assigned_before = _metric("minwon_routing_assigned_total", department="traffic")
+
+        await publish(run, topics.PRIVATE, filing)
+        await publish(run, topics.PRIVATE, filing)
+        await wait_for(run.bus, no, c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED)
+        await settled(run, topics.PRIVATE)
+        await publish(run, topics.PRIVATE, filing)  # a replay, after everything was handled
+        await settled(run, topics.PRIVATE)
+        events = await routing_events(run.bus, no)
+
+        assert [e.type for e in events] == [c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED]
+        routed, assigned = events
+        assert routed.id == derive_id(filing.id, "routed") and assigned.id == derive_id(filing.id, "assigned")
+        assert routed.data["department"] == "traffic" and routed.data["department_name"] == "교통행정과"
+        assert routed.data["rule_id"] == "illegal-parking" and routed.data["rule_version"] == 1
+        assert "keyword '불법주차' in the title" in routed.data["reason"]
+        assert routed.data["district"] == "부산광역시 해운대구 우1동" and routed.data["channel"] == "online"
+        handler = assigned.data["handler"]
+        assert handler["id"].startswith("traffic-") and handler["name"] and handler["contact"].startswith("051-")
+        assert assigned.data["guardian"] is None and assigned.data["department"] == "traffic"
+        assert handler["id"] != "traffic-03"  # off duty in the sample data
+
+        view = (await run.client.get(f"/api/v1/routing/assignments/{no}")).json()
+        assert view["status"] == "assigned" and view["handler"] == handler
+        assert [s["step"] for s in view["history"]] == ["routed", "assigned"]
+        assert _metric("minwon_routing_routed_total", department="traffic", rule="illegal-parking") \
+            == routed_before + 1
+        assert _metric("minwon_routing_assigned_total", department="traffic") == assigned_before + 1
+
+        stored = json.dumps(await in_app(run, run.store.collection("assignments").find), ensure_ascii=False)
+        published = json.dumps([e.to_doc() for e in events], ensure_ascii=False)
+        for secret in (tag, "홍길동", "010-2345-6789", "citizen@example.kr", "우동 1번지"):
+            assert secret not in stored and secret not in published
+
+
+async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(backend) -> None:
+    async with running(backend) as run:
+        for official in ("building-01", "building-02", "building-03"):
+            r = await run.client.patch(f"/api/v1/routing/departments/building/handlers/{official}",
+                                       json={"on_duty": False}, headers={"X-Actor": "lead"})
+            assert r.status_code == 200, r.text
+        ordinary, elder = receipt(), receipt()
+        await publish(run, topics.PRIVATE, sealed_filing(run.settings, ordinary, title="허가 신청", kind="statutory",
+                                                            statutory_type="건축허가"))
+        await publish(run, topics.PRIVATE, sealed_filing(run.settings, elder, title="허가 신청", kind="statutory",
+                                                            statutory_type="건축신고", priority=True))
+        await wait_for(run.bus, ordinary, c.COMPLAINT_ROUTED)
+        await wait_for(run.bus, elder, c.COMPLAINT_ROUTED)
+        await settled(run, topics.PRIVATE)
+
+        queue = (await run.client.get("/api/v1/routing/assignments?status=queued&department=building")).json()
+        assert {a["receipt_no"] for a in queue["items"]} == {ordinary, elder}
+        assert _metric("minwon_routing_unassigned") >= 2
+        assert not [e for e in await routing_events(run.bus, elder) if e.type == c.COMPLAINT_ASSIGNED]
+
+        r = await run.client.patch("/api/v1/routing/departments/building/handlers/building-02",
+                                   json={"on_duty": True}, headers={"X-Actor": "lead"})
+        assert r.status_code == 200
+        first = [e for e in await wait_for(run.bus, elder, c.COMPLAINT_ASSIGNED) if e.type == c.COMPLAINT_ASSIGNED]
+        second = [e for e in await wait_for(run.bus, ordinary, c.COMPLAINT_ASSIGNED)
+                  if e.type == c.COMPLAINT_ASSIGNED]
+        assert len(first) == len(second) == 1
+        assert first[0].time < second[0].time  # the priority complaint was assigned ahead of the queue
+        for e in first + second:
+            assert e.data["handler"]["id"] == "building-02"
+            assert e.data["guardian"]["id"] == "building-01"  # the designated 민원후견인, not the handler
+        assert first[0].data["priority"] is True and first[0].data["kind"] == "statutory"
+
+        dept = (await run.client.get("/api/v1/routing/departments/building")).json()
+        assert {h["id"]: h["load"] for h in dept["handlers"]}["building-02"] == 2 and dept["queued"] == 0
+        assert [a["action"] for a in dept["audit"]][-4:] == ["handler_updated"] * 4
+        assert dept["audit"][-1]["actor"] == "lead"
+
+
+async def test_closing_releases_the_load_and_an_early_release_prevents_routing(backend) -> None:
+    async with running(backend) as run:
+        no = receipt()
+        await publish(run, topics.PRIVATE, sealed_filing(run.settings, no, title="쓰레기 무단투기"))
+        events = await wait_for(run.bus, no, c.COMPLAINT_ASSIGNED)
+        official = events[-1].data["handler"]["id"]
+        load = lambda d: {h["id"]: h["load"] for h in d["handlers"]}[official]  # noqa: E731
+        assert load((await run.client.get("/api/v1/routing/departments/waste")).json()) == 1
+
+        closed = lifecycle(c.COMPLAINT_CLOSED, no)
+        await publish(run, topics.COMPLAINTS, closed)
+        await publish(run, topics.COMPLAINTS, closed)
+        gone = receipt()  # withdrawn before its filing reached routing
+        await publish(run, topics.COMPLAINTS, lifecycle(c.COMPLAINT_WITHDRAWN, gone))
+        await settled(run, topics.COMPLAINTS)
+        await publish(run, topics.PRIVATE, sealed_filing(run.settings, gone, title="쓰레기 무단투기"))
+        await settled(run, topics.PRIVATE)
+
+        assert load((await run.client.get("/api/v1/routing/departments/waste")).json()) == 0
+        view = (await run.client.get(f"/api/v1/routing/assignments/{no}")).json()
+        assert view["status"] == "closed" and view["closed_by"] == "closed"
+        assert [s["step"] for s in view["history"]] == ["routed", "assigned", "released"]
+        assert await routing_events(run.bus, gone) == []
+        assert (await run.client.get(f"/api/v1/routing/assignments/{gone}")).json()["closed_by"] == "withdrawn"
+
+
+async def test_reassignment_to_another_department_is_published_and_counted_as_a_misroute(backend) -> None:
+    async with running(backend) as run:
+        no = receipt()
+        await publish(run, topics.PRIVATE, sealed_filing(run.settings, no, title="불법주차 차량이 보도를 막음"))
+        first = (await wait_for(run.bus, no, c.COMPLAINT_ASSIGNED))[-1].data["handler"]
+        misroutes_before = _metric("minwon_routing_misroutes_total", rule="illegal-parking")
+
+        key = {"Idempotency-Key": str(uuid.uuid4()), "X-Actor": "triage-kim"}
+        body = {"department": "road", "reason": "보도 파손이 주된 내용"}
+        r1 = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign", json=body, headers=key)
+        r2 = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign", json=body, headers=key)
+        assert r1.status_code == r2.status_code == 200, r1.text
+        assert r1.json() == r2.json() and r1.json()["department"] == "road"
+
+        events = await wait_for(run.bus, no, c.COMPLAINT_REASSIGNED)
+        assert [e.type for e in events] == [c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED]
+        moved = events[-1].data
+        assert moved["department"] == "road" and moved["handler"]["id"].startswith("road-")
+        assert moved["previous"] == {"department": "traffic", "handler": first}
+        assert moved["misroute"]["rule_id"] == "illegal-parking" and moved["reason_code"] == "misrouted"
+        assert moved["actor"] == "triage-kim" and "보도 파손" not in json.dumps(moved, ensure_ascii=False)
+
+        history = (await run.client.get(f"/api/v1/routing/assignments/{no}")).json()["history"]
+        assert [s["step"] for s in history] == ["routed", "assigned", "reassignment_requested", "reassigned"]
+        assert history[2]["reason"] == "보도 파손이 주된 내용" and history[2]["actor"] == "triage-kim"
+
+        within = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign",
+                                       json={"handler": "road-01", "reason": "전문성"})
+        if moved["handler"]["id"] == "road-01":
+            assert within.status_code == 409
+        else:
+            assert within.status_code == 200 and within.json()["handler"]["id"] == "road-01"
+
+        stats = {s["rule_id"]: s for s in (await run.client.get("/api/v1/routing/rules/stats")).json()["items"]}
+        assert stats["illegal-parking"]["hits"] == 1 and stats["illegal-parking"]["misroutes"] == 1
+        assert stats["road-damage"]["hits"] == 0
+        assert _metric("minwon_routing_misroutes_total", rule="illegal-parking") == misroutes_before + 1
+
+        bad = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign",
+                                    json={"department": "nowhere", "reason": "x"})
+        assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "department"
+        missing = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign", json={"department": "road"})
+        assert missing.status_code == 422 and missing.json()["fields"][0]["field"] == "reason"
+        unknown = await run.client.post(f"/api/v1/routing/assignments/{receipt()}/reassign",
+                                        json={"department": "road", "reason": "x"})
+        assert unknown.status_code == 404

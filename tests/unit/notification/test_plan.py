@@ -1,0 +1,149 @@
+"""Which notices each event causes, with deterministic ids; the facts kept per complaint."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from minwon import contracts as c
+from services.notification import domain
+from tests.unit.notification.factories import HANDLER, NOW, assigned, event, receipt_no, received, sealed
+
+
+def _state(*events, sealed_blob="n1:x"):
+    state = None
+    for e in events:
+        kwargs = {"sealed": sealed_blob, "contacts": {"phone": True}} if e.type == c.COMPLAINT_SEALED else {}
+        state = domain.note(state, e, **kwargs) or state
+    return state
+
+
+def test_the_first_assignment_causes_the_receipt_notice_and_a_staff_message() -> None:
+    r = receipt_no()
+    first = assigned(r)
+    state = _state(received(r), first)
+    drafts = domain.plan(first, state)
+    assert [(d.template, d.role) for d in drafts] == [(domain.RECEIPT, "citizen"), (domain.STAFF_ASSIGNED, "handler")]
+    assert drafts[0].vars["handler"]["name"] == HANDLER["name"]
+    assert drafts[0].vars["handler"]["contact"] == HANDLER["contact"]
+    assert drafts[0].vars["handler"]["department"] == "도로과"
+
+
+def test_a_later_assignment_or_reassignment_is_a_reassignment_notice() -> None:
+    r = receipt_no()
+    first, second = assigned(r), assigned(r, {"id": "h-2", "name": "이담당", "contact": "051-1"},
+                                          at=NOW + timedelta(days=1))
+    state = _state(first, second)
+    assert state["first_assigned"] == first.id and state["handler"]["name"] == "이담당"
+    assert domain.plan(second, state)[0].template == domain.REASSIGNED
+    # the first one, redelivered after the second: still the receipt notice, with the same id
+    again = domain.plan(first, state)
+    assert again[0].template == domain.RECEIPT
+    assert again[0].id == domain.plan(first, _state(first))[0].id
+    moved = assigned(r, type=c.COMPLAINT_REASSIGNED, at=NOW + timedelta(days=2))
+    assert domain.plan(moved, _state(first, moved))[0].template == domain.REASSIGNED
+
+
+def test_ids_are_derived_from_cause_template_and_role() -> None:
+    r = receipt_no()
+    e = assigned(r)
+    a, b = domain.plan(e, _state(e)), domain.plan(e, _state(e))
+    assert [d.id for d in a] == [d.id for d in b]
+    assert a[0].id == domain.notification_id(e.id, domain.RECEIPT, "citizen")
+    assert len({d.id for d in a}) == len(a)
+
+
+@pytest.mark.parametrize(
+    ("type", "data", "template", "part"),
+    [
+        (c.COMPLAINT_SUPPLEMENTATION_REQUESTED, {"supplement_due": None}, domain.SUPPLEMENTATION,
+         "supplementation_requested"),
+        (c.COMPLAINT_EXTENDED, {"period": "7d", "extension_no": 1}, domain.EXTENSION, "extended"),
+        (c.DEADLINE_PROGRESS_DUE, {"due_at": "2026-12-20T09:00:00+00:00"}, domain.PROGRESS, None),
+        (c.SURVEY_INVITED, {"link": "https://survey.example/s/abc"}, domain.SURVEY, None),
+        (c.COMPENSATION_GRANTED, {"voucher_code": "V-1", "amount_krw": 10000}, domain.COMPENSATION, None),
+    ],
+)
+def test_citizen_triggers(type, data, template, part) -> None:
+    e = event(type, receipt_no(), data)
+    (draft,) = domain.plan(e, {})
+    assert draft.template == template and draft.role == "citizen"
+    assert (draft.part or {}).get("name") == part
+    if part:
+        assert draft.part["required"] and draft.part["occurred_at"] == e.data["occurred_at"]
+
+
+def test_extension_and_result_are_legally_required() -> None:
+    assert domain.TEMPLATES[domain.EXTENSION].legal
+    assert domain.TEMPLATES[domain.RESULT].legal and domain.TEMPLATES[domain.RESULT_LETTER].legal
+    assert not domain.TEMPLATES[domain.SURVEY].legal
+
+
+def test_closing_plans_the_result_and_the_letter_and_a_rejection_waits_for_its_reasons() -> None:
+    r = receipt_no()
+    rejected = event(c.COMPLAINT_CLOSED, r, {"outcome": "rejected"})
+    drafts = domain.plan(rejected, {})
+    assert [d.template for d in drafts] == [domain.RESULT, domain.RESULT_LETTER]
+    assert all(d.part == {"name": "closed", "occurred_at": rejected.data["occurred_at"], "required": True}
+               for d in drafts)
+    accepted = event(c.COMPLAINT_CLOSED, r, {"outcome": "accepted"})
+    assert not domain.plan(accepted, {})[0].part["required"]
+
+
+def test_a_supplementation_due_within_a_day_is_urgent() -> None:
+    soon = event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, receipt_no(),
+                 {"supplement_due": (NOW + timedelta(hours=20)).isoformat()})
+    later = event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, receipt_no(),
+                  {"supplement_due": (NOW + timedelta(days=7)).isoformat()})
+    assert domain.plan(soon, {})[0].urgent and not domain.plan(later, {})[0].urgent
+
+
+def test_staff_warnings_and_escalations_go_to_each_recipient() -> None:
+    r = receipt_no()
+    warning = event(c.DEADLINE_WARNING, r, {"due_at": "2026-11-20T09:00:00+00:00"})
+    assert [(d.template, d.role) for d in domain.plan(warning, {})] == [(domain.STAFF_WARNING, "handler")]
+    escalated = event(c.DEADLINE_ESCALATED, r, {"level": 3, "recipients": ["section_chief", "complaint_office"]})
+    drafts = domain.plan(escalated, {})
+    assert [(d.template, d.role, d.vars["level"]) for d in drafts] == [
+        (domain.STAFF_ESCALATED, "section_chief", 3), (domain.STAFF_ESCALATED, "complaint_office", 3)]
+    assert all(d.urgent for d in drafts)
+    assert len({d.id for d in drafts}) == 2
+
+
+def test_events_without_notices() -> None:
+    r = receipt_no()
+    for e in (received(r), event(c.DEADLINE_SET, r, {"due_at": "2026-11-20T09:00:00+00:00"}),
+              event(c.COMPLAINT_ROUTED, r, {"department": "ROAD"}), event(c.COMPENSATION_REFUSED, r, {})):
+        assert domain.plan(e, {}) == []
+
+
+def test_facts_consent_handler_due_date_and_sealed_parts() -> None:
+    r = receipt_no()
+    state = domain.note(None, received(r, {"sms": True, "alimtalk": True, "email": False, "post": False}))
+    assert state["consent"] == {"sms": True, "alimtalk": True, "email": False, "post": False}
+    state = domain.note(state, event(c.DEADLINE_SET, r, {"due_at": "2026-11-20T09:00:00+00:00"}))
+    assert state["due_at"] == "2026-11-20T09:00:00+00:00"
+    filing = sealed(r, "filing", {})
+    state = domain.note(state, filing, sealed="n1:contact", contacts={"phone": True, "email": False})
+    assert state["contact"] == "n1:contact" and state["contacts"] == {"phone": True, "email": False}
+    part = sealed(r, "closed", {}, at=NOW + timedelta(days=3))
+    state = domain.note(state, part, sealed="n1:closed")
+    ref = {"name": "closed", "occurred_at": (NOW + timedelta(days=3)).isoformat()}
+    assert domain.find_part(state, ref)["sealed"] == "n1:closed"
+    assert domain.find_part(state, {**ref, "occurred_at": NOW.isoformat()}) is None
+    # the same sealed part twice is kept once
+    assert len(domain.note(state, part, sealed="n1:closed")["parts"]) == 1
+    assert domain.note(state, event(c.SURVEY_INVITED, r, {"link": "x"})) is None
+
+
+def test_what_a_citizen_notice_waits_for() -> None:
+    r = receipt_no()
+    e = event(c.COMPLAINT_EXTENDED, r, {"period": "7d"})
+    record = domain.plan(e, {})[0].to_doc(NOW)
+    assert domain.missing(record, {}) == ["contact", "handler", "part:extended"]
+    state = {"contact": "n1:x", "handler": HANDLER,
+             "parts": [{"name": "extended", "occurred_at": e.data["occurred_at"], "sealed": "n1:y", "event": "e"}]}
+    assert domain.missing(record, state) == []
+    staff = domain.plan(event(c.DEADLINE_WARNING, r, {}), {})[0].to_doc(NOW)
+    assert domain.missing(staff, {}) == []
