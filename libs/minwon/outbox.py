@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from minwon import telemetry
 from minwon.bus import Bus
 from minwon.docstore import Collection, Doc
 from minwon.events import Event
@@ -83,7 +84,7 @@ class Aggregates:
                 inbox = (inbox + [cause])[-INBOX_LIMIT:]
             new["_inbox"] = inbox
             new["_outbox"] = (list(doc.get("_outbox", [])) if doc else []) + [
-                {"id": e.id, "topic": topic, "event": e.to_doc()} for topic, e in events
+                {"id": e.id, "topic": topic, "event": telemetry.inject(e).to_doc()} for topic, e in events
             ]
             written = (
                 await self.coll.create(new)

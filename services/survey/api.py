@@ -1,0 +1,133 @@
+"""Survey's HTTP API under ``/api/v1/surveys``: parse, call a handler, shape the response.
+
+Citizens use only the signed link (``/{token}``); statistics, drafts and
+improvement actions are for staff; a published report is public.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, MediaType, Request, Response, Router, get, patch, post
+from litestar.di import Provide
+from litestar.params import Parameter
+from pydantic import BaseModel, Field
+
+from minwon.errors import DomainError, Invalid
+from services.survey import domain
+from services.survey.domain import Answers
+from services.survey.handlers import Surveys
+
+Year = Annotated[int, Parameter(ge=2000, le=2099)]
+Score = Annotated[int, Field(ge=1, le=5)]
+
+
+class ResponseIn(BaseModel):
+    speed: Score = Field(description="신속성: how fast (1-5)")
+    kindness: Score = Field(description="친절성: how kind (1-5)")
+    result: Score = Field(description="처리결과: the result (1-5)")
+    overall: Score = Field(description="종합 만족도: overall (1-5)")
+    text: str | None = Field(None, max_length=domain.MAX_TEXT,
+                             description="Free text; kept in the survey store only, never published on a topic")
+
+    def answers(self) -> Answers:
+        return Answers(speed=self.speed, kindness=self.kindness, result=self.result, overall=self.overall,
+                       text=self.text)
+
+
+class ActionIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    department: str | None = Field(None, max_length=100)
+
+
+class ActionPatch(BaseModel):
+    status: Literal["published"]
+    url: str | None = Field(None, max_length=500, description="Where the improvement was published")
+
+
+def _staff(request: Request[Any, Any, Any], surveys: Surveys) -> None:
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if token != surveys.staff_token:
+        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+
+
+_MEDIA = {"json": MediaType.JSON, "csv": "text/csv; charset=utf-8", "png": "image/png"}
+
+
+class SurveyController(Controller):
+    path = "/api/v1/surveys"
+    tags = ["survey"]
+
+    @get("/stats")
+    async def stats(self, request: Request[Any, Any, Any], surveys: Surveys, year: Year,
+                    by: Literal["department", "channel", "kind", "month"] = "department") -> dict[str, Any]:
+        """Invitations, responses, response rate and mean scores per department, channel, kind or month."""
+        _staff(request, surveys)
+        return await surveys.statistics(by=by, year=year)
+
+    @get("/reports/{name:str}")
+    async def report(self, request: Request[Any, Any, Any], surveys: Surveys, name: str) -> Response[Any]:
+        """The yearly report as ``{year}.json``, ``.csv`` or ``.png``; a draft (unpublished) needs staff."""
+        year_text, _, ext = name.rpartition(".")
+        if ext not in _MEDIA or not year_text.isdigit() or not 2000 <= int(year_text) <= 2099:
+            raise Invalid("name", "ask for <year>.json, <year>.csv or <year>.png")
+        year = int(year_text)
+        report = await surveys.report(year)
+        if report["status"] != domain.PUBLISHED:
+            _staff(request, surveys)
+        if ext == "json":
+            body: Any = report
+        elif ext == "csv":
+            body = domain.report_csv(report)
+        else:
+            body = await surveys.report_png(year)
+        headers = {"Content-Disposition": f'inline; filename="survey-report-{year}.{ext}"'}
+        return Response(body, media_type=_MEDIA[ext], headers=headers)
+
+    @post("/reports/{year:int}/publish", status_code=201)
+    async def publish(self, request: Request[Any, Any, Any], surveys: Surveys, year: int) -> dict[str, Any]:
+        """Publish (freeze) the year's report; the 3-month improvement deadline starts now."""
+        _staff(request, surveys)
+        return await surveys.publish_report(year)
+
+    @get("/reports/{year:int}/actions")
+    async def actions(self, surveys: Surveys, year: int) -> dict[str, Any]:
+        """Improvement actions against the year's report, each flagged overdue or late."""
+        items = await surveys.actions(year)
+        return {"year": year, "items": items, "overdue": sum(1 for a in items if a["overdue"])}
+
+    @post("/reports/{year:int}/actions", status_code=201)
+    async def add_action(self, request: Request[Any, Any, Any], surveys: Surveys, year: int,
+                         data: ActionIn) -> dict[str, Any]:
+        _staff(request, surveys)
+        return await surveys.add_action(year, title=data.title, description=data.description,
+                                        department=data.department)
+
+    @patch("/reports/{year:int}/actions/{action_id:str}")
+    async def publish_action(self, request: Request[Any, Any, Any], surveys: Surveys, year: int, action_id: str,
+                             data: ActionPatch) -> dict[str, Any]:
+        _staff(request, surveys)
+        return await surveys.publish_action(year, action_id, url=data.url)
+
+    @get("/complaints/{receipt_no:str}")
+    async def for_staff(self, request: Request[Any, Any, Any], surveys: Surveys, receipt_no: str) -> dict[str, Any]:
+        """A complaint's survey with the citizen's free text (staff only)."""
+        _staff(request, surveys)
+        return await surveys.for_staff(receipt_no)
+
+    @get("/{token:str}")
+    async def show(self, surveys: Surveys, token: str) -> dict[str, Any]:
+        """The survey behind a link: 401 for a bad signature, 404 unknown; answered or expired are shown."""
+        return await surveys.show(token)
+
+    @post("/{token:str}", status_code=201)
+    async def answer(self, surveys: Surveys, token: str, data: ResponseIn) -> dict[str, Any]:
+        """Answer once: 401 bad signature, 409 already answered, 410 expired."""
+        survey = await surveys.respond(token, data.answers())
+        return {"survey_id": survey.survey_id, "status": survey.status, "responded_at": survey.responded_at}
+
+
+def routes(surveys: Surveys) -> list[Any]:
+    return [Router(path="/", route_handlers=[SurveyController],
+                   dependencies={"surveys": Provide(lambda: surveys, sync_to_thread=False, use_cache=True)})]

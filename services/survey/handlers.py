@@ -1,0 +1,241 @@
+"""Survey's handlers: load, call the domain, save the survey and its events together.
+
+The HTTP API, the consumers and the invitation timer loop call these functions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from minwon import contracts as c
+from minwon import topics
+from minwon.docstore import iso
+from minwon.errors import NotFound
+from minwon.events import Event
+from minwon.outbox import Decision
+from minwon.service import Clock
+from services.survey import domain, metrics
+from services.survey.domain import Answers, Survey
+from services.survey.report import render_png
+from services.survey.store import SurveyStore
+
+log = logging.getLogger("minwon.survey")
+
+Doc = dict[str, Any]
+
+
+@dataclass
+class Surveys:
+    """Everything survey's handlers need, passed in by the bootstrap."""
+
+    store: SurveyStore
+    clock: Clock
+    source: str
+    secret: bytes
+    delay: timedelta
+    valid_for: timedelta
+    max_age: timedelta
+    low_threshold: int
+    improvement_months: int
+    report_title: str
+    staff_token: str
+
+    # ------------------------------------------------------- facts from events
+
+    async def on_event(self, event: Event) -> None:
+        """Keep the facts statistics need; a closure sets the invitation timer."""
+        data = event.data
+        now = self.clock()
+        note: Callable[[Survey], Survey] | None = None
+        t = event.type
+        if t == c.COMPLAINT_RECEIVED:
+            note = lambda s: domain.note_received(s, data)  # noqa: E731
+        elif t == c.COMPLAINT_ROUTED:
+            note = lambda s: domain.note_routed(s, department=data.get("department"))  # noqa: E731
+        elif t in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
+            note = lambda s: domain.note_assigned(  # noqa: E731
+                s, department=data.get("department"), handler=data.get("handler"))
+        elif t in (c.COMPLAINT_WITHDRAWN, c.COMPLAINT_TRANSFERRED):
+            note = lambda s: domain.note_ended(s, reason=t.split(".")[3])  # noqa: E731
+        elif t == c.COMPLAINT_CLOSED:
+            note = lambda s: domain.note_closed(  # noqa: E731
+                s, closed_at=event.time, outcome=data.get("outcome"), now=now, delay=self.delay,
+                max_age=self.max_age)
+        if note is None:
+            return
+        receipt_no = str(data.get("receipt_no") or event.subject)
+
+        def decide(state: Doc | None) -> Decision:
+            survey = Survey.from_doc(state) if state else domain.new_survey(receipt_no)
+            return note(survey).to_doc(), []
+
+        applied = await self.store.surveys.apply(receipt_no, decide, cause=event.id)
+        if t == c.COMPLAINT_CLOSED and applied.state and not applied.duplicate:
+            survey = Survey.from_doc(applied.state)
+            if survey.status == domain.SKIPPED:
+                metrics.SKIPPED.labels(reason=survey.skip_reason or "").inc()
+            elif survey.status == domain.SCHEDULED and (survey.invite_at or "") <= iso(now):
+                await self.invite(receipt_no)
+
+    # ---------------------------------------------------------------- timer
+
+    async def invite_due(self) -> int:
+        """One pass of the timer loop: send the invitations whose time has come."""
+        due = await self.store.due_invitations(now_iso=iso(self.clock()))
+        for receipt_no in due:
+            await self.invite(receipt_no)
+        return len(due)
+
+    async def invite(self, receipt_no: str) -> Survey | None:
+        now = self.clock()
+        before: list[str] = []
+
+        def decide(state: Doc | None) -> Decision:
+            if state is None:
+                return None, []
+            survey = Survey.from_doc(state)
+            before.append(survey.status)
+            new, events = domain.invite(survey, now=now, secret=self.secret, valid_for=self.valid_for,
+                                        source=self.source)
+            if new == survey:
+                return None, []
+            return new.to_doc(), [(topics.SURVEYS, e) for e in events]
+
+        applied = await self.store.surveys.apply(receipt_no, decide)
+        if applied.state is None:
+            return None
+        survey = Survey.from_doc(applied.state)
+        if applied.events:
+            metrics.INVITATIONS.inc()
+            log.info("survey invitation sent", extra={"receipt_no": receipt_no, "survey_id": survey.survey_id})
+        elif survey.status == domain.SKIPPED and before and before[-1] == domain.SCHEDULED:
+            metrics.SKIPPED.labels(reason=survey.skip_reason or "").inc()
+            log.info("survey not sent", extra={"receipt_no": receipt_no, "reason": survey.skip_reason})
+        return survey
+
+    # -------------------------------------------------------------- responses
+
+    async def show(self, token: str) -> dict[str, Any]:
+        """What the citizen's form needs (the link is checked but not spent)."""
+        claims = domain.read_token(self.secret, token)
+        survey = await self._survey(claims.receipt_no)
+        if survey.survey_id != claims.survey_id:
+            raise domain.bad_token()
+        view = domain.survey_view(survey)
+        view["expired"] = self.clock() >= claims.expires_at
+        return view
+
+    async def respond(self, token: str, answers: Answers) -> Survey:
+        claims = domain.read_token(self.secret, token)
+        await self._survey(claims.receipt_no)
+        now = self.clock()
+
+        def decide(state: Doc | None) -> Decision:
+            if state is None:
+                raise NotFound("survey", claims.survey_id)
+            new, events = domain.respond(Survey.from_doc(state), answers, claims=claims, now=now,
+                                         low_threshold=self.low_threshold, source=self.source)
+            return new.to_doc(), [(topics.SURVEYS, e) for e in events]
+
+        applied = await self.store.surveys.apply(claims.receipt_no, decide)
+        assert applied.state is not None
+        survey = Survey.from_doc(applied.state)
+        department = survey.department or domain.UNKNOWN
+        metrics.RESPONSES.labels(department=department).inc()
+        if survey.low_score:
+            metrics.LOW_SCORES.labels(department=department).inc()
+        log.info("survey answered", extra={"receipt_no": survey.receipt_no, "survey_id": survey.survey_id,
+                                           "low_score": survey.low_score})
+        return survey
+
+    async def for_staff(self, receipt_no: str) -> dict[str, Any]:
+        """The whole survey of a complaint, free text included (staff only)."""
+        return (await self._survey(receipt_no)).to_doc()
+
+    # ---------------------------------------------------------------- statistics
+
+    async def statistics(self, *, by: str, year: int) -> dict[str, Any]:
+        return domain.statistics(await self.store.rows(year), by=by, year=year)
+
+    async def report(self, year: int) -> dict[str, Any]:
+        """The published report (frozen) or, before publication, a live draft."""
+        published = await self.store.reports.get(str(year))
+        if published is not None:
+            return published["report"]
+        return domain.yearly_report(await self.store.rows(year), year=year, title=self.report_title,
+                                    generated_at=self.clock())
+
+    async def report_csv(self, year: int) -> str:
+        return domain.report_csv(await self.report(year))
+
+    async def report_png(self, year: int) -> bytes:
+        return await asyncio.to_thread(render_png, await self.report(year))
+
+    async def publish_report(self, year: int) -> dict[str, Any]:
+        now = self.clock()
+        draft = domain.yearly_report(await self.store.rows(year), year=year, title=self.report_title,
+                                     generated_at=now)
+
+        def decide(state: Doc | None) -> Decision:
+            return domain.publish_report(state, draft, now=now, months=self.improvement_months), []
+
+        applied = await self.store.reports.apply(str(year), decide)
+        assert applied.state is not None
+        log.info("survey report published", extra={"year": year})
+        return applied.state["report"]
+
+    # ---------------------------------------------------------------- improvement actions
+
+    async def add_action(self, year: int, *, title: str, description: str, department: str | None) -> Doc:
+        report = await self.store.reports.get(str(year))
+        action = domain.new_action(report, action_id=str(uuid.uuid4()), year=year, title=title,
+                                   description=description, department=department, now=self.clock())
+
+        def decide(state: Doc | None) -> Decision:
+            return (None, []) if state is not None else (action, [])
+
+        applied = await self.store.actions.apply(action["id"], decide)
+        assert applied.state is not None
+        return domain.action_view(applied.state, now=self.clock())
+
+    async def publish_action(self, year: int, action_id: str, *, url: str | None) -> Doc:
+        now = self.clock()
+
+        def decide(state: Doc | None) -> Decision:
+            if state is None or state.get("year") != year:
+                raise NotFound("improvement action", action_id)
+            return domain.publish_action(state, url=url, now=now), []
+
+        applied = await self.store.actions.apply(action_id, decide)
+        assert applied.state is not None
+        return domain.action_view(applied.state, now=now)
+
+    async def actions(self, year: int) -> list[Doc]:
+        now = self.clock()
+        return [domain.action_view(a, now=now) for a in await self.store.actions_of(year)]
+
+    # ---------------------------------------------------------------- gauges
+
+    async def refresh_gauges(self) -> None:
+        """Recompute the gauges from the store, so every replica reports the same numbers."""
+        now = self.clock()
+        stats = await self.statistics(by="department", year=now.astimezone(domain.KST).year)
+        for group in stats["groups"]:
+            if group["mean"]["overall"] is not None:
+                metrics.SCORE_MEAN.labels(department=group["key"]).set(group["mean"]["overall"])
+        overdue = [a for a in await self.store.actions_of() if domain.action_view(a, now=now)["overdue"]]
+        metrics.ACTIONS_OVERDUE.set(len(overdue))
+
+    # ---------------------------------------------------------------- helpers
+
+    async def _survey(self, receipt_no: str) -> Survey:
+        doc = await self.store.surveys.get(receipt_no)
+        if doc is None:
+            raise NotFound("survey", receipt_no)
+        return Survey.from_doc(doc)
