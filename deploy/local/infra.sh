@@ -20,8 +20,12 @@
 #   MINWON_KAFKA_PORT          Kafka client port              (default: 39092)
 #   MINWON_KAFKA_CONTROLLER_PORT  KRaft controller port       (default: Kafka port + 1)
 #   MINWON_FERRETDB_PORT       FerretDB (MongoDB wire) port   (default: 37017)
-#   MINWON_KAFKA_HEAP          JVM heap options               (default: -Xms128m -Xmx512m)
+#   MINWON_KAFKA_JVM_OPTS      JVM options for the broker     (default: -Xms128m -Xmx512m
+#                              -XX:+UseSerialGC -XX:TieredStopAtLevel=1: least CPU to start)
 #   MINWON_INFRA_TIMEOUT       seconds to wait for each service (default: 120)
+#   MINWON_KAFKA_CDS           1: keep a JVM class-data-sharing archive of the broker in the
+#                              cache (written when a broker stops via `down`; later starts
+#                              need about half the CPU); 0: off      (default: 1)
 set -euo pipefail
 
 KAFKA_VERSION=3.9.1
@@ -33,8 +37,11 @@ RUN_DIR="${MINWON_INFRA_DIR:-/tmp/minwon-infra}"
 KAFKA_PORT="${MINWON_KAFKA_PORT:-39092}"
 KAFKA_CONTROLLER_PORT="${MINWON_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
 FERRETDB_PORT="${MINWON_FERRETDB_PORT:-37017}"
-KAFKA_HEAP="${MINWON_KAFKA_HEAP:--Xms128m -Xmx512m}"
+KAFKA_JVM_OPTS="${MINWON_KAFKA_JVM_OPTS:--Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 TIMEOUT="${MINWON_INFRA_TIMEOUT:-120}"
+KAFKA_CDS="${MINWON_KAFKA_CDS:-1}"
+JAVA_MAJOR=0
+JAVA_VERSION_OUT=""
 HOST=127.0.0.1
 
 KAFKA_HOME="$CACHE_DIR/kafka-$KAFKA_VERSION"
@@ -46,6 +53,23 @@ PROBE="$HERE/probe.py"
 
 KAFKA_PID_FILE="$RUN_DIR/kafka.pid"
 FERRETDB_PID_FILE="$RUN_DIR/ferretdb.pid"
+PORTS_FILE="$RUN_DIR/ports"
+
+# A run dir remembers its ports, so `env`, `status` and `down` work from any shell.
+if [[ -f "$PORTS_FILE" ]]; then
+    saved_kafka="$(sed -n 's/^kafka=//p' "$PORTS_FILE")"
+    saved_controller="$(sed -n 's/^controller=//p' "$PORTS_FILE")"
+    saved_ferretdb="$(sed -n 's/^ferretdb=//p' "$PORTS_FILE")"
+    if [[ -n "${MINWON_KAFKA_PORT:-}${MINWON_KAFKA_CONTROLLER_PORT:-}${MINWON_FERRETDB_PORT:-}" ]] \
+        && [[ "$saved_kafka:$saved_controller:$saved_ferretdb" != "$KAFKA_PORT:$KAFKA_CONTROLLER_PORT:$FERRETDB_PORT" ]] \
+        && [[ "${1:-}" == up ]]; then
+        printf '[infra] ERROR: %s\n' "run dir $RUN_DIR was started with ports kafka=$saved_kafka controller=$saved_controller ferretdb=$saved_ferretdb, not the requested $KAFKA_PORT/$KAFKA_CONTROLLER_PORT/$FERRETDB_PORT. Run 'down' first, or use another MINWON_INFRA_DIR." >&2
+        exit 1
+    fi
+    KAFKA_PORT="${saved_kafka:-$KAFKA_PORT}"
+    KAFKA_CONTROLLER_PORT="${saved_controller:-$KAFKA_CONTROLLER_PORT}"
+    FERRETDB_PORT="${saved_ferretdb:-$FERRETDB_PORT}"
+fi
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 die() { printf '[infra] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -59,12 +83,14 @@ need_java() {
     command -v java >/dev/null 2>&1 \
         || die "Java is required to run Kafka $KAFKA_VERSION (Java 11 or newer; 17 recommended). Install e.g. 'apt-get install openjdk-17-jre-headless'."
     local v
-    v="$(java -version 2>&1 | awk -F'"' '/version/ {print $2; exit}')"
+    JAVA_VERSION_OUT="$(java -version 2>&1)" || die "'java -version' failed: $JAVA_VERSION_OUT"
+    v="$(awk -F'"' '/version/ && v == "" {v = $2} END {print v}' <<<"$JAVA_VERSION_OUT")"
     local major="${v%%.*}"
     [[ "$major" == 1 ]] && major="$(echo "$v" | cut -d. -f2)"
     if [[ "$major" =~ ^[0-9]+$ ]] && (( major < 11 )); then
         die "Java $v found, Kafka $KAFKA_VERSION needs Java 11 or newer."
     fi
+    JAVA_MAJOR="${major:-0}"
 }
 
 need_maven() {
@@ -86,9 +112,10 @@ need_go() {
 }
 
 # Serialise concurrent invocations (e.g. several test workers calling `up`).
-# with_lock LOCKFILE CMD...  (each call takes its own file descriptor, so locks nest)
+# with_lock LOCKFILE CMD...  (each call takes its own file descriptor, so locks nest;
+# the lock is released when CMD returns)
 with_lock() {
-    local lockfile="$1" fd
+    local lockfile="$1" fd=""
     shift
     mkdir -p "$(dirname "$lockfile")"
     if command -v flock >/dev/null 2>&1; then
@@ -99,6 +126,9 @@ with_lock() {
         fi
     fi
     "$@"
+    if [[ -n "$fd" ]]; then
+        exec {fd}>&-
+    fi
 }
 
 # ---------------------------------------------------------------- install
@@ -113,7 +143,10 @@ pom_digest() {
 }
 
 ferretdb_installed() {
-    [[ -x "$FERRETDB_BIN" ]] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "v$FERRETDB_VERSION"
+    [[ -x "$FERRETDB_BIN" ]] || return 1
+    local out # (no `| grep -q` under pipefail: an early grep exit SIGPIPEs the writer)
+    out="$("$FERRETDB_BIN" --version 2>/dev/null)" || return 1
+    [[ "$out" == *"version: v$FERRETDB_VERSION"* ]]
 }
 
 install_kafka() {
@@ -126,14 +159,15 @@ install_kafka() {
     local started=$SECONDS tmp="$KAFKA_HOME/libs.tmp"
     rm -rf "$tmp"
     mkdir -p "$tmp"
-    mvn -q -B -f "$KAFKA_POM" -Dkafka.version="$KAFKA_VERSION" \
-        dependency:copy-dependencies -DoutputDirectory="$tmp" >&2 \
+    # (sed: Maven 3.8 prints bare ANSI resets even in batch mode)
+    mvn -q -B -Dstyle.color=never -f "$KAFKA_POM" -Dkafka.version="$KAFKA_VERSION" \
+        dependency:copy-dependencies -DoutputDirectory="$tmp" 2>&1 | sed 's/\x1b\[[0-9;]*m//g' >&2 \
         || die "Maven could not fetch the Kafka jars (see output above)."
     ls "$tmp"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || die "Maven ran but kafka_2.13-$KAFKA_VERSION.jar is missing in $tmp"
     rm -rf "$KAFKA_LIBS"
     mv "$tmp" "$KAFKA_LIBS"
     pom_digest >"$KAFKA_HOME/.complete"
-    log "Kafka jars ready ($(ls "$KAFKA_LIBS" | wc -l) jars, $(du -sh "$KAFKA_LIBS" | cut -f1)) in $((SECONDS - started))s"
+    log "Kafka jars ready ($(find "$KAFKA_LIBS" -name '*.jar' | wc -l) jars, $(du -sh "$KAFKA_LIBS" | cut -f1)) in $((SECONDS - started))s"
 }
 
 install_ferretdb() {
@@ -184,56 +218,58 @@ live_pid() {
     pid="$(cat "$pidfile" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$pattern" || return 1
+    local cmdline
+    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
+    [[ "$cmdline" == *"$pattern"* ]] || return 1
     echo "$pid"
 }
 
-kafka_answers() { python3 "$PROBE" kafka "$HOST:$KAFKA_PORT" >/dev/null 2>&1; }
-ferretdb_answers() { python3 "$PROBE" mongo "$HOST:$FERRETDB_PORT" >/dev/null 2>&1; }
+kafka_answers() { python3 "$PROBE" kafka "$HOST:$KAFKA_PORT" --quiet; }
+ferretdb_answers() { python3 "$PROBE" mongo "$HOST:$FERRETDB_PORT" --quiet; }
 
 port_busy() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-s = socket.socket()
-s.settimeout(0.5)
-try:
-    s.connect(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-sys.exit(0)
-EOF
+    # bash's /dev/tcp: connect succeeds only if something listens (no python start-up cost)
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$HOST" "$1" 2>/dev/null
 }
 
-# wait_ready NAME PIDFILE PATTERN CHECKFN LOGFILE
+# wait_ready NAME PIDFILE PATTERN KIND PORT LOGFILE
 wait_ready() {
-    local name="$1" pidfile="$2" pattern="$3" check="$4" logfile="$5"
-    local started=$SECONDS
-    while true; do
-        if $check; then
-            log "$name answers after $((SECONDS - started))s"
-            return 0
-        fi
-        if ! live_pid "$pidfile" "$pattern" >/dev/null; then
+    local name="$1" pidfile="$2" pattern="$3" kind="$4" port="$5" logfile="$6"
+    local started=$SECONDS pid rc=0
+    pid="$(live_pid "$pidfile" "$pattern")" || pid=0
+    python3 "$PROBE" "$kind" "$HOST:$port" --wait "$TIMEOUT" --pid "$pid" --quiet || rc=$?
+    case "$rc" in
+        0) log "$name answers on $HOST:$port (waited $((SECONDS - started))s)" ;;
+        3)
             log "$name exited during start-up; last lines of $logfile:"
             tail -n 40 "$logfile" >&2 2>/dev/null || true
             die "$name did not start"
-        fi
-        if (( SECONDS - started > TIMEOUT )); then
-            log "$name still not answering after ${TIMEOUT}s; last lines of $logfile:"
+            ;;
+        *)
+            log "$name still not answering on $HOST:$port after ${TIMEOUT}s; last lines of $logfile:"
             tail -n 40 "$logfile" >&2 2>/dev/null || true
             die "$name did not become ready (raise MINWON_INFRA_TIMEOUT?)"
-        fi
-        sleep 0.5
-    done
+            ;;
+    esac
 }
 
 # start_bg PIDFILE LOGFILE CMD... : detached from our session so it outlives the caller
 start_bg() {
     local pidfile="$1" logfile="$2"
     shift 2
-    setsid bash -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
-    local i
-    for i in $(seq 1 50); do
+    # The inner shell closes every inherited descriptor above 2 (notably our flock
+    # descriptors, which would otherwise stay locked for the server's lifetime).
+    # shellcheck disable=SC2016 # expanded by the inner shell
+    setsid bash -c '
+        echo $$ >"$0"
+        for f in /proc/$$/fd/*; do
+            n=${f##*/}
+            if [ "$n" -gt 2 ]; then eval "exec $n>&-"; fi
+        done 2>/dev/null
+        exec "$@"' "$pidfile" "$@" </dev/null >>"$logfile" 2>&1 &
+    local _
+    for _ in $(seq 1 50); do
         [[ -s "$pidfile" ]] && return 0
         sleep 0.1
     done
@@ -289,52 +325,106 @@ log4j.logger.org.apache.kafka.controller=INFO
 EOF
 }
 
-# kafka_cmd MAINCLASS ARGS... : sets the array KAFKA_CMD to the java command line
+# Class-data sharing (AppCDS, Java >= 13): the first broker started without an archive
+# dumps one when it exits cleanly (`down`); `down` then moves it into the cache.
+cds_archive() {
+    local key
+    # the JVM rejects an archive made with another JVM build or other jar files
+    key="$({ echo "$JAVA_VERSION_OUT"; echo "$KAFKA_JVM_OPTS"; stat -c %Y "$KAFKA_LIBS"; pom_digest; } | sha256sum | cut -c1-12)"
+    echo "$KAFKA_HOME/cds-$key.jsa"
+}
+
+cds_opts() {
+    CDS_OPTS=()
+    [[ "$KAFKA_CDS" == 1 ]] && (( JAVA_MAJOR >= 13 )) || return 0
+    local archive
+    archive="$(cds_archive)"
+    if [[ -s "$archive" ]]; then
+        CDS_OPTS=(-XX:SharedArchiveFile="$archive" -Xshare:auto)
+    elif [[ "${1:-}" == dump ]]; then
+        find "$KAFKA_HOME" -maxdepth 1 -name 'cds-*.jsa.tmp.*' -mmin +1440 -delete 2>/dev/null || true
+        local tmp="$archive.tmp.$$"
+        echo "$tmp $archive" >"$RUN_DIR/kafka.cds-pending"
+        CDS_OPTS=(-XX:ArchiveClassesAtExit="$tmp")
+    fi
+}
+
+promote_cds_archive() {
+    [[ -f "$RUN_DIR/kafka.cds-pending" ]] || return 0
+    local tmp archive
+    read -r tmp archive <"$RUN_DIR/kafka.cds-pending"
+    if [[ -s "$tmp" && "$STOP_GRACEFUL" == 1 ]]; then
+        mv -f "$tmp" "$archive"
+        log "saved JVM class-data-sharing archive $archive (faster Kafka starts from now on)"
+    else
+        rm -f "$tmp"
+    fi
+    rm -f "$RUN_DIR/kafka.cds-pending"
+}
+
+# kafka_cmd [dump] MAINCLASS ARGS... : sets the array KAFKA_CMD to the java command line
 kafka_cmd() {
-    local heap
-    read -r -a heap <<<"$KAFKA_HEAP"
-    KAFKA_CMD=(java "${heap[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true
+    local opts
+    read -r -a opts <<<"$KAFKA_JVM_OPTS"
+    if [[ "$1" == dump ]]; then
+        shift
+        cds_opts dump
+    else
+        cds_opts
+    fi
+    KAFKA_CMD=(java "${opts[@]}" "${CDS_OPTS[@]}" -Djava.awt.headless=true
         -Dlog4j.configuration="file:$RUN_DIR/kafka-log4j.properties"
         -Dkafka.logs.dir="$RUN_DIR/kafka-logs"
         -cp "$KAFKA_LIBS/*" "$@")
 }
 
-start_kafka() {
+# The KRaft storage format (meta.properties + bootstrap.checkpoint, made by
+# kafka.tools.StorageTool) does not depend on ports or paths: format once into the cache
+# and copy it into each fresh run dir, which saves a JVM start on every `up`.
+KAFKA_TEMPLATE="$KAFKA_HOME/kraft-storage-node1"
+ensure_kraft_template() {
+    [[ -f "$KAFKA_TEMPLATE/meta.properties" ]] && return 0
+    local tmp="$KAFKA_HOME/kraft-storage.tmp.$$" cluster_id
+    rm -rf "$tmp" "$tmp.properties"
+    mkdir -p "$tmp"
+    sed "s|^log.dirs=.*|log.dirs=$tmp|" "$RUN_DIR/kafka.properties" >"$tmp.properties"
+    cluster_id="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+    log "formatting KRaft storage template (cluster id $cluster_id) with kafka.tools.StorageTool"
+    kafka_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$tmp.properties"
+    "${KAFKA_CMD[@]}" >>"$RUN_DIR/kafka-logs/format.log" 2>&1 \
+        || { tail -n 20 "$RUN_DIR/kafka-logs/format.log" >&2; rm -rf "$tmp" "$tmp.properties"; die "formatting Kafka storage failed"; }
+    rm -f "$tmp.properties"
+    [[ -f "$tmp/meta.properties" ]] || die "kafka.tools.StorageTool wrote no meta.properties into $tmp"
+    # another `up` may have won the race; either template is fine
+    mv -T "$tmp" "$KAFKA_TEMPLATE" 2>/dev/null || rm -rf "$tmp"
+}
+
+# launch_kafka: start the broker in the background unless it already runs (no waiting)
+launch_kafka() {
     local pid
     if pid="$(live_pid "$KAFKA_PID_FILE" kafka.Kafka)"; then
         log "Kafka already running (pid $pid)"
-        wait_ready "Kafka" "$KAFKA_PID_FILE" kafka.Kafka kafka_answers "$RUN_DIR/kafka-logs/server.log"
         return
-    fi
-    if port_busy "$KAFKA_PORT" || port_busy "$KAFKA_CONTROLLER_PORT"; then
-        die "port $KAFKA_PORT or $KAFKA_CONTROLLER_PORT on $HOST is in use by a process this script did not start (another run dir?). Stop it, or set MINWON_KAFKA_PORT / MINWON_INFRA_DIR."
     fi
     need_java
     write_kafka_config
     if [[ ! -f "$RUN_DIR/kafka-data/meta.properties" ]]; then
-        local cluster_id
-        cluster_id="$(python3 -c 'import base64,uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
-        log "formatting KRaft storage in $RUN_DIR/kafka-data (cluster id $cluster_id)"
-        kafka_cmd kafka.tools.StorageTool format --ignore-formatted -t "$cluster_id" -c "$RUN_DIR/kafka.properties"
-        "${KAFKA_CMD[@]}" >>"$RUN_DIR/kafka-logs/format.log" 2>&1 \
-            || { tail -n 20 "$RUN_DIR/kafka-logs/format.log" >&2; die "formatting Kafka storage failed"; }
+        ensure_kraft_template
+        log "initialising KRaft storage in $RUN_DIR/kafka-data from $KAFKA_TEMPLATE"
+        cp -a "$KAFKA_TEMPLATE/." "$RUN_DIR/kafka-data/"
     fi
     log "starting Kafka $KAFKA_VERSION (KRaft broker+controller) on $HOST:$KAFKA_PORT (controller :$KAFKA_CONTROLLER_PORT), logs in $RUN_DIR/kafka-logs/"
-    kafka_cmd kafka.Kafka "$RUN_DIR/kafka.properties"
+    kafka_cmd dump kafka.Kafka "$RUN_DIR/kafka.properties"
     start_bg "$KAFKA_PID_FILE" "$RUN_DIR/kafka-logs/kafka.out" "${KAFKA_CMD[@]}"
-    wait_ready "Kafka" "$KAFKA_PID_FILE" kafka.Kafka kafka_answers "$RUN_DIR/kafka-logs/server.log"
 }
 
 # ---------------------------------------------------------------- FerretDB
-start_ferretdb() {
+# launch_ferretdb: start FerretDB in the background unless it already runs (no waiting)
+launch_ferretdb() {
     local pid
     if pid="$(live_pid "$FERRETDB_PID_FILE" ferretdb)"; then
         log "FerretDB already running (pid $pid)"
-        wait_ready "FerretDB" "$FERRETDB_PID_FILE" ferretdb ferretdb_answers "$RUN_DIR/ferretdb.log"
         return
-    fi
-    if port_busy "$FERRETDB_PORT"; then
-        die "port $FERRETDB_PORT on $HOST is in use by a process this script did not start. Stop it, or set MINWON_FERRETDB_PORT / MINWON_INFRA_DIR."
     fi
     mkdir -p "$RUN_DIR/ferretdb-data" "$RUN_DIR/ferretdb-state"
     log "starting FerretDB $FERRETDB_VERSION (SQLite backend in $RUN_DIR/ferretdb-data) on $HOST:$FERRETDB_PORT, log $RUN_DIR/ferretdb.log"
@@ -347,41 +437,72 @@ start_ferretdb() {
         --debug-addr=- \
         --telemetry=disable \
         --log-level=WARN
-    wait_ready "FerretDB" "$FERRETDB_PID_FILE" ferretdb ferretdb_answers "$RUN_DIR/ferretdb.log"
+}
+
+check_ports_free() {
+    local busy=()
+    if ! live_pid "$KAFKA_PID_FILE" kafka.Kafka >/dev/null; then
+        port_busy "$KAFKA_PORT" && busy+=("$KAFKA_PORT (Kafka)")
+        port_busy "$KAFKA_CONTROLLER_PORT" && busy+=("$KAFKA_CONTROLLER_PORT (Kafka controller)")
+    fi
+    if ! live_pid "$FERRETDB_PID_FILE" ferretdb >/dev/null; then
+        port_busy "$FERRETDB_PORT" && busy+=("$FERRETDB_PORT (FerretDB)")
+    fi
+    if (( ${#busy[@]} )); then
+        die "port(s) ${busy[*]} on $HOST already in use by something not started from run dir $RUN_DIR. Stop it, or choose other ports/run dir: MINWON_KAFKA_PORT, MINWON_FERRETDB_PORT, MINWON_INFRA_DIR."
+    fi
 }
 
 do_up() {
     local started=$SECONDS
     need_python
     with_lock "$CACHE_DIR/.install.lock" do_install
+    check_ports_free
     mkdir -p "$RUN_DIR"
-    start_ferretdb
-    start_kafka
+    printf 'kafka=%s\ncontroller=%s\nferretdb=%s\n' "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$FERRETDB_PORT" >"$PORTS_FILE"
+    launch_ferretdb
+    launch_kafka
+    wait_ready "FerretDB" "$FERRETDB_PID_FILE" ferretdb mongo "$FERRETDB_PORT" "$RUN_DIR/ferretdb.log"
+    wait_ready "Kafka" "$KAFKA_PID_FILE" kafka.Kafka kafka "$KAFKA_PORT" "$RUN_DIR/kafka-logs/server.log"
     log "up in $((SECONDS - started))s: Kafka $HOST:$KAFKA_PORT, FerretDB $HOST:$FERRETDB_PORT (run dir $RUN_DIR)"
     log "use: eval \"\$($0 env)\""
 }
 
 # ---------------------------------------------------------------- down / status / env
-stop_one() {
+# signal_stop NAME PIDFILE PATTERN: send SIGTERM, print the pid (nothing if not running)
+signal_stop() {
     local name="$1" pidfile="$2" pattern="$3" pid
     if ! pid="$(live_pid "$pidfile" "$pattern")"; then
         log "$name not running"
-        return
+        return 0
     fi
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2>/dev/null || true
-    local i
-    for i in $(seq 1 60); do
-        kill -0 "$pid" 2>/dev/null || { log "$name stopped"; return; }
-        sleep 0.5
+    echo "$pid"
+}
+
+# wait_stopped NAME PID: wait up to 30 s, then SIGKILL; sets STOP_GRACEFUL=1 on a clean exit
+STOP_GRACEFUL=0
+wait_stopped() {
+    local name="$1" pid="$2" _
+    STOP_GRACEFUL=0
+    [[ -n "$pid" ]] || return 0
+    for _ in $(seq 1 150); do
+        kill -0 "$pid" 2>/dev/null || { log "$name stopped"; STOP_GRACEFUL=1; return 0; }
+        sleep 0.2
     done
     log "$name did not stop in 30s; killing it"
     kill -KILL "$pid" 2>/dev/null || true
 }
 
 do_down() {
-    stop_one "Kafka" "$KAFKA_PID_FILE" kafka.Kafka
-    stop_one "FerretDB" "$FERRETDB_PID_FILE" ferretdb
+    local kafka_pid ferretdb_pid
+    # both at once: each takes a few seconds to shut down
+    kafka_pid="$(signal_stop "Kafka" "$KAFKA_PID_FILE" kafka.Kafka)"
+    ferretdb_pid="$(signal_stop "FerretDB" "$FERRETDB_PID_FILE" ferretdb)"
+    wait_stopped "Kafka" "$kafka_pid"
+    promote_cds_archive
+    wait_stopped "FerretDB" "$ferretdb_pid"
     if [[ -d "$RUN_DIR" ]]; then
         log "removing $RUN_DIR"
         rm -rf "$RUN_DIR"
@@ -421,7 +542,7 @@ do_logs() {
 }
 
 usage() {
-    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
+    awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"
 }
 
 main() {

@@ -5,6 +5,9 @@
                                   and lists at least one (registered, unfenced) broker
     probe.py mongo HOST:PORT   -> exit 0 when the server answers {ping: 1} with ok: 1
 
+    --wait SECONDS   keep retrying (every 0.25 s) for that long; exit 1 if still not ready
+    --pid PID        stop early with exit 3 when that process has exited
+
 A TCP connect is not enough for either: the Kafka socket accepts connections before
 the KRaft broker has registered with its controller, and a wire-protocol answer is
 what proves FerretDB's handler is usable.  Used by deploy/local/infra.sh so that
@@ -13,9 +16,12 @@ what proves FerretDB's handler is usable.  Used by deploy/local/infra.sh so that
 
 from __future__ import annotations
 
+import argparse
+import os
 import socket
 import struct
 import sys
+import time
 
 TIMEOUT = 3.0
 
@@ -144,18 +150,44 @@ def probe_mongo(addr: str) -> str:
     return "ping ok"
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 3 or argv[1] not in ("kafka", "mongo"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    kind, addr = argv[1], argv[2]
+def _alive(pid: int) -> bool:
     try:
-        what = probe_kafka(addr) if kind == "kafka" else probe_mongo(addr)
-    except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
-        print(f"{kind} {addr}: not ready: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    print(f"{kind} {addr}: {what}")
-    return 0
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="readiness probe (standard library only)")
+    parser.add_argument("kind", choices=("kafka", "mongo"))
+    parser.add_argument("addr", help="HOST:PORT")
+    parser.add_argument("--wait", type=float, default=0.0, help="retry for up to this many seconds")
+    parser.add_argument("--pid", type=int, default=0, help="give up (exit 3) when this process is gone")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv[1:])
+    probe = probe_kafka if args.kind == "kafka" else probe_mongo
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            what = probe(args.addr)
+        except Exception as exc:  # noqa: BLE001 - any failure means "not ready"
+            last = f"{type(exc).__name__}: {exc}"
+        else:
+            if not args.quiet:
+                print(f"{args.kind} {args.addr}: {what}")
+            return 0
+        if args.pid and not _alive(args.pid):
+            if not args.quiet:
+                print(f"{args.kind} {args.addr}: process {args.pid} exited ({last})", file=sys.stderr)
+            return 3
+        if time.monotonic() >= deadline:
+            if not args.quiet:
+                print(f"{args.kind} {args.addr}: not ready: {last}", file=sys.stderr)
+            return 1
+        time.sleep(0.25)
 
 
 if __name__ == "__main__":
