@@ -6,7 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 PYTEST := $(BIN)/python -m pytest
 
-.PHONY: help install run test test-unit test-contract test-integration test-e2e infra-up infra-down bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: help install run test test-unit test-contract test-integration test-e2e test-browser infra-up infra-down bench clean
 
 help:
 	@echo "make run    - all six services in one process on embedded storage (http://127.0.0.1:8000)"
@@ -24,7 +26,11 @@ install: $(STAMP)
 run: install
 	$(BIN)/minwon run
 
-test: install
+$(CHROMIUM):
+	@echo "installing Debian's chromium for the browser tests"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+test: install $(CHROMIUM)
 	$(PYTEST) tests -q -rfEs
 
 test-unit: install
@@ -38,6 +44,9 @@ test-integration: install
 
 test-e2e: install
 	$(PYTEST) tests/e2e -q -rs
+
+test-browser: install $(CHROMIUM)
+	$(PYTEST) tests/browser -q -rs
 
 infra-up:
 	bash deploy/local/infra.sh up

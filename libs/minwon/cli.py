@@ -39,12 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--backend", choices=["embedded", "distributed"])
 
     svc = sub.add_parser("service", help="one service")
-    svc.add_argument("name", choices=SERVICES)
+    svc.add_argument("name", choices=(*SERVICES, "web"))
     svc.add_argument("--port", type=int)
 
     # Service-specific commands live beside their service (services/<name>/cli.py).
     extras = {}
-    for name in SERVICES:
+    for name in (*SERVICES, "web"):
         try:
             module = importlib.import_module(f"services.{name}.cli")
         except ModuleNotFoundError:
@@ -59,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.port:
             settings.http_port = args.port
         _serve(SERVICES, settings)
+        return 0
+    if args.command == "service" and args.name == "web":
+        from services.web.cli import serve
+
+        serve(args.port)
         return 0
     if args.command == "service":
         settings = Settings() if "MINWON_BACKEND" in os.environ else Settings(backend="distributed")

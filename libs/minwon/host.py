@@ -147,7 +147,8 @@ def _unavailable_errors() -> dict[type[Exception], object]:
             sqlite3.OperationalError: _unavailable}
 
 
-def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str = "minwon") -> Litestar:
+def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str = "minwon",
+               extra_routes: Sequence[object] = ()) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         for svc in services:
@@ -183,6 +184,7 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
     routes: list[object] = [healthz, readyz, metrics]
     for svc in services:
         routes.extend(svc.routes)
+    routes.extend(extra_routes)
     return Litestar(
         route_handlers=routes,
         lifespan=[lifespan],
@@ -204,4 +206,6 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICES, *, clock: Clo
     infra = build_infrastructure(settings, names)
     services = build_services(settings, names, infra, clock=clock)
     title = "minwon" if len(names) > 1 else f"minwon {names[0]}"
-    return create_app(services, infra, title=title)
+    # the standalone app also serves the web console and citizen portal (services/web), calling these APIs
+    web = importlib.import_module("services.web.app").routes(settings) if set(names) == set(SERVICES) else []
+    return create_app(services, infra, title=title, extra_routes=web)

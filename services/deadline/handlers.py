@@ -1,0 +1,317 @@
+"""The deadline service's handlers: load a record, call the rules, save, publish.
+
+Every change goes through :meth:`Deadlines.apply`, one ``Aggregates.apply`` per
+complaint: the record, the handled cause (inbox) and the deadline events (outbox)
+are written together, so a redelivered fact changes nothing and a signal is never
+emitted without its clock saying so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from minwon import contracts as c
+from minwon import topics
+from minwon.docstore import Doc, iso
+from minwon.errors import DomainError, Invalid, NotFound
+from minwon.events import Event, derive_id
+from minwon.outbox import Applied
+from minwon.service import Clock
+from minwon.workcal import WorkCalendar
+from services.deadline import domain, metrics, tracking
+from services.deadline.store import DeadlineStore
+from services.deadline.tracking import Record
+
+log = logging.getLogger("minwon.deadline")
+
+Change = Callable[[Record | None], tracking.Change]
+CLOSING = {c.COMPLAINT_CLOSED: "closed", c.COMPLAINT_WITHDRAWN: "withdrawn", c.COMPLAINT_TRANSFERRED: "transferred"}
+
+
+def domain_error(error: domain.DeadlineError) -> DomainError:
+    """A rule's refusal as the JSON 4xx every API answers with (the field named)."""
+    return DomainError(error.code, str(error), error.status, error.field)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one apply did: the stored result, and the records before and after the decision."""
+
+    applied: Applied
+    before: Record | None
+    after: Record | None
+
+
+@dataclass
+class Deadlines:
+    store: DeadlineStore
+    clock: Clock
+    source: str
+    types: Mapping[str, domain.StatutoryType]
+    staff_token: str = ""
+    scan_limit: int = 200
+    holiday_page_size: int = 500
+    holiday_pages_per_pass: int = 20
+    base_calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    calendar: WorkCalendar = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.calendar = self.base_calendar
+
+    async def start(self) -> None:
+        await self.store.setup()
+        await self.load_calendar()
+
+    async def load_calendar(self) -> WorkCalendar:
+        """The working calendar with every holiday an administrator added (any replica)."""
+        days = frozenset(date.fromisoformat(h["date"]) for h in await self.store.list_holidays())
+        if days != self.calendar.holidays_extra:
+            self.calendar = self.base_calendar.with_holidays(days)
+        return self.calendar
+
+    # ------------------------------------------------------------- the one write path
+
+    async def apply(self, receipt_no: str, change: Change, *, cause: str | None = None) -> Outcome:
+        calendar = self.calendar
+        seen: list[tuple[Record | None, Record | None]] = []
+
+        def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
+            before = tracking.load(receipt_no, doc, calendar)
+            after, events = change(before)
+            seen[:] = [(before, after)]
+            if after is None:
+                return None, []
+            after, events = tracking.settle(after, events)
+            state = tracking.dump(after)
+            if not events and doc is not None and state == doc:
+                return None, []
+            return state, [(topics.DEADLINES, e) for e in events]
+
+        applied = await self.store.clocks.apply(receipt_no, decide, cause=cause)
+        before, after = seen[0] if seen and not applied.duplicate else (None, None)
+        self._observe(receipt_no, applied, before, after)
+        return Outcome(applied, before, after)
+
+    def _observe(self, receipt_no: str, applied: Applied, before: Record | None, after: Record | None) -> None:
+        if after is None or applied.duplicate:
+            return
+        now = self.clock()
+        for event in applied.events:
+            if event.type in tracking.SIGNAL_TYPES:
+                metrics.SIGNALS.labels(signal=event.data["signal"], department=after.department or "").inc()
+                scheduled = datetime.fromisoformat(event.data["scheduled_at"])
+                metrics.LATENESS.observe(max(0.0, (now - scheduled).total_seconds()))
+        if before is not None and before.status in tracking.LIVE and after.status == tracking.CLOSED:
+            assert after.clock is not None
+            within = tracking.closed_within_period(after.clock)
+            metrics.CLOSED.labels(within_period=str(bool(within)).lower(), department=after.department or "").inc()
+        for entry in after.refused[len(before.refused) if before else 0:]:
+            metrics.REFUSED.labels(code=entry["code"]).inc()
+            log.warning("clock refused a fact", extra={"receipt_no": receipt_no, "event": entry["event"],
+                                                       "code": entry["code"], "field": entry["field"]})
+
+    # ------------------------------------------------------------- facts from intake and routing
+
+    async def on_event(self, event: Event) -> None:
+        """complaint.* (intake) and complaint.routed/assigned/reassigned (routing)."""
+        await self.handle(event)
+
+    async def handle(self, event: Event) -> Outcome | None:
+        change = self._change_for(event)
+        if change is None:
+            return None
+        return await self.apply(event.subject, change, cause=event.id)
+
+    def _change_for(self, event: Event) -> Change | None:
+        t, data, receipt_no = event.type, event.data, event.subject
+        at, now, source = tracking.event_at(event), self.clock(), self.source
+        if t == c.COMPLAINT_RECEIVED:
+            return lambda r: tracking.on_received(r, data, receipt_no=receipt_no, at=at, calendar=self.calendar,
+                                                  types=self.types, now=now, source=source)
+        if t == c.COMPLAINT_SUPPLEMENTATION_REQUESTED:
+            return lambda r: tracking.on_paused(r, at=at, cause=event.id, now=now, source=source)
+        if t == c.COMPLAINT_SUPPLEMENT_RECEIVED:
+            return lambda r: tracking.on_resumed(r, at=at, cause=event.id, calendar=self.calendar, now=now,
+                                                 source=source)
+        if t == c.COMPLAINT_EXTENDED:
+            return lambda r: tracking.on_extended(r, data, at=at, cause=event.id, calendar=self.calendar, now=now,
+                                                  source=source)
+        if t == c.COMPLAINT_ACKNOWLEDGED:
+            return lambda r: tracking.on_first_response(r, at=at)
+        if t in CLOSING:
+            return lambda r: tracking.on_closed(r, at=at, by=CLOSING[t])
+        if t == c.COMPLAINT_ROUTED:
+            return lambda r: tracking.on_routed(r, data, receipt_no=receipt_no)
+        if t in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
+            return lambda r: tracking.on_assigned(r, data, receipt_no=receipt_no, at=at)
+        return None
+
+    async def on_own_event(self, event: Event) -> Outcome | None:
+        """An event this service published, read back from its topic in a rebuild."""
+        if event.type == tracking.HOLIDAY_ADDED:
+            await self._restore_holiday(event)
+        elif event.type in tracking.SIGNAL_TYPES + tracking.CLOCK_TYPES:
+            return await self.apply(event.subject, lambda r: tracking.on_published(r, event), cause=event.id)
+        return None
+
+    # ------------------------------------------------------------- timers
+
+    async def fire_due(self) -> int:
+        """One pass of the timer scanner: at most ``scan_limit`` clocks whose next timer is due,
+        earliest first; each emits its due signals in one write. Returns the events emitted."""
+        started = time.perf_counter()
+        now = self.clock()
+        fired = 0
+        for doc in await self.store.due(now=now, limit=self.scan_limit):
+            receipt_no = doc["_id"]
+            try:
+                outcome = await self.apply(receipt_no, lambda r: tracking.fire(r, now=now, source=self.source))
+            except Exception as exc:  # noqa: BLE001 - one bad clock must not stop the others
+                log.warning("timer failed", extra={"receipt_no": receipt_no, "error": type(exc).__name__})
+                continue
+            fired += len(outcome.applied.events)
+        metrics.SCAN_SECONDS.observe(time.perf_counter() - started)
+        return fired
+
+    # ------------------------------------------------------------- holidays
+
+    async def add_holiday(self, day: date, name: str, actor: str) -> tuple[Doc, bool]:
+        """Add a non-working day (임시공휴일); the clocks it moves are recomputed in the background."""
+        if day.year not in self.calendar.years:
+            raise Invalid("date", f"{day} is outside the calendar's years")
+        if not name.strip():
+            raise Invalid("name", "a holiday has a name")
+        now = self.clock()
+        created: list[bool] = []
+
+        def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
+            if doc is not None:
+                return None, []
+            created.append(True)
+            state = _holiday_doc(day, name.strip(), actor, now)
+            return state, [(topics.DEADLINES, tracking.holiday_event(day, name.strip(), actor, now=now,
+                                                                     source=self.source))]
+
+        applied = await self.store.holidays.apply(day.isoformat(), decide)
+        await self.load_calendar()
+        log.info("holiday added", extra={"date": day.isoformat(), "new": bool(created)})
+        return applied.state or {}, bool(created)
+
+    async def _restore_holiday(self, event: Event) -> None:
+        day = date.fromisoformat(event.data["date"])
+        name, actor = str(event.data.get("name") or ""), str(event.data.get("actor") or "system")
+
+        def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
+            if doc is not None:
+                return None, []
+            return _holiday_doc(day, name, actor, event.time), []
+
+        await self.store.holidays.apply(day.isoformat(), decide, cause=event.id)
+        await self.load_calendar()
+
+    async def recompute_holidays(self) -> int:
+        """Background pass: reload the calendar, continue every pending holiday recomputation.
+        Returns the ``deadline.updated`` events emitted."""
+        await self.load_calendar()
+        changed = 0
+        for holiday in await self.store.pending_holidays():
+            changed += await self._recompute(holiday)
+        return changed
+
+    async def recompute_all(self) -> int:
+        """Run the pending recomputations to the end (replay, tests)."""
+        total = 0
+        while await self.store.pending_holidays():
+            total += await self.recompute_holidays()
+        return total
+
+    async def _recompute(self, holiday: Doc) -> int:
+        day = date.fromisoformat(holiday["date"])
+        due_from = iso(tracking.affected_from(day, self.calendar))
+        cause = derive_id("holiday", day.isoformat())
+        now = self.clock()
+        cursor = holiday["recompute"].get("cursor")
+        checked = changed = 0
+        done = False
+        for _ in range(self.holiday_pages_per_pass):
+            page = await self.store.open_page(after=cursor, limit=self.holiday_page_size)
+            for doc in page:
+                if (doc.get("due_at") or "") >= due_from:
+                    outcome = await self.apply(
+                        doc["_id"], lambda r: tracking.on_calendar(r, holiday=day, now=now, source=self.source),
+                        cause=cause)
+                    changed += len(outcome.applied.events)
+            checked += len(page)
+            if page:
+                cursor = page[-1]["_id"]
+            if len(page) < self.holiday_page_size:
+                done = True
+                break
+
+        def progress(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
+            if doc is None or doc["recompute"]["status"] == "done":
+                return None, []
+            r = doc["recompute"]
+            return {**doc, "recompute": {
+                "status": "done" if done else "pending",
+                "cursor": max(filter(None, (r.get("cursor"), cursor)), default=None),
+                "checked": r.get("checked", 0) + checked,
+                "changed": r.get("changed", 0) + changed,
+                "finished_at": iso(now) if done else None,
+            }}, []
+
+        await self.store.holidays.apply(day.isoformat(), progress)
+        if done:
+            log.info("holiday recomputed", extra={"date": day.isoformat(), "changed": changed})
+        return changed
+
+    async def holidays(self) -> list[dict[str, Any]]:
+        return [{**h, "weekday": date.fromisoformat(h["date"]).strftime("%a")} for h in await self.store.list_holidays()]
+
+    # ------------------------------------------------------------- reads
+
+    async def get(self, receipt_no: str) -> dict[str, Any]:
+        rec = tracking.load(receipt_no, await self.store.clocks.get(receipt_no), self.calendar)
+        if rec is None:
+            raise NotFound("deadline", receipt_no)
+        return tracking.view(rec, now=self.clock(), calendar=self.calendar)
+
+    async def list(self, *, overdue: bool, department: str | None, status: str | None, after: str | None,
+                   limit: int) -> list[dict[str, Any]]:
+        now = self.clock()
+        docs = await self.store.list(overdue_at=now if overdue else None, department=department, status=status,
+                                     after=after, limit=limit)
+        out = []
+        for doc in docs:
+            rec = tracking.load(doc["receipt_no"], doc, self.calendar)
+            assert rec is not None
+            out.append(tracking.summary(rec, now=now))
+        return out
+
+    def preview(self, *, received_at: datetime, kind: str | None, period: str | None, statutory_type: str | None,
+                pauses: Sequence[tuple[datetime, datetime]], extend: str | None) -> dict[str, Any]:
+        try:
+            statutory = domain.find_statutory_type(self.types, statutory_type) if statutory_type else None
+            return domain.what_if(received_at, self.calendar, kind=kind, period=period, statutory_type=statutory,
+                                  pauses=pauses, extend_by=extend)
+        except domain.DeadlineError as error:
+            raise domain_error(error) from None
+
+    async def refresh_gauges(self) -> None:
+        metrics.OPEN_CLOCKS.set(await self.store.count_live())
+        metrics.OVERDUE.set(await self.store.count_overdue(now=self.clock()))
+
+
+def _holiday_doc(day: date, name: str, actor: str, now: datetime) -> Doc:
+    return {
+        "date": day.isoformat(),
+        "name": name,
+        "actor": actor,
+        "added_at": iso(now),
+        "recompute": {"status": "pending", "cursor": None, "checked": 0, "changed": 0, "finished_at": None},
+    }

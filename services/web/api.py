@@ -1,0 +1,193 @@
+"""The services' HTTP APIs, as the web front calls them (httpx, one client per page request).
+
+Staff calls carry ``Authorization: Bearer <MINWON_STAFF_TOKEN>`` and name the official in
+``X-Actor`` (audit). No call returns personal data: intake's staff view is PII-free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+from opentelemetry import propagate
+
+T = TypeVar("T")
+Doc = dict[str, Any]
+
+
+@dataclass
+class ApiError(Exception):
+    """A service answered 4xx/5xx: its status, code, message and the fields to fix."""
+
+    status: int
+    code: str
+    message: str
+    fields: list[dict[str, Any]]
+
+    def __str__(self) -> str:
+        return f"{self.status} {self.code}: {self.message}"
+
+
+class ApiUnavailable(Exception):
+    """A service could not be reached."""
+
+
+def _seg(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+class Api:
+    def __init__(self, client: httpx.AsyncClient, *, staff_token: str, actor: str | None = None,
+                 concurrency: int = 8) -> None:
+        self.client = client
+        self.staff_token = staff_token
+        self.actor = actor
+        self._limit = asyncio.Semaphore(concurrency)
+
+    # ---------------------------------------------------------------- plumbing
+
+    def _headers(self, staff: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        propagate.inject(headers)
+        if staff:
+            headers["Authorization"] = f"Bearer {self.staff_token}"
+            if self.actor:
+                headers["X-Actor"] = self.actor
+        headers.update(extra or {})
+        return headers
+
+    async def _send(self, method: str, path: str, *, staff: bool = False, params: dict[str, Any] | None = None,
+                    json: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+        params = {k: v for k, v in (params or {}).items() if v is not None}
+        async with self._limit:
+            try:
+                response = await self.client.request(method, path, params=params, json=json,
+                                                      headers=self._headers(staff, headers))
+            except httpx.HTTPError as exc:
+                raise ApiUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise ApiUnavailable(f"{method} {path}: {response.status_code}")
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            body = body if isinstance(body, dict) else {}
+            raise ApiError(response.status_code, str(body.get("error", "error")),
+                           str(body.get("message", response.reason_phrase)), list(body.get("fields") or []))
+        return response
+
+    async def _json(self, method: str, path: str, **kw: Any) -> Any:
+        return (await self._send(method, path, **kw)).json()
+
+    async def optional(self, call: Awaitable[T]) -> T | None:
+        """``call``'s result, or None when the service does not know the complaint (404)."""
+        try:
+            return await call
+        except ApiError as error:
+            if error.status == 404:
+                return None
+            raise
+
+    # ---------------------------------------------------------------- intake
+
+    async def file_complaint(self, body: Doc, *, idempotency_key: str | None) -> Doc:
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
+        return await self._json("POST", "/api/v1/complaints/", json=body, headers=headers)
+
+    async def complaint(self, receipt_no: str) -> Doc:
+        return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}", staff=True)
+
+    async def complaint_for_citizen(self, receipt_no: str, code: str) -> Doc:
+        return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}", params={"code": code})
+
+    async def complaints(self, *, department: str | None, statuses: Iterable[str], limit: int) -> list[Doc]:
+        """Every complaint of ``department`` in ``statuses`` (cursor pages), at most ``limit``."""
+        async def one(status: str) -> list[Doc]:
+            out: list[Doc] = []
+            cursor = None
+            while len(out) < limit:
+                page = await self._json("GET", "/api/v1/complaints/", staff=True, params={
+                    "department": department, "status": status, "cursor": cursor, "limit": 200})
+                out.extend(page["items"])
+                cursor = page.get("next_cursor")
+                if not cursor:
+                    break
+            return out
+
+        pages = await asyncio.gather(*(one(s) for s in statuses))
+        return [x for page in pages for x in page][:limit]
+
+    async def command(self, receipt_no: str, action: str, body: Doc | None, *, idempotency_key: str) -> Doc:
+        return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/{action}", staff=True,
+                                json=body, headers={"Idempotency-Key": idempotency_key})
+
+    # ---------------------------------------------------------------- routing
+
+    async def assignment(self, receipt_no: str) -> Doc:
+        return await self._json("GET", f"/api/v1/routing/assignments/{_seg(receipt_no)}", staff=True)
+
+    async def rules(self) -> list[Doc]:
+        return (await self._json("GET", "/api/v1/routing/rules/", staff=True))["items"]
+
+    async def departments(self) -> list[Doc]:
+        return (await self._json("GET", "/api/v1/routing/departments/", staff=True))["items"]
+
+    async def preview_route(self, body: Doc) -> Doc:
+        return await self._json("POST", "/api/v1/routing/preview", staff=True, json=body)
+
+    # ---------------------------------------------------------------- deadline
+
+    async def deadline(self, receipt_no: str) -> Doc:
+        return await self._json("GET", f"/api/v1/deadlines/{_seg(receipt_no)}", staff=True)
+
+    async def deadlines(self, *, overdue: bool = False, department: str | None = None, status: str | None = None,
+                        limit: int = 500) -> list[Doc]:
+        out: list[Doc] = []
+        cursor = None
+        while len(out) < limit:
+            page = await self._json("GET", "/api/v1/deadlines/", staff=True, params={
+                "overdue": "true" if overdue else None, "department": department, "status": status,
+                "cursor": cursor, "limit": 200})
+            out.extend(page["items"])
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        return out[:limit]
+
+    async def holidays(self) -> list[Doc]:
+        return (await self._json("GET", "/api/v1/deadlines/calendar/holidays", staff=True))["items"]
+
+    async def add_holiday(self, day: str, name: str) -> Doc:
+        return await self._json("POST", "/api/v1/deadlines/calendar/holidays", staff=True,
+                                json={"date": day, "name": name})
+
+    # ---------------------------------------------------------------- notification, compensation
+
+    async def notifications(self, receipt_no: str) -> list[Doc]:
+        return (await self._json("GET", "/api/v1/notifications/", staff=True,
+                                 params={"receipt_no": receipt_no}))["items"]
+
+    async def compensations(self, receipt_no: str) -> Doc:
+        return await self._json("GET", "/api/v1/compensations/", staff=True, params={"receipt_no": receipt_no})
+
+    # ---------------------------------------------------------------- survey
+
+    async def survey_for_staff(self, receipt_no: str) -> Doc:
+        return await self._json("GET", f"/api/v1/surveys/complaints/{_seg(receipt_no)}", staff=True)
+
+    async def survey(self, token: str) -> Doc:
+        return await self._json("GET", f"/api/v1/surveys/{_seg(token)}")
+
+    async def answer_survey(self, token: str, body: Doc) -> Doc:
+        return await self._json("POST", f"/api/v1/surveys/{_seg(token)}", json=body)
+
+    async def survey_stats(self, *, year: int, by: str) -> Doc:
+        return await self._json("GET", "/api/v1/surveys/stats", staff=True, params={"year": year, "by": by})
+
+    async def survey_report_png(self, year: int) -> bytes:
+        return (await self._send("GET", f"/api/v1/surveys/reports/{year}.png", staff=True)).content

@@ -1,0 +1,319 @@
+"""The officials' console under ``/console/``: sign-in, the queue, a complaint with its
+timeline across the services and its actions, the overdue board, routing rules, holidays
+and satisfaction statistics.
+
+Roles are enforced here, on the server (:mod:`services.web.access`): a list is read for
+the official's own department only, and a page a role may not see is refused (403)
+before anything about the complaint is fetched or rendered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from litestar import Request, Response, get, post
+
+from services.web import access, timeline
+from services.web.access import Staff
+from services.web.api import Api, ApiError
+from services.web.pages import KST, Page, SignIn, Web, WebError, instant
+
+ACTIONS = ("acknowledge", "supplementation", "supplement", "extend", "transfer", "close")
+# which actions a complaint's status offers (the intake API decides; this only hides useless buttons)
+OFFERED = {
+    "received": ("acknowledge", "supplementation", "extend", "transfer", "close"),
+    "in_progress": ("supplementation", "extend", "transfer", "close"),
+    "awaiting_supplement": ("supplement", "transfer"),
+}
+STAT_GROUPINGS = ("department", "channel", "kind", "month")
+
+
+def _text(form: dict[str, Any], key: str) -> str:
+    value = form.get(key)
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    return str(value or "").strip()
+
+
+def _local_instant(value: str) -> str | None:
+    """A ``datetime-local`` field (Seoul time) as ISO 8601 with offset."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=KST).isoformat()
+    except ValueError:
+        return None
+
+
+def action_body(action: str, form: dict[str, Any]) -> dict[str, Any] | None:
+    """The JSON the intake API takes for ``action``, from the posted form."""
+    if action in ("acknowledge", "supplement"):
+        return None
+    if action == "supplementation":
+        return {"reason": _text(form, "reason"), "due": _local_instant(_text(form, "due"))}
+    if action == "extend":
+        return {"reason": _text(form, "reason"), "period": _text(form, "period") or None,
+                "citizen_consent": _text(form, "citizen_consent") == "on"}
+    if action == "transfer":
+        return {"agency": _text(form, "agency"), "reason": _text(form, "reason")}
+    return {"outcome": _text(form, "outcome"), "reasons": _text(form, "reasons") or None,
+            "remedy": _text(form, "remedy") or None}
+
+
+def _safe_next(value: str | None) -> str:
+    value = (value or "").strip()
+    return value if value.startswith("/console/") and "//" not in value and "\\" not in value else "/console/queue"
+
+
+async def _departments(api: Api) -> dict[str, str]:
+    try:
+        return {d["code"]: d["name"] for d in await api.departments()}
+    except ApiError:
+        return {}
+
+
+async def _with_clocks(api: Api, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each complaint with its deadline view (remaining working time, warnings)."""
+    clocks = await asyncio.gather(*(api.optional(api.deadline(x["receipt_no"])) for x in items))
+    rows = []
+    for item, clock in zip(items, clocks, strict=True):
+        emitted = {s["name"] for s in ((clock or {}).get("signals") or {}).get("emitted", [])}
+        rows.append({**item, "clock": clock, "warned": "warning" in emitted, "breached": "breached" in emitted})
+    return rows
+
+
+def _due_key(row: dict[str, Any]) -> tuple[bool, datetime, bool]:
+    due = instant((row.get("clock") or {}).get("due_at") or row.get("due_at"))
+    return due is None, due or datetime.max.replace(tzinfo=KST), not row.get("priority")
+
+
+def build(web: Web) -> list[Any]:
+    """The console's route handlers."""
+
+    # ------------------------------------------------------------ sign-in
+
+    @get("/console", include_in_schema=False)
+    async def home(request: Request[Any, Any, Any]) -> Response[str]:
+        page, _ = web.staff_page(request)
+        return web.redirect(page, "/console/queue")
+
+    @get("/console/login", include_in_schema=False)
+    async def login_form(request: Request[Any, Any, Any]) -> Response[str]:
+        page = web.page(request)
+        page.staff = None  # the form's CSRF token is for a new sign-in
+        return web.render(page, "console/login.html.j2", next=_safe_next(request.query_params.get("next")))
+
+    @post("/console/login", include_in_schema=False, status_code=200)
+    async def login(request: Request[Any, Any, Any]) -> Response[str]:
+        page = web.page(request)
+        page.staff = None  # a new sign-in replaces any session
+        page.here = "/console/login"
+        form = await web.form(page)
+        staff = web.directory.authenticate(_text(form, "staff_id"), str(form.get("password") or ""))
+        if staff is None:
+            return web.render(page, "console/login.html.j2", status=401, failed=True,
+                              next=_safe_next(_text(form, "next")), staff_id=_text(form, "staff_id"))
+        return web.redirect(page, _safe_next(_text(form, "next")), cookies=[web.session_cookie(staff)])
+
+    @post("/console/logout", include_in_schema=False, status_code=200)
+    async def logout(request: Request[Any, Any, Any]) -> Response[str]:
+        page, _ = web.staff_page(request)
+        await web.form(page)
+        return web.redirect(page, "/console/login", cookies=[web.clear_session_cookie()])
+
+    # ------------------------------------------------------------ my queue
+
+    @get("/console/queue", include_in_schema=False)
+    async def queue(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        department = access.department_filter(staff, request.query_params.get("department"))
+        asked_mine = request.query_params.get("mine")
+        mine = asked_mine == "1" if asked_mine in ("0", "1") else staff.role == access.HANDLER
+        async with web.api(staff) as api:
+            items, names = await asyncio.gather(
+                api.complaints(department=department, statuses=access.OPEN_STATUSES, limit=web.own.queue_limit),
+                _departments(api))
+            if staff.role in access.DEPARTMENT_ROLES:  # defence in depth: never list another department's
+                items = [x for x in items if x.get("department") == staff.department]
+            if mine:
+                items = [x for x in items if (x.get("handler") or {}).get("id") == staff.id]
+            rows = sorted(await _with_clocks(api, items), key=_due_key)
+        return web.render(page, "console/queue.html.j2", rows=rows, department=department, mine=mine,
+                          departments=names)
+
+    # ------------------------------------------------------------ one complaint
+
+    async def _complaint_page(page: Page, staff: Staff, receipt_no: str, *, status: int = 200,
+                              error: ApiError | None = None, done: str | None = None) -> Response[str]:
+        async with web.api(staff) as api:
+            complaint = await api.optional(api.complaint(receipt_no))
+            if complaint is None:
+                raise WebError(404, "error.not_found")
+            if not access.may_view(staff, complaint.get("department")):
+                raise WebError(403, "error.forbidden")
+            assignment, clock, notes, comp, survey, names = await asyncio.gather(
+                api.optional(api.assignment(receipt_no)), api.optional(api.deadline(receipt_no)),
+                api.optional(api.notifications(receipt_no)), api.optional(api.compensations(receipt_no)),
+                api.optional(api.survey_for_staff(receipt_no)), _departments(api))
+        if survey is not None and not access.may_read_survey_text(staff):
+            survey = {k: v for k, v in survey.items() if k != "text"}
+        if not access.may_read_notification_text(staff):
+            notes = [{k: v for k, v in n.items() if k not in ("text", "to", "deliveries", "attempt_log")}
+                     for n in notes or []]
+        if not access.may_see_complainant_ref(staff, confidential=bool(complaint.get("confidential"))):
+            complaint = {k: v for k, v in complaint.items() if k != "complainant_ref"}
+        steps = timeline.merge(complaint=complaint, assignment=assignment, clock=clock, notifications=notes or [],
+                               compensation=comp, survey=survey)
+        actions = OFFERED.get(complaint.get("status") or "", ()) if access.may_act(staff, complaint) else ()
+        page.here = f"/console/complaints/{quote(receipt_no, safe='')}"
+        return web.render(page, "console/complaint.html.j2", status=status, complaint=complaint,
+                          assignment=assignment, clock=clock, notifications=notes or [], compensation=comp,
+                          survey=survey, steps=steps, actions=actions, error=error, done=done, departments=names)
+
+    @get("/console/complaints/{receipt_no:str}", include_in_schema=False)
+    async def complaint_page(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        done = request.query_params.get("done")
+        return await _complaint_page(page, staff, receipt_no, done=done if done in ACTIONS else None)
+
+    @post("/console/complaints/{receipt_no:str}/{action:str}", include_in_schema=False, status_code=200)
+    async def act(request: Request[Any, Any, Any], receipt_no: str, action: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if action not in ACTIONS:
+            raise WebError(404, "error.not_found")
+        form = await web.form(page)
+        async with web.api(staff) as api:
+            complaint = await api.optional(api.complaint(receipt_no))
+            if complaint is None:
+                raise WebError(404, "error.not_found")
+            if not access.may_view(staff, complaint.get("department")) or not access.may_act(staff, complaint):
+                raise WebError(403, "error.forbidden")
+            try:
+                await api.command(receipt_no, action, action_body(action, form),
+                                  idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}")
+            except ApiError as error:
+                if error.status not in (409, 422):
+                    raise
+                return await _complaint_page(page, staff, receipt_no, status=error.status, error=error)
+        where = f"/console/complaints/{quote(receipt_no, safe='')}?{urlencode({'done': action})}"
+        return web.redirect(page, where)
+
+    # ------------------------------------------------------------ overdue and pre-warning board
+
+    @get("/console/board", include_in_schema=False)
+    async def board(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        department = access.department_filter(staff, request.query_params.get("department"))
+        async with web.api(staff) as api:
+            overdue, running, names = await asyncio.gather(
+                api.deadlines(overdue=True, department=department, limit=web.own.queue_limit),
+                api.deadlines(status="open", department=department, limit=web.own.queue_limit),
+                _departments(api))
+            late = {x["receipt_no"] for x in overdue}
+            overdue_rows = await _with_clocks(api, overdue)
+            others = await _with_clocks(api, [x for x in running if x["receipt_no"] not in late])
+        if staff.role in access.DEPARTMENT_ROLES:
+            overdue_rows = [x for x in overdue_rows if x.get("department") == staff.department]
+            others = [x for x in others if x.get("department") == staff.department]
+        warned = sorted((x for x in others if x["warned"]), key=_due_key)
+        return web.render(page, "console/board.html.j2", overdue=sorted(overdue_rows, key=_due_key), warned=warned,
+                          department=department, departments=names)
+
+    # ------------------------------------------------------------ routing rules
+
+    async def _rules_page(page: Page, staff: Staff, *, preview: dict[str, Any] | None = None,
+                          asked: dict[str, Any] | None = None, error: ApiError | None = None,
+                          status: int = 200) -> Response[str]:
+        async with web.api(staff) as api:
+            rules, names = await asyncio.gather(api.rules(), _departments(api))
+        page.here = "/console/rules"
+        return web.render(page, "console/rules.html.j2", status=status, rules=rules, preview=preview,
+                          asked=asked or {}, error=error, departments=names)
+
+    @get("/console/rules", include_in_schema=False)
+    async def rules(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        return await _rules_page(page, staff)
+
+    @post("/console/rules/preview", include_in_schema=False, status_code=200)
+    async def preview(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        form = await web.form(page)
+        asked = {k: _text(form, k) for k in ("kind", "category", "district", "channel", "title", "body",
+                                             "statutory_type")}
+        body = {**asked, "statutory_type": asked["statutory_type"] or None, "channel": asked["channel"] or "online"}
+        async with web.api(staff) as api:
+            try:
+                result = await api.preview_route(body)
+            except ApiError as error:
+                if error.status not in (400, 422):
+                    raise
+                return await _rules_page(page, staff, asked=asked, error=error, status=422)
+        return await _rules_page(page, staff, preview=result, asked=asked)
+
+    # ------------------------------------------------------------ holidays
+
+    async def _holidays_page(page: Page, staff: Staff, *, error: ApiError | None = None, added: str | None = None,
+                             status: int = 200) -> Response[str]:
+        async with web.api(staff) as api:
+            items = await api.holidays()
+        page.here = "/console/holidays"
+        return web.render(page, "console/holidays.html.j2", status=status, holidays=items, error=error, added=added)
+
+    @get("/console/holidays", include_in_schema=False)
+    async def holidays(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        return await _holidays_page(page, staff, added=request.query_params.get("added"))
+
+    @post("/console/holidays", include_in_schema=False, status_code=200)
+    async def add_holiday(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_manage_holidays(staff):
+            raise WebError(403, "error.forbidden")
+        form = await web.form(page)
+        day = _text(form, "date")
+        async with web.api(staff) as api:
+            try:
+                await api.add_holiday(day, _text(form, "name"))
+            except ApiError as error:
+                if error.status not in (400, 409, 422):
+                    raise
+                return await _holidays_page(page, staff, error=error, status=422)
+        return web.redirect(page, f"/console/holidays?{urlencode({'added': day})}")
+
+    # ------------------------------------------------------------ satisfaction statistics
+
+    def _year(value: str | None) -> int:
+        now = datetime.now(KST).year
+        return int(value) if value and value.isdigit() and 2000 <= int(value) <= 2099 else now
+
+    @get("/console/stats", include_in_schema=False)
+    async def stats(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        year = _year(request.query_params.get("year"))
+        by = request.query_params.get("by") or "department"
+        by = by if by in STAT_GROUPINGS else "department"
+        async with web.api(staff) as api:
+            result, names = await asyncio.gather(api.survey_stats(year=year, by=by), _departments(api))
+        return web.render(page, "console/stats.html.j2", stats=result, year=year, by=by, groupings=STAT_GROUPINGS,
+                          departments=names)
+
+    @get("/console/stats/report/{year:int}", include_in_schema=False)
+    async def report_png(request: Request[Any, Any, Any], year: int) -> Response[bytes]:
+        _, staff = web.staff_page(request)
+        if not 2000 <= year <= 2099:
+            raise WebError(404, "error.not_found")
+        async with web.api(staff) as api:
+            png = await api.survey_report_png(year)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store",
+                                                              "X-Content-Type-Options": "nosniff"})
+
+    return [home, login_form, login, logout, queue, complaint_page, act, board, rules, preview, holidays,
+            add_holiday, stats, report_png]
+
+
+__all__ = ["build", "SignIn", "action_body"]

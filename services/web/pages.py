@@ -1,0 +1,203 @@
+"""What every page needs: the language, the signed-in official, CSRF, the API client and
+the Jinja2 templates (rendered here, so the front is a plain Router list any app can mount)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import httpx
+import jinja2
+from litestar import MediaType, Request, Response
+from litestar.datastructures import Cookie
+
+from minwon.settings import Settings
+from services.web import access, i18n
+from services.web.access import Staff
+from services.web.api import Api
+from services.web.auth import Directory, Signer, new_nonce
+from services.web.settings import WebSettings, api_base
+
+HERE = Path(__file__).resolve().parent
+KST = ZoneInfo("Asia/Seoul")
+SESSION_COOKIE = "minwon_session"
+CSRF_COOKIE = "minwon_csrf"
+LANG_COOKIE = "minwon_lang"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+class WebError(Exception):
+    """Render the error page with ``status`` and the message ``key``."""
+
+    def __init__(self, status: int, key: str) -> None:
+        super().__init__(key)
+        self.status = status
+        self.key = key
+
+
+class SignIn(Exception):
+    """Not signed in: go to the sign-in page, then back to ``next``."""
+
+    def __init__(self, next_path: str) -> None:
+        super().__init__(next_path)
+        self.next_path = next_path
+
+
+def kst(value: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """An ISO instant as Seoul local time."""
+    if not value:
+        return ""
+    try:
+        instant = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if instant.tzinfo is None:
+        return instant.strftime(fmt)
+    return instant.astimezone(KST).strftime(fmt)
+
+
+def instant(value: Any) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+    return parsed if parsed is None or parsed.tzinfo else parsed.replace(tzinfo=KST)
+
+
+@dataclass
+class Page:
+    """One request's view of the visitor."""
+
+    request: Request[Any, Any, Any]
+    lang: str
+    nonce: str
+    staff: Staff | None
+    signer: Signer
+    cookies: list[Cookie] = field(default_factory=list)
+    here: str | None = None
+    """The GET page a posted form's result belongs to (for the language switch)."""
+
+    @property
+    def csrf(self) -> str:
+        return self.signer.csrf(self.nonce, self.staff.id if self.staff else "")
+
+    def t(self, key: str) -> str:
+        return i18n.t(self.lang, key)
+
+    def label(self, group: str, code: Any) -> str:
+        return i18n.label(self.lang, group, code)
+
+    def lang_url(self, lang: str) -> str:
+        get = self.request.method == "GET" and self.here is None
+        params = {k: v for k, v in self.request.query_params.items() if k != "lang"} if get else {}
+        params["lang"] = lang
+        return f"{self.here or self.request.url.path or '/'}?{urlencode(params)}"
+
+
+class Web:
+    """Built once by :func:`services.web.app.routes`; no connection is opened until a page asks."""
+
+    def __init__(self, settings: Settings, own: WebSettings | None = None, *,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.settings = settings
+        self.own = own or WebSettings()
+        self.base_url = api_base(settings, self.own)
+        self.staff_token = settings.staff_token
+        self.directory = Directory.load(self.own.staff_file)
+        self.signer = Signer(self.own.session_secret)
+        self.portal = json.loads(self.own.portal_file.read_text("utf-8"))
+        self.transport = transport
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+            undefined=jinja2.ChainableUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters["kst"] = kst
+        self.templates.globals["new_key"] = lambda: str(uuid.uuid4())
+
+    # ---------------------------------------------------------------- the visitor
+
+    def page(self, request: Request[Any, Any, Any]) -> Page:
+        cookies: list[Cookie] = []
+        asked = request.query_params.get("lang")
+        if asked is not None:
+            lang = i18n.pick(asked)
+            cookies.append(self._cookie(LANG_COOKIE, lang, max_age=365 * 86400))
+        else:
+            lang = i18n.pick(request.cookies.get(LANG_COOKIE))
+        nonce = request.cookies.get(CSRF_COOKIE) or ""
+        if len(nonce) < 16:
+            nonce = new_nonce()
+            cookies.append(self._cookie(CSRF_COOKIE, nonce))
+        session = self.signer.read_session(request.cookies.get(SESSION_COOKIE), now=time.time())
+        staff = self.directory.get(session.sub) if session else None
+        return Page(request=request, lang=lang, nonce=nonce, staff=staff, signer=self.signer, cookies=cookies)
+
+    def staff_page(self, request: Request[Any, Any, Any]) -> tuple[Page, Staff]:
+        page = self.page(request)
+        if page.staff is None:
+            path = request.url.path
+            query = request.url.query
+            raise SignIn(f"{path}?{query}" if query and request.method == "GET" else path)
+        return page, page.staff
+
+    async def form(self, page: Page) -> dict[str, Any]:
+        """The posted form, after its CSRF token is checked."""
+        form = await page.request.form()
+        data = {k: form.getall(k) if len(form.getall(k)) > 1 else form.get(k) for k in form.keys()}
+        if not self.signer.check_csrf(data.get("csrf"), page.request.cookies.get(CSRF_COOKIE),
+                                      page.staff.id if page.staff else ""):
+            raise WebError(403, "error.csrf")
+        return data
+
+    def _cookie(self, key: str, value: str, *, max_age: int | None = None) -> Cookie:
+        return Cookie(key=key, value=value, path="/", httponly=True, samesite="lax",
+                      secure=self.own.secure_cookies, max_age=max_age)
+
+    def session_cookie(self, staff: Staff) -> Cookie:
+        ttl = self.own.session_hours * 3600
+        return self._cookie(SESSION_COOKIE, self.signer.session(staff.id, now=time.time(), ttl=ttl), max_age=int(ttl))
+
+    def clear_session_cookie(self) -> Cookie:
+        return self._cookie(SESSION_COOKIE, "", max_age=0)
+
+    # ---------------------------------------------------------------- the services
+
+    @asynccontextmanager
+    async def api(self, staff: Staff | None = None) -> AsyncIterator[Api]:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.own.api_timeout_seconds,
+                                     transport=self.transport) as client:
+            yield Api(client, staff_token=self.staff_token, actor=staff.id if staff else None,
+                      concurrency=self.own.api_concurrency)
+
+    # ---------------------------------------------------------------- responses
+
+    def render(self, page: Page, template: str, *, status: int = 200, **context: Any) -> Response[str]:
+        html = self.templates.get_template(template).render(
+            page=page, t=page.t, label=page.label, lang=page.lang, staff=page.staff, csrf=page.csrf,
+            access=access, portal=self.portal, **context)
+        headers = dict(SECURITY_HEADERS)
+        if page.staff is not None or template.startswith("console/") or status >= 400:
+            headers["Cache-Control"] = "no-store"
+        return Response(html, status_code=status, media_type=MediaType.HTML, headers=headers, cookies=page.cookies)
+
+    def redirect(self, page: Page, location: str, *, cookies: list[Cookie] | None = None) -> Response[str]:
+        return Response("", status_code=303, headers={"Location": location, "Cache-Control": "no-store"},
+                        cookies=[*page.cookies, *(cookies or [])], media_type=MediaType.TEXT)
