@@ -788,6 +788,11 @@ def resume(clock: Clock, at: datetime, calendar: WorkCalendar) -> Clock:
     return recompute(replace(clock, pauses=clock.pauses[:-1] + (Pause(started, at),)), calendar)
 
 
+def rearmed_signals(policy: SignalPolicy) -> frozenset[str]:
+    """The signals an extension re-arms: the warning and the escalations anchored to it."""
+    return frozenset({WARNING} | {escalation(s.level) for s in policy.ladder if s.anchor == "warning"})
+
+
 def extend(
     clock: Clock,
     by: Period | str | None,
@@ -819,7 +824,7 @@ def extend(
         assert count is not None
         if _after_extension(count, chosen, calendar).due > _after_extension(count, clock.period, calendar).due:
             raise InvalidExtension("by", f"the first extension is at most the original period {clock.period}")
-    rearmed = {WARNING} | {escalation(s.level) for s in clock.policy.ladder if s.anchor == "warning"}
+    rearmed = rearmed_signals(clock.policy)
     extended = replace(
         clock,
         extensions=clock.extensions + (Extension(at, chosen, reason.strip(), citizen_consent),),
@@ -911,7 +916,148 @@ def preview(clock: Clock) -> dict[str, Any]:
     }
 
 
+def what_if(
+    received_at: datetime,
+    calendar: WorkCalendar,
+    *,
+    kind: Kind | str | None = None,
+    period: Period | str | None = None,
+    statutory_type: StatutoryType | None = None,
+    pauses: Iterable[tuple[datetime, datetime]] = (),
+    extend_by: Period | str | None = None,
+) -> dict[str, Any]:
+    """The :func:`preview` of a clock received at ``received_at`` after ``pauses`` (closed, in
+    order) and an optional first extension by ``extend_by`` — what ``minwon deadline compute``
+    and ``POST /api/v1/deadlines/preview`` print. Errors name the input: ``pauses[1].end``, ``extend``.
+
+    With a ``period`` and no ``kind`` the clock has no kind (``"kind": null``) and no
+    daily-life commitment.
+    """
+    if kind is None and period is None:
+        raise UnknownKind("kind", "give a kind or a period")
+    received_at = _aware(received_at, "received_at")
+    clock = open_clock(
+        received_at,
+        Kind.OTHER if kind is None else kind,
+        calendar,
+        period=period,
+        statutory_type=statutory_type,
+        daily_life=False if kind is None else None,
+    )
+    for i, (start, end) in enumerate(pauses):
+        _aware(start, f"pauses[{i}].start")
+        _aware(end, f"pauses[{i}].end")
+        if end <= start:
+            raise InvalidPause(f"pauses[{i}].end", f"pause {i} ends ({end.isoformat()}) before it starts "
+                                                   f"({start.isoformat()})")
+        try:
+            clock = pause(clock, start)
+        except DeadlineError as error:
+            raise type(error)(f"pauses[{i}].start", str(error)) from None
+        clock = resume(clock, end, calendar)
+    if extend_by is not None:
+        latest = max([clock.received_at, *(p.ended_at or p.started_at for p in clock.pauses)])
+        try:
+            clock = extend(clock, extend_by, "preview", False, latest, calendar)
+        except DeadlineError as error:
+            raise type(error)("extend", str(error)) from None
+    view = preview(clock)
+    if kind is None:
+        view["kind"] = None
+    view["statutory_type"] = clock.statutory_type
+    view["pauses"] = [{"start": _iso(p.started_at), "end": _iso(p.ended_at)} for p in clock.pauses]
+    view["extensions"] = [{"by": str(e.by)} for e in clock.extensions]
+    return view
+
+
+# ---------------------------------------------------------------- documents
+
+
+def clock_to_doc(clock: Clock) -> dict[str, Any]:
+    """The clock's inputs as JSON (instants as UTC ISO strings); derived values are not kept
+    because :func:`clock_from_doc` computes them anew with the calendar of the day."""
+    return {
+        "received_at": _utc(clock.received_at),
+        "kind": clock.kind.value,
+        "period": str(clock.period),
+        "statutory_type": clock.statutory_type,
+        "pauses": [{"started_at": _utc(p.started_at), "ended_at": _utc(p.ended_at)} for p in clock.pauses],
+        "extensions": [
+            {"at": _utc(e.at), "by": str(e.by), "reason": e.reason, "citizen_consent": e.citizen_consent}
+            for e in clock.extensions
+        ],
+        "emitted": [{"name": e.name, "at": _utc(e.at)} for e in clock.emitted],
+        "assigned_at": _utc(clock.assigned_at),
+        "first_response_at": _utc(clock.first_response_at),
+        "closed_at": _utc(clock.closed_at),
+        "daily_life": clock.daily_life,
+        "forwarding_clock": clock.forwarding_clock,
+    }
+
+
+def clock_from_doc(doc: Mapping[str, Any], calendar: WorkCalendar) -> Clock:
+    """The clock :func:`clock_to_doc` stored, its due time and signals recomputed with ``calendar``.
+
+    The stored ``period`` is used as is, so a later change of the statutory-type
+    table does not move the deadline of a complaint already received.
+    """
+    def instant(value: Any, field: str) -> datetime:
+        if not isinstance(value, str):
+            raise InvalidInstant(field, f"{field} is an ISO 8601 string, got {value!r}")
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInstant(field, f"{field} is not an ISO 8601 instant: {value!r}") from None
+        return calendar.local(_aware(parsed, field))
+
+    def optional(value: Any, field: str) -> datetime | None:
+        return None if value is None else instant(value, field)
+
+    period = Period.parse(doc.get("period", ""), field="period")
+    pauses = tuple(
+        Pause(instant(p.get("started_at"), f"pauses[{i}].started_at"),
+              optional(p.get("ended_at"), f"pauses[{i}].ended_at"))
+        for i, p in enumerate(doc.get("pauses") or ())
+    )
+    extensions = tuple(
+        Extension(
+            instant(e.get("at"), f"extensions[{i}].at"),
+            Period.parse(e.get("by", ""), field=f"extensions[{i}].by"),
+            str(e.get("reason") or ""),
+            bool(e.get("citizen_consent", False)),
+        )
+        for i, e in enumerate(doc.get("extensions") or ())
+    )
+    emitted = tuple(
+        Emitted(str(e.get("name")), instant(e.get("at"), f"emitted[{i}].at"))
+        for i, e in enumerate(doc.get("emitted") or ())
+    )
+    clock = Clock(
+        received_at=instant(doc.get("received_at"), "received_at"),
+        kind=parse_kind(doc.get("kind", "")),
+        period=period,
+        basis=period.basis,
+        due_at=None,
+        schedule=(),
+        pauses=pauses,
+        extensions=extensions,
+        emitted=emitted,
+        statutory_type=doc.get("statutory_type"),
+        daily_life=bool(doc.get("daily_life", False)),
+        forwarding_clock=bool(doc.get("forwarding_clock", False)),
+        assigned_at=optional(doc.get("assigned_at"), "assigned_at"),
+        first_response_at=optional(doc.get("first_response_at"), "first_response_at"),
+        closed_at=optional(doc.get("closed_at"), "closed_at"),
+    )
+    return recompute(clock, calendar)
+
+
 # ---------------------------------------------------------------- helpers
+
+
+def _utc(instant: datetime | None) -> str | None:
+    """A UTC ISO string with microseconds (the format of ``minwon.docstore.iso``: sorts as text)."""
+    return None if instant is None else instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 def _deadline_names(policy: SignalPolicy) -> frozenset[str]:

@@ -271,7 +271,8 @@ class Deadlines:
         return changed
 
     async def holidays(self) -> list[dict[str, Any]]:
-        return [{**h, "weekday": date.fromisoformat(h["date"]).strftime("%a")} for h in await self.store.list_holidays()]
+        return [{**h, "weekday": date.fromisoformat(h["date"]).strftime("%a")}
+                for h in await self.store.list_holidays()]
 
     # ------------------------------------------------------------- reads
 

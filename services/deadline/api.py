@@ -1,0 +1,97 @@
+"""The deadline service's HTTP API under ``/api/v1/deadlines``: parse, call a handler, shape the response."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Response, Router, get, post
+from litestar.di import Provide
+from litestar.params import HeaderParameter, Parameter
+from pydantic import BaseModel, ConfigDict, Field
+
+from minwon.errors import DomainError
+from services.deadline.handlers import Deadlines
+
+Actor = Annotated[str | None, HeaderParameter(name="X-Actor", required=False, max_length=100,
+                                        description="Who makes the change (audit); default: staff")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PauseIn(_Strict):
+    start: datetime = Field(description="ISO 8601 with offset")
+    end: datetime = Field(description="ISO 8601 with offset; after start")
+
+
+class PreviewIn(_Strict):
+    received_at: datetime = Field(description="ISO 8601 with offset, e.g. 2026-03-10T10:00:00+09:00")
+    kind: str | None = Field(None, max_length=40, description="A kind of complaint (statutory, inquiry_law, ...)")
+    period: str | None = Field(None, max_length=20, description="3h, 40h, 5d, 14d, 2w, 1m, 1y or immediate; "
+                               "overrides the kind's period")
+    statutory_type: str | None = Field(None, max_length=100, description="For kind statutory (민원처리기준표)")
+    pauses: list[PauseIn] = Field(default_factory=list, max_length=50, description="Supplementation waits (보완)")
+    extend: str | None = Field(None, max_length=20, description="A first extension (연장) by this period")
+
+
+class HolidayIn(_Strict):
+    date: date
+    name: str = Field(min_length=1, max_length=100, description="e.g. 임시공휴일")
+
+
+def _staff(request: Request[Any, Any, Any], deadlines: Deadlines) -> None:
+    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not deadlines.staff_token or token != deadlines.staff_token:
+        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+
+
+class DeadlineController(Controller):
+    path = "/api/v1/deadlines"
+    tags = ["deadline"]
+
+    @post("/preview", status_code=200)
+    async def preview(self, data: PreviewIn, deadlines: Deadlines) -> dict[str, Any]:
+        """The due time, warning and escalation ladder a complaint would get (nothing is stored)."""
+        return deadlines.preview(received_at=data.received_at, kind=data.kind, period=data.period,
+                                 statutory_type=data.statutory_type,
+                                 pauses=[(p.start, p.end) for p in data.pauses], extend=data.extend)
+
+    @get("/calendar/holidays")
+    async def holidays(self, deadlines: Deadlines) -> dict[str, Any]:
+        """Holidays an administrator added, with the progress of the recomputation each started."""
+        return {"items": await deadlines.holidays()}
+
+    @post("/calendar/holidays", status_code=201)
+    async def add_holiday(self, data: HolidayIn, request: Request[Any, Any, Any], deadlines: Deadlines,
+                          actor: Actor) -> Response[dict[str, Any]]:
+        """Add a non-working day (임시공휴일): every open clock due on or after it is recomputed."""
+        _staff(request, deadlines)
+        doc, created = await deadlines.add_holiday(data.date, data.name, actor or "staff")
+        return Response(doc, status_code=201 if created else 200)
+
+    @get("/{receipt_no:str}")
+    async def show(self, receipt_no: str, deadlines: Deadlines) -> dict[str, Any]:
+        """One complaint's clock: due time, remaining working time, pauses, extensions, signals."""
+        return await deadlines.get(receipt_no)
+
+    @get("/")
+    async def index(
+        self,
+        deadlines: Deadlines,
+        overdue: bool = False,
+        department: str | None = None,
+        status: Annotated[str | None, Parameter(pattern="^(pending|open|paused|closed|refused)$")] = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> dict[str, Any]:
+        """Clocks by receipt number; ``overdue=true``: running and past their due time."""
+        items = await deadlines.list(overdue=overdue, department=department, status=status, after=cursor,
+                                     limit=limit)
+        return {"items": items, "next_cursor": items[-1]["receipt_no"] if len(items) == limit else None}
+
+
+def routes(deadlines: Deadlines) -> list[Any]:
+    return [Router(path="/", route_handlers=[DeadlineController],
+                   dependencies={"deadlines": Provide(lambda: deadlines, sync_to_thread=False, use_cache=True)})]
