@@ -37,6 +37,7 @@ DEADLINE_ESCALATED = event_type("deadline", "escalated")
 DEADLINE_BREACHED = event_type("deadline", "breached")
 DEADLINE_SLA_MISSED = event_type("deadline", "sla_missed")
 DEADLINE_PROGRESS_DUE = event_type("deadline", "progress_due")
+DEADLINE_HOLIDAY_ADDED = event_type("deadline", "holiday_added")
 
 # notification -> minwon.notifications.v1
 NOTIFICATION_SENT = event_type("notification", "sent")
@@ -52,3 +53,14 @@ COMPENSATION_REVERSED = event_type("compensation", "reversed")
 SURVEY_INVITED = event_type("survey", "invited")
 SURVEY_RESPONDED = event_type("survey", "responded")
 SURVEY_LOW_SCORE = event_type("survey", "low_score")
+
+# notification -> minwon.public.complaints.v1 (other agencies; docs/public-events.md, docs/asyncapi.yaml)
+PUBLIC_COMPLAINT_RECEIVED = event_type("public.complaint", "received")
+PUBLIC_COMPLAINT_ROUTED = event_type("public.complaint", "routed")
+PUBLIC_COMPLAINT_ASSIGNED = event_type("public.complaint", "assigned")
+PUBLIC_COMPLAINT_EXTENDED = event_type("public.complaint", "extended")
+PUBLIC_COMPLAINT_CLOSED = event_type("public.complaint", "closed")
+PUBLIC_COMPLAINT_BREACHED = event_type("public.complaint", "breached")
+
+# notification -> minwon.deadletter.v1: a webhook delivery to an agency given up on
+SUBSCRIPTION_DELIVERY_DEAD = event_type("subscription", "delivery_dead")

@@ -252,38 +252,37 @@ def _sql_value(value: Any) -> Any:
 
 
 def _compile(where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
+    """A WHERE clause. Paths are written literally (they are validated by :func:`_path`), so
+    SQLite can use the expression indexes made by :meth:`SqliteCollection.ensure_index`."""
     clauses: list[str] = []
     params: list[Any] = []
     for field, cond in (where or {}).items():
-        col = "json_extract(doc, ?)"
+        col = f"json_extract(doc, '{_path(field)}')"
         if isinstance(cond, Mapping) and cond and all(k.startswith("$") for k in cond):
             for op, value in cond.items():
                 if op in _OPS:
                     clauses.append(f"{col} {_OPS[op]} ?")
-                    params += [_path(field), _sql_value(value)]
+                    params.append(_sql_value(value))
                 elif op == "$ne":
                     clauses.append(f"({col} IS NULL OR {col} != ?)")
-                    params += [_path(field), _path(field), _sql_value(value)]
+                    params.append(_sql_value(value))
                 elif op in ("$in", "$nin"):
                     values = list(value)
                     marks = ",".join("?" * len(values)) or "NULL"
                     if op == "$in":
                         clauses.append(f"{col} IN ({marks})")
-                        params += [_path(field), *map(_sql_value, values)]
                     else:
                         clauses.append(f"({col} IS NULL OR {col} NOT IN ({marks}))")
-                        params += [_path(field), _path(field), *map(_sql_value, values)]
+                    params += [_sql_value(v) for v in values]
                 elif op == "$exists":
-                    clauses.append(f"json_type(doc, ?) IS {'NOT ' if value else ''}NULL")
-                    params.append(_path(field))
+                    clauses.append(f"json_type(doc, '{_path(field)}') IS {'NOT ' if value else ''}NULL")
                 else:
                     raise ValueError(f"unsupported operator {op}")
         elif cond is None:
             clauses.append(f"{col} IS NULL")
-            params.append(_path(field))
         else:
             clauses.append(f"{col} = ?")
-            params += [_path(field), _sql_value(cond)]
+            params.append(_sql_value(cond))
     return (" AND ".join(clauses) or "1=1"), params
 
 

@@ -106,12 +106,30 @@ class Relay:
     interval: float = 1.0
     _collections: list[Collection] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
+    _locks: dict[tuple[Collection, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
 
     def watch(self, coll: Collection) -> None:
         if coll not in self._collections:
             self._collections.append(coll)
 
     async def flush(self, coll: Collection, id: str) -> int:
+        """Publish one document's outbox. Flushes of the same document in this process take
+        turns, so the flush after a write, the sweep and the next write's flush do not each
+        publish the same entries (other replicas may still overlap: rare, and harmless)."""
+        key = (coll, id)
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                return await self._flush(coll, id)
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    async def _flush(self, coll: Collection, id: str) -> int:
         doc = await coll.get(id)
         entries = list(doc.get("_outbox", [])) if doc else []
         sent: list[str] = []

@@ -35,6 +35,7 @@ COMPENSATIONS = "minwon.compensations.v1"
 SURVEYS = "minwon.surveys.v1"
 PRIVATE = "minwon.private.complaints.v1"
 DEADLETTER = "minwon.deadletter.v1"
+PUBLIC = "minwon.public.complaints.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(COMPLAINTS, "intake", "Complaint lifecycle: received, acknowledged, supplementation, "
@@ -48,6 +49,9 @@ TOPICS: tuple[TopicSpec, ...] = (
               "restricted by ACL to intake (write), routing and notification (read).", restricted=True),
     TopicSpec(DEADLETTER, "all", "Events a consumer kept failing on, with the error.", partitions=3,
               retention_ms=4 * WEEK_MS),
+    TopicSpec(PUBLIC, "notification", "Public complaint events for other agencies (contract: docs/public-events.md, "
+              "docs/asyncapi.yaml): a pseudonymous complaint id, kind, category, district, department, channel, "
+              "times, due dates, outcome. No personal data, no free text; keyed by the pseudonymous id."),
 )
 
 LIFECYCLE = (COMPLAINTS, ROUTING, DEADLINES)

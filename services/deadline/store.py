@@ -12,11 +12,10 @@ Every query pages (``limit``): the scanner never holds more than one page of clo
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,35 +30,6 @@ INDEXES: tuple[tuple[str, ...], ...] = (
     ("status", "_id"),
     ("department", "status"),
 )
-
-
-@dataclass
-class SerialRelay(Relay):
-    """A relay that flushes one document's outbox at a time in this process.
-
-    ``Relay.flush`` reads the outbox, publishes, then removes what it sent; on Kafka every
-    publish awaits the broker, so the flush right after a write, the periodic sweep and the
-    flush of the timer's next write could each publish the same entries. Consumers drop the
-    repeats by id, but the deadlines topic is read back by a rebuild and counted by
-    operators, so here a flush waits for the one in progress on the same document. (Other
-    replicas can still overlap: duplicates stay possible and harmless, just rare.)
-    """
-
-    _locks: dict[tuple[Collection, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
-
-    async def flush(self, coll: Collection, id: str) -> int:
-        key = (coll, id)
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await super().flush(coll, id)
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from minwon.docstore import DocumentStore
 from minwon.outbox import Relay
 from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
-from services.intake import api, consumers
+from services.intake import api, consumers, open311
 from services.intake.handlers import Intake
 from services.intake.store import IntakeStore
 
@@ -33,7 +33,7 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         store=store,
         bus=bus,
         relay=relay,
-        routes=api.routes(intake),
+        routes=[*api.routes(intake), *open311.routes(intake)],
         subscriptions=consumers.subscriptions(intake),
         loops=[("open-complaints-gauge", 15.0, intake.count_open)],
         on_start=[intake.store.setup],

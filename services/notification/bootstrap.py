@@ -7,11 +7,11 @@ from datetime import timedelta
 from minwon.bus import Bus
 from minwon.crypto import Sealer
 from minwon.docstore import DocumentStore
-from minwon.outbox import Relay
+from minwon.outbox import Aggregates, Relay
 from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
 from minwon.workcal import WorkCalendar
-from services.notification import api, consumers, domain, letters
+from services.notification import api, consumers, domain, letters, public, subscriptions, webhooks
 from services.notification.handlers import Notifier
 from services.notification.providers import (
     DevSink,
@@ -70,8 +70,11 @@ def bootstrap(
     clock: Clock = system_clock,
     notification_settings: NotificationSettings | None = None,
     providers: Providers | None = None,
+    public_settings: public.PublicSettings | None = None,
+    webhook_sender: webhooks.Sender | None = None,
 ) -> Service:
     ns = notification_settings or NotificationSettings()
+    ps = public_settings or public.PublicSettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
     nstore = NotificationStore(store, relay)
     sealer = Sealer.from_settings(ns.key_id, ns.key, ns.old_keys)
@@ -89,13 +92,37 @@ def bootstrap(
         font=letters.find_font(ns.letter_font),
         batch_size=ns.batch_size,
     )
-    return Service(
+    # the public stream for other agencies, their subscriptions and webhooks (docs/public-events.md)
+    projector = public.Projector(Aggregates(store.collection("public_complaints"), relay),
+                                 secret=ps.public_id_secret.encode(), origin=f"{settings.source}/public")
+    delivery_records = store.collection("webhook_deliveries")
+    hooks = webhooks.Webhooks(
+        subscriptions=store.collection("subscriptions"),
+        deliveries=Aggregates(delivery_records, relay),
+        records=delivery_records,
+        sealer=sealer,
+        bus=bus,
+        sender=webhook_sender or webhooks.HttpSender(ps.webhook_timeout_seconds),
+        policy=webhooks.policy(ps.webhook_max_attempts, ps.webhook_backoff_base_seconds, ps.webhook_backoff_factor,
+                               ps.webhook_backoff_max_seconds, ps.webhook_lease_seconds),
+        clock=clock,
+        origin=f"{settings.source}/notification",
+        batch_size=ps.webhook_batch_size,
+        replay_max=ps.replay_max_events,
+    )
+    subs = subscriptions.Subscriptions(
+        agencies=store.collection("agencies"), subscriptions=store.collection("subscriptions"), webhooks=hooks,
+        sealer=sealer, clock=clock, allow_loopback=ps.webhook_allow_http_loopback)
+    return consumers.GroupedService(
         name="notification",
         store=store,
         bus=bus,
         relay=relay,
-        routes=api.routes(notifier, staff_token=settings.staff_token),
+        routes=[*api.routes(notifier, staff_token=settings.staff_token),
+                *subscriptions.routes(subs, staff_token=settings.staff_token)],
         subscriptions=consumers.subscriptions(notifier),
-        loops=[("deliver", ns.deliver_interval_seconds, notifier.deliver_due)],
-        on_start=[nstore.setup],
+        groups=consumers.groups(projector, hooks),
+        loops=[("deliver", ns.deliver_interval_seconds, notifier.deliver_due),
+               ("webhooks", ps.webhook_interval_seconds, hooks.deliver_due)],
+        on_start=[nstore.setup, subs.setup],
     )

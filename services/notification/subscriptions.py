@@ -1,0 +1,356 @@
+"""Agencies and their subscriptions to the public complaint stream, under ``/api/v1/subscriptions``.
+
+- An administrator (staff token) registers an agency: ``POST /api/v1/subscriptions/agencies``
+  ``{code, name}``. The answer shows the agency's API key **once**; only its SHA-256 is stored (the key
+  has 256 random bits, so a fast hash is enough). ``POST .../agencies/{code}/key`` issues a new key
+  and voids the old one.
+- An agency, with ``Authorization: Bearer <api key>`` (or ``X-Api-Key``), manages its own
+  subscriptions. Another agency's subscription answers 404, as an unknown id does, so ids reveal
+  nothing.
+- ``mode: "webhook"``: an ``https://`` URL (``http://127.0.0.1`` only with
+  ``MINWON_NOTIFICATION_WEBHOOK_ALLOW_HTTP_LOOPBACK`` for tests); the answer shows the signing
+  secret **once** (kept sealed under the service's key, since signing needs it).
+- ``mode: "kafka"``: the agency reads ``minwon.public.complaints.v1`` itself, as the Kafka user
+  ``agency-<code>`` with consumer groups ``agency-<code>.*`` (operators create that user: see
+  docs/public-events.md); the filter is then the agency's to apply, and is recorded for the record.
+
+The filter (``types``, ``kinds``, ``categories``, ``districts``) is :class:`~services.notification.public.Filter`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from litestar import Controller, MediaType, Request, Response, Router, delete, get, post
+from litestar.di import Provide
+from litestar.params import Parameter, QueryParameter
+from pydantic import BaseModel, Field
+
+from minwon import topics
+from minwon.crypto import Sealer
+from minwon.docstore import Collection, iso
+from minwon.errors import Conflict, DomainError, Invalid, NotFound
+from minwon.outbox import public as without_bookkeeping
+from services.notification import public
+from services.notification.public import Filter
+from services.notification.webhooks import STATUSES, Webhooks
+
+log = logging.getLogger("minwon.notification")
+
+KEY_PREFIX = "mwk_"
+CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{0,38}[a-z0-9]$"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+# ------------------------------------------------------------------ rules (pure)
+
+
+def new_api_key(code: str) -> str:
+    return f"{KEY_PREFIX}{code}_{secrets.token_urlsafe(32)}"
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def key_code(key: str) -> str | None:
+    """The agency code an API key names (``mwk_<code>_<secret>``), or None for a malformed key."""
+    if not key.startswith(KEY_PREFIX) or "_" not in key[len(KEY_PREFIX):]:
+        return None
+    return key[len(KEY_PREFIX):].split("_", 1)[0] or None
+
+
+def check_url(url: str, *, allow_loopback: bool) -> str:
+    """A webhook URL: HTTPS to a public host; plain HTTP only to the loopback host when allowed (tests)."""
+    try:
+        parts = urlsplit(url.strip())
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise Invalid("url", "not a URL") from None
+    if parts.username or parts.password:
+        raise Invalid("url", "no credentials in the URL: the signature authenticates the sender")
+    if parts.fragment:
+        raise Invalid("url", "no fragment in a webhook URL")
+    if not host:
+        raise Invalid("url", "the URL needs a host")
+    loopback = host in LOOPBACK_HOSTS
+    if parts.scheme == "http":
+        if allow_loopback and loopback:
+            return url.strip()
+        raise Invalid("url", "webhooks are delivered over HTTPS only (https://...)")
+    if parts.scheme != "https":
+        raise Invalid("url", "webhooks are delivered over HTTPS only (https://...)")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    internal = loopback or (address is not None and (address.is_private or address.is_loopback or
+                                                     address.is_link_local or address.is_reserved or
+                                                     address.is_multicast or address.is_unspecified))
+    if internal and not (allow_loopback and loopback):
+        raise Invalid("url", "the URL names an internal address")
+    return url.strip()
+
+
+def subscription_view(doc: dict[str, Any]) -> dict[str, Any]:
+    out = without_bookkeeping(doc) or {}
+    out.pop("secret_sealed", None)
+    if out.get("mode") == "kafka":
+        out["kafka"] = kafka_access(out["agency"])
+    return out
+
+
+def kafka_access(code: str) -> dict[str, str]:
+    """What an agency reading the topic itself is given (operators create the user; docs/public-events.md)."""
+    return {"topic": topics.PUBLIC, "principal": f"User:agency-{code}", "mechanism": "SCRAM-SHA-512",
+            "consumer_group_prefix": f"agency-{code}."}
+
+
+def agency_view(doc: dict[str, Any]) -> dict[str, Any]:
+    out = without_bookkeeping(doc) or {}
+    out.pop("key_hash", None)
+    return out
+
+
+def parse_instant(value: str, field: str, now: datetime) -> datetime:
+    try:
+        instant = datetime.fromisoformat(value.strip().replace(" ", "+"))
+    except ValueError:
+        raise Invalid(field, f"{field} is an ISO 8601 instant, e.g. 2026-11-18T10:00:00+09:00") from None
+    if instant.tzinfo is None:
+        raise Invalid(field, f"{field} needs a UTC offset, e.g. 2026-11-18T10:00:00+09:00")
+    if instant > now:
+        raise Invalid(field, f"{field} is in the future")
+    return instant
+
+
+# ------------------------------------------------------------------ handlers
+
+
+@dataclass
+class Subscriptions:
+    agencies: Collection
+    subscriptions: Collection
+    webhooks: Webhooks
+    sealer: Sealer
+    clock: Callable[[], datetime]
+    allow_loopback: bool = False
+
+    async def setup(self) -> None:
+        await self.subscriptions.ensure_index("agency")
+        await self.subscriptions.ensure_index("mode", "status")
+        await self.webhooks.setup()
+
+    # -------------------------------------------------------------- agencies (staff)
+
+    async def create_agency(self, *, code: str, name: str) -> dict[str, Any]:
+        key = new_api_key(code)
+        doc = {"_id": code, "code": code, "name": name, "key_hash": key_hash(key), "created_at": iso(self.clock()),
+               "key_issued_at": iso(self.clock())}
+        if not await self.agencies.create(doc):
+            raise Conflict(f"agency {code} exists", code=code)
+        log.info("agency registered", extra={"agency": code})
+        return {**agency_view(doc), "api_key": key}
+
+    async def rotate_key(self, *, code: str) -> dict[str, Any]:
+        for _ in range(5):
+            doc = await self.agencies.get(code)
+            if doc is None:
+                raise NotFound("agency", code)
+            key = new_api_key(code)
+            new = {**doc, "key_hash": key_hash(key), "key_issued_at": iso(self.clock())}
+            if await self.agencies.update(new, expected_version=doc["_v"]):
+                log.info("agency key rotated", extra={"agency": code})
+                return {**agency_view(new), "api_key": key}
+        raise Conflict(f"agency {code} kept changing; try again")
+
+    async def list_agencies(self) -> list[dict[str, Any]]:
+        return [agency_view(d) for d in await self.agencies.find({}, sort=[("_id", 1)], limit=1000)]
+
+    async def authenticate(self, key: str) -> str:
+        """The agency code of a valid API key; 401 otherwise (the same answer for every failure)."""
+        code = key_code(key)
+        doc = await self.agencies.get(code) if code else None
+        if doc is None or not hmac.compare_digest(doc["key_hash"], key_hash(key)):
+            raise DomainError("unauthorized", "an agency API key is required (Authorization: Bearer mwk_...)", 401)
+        return code  # type: ignore[return-value]
+
+    # -------------------------------------------------------------- subscriptions (agency)
+
+    async def create(self, agency: str, data: SubscriptionIn) -> dict[str, Any]:
+        id = uuid.uuid4().hex
+        doc: dict[str, Any] = {"_id": id, "id": id, "agency": agency, "mode": data.mode,
+                               "filter": data.filter.model_dump(), "status": "active", "created_at": iso(self.clock())}
+        secret = None
+        if data.mode == "webhook":
+            if not data.url:
+                raise Invalid("url", "a webhook subscription needs its https:// URL")
+            doc["url"] = check_url(data.url, allow_loopback=self.allow_loopback)
+            secret = f"whsec_{secrets.token_hex(32)}"
+            doc["secret_sealed"] = self.sealer.seal(secret, context=id)
+        elif data.url:
+            raise Invalid("url", "a kafka subscription has no URL")
+        await self.subscriptions.create(doc)
+        log.info("subscription created", extra={"agency": agency, "subscription_id": id, "mode": data.mode})
+        view = subscription_view(doc)
+        if secret:
+            view["secret"] = secret
+        return view
+
+    async def get(self, agency: str, id: str) -> dict[str, Any]:
+        doc = await self.subscriptions.get(id)
+        if doc is None or doc.get("agency") != agency or doc.get("status") == "deleted":
+            raise NotFound("subscription", id)
+        return doc
+
+    async def list(self, agency: str) -> list[dict[str, Any]]:
+        docs = await self.subscriptions.find({"agency": agency, "status": "active"}, sort=[("created_at", 1)])
+        return [subscription_view(d) for d in docs]
+
+    async def delete(self, agency: str, id: str) -> dict[str, Any]:
+        doc = await self.get(agency, id)
+        new = {**doc, "status": "deleted", "deleted_at": iso(self.clock())}
+        if not await self.subscriptions.update(new, expected_version=doc["_v"]):
+            raise Conflict("the subscription changed meanwhile; try again")
+        cancelled = await self.webhooks.cancel_open(id)
+        log.info("subscription deleted", extra={"agency": agency, "subscription_id": id, "cancelled": cancelled})
+        return {**subscription_view(new), "cancelled_deliveries": cancelled}
+
+    async def replay(self, agency: str, id: str, since: str) -> dict[str, Any]:
+        doc = await self.get(agency, id)
+        if doc["mode"] != "webhook":
+            raise Invalid("mode", "a kafka subscription replays by seeking its own consumer (offsets_for_times)")
+        return await self.webhooks.replay(doc, parse_instant(since, "from", self.clock()))
+
+    async def deliveries(self, agency: str, id: str, *, status: str | None, replay: bool | None,
+                         limit: int) -> list[dict[str, Any]]:
+        await self.get(agency, id)
+        if status is not None and status not in STATUSES:
+            raise Invalid("status", f"status is one of {', '.join(STATUSES)}")
+        return await self.webhooks.list(subscription_id=id, status=status, replay=replay, limit=limit)
+
+
+# ------------------------------------------------------------------ HTTP
+
+
+class AgencyIn(BaseModel):
+    code: str = Field(pattern=CODE_PATTERN, description="Short code: lower-case letters, digits, hyphens")
+    name: str = Field(min_length=1, max_length=200)
+
+
+class SubscriptionIn(BaseModel):
+    mode: Literal["kafka", "webhook"]
+    url: str | None = Field(None, max_length=2000, description="webhook: the https:// URL events are POSTed to")
+    filter: Filter = Field(default_factory=Filter)
+
+
+def _staff(request: Request[Any, Any, Any], token: str) -> None:
+    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), token.encode()):
+        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+
+
+async def _agency(request: Request[Any, Any, Any], subs: Subscriptions) -> str:
+    key = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
+    return await subs.authenticate(key.strip())
+
+
+class SubscriptionController(Controller):
+    path = "/api/v1/subscriptions"
+    tags = ["subscriptions"]
+
+    @post("/agencies", status_code=201)
+    async def create_agency(self, data: AgencyIn, request: Request[Any, Any, Any], subs: Subscriptions,
+                            staff_token: str) -> dict[str, Any]:
+        """Register an agency (staff). The API key is shown in this answer only."""
+        _staff(request, staff_token)
+        return await subs.create_agency(code=data.code, name=data.name)
+
+    @get("/agencies")
+    async def list_agencies(self, request: Request[Any, Any, Any], subs: Subscriptions,
+                            staff_token: str) -> dict[str, Any]:
+        _staff(request, staff_token)
+        return {"items": await subs.list_agencies()}
+
+    @post("/agencies/{code:str}/key", status_code=200)
+    async def rotate_key(self, code: str, request: Request[Any, Any, Any], subs: Subscriptions,
+                         staff_token: str) -> dict[str, Any]:
+        """Issue a new API key for an agency (staff); the old key stops working at once."""
+        _staff(request, staff_token)
+        return await subs.rotate_key(code=code)
+
+    @post("/", status_code=201)
+    async def create(self, data: SubscriptionIn, request: Request[Any, Any, Any],
+                     subs: Subscriptions) -> dict[str, Any]:
+        """Subscribe (agency). A webhook's signing secret is shown in this answer only."""
+        return await subs.create(await _agency(request, subs), data)
+
+    @get("/")
+    async def index(self, request: Request[Any, Any, Any], subs: Subscriptions) -> dict[str, Any]:
+        return {"items": await subs.list(await _agency(request, subs))}
+
+    @get("/{subscription_id:str}")
+    async def show(self, subscription_id: str, request: Request[Any, Any, Any], subs: Subscriptions) -> dict[str, Any]:
+        return subscription_view(await subs.get(await _agency(request, subs), subscription_id))
+
+    @delete("/{subscription_id:str}", status_code=200)
+    async def remove(self, subscription_id: str, request: Request[Any, Any, Any],
+                     subs: Subscriptions) -> dict[str, Any]:
+        """Stop a subscription; its deliveries not yet made are cancelled."""
+        return await subs.delete(await _agency(request, subs), subscription_id)
+
+    @post("/{subscription_id:str}/replay", status_code=202)
+    async def replay(
+        self,
+        subscription_id: str,
+        request: Request[Any, Any, Any],
+        subs: Subscriptions,
+        from_: Annotated[str, QueryParameter(name="from", min_length=10, max_length=64)],
+    ) -> dict[str, Any]:
+        """Re-deliver every matching event since ``from`` (ISO 8601) with its original id, marked
+        ``X-Minwon-Replay: true``; undelivered originals of those events are superseded."""
+        return await subs.replay(await _agency(request, subs), subscription_id, from_)
+
+    @get("/{subscription_id:str}/deliveries")
+    async def deliveries(
+        self,
+        subscription_id: str,
+        request: Request[Any, Any, Any],
+        subs: Subscriptions,
+        status: str | None = None,
+        replay: bool | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+    ) -> dict[str, Any]:
+        """The subscription's delivery records, newest first."""
+        agency = await _agency(request, subs)
+        return {"subscription_id": subscription_id,
+                "items": await subs.deliveries(agency, subscription_id, status=status, replay=replay, limit=limit)}
+
+
+@get("/asyncapi", media_type=MediaType.JSON, tags=["subscriptions"])
+async def asyncapi_json() -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of the public topic (the same as docs/asyncapi.yaml)."""
+    return public.asyncapi_json()
+
+
+@get("/asyncapi.yaml", tags=["subscriptions"])
+async def asyncapi_yaml() -> Response[str]:
+    return Response(public.asyncapi_yaml(), media_type="application/yaml")
+
+
+def routes(subs: Subscriptions, *, staff_token: str) -> list[Any]:
+    return [Router(path="/", route_handlers=[SubscriptionController, asyncapi_json, asyncapi_yaml], dependencies={
+        "subs": Provide(lambda: subs, sync_to_thread=False, use_cache=True),
+        "staff_token": Provide(lambda: staff_token, sync_to_thread=False, use_cache=True),
+    })]
