@@ -216,6 +216,47 @@ async def test_breach_sixty_days_ago_grants_one_voucher_and_one_notice(backend, 
         signals = await _signals(infra, filed["late"])
         names = [e.data.get("signal") or e.type for e in signals if e.type.endswith(("breached.v1", "warning.v1"))]
         assert len(names) == len(set(names)), names
+        before = {e.id for e in signals}
+
+    # Disaster: the deadline store is lost and rebuilt from the log, and every other service
+    # re-reads every topic from the beginning. Nothing downstream may happen twice.
+    await full_replay(backend, clock)
+
+    async with running(backend, clock) as (client, infra):
+        await asyncio.sleep(3)
+        assert len(await _grants(client, filed["late"])) == 1
+        assert await _grants(client, filed["petition"]) == []
+        assert await _grants(client, filed["extended"]) == []
+        assert len(await notices(client, filed["late"], "citizen.compensation")) == 1
+        assert len(await notices(client, filed["late"], "citizen.receipt")) == 1
+        after = await _signals(infra, filed["late"])
+        assert {e.id for e in after} == before  # the rebuild re-emitted nothing new
+        state = await _json(client, f"/api/v1/deadlines/{filed['late']}")
+        assert state["overdue"] is True
+
+
+async def full_replay(backend, clock) -> None:
+    """Rebuild deadline from an empty store; replay every input topic into every other service."""
+    from services.deadline.bootstrap import build
+    from services.deadline.replay import rebuild
+
+    settings = backend.settings()
+    lost = backend.store("deadline")
+    await lost.drop()
+    bus = backend.bus()
+    deadlines = build(settings, store=backend.store("deadline"), bus=bus, clock=clock)
+    summary = await rebuild(deadlines, bus)
+    assert summary.signals_known > 0
+    await deadlines.fire_due()
+
+    others = [n for n in SERVICES if n != "deadline"]
+    infra = Infrastructure(bus=bus, stores={n: backend.store(n) for n in others})
+    for service in build_services(settings, others, infra, clock=clock):
+        for topic_names, handler in service.subscriptions:
+            async for _, event in bus.read(list(topic_names)):
+                await handler(event)
+        await service.relay.sweep()
+    await bus.stop()
 
 
 async def _extended(client, receipt):
