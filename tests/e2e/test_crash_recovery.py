@@ -33,11 +33,13 @@ def test_sigkill_between_post_and_notification_delivers_exactly_once(tmp_path, d
     proc.data_dir.mkdir(parents=True)
     proc.start()
     try:
-        receipts = []
+        receipts, payloads = [], []
         for _ in range(3):
-            r = proc.post("/api/v1/complaints", json=complaint_payload(consent={"sms": True}))
+            payload = complaint_payload(consent={"sms": True})
+            r = proc.post("/api/v1/complaints", json=payload)
             assert r.status_code == 201, r.text
             receipts.append(r.json()["receipt_no"])
+            payloads.append(payload)
         time.sleep(delay)
         proc.kill()
 
@@ -53,3 +55,10 @@ def test_sigkill_between_post_and_notification_delivers_exactly_once(tmp_path, d
             assert len(notices[0]["deliveries"]) == 1, notices[0]["deliveries"]
     finally:
         proc.stop()
+
+    # the logs of both runs name receipts, never the people or what they wrote
+    logs = "".join(p.read_text(errors="replace") for p in proc.data_dir.glob("minwon-*.log"))
+    assert receipts[0] in logs
+    for payload in payloads:
+        for key in ("name", "phone", "email", "address", "title", "body"):
+            assert payload[key] not in logs, key

@@ -176,8 +176,9 @@ async def test_after_a_long_outage_a_replay_catches_up_without_gaps(backend) -> 
             assert replay.status_code == 202, replay.text
             assert replay.json()["count"] == 12 and replay.json()["truncated"] is False
             await until(lambda: _received(receiver), lambda xs: len(xs) == 20)
-            flagged = await deliveries(client, agency, hook["id"], replay="true")
-            assert len(flagged) == 12 and all(d["status"] == "delivered" for d in flagged)
+            flagged = await until(lambda: deliveries(client, agency, hook["id"], replay="true"),
+                                  lambda xs: len(xs) == 12 and all(d["status"] == "delivered" for d in xs))
+            assert all(d["attempts"] == 1 for d in flagged)
             on_topic = [e for e in await public_events(pub) if wanted.matches(e)]
     finally:
         await receiver.stop()

@@ -126,3 +126,4 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         assert (await client.get(f"/api/v1/complaints/{receipt}?code=WRONG1")).status_code == 404
         assert (await client.get(f"/api/v1/complaints/{receipt}")).status_code == 401
     await bus.stop()
+
