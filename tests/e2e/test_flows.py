@@ -147,6 +147,16 @@ async def test_mail_complaint_through_its_whole_life(backend, quick) -> None:
         vouchers = await _json(client, f"/api/v1/compensations?receipt_no={receipt}", headers=STAFF)
         assert not [e for e in (vouchers or {}).get("items", []) if e.get("kind") == "grant"]
 
+        # no personal data or free text on any topic but the restricted one
+        shared = [t.name for t in topics.TOPICS if t.name != topics.PRIVATE]
+        seen = [e.model_dump_json() async for _, e in infra.bus.read(shared)]
+        assert any(receipt in text for text in seen)
+        for text in seen:
+            for key in ("name", "phone", "email", "address", "title", "body"):
+                assert payload[key] not in text, key
+            for staff_text in ("현장 사진 보완 요청", "관계 부서 협의 필요"):
+                assert staff_text not in text
+
 
 async def _ready(client, receipt, code):
     view = await public_view(client, receipt, code)
