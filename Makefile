@@ -30,10 +30,12 @@ $(CHROMIUM):
 	@echo "installing Debian's chromium for the browser tests"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# Browser tests run in their own session: Playwright's sync API keeps an event loop
-# on the main thread, which the asyncio tests must not inherit.
+# Three sessions: the end-to-end system runs start from a fresh process (no state left by
+# the hundreds of in-process apps before them), and Playwright's sync API keeps an event
+# loop on the main thread, which the asyncio tests must not inherit.
 test: install $(CHROMIUM)
-	$(PYTEST) tests -q -rfEs --ignore=tests/browser
+	$(PYTEST) tests -q -rfEs --ignore=tests/browser --ignore=tests/e2e
+	$(PYTEST) tests/e2e -q -rfEs
 	$(PYTEST) tests/browser -q -rfEs
 
 test-unit: install
