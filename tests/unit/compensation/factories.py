@@ -12,7 +12,7 @@ from minwon.outbox import Relay
 from services.compensation.domain import Charter
 from services.compensation.handlers import Compensation
 from services.compensation.store import CompensationStore
-from tests.unit.compensation.fakes import FakeClock, MemoryBus, MemoryStore
+from tests.fakes import FakeClock, MemoryBus, MemoryStore
 
 SECRET = b"test-voucher-secret"
 

@@ -13,7 +13,7 @@ from minwon.outbox import Relay
 from services.survey import domain
 from services.survey.handlers import Surveys
 from services.survey.store import SurveyStore
-from tests.unit.survey.fakes import FakeClock, MemoryBus, MemoryStore
+from tests.fakes import FakeClock, MemoryBus, MemoryStore
 
 SECRET = b"test-survey-secret"
 DEPARTMENTS = ("건축과", "민원과", "도로과", "환경과", "복지과")
