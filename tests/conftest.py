@@ -84,7 +84,7 @@ class Backend:
         return Settings(**{**base, **overrides})
 
     def bus(self) -> Bus:
-        retry = RetryPolicy(attempts=3, first_delay=0.05)
+        retry = RetryPolicy(attempts=3, first_delay=0.05, max_delay=0.5)
         if self.distributed:
             bus: Bus = KafkaBus(self.infra.kafka_bootstrap, client_id=f"test-{self.tag}",
                                 prefix=f"t{self.tag}.", partitions=2, retry=retry)

@@ -2,8 +2,14 @@
 an embedded, durable log in SQLite for the standalone deployment.
 
 Delivery is at least once on both: a consumer's position moves only after its
-handler returned. A handler that keeps failing is retried with backoff and
-then dead-lettered to ``minwon.deadletter.v1`` with the error, never dropped.
+handler returned. Failures are of two kinds (:func:`is_transient`):
+
+- **transient** (a store or broker unavailable, write contention): the consumer
+  pauses and retries with capped backoff for as long as it takes; such an
+  event is never dead-lettered, however long the outage;
+- **poison** (an unparsable record, an invalid payload, a bug for this input):
+  retried a few times, then dead-lettered to ``minwon.deadletter.v1`` with the
+  reason, logged once with its trace id, counted, and the consumer moves on.
 """
 
 from __future__ import annotations
@@ -12,21 +18,28 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from faststream.kafka.annotations import KafkaMessage  # resolved by name in subscriber signatures
 
 from minwon import telemetry
+from minwon.errors import DomainError, TransientError
 from minwon.events import Event
 from minwon.topics import DEADLETTER, TOPICS
 
 log = logging.getLogger("minwon.bus")
 
 Handler = Callable[[Event], Awaitable[None]]
+T = TypeVar("T")
+
+DEADLETTER_TYPE = "kr.minwon.deadletter.message.v1"
+RAW_KEPT = 65536
 
 
 @dataclass(frozen=True)
@@ -51,59 +64,126 @@ class Bus(Protocol):
 @dataclass
 class RetryPolicy:
     attempts: int = 5
+    """Attempts at a poison record before it is dead-lettered."""
     first_delay: float = 0.2
     factor: float = 3.0
+    max_delay: float = 15.0
+    """Cap of the backoff while a dependency is unavailable (retried without limit)."""
+
+
+def _transient_one(exc: BaseException) -> bool:
+    if isinstance(exc, (TransientError, ConnectionError, TimeoutError)):
+        return True
+    if isinstance(exc, DomainError):
+        return exc.status == 503
+    if isinstance(exc, sqlite3.OperationalError):
+        text = str(exc).lower()
+        return any(w in text for w in ("locked", "busy", "disk i/o", "unable to open"))
+    module = type(exc).__module__
+    if module.startswith("pymongo"):
+        from pymongo.errors import ConnectionFailure, PyMongoError
+
+        return isinstance(exc, ConnectionFailure) or (
+            isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError"))
+    if module.startswith(("aiokafka", "kafka")):
+        return bool(getattr(exc, "retriable", False)) or type(exc).__name__ in (
+            "KafkaConnectionError", "KafkaTimeoutError", "NodeNotReadyError")
+    return False
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Will this failure go away by itself? Looks through ``raise ... from`` chains."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if _transient_one(current):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass
 class _Deliverer:
-    """Runs a handler with retries, then dead-letters; shared by both adapters."""
+    """Runs a handler: transient failures pause and retry without limit, poison is
+    dead-lettered after ``retry.attempts``; shared by both adapters."""
 
     publish: Callable[[str, Event], Awaitable[None]]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
     async def deliver(self, sub: Subscription, topic: str, event: Event) -> None:
-        delay = self.retry.first_delay
         with telemetry.PROCESSING.labels(group=sub.group, topic=topic).time():
-            await self._attempts(sub, topic, event, delay)
+            await self._attempts(sub, topic, event)
 
-    async def _attempts(self, sub: Subscription, topic: str, event: Event, delay: float) -> None:
-        for attempt in range(1, self.retry.attempts + 1):
+    async def _attempts(self, sub: Subscription, topic: str, event: Event) -> None:
+        delay = self.retry.first_delay
+        failures = 0
+        while True:
             try:
                 with telemetry.consume_span(sub.group, topic, event):
-                    await sub.handler(event)
+                    try:
+                        await sub.handler(event)
+                    except Exception as exc:
+                        transient = is_transient(exc)
+                        failures += 0 if transient else 1
+                        if not transient and failures >= self.retry.attempts:
+                            log.error(
+                                "event dead-lettered",
+                                extra={"group": sub.group, "topic": topic, "event_id": event.id,
+                                       "event_type": event.type, "attempts": failures,
+                                       "error": _reason(exc)},
+                            )
+                        raise
                 telemetry.CONSUMED.labels(group=sub.group, topic=topic, outcome="ok").inc()
                 return
-            except Exception as exc:  # noqa: BLE001 - every failure is retried, then dead-lettered
+            except Exception as exc:  # noqa: BLE001 - classified: paused and retried, or dead-lettered
                 telemetry.CONSUMED.labels(group=sub.group, topic=topic, outcome="error").inc()
-                log.warning(
-                    "handler failed",
-                    extra={"group": sub.group, "event_id": event.id, "event_type": event.type,
-                           "attempt": attempt, "error": type(exc).__name__},
-                )
-                if attempt == self.retry.attempts:
-                    await self._dead_letter(sub, topic, event, exc)
+                if not is_transient(exc) and failures >= self.retry.attempts:
+                    await self._dead_letter(sub, topic, {"event": event.to_doc()}, exc, failures,
+                                            id=f"{event.id}:{sub.group}", subject=event.subject)
                     return
+                log.warning(
+                    "handler failed; will retry",
+                    extra={"group": sub.group, "event_id": event.id, "event_type": event.type,
+                           "attempt": failures, "transient": is_transient(exc), "error": _reason(exc)},
+                )
                 telemetry.RETRIES.labels(group=sub.group, topic=topic).inc()
                 await asyncio.sleep(delay)
-                delay *= self.retry.factor
+                delay = min(delay * self.retry.factor, self.retry.max_delay)
 
-    async def _dead_letter(self, sub: Subscription, topic: str, event: Event, exc: Exception) -> None:
+    async def unparsable(self, sub: Subscription, topic: str, raw: bytes | str, position: str,
+                         exc: Exception) -> None:
+        """A record that is not an event at all: dead-lettered at once (it cannot get better)."""
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        log.error("unparsable record dead-lettered",
+                  extra={"group": sub.group, "topic": topic, "position": position, "error": _reason(exc)})
+        await self._dead_letter(sub, topic, {"raw": text[:RAW_KEPT], "position": position}, exc, 1,
+                                id=f"raw:{topic}:{position}:{sub.group}", subject=f"{topic}:{position}")
+
+    async def _dead_letter(self, sub: Subscription, topic: str, payload: dict[str, Any], exc: Exception,
+                           attempts: int, *, id: str, subject: str) -> None:
         letter = Event.new(
-            "kr.minwon.deadletter.message.v1",
+            DEADLETTER_TYPE,
             source=f"/minwon/{sub.group}",
-            subject=event.subject,
+            subject=subject,
             time=datetime.now(UTC),
-            id=f"{event.id}:{sub.group}",
-            data={
-                "group": sub.group,
-                "topic": topic,
-                "error": f"{type(exc).__name__}: {str(exc)[:300]}",
-                "event": event.to_doc(),
-            },
+            id=id,
+            data={"group": sub.group, "topic": topic, "error": _reason(exc), "attempts": attempts, **payload},
         )
-        await self.publish(DEADLETTER, letter)
+        delay = self.retry.first_delay
+        while True:  # a dead letter is never dropped: wait for the log or broker to come back
+            try:
+                await self.publish(DEADLETTER, letter)
+                break
+            except Exception as err:  # noqa: BLE001
+                log.warning("dead letter not yet written; will retry", extra={"error": _reason(err)})
+                await asyncio.sleep(delay)
+                delay = min(delay * self.retry.factor, self.retry.max_delay)
         telemetry.DEADLETTERED.labels(group=sub.group, topic=topic).inc()
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {str(exc)[:300]}"
 
 
 # --------------------------------------------------------------------------
@@ -111,23 +191,115 @@ class _Deliverer:
 # --------------------------------------------------------------------------
 
 
-class SqliteBus:
-    """A durable append-only log with per-group positions, in one SQLite file.
+Write = Callable[[sqlite3.Connection], Any]
 
-    Every subscription polls the log from its group's committed position and
-    commits after each handled event, so a crash redelivers at most the event
-    in flight, and events published while nobody listened are delivered on
-    the next start.
+
+class SqliteWriter:
+    """Every SQLite call of one file runs on one thread, off the event loop; writes
+    queued while a commit is in flight share the next transaction (group commit),
+    so concurrent writers pay one fsync between them, not one each."""
+
+    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
+        self.conn = conn
+        self.lock = threading.RLock()
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{name}")
+        self._queue: list[tuple[Write, asyncio.Future[Any]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` on the file's thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._io, self._locked, fn, args)
+
+    def _locked(self, fn: Callable[..., T], args: Sequence[Any]) -> T:
+        with self.lock:
+            return fn(*args)
+
+    async def write(self, fn: Write) -> Any:
+        """Run ``fn(conn)`` inside a transaction shared with the writes queued beside it; returns
+        its result (or raises its error) once that transaction is durable."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((fn, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue, []
+            try:
+                results = await self.call(self._transaction, [fn for fn, _ in batch])
+            except BaseException as exc:  # noqa: BLE001 - every writer of the batch is told
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (_, future), (ok, value) in zip(batch, results, strict=True):
+                if not future.done():
+                    if ok:
+                        future.set_result(value)
+                    else:
+                        future.set_exception(value)
+
+    def _transaction(self, fns: Sequence[Write]) -> list[tuple[bool, Any]]:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        results: list[tuple[bool, Any]] = []
+        try:
+            for fn in fns:
+                conn.execute("SAVEPOINT w")
+                try:
+                    results.append((True, fn(conn)))
+                    conn.execute("RELEASE w")
+                except sqlite3.Error as exc:
+                    if not conn.in_transaction:
+                        raise
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
+                    results.append((False, exc))
+                except Exception as exc:  # noqa: BLE001 - this writer's error, not the batch's
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
+                    results.append((False, exc))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return results
+
+    def close(self) -> None:
+        self._io.shutdown(wait=True)
+        with self.lock:
+            self.conn.close()
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection with the durability every embedded file uses: WAL, synchronous=FULL."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class SqliteBus:
+    """A durable append-only log with per-group, per-topic positions, in one SQLite file.
+
+    Each subscription reads from its group's committed position *per topic*, so
+    a quiet topic never holds back a busy one, and commits positions in batches
+    (a crash redelivers at most the batch in flight; consumers drop ids they
+    have seen). Events published while nobody listened are delivered on the
+    next start. A record that does not parse is dead-lettered and skipped.
     """
 
-    def __init__(self, path: str | Path, *, poll_interval: float = 0.2, retry: RetryPolicy | None = None):
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(
+    def __init__(self, path: str | Path, *, poll_interval: float = 0.2, retry: RetryPolicy | None = None,
+                 batch: int = 200, commit_every: int = 50):
+        self._w = SqliteWriter(connect(path), "events")
+        self._w.conn.executescript(
             """
             CREATE TABLE IF NOT EXISTS log (
               seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, key TEXT,
@@ -139,15 +311,18 @@ class SqliteBus:
             """
         )
         self._subs: list[Subscription] = []
+        self._wakes: dict[str, list[asyncio.Event]] = {}
         self._tasks: list[asyncio.Task[None]] = []
-        self._wake = asyncio.Event()
         self._poll = poll_interval
+        self._batch = batch
+        self._commit_every = commit_every
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
         self._running = False
 
     def _exec(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._db.execute(sql, params)
+        """A statement on the caller's thread (command-line tools and replay)."""
+        with self._w.lock:
+            return self._w.conn.execute(sql, params)
 
     def subscribe(self, group: str, topics: Sequence[str], handler: Handler) -> None:
         self._subs.append(Subscription(group, tuple(topics), handler))
@@ -155,7 +330,10 @@ class SqliteBus:
     async def start(self) -> None:
         self._running = True
         for sub in self._subs:
-            self._tasks.append(asyncio.create_task(self._consume(sub), name=f"consume:{sub.group}"))
+            wake = asyncio.Event()
+            for topic in sub.topics:
+                self._wakes.setdefault(topic, []).append(wake)
+            self._tasks.append(asyncio.create_task(self._consume(sub, wake), name=f"consume:{sub.group}"))
 
     async def stop(self) -> None:
         self._running = False
@@ -163,89 +341,125 @@ class SqliteBus:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._wakes.clear()
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        self._w.close()
 
     async def publish(self, topic: str, event: Event) -> None:
         event = telemetry.inject(event)
-        self._exec(
-            "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, ?, ?, ?, ?)",
-            (topic, event.subject, event.id, event.time.isoformat(), event.to_json().decode()),
-        )
+        row = (topic, event.subject, event.id, event.time.isoformat(), event.to_json().decode())
+        await self._w.write(lambda conn: conn.execute(
+            "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, ?, ?, ?, ?)", row))
         telemetry.PUBLISHED.labels(topic=topic).inc()
-        self._wake.set()
+        for wake in self._wakes.get(topic, ()):
+            wake.set()
 
     async def ping(self) -> bool:
         try:
-            self._exec("SELECT 1")
+            await self._w.call(self._w.conn.execute, "SELECT 1")
         except sqlite3.Error:
             return False
         return True
 
-    def _position(self, group: str, topic: str) -> int:
-        row = self._exec("SELECT seq FROM positions WHERE grp = ? AND topic = ?", (group, topic)).fetchone()
-        return row[0] if row else 0
+    def _positions(self, group: str, topics: Sequence[str]) -> dict[str, int]:
+        rows = self._w.conn.execute("SELECT topic, seq FROM positions WHERE grp = ?", (group,)).fetchall()
+        found = dict(rows)
+        return {t: int(found.get(t, 0)) for t in topics}
 
-    def _commit(self, group: str, topic: str, seq: int) -> None:
-        self._exec(
+    def _next(self, positions: dict[str, int], limit: int) -> list[tuple[int, str, str]]:
+        rows: list[tuple[int, str, str]] = []
+        for topic, seq in positions.items():
+            rows += self._w.conn.execute(
+                "SELECT seq, topic, body FROM log WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (topic, seq, limit),
+            ).fetchall()
+        rows.sort()
+        return rows[:limit]
+
+    async def _commit(self, group: str, done: dict[str, int]) -> None:
+        items = [(group, topic, seq) for topic, seq in done.items()]
+        await self._w.write(lambda conn: conn.executemany(
             "INSERT INTO positions (grp, topic, seq) VALUES (?, ?, ?) "
-            "ON CONFLICT(grp, topic) DO UPDATE SET seq = excluded.seq",
-            (group, topic, seq),
-        )
+            "ON CONFLICT(grp, topic) DO UPDATE SET seq = MAX(seq, excluded.seq)", items))
 
     async def lag(self) -> dict[tuple[str, str, int], int]:
         """Events not yet handled, per (group, topic, partition); the embedded log has one partition."""
-        out = {}
-        for sub in self._subs:
-            for topic in sub.topics:
-                pos = self._position(sub.group, topic)
-                row = self._exec("SELECT COUNT(*) FROM log WHERE topic = ? AND seq > ?", (topic, pos)).fetchone()
-                out[(sub.group, topic, 0)] = row[0]
-        return out
 
-    async def _consume(self, sub: Subscription) -> None:
-        marks = ",".join("?" * len(sub.topics))
+        def count() -> dict[tuple[str, str, int], int]:
+            out = {}
+            for sub in self._subs:
+                for topic, pos in self._positions(sub.group, sub.topics).items():
+                    row = self._w.conn.execute(
+                        "SELECT COUNT(*) FROM log WHERE topic = ? AND seq > ?", (topic, pos)).fetchone()
+                    out[(sub.group, topic, 0)] = row[0]
+            return out
+
+        return await self._w.call(count)
+
+    async def _consume(self, sub: Subscription, wake: asyncio.Event) -> None:
+        positions: dict[str, int] | None = None
+        done: dict[str, int] = {}
+        pause = self._poll
         while self._running:
-            positions = {t: self._position(sub.group, t) for t in sub.topics}
-            low = min(positions.values())
-            rows = self._exec(
-                f"SELECT seq, topic, body FROM log WHERE topic IN ({marks}) AND seq > ? ORDER BY seq LIMIT 200",
-                (*sub.topics, low),
-            ).fetchall()
-            handled = False
-            for seq, topic, body in rows:
-                if seq <= positions[topic]:
-                    continue
-                await self._deliverer.deliver(sub, topic, Event.from_json(body))
-                self._commit(sub.group, topic, seq)
-                positions[topic] = seq
-                handled = True
-            if not handled:
-                self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
-                except TimeoutError:
-                    pass
+            try:
+                if positions is None:
+                    positions = await self._w.call(self._positions, sub.group, sub.topics)
+                wake.clear()
+                rows = await self._w.call(self._next, dict(positions), self._batch)
+                last_commit, handled = time.monotonic(), 0
+                for seq, topic, body in rows:
+                    try:
+                        event = Event.from_json(body)
+                    except Exception as exc:  # noqa: BLE001 - poison: dead-letter it and move on
+                        await self._deliverer.unparsable(sub, topic, body, f"seq {seq}", exc)
+                    else:
+                        await self._deliverer.deliver(sub, topic, event)
+                    positions[topic] = seq
+                    done[topic] = seq
+                    handled += 1
+                    if handled >= self._commit_every or time.monotonic() - last_commit > 0.5:
+                        await self._commit(sub.group, done)
+                        done = {}
+                        last_commit, handled = time.monotonic(), 0
+                if done:
+                    await self._commit(sub.group, done)
+                    done = {}
+                pause = self._poll
+                if len(rows) < self._batch:
+                    try:
+                        await asyncio.wait_for(wake.wait(), self._poll)
+                    except TimeoutError:
+                        pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - the loop itself must never die
+                log.exception("consumer loop failed; retrying", extra={"group": sub.group})
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 15.0)
 
     async def read(
         self, topics: Sequence[str], *, since: datetime | None = None
     ) -> AsyncIterator[tuple[str, Event]]:
-        """Every event of ``topics`` in log order (from ``since``), up to the end as it is now."""
+        """Every event of ``topics`` in log order (from ``since``), up to the end as it is now.
+        Records that do not parse are skipped (they are dead-lettered by the consumers)."""
         marks = ",".join("?" * len(topics))
-        end = self._exec("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()[0]
+        end = (await self._w.call(lambda: self._w.conn.execute(
+            "SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()))[0]
         seq = 0
         while True:
-            rows = self._exec(
+            rows = await self._w.call(lambda s=seq: self._w.conn.execute(
                 f"SELECT seq, topic, body FROM log WHERE topic IN ({marks}) AND seq > ? AND seq <= ? "
                 "ORDER BY seq LIMIT 500",
-                (*topics, seq, end),
-            ).fetchall()
+                (*topics, s, end),
+            ).fetchall())
             if not rows:
                 return
             for seq, topic, body in rows:
-                event = Event.from_json(body)
+                try:
+                    event = Event.from_json(body)
+                except Exception:  # noqa: BLE001
+                    continue
                 if since is None or event.time >= since:
                     yield topic, event
 
@@ -287,7 +501,17 @@ class KafkaBus:
         strip = len(self._prefix)
 
         async def on_message(body: bytes, message: KafkaMessage) -> None:
-            await deliverer.deliver(sub, message.raw_message.topic[strip:], Event.from_json(message.body))
+            # Never raises: a poison record is dead-lettered and acknowledged, a transient
+            # failure holds this partition inside the deliverer until it clears.
+            record = message.raw_message
+            topic = record.topic[strip:]
+            try:
+                event = Event.from_json(record.value or b"")
+            except Exception as exc:  # noqa: BLE001
+                await deliverer.unparsable(sub, topic, record.value or b"",
+                                           f"partition {record.partition} offset {record.offset}", exc)
+                return
+            await deliverer.deliver(sub, topic, event)
 
         self.broker.subscriber(
             *(self._prefix + t for t in topics),
@@ -295,6 +519,7 @@ class KafkaBus:
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             max_records=100,
+            decoder=_raw_body,
         )(on_message)
 
     async def ensure_topics(self, topics: Sequence[str] = ()) -> None:
@@ -435,6 +660,12 @@ class KafkaBus:
 
     def __repr__(self) -> str:
         return f"KafkaBus({self._bootstrap})"
+
+
+async def _raw_body(message: Any) -> bytes:
+    """Hand the record's bytes to the subscriber undecoded: parsing is ours, so a record
+    that is not JSON is dead-lettered instead of failing inside the framework."""
+    return bytes(message.body or b"")
 
 
 async def _await_leaders(admin: object, names: Sequence[str], attempts: int = 100) -> None:

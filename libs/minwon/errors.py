@@ -47,6 +47,10 @@ class Invalid(DomainError):
         super().__init__("invalid", message, 422, field=field)
 
 
+class TransientError(Exception):
+    """A failure that goes away by itself (contention, a dependency restarting): retry, never dead-letter."""
+
+
 class Unavailable(DomainError):
     def __init__(self, message: str, retry_after: int = 5) -> None:
         super().__init__("unavailable", message, 503, details={"retry_after": retry_after})

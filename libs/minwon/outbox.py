@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from minwon import telemetry
 from minwon.bus import Bus
 from minwon.docstore import Collection, Doc
+from minwon.errors import TransientError
 from minwon.events import Event
 
 log = logging.getLogger("minwon.outbox")
@@ -33,8 +34,8 @@ Decision = tuple[Doc | None, Sequence[tuple[str, Event]]]
 Decide = Callable[[Doc | None], Decision]
 
 
-class ConcurrencyConflict(RuntimeError):
-    """The document kept changing under us."""
+class ConcurrencyConflict(TransientError):
+    """The document kept changing under us; the consumer tries again later."""
 
 
 @dataclass(frozen=True)

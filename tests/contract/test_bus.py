@@ -100,3 +100,140 @@ async def test_read_replays_from_the_beginning_or_a_time(backend) -> None:
              if e.subject == subject]
     assert sorted(later) == [3, 4, 5]
     await bus.stop()
+
+
+async def test_a_quiet_topic_never_holds_back_a_busy_one(backend) -> None:
+    """More events than one read batch on one topic, none on the other topic of the group."""
+    bus = backend.bus()
+    subject = uuid.uuid4().hex
+    seen: list[int] = []
+
+    async def handler(event: Event) -> None:
+        if event.subject == subject:
+            seen.append(event.data["n"])
+
+    bus.subscribe("busy", [topics.COMPLAINTS, topics.COMPENSATIONS], handler)
+    await bus.start()
+    try:
+        for n in range(450):
+            await bus.publish(topics.COMPLAINTS, _event(subject, n))
+        await _until(lambda: len(seen) >= 450, timeout=60)
+        assert seen == list(range(450))
+    finally:
+        await bus.stop()
+
+
+async def test_a_transient_failure_pauses_and_is_never_dead_lettered(backend) -> None:
+    from minwon.errors import TransientError
+
+    bus = backend.bus()
+    subject = uuid.uuid4().hex
+    attempts: list[int] = []
+    handled: list[int] = []
+    letters: list[Event] = []
+
+    async def flaky(event: Event) -> None:
+        if event.subject != subject:
+            return
+        attempts.append(event.data["n"])
+        if event.data["n"] == 0 and len(attempts) <= 6:  # twice the poison limit of the test policy
+            raise TransientError("store unavailable")
+        handled.append(event.data["n"])
+
+    async def dead(event: Event) -> None:
+        if event.data.get("group") == "flaky":
+            letters.append(event)
+
+    bus.subscribe("flaky", [topics.SURVEYS], flaky)
+    bus.subscribe("watch-flaky", [topics.DEADLETTER], dead)
+    await bus.start()
+    try:
+        await bus.publish(topics.SURVEYS, _event(subject, 0))
+        await bus.publish(topics.SURVEYS, _event(subject, 1))
+        await _until(lambda: handled == [0, 1], timeout=60)
+        assert attempts[:7] == [0] * 7
+        await asyncio.sleep(0.5)
+        assert letters == []
+    finally:
+        await bus.stop()
+
+
+async def _append_garbage(backend, bus, topic: str, raw: bytes) -> None:
+    """A record that is not an event, written under the bus as a broken producer would."""
+    if backend.distributed:
+        from aiokafka import AIOKafkaProducer
+
+        producer = AIOKafkaProducer(bootstrap_servers=backend.infra.kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait(f"t{backend.tag}.{topic}", raw, key=b"garbage")
+        finally:
+            await producer.stop()
+    else:
+        bus._exec("INSERT INTO log (topic, key, event_id, time, body) VALUES (?, 'garbage', 'x', '', ?)",
+                  (topic, raw.decode()))
+
+
+async def test_a_poison_record_is_dead_lettered_once_and_the_next_event_is_handled(backend) -> None:
+    bus = backend.bus()
+    subject = uuid.uuid4().hex
+    handled: list[int] = []
+    letters: list[Event] = []
+
+    async def handler(event: Event) -> None:
+        if event.subject == subject:
+            handled.append(event.data["n"])
+
+    async def dead(event: Event) -> None:
+        if event.data.get("group") == "poisoned":
+            letters.append(event)
+
+    bus.subscribe("poisoned", [topics.ROUTING], handler)
+    bus.subscribe("watch-poison", [topics.DEADLETTER], dead)
+    await bus.start()
+    try:
+        await bus.publish(topics.ROUTING, _event(subject, 0))
+        await _until(lambda: handled == [0])
+        await _append_garbage(backend, bus, topics.ROUTING, b'{"not": an event')
+        await bus.publish(topics.ROUTING, _event(subject, 1))
+        await _until(lambda: handled == [0, 1] and len(letters) == 1, timeout=60)
+        assert letters[0].data["raw"] == '{"not": an event'
+        assert letters[0].data["topic"] == topics.ROUTING
+        await asyncio.sleep(1.0)
+        assert len(letters) == 1
+    finally:
+        await bus.stop()
+
+
+async def test_an_invalid_payload_is_dead_lettered_after_the_attempt_limit(backend) -> None:
+    bus = backend.bus()
+    subject = uuid.uuid4().hex
+    attempts: list[int] = []
+    handled: list[int] = []
+    letters: list[Event] = []
+
+    async def handler(event: Event) -> None:
+        if event.subject != subject:
+            return
+        attempts.append(event.data["n"])
+        handled.append(int(event.data["value"]))  # KeyError for the record without "value"
+
+    async def dead(event: Event) -> None:
+        if event.data.get("group") == "strict":
+            letters.append(event)
+
+    bus.subscribe("strict", [topics.NOTIFICATIONS], handler)
+    bus.subscribe("watch-strict", [topics.DEADLETTER], dead)
+    await bus.start()
+    try:
+        await bus.publish(topics.NOTIFICATIONS, _event(subject, 0))
+        good = Event.new("kr.minwon.test.happened.v1", source="/test", subject=subject,
+                         data={"n": 1, "value": 7}, time=datetime.now(UTC), id=f"{subject}-1")
+        await bus.publish(topics.NOTIFICATIONS, good)
+        await _until(lambda: handled == [7] and len(letters) == 1, timeout=60)
+        assert attempts == [0, 0, 0, 1]
+        assert letters[0].data["attempts"] == 3
+        assert letters[0].data["error"].startswith("KeyError")
+        assert letters[0].data["event"]["id"] == f"{subject}-0"
+    finally:
+        await bus.stop()
