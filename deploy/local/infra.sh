@@ -10,6 +10,8 @@
 #   deploy/local/infra.sh env       print the export lines for the services, e.g.
 #                                     eval "$(deploy/local/infra.sh env)"
 #   deploy/local/infra.sh logs      print where the log files are and their last lines
+#   deploy/local/infra.sh ferretdb-stop | ferretdb-start   stop or start FerretDB alone, data kept
+#   deploy/local/infra.sh kafka-stop | kafka-start | kafka-restart   the same for Kafka (outage drills)
 #
 # Needs: Java >= 11 (run Kafka), Maven (first install only), Go >= 1.24 (first
 # install only), python3 (readiness probes, standard library only).
@@ -509,6 +511,36 @@ do_down() {
     fi
 }
 
+# One server of a run dir that is up: stop it (data kept) or start it again and wait until it answers.
+need_run_dir() {
+    [[ -f "$PORTS_FILE" ]] || die "run dir $RUN_DIR is not up (no $PORTS_FILE); run 'up' first"
+}
+
+do_ferretdb_stop() {
+    need_run_dir
+    wait_stopped "FerretDB" "$(signal_stop "FerretDB" "$FERRETDB_PID_FILE" ferretdb)"
+}
+
+do_ferretdb_start() {
+    need_run_dir
+    need_python
+    launch_ferretdb
+    wait_ready "FerretDB" "$FERRETDB_PID_FILE" ferretdb mongo "$FERRETDB_PORT" "$RUN_DIR/ferretdb.log"
+}
+
+do_kafka_stop() {
+    need_run_dir
+    wait_stopped "Kafka" "$(signal_stop "Kafka" "$KAFKA_PID_FILE" kafka.Kafka)"
+    promote_cds_archive
+}
+
+do_kafka_start() {
+    need_run_dir
+    need_python
+    launch_kafka
+    wait_ready "Kafka" "$KAFKA_PID_FILE" kafka.Kafka kafka "$KAFKA_PORT" "$RUN_DIR/kafka-logs/server.log"
+}
+
 do_status() {
     local rc=0 pid
     if pid="$(live_pid "$KAFKA_PID_FILE" kafka.Kafka)"; then
@@ -554,8 +586,13 @@ main() {
         status) need_python; do_status ;;
         env) do_env ;;
         logs) do_logs ;;
+        ferretdb-stop) with_lock "${RUN_DIR%/}.lock" do_ferretdb_stop ;;
+        ferretdb-start) with_lock "${RUN_DIR%/}.lock" do_ferretdb_start ;;
+        kafka-stop) with_lock "${RUN_DIR%/}.lock" do_kafka_stop ;;
+        kafka-start) with_lock "${RUN_DIR%/}.lock" do_kafka_start ;;
+        kafka-restart) with_lock "${RUN_DIR%/}.lock" do_kafka_stop && with_lock "${RUN_DIR%/}.lock" do_kafka_start ;;
         -h | --help | help) usage ;;
-        *) usage >&2; die "unknown command '${cmd}' (use install, up, down, status, env, logs)" ;;
+        *) usage >&2; die "unknown command '${cmd}' (use install, up, down, status, env, logs, ferretdb-stop, ferretdb-start, kafka-stop, kafka-start, kafka-restart)" ;;
     esac
 }
 
