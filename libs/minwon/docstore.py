@@ -17,14 +17,14 @@ Values are JSON: datetimes are stored as UTC ISO-8601 strings (see
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+
+from minwon.sqlite import SqliteWriter, connect
 
 Doc = dict[str, Any]
 Sort = Sequence[tuple[str, int]]
@@ -64,139 +64,145 @@ class DocumentStore(Protocol):
 # --------------------------------------------------------------------------
 
 
-STUBS_KEPT = 256
+MARKERS_KEPT = 16
 
 
 class MongoCollection:
-    """Compare-and-set by inserting versions.
+    """Documents as they are (``{_id, _v, ...}``), compare-and-set by inserting a marker.
 
     Not every MongoDB-wire server makes a conditional update atomic (FerretDB
     1.x applies ``replace_one({"_id": x, "_v": n}, ...)`` as a read followed by
     a write; measured in ``tests/contract``), but every one rejects a second
-    insert of the same ``_id``. So each write of a document inserts its next
-    version as ``{_id: "<id>#<v>", _agg: <id>, _v: <v>, ...}``: the insert *is*
-    the compare-and-set. Older versions then shrink to small stale stubs (the
-    last ``STUBS_KEPT`` and version 1 are kept, so a slow writer or a second
-    :meth:`create` still collides); reads take the newest version and queries
-    skip stale ones.
+    insert of the same ``_id``. So writing version ``n+1`` first inserts the
+    marker ``<id>#<n+1>`` (carrying the new document) into a side collection,
+    ``<name>.versions``: that insert *is* the compare-and-set. Then the
+    document itself is replaced by ``_id``. Every read, query and write goes
+    by ``_id`` (the one index every server uses), so their cost stays flat as
+    the collection grows.
+
+    A crash between the two steps leaves the marker ahead of the document:
+    readers see the previous version (a consistent state, never a mix), and
+    the next writer, finding the marker taken, rolls the document forward to
+    it before trying again. Markers older than ``MARKERS_KEPT`` versions are
+    pruned (those within ``MARKERS_KEPT`` of the newest always stay); a writer
+    holding an older version still fails, because the document is far ahead.
     """
 
-    def __init__(self, coll: Any) -> None:
+    def __init__(self, coll: Any, versions: Any) -> None:
         self._c = coll
-        self._indexed = False
+        self._m = versions
 
     @staticmethod
     def _key(id: str, version: int) -> str:
         return f"{id}#{version}"
 
-    @staticmethod
-    def _out(raw: Doc | None) -> Doc | None:
-        if raw is None:
-            return None
-        doc = {k: v for k, v in raw.items() if k not in ("_id", "_agg", "_stale")}
-        return {"_id": raw["_agg"], **doc}
+    async def get(self, id: str) -> Doc | None:
+        return await self._c.find_one({"_id": id})
 
-    async def _index(self) -> None:
-        if not self._indexed:
-            await self._c.create_index([("_agg", 1), ("_v", -1)])
-            self._indexed = True
-
-    async def _latest(self, id: str) -> Doc | None:
-        await self._index()
-        return await self._c.find_one({"_agg": id}, sort=[("_v", -1)])
-
-    async def _insert(self, doc: Doc, version: int) -> bool:
+    async def _write(self, doc: Doc, version: int) -> bool:
         from pymongo.errors import DuplicateKeyError
 
         id = doc["_id"]
-        body = {k: v for k, v in doc.items() if k not in ("_id", "_v")}
+        new = {**doc, "_v": version}
         try:
-            await self._c.insert_one({"_id": self._key(id, version), "_agg": id, "_v": version, **body})
+            await self._m.insert_one({"_id": self._key(id, version), "doc": new})
         except DuplicateKeyError:
+            await self._roll_forward(id, version)
             return False
-        if version > 1:
-            # Older versions shrink to stubs rather than vanish: a writer still holding an
-            # old version must find its next version taken. Stubs far behind are pruned;
-            # version 1 stays, so create() keeps failing for an existing id.
-            await self._c.replace_one({"_id": self._key(id, version - 1)},
-                                      {"_agg": id, "_v": version - 1, "_stale": True})
-            await self._c.update_many({"_agg": id, "_v": {"$lt": version - 1}, "_stale": {"$ne": True}},
-                                      {"$set": {"_stale": True}})
-            if version > STUBS_KEPT + 1:
-                await self._c.delete_many({"_agg": id, "_v": {"$gt": 1, "$lt": version - STUBS_KEPT}})
+        if version == 1:
+            try:
+                await self._c.insert_one(new)
+            except DuplicateKeyError:  # the id exists (its early markers were pruned)
+                await self._m.delete_one({"_id": self._key(id, version)})
+                return False
+        else:
+            result = await self._c.replace_one({"_id": id, "_v": version - 1}, new)
+            if result.matched_count == 0:
+                # Someone rolled the document forward to our marker (and maybe past it): our
+                # version stands. Only a document far ahead means our base was older than the
+                # markers kept, so our marker filled a pruned gap: that write lost.
+                current = await self._c.find_one({"_id": id}, {"_v": 1})
+                if current is None or int(current.get("_v", 0)) >= version + MARKERS_KEPT:
+                    await self._m.delete_one({"_id": self._key(id, version)})
+                    return False
+        if version > MARKERS_KEPT and version % MARKERS_KEPT == 0:
+            await self._m.delete_many({"_id": {"$in": [self._key(id, v) for v in
+                                                        range(version - 2 * MARKERS_KEPT, version - MARKERS_KEPT)
+                                                        if v > 0]}})
         return True
 
-    async def get(self, id: str) -> Doc | None:
-        return self._out(await self._latest(id))
+    async def _roll_forward(self, id: str, version: int) -> None:
+        """The marker of ``version`` exists: make sure the document reached it (a writer that
+        crashed after its marker, or one still in flight: both write the same content)."""
+        marker = await self._m.find_one({"_id": self._key(id, version)})
+        if marker is None or "doc" not in marker:
+            return
+        if version == 1:
+            from pymongo.errors import DuplicateKeyError
+
+            try:
+                await self._c.insert_one(marker["doc"])
+            except DuplicateKeyError:
+                pass
+        else:
+            await self._c.replace_one({"_id": id, "_v": version - 1}, marker["doc"])
 
     async def create(self, doc: Doc) -> bool:
-        await self._index()
-        return await self._insert(doc, 1)
+        return await self._write(doc, 1)
 
     async def update(self, doc: Doc, *, expected_version: int) -> bool:
-        return await self._insert(doc, expected_version + 1)
+        return await self._write(doc, expected_version + 1)
 
     async def put(self, doc: Doc) -> None:
         while True:
-            latest = await self._latest(doc["_id"])
-            if await self._insert(doc, latest["_v"] + 1 if latest else 1):
+            latest = await self.get(doc["_id"])
+            if await self._write(doc, int(latest["_v"]) + 1 if latest else 1):
                 return
 
     async def delete(self, id: str) -> bool:
-        result = await self._c.delete_many({"_agg": id})
+        latest = await self.get(id)
+        if latest is None:
+            return False
+        result = await self._c.delete_one({"_id": id})
+        version = int(latest.get("_v", 1))
+        await self._m.delete_many({"_id": {"$in": [self._key(id, v) for v in
+                                                    range(max(1, version - 2 * MARKERS_KEPT), version + 2)]}})
         return result.deleted_count > 0
-
-    def _where(self, where: Mapping[str, Any] | None) -> dict[str, Any]:
-        query = {("_agg" if k == "_id" else k): v for k, v in (where or {}).items()}
-        query["_stale"] = {"$ne": True}
-        return query
 
     async def find(
         self, where: Mapping[str, Any] | None = None, *, sort: Sort = (), limit: int = 0, skip: int = 0
     ) -> list[Doc]:
-        await self._index()
-        cursor = self._c.find(self._where(where))
+        cursor = self._c.find(dict(where or {}))
         if sort:
-            cursor = cursor.sort([("_agg" if f == "_id" else f, d) for f, d in sort])
+            cursor = cursor.sort(list(sort))
         if skip:
             cursor = cursor.skip(skip)
         if limit:
             cursor = cursor.limit(limit)
-        newest: dict[str, Doc] = {}
-        order: list[str] = []
-        for raw in await cursor.to_list():  # a write in flight may briefly show two versions
-            agg = raw["_agg"]
-            if agg not in newest:
-                order.append(agg)
-            if agg not in newest or raw["_v"] > newest[agg]["_v"]:
-                newest[agg] = raw
-        return [self._out(newest[a]) for a in order]  # type: ignore[misc]
+        return list(await cursor.to_list())
 
     async def count(self, where: Mapping[str, Any] | None = None) -> int:
-        return await self._c.count_documents(self._where(where))
+        return await self._c.count_documents(dict(where or {}))
 
     async def increment(self, id: str, field: str, by: int = 1) -> int:
         while True:
-            latest = await self._latest(id)
+            latest = await self.get(id)
             value = int((latest or {}).get(field, 0)) + by
-            current = self._out(latest) or {"_id": id}
-            if await self._insert({**current, field: value}, latest["_v"] + 1 if latest else 1):
+            if await self._write({**(latest or {"_id": id}), field: value}, int(latest["_v"]) + 1 if latest else 1):
                 return value
 
     async def pull(self, id: str, field: str, key: str, values: Sequence[Any]) -> None:
         drop = set(values)
         while True:
-            latest = await self._latest(id)
+            latest = await self.get(id)
             if latest is None:
                 return
-            current = self._out(latest)
-            assert current is not None
-            kept = [x for x in current.get(field, []) if x.get(key) not in drop]
-            if await self._insert({**current, field: kept}, latest["_v"] + 1):
+            kept = [x for x in latest.get(field, []) if x.get(key) not in drop]
+            if await self._write({**latest, field: kept}, int(latest["_v"]) + 1):
                 return
 
     async def ensure_index(self, *fields: str) -> None:
-        await self._c.create_index([("_agg" if f == "_id" else f, 1) for f in fields])
+        await self._c.create_index([(f, 1) for f in fields])
 
 
 class MongoStore:
@@ -207,7 +213,7 @@ class MongoStore:
         self._db = self._client[database]
 
     def collection(self, name: str) -> MongoCollection:
-        return MongoCollection(self._db[name])
+        return MongoCollection(self._db[name], self._db[f"{name}.versions"])
 
     async def ping(self) -> bool:
         try:
@@ -287,48 +293,73 @@ def _compile(where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
 
 
 class SqliteCollection:
+    """A table ``c_<name>`` of ``(id, doc)``; every call runs on the file's own thread, and
+    writes share group commits with the other writes of the same moment."""
+
     def __init__(self, store: SqliteStore, name: str) -> None:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"bad collection name {name!r}")
-        self._store = store
+        self._w = store._w
         self._t = f'"c_{name}"'
-        store._exec(f"CREATE TABLE IF NOT EXISTS {self._t} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
+        with self._w.lock:
+            self._w.conn.execute(f"CREATE TABLE IF NOT EXISTS {self._t} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
 
-    def _run(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        return self._store._exec(sql, params)
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return await self._w.call(lambda: self._w.conn.execute(sql, params).fetchall())
 
-    async def get(self, id: str) -> Doc | None:
-        row = self._run(f"SELECT doc FROM {self._t} WHERE id = ?", (id,)).fetchone()
+    def _current(self, conn: sqlite3.Connection, id: str) -> Doc | None:
+        row = conn.execute(f"SELECT doc FROM {self._t} WHERE id = ?", (id,)).fetchone()
         return json.loads(row[0]) if row else None
 
+    async def get(self, id: str) -> Doc | None:
+        rows = await self._read(f"SELECT doc FROM {self._t} WHERE id = ?", (id,))
+        return json.loads(rows[0][0]) if rows else None
+
     async def create(self, doc: Doc) -> bool:
-        doc = {**doc, "_v": doc.get("_v", 1)}
-        try:
-            self._run(f"INSERT INTO {self._t} (id, doc) VALUES (?, ?)", (doc["_id"], _dump(doc)))
-        except sqlite3.IntegrityError:
-            return False
-        return True
+        new = {**doc, "_v": 1}
+
+        def insert(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(f"INSERT OR IGNORE INTO {self._t} (id, doc) VALUES (?, ?)", (new["_id"], _dump(new)))
+            return cur.rowcount == 1
+
+        return bool(await self._w.write(insert))
 
     async def update(self, doc: Doc, *, expected_version: int) -> bool:
         new = {**doc, "_v": expected_version + 1}
-        cur = self._run(
-            f"UPDATE {self._t} SET doc = ? WHERE id = ? AND json_extract(doc, '$._v') = ?",
-            (_dump(new), doc["_id"], expected_version),
-        )
-        return cur.rowcount == 1
+
+        def replace(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                f"UPDATE {self._t} SET doc = ? WHERE id = ? AND json_extract(doc, '$._v') = ?",
+                (_dump(new), new["_id"], expected_version),
+            )
+            return cur.rowcount == 1
+
+        return bool(await self._w.write(replace))
+
+    async def _change(self, id: str, change: Any) -> Any:
+        """Read, change and write one document inside one transaction (the file has one writer)."""
+
+        def run(conn: sqlite3.Connection) -> Any:
+            current = self._current(conn, id)
+            new, result = change(current)
+            if new is not None:
+                new = {**new, "_id": id, "_v": int((current or {}).get("_v", 0)) + 1}
+                conn.execute(
+                    f"INSERT INTO {self._t} (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                    (id, _dump(new)),
+                )
+            return result
+
+        return await self._w.write(run)
 
     async def put(self, doc: Doc) -> None:
-        self._run(
-            f"INSERT INTO {self._t} (id, doc) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-            (doc["_id"], _dump(doc)),
-        )
+        await self._change(doc["_id"], lambda _: (doc, None))
 
     async def delete(self, id: str) -> bool:
-        return self._run(f"DELETE FROM {self._t} WHERE id = ?", (id,)).rowcount == 1
+        return bool(await self._w.write(
+            lambda conn: conn.execute(f"DELETE FROM {self._t} WHERE id = ?", (id,)).rowcount == 1))
 
-    async def find(
-        self, where: Mapping[str, Any] | None = None, *, sort: Sort = (), limit: int = 0, skip: int = 0
-    ) -> list[Doc]:
+    def _select(self, where: Mapping[str, Any] | None, sort: Sort, limit: int, skip: int) -> tuple[str, list[Any]]:
         sql_where, params = _compile(where)
         order = ", ".join(
             f"json_extract(doc, '{_path(f)}') {'DESC' if d < 0 else 'ASC'}" for f, d in sort
@@ -339,52 +370,43 @@ class SqliteCollection:
         if limit or skip:
             sql += " LIMIT ? OFFSET ?"
             params += [limit or -1, skip]
-        return [json.loads(r[0]) for r in self._run(sql, params).fetchall()]
+        return sql, params
+
+    async def find(
+        self, where: Mapping[str, Any] | None = None, *, sort: Sort = (), limit: int = 0, skip: int = 0
+    ) -> list[Doc]:
+        return [json.loads(r[0]) for r in await self._read(*self._select(where, sort, limit, skip))]
+
+    async def plan(self, where: Mapping[str, Any] | None = None, *, sort: Sort = (), limit: int = 0) -> str:
+        """SQLite's query plan for a find: shows whether an index answers it."""
+        sql, params = self._select(where, sort, limit, 0)
+        return " ".join(str(r[3]) for r in await self._read(f"EXPLAIN QUERY PLAN {sql}", params))
 
     async def count(self, where: Mapping[str, Any] | None = None) -> int:
         sql_where, params = _compile(where)
-        return self._run(f"SELECT COUNT(*) FROM {self._t} WHERE {sql_where}", params).fetchone()[0]
+        return int((await self._read(f"SELECT COUNT(*) FROM {self._t} WHERE {sql_where}", params))[0][0])
 
     async def increment(self, id: str, field: str, by: int = 1) -> int:
-        with self._store._lock:
-            conn = self._store._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(f"SELECT doc FROM {self._t} WHERE id = ?", (id,)).fetchone()
-                doc = json.loads(row[0]) if row else {"_id": id}
-                doc[field] = int(doc.get(field, 0)) + by
-                conn.execute(
-                    f"INSERT INTO {self._t} (id, doc) VALUES (?, ?) "
-                    "ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
-                    (id, _dump(doc)),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        return doc[field]
+        def bump(current: Doc | None) -> tuple[Doc, int]:
+            value = int((current or {}).get(field, 0)) + by
+            return {**(current or {}), field: value}, value
+
+        return int(await self._change(id, bump))
 
     async def pull(self, id: str, field: str, key: str, values: Sequence[Any]) -> None:
-        with self._store._lock:
-            conn = self._store._conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(f"SELECT doc FROM {self._t} WHERE id = ?", (id,)).fetchone()
-                if row:
-                    doc = json.loads(row[0])
-                    drop = set(values)
-                    doc[field] = [x for x in doc.get(field, []) if x.get(key) not in drop]
-                    doc["_v"] = int(doc.get("_v", 0)) + 1
-                    conn.execute(f"UPDATE {self._t} SET doc = ? WHERE id = ?", (_dump(doc), id))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        drop = set(values)
+
+        def remove(current: Doc | None) -> tuple[Doc | None, None]:
+            if current is None:
+                return None, None
+            return {**current, field: [x for x in current.get(field, []) if x.get(key) not in drop]}, None
+
+        await self._change(id, remove)
 
     async def ensure_index(self, *fields: str) -> None:
         name = f"ix_{self._t.strip(chr(34))}_{'_'.join(f.replace('.', '_') for f in fields)}"
         exprs = ", ".join(f"json_extract(doc, '{_path(f)}')" for f in fields)
-        self._run(f'CREATE INDEX IF NOT EXISTS "{name}" ON {self._t} ({exprs})')
+        await self._w.write(lambda conn: conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON {self._t} ({exprs})'))
 
 
 def _dump(doc: Doc) -> str:
@@ -395,19 +417,8 @@ class SqliteStore:
     """One service's database as one SQLite file (WAL, synchronous=FULL: durable on commit)."""
 
     def __init__(self, path: str | Path) -> None:
-        path = Path(path)
-        if str(path) != ":memory:":
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.RLock()
-        self._conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA busy_timeout=5000")
+        self._w = SqliteWriter(connect(path), Path(str(path)).stem)
         self._collections: dict[str, SqliteCollection] = {}
-
-    def _exec(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
-        with self._lock:
-            return self._conn.execute(sql, params)
 
     def collection(self, name: str) -> SqliteCollection:
         if name not in self._collections:
@@ -416,17 +427,18 @@ class SqliteStore:
 
     async def ping(self) -> bool:
         try:
-            self._exec("SELECT 1")
+            await self._w.call(self._w.conn.execute, "SELECT 1")
         except sqlite3.Error:
             return False
         return True
 
     async def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._w.close()
 
     async def drop(self) -> None:
-        for name in [r[0] for r in self._exec("SELECT name FROM sqlite_master WHERE type='table'")]:
-            self._exec(f'DROP TABLE IF EXISTS "{name}"')
+        def drop_all() -> None:
+            for name in [r[0] for r in self._w.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]:
+                self._w.conn.execute(f'DROP TABLE IF EXISTS "{name}"')
+
+        await self._w.call(drop_all)
         self._collections.clear()
-        await asyncio.sleep(0)

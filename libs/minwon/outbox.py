@@ -7,8 +7,11 @@ published). One compare-and-set write stores the new state, the handled
 cause and the new events together: there is never an event without its
 state, nor a state without its event.
 
-The :class:`Relay` publishes outboxes right after the write and, for anything
-a crash or a broker outage left behind, on a periodic sweep. Publishing twice
+The :class:`Relay` publishes outboxes right after the write. What a broker
+outage left behind is retried from an in-memory list every ``interval``; what
+a crash left behind is found by a full sweep at start-up and then only every
+``full_interval`` (a query over a whole collection is a scan on some
+MongoDB-wire servers, so it stays off the path of each event). Publishing twice
 is possible (a crash between publish and clean-up) and harmless: event ids
 are deterministic and every consumer drops ids it has seen.
 """
@@ -16,6 +19,7 @@ are deterministic and every consumer drops ids it has seen.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -75,6 +79,8 @@ class Aggregates:
         for _ in range(attempts):
             doc = await self.coll.get(id)
             if cause is not None and doc is not None and cause in doc.get("_inbox", ()):
+                if doc.get("_outbox"):  # written before, not yet published (a crash, an outage)
+                    await self._flush(id)
                 return Applied(public(doc), (), duplicate=True)
             state, events = decide(public(doc))
             if state is None and not events:
@@ -94,20 +100,32 @@ class Aggregates:
             )
             if written:
                 if events:
-                    await self.relay.flush(self.coll, id)
+                    await self._flush(id)
                 return Applied(public(new), tuple(e for _, e in events))
         raise ConcurrencyConflict(id)
+
+    async def _flush(self, id: str) -> None:
+        """Publish now; if the store or broker fails, the state is written all the same and
+        the relay retries (the caller must not redo a decision that is already stored)."""
+        try:
+            await self.relay.flush(self.coll, id)
+        except Exception as exc:  # noqa: BLE001
+            self.relay.remember(self.coll, id)
+            log.warning("outbox flush failed; will retry", extra={"doc": id, "error": type(exc).__name__})
 
 
 @dataclass
 class Relay:
-    """Publishes outboxes: at once after a write, and on a sweep for leftovers."""
+    """Publishes outboxes: at once after a write; failed flushes again every ``interval``;
+    the whole collections at start and every ``full_interval`` (recovery only)."""
 
     bus: Bus
     interval: float = 1.0
+    full_interval: float = 300.0
     _collections: list[Collection] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
     _locks: dict[tuple[Collection, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
+    _failed: dict[tuple[int, str], Collection] = field(default_factory=dict)
 
     def watch(self, coll: Collection) -> None:
         if coll not in self._collections:
@@ -115,7 +133,7 @@ class Relay:
 
     async def flush(self, coll: Collection, id: str) -> int:
         """Publish one document's outbox. Flushes of the same document in this process take
-        turns, so the flush after a write, the sweep and the next write's flush do not each
+        turns, so the flush after a write, the retry and the next write's flush do not each
         publish the same entries (other replicas may still overlap: rare, and harmless)."""
         key = (coll, id)
         lock, users = self._locks.get(key, (asyncio.Lock(), 0))
@@ -138,26 +156,50 @@ class Relay:
             for entry in entries:
                 await self.bus.publish(entry["topic"], Event.model_validate(entry["event"]))
                 sent.append(entry["id"])
-        except Exception as exc:  # noqa: BLE001 - the sweep will try again
+        except Exception as exc:  # noqa: BLE001 - retried every interval
+            self.remember(coll, id)
             log.warning("outbox publish failed; will retry", extra={"doc": id, "error": type(exc).__name__})
         finally:
             if sent:
                 await coll.pull(id, "_outbox", "id", sent)
+        if len(sent) == len(entries):
+            self._failed.pop((builtins.id(coll), id), None)
         return len(sent)
 
+    def remember(self, coll: Collection, id: str) -> None:
+        self._failed[(builtins.id(coll), id)] = coll
+
+    async def retry(self) -> int:
+        """Flush again the documents whose publish failed (a broker outage)."""
+        total = 0
+        for (_, doc_id), coll in list(self._failed.items()):
+            total += await self.flush(coll, doc_id)
+        return total
+
     async def sweep(self) -> int:
+        """Flush every document with a pending outbox: a scan, for recovery after a crash."""
         total = 0
         for coll in self._collections:
-            for doc in await coll.find({"_outbox.0": {"$exists": True}}, limit=200):
-                total += await self.flush(coll, doc["_id"])
+            while True:
+                found = await coll.find({"_outbox.0": {"$exists": True}}, limit=200)
+                flushed = [await self.flush(coll, doc["_id"]) for doc in found]
+                total += sum(flushed)
+                if len(found) < 200 or not any(flushed):
+                    break
         return total
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_full = loop.time()
         while True:
             try:
-                await self.sweep()
+                if loop.time() >= next_full:
+                    next_full = loop.time() + self.full_interval
+                    await self.sweep()
+                else:
+                    await self.retry()
             except Exception as exc:  # noqa: BLE001
-                log.warning("outbox sweep failed", extra={"error": type(exc).__name__})
+                log.warning("outbox relay pass failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(self.interval)
 
     async def start(self) -> None:

@@ -12,14 +12,11 @@ Every query pages (``limit``): the scanner never holds more than one page of clo
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from minwon.docstore import Collection, Doc, DocumentStore, SqliteCollection, _compile, _path, iso
+from minwon.docstore import Doc, DocumentStore, iso
 from minwon.outbox import Aggregates, Relay, public
 from services.deadline.tracking import LIVE, OPEN
 
@@ -49,7 +46,7 @@ class DeadlineStore:
 
     async def due(self, *, now: datetime, limit: int) -> list[Doc]:
         """Clocks with a timer at or before ``now``, earliest first (one page)."""
-        return await _find(self.clocks.coll, {"next_fire_at": {"$lte": iso(now)}},
+        return await self.clocks.coll.find({"next_fire_at": {"$lte": iso(now)}},
                            sort=[("next_fire_at", 1)], limit=limit)
 
     async def open_page(self, *, after: str | None, limit: int) -> list[Doc]:
@@ -60,7 +57,7 @@ class DeadlineStore:
         where: dict[str, Any] = {"status": OPEN}
         if after is not None:
             where["_id"] = {"$gt": after}
-        return await _find(self.clocks.coll, where, sort=[("_id", 1)], limit=limit)
+        return await self.clocks.coll.find(where, sort=[("_id", 1)], limit=limit)
 
     # ------------------------------------------------------------- reads
 
@@ -76,18 +73,18 @@ class DeadlineStore:
             where["due_at"] = {"$lt": iso(overdue_at)}
         if after is not None:
             where["_id"] = {"$gt": after}
-        return [public(d) or {} for d in await _find(self.clocks.coll, where, sort=[("_id", 1)], limit=limit)]
+        return [public(d) or {} for d in await self.clocks.coll.find(where, sort=[("_id", 1)], limit=limit)]
 
     async def count_live(self) -> int:
-        return await _count(self.clocks.coll, {"status": {"$in": list(LIVE)}})
+        return await self.clocks.coll.count({"status": {"$in": list(LIVE)}})
 
     async def count_overdue(self, *, now: datetime) -> int:
-        return await _count(self.clocks.coll, {"status": OPEN, "due_at": {"$lt": iso(now)}})
+        return await self.clocks.coll.count({"status": OPEN, "due_at": {"$lt": iso(now)}})
 
     async def page(self, *, after: str | None, limit: int) -> list[Doc]:
         """Every clock document by receipt number (replay comparisons)."""
         where = {"_id": {"$gt": after}} if after is not None else {}
-        return [public(d) or {} for d in await _find(self.clocks.coll, where, sort=[("_id", 1)], limit=limit)]
+        return [public(d) or {} for d in await self.clocks.coll.find(where, sort=[("_id", 1)], limit=limit)]
 
     async def list_holidays(self) -> list[Doc]:
         return [public(d) or {} for d in await self.holidays.coll.find(sort=[("_id", 1)])]
@@ -95,62 +92,3 @@ class DeadlineStore:
     async def pending_holidays(self) -> list[Doc]:
         return [public(d) or {} for d in await self.holidays.coll.find({"recompute.status": "pending"},
                                                                        sort=[("_id", 1)])]
-
-
-# --------------------------------------------------------------------------
-# Index-friendly queries on the embedded store.
-#
-# The SQLite adapter binds each JSON path as a parameter (``json_extract(doc, ?)``),
-# and SQLite matches an expression index only against the literal expression it was
-# created with, so the port's filters never use the indexes ``ensure_index`` made: the
-# timer query walked the whole ``next_fire_at`` index on every pass. Until
-# ``minwon.docstore._compile`` writes the (already validated) path literally, the
-# deadline store runs its hot queries with the paths inlined. MongoDB needs nothing.
-# --------------------------------------------------------------------------
-
-_SAFE_PATH = re.compile(r'\$(\."[A-Za-z0-9_]+"|\[\d+\])+')
-_PATH_CALL = re.compile(r"(json_extract|json_type)\(doc, $")
-
-
-def _inline(sql: str, params: Sequence[Any]) -> tuple[str, list[Any]]:
-    """Write the JSON-path parameters of ``sql`` as literals (each one checked against the
-    only shape ``minwon.docstore._path`` produces); other parameters stay bound."""
-    pieces = sql.split("?")
-    out, kept = [pieces[0]], []
-    for piece, param in zip(pieces[1:], params, strict=True):
-        if _PATH_CALL.search(out[-1]) and isinstance(param, str) and _SAFE_PATH.fullmatch(param):
-            out.append(f"'{param}'")
-        else:
-            out.append("?")
-            kept.append(param)
-        out.append(piece)
-    return "".join(out), kept
-
-
-def select_sql(table: str, where: Mapping[str, Any], *, sort: Sequence[tuple[str, int]] = (),
-               limit: int = 0) -> tuple[str, list[Any]]:
-    """The SQL the embedded store runs for a find, with the JSON paths inlined."""
-    sql_where, params = _inline(*_compile(where))
-    order = ", ".join(f"json_extract(doc, '{_path(f)}') {'DESC' if d < 0 else 'ASC'}" for f, d in sort)
-    sql = f"SELECT doc FROM {table} WHERE {sql_where}"
-    if order:
-        sql += f" ORDER BY {order}"
-    if limit:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return sql, params
-
-
-async def _find(coll: Collection, where: Mapping[str, Any], *, sort: Sequence[tuple[str, int]],
-                limit: int) -> list[Doc]:
-    if not isinstance(coll, SqliteCollection):
-        return await coll.find(where, sort=sort, limit=limit)
-    sql, params = select_sql(coll._t, where, sort=sort, limit=limit)  # noqa: SLF001 - see the note above
-    return [json.loads(row[0]) for row in coll._run(sql, params).fetchall()]  # noqa: SLF001
-
-
-async def _count(coll: Collection, where: Mapping[str, Any]) -> int:
-    if not isinstance(coll, SqliteCollection):
-        return await coll.count(where)
-    sql_where, params = _inline(*_compile(where))
-    return coll._run(f"SELECT COUNT(*) FROM {coll._t} WHERE {sql_where}", params).fetchone()[0]  # noqa: SLF001

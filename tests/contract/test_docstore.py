@@ -100,3 +100,45 @@ async def test_updates_keep_queries_to_the_newest_version(coll: Collection) -> N
     assert await coll.count({"status": "open"}) == 0
     assert [d["status"] for d in await coll.find({})] == ["closed"]
     assert [d["_id"] for d in await coll.find({"_id": "a"})] == ["a"]
+
+
+async def test_put_and_pull_advance_the_version(coll: Collection) -> None:
+    await coll.put({"_id": "p", "box": [{"id": "x"}, {"id": "y"}]})
+    assert (await coll.get("p"))["_v"] == 1
+    await coll.put({"_id": "p", "box": [{"id": "x"}, {"id": "y"}, {"id": "z"}]})
+    assert (await coll.get("p"))["_v"] == 2
+    await coll.pull("p", "box", "id", ["x"])
+    doc = await coll.get("p")
+    assert doc["_v"] == 3 and [b["id"] for b in doc["box"]] == ["y", "z"]
+
+
+async def test_a_writer_holding_a_long_superseded_version_loses(coll: Collection) -> None:
+    await coll.create({"_id": "old", "n": 0})
+    stale = await coll.get("old")
+    for n in range(1, 60):  # far past the markers any adapter keeps
+        doc = await coll.get("old")
+        assert await coll.update({**doc, "n": n}, expected_version=doc["_v"])
+    assert not await coll.update({**stale, "n": -1}, expected_version=stale["_v"])
+    assert (await coll.get("old"))["n"] == 59
+
+
+async def test_a_crash_between_marker_and_document_never_shows_a_mix(infra) -> None:
+    """MongoDB-wire layout: a writer died after inserting its version marker and before
+    replacing the document. Reads and queries keep the last whole version; the next writer
+    rolls the document forward and then wins its own version."""
+    from minwon.docstore import MongoStore
+
+    store = MongoStore(infra.mongodb_uri, f"t{uuid.uuid4().hex[:8]}_contract")
+    coll = store.collection("crash")
+    await coll.create({"_id": "a", "status": "open"})
+    await coll._m.insert_one({"_id": "a#2", "doc": {"_id": "a", "_v": 2, "status": "working"}})
+    assert (await coll.get("a"))["status"] == "open"
+    assert await coll.count({"status": "working"}) == 0
+    assert not await coll.update({"_id": "a", "status": "lost"}, expected_version=1)
+    doc = await coll.get("a")
+    assert (doc["_v"], doc["status"]) == (2, "working")
+    assert [d["status"] for d in await coll.find({})] == ["working"]
+    assert await coll.update({**doc, "status": "closed"}, expected_version=2)
+    assert (await coll.get("a"))["status"] == "closed"
+    await store.drop()
+    await store.close()
