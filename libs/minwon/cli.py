@@ -4,6 +4,7 @@
     minwon service <name>            one service (distributed: Kafka + MongoDB)
     minwon replay deadline ...       rebuild or republish from the event log
     minwon deadline compute ...      print a legal due time as JSON
+    minwon deadletter ...            list, show and redrive dead letters
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from minwon import deadletters
 from minwon.host import SERVICES
 from minwon.settings import Settings
 
@@ -51,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         module.register(sub)
         extras.update(dict.fromkeys(getattr(module, "COMMANDS", ()), module))
+    deadletters.register(sub)
+    extras.update(dict.fromkeys(deadletters.COMMANDS, deadletters))
 
     args = parser.parse_args(argv)
     if args.command == "run":
