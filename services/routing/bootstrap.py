@@ -34,6 +34,7 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         relay=relay,
         routes=api.routes(routing),
         subscriptions=consumers.subscriptions(routing),
-        loops=[("assign-waiting", own.queue_interval_seconds, routing.assign_waiting)],
+        loops=[("assign-waiting", own.queue_interval_seconds, routing.assign_waiting),
+               ("recount", own.recount_interval_seconds, routing.recount)],
         on_start=[routing.start],
     )

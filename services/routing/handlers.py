@@ -48,6 +48,13 @@ class Routing:
         await self.store.setup()
         if self.seed_dir is not None:
             await self.seed(self.seed_dir)
+        await self.store.recount()
+        metrics.UNASSIGNED.set(await self.store.count_queued())
+
+    async def recount(self) -> None:
+        """Correct any drift of the load counters (a crash between an assignment and its counter)."""
+        async with self._assigning:
+            await self.store.recount(force=True)
         metrics.UNASSIGNED.set(await self.store.count_queued())
 
     async def seed(self, data_dir: Path) -> int:
@@ -271,6 +278,7 @@ class Routing:
         applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id)
         metrics.observe(applied.events)
         if applied.events:
+            await self.store.account(None, applied.state)
             log.info("complaint routed", extra={"receipt_no": receipt_no, "rule_id": found.rule.id,
                                                 "department": found.rule.department})
         await self.assign_waiting(department=found.rule.department)
@@ -287,6 +295,9 @@ class Routing:
             return await self._assign_waiting(department)
 
     async def _assign_waiting(self, department: str | None) -> int:
+        waiting_now = await (self.store.queued_in(department) if department else self.store.count_queued())
+        if waiting_now <= 0:  # nothing waits: no query over the assignments
+            return 0
         waiting: dict[str, list[Assignment]] = defaultdict(list)
         for doc in await self.store.queued(department=department):
             waiting[doc["department"]].append(Assignment.from_doc(doc))
@@ -304,8 +315,10 @@ class Routing:
 
     async def _assign(self, receipt_no: str, dept: Department, pick: domain.Pick) -> int:
         now = self.clock()
+        seen: list[dict[str, Any] | None] = [None]
 
         def decide(state: dict[str, Any] | None) -> Decision:
+            seen[0] = state
             current = Assignment.from_doc(state) if state else None
             if current is None or current.status != domain.QUEUED or current.department != dept.code:
                 return None, []
@@ -315,6 +328,7 @@ class Routing:
         applied = await self.store.assignments.apply(receipt_no, decide)
         metrics.observe(applied.events)
         if applied.events:
+            await self.store.account(seen[0], applied.state)
             log.info("complaint assigned", extra={"receipt_no": receipt_no, "department": dept.code,
                                                   "handler_id": pick.handler.id, "event_type": applied.events[0].type})
         return len(applied.events)
@@ -333,10 +347,12 @@ class Routing:
             raise Invalid("department", f"unknown department {code!r}")
         loads, guardian_loads = await self._loads(dept)
         now = self.clock()
+        seen: list[dict[str, Any] | None] = [None]
 
         def decide(state: dict[str, Any] | None) -> Decision:
             if state is None:
                 raise NotFound("assignment", receipt_no)
+            seen[0] = state
             moved = domain.reassign(Assignment.from_doc(state), dept, handler_id=handler, reason=reason,
                                     reason_code=reason_code, actor=actor, now=now)
             pick = domain.pick_for(moved.kind, dept, loads, guardian_loads, handler_id=handler,
@@ -350,6 +366,7 @@ class Routing:
         applied = await self.store.assignments.apply(receipt_no, decide, cause=cause)
         state = Assignment.from_doc(applied.state or {})
         if not applied.duplicate:
+            await self.store.account(seen[0], applied.state)
             metrics.observe(applied.events)
             if state.misroute and not before.get("misroute"):
                 metrics.misrouted(state.misroute["rule_id"])
@@ -360,8 +377,10 @@ class Routing:
 
     async def release(self, event: Event) -> None:
         now = self.clock()
+        seen: list[dict[str, Any] | None] = [None]
 
         def decide(state: dict[str, Any] | None) -> Decision:
+            seen[0] = state
             new = domain.release(Assignment.from_doc(state) if state else None, receipt_no=event.subject,
                                  event_type=event.type, now=now)
             return (new.to_doc() if new else None), []
@@ -369,6 +388,8 @@ class Routing:
         applied = await self.store.assignments.apply(event.subject, decide, cause=event.id)
         if applied.duplicate:
             return
+        if applied.state is not seen[0] and applied.state != seen[0]:
+            await self.store.account(seen[0], applied.state)
         metrics.UNASSIGNED.set(await self.store.count_queued())
         department = (applied.state or {}).get("department")
         if self.cap and department:  # a freed place may let a waiting complaint in

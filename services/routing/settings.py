@@ -18,4 +18,6 @@ class RoutingSettings(BaseSettings):
     seed: bool = Field(True, description="Load the sample departments and rules into an empty store at start")
     data_dir: Path = Field(DATA_DIR, description="Folder with departments.json and rules.json")
     queue_interval_seconds: float = Field(1.0, gt=0, description="How often waiting complaints are retried")
+    recount_interval_seconds: float = Field(
+        1800.0, gt=0, description="How often the load counters are rebuilt from the assignments (drift repair)")
     max_open_per_handler: int = Field(0, ge=0, description="Open complaints a handler takes at most; 0: no cap")

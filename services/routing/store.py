@@ -6,8 +6,11 @@
   (aggregates with inbox and outbox: the routed/assigned/reassigned events are written with them).
 - ``meta``: the seed marker.
 
-A handler's load is not a counter that could drift: it is the number of
-complaints assigned to them and still open, counted when needed.
+- ``counters``: each handler's load (complaints assigned to them and still open), each
+  guardian's, and the complaints waiting per department, kept with the assignments so
+  that routing one complaint never counts over all of them. A crash between an
+  assignment and its counter leaves a counter one off; :meth:`RoutingStore.recount`
+  rebuilds them from the assignments (at start-up when missing, then periodically).
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ class RoutingStore:
         self.departments = Aggregates(self.db.collection("departments"), self.relay)
         self.assignments = Aggregates(self.db.collection("assignments"), self.relay)
         self.meta = self.db.collection("meta")
+        self.counters = self.db.collection("counters")
 
     async def setup(self) -> None:
         coll = self.db.collection("assignments")
@@ -59,11 +63,51 @@ class RoutingStore:
     async def list_departments(self) -> list[dict[str, Any]]:
         return [public(d) for d in await self.departments.coll.find(sort=[("_id", 1)])]  # type: ignore[misc]
 
+    async def _counter(self, key: str) -> int:
+        doc = await self.counters.get(key)
+        return max(0, int(doc.get("n", 0))) if doc else 0
+
     async def load(self, handler_id: str) -> int:
-        return await self.assignments.coll.count({"handler.id": handler_id, "status": ASSIGNED})
+        return await self._counter(f"load:{handler_id}")
 
     async def guardian_load(self, official_id: str) -> int:
-        return await self.assignments.coll.count({"guardian.id": official_id, "status": ASSIGNED})
+        return await self._counter(f"guardian:{official_id}")
+
+    async def queued_in(self, department: str) -> int:
+        return await self._counter(f"queued:{department}")
+
+    async def account(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        """Move the counters from what ``before`` held to what ``after`` holds."""
+        deltas: dict[str, int] = {}
+        for doc, sign in ((before, -1), (after, 1)):
+            for key in _counted(doc):
+                deltas[key] = deltas.get(key, 0) + sign
+        for key, delta in deltas.items():
+            if delta:
+                await self.counters.increment(key, "n", delta)
+
+    async def recount(self, *, force: bool = False) -> bool:
+        """Rebuild every counter from the assignments (a scan: recovery, off the path of events)."""
+        if not force and await self.counters.get("queued") is not None:
+            return False
+        totals: dict[str, int] = {"queued": 0}
+        after: str | None = None
+        while True:
+            where: dict[str, Any] = {"status": {"$in": [ASSIGNED, QUEUED]}}
+            if after:
+                where["_id"] = {"$gt": after}
+            page = await self.assignments.coll.find(where, sort=[("_id", 1)], limit=1000)
+            for doc in page:
+                for key in _counted(doc):
+                    totals[key] = totals.get(key, 0) + 1
+            if len(page) < 1000:
+                break
+            after = page[-1]["_id"]
+        for doc in await self.counters.find({}):
+            totals.setdefault(doc["_id"], 0)
+        for key, n in totals.items():
+            await self.counters.put({"_id": key, "n": n})
+        return True
 
     async def queued(self, *, department: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         where: dict[str, Any] = {"status": QUEUED}
@@ -73,7 +117,7 @@ class RoutingStore:
         return [public(d) for d in docs]  # type: ignore[misc]
 
     async def count_queued(self) -> int:
-        return await self.assignments.coll.count({"status": QUEUED})
+        return await self._counter("queued")
 
     async def list_assignments(self, *, where: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
         if after:
@@ -85,3 +129,17 @@ class RoutingStore:
         """(complaints routed by the rule, of which moved to another department)."""
         coll = self.assignments.coll
         return await coll.count({"rule_id": rule_id}), await coll.count({"misroute.rule_id": rule_id})
+
+
+def _counted(doc: dict[str, Any] | None) -> list[str]:
+    """The counters an assignment in this state adds one to."""
+    if not doc:
+        return []
+    if doc.get("status") == QUEUED:
+        return ["queued", f"queued:{doc.get('department')}"]
+    if doc.get("status") != ASSIGNED:
+        return []
+    keys = [f"load:{doc['handler']['id']}"] if doc.get("handler") else []
+    if doc.get("guardian"):
+        keys.append(f"guardian:{doc['guardian']['id']}")
+    return keys

@@ -10,6 +10,8 @@ from prometheus_client import REGISTRY
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import derive_id
+from minwon.outbox import Relay
+from services.routing.store import RoutingStore
 from tests.integration.routing.helpers import (in_app, lifecycle, publish, receipt, routing_events, running,
                                                sealed_filing, settled, wait_for)
 
@@ -170,3 +172,15 @@ async def test_reassignment_to_another_department_is_published_and_counted_as_a_
         unknown = await run.client.post(f"/api/v1/routing/assignments/{receipt()}/reassign",
                                         json={"department": "road", "reason": "x"})
         assert unknown.status_code == 404
+
+        async def counters() -> dict[str, int]:
+            docs = await run.store.collection("counters").find({})
+            return {d["_id"]: d["n"] for d in docs if d["n"]}
+
+        async def recount() -> None:
+            await RoutingStore(run.store, Relay(run.bus)).recount(force=True)
+
+        kept = await in_app(run, counters)  # moved with each assignment, never counted per event
+        assert kept.get(f"load:{first['id']}", 0) == 0 and kept["load:road-01"] == 1
+        await in_app(run, recount)
+        assert await in_app(run, counters) == kept
