@@ -66,7 +66,9 @@ class Notifier:
         else:
             state = await self.note_facts(event)
         created = await self.create_notifications(event, state)
-        await self.wake(event.subject, created)
+        if created:
+            state = await self.store.remember(event.subject, created)
+        await self.wake(created, known=(state or {}).get("notices", []))
 
     async def keep_sealed(self, event: Event) -> dict[str, Any] | None:
         """Keep a sealed part re-sealed under this service's key (contact details only, for a filing)."""
@@ -100,10 +102,10 @@ class Notifier:
                                                         "event_id": event.id})
         return created
 
-    async def wake(self, receipt_no: str, ids: list[str]) -> None:
-        """Try the new notices and those of the complaint still waiting (details may just have arrived)."""
-        waiting = await self.store.open_ids(receipt_no=receipt_no)
-        for id in dict.fromkeys([*ids, *waiting]):
+    async def wake(self, ids: list[str], *, known: list[str]) -> None:
+        """Try the new notices and the complaint's earlier ones (details they waited for may just have
+        arrived); each is read by id, and one already sent or skipped is left as it is."""
+        for id in dict.fromkeys([*ids, *known]):
             await self._attempt_safely(id)
 
     # ------------------------------------------------------------------ the delivery loop

@@ -49,10 +49,18 @@ class NotificationStore:
                                        limit=limit)
         return [public(d) or {} for d in docs]
 
-    async def open_ids(self, *, receipt_no: str) -> list[str]:
-        """Notifications of a complaint not yet sent, dead or skipped."""
-        docs = await self.records.find({"receipt_no": receipt_no, "status": {"$in": [domain.PENDING]}})
-        return [d["_id"] for d in docs]
+    async def remember(self, receipt_no: str, ids: list[str]) -> dict[str, Any] | None:
+        """Note the complaint's notification ids on its facts document, so that events of the
+        complaint find its notices by id instead of querying all notifications."""
+
+        def add(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+            known = list((state or {}).get("notices", []))
+            new = [i for i in ids if i not in known]
+            if not new:
+                return None, []
+            return {**(state or {"receipt_no": receipt_no}), "notices": known + new}, []
+
+        return (await self.complaints.apply(receipt_no, add)).state
 
     async def due(self, *, now_iso: str, limit: int) -> list[str]:
         docs = await self.records.find(
