@@ -15,17 +15,19 @@ import asyncio
 import importlib
 import logging
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from litestar import Litestar, MediaType, Request, Response, get
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from minwon import telemetry
+from minwon import limits, telemetry
 from minwon.bus import Bus, KafkaBus, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError
@@ -131,11 +133,40 @@ def _unavailable(_: Request, exc: Exception) -> Response:
     )
 
 
-def _http_error(_: Request, exc: HTTPException) -> Response:
+def _malformed_body(_: Request, exc: SerializationException) -> Response:
+    message = f"the body is not valid JSON ({exc.detail})"
+    return Response(
+        {"error": "invalid_body", "message": message, "fields": [{"field": "body", "message": message}]},
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    if isinstance(exc.__cause__, SerializationException):  # Litestar's answer to a body it could not decode
+        return _malformed_body(request, exc.__cause__)
     return Response(
         {"error": "http_error", "message": exc.detail},
         status_code=exc.status_code,
         headers=exc.headers,
+        media_type=MediaType.JSON,
+    )
+
+
+def _internal_error(request: Request, exc: Exception) -> Response:
+    """What no other handler answers: logged once with its trace id, which the client can quote."""
+    span = trace.get_current_span()
+    context = span.get_span_context()
+    trace_id = trace.format_trace_id(context.trace_id) if context.is_valid else uuid.uuid4().hex
+    span.record_exception(exc)
+    span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
+    log.error("unhandled error", exc_info=exc, extra={
+        "trace_id": trace_id, "method": request.method, "error": type(exc).__name__,
+        "route": request.scope.get("path_template") or request.scope["path"]})
+    return Response(
+        {"error": "internal", "message": "an unexpected error; quote the trace id when reporting it",
+         "trace_id": trace_id},
+        status_code=500,
         media_type=MediaType.JSON,
     )
 
@@ -188,13 +219,17 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
     return Litestar(
         route_handlers=routes,
         lifespan=[lifespan],
+        # the most specific handler wins (by the exception's MRO); Exception is the last resort
         exception_handlers={
             DomainError: _domain_error,
             ValidationException: _validation_error,
             HTTPException: _http_error,
+            SerializationException: _malformed_body,
             **_unavailable_errors(),
+            Exception: _internal_error,
         },
-        middleware=[telemetry.http_middleware(service_of)],
+        middleware=[telemetry.http_middleware(service_of), limits.body_limits()],
+        request_max_body_size=limits.MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
         logging_config=None,
