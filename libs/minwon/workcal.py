@@ -34,6 +34,10 @@ ONE_DAY = timedelta(days=1)
 WorkingPeriod = tuple[datetime, datetime]
 
 
+class OutsideCalendar(ValueError):
+    """A day outside the years a calendar answers for."""
+
+
 @functools.cache
 def korean_public_holidays(year: int) -> Mapping[date, str]:
     """Korea's public holidays (공휴일) of ``year``, substitute holidays included.
@@ -232,7 +236,7 @@ class WorkCalendar:
 
     def _check_year(self, d: date) -> None:
         if d.year not in self.years:
-            raise ValueError(f"{d} is outside the calendar's years {self.years.start}–{self.years.stop - 1}")
+            raise OutsideCalendar(f"{d} is outside the calendar's years {self.years.start}–{self.years.stop - 1}")
 
     def _periods_from(self, d: date) -> Iterator[WorkingPeriod]:
         while True:

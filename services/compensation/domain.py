@@ -52,6 +52,10 @@ GRANT_IT, EXCLUDE, WAIT = "grant", "exclude", "wait"
 
 UNASSIGNED = "unassigned"
 
+#: A verification instant lies from the first budget year on, and at most a clock skew ahead of now.
+EARLIEST_VERIFICATION = datetime(2000, 1, 1, tzinfo=KST)
+CLOCK_SKEW = timedelta(minutes=5)
+
 
 # ---------------------------------------------------------------- the charter
 
@@ -389,6 +393,17 @@ def revisit_claim(case: Case, charter: Charter, *, occurrence: str, occurred_at:
         occurred_at=occurred_at,
         basis={},
     )
+
+
+def check_verified_at(verified_at: datetime, now: datetime) -> datetime:
+    """When the investigation found the report true: an instant with an offset, not before 2000, not ahead of now."""
+    if verified_at.tzinfo is None:
+        raise Invalid("verified_at", "verified_at needs a UTC offset, e.g. 2026-11-20T10:00:00+09:00")
+    if verified_at < EARLIEST_VERIFICATION:
+        raise Invalid("verified_at", f"verified_at cannot be before {EARLIEST_VERIFICATION:%Y-%m-%d}")
+    if verified_at > now + CLOCK_SKEW:
+        raise Invalid("verified_at", "verified_at cannot be in the future")
+    return verified_at
 
 
 def whistleblower_claim(

@@ -179,9 +179,11 @@ class Compensation:
         self, *, receipt_no: str, complainant_ref: str, department: str, verified: bool, recovered_krw: int,
         verified_at: datetime | None,
     ) -> tuple[Doc, bool]:
+        now = self.clock()
         claim = domain.whistleblower_claim(
             self.charter, receipt_no=receipt_no, complainant_ref=complainant_ref, department=department,
-            verified=verified, recovered_krw=recovered_krw, verified_at=verified_at or self.clock())
+            verified=verified, recovered_krw=recovered_krw,
+            verified_at=domain.check_verified_at(verified_at, now) if verified_at else now)
         return await self.grant(claim)
 
     async def approve(self, entry_id: str, *, approver: str) -> Doc:

@@ -1,8 +1,9 @@
 """Deadline rules: the legal processing period of a complaint and the clock that watches it.
 
 Pure: no I/O, no clock reads (``at`` and ``now`` are passed in), every instant
-timezone-aware. A :class:`Clock` is immutable; each command returns a new one.
-The working calendar (근무일 달력) comes from :mod:`minwon.workcal`.
+timezone-aware and within the calendar's years (:data:`EARLIEST` to :data:`END`).
+A :class:`Clock` is immutable; each command returns a new one. The working
+calendar (근무일 달력) comes from :mod:`minwon.workcal`.
 
 Glossary: processing period / 처리기간; receipt / 접수; immediately / 즉시
 (3 working hours); working hours / 근무시간; supplementation / 보완 (a pause);
@@ -15,20 +16,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from minwon.workcal import WorkCalendar
+from minwon.workcal import DEFAULT_YEARS, SEOUL, OutsideCalendar, WorkCalendar
 
 ONE_DAY = timedelta(days=1)
 HOURS_PER_DAY = 8  # 1 day = 8 working hours (시행령, 처리기간의 계산)
 LONGEST_HOURS_PERIOD_DAYS = 5  # up to 5 days: working hours; 6 or more: days
 STATUTORY_TYPES_PATH = Path(__file__).parent / "data" / "statutory_types.json"
+#: The instants a clock accepts, ``EARLIEST`` included and ``END`` not: the years the working calendar counts.
+EARLIEST = datetime(DEFAULT_YEARS.start, 1, 1, tzinfo=ZoneInfo(SEOUL))
+END = datetime(DEFAULT_YEARS.stop, 1, 1, tzinfo=ZoneInfo(SEOUL))
 
 
 # ---------------------------------------------------------------- errors
@@ -453,7 +459,9 @@ def compute_due(
     Weeks, months, years: the calendar, first day included, rolled to the next
     working day, due at 18:00. None while a pause is open.
     """
-    count = _run(_aware(received_at, "received_at"), Period.parse(period), calendar, pauses, extensions)
+    received_at, period = _instant(received_at, "received_at"), Period.parse(period)
+    with _counted("received_at"):
+        count = _run(received_at, period, calendar, pauses, extensions)
     return None if count is None else count.due
 
 
@@ -486,7 +494,7 @@ def service_target_at(
     """When the department's target falls: ``ratio`` × the legal working time after receipt,
     or its own period counted like a legal one. Pauses count as for the legal period;
     extensions do not move it. None while paused."""
-    received = calendar.local(_aware(received_at, "received_at"))
+    received = calendar.local(_instant(received_at, "received_at"))
     legal_due = _count(received, legal, calendar).due
     if target.period is not None:
         count = _count(received, target.period, calendar)
@@ -724,7 +732,7 @@ def open_clock(
     kind = parse_kind(kind)
     chosen = legal_period(kind, statutory_type=statutory_type, period=period)
     clock = Clock(
-        received_at=calendar.local(_aware(received_at, "received_at")),
+        received_at=calendar.local(_instant(received_at, "received_at")),
         kind=kind,
         period=chosen,
         basis=chosen.basis,
@@ -736,7 +744,8 @@ def open_clock(
         forwarding_clock=forwarding_clock,
         policy=policy,
     )
-    return recompute(clock, calendar)
+    with _counted("received_at"):
+        return recompute(clock, calendar)
 
 
 def recompute(clock: Clock, calendar: WorkCalendar) -> Clock:
@@ -781,11 +790,12 @@ def resume(clock: Clock, at: datetime, calendar: WorkCalendar) -> Clock:
     _require_open(clock)
     if not clock.paused:
         raise ClockNotPaused("pause", "the clock is not paused")
-    at = calendar.local(_aware(at, "at"))
+    at = calendar.local(_instant(at, "at"))
     started = clock.pauses[-1].started_at
     if at <= started:
         raise InvalidPause("pause", f"a pause must end after it starts ({started.isoformat()})")
-    return recompute(replace(clock, pauses=clock.pauses[:-1] + (Pause(started, at),)), calendar)
+    with _counted("at"):
+        return recompute(replace(clock, pauses=clock.pauses[:-1] + (Pause(started, at),)), calendar)
 
 
 def rearmed_signals(policy: SignalPolicy) -> frozenset[str]:
@@ -819,18 +829,19 @@ def extend(
     if at > clock.due_at:
         raise ExtensionTooLate("at", f"the period ran out at {clock.due_at.isoformat()}")
     chosen = clock.period if by is None else Period.parse(by, field="by")
-    if not clock.extensions:
-        count = _run(clock.received_at, clock.period, calendar, clock.pauses, clock.extensions)
-        assert count is not None
-        if _after_extension(count, chosen, calendar).due > _after_extension(count, clock.period, calendar).due:
-            raise InvalidExtension("by", f"the first extension is at most the original period {clock.period}")
     rearmed = rearmed_signals(clock.policy)
     extended = replace(
         clock,
         extensions=clock.extensions + (Extension(at, chosen, reason.strip(), citizen_consent),),
         emitted=tuple(e for e in clock.emitted if e.name not in rearmed),
     )
-    return recompute(extended, calendar)
+    with _counted("by"):
+        if not clock.extensions:
+            count = _run(clock.received_at, clock.period, calendar, clock.pauses, clock.extensions)
+            assert count is not None
+            if _after_extension(count, chosen, calendar).due > _after_extension(count, clock.period, calendar).due:
+                raise InvalidExtension("by", f"the first extension is at most the original period {clock.period}")
+        return recompute(extended, calendar)
 
 
 def mark_assigned(clock: Clock, at: datetime) -> Clock:
@@ -853,7 +864,7 @@ def close(clock: Clock, at: datetime) -> Clock:
 
 def mark_emitted(clock: Clock, signal_names: Iterable[str], at: datetime) -> Clock:
     """Record that these signals went out; a name already recorded keeps its first record."""
-    at = _aware(at, "at")
+    at = _instant(at, "at")
     known = clock.policy.signal_names
     emitted = list(clock.emitted)
     seen = clock.emitted_names
@@ -880,7 +891,7 @@ def pending_signals(clock: Clock) -> tuple[Signal, ...]:
 
 def due_signals(clock: Clock, now: datetime) -> list[Signal]:
     """The signals whose instant is at or before ``now`` and that have not been emitted, in time order."""
-    now = _aware(now, "now")
+    now = _instant(now, "now")
     return [s for s in pending_signals(clock) if s.at <= now]
 
 
@@ -935,7 +946,7 @@ def what_if(
     """
     if kind is None and period is None:
         raise UnknownKind("kind", "give a kind or a period")
-    received_at = _aware(received_at, "received_at")
+    received_at = _instant(received_at, "received_at")
     clock = open_clock(
         received_at,
         Kind.OTHER if kind is None else kind,
@@ -945,8 +956,8 @@ def what_if(
         daily_life=False if kind is None else None,
     )
     for i, (start, end) in enumerate(pauses):
-        _aware(start, f"pauses[{i}].start")
-        _aware(end, f"pauses[{i}].end")
+        _instant(start, f"pauses[{i}].start")
+        _instant(end, f"pauses[{i}].end")
         if end <= start:
             raise InvalidPause(f"pauses[{i}].end", f"pause {i} ends ({end.isoformat()}) before it starts "
                                                    f"({start.isoformat()})")
@@ -954,7 +965,10 @@ def what_if(
             clock = pause(clock, start)
         except DeadlineError as error:
             raise type(error)(f"pauses[{i}].start", str(error)) from None
-        clock = resume(clock, end, calendar)
+        try:
+            clock = resume(clock, end, calendar)
+        except DeadlineError as error:
+            raise type(error)(f"pauses[{i}].end", str(error)) from None
     if extend_by is not None:
         latest = max([clock.received_at, *(p.ended_at or p.started_at for p in clock.pauses)])
         try:
@@ -1008,7 +1022,7 @@ def clock_from_doc(doc: Mapping[str, Any], calendar: WorkCalendar) -> Clock:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             raise InvalidInstant(field, f"{field} is not an ISO 8601 instant: {value!r}") from None
-        return calendar.local(_aware(parsed, field))
+        return calendar.local(_instant(parsed, field))
 
     def optional(value: Any, field: str) -> datetime | None:
         return None if value is None else instant(value, field)
@@ -1049,7 +1063,8 @@ def clock_from_doc(doc: Mapping[str, Any], calendar: WorkCalendar) -> Clock:
         first_response_at=optional(doc.get("first_response_at"), "first_response_at"),
         closed_at=optional(doc.get("closed_at"), "closed_at"),
     )
-    return recompute(clock, calendar)
+    with _counted("received_at"):
+        return recompute(clock, calendar)
 
 
 # ---------------------------------------------------------------- helpers
@@ -1064,10 +1079,24 @@ def _deadline_names(policy: SignalPolicy) -> frozenset[str]:
     return frozenset({WARNING, BREACHED} | {escalation(step.level) for step in policy.ladder})
 
 
-def _aware(instant: datetime, field: str) -> datetime:
+def _instant(instant: datetime, field: str) -> datetime:
+    """``instant`` if it is timezone-aware and between :data:`EARLIEST` and :data:`END`."""
     if not isinstance(instant, datetime) or instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInstant(field, f"{field} must be a timezone-aware datetime, got {instant!r}")
+    if not EARLIEST <= instant < END:
+        raise InvalidInstant(field, f"{field} must lie in the years {EARLIEST.year}–{END.year - 1}, "
+                                    f"got {instant.isoformat()}")
     return instant
+
+
+@contextmanager
+def _counted(field: str) -> Iterator[None]:
+    """A count from an accepted instant that leaves the calendar's years is refused, naming ``field``."""
+    try:
+        yield
+    except (OutsideCalendar, OverflowError) as error:
+        raise InvalidInstant(field, f"counting from {field} leaves the years the working calendar "
+                                    f"counts ({error})") from None
 
 
 def _require_open(clock: Clock) -> None:
@@ -1076,7 +1105,7 @@ def _require_open(clock: Clock) -> None:
 
 
 def _not_before_receipt(clock: Clock, at: datetime) -> datetime:
-    at = _aware(at, "at").astimezone(clock.received_at.tzinfo)
+    at = _instant(at, "at").astimezone(clock.received_at.tzinfo)
     if at < clock.received_at:
         raise InvalidInstant("at", f"{at.isoformat()} is before receipt {clock.received_at.isoformat()}")
     return at

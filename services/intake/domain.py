@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minwon import contracts as c
@@ -34,6 +34,10 @@ CHANNELS = ("online", "visit", "phone", "mail", "fax", "sns", "oral")
 STAFF_CHANNELS = frozenset({"visit", "phone", "mail", "fax", "oral"})
 FORWARDED_CHANNELS = frozenset({"mail", "fax"})  # start the 1-working-hour forwarding clock
 OUTCOMES = ("accepted", "partly_accepted", "rejected")
+#: No complaint still to be handled was received earlier (the working calendar starts in 2000).
+EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
+#: The longest a citizen may be given to supplement a complaint.
+LONGEST_SUPPLEMENT_WAIT = timedelta(days=365)
 
 # status -> commands allowed in it
 DRAFT, RECEIVED, IN_PROGRESS, SUPPLEMENTING = "draft", "received", "in_progress", "awaiting_supplement"
@@ -174,6 +178,8 @@ def check_filing(filing: Filing, now: datetime, *, max_age: timedelta) -> dateti
         raise Invalid("received_at", "only staff-registered channels (visit, phone, mail, fax, oral) give received_at")
     if filing.received_at.tzinfo is None:
         raise Invalid("received_at", "received_at needs a UTC offset, e.g. 2026-11-20T10:00:00+09:00")
+    if filing.received_at < EARLIEST_RECEIPT:
+        raise Invalid("received_at", f"received_at cannot be before {EARLIEST_RECEIPT:%Y-%m-%d}")
     if filing.received_at > now:
         raise Invalid("received_at", "received_at cannot be in the future")
     if now - filing.received_at > max_age and not (filing.received_at_reason or "").strip():
@@ -326,6 +332,11 @@ def request_supplementation(
     """보완요구: the clock stops until the supplement arrives."""
     if not reason.strip():
         raise Invalid("reason", "a supplementation request states what is missing")
+    if due is not None:
+        if due.tzinfo is None:
+            raise Invalid("due", "due needs a UTC offset, e.g. 2026-11-27T18:00:00+09:00")
+        if not now < due <= now + LONGEST_SUPPLEMENT_WAIT:
+            raise Invalid("due", f"due lies in the future, at most {LONGEST_SUPPLEMENT_WAIT.days} days ahead")
     detail = {"supplement_due": due.isoformat() if due else None}
     return _transition(complaint, command="request supplementation", allowed={RECEIVED, IN_PROGRESS},
                        status=SUPPLEMENTING, type=c.COMPLAINT_SUPPLEMENTATION_REQUESTED,

@@ -30,12 +30,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from litestar import MediaType, Request, Response, Router, get, post
 from litestar.di import Provide
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 from minwon.errors import DomainError
 from services.intake import domain
@@ -46,6 +46,8 @@ MAX_WINDOW = timedelta(days=90)
 MAX_RESULTS = 1000
 MAX_IDS = 100
 DESCRIPTION_MAX = 4000
+#: Query dates lie from intake's earliest receipt up to (not including) this instant.
+END_DATE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -256,6 +258,8 @@ def parse_instant(value: str | None, name: str) -> datetime | None:
         raise Open311Error(400, f"{name} is an ISO 8601 date-time with a time zone") from None
     if instant.tzinfo is None:
         raise Open311Error(400, f"{name} needs a time zone (Z or an offset such as +09:00)")
+    if not domain.EARLIEST_RECEIPT <= instant < END_DATE:
+        raise Open311Error(400, f"{name} lies in the years {domain.EARLIEST_RECEIPT.year}–{END_DATE.year - 1}")
     return instant
 
 
@@ -330,6 +334,10 @@ def _http_error(_: Request[Any, Any, Any], exc: HTTPException) -> Response[list[
     return _errors(exc.status_code if exc.status_code < 500 else 400, str(exc.detail))
 
 
+def _malformed_body(_: Request[Any, Any, Any], exc: SerializationException) -> Response[list[dict[str, Any]]]:
+    return _errors(400, f"the body is not valid JSON ({exc.detail})")
+
+
 def _json_suffix(name: str) -> str:
     if not name.endswith(".json"):
         raise Open311Error(404, "only the JSON format is offered: use the .json suffix")
@@ -393,6 +401,7 @@ def routes(intake: Intake) -> list[Any]:
         route_handlers=[list_services, service_definition, list_requests, show_request, create_request],
         dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True)},
         exception_handlers={Open311Error: _open311_error, DomainError: _domain_error,
-                            ValidationException: _http_error, HTTPException: _http_error},
+                            ValidationException: _http_error, HTTPException: _http_error,
+                            SerializationException: _malformed_body},
         tags=["open311"],
     )]

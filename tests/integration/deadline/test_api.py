@@ -53,6 +53,10 @@ async def test_preview_answers_like_the_cli_and_names_the_field_it_refuses(backe
             ({"received_at": "2026-03-10T10:00:00+09:00", "kind": "grievance", "extend": "30d"}, "extend"),
             ({"received_at": "2026-03-10T10:00:00+09:00", "kind": "statutory", "statutory_type": "x"},
              "statutory_type"),
+            ({"received_at": "9999-12-31T23:00:00-10:00", "kind": "grievance"}, "received_at"),
+            ({"received_at": "0001-01-01T00:00:00+09:00", "kind": "grievance"}, "received_at"),
+            ({"received_at": "2026-03-10T10:00:00+09:00", "kind": "grievance",
+              "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "9999-12-31T23:59:59-12:00"}]}, "pauses[0].end"),
         ]
         for body, field in cases:
             r = await client.post("/api/v1/deadlines/preview", json=body)

@@ -127,3 +127,16 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         assert (await client.get(f"/api/v1/complaints/{receipt}")).status_code == 401
     await bus.stop()
 
+
+async def test_impossible_dates_are_refused_naming_the_field(backend) -> None:
+    bus = backend.bus()
+    async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
+        ancient = await client.post("/api/v1/complaints", headers=STAFF, json=complaint_payload(
+            channel="mail", received_at="0001-01-01T00:00:00+09:00", received_at_reason="found in the archive"))
+        assert ancient.status_code == 422 and ancient.json()["fields"][0]["field"] == "received_at"
+        receipt = (await client.post("/api/v1/complaints", json=complaint_payload())).json()["receipt_no"]
+        due = await client.post(f"/api/v1/complaints/{receipt}/supplementation", headers=STAFF,
+                                json={"reason": "도면 누락", "due": "9999-12-31T23:00:00-12:00"})
+        assert due.status_code == 422 and due.json()["fields"][0]["field"] == "due"
+        listed = await client.get("/open311/v2/requests.json?end_date=0001-01-02T00:00:00Z")
+        assert listed.status_code == 400 and "end_date" in listed.json()[0]["description"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from minwon import contracts as c
-from minwon.errors import Conflict
+from minwon.errors import Conflict, Invalid
 from services.compensation import domain
 from tests.unit.compensation.factories import World, breached, event, receipt, received
 
@@ -146,6 +148,19 @@ async def test_a_reward_above_the_threshold_waits_for_approval() -> None:
     assert granted.data["amount_krw"] == 3_000_000 and "p-0123" not in granted.to_json().decode()
     assert (await w.svc.approve(entry["id"], approver="감사담당관장"))["status"] == domain.GRANTED
     assert len(w.granted(r)) == 1
+
+
+async def test_a_whistleblower_case_keeps_a_plausible_verification_time_and_refuses_year_one() -> None:
+    w = World()
+    r = receipt()
+    with pytest.raises(Invalid) as refused:
+        await w.svc.open_whistleblower_case(receipt_no=r, complainant_ref="p-1", department="감사담당관", verified=True,
+                                            recovered_krw=1_000_000, verified_at=datetime(1, 1, 1, tzinfo=UTC))
+    assert refused.value.field == "verified_at" and await w.ledger(r) == []
+    verified = w.clock.now - timedelta(days=3)
+    entry, _ = await w.svc.open_whistleblower_case(receipt_no=r, complainant_ref="p-1", department="감사담당관",
+                                                   verified=True, recovered_krw=1_000_000, verified_at=verified)
+    assert entry["occurred_at"] == verified.isoformat()
 
 
 async def test_approval_is_refused_when_the_budget_cannot_pay() -> None:

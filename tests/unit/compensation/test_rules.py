@@ -330,6 +330,28 @@ def test_a_whistleblower_grant_keeps_the_pseudonym_off_the_event() -> None:
     assert "p-secret-ref" not in event.to_json().decode()
 
 
+@pytest.mark.parametrize(
+    "verified_at",
+    [
+        datetime(2026, 11, 20, 10, 0),  # no offset
+        datetime(1, 1, 1, tzinfo=UTC),
+        datetime(1999, 12, 31, 14, 59, tzinfo=UTC),  # 23:59 in Korea
+        NOW + domain.CLOCK_SKEW + timedelta(seconds=1),
+        datetime(9999, 12, 31, tzinfo=UTC),
+    ],
+)
+def test_a_verification_time_is_a_plausible_instant(verified_at: datetime) -> None:
+    with pytest.raises(Invalid) as refused:
+        domain.check_verified_at(verified_at, NOW)
+    assert refused.value.field == "verified_at"
+
+
+@pytest.mark.parametrize("verified_at",
+                         [domain.EARLIEST_VERIFICATION, NOW - timedelta(days=400), NOW + domain.CLOCK_SKEW])
+def test_a_verification_time_from_2000_up_to_the_clock_skew_is_kept(verified_at: datetime) -> None:
+    assert domain.check_verified_at(verified_at, NOW) == verified_at
+
+
 def test_no_reward_when_the_schedule_pays_nothing() -> None:
     with pytest.raises(Invalid):
         domain.whistleblower_claim(charter(), receipt_no="r", complainant_ref="p-1", department="d",

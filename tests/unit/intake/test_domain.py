@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -71,6 +71,10 @@ def test_every_channel_is_accepted(channel: str) -> None:
         ({"channel": "mail", "received_at": NOW + timedelta(minutes=1)}, "received_at"),
         ({"channel": "mail", "received_at": datetime(2026, 11, 20, 9, 0)}, "received_at"),
         ({"channel": "fax", "received_at": NOW - timedelta(days=31)}, "received_at_reason"),
+        ({"channel": "mail", "received_at": datetime(1, 1, 1, tzinfo=UTC), "received_at_reason": "old"}, "received_at"),
+        ({"channel": "mail", "received_at": datetime(1999, 12, 31, 23, 59, tzinfo=UTC), "received_at_reason": "old"},
+         "received_at"),
+        ({"channel": "visit", "received_at": datetime(9999, 12, 31, tzinfo=UTC)}, "received_at"),
     ],
 )
 def test_bad_filings_name_the_field(changes: dict, field: str) -> None:
@@ -86,6 +90,35 @@ def test_staff_channels_keep_the_real_arrival_time() -> None:
     assert domain.check_filing(
         filing(channel="visit", received_at=old, received_at_reason="우편 분실 후 재발견"), NOW, max_age=MAX_AGE
     ) == old
+
+
+def test_the_earliest_receipt_is_accepted_with_a_reason() -> None:
+    earliest = domain.EARLIEST_RECEIPT
+    assert domain.check_filing(
+        filing(channel="mail", received_at=earliest, received_at_reason="문서고에서 발견"), NOW, max_age=MAX_AGE
+    ) == earliest
+
+
+@pytest.mark.parametrize(
+    "due",
+    [
+        datetime(2026, 11, 27, 18, 0),  # no offset
+        NOW - timedelta(minutes=1),
+        NOW,
+        NOW + domain.LONGEST_SUPPLEMENT_WAIT + timedelta(minutes=1),
+        datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-12))),
+    ],
+)
+def test_a_supplementation_due_time_lies_ahead_within_the_longest_wait(due: datetime) -> None:
+    with pytest.raises(Invalid) as err:
+        domain.request_supplementation(registered(), reason="도면 누락", due=due, now=NOW, source=SRC)
+    assert err.value.field == "due"
+
+
+def test_a_supplementation_due_time_travels_on_the_event() -> None:
+    due = NOW + domain.LONGEST_SUPPLEMENT_WAIT
+    _, events = domain.request_supplementation(registered(), reason="도면 누락", due=due, now=NOW, source=SRC)
+    assert events[0].data["supplement_due"] == due.isoformat()
 
 
 def test_receipt_numbers_and_check_codes() -> None:
