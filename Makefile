@@ -8,12 +8,14 @@ PYTEST := $(BIN)/python -m pytest
 
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help install run test test-unit test-contract test-integration test-e2e test-browser infra-up infra-down bench clean
+.PHONY: help install run test test-unit test-contract test-integration test-e2e test-browser soak infra-up infra-down bench clean
 
 help:
 	@echo "make run    - all six services in one process on embedded storage (http://127.0.0.1:8000)"
 	@echo "make test   - unit, contract, integration and end-to-end tests (starts Kafka and FerretDB itself)"
-	@echo "make bench  - benchmarks (figures printed)"
+	@echo "make soak   - soak at full size: 5,000 complaints through minwon run with SIGKILLs; 2,000 through"
+	@echo "              the six services with SIGKILLs, a FerretDB outage and a Kafka restart (make test: reduced)"
+	@echo "make bench  - benchmarks (figures printed; MINWON_BENCH_SCALE=small for a quick run)"
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -30,12 +32,14 @@ $(CHROMIUM):
 	@echo "installing Debian's chromium for the browser tests"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 
-# Three sessions: the end-to-end system runs start from a fresh process (no state left by
-# the hundreds of in-process apps before them), and Playwright's sync API keeps an event
+# Four sessions: the end-to-end system runs start from a fresh process (no state left by
+# the hundreds of in-process apps before them), the soak (reduced here; `make soak` runs it
+# at full size) runs on its own Kafka and FerretDB, and Playwright's sync API keeps an event
 # loop on the main thread, which the asyncio tests must not inherit.
 test: install $(CHROMIUM)
-	$(PYTEST) tests -q -rfEs --ignore=tests/browser --ignore=tests/e2e
+	$(PYTEST) tests -q -rfEs --ignore=tests/browser --ignore=tests/e2e --ignore=tests/soak
 	$(PYTEST) tests/e2e -q -rfEs
+	$(PYTEST) tests/soak -q -rfEs
 	$(PYTEST) tests/browser -q -rfEs
 
 test-unit: install
@@ -52,6 +56,9 @@ test-e2e: install
 
 test-browser: install $(CHROMIUM)
 	$(PYTEST) tests/browser -q -rs
+
+soak: install
+	MINWON_SOAK_SIZE=full $(PYTEST) tests/soak -q -rfEs
 
 infra-up:
 	bash deploy/local/infra.sh up
