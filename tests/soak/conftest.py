@@ -10,16 +10,12 @@ after the session if the session brought it up (``MINWON_SOAK_KEEP_INFRA=1`` kee
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from tests._infra import INFRA_SCRIPT, REPO_ROOT
-from tests.soak.harness import SoakConfig
+from tests.soak.harness import LocalInfra, SoakConfig
 
 _summaries: list[str] = []
 
@@ -41,53 +37,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
             terminalreporter.write_line(line)
 
 
-@dataclass
-class SoakInfra:
-    """One infra.sh run directory of the soak's own: its env, and its outage drills."""
-
-    env: dict[str, str]
-
-    def _script(self, *args: str, timeout: float = 300) -> str:
-        proc = subprocess.run(["bash", str(INFRA_SCRIPT), *args], cwd=REPO_ROOT, env={**os.environ, **self.env},
-                              capture_output=True, text=True, timeout=timeout, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(f"infra.sh {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-        return proc.stdout
-
-    def up(self) -> None:
-        self._script("up", timeout=1200)
-
-    def down(self) -> None:
-        self._script("down")
-
-    def running(self) -> bool:
-        try:
-            self._script("status", timeout=60)
-        except RuntimeError:
-            return False
-        return True
-
-    def service_env(self) -> dict[str, str]:
-        out = {}
-        for line in self._script("env").splitlines():
-            m = re.match(r"^\s*export\s+([A-Z_]+)=(.*)$", line)
-            if m:
-                out[m.group(1)] = m.group(2).strip().strip("'\"")
-        return out
-
-    def ferretdb_stop(self) -> None:
-        self._script("ferretdb-stop")
-
-    def ferretdb_start(self) -> None:
-        self._script("ferretdb-start")
-
-    def kafka_restart(self) -> None:
-        self._script("kafka-restart")
-
-
 @pytest.fixture(scope="session")
-def soak_infra() -> Iterator[SoakInfra]:
-    infra = SoakInfra(env={
+def soak_infra() -> Iterator[LocalInfra]:
+    infra = LocalInfra(env={
         "MINWON_INFRA_DIR": os.environ.get("MINWON_SOAK_INFRA_DIR", "/tmp/minwon-soak-infra"),
         "MINWON_KAFKA_PORT": os.environ.get("MINWON_SOAK_KAFKA_PORT", "49092"),
         "MINWON_FERRETDB_PORT": os.environ.get("MINWON_SOAK_FERRETDB_PORT", "47017"),

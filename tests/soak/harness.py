@@ -23,6 +23,8 @@ import json
 import os
 import queue
 import random
+import re
+import subprocess
 import statistics
 import threading
 import time
@@ -31,10 +33,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from minwon.host import SERVICES
+from tests._infra import INFRA_SCRIPT, REPO_ROOT
 from tests.e2e.harness import MinwonProcess, parse_metrics
 from tests.factories import complaint_payload
 
@@ -258,6 +263,83 @@ def crash_and_restart(proc: MinwonProcess, timeout: float = 120) -> Callable[[],
     return action
 
 
+# ------------------------------------------------------------------ the distributed system
+
+
+@dataclass
+class LocalInfra:
+    """One run directory of ``deploy/local/infra.sh`` (Kafka + FerretDB) of a soak's or a bench's own:
+    its env, and its outage drills."""
+
+    env: dict[str, str]
+
+    def _script(self, *args: str, timeout: float = 300) -> str:
+        proc = subprocess.run(["bash", str(INFRA_SCRIPT), *args], cwd=REPO_ROOT, env={**os.environ, **self.env},
+                              capture_output=True, text=True, timeout=timeout, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"infra.sh {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+        return proc.stdout
+
+    def up(self) -> None:
+        self._script("up", timeout=1200)
+
+    def down(self) -> None:
+        self._script("down")
+
+    def running(self) -> bool:
+        try:
+            self._script("status", timeout=60)
+        except RuntimeError:
+            return False
+        return True
+
+    def service_env(self) -> dict[str, str]:
+        out = {}
+        for line in self._script("env").splitlines():
+            m = re.match(r"^\s*export\s+([A-Z_]+)=(.*)$", line)
+            if m:
+                out[m.group(1)] = m.group(2).strip().strip("'\"")
+        return out
+
+    def ferretdb_stop(self) -> None:
+        self._script("ferretdb-stop")
+
+    def ferretdb_start(self) -> None:
+        self._script("ferretdb-start")
+
+    def kafka_restart(self) -> None:
+        self._script("kafka-restart")
+
+
+def distributed_env(brokers: dict[str, str], tag: str) -> dict[str, str]:
+    """The environment of every service of one distributed run: its own topics and databases."""
+    return {**QUICK_ENV, **brokers, "MINWON_BACKEND": "distributed", "MINWON_KAFKA_TOPIC_PREFIX": f"{tag}.",
+            "MINWON_DATABASE_PREFIX": f"{tag}_", "MINWON_KAFKA_PARTITIONS": "3"}
+
+
+def service_processes(base: Path, env: dict[str, str]) -> dict[str, MinwonProcess]:
+    """One ``minwon service <name>`` process per service (not started), logs under ``base/<name>``."""
+    return {name: MinwonProcess(base / name, env=env, args=("service", name), name=name) for name in SERVICES}
+
+
+def start_all(procs: dict[str, MinwonProcess], timeout: float = 180) -> None:
+    """Start them side by side, then wait until each answers /readyz."""
+    for proc in procs.values():
+        proc.start(wait=False)
+    for proc in procs.values():
+        proc.wait_ready(timeout)
+
+
+def stop_all(procs: dict[str, MinwonProcess]) -> None:
+    for proc in procs.values():
+        proc.stop()
+
+
+def endpoints(procs: dict[str, MinwonProcess], staff: dict[str, str]) -> Endpoints:
+    return Endpoints(procs["intake"].url, procs["routing"].url, procs["deadline"].url,
+                     procs["notification"].url, staff)
+
+
 # ------------------------------------------------------------------ operator checks
 
 
@@ -431,6 +513,9 @@ class Verdict:
                              "max": _ms(max(citizens.latencies, default=None))},
         )
         return acked
+
+    def brief(self) -> str:
+        return "; ".join(f"{kind}: {len(examples)}" for kind, examples in self.problems.items())
 
     def render(self, title: str) -> str:
         lines = [f"{title}:"]

@@ -19,19 +19,21 @@ import pytest
 from minwon.bus import KafkaBus
 from minwon.host import SERVICES
 from minwon.topics import DEADLETTER
-from tests.e2e.harness import MinwonProcess
 from tests.soak.harness import (
-    QUICK_ENV,
     Citizens,
-    Endpoints,
     Fault,
     FaultLog,
     SoakConfig,
     Verdict,
     crash_and_restart,
+    distributed_env,
+    endpoints,
     filings,
     notice_latencies,
     run_faults,
+    service_processes,
+    start_all,
+    stop_all,
     sweep,
     wait_lag_zero,
     wait_processed,
@@ -86,22 +88,15 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
                                                     summaries: list[str]) -> None:
     config = soak_config
     brokers = soak_infra.service_env()
-    tag = uuid.uuid4().hex[:8]
-    prefix = f"soak{tag}."
-    env = {**QUICK_ENV, **brokers, "MINWON_BACKEND": "distributed", "MINWON_KAFKA_TOPIC_PREFIX": prefix,
-           "MINWON_DATABASE_PREFIX": f"soak{tag}_", "MINWON_KAFKA_PARTITIONS": "3"}
-    services = {name: MinwonProcess(tmp_path / name, env=env, args=("service", name), name=name)
-                for name in SERVICES}
+    tag = f"soak{uuid.uuid4().hex[:8]}"
+    prefix = f"{tag}."
+    services = service_processes(tmp_path, distributed_env(brokers, tag))
     rng = random.Random(config.seed)
     verdict = Verdict()
     log = FaultLog()
     try:
-        for proc in services.values():
-            proc.start(wait=False)
-        for proc in services.values():
-            proc.wait_ready(120)
-        at = Endpoints(services["intake"].url, services["routing"].url, services["deadline"].url,
-                       services["notification"].url, STAFF)
+        start_all(services)
+        at = endpoints(services, STAFF)
 
         def outage() -> None:
             soak_infra.ferretdb_stop()
@@ -134,8 +129,7 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
         latency = notice_latencies(acked, final)
         dead = [p.name for p in services.values() if not p.alive]
     finally:
-        for proc in services.values():
-            proc.stop()
+        stop_all(services)
     letters = _retry(lambda: dead_letters(brokers["KAFKA_BOOTSTRAP_SERVERS"], prefix))
 
     verdict.figures.update(
@@ -162,7 +156,7 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
     summaries.append(verdict.render(
         f"distributed soak ({config.size}, {config.distributed_complaints} complaints, {config.service_kills} "
         f"service SIGKILLs, FerretDB down {config.ferretdb_outage:g} s, Kafka restarted)"))
-    assert not verdict.problems, verdict.render("distributed soak")
+    assert not verdict.problems, verdict.brief()
 
 
 def _retry(read: Callable[[], T], attempts: int = 3) -> T:

@@ -97,4 +97,4 @@ def test_embedded_soak_with_crashes(tmp_path: Path, soak_config: SoakConfig, sum
         verdict.problem("dead letters", f"{letter['subject']} {letter['group']} {letter['error']}")
     summaries.append(verdict.render(f"embedded soak ({config.size}, {config.complaints} complaints, "
                                     f"{config.kills} SIGKILLs)"))
-    assert not verdict.problems, verdict.render("embedded soak")
+    assert not verdict.problems, verdict.brief()
