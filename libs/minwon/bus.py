@@ -315,7 +315,7 @@ class SqliteBus:
                     try:
                         event = Event.from_json(body)
                     except Exception as exc:  # noqa: BLE001 - poison: dead-letter it and move on
-                        await self._deliverer.unparsable(sub, topic, body, f"seq {seq}", exc)
+                        await self._deliverer.unparsable(sub, topic, body, f"seq-{seq}", exc)
                     else:
                         await self._deliverer.deliver(sub, topic, event)
                     positions[topic] = seq
@@ -412,7 +412,7 @@ class KafkaBus:
                 event = Event.from_json(record.value or b"")
             except Exception as exc:  # noqa: BLE001
                 await deliverer.unparsable(sub, topic, record.value or b"",
-                                           f"partition {record.partition} offset {record.offset}", exc)
+                                           f"{record.partition}:{record.offset}", exc)
                 return
             await deliverer.deliver(sub, topic, event)
 
@@ -520,7 +520,10 @@ class KafkaBus:
                     for record in records:
                         if record.offset >= end[tp]:
                             continue
-                        event = Event.from_json(record.value)
+                        try:
+                            event = Event.from_json(record.value)
+                        except Exception:  # noqa: BLE001 - not an event (dead-lettered by the consumers)
+                            continue
                         if since is None or event.time >= since:
                             yield tp.topic[len(self._prefix):], event
                 for tp in list(remaining):

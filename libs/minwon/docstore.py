@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,6 +66,10 @@ class DocumentStore(Protocol):
 
 
 MARKERS_KEPT = 16
+KEYS_CACHED = 10_000
+ROLL_FORWARD_AFTER = 2.0
+"""Seconds before another writer rolls a document forward to a marker: the marker's own writer
+finishes well within that, so two writers never race to move the same document."""
 
 
 class MongoCollection:
@@ -76,79 +81,163 @@ class MongoCollection:
     insert of the same ``_id``. So writing version ``n+1`` first inserts the
     marker ``<id>#<n+1>`` (carrying the new document) into a side collection,
     ``<name>.versions``: that insert *is* the compare-and-set. Then the
-    document itself is replaced by ``_id``. Every read, query and write goes
-    by ``_id`` (the one index every server uses), so their cost stays flat as
-    the collection grows.
+    document itself is updated by ``_id`` (``$set``/``$unset``).
+
+    Only operations whose cost stays flat as the collection grows are used on
+    the path of a write: inserts, ``find_one`` and ``update_one`` by ``_id``.
+    (FerretDB 1.24 also looks ``_id`` up for those, but scans the collection
+    for ``replace_one``, ``delete_*`` and ``find`` without a limit; measured,
+    see docs/architecture.md.) So markers are never deleted: those more than
+    ``MARKERS_KEPT`` versions old shrink to stubs, which still make an older
+    writer's insert collide.
 
     A crash between the two steps leaves the marker ahead of the document:
     readers see the previous version (a consistent state, never a mix), and
     the next writer, finding the marker taken, rolls the document forward to
-    it before trying again. Markers older than ``MARKERS_KEPT`` versions are
-    pruned (those within ``MARKERS_KEPT`` of the newest always stay); a writer
-    holding an older version still fails, because the document is far ahead.
+    it before trying again (once the marker is ``ROLL_FORWARD_AFTER`` old).
+    Every filter on the write path is ``{_id}`` alone: FerretDB pushes only
+    that down to its index, and answers any other filter by decoding every
+    document.
     """
 
     def __init__(self, coll: Any, versions: Any) -> None:
         self._c = coll
         self._m = versions
+        self._keys: dict[str, tuple[int, frozenset[str]]] = {}
 
     @staticmethod
     def _key(id: str, version: int) -> str:
         return f"{id}#{version}"
 
-    async def get(self, id: str) -> Doc | None:
-        return await self._c.find_one({"_id": id})
+    def _remember(self, doc: Doc | None) -> Doc | None:
+        if doc is not None:
+            if len(self._keys) >= KEYS_CACHED:
+                self._keys.pop(next(iter(self._keys)))
+            self._keys[doc["_id"]] = (int(doc.get("_v", 0)), frozenset(doc))
+        return doc
 
-    async def _write(self, doc: Doc, version: int) -> bool:
+    async def get(self, id: str) -> Doc | None:
+        return self._remember(await self._c.find_one({"_id": id}))
+
+    async def _keys_of(self, id: str, version: int) -> frozenset[str] | None:
+        """The top-level fields of version ``version`` (to unset those a new version drops)."""
+        cached = self._keys.get(id)
+        if cached and cached[0] == version:
+            return cached[1]
+        current = await self._c.find_one({"_id": id})
+        if current is None or int(current.get("_v", 0)) != version:
+            return None
+        return frozenset(current)
+
+    async def _replace(self, new: Doc, keys: frozenset[str] | None) -> bool:
+        """Set the document to ``new`` by ``_id`` (the marker insert already decided who writes)."""
+        if keys is None:
+            return False
+        change: dict[str, Any] = {"$set": {k: v for k, v in new.items() if k != "_id"}}
+        dropped = keys - set(new)
+        if dropped:
+            change["$unset"] = dict.fromkeys(dropped, "")
+        result = await self._c.update_one({"_id": new["_id"]}, change)
+        return result.matched_count == 1
+
+    async def _write(self, doc: Doc, version: int, *, fresh: bool = False) -> bool:
         from pymongo.errors import DuplicateKeyError
 
         id = doc["_id"]
         new = {**doc, "_v": version}
+        started = time.time()
         try:
-            await self._m.insert_one({"_id": self._key(id, version), "doc": new})
+            await self._m.insert_one({"_id": self._key(id, version), "doc": new, "at": started})
         except DuplicateKeyError:
             await self._roll_forward(id, version)
             return False
-        if version == 1:
+        if version == 1 or fresh:
             try:
                 await self._c.insert_one(new)
-            except DuplicateKeyError:  # the id exists (its early markers were pruned)
-                await self._m.delete_one({"_id": self._key(id, version)})
+            except DuplicateKeyError:  # a document the markers never saw (written before them)
                 return False
         else:
-            result = await self._c.replace_one({"_id": id, "_v": version - 1}, new)
-            if result.matched_count == 0:
-                # Someone rolled the document forward to our marker (and maybe past it): our
-                # version stands. Only a document far ahead means our base was older than the
-                # markers kept, so our marker filled a pruned gap: that write lost.
-                current = await self._c.find_one({"_id": id}, {"_v": 1})
-                if current is None or int(current.get("_v", 0)) >= version + MARKERS_KEPT:
-                    await self._m.delete_one({"_id": self._key(id, version)})
+            keys = await self._keys_of(id, version - 1)
+            if keys is None:  # not at our base: our base's writer has not finished (or crashed)
+                current = await self._c.find_one({"_id": id})
+                if current is None:
                     return False
-        if version > MARKERS_KEPT and version % MARKERS_KEPT == 0:
-            await self._m.delete_many({"_id": {"$in": [self._key(id, v) for v in
-                                                        range(version - 2 * MARKERS_KEPT, version - MARKERS_KEPT)
-                                                        if v > 0]}})
+                if int(current.get("_v", 0)) < version:  # the marker decided: ours is the newest
+                    keys = frozenset(current)
+            if keys is not None:
+                await self._replace(new, keys)
+        if time.time() - started > ROLL_FORWARD_AFTER / 2:
+            # Stalled long enough for another writer to have moved on from our marker: make
+            # sure our late write did not put the document behind its newest marker.
+            await self._roll_forward(id, version + 1)
+        self._remember(new)
+        if version > MARKERS_KEPT:
+            await self._m.update_one({"_id": self._key(id, version - MARKERS_KEPT)}, {"$unset": {"doc": ""}})
         return True
 
     async def _roll_forward(self, id: str, version: int) -> None:
         """The marker of ``version`` exists: make sure the document reached it (a writer that
         crashed after its marker, or one still in flight: both write the same content)."""
         marker = await self._m.find_one({"_id": self._key(id, version)})
-        if marker is None or "doc" not in marker:
+        if marker is None or time.time() - float(marker.get("at", 0)) < ROLL_FORWARD_AFTER:
+            return  # its writer is (most likely) still at work
+        if marker.get("deleted"):
+            if (await self._c.find_one({"_id": id}, {"_v": 1}) or {}).get("_v") == version - 1:
+                await self._c.delete_one({"_id": id})
+            return
+        if "doc" not in marker:
             return
         if version == 1:
             from pymongo.errors import DuplicateKeyError
 
+            if await self._m.find_one({"_id": self._key(id, 2)}, {"_id": 1}) is not None:
+                return  # the document went on from its first version (and may have been deleted since)
             try:
                 await self._c.insert_one(marker["doc"])
             except DuplicateKeyError:
                 pass
+        elif await self._c.find_one({"_id": id}, {"_id": 1}) is None:  # re-created after a delete
+            from pymongo.errors import DuplicateKeyError
+
+            if await self._m.find_one({"_id": self._key(id, version + 1)}, {"_id": 1}) is None:
+                try:
+                    await self._c.insert_one(marker["doc"])
+                except DuplicateKeyError:
+                    pass
         else:
-            await self._c.replace_one({"_id": id, "_v": version - 1}, marker["doc"])
+            keys = await self._keys_of(id, version - 1)
+            if keys is not None:
+                await self._replace(marker["doc"], keys)
+            nxt = await self._m.find_one({"_id": self._key(id, version + 1)}, {"_id": 1})
+            if nxt is not None:  # the document was behind by more than one version
+                await self._roll_forward(id, version + 1)
 
     async def create(self, doc: Doc) -> bool:
-        return await self._write(doc, 1)
+        if await self._write(doc, 1):
+            return True
+        id = doc["_id"]
+        if await self._c.find_one({"_id": id}, {"_id": 1}) is not None:
+            return False
+        last, marker = await self._last_marker(id)  # deleted before (or a writer crashed)
+        if marker is None or not marker.get("deleted"):
+            await self._roll_forward(id, last)
+            return False
+        return await self._write(doc, last + 1, fresh=True)
+
+    async def _last_marker(self, id: str) -> tuple[int, Doc | None]:
+        """The newest marker of ``id``, by galloping and then halving over versions: a few
+        lookups by ``_id`` (markers are contiguous: each version follows the one before)."""
+
+        async def exists(v: int) -> bool:
+            return await self._m.find_one({"_id": self._key(id, v)}, {"_id": 1}) is not None
+
+        low, high = 0, 1
+        while await exists(high):
+            low, high = high, high * 2
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (mid, high) if await exists(mid) else (low, mid)
+        return low, (await self._m.find_one({"_id": self._key(id, low)}) if low else None)
 
     async def update(self, doc: Doc, *, expected_version: int) -> bool:
         return await self._write(doc, expected_version + 1)
@@ -160,14 +249,23 @@ class MongoCollection:
                 return
 
     async def delete(self, id: str) -> bool:
-        latest = await self.get(id)
-        if latest is None:
-            return False
-        result = await self._c.delete_one({"_id": id})
-        version = int(latest.get("_v", 1))
-        await self._m.delete_many({"_id": {"$in": [self._key(id, v) for v in
-                                                    range(max(1, version - 2 * MARKERS_KEPT), version + 2)]}})
-        return result.deleted_count > 0
+        """Rare (an agency removing a subscription): a tombstone marker takes the next version, so a
+        later create() continues the id's versions."""
+        from pymongo.errors import DuplicateKeyError
+
+        while True:
+            latest = await self.get(id)
+            if latest is None:
+                return False
+            version = int(latest["_v"]) + 1
+            try:
+                await self._m.insert_one({"_id": self._key(id, version), "deleted": True, "at": time.time()})
+            except DuplicateKeyError:
+                await self._roll_forward(id, version)
+                continue
+            self._keys.pop(id, None)
+            await self._c.delete_one({"_id": id})
+            return True
 
     async def find(
         self, where: Mapping[str, Any] | None = None, *, sort: Sort = (), limit: int = 0, skip: int = 0
