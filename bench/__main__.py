@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("deadline_timers",)
+BENCHMARKS = ("deadline_timers", "pipeline")
 
 
 def main(argv: list[str]) -> int:
