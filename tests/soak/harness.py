@@ -9,12 +9,14 @@ set on its own):
 | ``MINWON_SOAK_COMPLAINTS`` | 300 | 5000 | complaints filed against ``minwon run`` |
 | ``MINWON_SOAK_DISTRIBUTED_COMPLAINTS`` | 150 | 2000 | complaints filed against the six services |
 | ``MINWON_SOAK_CLIENTS`` | 8 | 16 | concurrent citizens |
+| ``MINWON_SOAK_DISTRIBUTED_RATE`` | 2 | 4 | complaints/s offered at most (distributed): faults fall in the filing |
 | ``MINWON_SOAK_KILLS`` | 3 | 6 | SIGKILLs of ``minwon run`` while filing |
 | ``MINWON_SOAK_SERVICE_KILLS`` | 3 | 8 | SIGKILLs of random services (distributed) |
 | ``MINWON_SOAK_FERRETDB_OUTAGE_SECONDS`` | 20 | 60 | FerretDB stopped once this long |
-| ``MINWON_SOAK_DRAIN_SECONDS`` | 90 | 900 | the bound on waiting for the backlog to drain |
+| ``MINWON_SOAK_DRAIN_SECONDS`` | 60 | 900 | the bound on waiting for the backlog to drain |
 | ``MINWON_SOAK_GIVE_UP_SECONDS`` | 120 | 300 | a citizen stops retrying one complaint after this |
 | ``MINWON_SOAK_SEED`` | random | random | which services die, in which order |
+| ``MINWON_SOAK_LOGS`` | ``/tmp/minwon-soak-logs`` | same | where a failed soak leaves its processes' logs |
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 import queue
 import random
 import re
+import shutil
 import subprocess
 import statistics
 import threading
@@ -71,6 +74,7 @@ class SoakConfig:
     complaints: int
     distributed_complaints: int
     clients: int
+    distributed_rate: float
     kills: int
     service_kills: int
     ferretdb_outage: float
@@ -88,18 +92,19 @@ class SoakConfig:
             complaints=_env_int("MINWON_SOAK_COMPLAINTS", 300, 5000, size),
             distributed_complaints=_env_int("MINWON_SOAK_DISTRIBUTED_COMPLAINTS", 150, 2000, size),
             clients=_env_int("MINWON_SOAK_CLIENTS", 8, 16, size),
+            distributed_rate=float(os.environ.get("MINWON_SOAK_DISTRIBUTED_RATE", 4 if size == "full" else 2)),
             kills=_env_int("MINWON_SOAK_KILLS", 3, 6, size),
             service_kills=_env_int("MINWON_SOAK_SERVICE_KILLS", 3, 8, size),
             ferretdb_outage=float(os.environ.get("MINWON_SOAK_FERRETDB_OUTAGE_SECONDS",
                                                  60 if size == "full" else 20)),
-            drain_seconds=float(os.environ.get("MINWON_SOAK_DRAIN_SECONDS", 900 if size == "full" else 90)),
+            drain_seconds=float(os.environ.get("MINWON_SOAK_DRAIN_SECONDS", 900 if size == "full" else 60)),
             give_up_seconds=float(os.environ.get("MINWON_SOAK_GIVE_UP_SECONDS", 300 if size == "full" else 120)),
             seed=int(os.environ.get("MINWON_SOAK_SEED", random.SystemRandom().randrange(1, 10**6))),
         )
 
     def test_timeout(self, complaints: int, outage: float = 0.0) -> int:
-        """A bound on one soak test (pytest-timeout): filing at >= 2/s, the drain, outages, slack."""
-        return int(complaints / 2 + self.drain_seconds + outage + 3 * self.give_up_seconds + 300)
+        """A bound on one soak test (pytest-timeout): filing at >= 1/s, the drain, outages, slack."""
+        return int(complaints + self.drain_seconds + outage + 3 * self.give_up_seconds + 300)
 
 
 # ------------------------------------------------------------------ citizens
@@ -138,9 +143,11 @@ def filings(n: int) -> list[Filing]:
 class Citizens:
     """``clients`` threads file every :class:`Filing` over HTTP; a failed POST (no answer, 5xx,
     429) is retried with the same Idempotency-Key until ``give_up`` seconds after the first try.
-    Only a 2xx answer counts as acknowledged."""
+    Only a 2xx answer counts as acknowledged. With ``rate``, complaint ``i`` is not filed before
+    ``i / rate`` seconds (so the filing lasts long enough for the faults planned during it)."""
 
-    def __init__(self, url: Callable[[], str], work: Sequence[Filing], *, clients: int, give_up: float):
+    def __init__(self, url: Callable[[], str], work: Sequence[Filing], *, clients: int, give_up: float,
+                 rate: float | None = None):
         self._url = url
         self.work = list(work)
         self._queue: queue.Queue[Filing] = queue.Queue()
@@ -155,6 +162,8 @@ class Citizens:
         self._threads: list[threading.Thread] = []
         self.started = 0.0
         self.finished = 0.0
+        self._rate = rate
+        self._slot = 0
 
     def start(self) -> None:
         self.started = time.monotonic()
@@ -175,10 +184,14 @@ class Citizens:
     def _run(self) -> None:
         with httpx.Client(timeout=15) as client:
             while True:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    return
+                with self._lock:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        return
+                    slot, self._slot = self._slot, self._slot + 1
+                if self._rate:
+                    time.sleep(max(0.0, self.started + slot / self._rate - time.monotonic()))
                 self._file(client, item)
                 with self._lock:
                     self.done += 1
@@ -531,6 +544,18 @@ class Verdict:
                                  "problems": {k: len(v) for k, v in self.problems.items()}},
                                 ensure_ascii=False, default=str))
         return "\n".join(lines)
+
+
+def keep_logs(run_dir: Path, name: str) -> Path:
+    """Copy the ``*.log`` files under ``run_dir`` out of pytest's temporary directories (which
+    later sessions delete) to ``$MINWON_SOAK_LOGS/<name>-<time>/``; returns that directory."""
+    root = Path(os.environ.get("MINWON_SOAK_LOGS", "/tmp/minwon-soak-logs"))
+    target = root / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for log in run_dir.rglob("*.log"):
+        dest = target / log.relative_to(run_dir)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(log, dest)
+    return target
 
 
 def _ms(seconds: float | None) -> float | None:

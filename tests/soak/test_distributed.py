@@ -29,6 +29,7 @@ from tests.soak.harness import (
     distributed_env,
     endpoints,
     filings,
+    keep_logs,
     notice_latencies,
     run_faults,
     service_processes,
@@ -111,7 +112,8 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
                                 crash_and_restart(services[victim])))
 
         citizens = Citizens(lambda: services["intake"].url, filings(config.distributed_complaints),
-                            clients=config.clients, give_up=max(config.give_up_seconds, 2 * config.ferretdb_outage))
+                            clients=config.clients, give_up=max(config.give_up_seconds, 2 * config.ferretdb_outage),
+                            rate=config.distributed_rate)
         citizens.start()
         chaos = run_faults(citizens, faults, log)
         citizens.join()
@@ -153,6 +155,8 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
         verdict.problem("consumer lag not 0 (broker)", str(verdict.figures["broker_lag_nonzero"]))
     for letter in letters:
         verdict.problem("dead letters", f"{letter['subject']} {letter['group']} {letter['error']}")
+    if verdict.problems:
+        verdict.figures["logs"] = str(keep_logs(tmp_path, "distributed"))
     summaries.append(verdict.render(
         f"distributed soak ({config.size}, {config.distributed_complaints} complaints, {config.service_kills} "
         f"service SIGKILLs, FerretDB down {config.ferretdb_outage:g} s, Kafka restarted)"))

@@ -23,6 +23,7 @@ from tests.soak.harness import (
     Verdict,
     crash_and_restart,
     filings,
+    keep_logs,
     notice_latencies,
     run_faults,
     sweep,
@@ -95,6 +96,8 @@ def test_embedded_soak_with_crashes(tmp_path: Path, soak_config: SoakConfig, sum
         verdict.problem("consumer lag not 0", str({"/".join(k): v for k, v in lag.items() if v != 0}))
     for letter in letters:
         verdict.problem("dead letters", f"{letter['subject']} {letter['group']} {letter['error']}")
+    if verdict.problems:
+        verdict.figures["logs"] = str(keep_logs(proc.data_dir, "embedded"))
     summaries.append(verdict.render(f"embedded soak ({config.size}, {config.complaints} complaints, "
                                     f"{config.kills} SIGKILLs)"))
     assert not verdict.problems, verdict.brief()
