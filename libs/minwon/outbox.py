@@ -28,6 +28,7 @@ from minwon.bus import Bus
 from minwon.docstore import Collection, Doc
 from minwon.errors import TransientError
 from minwon.events import Event
+from minwon.timers import TimeIndex
 
 log = logging.getLogger("minwon.outbox")
 
@@ -62,6 +63,8 @@ class Aggregates:
 
     coll: Collection
     relay: Relay
+    timers: Sequence[TimeIndex] = ()
+    """Wheels that file the document's watched times after each write (see ``minwon.timers``)."""
 
     def __post_init__(self) -> None:
         self.relay.watch(self.coll)
@@ -101,6 +104,8 @@ class Aggregates:
             if written:
                 if events:
                     await self._flush(id)
+                for wheel in self.timers:
+                    await wheel.file_changes(id, doc, new)
                 return Applied(public(new), tuple(e for _, e in events))
         raise ConcurrencyConflict(id)
 

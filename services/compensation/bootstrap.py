@@ -29,7 +29,7 @@ def bootstrap(
     charter = Charter.from_dict(json.loads(own.charter_file.read_text(encoding="utf-8")))
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
     compensation = Compensation(
-        store=CompensationStore(store, relay),
+        store=CompensationStore(store, relay, clock),
         charter=charter,
         clock=clock,
         source=f"{settings.source}/compensation",

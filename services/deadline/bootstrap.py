@@ -18,7 +18,7 @@ def build(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = 
     """The handlers over ``store``; ``relay`` publishes the outboxes (default: to ``bus``)."""
     own = deadline_settings or DeadlineSettings()
     return Deadlines(
-        store=DeadlineStore(store, relay or Relay(bus, interval=settings.outbox_interval_seconds)),
+        store=DeadlineStore(store, relay or Relay(bus, interval=settings.outbox_interval_seconds), clock),
         clock=clock,
         source=f"{settings.source}/deadline",
         types=domain.load_statutory_types(own.statutory_types.read_text(encoding="utf-8")),

@@ -167,8 +167,7 @@ class Deadlines:
         started = time.perf_counter()
         now = self.clock()
         fired = 0
-        for doc in await self.store.due(now=now, limit=self.scan_limit):
-            receipt_no = doc["_id"]
+        for receipt_no in await self.store.due(now=now, limit=self.scan_limit):
             try:
                 outcome = await self.apply(receipt_no, lambda r: tracking.fire(r, now=now, source=self.source))
             except Exception as exc:  # noqa: BLE001 - one bad clock must not stop the others

@@ -18,6 +18,8 @@ from typing import Any
 
 from minwon.docstore import Doc, DocumentStore, iso
 from minwon.outbox import Aggregates, Relay, public
+from minwon.service import Clock, system_clock
+from minwon.timers import TimeIndex, due_ids
 from services.deadline.tracking import LIVE, OPEN
 
 INDEXES: tuple[tuple[str, ...], ...] = (
@@ -33,9 +35,11 @@ INDEXES: tuple[tuple[str, ...], ...] = (
 class DeadlineStore:
     db: DocumentStore
     relay: Relay
+    clock: Clock = system_clock
 
     def __post_init__(self) -> None:
-        self.clocks = Aggregates(self.db.collection("clocks"), self.relay)
+        self.timers = TimeIndex(self.db.collection("clock_timers"), ("next_fire_at",), clock=self.clock)
+        self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
 
     async def setup(self) -> None:
@@ -44,10 +48,16 @@ class DeadlineStore:
 
     # ------------------------------------------------------------- timers
 
-    async def due(self, *, now: datetime, limit: int) -> list[Doc]:
-        """Clocks with a timer at or before ``now``, earliest first (one page)."""
-        return await self.clocks.coll.find({"next_fire_at": {"$lte": iso(now)}},
-                           sort=[("next_fire_at", 1)], limit=limit)
+    async def due(self, *, now: datetime, limit: int) -> list[str]:
+        """Receipt numbers of clocks with a timer at or before ``now``, earliest first (one page):
+        from the timer wheel, with the indexed query as its safety net."""
+
+        async def scan() -> list[Doc]:
+            return await self.clocks.coll.find({"next_fire_at": {"$lte": iso(now)}},
+                                               sort=[("next_fire_at", 1)], limit=limit)
+
+        return await due_ids(self.timers, self.clocks.coll, now=now, limit=limit, time_field="next_fire_at",
+                             where={}, scan=scan)
 
     async def open_page(self, *, after: str | None, limit: int) -> list[Doc]:
         """Running (not paused) clocks by receipt number after ``after``: one page.

@@ -76,7 +76,7 @@ def bootstrap(
     ns = notification_settings or NotificationSettings()
     ps = public_settings or public.PublicSettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
-    nstore = NotificationStore(store, relay)
+    nstore = NotificationStore(store, relay, clock)
     sealer = Sealer.from_settings(ns.key_id, ns.key, ns.old_keys)
     notifier = Notifier(
         store=nstore,

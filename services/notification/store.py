@@ -13,10 +13,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from minwon.docstore import DocumentStore
 from minwon.outbox import Aggregates, Relay, public
+from minwon.service import Clock, system_clock
+from minwon.timers import TimeIndex, due_ids
 from services.notification import domain
 
 
@@ -24,11 +27,13 @@ from services.notification import domain
 class NotificationStore:
     db: DocumentStore
     relay: Relay
+    clock: Clock = system_clock
 
     def __post_init__(self) -> None:
         self.complaints = Aggregates(self.db.collection("complaints"), self.relay)
         self.records = self.db.collection("notifications")
-        self.notifications = Aggregates(self.records, self.relay)
+        self.attempts = TimeIndex(self.db.collection("attempt_timers"), ("next_attempt_at",), clock=self.clock)
+        self.notifications = Aggregates(self.records, self.relay, timers=(self.attempts,))
         self.sink = self.db.collection("sink")
         self.letters = self.db.collection("letters")
 
@@ -39,7 +44,10 @@ class NotificationStore:
 
     async def create(self, *, doc: dict[str, Any]) -> bool:
         """A new notification; False if its id exists already (redelivered or replayed cause)."""
-        return await self.records.create(doc)
+        created = await self.records.create(doc)
+        if created:
+            await self.attempts.file_changes(doc["_id"], None, doc)
+        return created
 
     async def get(self, id: str) -> dict[str, Any] | None:
         return public(await self.records.get(id))
@@ -63,11 +71,14 @@ class NotificationStore:
         return (await self.complaints.apply(receipt_no, add)).state
 
     async def due(self, *, now_iso: str, limit: int) -> list[str]:
-        docs = await self.records.find(
-            {"status": {"$in": list(domain.DUE)}, "next_attempt_at": {"$lte": now_iso}},
-            sort=[("next_attempt_at", 1)], limit=limit,
-        )
-        return [d["_id"] for d in docs]
+        where = {"status": {"$in": list(domain.DUE)}}
+
+        async def scan() -> list[dict[str, Any]]:
+            return await self.records.find({**where, "next_attempt_at": {"$lte": now_iso}},
+                                           sort=[("next_attempt_at", 1)], limit=limit)
+
+        return await due_ids(self.attempts, self.records, now=datetime.fromisoformat(now_iso), limit=limit,
+                             time_field="next_attempt_at", where=where, scan=scan)
 
     async def count(self, *, status: str) -> int:
         return await self.records.count({"status": status})

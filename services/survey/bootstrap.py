@@ -26,7 +26,7 @@ def bootstrap(
     own = own or SurveySettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
     surveys = Surveys(
-        store=SurveyStore(store, relay),
+        store=SurveyStore(store, relay, clock),
         clock=clock,
         source=f"{settings.source}/survey",
         secret=settings.survey_secret.encode(),

@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from minwon.docstore import DocumentStore
 from minwon.outbox import Aggregates, Relay, public
+from minwon.service import Clock, system_clock
+from minwon.timers import TimeIndex, due_ids
 from services.survey import domain
 
 
@@ -20,9 +23,11 @@ from services.survey import domain
 class SurveyStore:
     db: DocumentStore
     relay: Relay
+    clock: Clock = system_clock
 
     def __post_init__(self) -> None:
-        self.surveys = Aggregates(self.db.collection("surveys"), self.relay)
+        self.invitations = TimeIndex(self.db.collection("invitation_timers"), ("invite_at",), clock=self.clock)
+        self.surveys = Aggregates(self.db.collection("surveys"), self.relay, timers=(self.invitations,))
         self.reports = Aggregates(self.db.collection("reports"), self.relay)
         self.actions = Aggregates(self.db.collection("actions"), self.relay)
 
@@ -34,9 +39,14 @@ class SurveyStore:
 
     async def due_invitations(self, *, now_iso: str, limit: int = 100) -> list[str]:
         """The timers that have fired: scheduled surveys whose invite time has come."""
-        docs = await self.db.collection("surveys").find(
-            {"status": domain.SCHEDULED, "invite_at": {"$lte": now_iso}}, sort=[("invite_at", 1)], limit=limit)
-        return [d["_id"] for d in docs]
+        where = {"status": domain.SCHEDULED}
+
+        async def scan() -> list[dict[str, Any]]:
+            return await self.surveys.coll.find({**where, "invite_at": {"$lte": now_iso}},
+                                                sort=[("invite_at", 1)], limit=limit)
+
+        return await due_ids(self.invitations, self.surveys.coll, now=datetime.fromisoformat(now_iso), limit=limit,
+                             time_field="invite_at", where=where, scan=scan)
 
     async def rows(self, year: int) -> list[dict[str, Any]]:
         """The statistics rows of surveys invited or answered in ``year`` (KST); no free text."""

@@ -74,7 +74,7 @@ class World:
         self.bus = MemoryBus()
         self.db = MemoryStore()
         self.svc = Compensation(
-            store=CompensationStore(self.db, Relay(self.bus)),
+            store=CompensationStore(self.db, Relay(self.bus), self.clock),
             charter=charter(**breach),
             clock=self.clock,
             source="/test/compensation",

@@ -73,7 +73,7 @@ class World:
         self.bus = MemoryBus()
         self.db = MemoryStore()
         self.svc = Surveys(
-            store=SurveyStore(self.db, Relay(self.bus)),
+            store=SurveyStore(self.db, Relay(self.bus), self.clock),
             clock=self.clock,
             source="/test/survey",
             secret=SECRET,

@@ -1,0 +1,185 @@
+"""Timers kept as a wheel of minute buckets, read by ``_id``.
+
+A service that acts when a document's time comes (a clock's next warning, a
+notice held for quiet hours, a breach's settle time) used to ask its store for
+``{time: {$lte: now}}`` on every pass. On a MongoDB-wire server without a
+usable index for that filter (FerretDB 1.x decodes every document) the cost of
+a pass grows with the collection. Here each time written is also filed under
+its minute: the bucket ``<minute>/<shard>`` lists the ids due in that minute,
+so a pass reads the buckets from a persisted cursor up to now — a handful of
+lookups by ``_id`` — whatever the size of the collection.
+
+The wheel only proposes candidates: the caller reads each document and acts
+only if it is really due, so a stale entry (a time that moved) is harmless. A
+time is filed after the write that set it; a crash in between loses the entry,
+so callers keep their old query as a slow safety net (``rescan_every``).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from minwon.docstore import Collection, Doc, iso
+
+MINUTE = "%Y-%m-%dT%H:%M"
+CURSOR = "cursor"
+CATCH_UP = timedelta(minutes=15)
+"""The most a pass walks back; after a longer stop (or a clock moved ahead) the wheel starts over
+from ``now - CATCH_UP`` and the safety-net query drains what is older, a page a pass."""
+
+
+def _minute(at: datetime) -> str:
+    return at.astimezone(UTC).strftime(MINUTE)
+
+
+def _parse(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
+
+
+@dataclass
+class TimeIndex:
+    """The wheel of one collection's time field(s), in its own collection (``<name>_timers``)."""
+
+    coll: Collection
+    fields: tuple[str, ...]
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    """The service's clock: a time already past is filed under its now, which its scanner reads."""
+    shards: int = 4
+    rescan_every: float = 300.0
+    _cursor: str | None = None
+    _last_rescan: datetime | None = None
+    _backlog: bool = False
+    _proposed: dict[str, int] = field(default_factory=dict)
+
+    def _key(self, minute: str, id: str) -> str:
+        return f"{minute}/{zlib.crc32(id.encode()) % self.shards}"
+
+    async def file(self, id: str, at: datetime | str | None) -> None:
+        """List ``id`` under the minute of ``at`` (a time already past goes under now's minute)."""
+        when = _parse(at)
+        if when is None:
+            return
+        key = self._key(max(_minute(when), _minute(self.clock())), id)
+        for _ in range(50):
+            doc = await self.coll.get(key)
+            ids = list(doc.get("ids", [])) if doc else []
+            if id in ids:
+                return
+            new = {"_id": key, "ids": [*ids, id]}
+            if await (self.coll.create(new) if doc is None else self.coll.update(new, expected_version=doc["_v"])):
+                return
+
+    async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
+                           ) -> None:
+        """File the watched times of ``after`` that are new, or whose document changed state."""
+        if not after:
+            return
+        for name in self.fields:
+            value = after.get(name)
+            if value and (not before or before.get(name) != value or before.get("status") != after.get("status")):
+                await self.file(id, value)
+
+    async def candidates(self, now: datetime) -> tuple[dict[str, str], str]:
+        """Ids filed from the cursor's minute up to now's (each with the minute it was filed under),
+        and the minute reached."""
+        cursor = await self._load_cursor(now)
+        end = _minute(now)
+        ids: dict[str, str] = {}
+        minute = datetime.strptime(cursor, MINUTE).replace(tzinfo=UTC)
+        while _minute(minute) <= end:
+            for shard in range(self.shards):
+                doc = await self.coll.get(f"{_minute(minute)}/{shard}")
+                for id in doc.get("ids", []) if doc else ():
+                    ids.setdefault(id, _minute(minute))
+            minute += timedelta(minutes=1)
+        return ids, end
+
+    async def advance(self, reached: str) -> None:
+        """Move the cursor to ``reached`` (its minute stays open: more may be filed under it) and drop
+        the buckets left behind. A candidate whose handling failed keeps its time, so the safety-net
+        query finds it again."""
+        if self._cursor is not None and reached <= self._cursor:
+            return
+        old = self._cursor
+        self._cursor = reached
+        await self.coll.put({"_id": CURSOR, "minute": reached})
+        if old is not None:  # (at most two hours of them: a longer gap leaves a few behind)
+            minute = max(datetime.strptime(old, MINUTE).replace(tzinfo=UTC),
+                         datetime.strptime(reached, MINUTE).replace(tzinfo=UTC) - timedelta(hours=2))
+            while _minute(minute) < reached:
+                for shard in range(self.shards):
+                    await self.coll.delete(f"{_minute(minute)}/{shard}")
+                minute += timedelta(minutes=1)
+
+    async def _load_cursor(self, now: datetime) -> str:
+        if self._cursor is None:
+            doc = await self.coll.get(CURSOR)
+            self._cursor = str(doc["minute"]) if doc else _minute(now)
+        floor = _minute(now - CATCH_UP)
+        if self._cursor < floor:
+            self._cursor = floor
+            self._backlog = True
+        return self._cursor
+
+    def rescan_due(self, now: datetime) -> bool:
+        """Time for the slow safety-net query: at start, every ``rescan_every`` seconds, and on every
+        pass while the last one filled its page (a backlog after downtime drains a page a pass)."""
+        if self._backlog or self._last_rescan is None or \
+                abs((now - self._last_rescan).total_seconds()) >= self.rescan_every:
+            self._last_rescan = now
+            return True
+        return False
+
+
+async def due_ids(index: TimeIndex, source: Collection, *, now: datetime, limit: int, time_field: str,
+                  where: Mapping[str, Any], scan: Any) -> list[str]:
+    """One pass: the ids of ``source`` whose ``time_field`` has come and which match ``where``
+    (equality or ``$in`` only), earliest first. Candidates come from the wheel; ``scan()`` (the
+    plain query) runs as a safety net every ``rescan_every`` seconds."""
+    found: dict[str, Doc] = {}
+    await index._load_cursor(now)
+    if index.rescan_due(now):
+        scanned = await scan()
+        index._backlog = len(scanned) >= limit
+        for doc in scanned:
+            found[doc["_id"]] = doc
+    ids, reached = await index.candidates(now)
+    for id in ids:
+        if id in found:
+            continue
+        doc = await source.get(id)
+        if doc is not None and _matches(doc, where) and (_parse(doc.get(time_field)) or now + timedelta(1)) <= now:
+            found[id] = doc
+    ordered = sorted(found.values(), key=lambda d: str(d.get(time_field) or ""))[:limit]
+    # The cursor stays at the earliest minute still holding a due candidate: once handled, its time
+    # moves and the next pass skips it. One proposed three times without moving no longer holds it
+    # (the safety-net query keeps finding it).
+    pinned = [ids[id] for id in found if id in ids and index._proposed.get(id, 0) < 3]
+    for id in found:
+        index._proposed[id] = index._proposed.get(id, 0) + 1
+    for id in [i for i in index._proposed if i not in found]:
+        del index._proposed[id]
+    await index.advance(min([reached, *pinned]))
+    return [d["_id"] for d in ordered]
+
+
+def _matches(doc: Doc, where: Mapping[str, Any]) -> bool:
+    for name, cond in where.items():
+        value = doc.get(name)
+        if isinstance(cond, Mapping) and "$in" in cond:
+            if value not in cond["$in"]:
+                return False
+        elif value != cond:
+            return False
+    return True
+
+
+__all__ = ["TimeIndex", "due_ids", "iso"]

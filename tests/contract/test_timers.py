@@ -1,0 +1,82 @@
+"""The timer wheel over both store adapters: due documents are found by _id lookups alone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from minwon.docstore import iso
+from minwon.outbox import Aggregates, Relay
+from minwon.timers import TimeIndex, due_ids
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+async def test_due_documents_come_from_the_wheel_without_a_query(backend) -> None:
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    wheel = TimeIndex(store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=10**9)
+    docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
+    scans: list[datetime] = []
+
+    async def scan() -> list[dict]:  # the safety net: allowed once, at the first pass
+        scans.append(clock.now)
+        return []
+
+    async def due() -> list[str]:
+        return await due_ids(wheel, docs.coll, now=clock.now, limit=10, time_field="fire_at",
+                             where={"status": "waiting"}, scan=scan)
+
+    assert await due() == []
+    for n, minutes in enumerate((5, 1, 3, 20)):
+        at = iso(clock.now + timedelta(minutes=minutes))
+        await docs.apply(f"r{n}", lambda _, at=at: ({"status": "waiting", "fire_at": at}, []))
+    await docs.apply("closed", lambda _: ({"status": "closed", "fire_at": iso(clock.now)}, []))
+
+    clock.now += timedelta(minutes=4)
+    assert await due() == ["r1", "r2"]  # earliest first; "closed" does not match
+    for id in ("r1", "r2"):  # handled: their next time moves on
+        await docs.apply(id, lambda s: ({**s, "fire_at": iso(clock.now + timedelta(days=1))}, []))
+    clock.now += timedelta(minutes=2)
+    assert await due() == ["r0"]
+    assert await due() == ["r0"]  # not handled yet: proposed again
+    await docs.apply("r0", lambda s: ({**s, "fire_at": iso(clock.now + timedelta(minutes=10))}, []))
+    await docs.apply("late", lambda _: ({"status": "waiting", "fire_at": iso(clock.now - timedelta(hours=5))}, []))
+    assert await due() == ["late"]  # a time already past is filed under now
+    await docs.apply("late", lambda s: ({**s, "status": "done"}, []))
+    clock.now += timedelta(minutes=14)
+    assert await due() == ["r0", "r3"]
+    assert len(scans) == 1
+
+
+async def test_after_a_long_stop_the_safety_net_query_drains_the_backlog(backend) -> None:
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    wheel = TimeIndex(store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=10**9)
+    docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
+
+    async def scan() -> list[dict]:
+        return await docs.coll.find({"fire_at": {"$lte": iso(clock.now)}}, sort=[("fire_at", 1)], limit=2)
+
+    async def due() -> list[str]:
+        return await due_ids(wheel, docs.coll, now=clock.now, limit=2, time_field="fire_at", where={}, scan=scan)
+
+    assert await due() == []
+    for n in range(5):
+        at = iso(clock.now + timedelta(minutes=n + 1))
+        await docs.apply(f"r{n}", lambda _, at=at: ({"fire_at": at}, []))
+    clock.now += timedelta(days=2)  # far past the minutes a pass walks back
+    drained: list[str] = []
+    while page := await due():
+        drained += page
+        for id in page:
+            await docs.apply(id, lambda s: ({**s, "fire_at": iso(clock.now + timedelta(days=1))}, []))
+    assert drained == [f"r{n}" for n in range(5)]
