@@ -65,6 +65,7 @@ from typing import Any
 import httpx
 
 from tests.e2e.harness import MinwonProcess
+from tests.factories import STAFF
 from tests.soak.harness import (
     QUICK_ENV,
     Citizens,
@@ -78,7 +79,6 @@ from tests.soak.harness import (
     stop_all,
 )
 
-STAFF = {"Authorization": "Bearer minwon-development-staff-token"}
 RECEIPT_NOTICE = "citizen.receipt"
 
 

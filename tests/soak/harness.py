@@ -358,7 +358,8 @@ def endpoints(procs: dict[str, MinwonProcess], staff: dict[str, str]) -> Endpoin
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where an operator looks; one URL for ``minwon run``, one per service when distributed."""
+    """Where an operator looks; one URL for ``minwon run``, one per service when distributed.
+    ``staff``: the staff credentials header (``tests.factories.STAFF``)."""
 
     intake: str
     routing: str
@@ -385,23 +386,32 @@ class State:
 
 
 def look(client: httpx.Client, at: Endpoints, receipt: str, *, with_intake: bool = False) -> State:
+    """One complaint as the APIs show it; an answer other than 200 or 404 (not there yet) is
+    kept as the state's error, e.g. ``notifications 401``."""
     state = State(receipt)
+
+    def get(name: str, url: str, **kw: Any) -> httpx.Response:
+        r = client.get(url, **kw)
+        if r.status_code not in (200, 404):
+            state.error = f"{name} {r.status_code}"
+        return r
+
     try:
-        r = client.get(f"{at.notification}/api/v1/notifications", params={"receipt_no": receipt},
-                       headers=at.staff)
+        r = get("notifications", f"{at.notification}/api/v1/notifications", params={"receipt_no": receipt},
+                headers=at.staff)
         if r.status_code == 200:
             state.receipt_notices = [n for n in r.json()["items"] if n["template"] == RECEIPT]
-        r = client.get(f"{at.routing}/api/v1/routing/assignments/{receipt}")
+        r = get("assignment", f"{at.routing}/api/v1/routing/assignments/{receipt}", headers=at.staff)
         if r.status_code == 200:
             body = r.json()
             state.department = body.get("department")
             state.handler = (body.get("handler") or {}).get("id")
-        r = client.get(f"{at.deadline}/api/v1/deadlines/{receipt}")
+        r = get("deadline", f"{at.deadline}/api/v1/deadlines/{receipt}", headers=at.staff)
         if r.status_code == 200:
             state.due_at = r.json().get("due_at")
         if with_intake:
-            state.intake_status = client.get(f"{at.intake}/api/v1/complaints/{receipt}",
-                                             headers=at.staff).status_code
+            state.intake_status = get("complaint", f"{at.intake}/api/v1/complaints/{receipt}",
+                                      headers=at.staff).status_code
     except httpx.HTTPError as exc:
         state.error = type(exc).__name__
     return state
@@ -502,7 +512,7 @@ class Verdict:
             if len(s.receipt_notices) != 1:
                 self.problem(f"receipt notices != 1", f"{item.receipt}: {len(s.receipt_notices)}")
             if s.error:
-                self.problem("API unreachable while checking", f"{item.receipt}: {s.error}")
+                self.problem("API error while checking", f"{item.receipt}: {s.error}")
 
     def citizens(self, citizens: Citizens) -> list[Filing]:
         work = citizens.work

@@ -19,6 +19,7 @@ import pytest
 from minwon.bus import KafkaBus
 from minwon.host import SERVICES
 from minwon.topics import DEADLETTER
+from tests.factories import STAFF
 from tests.soak.harness import (
     Citizens,
     Fault,
@@ -44,7 +45,6 @@ CONFIG = SoakConfig.from_env()
 pytestmark = [pytest.mark.infra,
               pytest.mark.timeout(CONFIG.test_timeout(CONFIG.distributed_complaints, CONFIG.ferretdb_outage))]
 T = TypeVar("T")
-STAFF = {"Authorization": "Bearer minwon-development-staff-token"}
 
 
 def kafka_lag(bootstrap: str, prefix: str) -> dict[tuple[str, str, int], int]:

@@ -13,6 +13,7 @@ import pytest
 from minwon.bus import SqliteBus
 from minwon.topics import DEADLETTER
 from tests.e2e.harness import MinwonProcess
+from tests.factories import STAFF
 from tests.soak.harness import (
     QUICK_ENV,
     Citizens,
@@ -55,8 +56,7 @@ def test_embedded_soak_with_crashes(tmp_path: Path, soak_config: SoakConfig, sum
     config = soak_config
     proc = MinwonProcess(tmp_path / "var", env=QUICK_ENV)
     proc.start()
-    staff = {"Authorization": "Bearer minwon-development-staff-token"}
-    at = Endpoints(proc.url, proc.url, proc.url, proc.url, staff)
+    at = Endpoints(proc.url, proc.url, proc.url, proc.url, STAFF)
     verdict = Verdict()
     log = FaultLog()
     try:
