@@ -18,6 +18,16 @@ Where the services come from, first match wins:
 
 MINWON_INFRA=env|testcontainers|local forces one provider (no fallback).
 
+An OpenID Connect provider for the staff-identity tests, the same way:
+
+    identity = ensure_identity()             # Identity(issuer=..., provider=..., users=...)
+
+  (a) MINWON_OIDC_ISSUER set -> that issuer, which must serve the realm
+      deploy/keycloak/realm-minwon.json ("env").
+  (b) ``deploy/local/keycloak.sh up``: Keycloak (development mode) on 127.0.0.1 with that
+      realm imported, fetched into ~/.cache/minwon on first use (about a minute once, then
+      30-60 s a start).  Left running after the tests like Kafka; ``keycloak.sh down`` stops it.
+
 Note: FerretDB 1.24 is not MongoDB.  Tests that need features it lacks (e.g. most
 aggregation accumulators/stages, $lookup, transactions, change streams, TTL/partial
 indexes, Decimal128) should check ``infra.ferretdb`` and skip.
@@ -28,18 +38,21 @@ No pytest import at module level: usable from conftest.py, scripts and a REPL.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 INFRA_SCRIPT = REPO_ROOT / "deploy" / "local" / "infra.sh"
+KEYCLOAK_SCRIPT = REPO_ROOT / "deploy" / "local" / "keycloak.sh"
+REALM_FILE = REPO_ROOT / "deploy" / "keycloak" / "realm-minwon.json"
 
 # Images for the Docker path (Confluent Platform 7.9 ships Apache Kafka 3.9).
 KAFKA_IMAGE = os.environ.get("MINWON_KAFKA_IMAGE", "confluentinc/cp-kafka:7.9.1")
@@ -168,15 +181,16 @@ def _script_versions() -> str:
     )
 
 
-def _run_script(*args: str, timeout: float, echo: bool) -> str:
-    """Run infra.sh; its progress goes to stderr line by line, stdout is returned."""
-    if not INFRA_SCRIPT.is_file():
-        raise RuntimeError(f"{INFRA_SCRIPT} is missing")
+def _run_script(*args: str, timeout: float, echo: bool, script: Path = INFRA_SCRIPT) -> str:
+    """Run infra.sh (or keycloak.sh); its progress goes to stderr line by line, stdout is returned."""
+    name = script.relative_to(REPO_ROOT)
+    if not script.is_file():
+        raise RuntimeError(f"{script} is missing")
     bash = shutil.which("bash")
     if bash is None:
-        raise RuntimeError("bash is required to run deploy/local/infra.sh")
+        raise RuntimeError(f"bash is required to run {name}")
     proc = subprocess.Popen(
-        [bash, str(INFRA_SCRIPT), *args],
+        [bash, str(script), *args],
         cwd=REPO_ROOT,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -206,12 +220,12 @@ def _run_script(*args: str, timeout: float, echo: bool) -> str:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        raise RuntimeError(f"deploy/local/infra.sh {' '.join(args)} did not finish in {timeout:.0f}s") from None
+        raise RuntimeError(f"{name} {' '.join(args)} did not finish in {timeout:.0f}s") from None
     finally:
         reader.join(timeout=5)
     if proc.returncode != 0:
         tail = "".join(err[-15:]).rstrip()
-        raise RuntimeError(f"deploy/local/infra.sh {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
+        raise RuntimeError(f"{name} {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
     return "".join(out)
 
 
@@ -284,18 +298,139 @@ def ensure_infrastructure() -> Infra:
         )
 
 
+# ----------------------------------------------------------------------------- identity
+@dataclass(frozen=True)
+class StaffUser:
+    """A test user of the realm file: the staff id is the username (``preferred_username``)."""
+
+    username: str
+    name: str
+    department: str | None
+    roles: tuple[str, ...]
+    password: str
+
+
+@dataclass(frozen=True)
+class Identity:
+    """An OpenID Connect provider serving the realm ``minwon`` of deploy/keycloak/realm-minwon.json."""
+
+    issuer: str
+    provider: str
+    users: dict[str, StaffUser] = field(repr=False)
+    console_client_id: str = "minwon-console"
+    api_client_id: str = "minwon-api"
+    api_client_secret: str = field(default="", repr=False)
+    test_client_id: str = "minwon-test"
+    audience: str = "minwon-api"
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer + "/.well-known/openid-configuration"
+
+    def user(self, *, role: str, department: str | None = None) -> StaffUser:
+        """The first test user holding ``role`` (in ``department`` when given)."""
+        for user in self.users.values():
+            if role in user.roles and (department is None or user.department == department):
+                return user
+        raise LookupError(f"no test user with role {role!r} in department {department!r} in {REALM_FILE.name}")
+
+    def as_env(self) -> dict[str, str]:
+        return {
+            "MINWON_OIDC_ISSUER": self.issuer,
+            "MINWON_OIDC_AUDIENCE": self.audience,
+            "MINWON_OIDC_CONSOLE_CLIENT_ID": self.console_client_id,
+        }
+
+
+_identity_lock = threading.Lock()
+_identity: Identity | None = None
+_started_keycloak = False
+
+
+def _realm_identity(issuer: str, provider: str) -> Identity:
+    """Clients and test users as the realm file declares them."""
+    realm = json.loads(REALM_FILE.read_text(encoding="utf-8"))
+    users: dict[str, StaffUser] = {}
+    for rep in realm.get("users", []):
+        passwords = [c["value"] for c in rep.get("credentials", []) if c.get("type") == "password" and "value" in c]
+        if rep.get("serviceAccountClientId") or not passwords:
+            continue
+        department = (rep.get("attributes", {}).get("department") or [None])[0]
+        name = " ".join(p for p in (rep.get("firstName"), rep.get("lastName")) if p)
+        users[rep["username"]] = StaffUser(
+            username=rep["username"],
+            name=name,
+            department=department,
+            roles=tuple(rep.get("realmRoles", [])),
+            password=passwords[0],
+        )
+    secrets = {c["clientId"]: c.get("secret", "") for c in realm.get("clients", [])}
+    return Identity(issuer=issuer.rstrip("/"), provider=provider, users=users,
+                    api_client_secret=secrets.get("minwon-api", ""))
+
+
+def _keycloak_version() -> str:
+    try:
+        found = re.search(r"^KEYCLOAK_VERSION=(\S+)", KEYCLOAK_SCRIPT.read_text(), re.M)
+    except OSError:
+        found = None
+    return found.group(1) if found else "?"
+
+
+def ensure_identity() -> Identity:
+    """Return a reachable OpenID Connect provider with the minwon realm, starting Keycloak if needed."""
+    global _identity, _started_keycloak
+    with _identity_lock:
+        if _identity is not None:
+            return _identity
+        issuer = os.environ.get("MINWON_OIDC_ISSUER", "").strip()
+        if issuer:
+            _identity = _realm_identity(issuer, "env")
+            _log(f"using the identity provider of MINWON_OIDC_ISSUER: {_identity.issuer}")
+            return _identity
+        _log(f"starting Keycloak with {KEYCLOAK_SCRIPT.relative_to(REPO_ROOT)} up")
+        try:
+            _run_script("up", timeout=_LOCAL_UP_TIMEOUT, echo=True, script=KEYCLOAK_SCRIPT)
+        except RuntimeError as exc:
+            raise RuntimeError(
+                f"No OpenID Connect provider for the identity tests: {exc}\n"
+                "Set MINWON_OIDC_ISSUER, or fix the error of 'bash deploy/local/keycloak.sh up' "
+                "(needs Maven and python3 with pip for the first install)."
+            ) from None
+        _started_keycloak = True
+        env: dict[str, str] = {}
+        for line in _run_script("env", timeout=30, echo=False, script=KEYCLOAK_SCRIPT).splitlines():
+            m = re.match(r"^\s*export\s+([A-Z_]+)=(.*)$", line)
+            if m:
+                env[m.group(1)] = m.group(2).strip().strip("'\"")
+        if "MINWON_OIDC_ISSUER" not in env:
+            raise RuntimeError("deploy/local/keycloak.sh env did not print MINWON_OIDC_ISSUER")
+        _identity = _realm_identity(env["MINWON_OIDC_ISSUER"], f"local (Keycloak {_keycloak_version()}, development mode)")
+        _log(f"using {_identity.provider}: issuer {_identity.issuer}")
+        return _identity
+
+
 def teardown(stop_local: bool = False) -> None:
     """Stop what ensure_infrastructure() started.
 
-    Containers are always stopped.  The local Kafka/FerretDB processes are left running
-    (the next test run reuses them in about a second) unless ``stop_local`` is true or
-    MINWON_INFRA_STOP=1, in which case ``deploy/local/infra.sh down`` removes them and
-    their data.
+    Containers are always stopped.  The local Kafka/FerretDB processes (and Keycloak) are
+    left running (the next test run reuses them in about a second) unless ``stop_local`` is
+    true or MINWON_INFRA_STOP=1, in which case ``deploy/local/infra.sh down`` (and
+    ``keycloak.sh down``) removes them and their data.
     """
-    global _current, _started_local
+    global _current, _started_local, _identity, _started_keycloak
+    stop = stop_local or os.environ.get("MINWON_INFRA_STOP") == "1"
+    with _identity_lock:
+        if _started_keycloak and stop:
+            try:
+                _run_script("down", timeout=120, echo=True, script=KEYCLOAK_SCRIPT)
+            except RuntimeError as exc:
+                _log(str(exc))
+            _started_keycloak = False
+        _identity = None
     with _lock:
         _stop_containers()
-        if _started_local and (stop_local or os.environ.get("MINWON_INFRA_STOP") == "1"):
+        if _started_local and stop:
             try:
                 _run_script("down", timeout=120, echo=True)
             except RuntimeError as exc:

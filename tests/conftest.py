@@ -3,6 +3,9 @@
 - ``infra``: a real Kafka broker and a real MongoDB-protocol server (env,
   testcontainers, or the local ones from ``deploy/local``). Missing
   infrastructure skips on a laptop and fails under ``CI=true``.
+- ``identity``: a real OpenID Connect provider (Keycloak from ``deploy/local``, or
+  MINWON_OIDC_ISSUER) serving the realm ``deploy/keycloak/realm-minwon.json``; skips on a
+  laptop without one and fails under ``CI=true``, like ``infra``.
 - ``backend``: parametrised over ``embedded`` and ``distributed``; builds
   isolated buses and stores (a fresh topic prefix and database names per test).
 """
@@ -23,6 +26,7 @@ from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.settings import Settings
 
 _used: dict[str, str] = {}
+_used_identity: dict[str, str] = {}
 
 
 def _ci() -> bool:
@@ -43,6 +47,20 @@ def infra() -> Iterator[Any]:
     yield found
 
 
+@pytest.fixture(scope="session")
+def identity() -> Iterator[Any]:
+    from tests import _infra
+
+    try:
+        found = _infra.ensure_identity()
+    except Exception as exc:  # noqa: BLE001
+        if _ci():
+            pytest.fail(f"CI=true and no OpenID Connect provider could be started: {exc}", pytrace=False)
+        pytest.skip(f"no OpenID Connect provider available: {exc}")
+    _used_identity.update(provider=found.provider, issuer=found.issuer)
+    yield found
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     if _used:
         terminalreporter.write_line(
@@ -50,6 +68,12 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
     else:
         terminalreporter.write_line("infrastructure used: none (no test needed Kafka or MongoDB)")
+    if _used_identity:
+        terminalreporter.write_line(
+            f"identity provider used: {_used_identity['provider']} (issuer {_used_identity['issuer']})"
+        )
+    else:
+        terminalreporter.write_line("identity provider used: none (no test needed OpenID Connect)")
 
 
 @dataclass

@@ -4,24 +4,29 @@
     probe.py kafka HOST:PORT   -> exit 0 when the broker answers a Metadata request
                                   and lists at least one (registered, unfenced) broker
     probe.py mongo HOST:PORT   -> exit 0 when the server answers {ping: 1} with ok: 1
+    probe.py oidc ISSUER_URL   -> exit 0 when the issuer's OpenID discovery document names
+                                  that issuer and its JWKS holds at least one key
 
     --wait SECONDS   keep retrying (every 0.25 s) for that long; exit 1 if still not ready
     --pid PID        stop early with exit 3 when that process has exited
 
 A TCP connect is not enough for either: the Kafka socket accepts connections before
 the KRaft broker has registered with its controller, and a wire-protocol answer is
-what proves FerretDB's handler is usable.  Used by deploy/local/infra.sh so that
+what proves FerretDB's handler is usable; an identity provider's port answers before
+its realm is imported.  Used by deploy/local/infra.sh and keycloak.sh so that
 `up` works before any Python dependency of the project is installed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import struct
 import sys
 import time
+import urllib.request
 
 TIMEOUT = 3.0
 
@@ -150,6 +155,30 @@ def probe_mongo(addr: str) -> str:
     return "ping ok"
 
 
+# --------------------------------------------------------------------------- OpenID Connect
+def _get_json(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310 - a local http(s) URL
+        data = json.load(response)
+    if not isinstance(data, dict):
+        raise RuntimeError(f"{url} did not answer a JSON object")
+    return data
+
+
+def probe_oidc(issuer: str) -> str:
+    """GET the discovery document, check its issuer, then GET its JWKS."""
+    issuer = issuer.rstrip("/")
+    meta = _get_json(issuer + "/.well-known/openid-configuration")
+    if meta.get("issuer") != issuer:
+        raise RuntimeError(f"discovery names issuer {meta.get('issuer')!r}, not {issuer!r}")
+    keys = _get_json(str(meta["jwks_uri"])).get("keys")
+    if not isinstance(keys, list) or not keys:
+        raise RuntimeError("the JWKS holds no key yet")
+    return f"issuer ok, {len(keys)} key(s) in its JWKS"
+
+
+PROBES = {"kafka": probe_kafka, "mongo": probe_mongo, "oidc": probe_oidc}
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -162,13 +191,13 @@ def _alive(pid: int) -> bool:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description="readiness probe (standard library only)")
-    parser.add_argument("kind", choices=("kafka", "mongo"))
-    parser.add_argument("addr", help="HOST:PORT")
+    parser.add_argument("kind", choices=tuple(PROBES))
+    parser.add_argument("addr", help="HOST:PORT (kafka, mongo) or the issuer URL (oidc)")
     parser.add_argument("--wait", type=float, default=0.0, help="retry for up to this many seconds")
     parser.add_argument("--pid", type=int, default=0, help="give up (exit 3) when this process is gone")
     parser.add_argument("--quiet", action="store_true")
     args = parser.parse_args(argv[1:])
-    probe = probe_kafka if args.kind == "kafka" else probe_mongo
+    probe = PROBES[args.kind]
     deadline = time.monotonic() + args.wait
     while True:
         try:
