@@ -161,9 +161,10 @@ PY
     local rc=0 home="$KC_HOME/.build-home"
     mkdir -p "$home/providers"
     # Without -Dkc.config.built the server compares its image with the options, finds the fresh
-    # image unbuilt, builds it and exits with 10 (what kc.sh answers by starting it again).
+    # image unbuilt, builds it and exits with 10 (what kc.sh answers by starting it again). The
+    # timeout only guards against a server that starts instead.
     kc_cmd "$home" "${BUILD_OPTS[@]}"
-    "${KC_CMD[@]}" >"$KC_HOME/build.log" 2>&1 || rc=$?
+    timeout 900 "${KC_CMD[@]}" >"$KC_HOME/build.log" 2>&1 || rc=$?
     rm -rf "$home"
     if [[ "$rc" != 10 ]]; then
         tail -n 30 "$KC_HOME/build.log" >&2
