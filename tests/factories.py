@@ -26,4 +26,16 @@ def complaint_payload(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-STAFF = {"Authorization": "Bearer minwon-development-staff-token"}
+def staff_headers(id: str = "office-kim", *, department: str | None = "civil",
+                  roles: tuple[str, ...] = ("complaint_office",), name: str = "김민원") -> dict[str, str]:
+    """A bearer token of the built-in accounts' issuer (the development secret) for an official."""
+    from minwon.auth import Principal, Verifier
+    from minwon.settings import DEV_AUTH_SECRET
+
+    token = Verifier(local_key=DEV_AUTH_SECRET).mint(
+        Principal(id=id, name=name, department=department, roles=frozenset(roles)), ttl=7 * 86400)
+    return {"Authorization": f"Bearer {token}"}
+
+
+STAFF = staff_headers()
+"""The complaint office: every department, every casework action."""

@@ -21,18 +21,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from litestar import Litestar, MediaType, Request, Response, get
+from litestar.middleware import DefineMiddleware
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from minwon import limits, telemetry
+from minwon import auth, limits, telemetry
 from minwon.bus import Bus, KafkaBus, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError
 from minwon.service import Clock, Service, system_clock
-from minwon.settings import Settings
+from minwon.settings import DEV_AUTH_SECRET, Settings
 
 log = logging.getLogger("minwon.host")
 
@@ -179,7 +180,10 @@ def _unavailable_errors() -> dict[type[Exception], object]:
 
 
 def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str = "minwon",
-               extra_routes: Sequence[object] = ()) -> Litestar:
+               extra_routes: Sequence[object] = (), verifier: auth.Verifier | None = None) -> Litestar:
+    """The app; every request passes :class:`minwon.auth.AuthMiddleware` first (``verifier``: the
+    deployment's identity sources; default: built-in accounts with the development secret)."""
+    verifier = verifier or auth.Verifier(local_key=DEV_AUTH_SECRET)
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         for svc in services:
@@ -228,7 +232,8 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
             **_unavailable_errors(),
             Exception: _internal_error,
         },
-        middleware=[telemetry.http_middleware(service_of), limits.body_limits()],
+        middleware=[telemetry.http_middleware(service_of),  # outermost first: identity before any parsing
+                    DefineMiddleware(auth.AuthMiddleware, verifier=verifier), limits.body_limits()],
         request_max_body_size=limits.MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",
                                      render_plugins=[SwaggerRenderPlugin()]),
@@ -243,4 +248,4 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICES, *, clock: Clo
     title = "minwon" if len(names) > 1 else f"minwon {names[0]}"
     # the standalone app also serves the web console and citizen portal (services/web), calling these APIs
     web = importlib.import_module("services.web.app").routes(settings) if set(names) == set(SERVICES) else []
-    return create_app(services, infra, title=title, extra_routes=web)
+    return create_app(services, infra, title=title, extra_routes=web, verifier=auth.verifier_from(settings))

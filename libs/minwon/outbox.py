@@ -72,12 +72,14 @@ class Aggregates:
     async def get(self, id: str) -> Doc | None:
         return public(await self.coll.get(id))
 
-    async def apply(self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20) -> Applied:
+    async def apply(self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20,
+                    publish: bool = True) -> Applied:
         """Load, decide, and write state + cause + events in one compare-and-set.
 
         ``decide`` receives the current state (``None`` if there is none) and
         returns the new state (``None``: no change) and ``(topic, event)``
-        pairs. With ``cause``, a second call for the same cause does nothing.
+        pairs. With ``cause``, a second call for the same cause does nothing. With ``publish=False`` the
+        events wait for :meth:`publish` (the caller has related writes to make first).
         """
         for _ in range(attempts):
             doc = await self.coll.get(id)
@@ -102,12 +104,16 @@ class Aggregates:
                 else await self.coll.update(new, expected_version=doc["_v"])
             )
             if written:
-                if events:
+                if events and publish:
                     await self._flush(id)
                 for wheel in self.timers:
                     await wheel.file_changes(id, doc, new)
                 return Applied(public(new), tuple(e for _, e in events))
         raise ConcurrencyConflict(id)
+
+    async def publish(self, id: str) -> None:
+        """Publish what :meth:`apply` wrote with ``publish=False``."""
+        await self._flush(id)
 
     async def _flush(self, id: str) -> None:
         """Publish now; if the store or broker fails, the state is written all the same and

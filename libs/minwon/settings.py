@@ -12,6 +12,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY = "bWlud29uLWRldmVsb3BtZW50LWtleS0wMDAwMDAwMDA="  # 32 bytes, base64; never in production
+DEV_AUTH_SECRET = "minwon-development-auth-secret-not-for-production"
 
 
 class Settings(BaseSettings):
@@ -35,6 +36,12 @@ class Settings(BaseSettings):
     check_code_secret: str = "minwon-development-check-code-secret"
     survey_secret: str = "minwon-development-survey-secret"
     staff_token: str = "minwon-development-staff-token"
+    auth_secret: str = DEV_AUTH_SECRET
+    """Signs the built-in accounts' tokens (HS256); empty: no built-in accounts (a provider only)."""
+    oidc_issuer: str | None = None
+    """The city's OpenID Connect provider, e.g. https://sso.city.go.kr/realms/minwon."""
+    oidc_audience: str = "minwon-console"
+    """The ``aud`` (or ``azp``) its tokens carry for minwon."""
     received_at_max_age_days: int = 30
     outbox_interval_seconds: float = 1.0
     timer_interval_seconds: float = 1.0

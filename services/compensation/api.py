@@ -10,11 +10,17 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from pydantic import BaseModel, Field
 
+from minwon import auth
 from minwon.errors import DomainError
 from services.compensation import domain
 from services.compensation.handlers import Compensation
 
 Year = Annotated[int, Parameter(ge=2000, le=2099)]
+
+
+READERS = [auth.requires(*auth.READERS)]
+LEADS = [auth.requires(*auth.LEADS)]
+OFFICE = [auth.requires(*auth.OFFICE)]
 
 
 class WhistleblowerCaseIn(BaseModel):
@@ -44,28 +50,19 @@ class BudgetIn(BaseModel):
     limit_krw: int | None = Field(ge=0, description="The year's budget for the department (null: no limit)")
 
 
-def _staff(request: Request[Any, Any, Any], svc: Compensation) -> str:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if token != svc.staff_token:
-        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
-    return request.headers.get("x-staff-id", "staff")
-
-
 class CompensationController(Controller):
     path = "/api/v1/compensations"
     tags = ["compensation"]
 
-    @get("/")
+    @get("/", guards=READERS)
     async def index(self, request: Request[Any, Any, Any], compensation: Compensation,
                     receipt_no: Annotated[str, Parameter(min_length=1, max_length=64)]) -> dict[str, Any]:
         """The ledger entries of one complaint (grants, refusals, reversals) and its breach assessment."""
-        _staff(request, compensation)
         return await compensation.list(receipt_no=receipt_no)
 
-    @get("/summary")
+    @get("/summary", guards=READERS)
     async def summary(self, request: Request[Any, Any, Any], compensation: Compensation, year: Year) -> dict[str, Any]:
         """Per department: count and amount granted (net of reversals), by cause; refusals; budget."""
-        _staff(request, compensation)
         return await compensation.summary(year)
 
     @get("/charter")
@@ -73,53 +70,48 @@ class CompensationController(Controller):
         """The rules in force (the charter file and its version)."""
         return compensation.charter.summary()
 
-    @get("/budgets/{year:int}")
+    @get("/budgets/{year:int}", guards=READERS)
     async def budgets(self, request: Request[Any, Any, Any], compensation: Compensation, year: int) -> dict[str, Any]:
-        _staff(request, compensation)
         return {"year": year, "items": await compensation.budgets(year)}
 
-    @put("/budgets/{year:int}/{department:str}")
+    @put("/budgets/{year:int}/{department:str}", guards=OFFICE)
     async def set_budget(self, request: Request[Any, Any, Any], compensation: Compensation, year: int,
                          department: str, data: BudgetIn) -> dict[str, Any]:
         """Set a department's yearly budget; grants that do not fit what is left are refused."""
-        _staff(request, compensation)
         if not 2000 <= year <= 2099:
             raise DomainError("invalid", "year out of range", 422, field="year")
         return (await compensation.set_budget(year, department, limit_krw=data.limit_krw)).to_doc()
 
-    @post("/whistleblower-cases", status_code=201)
+    @post("/whistleblower-cases", status_code=201, guards=OFFICE)
     async def whistleblower_case(self, request: Request[Any, Any, Any], compensation: Compensation,
                                  data: WhistleblowerCaseIn) -> Response[dict[str, Any]]:
         """A verified report of corruption: the reward from the schedule, by recovered amount."""
-        _staff(request, compensation)
         entry, created = await compensation.open_whistleblower_case(
             receipt_no=data.receipt_no, complainant_ref=data.complainant_ref, department=data.department,
             verified=data.verified, recovered_krw=data.recovered_amount_krw, verified_at=data.verified_at)
         return Response(domain.entry_view(entry), status_code=201 if created else 200)
 
-    @get("/{entry_id:str}")
+    @get("/{entry_id:str}", guards=READERS)
     async def show(self, request: Request[Any, Any, Any], compensation: Compensation, entry_id: str) -> dict[str, Any]:
-        _staff(request, compensation)
         return await compensation.view(entry_id)
 
-    @post("/{entry_id:str}/approve", status_code=200)
+    @post("/{entry_id:str}/approve", status_code=200, guards=LEADS)
     async def approve(self, request: Request[Any, Any, Any], compensation: Compensation, entry_id: str,
                       data: ApproveIn) -> dict[str, Any]:
         """Release a grant above the approval threshold (refused if the budget is spent)."""
-        _staff(request, compensation)
         return domain.entry_view(await compensation.approve(entry_id, approver=data.approver))
 
-    @post("/{entry_id:str}/reject", status_code=200)
+    @post("/{entry_id:str}/reject", status_code=200, guards=LEADS)
     async def reject(self, request: Request[Any, Any, Any], compensation: Compensation, entry_id: str,
                      data: RejectIn) -> dict[str, Any]:
-        by = _staff(request, compensation)
+        by = auth.staff(request).id
         return domain.entry_view(await compensation.reject(entry_id, by=by, reason=data.reason))
 
-    @post("/{entry_id:str}/reverse", status_code=201)
+    @post("/{entry_id:str}/reverse", status_code=201, guards=OFFICE)
     async def reverse(self, request: Request[Any, Any, Any], compensation: Compensation, entry_id: str,
                       data: ReverseIn) -> dict[str, Any]:
         """Correct a grant with a reversal entry; the grant itself is never edited."""
-        by = _staff(request, compensation)
+        by = auth.staff(request).id
         return domain.entry_view(await compensation.reverse(entry_id, reason=data.reason, code=data.code, by=by))
 
 

@@ -38,7 +38,6 @@ def bootstrap(
         default_budget_krw=own.default_budget_krw,
         settle=timedelta(seconds=own.breach_settle_seconds),
         facts_wait=timedelta(seconds=own.facts_wait_seconds),
-        staff_token=settings.staff_token,
     )
 
     async def assess_due() -> None:

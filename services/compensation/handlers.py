@@ -42,7 +42,6 @@ class Compensation:
     default_budget_krw: int | None
     settle: timedelta
     facts_wait: timedelta
-    staff_token: str
 
     # ------------------------------------------------------- facts from events
 

@@ -10,11 +10,9 @@ from litestar.di import Provide
 from litestar.params import HeaderParameter, Parameter
 from pydantic import BaseModel, ConfigDict, Field
 
+from minwon import auth
 from minwon.errors import DomainError
 from services.deadline.handlers import Deadlines
-
-Actor = Annotated[str | None, HeaderParameter(name="X-Actor", required=False, max_length=100,
-                                        description="Who makes the change (audit); default: staff")]
 
 
 class _Strict(BaseModel):
@@ -41,44 +39,45 @@ class HolidayIn(_Strict):
     name: str = Field(min_length=1, max_length=100, description="e.g. 임시공휴일")
 
 
-def _staff(request: Request[Any, Any, Any], deadlines: Deadlines) -> None:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not deadlines.staff_token or token != deadlines.staff_token:
-        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+STAFF = [auth.requires(*auth.STAFF)]
+READERS = [auth.requires(*auth.READERS)]
+OFFICE = [auth.requires(*auth.OFFICE)]
 
 
 class DeadlineController(Controller):
     path = "/api/v1/deadlines"
     tags = ["deadline"]
 
-    @post("/preview", status_code=200)
+    @post("/preview", status_code=200, guards=STAFF)
     async def preview(self, data: PreviewIn, deadlines: Deadlines) -> dict[str, Any]:
         """The due time, warning and escalation ladder a complaint would get (nothing is stored)."""
         return deadlines.preview(received_at=data.received_at, kind=data.kind, period=data.period,
                                  statutory_type=data.statutory_type,
                                  pauses=[(p.start, p.end) for p in data.pauses], extend=data.extend)
 
-    @get("/calendar/holidays")
+    @get("/calendar/holidays", guards=STAFF)
     async def holidays(self, deadlines: Deadlines) -> dict[str, Any]:
         """Holidays an administrator added, with the progress of the recomputation each started."""
         return {"items": await deadlines.holidays()}
 
-    @post("/calendar/holidays", status_code=201)
-    async def add_holiday(self, data: HolidayIn, request: Request[Any, Any, Any], deadlines: Deadlines,
-                          actor: Actor) -> Response[dict[str, Any]]:
+    @post("/calendar/holidays", status_code=201, guards=OFFICE)
+    async def add_holiday(self, data: HolidayIn, request: Request[Any, Any, Any],
+                          deadlines: Deadlines) -> Response[dict[str, Any]]:
         """Add a non-working day (임시공휴일): every open clock due on or after it is recomputed."""
-        _staff(request, deadlines)
-        doc, created = await deadlines.add_holiday(data.date, data.name, actor or "staff")
+        doc, created = await deadlines.add_holiday(data.date, data.name, auth.staff(request).id)
         return Response(doc, status_code=201 if created else 200)
 
-    @get("/{receipt_no:str}")
-    async def show(self, receipt_no: str, deadlines: Deadlines) -> dict[str, Any]:
+    @get("/{receipt_no:str}", guards=READERS)
+    async def show(self, receipt_no: str, request: Request[Any, Any, Any], deadlines: Deadlines) -> dict[str, Any]:
         """One complaint's clock: due time, remaining working time, pauses, extensions, signals."""
-        return await deadlines.get(receipt_no)
+        clock = await deadlines.get(receipt_no)
+        auth.in_scope(auth.staff(request), clock.get("department"))
+        return clock
 
-    @get("/")
+    @get("/", guards=READERS)
     async def index(
         self,
+        request: Request[Any, Any, Any],
         deadlines: Deadlines,
         overdue: bool = False,
         department: str | None = None,
@@ -86,7 +85,11 @@ class DeadlineController(Controller):
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
-        """Clocks by receipt number; ``overdue=true``: running and past their due time."""
+        """Clocks by receipt number; ``overdue=true``: running and past their due time. An official outside
+        the complaint office sees their own department's clocks."""
+        who = auth.staff(request)
+        if not (who.office or who.has(auth.AUDITOR)):
+            department = who.department or "-"
         items = await deadlines.list(overdue=overdue, department=department, status=status, after=cursor,
                                      limit=limit)
         return {"items": items, "next_cursor": items[-1]["receipt_no"] if len(items) == limit else None}

@@ -22,7 +22,6 @@ def build(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = 
         clock=clock,
         source=f"{settings.source}/deadline",
         types=domain.load_statutory_types(own.statutory_types.read_text(encoding="utf-8")),
-        staff_token=settings.staff_token,
         scan_limit=own.scan_limit,
         holiday_page_size=own.holiday_page_size,
         holiday_pages_per_pass=own.holiday_pages_per_pass,

@@ -53,7 +53,6 @@ class Deadlines:
     clock: Clock
     source: str
     types: Mapping[str, domain.StatutoryType]
-    staff_token: str = ""
     scan_limit: int = 200
     holiday_page_size: int = 500
     holiday_pages_per_pass: int = 20

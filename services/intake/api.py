@@ -10,6 +10,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from pydantic import BaseModel, Field
 
+from minwon import auth
 from minwon.errors import DomainError
 from services.intake import domain
 from services.intake.domain import Complaint, Consent, Filing, Identity
@@ -98,10 +99,15 @@ def staff_view(complaint: Complaint) -> dict[str, Any]:
     return view
 
 
-def _staff(request: Request[Any, Any, Any], intake: Intake) -> None:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if token != intake.staff_token:
-        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+CASEWORK = [auth.requires(*auth.CASEWORK)]
+READERS = [auth.requires(*auth.READERS, auth.CALL_CENTRE)]
+
+
+async def _in_scope(request: Request[Any, Any, Any], intake: Intake, receipt_no: str) -> Complaint:
+    """The complaint, if the calling official may act on its department (403 otherwise)."""
+    complaint = await intake.get(receipt_no)
+    auth.in_scope(auth.staff(request), complaint.department)
+    return complaint
 
 
 class ComplaintController(Controller):
@@ -119,13 +125,13 @@ class ComplaintController(Controller):
     @get("/{receipt_no:str}")
     async def show(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
                    code: str | None = None) -> dict[str, Any]:
-        """A citizen with the check code sees the PII-free status and timeline; staff see the same with more facts."""
+        """A citizen with the check code sees the PII-free status and timeline; staff of the complaint's
+        department (or the complaint office) see the same with more facts."""
         if code is not None:
             return await intake.get_for_citizen(receipt_no, code)
-        _staff(request, intake)
-        return staff_view(await intake.get(receipt_no))
+        return staff_view(await _in_scope(request, intake, receipt_no))
 
-    @get("/")
+    @get("/", guards=READERS)
     async def index(
         self,
         request: Request[Any, Any, Any],
@@ -138,8 +144,11 @@ class ComplaintController(Controller):
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
     ) -> dict[str, Any]:
-        """Staff listing with filters and cursor pagination."""
-        _staff(request, intake)
+        """Staff listing with filters and cursor pagination; an official outside the complaint office
+        sees their own department's complaints."""
+        who = auth.staff(request)
+        if not (who.office or who.has(auth.AUDITOR)):
+            department = who.department or "-"
         items = await intake.list(
             filters={"status": status, "department": department, "kind": kind, "channel": channel,
                      "overdue": overdue},
@@ -149,50 +158,56 @@ class ComplaintController(Controller):
         return {"items": [staff_view(x) for x in items], "next_cursor": next_cursor}
 
     @post("/{receipt_no:str}/confirm", status_code=200)
-    async def confirm(self, receipt_no: str, intake: Intake, idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        """The citizen confirms an oral complaint written down by staff (구술민원)."""
+    async def confirm(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
+                      idempotency_key: IdempotencyKey, code: str | None = None) -> dict[str, Any]:
+        """The citizen confirms an oral complaint written down by staff (구술민원): with the check code, or at
+        the counter in an official's session with the citizen present."""
+        if code is not None:
+            await intake.get_for_citizen(receipt_no, code)
+        elif not auth.staff(request).has(*auth.INTAKE):
+            raise DomainError("forbidden", "confirming for a citizen needs a counter or call-centre role", 403)
         return staff_view(await intake.confirm(receipt_no, idempotency_key=idempotency_key))
 
-    @post("/{receipt_no:str}/acknowledge", status_code=200)
+    @post("/{receipt_no:str}/acknowledge", status_code=200, guards=CASEWORK)
     async def acknowledge(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
                           idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        _staff(request, intake)
+        await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key,
                                lambda x: domain.acknowledge(x, now=intake.clock(), source=intake.source))
 
-    @post("/{receipt_no:str}/supplementation", status_code=200)
+    @post("/{receipt_no:str}/supplementation", status_code=200, guards=CASEWORK)
     async def request_supplementation(self, receipt_no: str, data: SupplementationIn, request: Request[Any, Any, Any],
                                       intake: Intake, idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        _staff(request, intake)
+        await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key, lambda x: domain.request_supplementation(
             x, reason=data.reason, due=data.due, now=intake.clock(), source=intake.source))
 
-    @post("/{receipt_no:str}/supplement", status_code=200)
+    @post("/{receipt_no:str}/supplement", status_code=200, guards=CASEWORK)
     async def receive_supplement(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
                                  idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        _staff(request, intake)
+        await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key,
                                lambda x: domain.receive_supplement(x, now=intake.clock(), source=intake.source))
 
-    @post("/{receipt_no:str}/extend", status_code=200)
+    @post("/{receipt_no:str}/extend", status_code=200, guards=CASEWORK)
     async def extend(self, receipt_no: str, data: ExtendIn, request: Request[Any, Any, Any], intake: Intake,
                      idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        _staff(request, intake)
+        await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key, lambda x: domain.extend(
             x, reason=data.reason, period=data.period, citizen_consent=data.citizen_consent,
             now=intake.clock(), source=intake.source))
 
-    @post("/{receipt_no:str}/transfer", status_code=200)
+    @post("/{receipt_no:str}/transfer", status_code=200, guards=CASEWORK)
     async def transfer(self, receipt_no: str, data: TransferIn, request: Request[Any, Any, Any], intake: Intake,
                        idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        _staff(request, intake)
+        await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key, lambda x: domain.transfer(
             x, agency=data.agency, reason=data.reason, now=intake.clock(), source=intake.source))
 
-    @post("/{receipt_no:str}/close", status_code=200)
+    @post("/{receipt_no:str}/close", status_code=200, guards=CASEWORK)
     async def close(self, receipt_no: str, data: CloseIn, request: Request[Any, Any, Any], intake: Intake,
                     idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        _staff(request, intake)
+        await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key, lambda x: domain.close(
             x, outcome=data.outcome, reasons=data.reasons, remedy=data.remedy, now=intake.clock(),
             source=intake.source))
@@ -204,14 +219,14 @@ class ComplaintController(Controller):
         if code is not None:
             await intake.get_for_citizen(receipt_no, code)
         else:
-            _staff(request, intake)
+            await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key,
                                lambda x: domain.withdraw(x, now=intake.clock(), source=intake.source))
 
-    @post("/{receipt_no:str}/revisits", status_code=200)
+    @post("/{receipt_no:str}/revisits", status_code=200, guards=CASEWORK)
     async def report_revisit(self, receipt_no: str, data: ReasonIn, request: Request[Any, Any, Any], intake: Intake,
                              idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        _staff(request, intake)
+        await _in_scope(request, intake, receipt_no)
         return await self._run(intake, receipt_no, idempotency_key, lambda x: domain.report_revisit(
             x, reason=data.reason, now=intake.clock(), source=intake.source))
 

@@ -26,7 +26,6 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         source=f"{settings.source}/intake",
         code_secret=settings.check_code_secret.encode(),
         max_age=timedelta(days=settings.received_at_max_age_days),
-        staff_token=settings.staff_token,
     )
     return Service(
         name="intake",

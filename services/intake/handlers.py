@@ -40,7 +40,6 @@ class Intake:
     source: str
     code_secret: bytes
     max_age: timedelta
-    staff_token: str
 
     # -------------------------------------------------------------- commands
 

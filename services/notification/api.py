@@ -9,41 +9,33 @@ from litestar import Controller, Request, Router, get
 from litestar.di import Provide
 from litestar.params import Parameter
 
-from minwon.errors import DomainError
+from minwon import auth
 from services.notification.handlers import Notifier
 
 
-def _staff(request: Request[Any, Any, Any], token: str) -> None:
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if given != token:
-        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+READERS = [auth.requires(*auth.READERS)]
 
 
 class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["notification"]
 
-    @get("/")
+    @get("/", guards=READERS)
     async def index(
         self,
         request: Request[Any, Any, Any],
         notifier: Notifier,
-        staff_token: str,
         receipt_no: Annotated[str, Parameter(min_length=1, max_length=100)],
     ) -> dict[str, Any]:
         """Every notification of a complaint (citizen and staff), oldest first, with its deliveries."""
-        _staff(request, staff_token)
         return {"receipt_no": receipt_no, "items": await notifier.list(receipt_no=receipt_no)}
 
-    @get("/{notification_id:str}")
-    async def show(self, notification_id: str, request: Request[Any, Any, Any], notifier: Notifier,
-                   staff_token: str) -> dict[str, Any]:
-        _staff(request, staff_token)
+    @get("/{notification_id:str}", guards=READERS)
+    async def show(self, notification_id: str, request: Request[Any, Any, Any], notifier: Notifier) -> dict[str, Any]:
         return await notifier.get(notification_id)
 
 
-def routes(notifier: Notifier, *, staff_token: str) -> list[Any]:
+def routes(notifier: Notifier) -> list[Any]:
     return [Router(path="/", route_handlers=[NotificationController], dependencies={
         "notifier": Provide(lambda: notifier, sync_to_thread=False, use_cache=True),
-        "staff_token": Provide(lambda: staff_token, sync_to_thread=False, use_cache=True),
     })]

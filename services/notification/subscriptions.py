@@ -36,7 +36,7 @@ from litestar.di import Provide
 from litestar.params import Parameter, QueryParameter
 from pydantic import BaseModel, Field
 
-from minwon import topics
+from minwon import auth, topics
 from minwon.crypto import Sealer
 from minwon.docstore import Collection, iso
 from minwon.errors import Conflict, DomainError, Invalid, NotFound
@@ -255,10 +255,7 @@ class SubscriptionIn(BaseModel):
     filter: Filter = Field(default_factory=Filter)
 
 
-def _staff(request: Request[Any, Any, Any], token: str) -> None:
-    given = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if not hmac.compare_digest(given.encode(), token.encode()):
-        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+ADMIN = [auth.requires(auth.ADMIN, auth.COMPLAINT_OFFICE)]
 
 
 async def _agency(request: Request[Any, Any, Any], subs: Subscriptions) -> str:
@@ -270,24 +267,18 @@ class SubscriptionController(Controller):
     path = "/api/v1/subscriptions"
     tags = ["subscriptions"]
 
-    @post("/agencies", status_code=201)
-    async def create_agency(self, data: AgencyIn, request: Request[Any, Any, Any], subs: Subscriptions,
-                            staff_token: str) -> dict[str, Any]:
+    @post("/agencies", status_code=201, guards=ADMIN)
+    async def create_agency(self, data: AgencyIn, request: Request[Any, Any, Any], subs: Subscriptions) -> dict[str, Any]:
         """Register an agency (staff). The API key is shown in this answer only."""
-        _staff(request, staff_token)
         return await subs.create_agency(code=data.code, name=data.name)
 
-    @get("/agencies")
-    async def list_agencies(self, request: Request[Any, Any, Any], subs: Subscriptions,
-                            staff_token: str) -> dict[str, Any]:
-        _staff(request, staff_token)
+    @get("/agencies", guards=ADMIN)
+    async def list_agencies(self, request: Request[Any, Any, Any], subs: Subscriptions) -> dict[str, Any]:
         return {"items": await subs.list_agencies()}
 
-    @post("/agencies/{code:str}/key", status_code=200)
-    async def rotate_key(self, code: str, request: Request[Any, Any, Any], subs: Subscriptions,
-                         staff_token: str) -> dict[str, Any]:
+    @post("/agencies/{code:str}/key", status_code=200, guards=ADMIN)
+    async def rotate_key(self, code: str, request: Request[Any, Any, Any], subs: Subscriptions) -> dict[str, Any]:
         """Issue a new API key for an agency (staff); the old key stops working at once."""
-        _staff(request, staff_token)
         return await subs.rotate_key(code=code)
 
     @post("/", status_code=201)
@@ -349,8 +340,7 @@ async def asyncapi_yaml() -> Response[str]:
     return Response(public.asyncapi_yaml(), media_type="application/yaml")
 
 
-def routes(subs: Subscriptions, *, staff_token: str) -> list[Any]:
+def routes(subs: Subscriptions) -> list[Any]:
     return [Router(path="/", route_handlers=[SubscriptionController, asyncapi_json, asyncapi_yaml], dependencies={
         "subs": Provide(lambda: subs, sync_to_thread=False, use_cache=True),
-        "staff_token": Provide(lambda: staff_token, sync_to_thread=False, use_cache=True),
     })]

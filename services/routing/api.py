@@ -1,6 +1,6 @@
 """Routing's HTTP API under ``/api/v1/routing``: parse, call a handler, shape the response.
 
-Every change names its actor in the ``X-Actor`` header (default ``system``);
+Every change names its actor: the signed-in official (``minwon.auth``);
 rules and departments keep a version and an audit record for each change.
 """
 
@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Router, get, patch, post, put
+from litestar import Controller, Request, Router, get, patch, post, put
 from litestar.di import Provide
 from litestar.params import HeaderParameter, Parameter
 from pydantic import BaseModel, ConfigDict, Field
 
+from minwon import auth
 from minwon.errors import Invalid
 from services.routing import domain
 from services.routing.domain import Department, Facts, Official
 from services.routing.handlers import Routing
 
-Actor = Annotated[str | None, HeaderParameter(name="X-Actor", required=False, max_length=100,
-                                        description="Who makes the change (audit); default: system")]
 IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=20,
                                           description="The rule version the change is based on")]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=200)]
@@ -122,8 +121,10 @@ class ReassignIn(_Strict):
     reason_code: Literal["misrouted", "workload", "absence", "expertise", "other"] | None = None
 
 
-def _actor(actor: str | None) -> str:
-    return (actor or "").strip() or "system"
+READERS = [auth.requires(*auth.READERS)]
+STAFF = [auth.requires(*auth.STAFF)]
+LEADS = [auth.requires(*auth.LEADS)]
+OFFICE = [auth.requires(*auth.OFFICE)]
 
 
 def _version(if_match: str | None) -> int | None:
@@ -137,6 +138,7 @@ def _version(if_match: str | None) -> int | None:
 
 class RuleController(Controller):
     path = "/api/v1/routing/rules"
+    guards = READERS
     tags = ["routing"]
 
     @get("/")
@@ -145,10 +147,10 @@ class RuleController(Controller):
         """The rule table in the order rules are tried (lower priority number first)."""
         return {"items": await routing.list_rules(enabled=enabled, department=department)}
 
-    @post("/", status_code=201)
-    async def create(self, data: RuleIn, routing: Routing, x_actor: Actor,
+    @post("/", status_code=201, guards=OFFICE)
+    async def create(self, data: RuleIn, routing: Routing, request: Request[Any, Any, Any],
                      idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        return await routing.create_rule(data.model_dump(), actor=_actor(x_actor), idempotency_key=idempotency_key)
+        return await routing.create_rule(data.model_dump(), actor=auth.staff(request).id, idempotency_key=idempotency_key)
 
     @get("/stats")
     async def stats(self, routing: Routing) -> dict[str, Any]:
@@ -166,31 +168,31 @@ class RuleController(Controller):
         """A rule with all its versions and its audit trail."""
         return await routing.get_rule(rule_id)
 
-    @put("/{rule_id:str}")
-    async def replace(self, rule_id: str, data: RuleBody, routing: Routing, x_actor: Actor,
+    @put("/{rule_id:str}", guards=OFFICE)
+    async def replace(self, rule_id: str, data: RuleBody, routing: Routing, request: Request[Any, Any, Any],
                       if_match: IfMatch) -> dict[str, Any]:
-        return await routing.change_rule(rule_id, data.model_dump(), actor=_actor(x_actor), replace_all=True,
+        return await routing.change_rule(rule_id, data.model_dump(), actor=auth.staff(request).id, replace_all=True,
                                          expected_version=_version(if_match))
 
-    @patch("/{rule_id:str}")
-    async def update(self, rule_id: str, data: RulePatch, routing: Routing, x_actor: Actor,
+    @patch("/{rule_id:str}", guards=OFFICE)
+    async def update(self, rule_id: str, data: RulePatch, routing: Routing, request: Request[Any, Any, Any],
                      if_match: IfMatch) -> dict[str, Any]:
         changes = data.model_dump(exclude_unset=True)
         if isinstance(changes.get("conditions"), dict):
             changes["conditions"] = {k: v for k, v in changes["conditions"].items() if v is not None}
-        return await routing.change_rule(rule_id, changes, actor=_actor(x_actor),
+        return await routing.change_rule(rule_id, changes, actor=auth.staff(request).id,
                                          expected_version=_version(if_match))
 
-    @post("/{rule_id:str}/disable", status_code=200)
-    async def disable(self, rule_id: str, routing: Routing, x_actor: Actor) -> dict[str, Any]:
-        return await routing.change_rule(rule_id, {"enabled": False}, actor=_actor(x_actor), action="disabled")
+    @post("/{rule_id:str}/disable", status_code=200, guards=OFFICE)
+    async def disable(self, rule_id: str, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return await routing.change_rule(rule_id, {"enabled": False}, actor=auth.staff(request).id, action="disabled")
 
-    @post("/{rule_id:str}/enable", status_code=200)
-    async def enable(self, rule_id: str, routing: Routing, x_actor: Actor) -> dict[str, Any]:
-        return await routing.change_rule(rule_id, {"enabled": True}, actor=_actor(x_actor), action="enabled")
+    @post("/{rule_id:str}/enable", status_code=200, guards=OFFICE)
+    async def enable(self, rule_id: str, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
+        return await routing.change_rule(rule_id, {"enabled": True}, actor=auth.staff(request).id, action="enabled")
 
 
-@post("/api/v1/routing/preview", status_code=200, tags=["routing"])
+@post("/api/v1/routing/preview", status_code=200, tags=["routing"], guards=STAFF)
 async def preview(data: PreviewIn, routing: Routing) -> dict[str, Any]:
     """Which rule and department a complaint would get, and why. Nothing is stored or published."""
     return await routing.preview(Facts(**data.model_dump()))
@@ -198,63 +200,76 @@ async def preview(data: PreviewIn, routing: Routing) -> dict[str, Any]:
 
 class DepartmentController(Controller):
     path = "/api/v1/routing/departments"
+    guards = READERS
     tags = ["routing"]
 
     @get("/")
     async def index(self, routing: Routing) -> dict[str, Any]:
         return {"items": await routing.list_departments()}
 
-    @post("/", status_code=201)
-    async def create(self, data: DepartmentIn, routing: Routing, x_actor: Actor) -> dict[str, Any]:
+    @post("/", status_code=201, guards=OFFICE)
+    async def create(self, data: DepartmentIn, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
         dept = Department(data.code, data.name, data.phone, tuple(h.to_official() for h in data.handlers or ()))
-        return await routing.create_department(dept, actor=_actor(x_actor))
+        return await routing.create_department(dept, actor=auth.staff(request).id)
 
     @get("/{code:str}")
     async def show(self, code: str, routing: Routing) -> dict[str, Any]:
         """A department with each handler's load (open complaints) and its queue length."""
         return await routing.get_department(code)
 
-    @put("/{code:str}")
-    async def put(self, code: str, data: DepartmentPut, routing: Routing, x_actor: Actor) -> dict[str, Any]:
+    @put("/{code:str}", guards=OFFICE)
+    async def put(self, code: str, data: DepartmentPut, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Create or update a department."""
         handlers = [h.to_official() for h in data.handlers] if data.handlers is not None else None
         return await routing.put_department(code, name=data.name, phone=data.phone, handlers=handlers,
-                                            actor=_actor(x_actor))
+                                            actor=auth.staff(request).id)
 
-    @post("/{code:str}/handlers", status_code=201)
-    async def add_handler(self, code: str, data: OfficialIn, routing: Routing, x_actor: Actor) -> dict[str, Any]:
-        return await routing.add_handler(code, data.to_official(), actor=_actor(x_actor))
+    @post("/{code:str}/handlers", status_code=201, guards=LEADS)
+    async def add_handler(self, code: str, data: OfficialIn, routing: Routing,
+                          request: Request[Any, Any, Any]) -> dict[str, Any]:
+        auth.in_scope(auth.staff(request), code)
+        return await routing.add_handler(code, data.to_official(), actor=auth.staff(request).id)
 
-    @patch("/{code:str}/handlers/{handler_id:str}")
+    @patch("/{code:str}/handlers/{handler_id:str}", guards=LEADS)
     async def update_handler(self, code: str, handler_id: str, data: OfficialPatch, routing: Routing,
-                             x_actor: Actor) -> dict[str, Any]:
+                             request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Change a handler, e.g. ``{"on_duty": false}``; waiting complaints are retried at once."""
+        auth.in_scope(auth.staff(request), code)
         changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
-        return await routing.update_handler(code, handler_id, changes, actor=_actor(x_actor))
+        return await routing.update_handler(code, handler_id, changes, actor=auth.staff(request).id)
 
 
 class AssignmentController(Controller):
     path = "/api/v1/routing/assignments"
+    guards = READERS
     tags = ["routing"]
 
     @get("/")
-    async def index(self, routing: Routing, status: Literal["queued", "assigned", "closed"] | None = None,
+    async def index(self, routing: Routing, request: Request[Any, Any, Any],
+                    status: Literal["queued", "assigned", "closed"] | None = None,
                     department: str | None = None, cursor: str | None = None,
                     limit: Annotated[int, Parameter(ge=1, le=200)] = 50) -> dict[str, Any]:
-        """Routed complaints, e.g. the waiting queue: ``?status=queued``."""
+        """Routed complaints, e.g. the waiting queue: ``?status=queued``; outside the complaint office, the
+        official's own department."""
+        who = auth.staff(request)
+        if not (who.office or who.has(auth.AUDITOR)):
+            department = who.department or "-"
         items = await routing.list_assignments(status=status, department=department, after=cursor, limit=limit)
         return {"items": items, "next_cursor": items[-1]["receipt_no"] if len(items) == limit else None}
 
     @get("/{receipt_no:str}")
-    async def show(self, receipt_no: str, routing: Routing) -> dict[str, Any]:
+    async def show(self, receipt_no: str, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """The route, handler, guardian and their history for one complaint."""
-        return await routing.get_assignment(receipt_no)
+        view = await routing.get_assignment(receipt_no)
+        auth.in_scope(auth.staff(request), view.get("department"))
+        return view
 
-    @post("/{receipt_no:str}/reassign", status_code=200)
-    async def reassign(self, receipt_no: str, data: ReassignIn, routing: Routing, x_actor: Actor,
+    @post("/{receipt_no:str}/reassign", status_code=200, guards=LEADS)
+    async def reassign(self, receipt_no: str, data: ReassignIn, routing: Routing, request: Request[Any, Any, Any],
                        idempotency_key: IdempotencyKey) -> dict[str, Any]:
+        auth.in_scope(auth.staff(request), (await routing.get_assignment(receipt_no)).get("department"))
         return await routing.reassign(receipt_no, department=data.department, handler=data.handler,
-                                      reason=data.reason, reason_code=data.reason_code, actor=_actor(x_actor),
+                                      reason=data.reason, reason_code=data.reason_code, actor=auth.staff(request).id,
                                       idempotency_key=idempotency_key)
 
 

@@ -275,10 +275,11 @@ class Routing:
                                           source=self.source)
             return routed.to_doc(), _on_routing(events)
 
-        applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id)
+        applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id, publish=False)
         metrics.observe(applied.events)
         if applied.events:
             await self.store.account(None, applied.state)
+            await self.store.assignments.publish(receipt_no)
             log.info("complaint routed", extra={"receipt_no": receipt_no, "rule_id": found.rule.id,
                                                 "department": found.rule.department})
         await self.assign_waiting(department=found.rule.department)
@@ -325,10 +326,11 @@ class Routing:
             new, events = domain.assign(current, dept, pick, now=now, source=self.source)
             return new.to_doc(), _on_routing(events)
 
-        applied = await self.store.assignments.apply(receipt_no, decide)
+        applied = await self.store.assignments.apply(receipt_no, decide, publish=False)
         metrics.observe(applied.events)
         if applied.events:
             await self.store.account(seen[0], applied.state)
+            await self.store.assignments.publish(receipt_no)
             log.info("complaint assigned", extra={"receipt_no": receipt_no, "department": dept.code,
                                                   "handler_id": pick.handler.id, "event_type": applied.events[0].type})
         return len(applied.events)
@@ -363,10 +365,12 @@ class Routing:
             return new.to_doc(), _on_routing(events)
 
         cause = f"cmd:{idempotency_key}" if idempotency_key else None
-        applied = await self.store.assignments.apply(receipt_no, decide, cause=cause)
+        applied = await self.store.assignments.apply(receipt_no, decide, cause=cause, publish=False)
         state = Assignment.from_doc(applied.state or {})
         if not applied.duplicate:
             await self.store.account(seen[0], applied.state)
+        await self.store.assignments.publish(receipt_no)
+        if not applied.duplicate:
             metrics.observe(applied.events)
             if state.misroute and not before.get("misroute"):
                 metrics.misrouted(state.misroute["rule_id"])

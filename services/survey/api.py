@@ -13,6 +13,7 @@ from litestar.di import Provide
 from litestar.params import Parameter
 from pydantic import BaseModel, Field
 
+from minwon import auth
 from minwon.errors import DomainError, Invalid
 from services.survey import domain
 from services.survey.domain import Answers
@@ -46,10 +47,8 @@ class ActionPatch(BaseModel):
     url: str | None = Field(None, max_length=500, description="Where the improvement was published")
 
 
-def _staff(request: Request[Any, Any, Any], surveys: Surveys) -> None:
-    token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
-    if token != surveys.staff_token:
-        raise DomainError("unauthorized", "staff token required (Authorization: Bearer ...)", 401)
+READERS = [auth.requires(*auth.READERS)]
+OFFICE = [auth.requires(*auth.OFFICE)]
 
 
 _MEDIA = {"json": MediaType.JSON, "csv": "text/csv; charset=utf-8", "png": "image/png"}
@@ -59,11 +58,10 @@ class SurveyController(Controller):
     path = "/api/v1/surveys"
     tags = ["survey"]
 
-    @get("/stats")
+    @get("/stats", guards=READERS)
     async def stats(self, request: Request[Any, Any, Any], surveys: Surveys, year: Year,
                     by: Literal["department", "channel", "kind", "month"] = "department") -> dict[str, Any]:
         """Invitations, responses, response rate and mean scores per department, channel, kind or month."""
-        _staff(request, surveys)
         return await surveys.statistics(by=by, year=year)
 
     @get("/reports/{name:str}")
@@ -74,8 +72,8 @@ class SurveyController(Controller):
             raise Invalid("name", "ask for <year>.json, <year>.csv or <year>.png")
         year = int(year_text)
         report = await surveys.report(year)
-        if report["status"] != domain.PUBLISHED:
-            _staff(request, surveys)
+        if report["status"] != domain.PUBLISHED and not auth.staff(request).has(*auth.READERS):
+            raise DomainError("forbidden", "a draft report is for staff", 403)
         if ext == "json":
             body: Any = report
         elif ext == "csv":
@@ -85,35 +83,31 @@ class SurveyController(Controller):
         headers = {"Content-Disposition": f'inline; filename="survey-report-{year}.{ext}"'}
         return Response(body, media_type=_MEDIA[ext], headers=headers)
 
-    @post("/reports/{year:int}/publish", status_code=201)
+    @post("/reports/{year:int}/publish", status_code=201, guards=OFFICE)
     async def publish(self, request: Request[Any, Any, Any], surveys: Surveys, year: int) -> dict[str, Any]:
         """Publish (freeze) the year's report; the 3-month improvement deadline starts now."""
-        _staff(request, surveys)
         return await surveys.publish_report(year)
 
-    @get("/reports/{year:int}/actions")
+    @get("/reports/{year:int}/actions", guards=READERS)
     async def actions(self, surveys: Surveys, year: int) -> dict[str, Any]:
         """Improvement actions against the year's report, each flagged overdue or late."""
         items = await surveys.actions(year)
         return {"year": year, "items": items, "overdue": sum(1 for a in items if a["overdue"])}
 
-    @post("/reports/{year:int}/actions", status_code=201)
+    @post("/reports/{year:int}/actions", status_code=201, guards=OFFICE)
     async def add_action(self, request: Request[Any, Any, Any], surveys: Surveys, year: int,
                          data: ActionIn) -> dict[str, Any]:
-        _staff(request, surveys)
         return await surveys.add_action(year, title=data.title, description=data.description,
                                         department=data.department)
 
-    @patch("/reports/{year:int}/actions/{action_id:str}")
+    @patch("/reports/{year:int}/actions/{action_id:str}", guards=OFFICE)
     async def publish_action(self, request: Request[Any, Any, Any], surveys: Surveys, year: int, action_id: str,
                              data: ActionPatch) -> dict[str, Any]:
-        _staff(request, surveys)
         return await surveys.publish_action(year, action_id, url=data.url)
 
-    @get("/complaints/{receipt_no:str}")
+    @get("/complaints/{receipt_no:str}", guards=READERS)
     async def for_staff(self, request: Request[Any, Any, Any], surveys: Surveys, receipt_no: str) -> dict[str, Any]:
         """A complaint's survey with the citizen's free text (staff only)."""
-        _staff(request, surveys)
         return await surveys.for_staff(receipt_no)
 
     @get("/{token:str}")

@@ -36,7 +36,6 @@ def bootstrap(
         low_threshold=own.low_score_threshold,
         improvement_months=own.improvement_months,
         report_title=own.report_title,
-        staff_token=settings.staff_token,
     )
 
     async def invite_due() -> None:

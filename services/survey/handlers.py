@@ -44,7 +44,6 @@ class Surveys:
     low_threshold: int
     improvement_months: int
     report_title: str
-    staff_token: str
 
     # ------------------------------------------------------- facts from events
 

@@ -20,6 +20,7 @@ import jinja2
 from litestar import MediaType, Request, Response
 from litestar.datastructures import Cookie
 
+from minwon import auth
 from minwon.settings import Settings
 from services.web import access, i18n
 from services.web.access import Staff
@@ -117,7 +118,7 @@ class Web:
         self.settings = settings
         self.own = own or WebSettings()
         self.base_url = api_base(settings, self.own)
-        self.staff_token = settings.staff_token
+        self.verifier = auth.Verifier(local_key=settings.auth_secret or None)
         self.directory = Directory.load(self.own.staff_file)
         self.signer = Signer(self.own.session_secret)
         self.portal = json.loads(self.own.portal_file.read_text("utf-8"))
@@ -184,8 +185,13 @@ class Web:
     async def api(self, staff: Staff | None = None) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=self.own.api_timeout_seconds,
                                      transport=self.transport) as client:
-            yield Api(client, staff_token=self.staff_token, actor=staff.id if staff else None,
+            yield Api(client, staff_token=self.token_for(staff) if staff else "", actor=staff.id if staff else None,
                       concurrency=self.own.api_concurrency)
+
+    def token_for(self, staff: Staff) -> str:
+        """The signed-in official's bearer token for the services (the built-in accounts' issuer)."""
+        return self.verifier.mint(auth.Principal(id=staff.id, name=staff.name, department=staff.department,
+                                                 roles=frozenset({staff.role})), ttl=300)
 
     # ---------------------------------------------------------------- responses
 

@@ -20,12 +20,13 @@ import httpx
 import pytest
 
 from tests.e2e.harness import ROOT, MinwonProcess, wait_for
+from tests.factories import staff_headers
 
 CHROMIUM = Path(os.environ.get("MINWON_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-STAFF_TOKEN = "browser-test-staff-token"
+STAFF_TOKEN = staff_headers()["Authorization"].removeprefix("Bearer ")
 PASSWORD = "minwon-dev"  # the development accounts in services/web/data/staff.json
 
 

@@ -10,7 +10,7 @@ from litestar.testing import AsyncTestClient
 from minwon import topics
 from minwon.host import Infrastructure, create_app
 
-from tests.factories import STAFF
+from tests.factories import STAFF, staff_headers
 from tests.integration.deadline.harness import (
     MovableClock,
     assigned,
@@ -32,6 +32,7 @@ def _app(backend, store, bus, clock):
 async def test_preview_answers_like_the_cli_and_names_the_field_it_refuses(backend) -> None:
     store, bus = backend.store("deadline"), backend.bus()
     async with AsyncTestClient(_app(backend, store, bus, MovableClock(NOW))) as client:
+        client.headers.update(STAFF)
         ok = await client.post("/api/v1/deadlines/preview", json={
             "received_at": "2026-03-10T10:00:00+09:00", "kind": "grievance",
             "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "2026-03-13T10:00:00+09:00"}], "extend": "3d"})
@@ -70,6 +71,7 @@ async def test_a_clock_its_remaining_time_the_overdue_list_and_holidays(backend)
     producer = backend.bus()  # the test client runs the app on its own event loop: publish through another bus
     late, fresh = receipt(), receipt()
     async with AsyncTestClient(_app(backend, store, bus, clock)) as client:
+        client.headers.update(STAFF)
         # received Monday 10:00, a 7-day grievance: due Tue the 12th 18:00 (overdue now);
         # another received today: due Thu the 21st
         await producer.publish(topics.ROUTING, assigned(late, datetime(2030, 3, 4, 11, 0, tzinfo=KST),
@@ -107,9 +109,13 @@ async def test_a_clock_its_remaining_time_the_overdue_list_and_holidays(backend)
 
         # 임시공휴일 on Monday the 18th: the fresh clock moves a day, the overdue one does not
         holiday = {"date": "2030-03-18", "name": "임시공휴일"}
-        assert (await client.post("/api/v1/deadlines/calendar/holidays", json=holiday)).status_code == 401
+        assert (await client.post("/api/v1/deadlines/calendar/holidays", json=holiday,
+                                  headers={"Authorization": ""})).status_code == 401
+        handler = staff_headers("road-01", department="road", roles=("handler",))
+        assert (await client.post("/api/v1/deadlines/calendar/holidays", json=holiday,
+                                  headers=handler)).status_code == 403
         added = await client.post("/api/v1/deadlines/calendar/holidays", json=holiday,
-                                  headers={**STAFF, "X-Actor": "admin-1"})
+                                  headers=staff_headers("admin-1", roles=("admin",)))
         assert added.status_code == 201 and added.json()["actor"] == "admin-1"
         again = await client.post("/api/v1/deadlines/calendar/holidays", json=holiday, headers=STAFF)
         assert again.status_code == 200

@@ -36,6 +36,7 @@ async def test_filing_stores_encrypted_and_publishes_no_personal_data(backend) -
     store, bus = backend.store("intake"), backend.bus()
     payload = complaint_payload()
     async with AsyncTestClient(_app(backend, store, bus)) as client:
+        client.headers.update(STAFF)
         r = await client.post("/api/v1/complaints", json=payload)
         assert r.status_code == 201, r.text
         receipt = r.json()["receipt_no"]
@@ -108,7 +109,11 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         receipt, code = r.json()["receipt_no"], r.json()["check_code"]
         assert r.json()["status"] == "draft"
         assert (await client.post(f"/api/v1/complaints/{receipt}/acknowledge", headers=STAFF)).status_code == 409
-        assert (await client.post(f"/api/v1/complaints/{receipt}/confirm")).json()["status"] == "received"
+        assert (await client.post(f"/api/v1/complaints/{receipt}/confirm")).status_code == 401
+        wrong = await client.post(f"/api/v1/complaints/{receipt}/confirm", params={"code": "WRONG1"})
+        assert wrong.status_code == 404
+        confirmed = await client.post(f"/api/v1/complaints/{receipt}/confirm", params={"code": code})
+        assert confirmed.json()["status"] == "received"
         key = {"Idempotency-Key": str(uuid.uuid4()), **STAFF}
         first = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=key)
         again = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=key)

@@ -143,8 +143,9 @@ async def test_a_failing_provider_is_retried_then_dead_lettered(backend, pub) ->
         (f,) = {e.id: e for e in failed if e.data.get("notification_id") == receipt["id"]}.values()
         (d,) = {e.id: e for e in copies if e.data.get("notification_id") == receipt["id"]}.values()
         assert f.type == d.type == c.NOTIFICATION_FAILED and f.data == d.data and f.data["error"] == "http_503"
-        await until(lambda: listed(client, r), lambda xs: all(i["status"] == "dead" for i in xs))
-    assert _dead_total() >= dead_before + 2  # the receipt notice and the staff message
+        final = await until(lambda: listed(client, r), lambda xs: all(i["status"] == "dead" for i in xs))
+    assert len(final) >= 2  # the receipt notice and the staff message, each given up on
+    assert _dead_total() > dead_before  # counted (the counter is process-wide: other tests add to it too)
 
 
 async def test_alimtalk_failure_falls_back_to_sms_or_lms(backend, pub) -> None:

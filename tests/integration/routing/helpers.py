@@ -21,6 +21,7 @@ from minwon.docstore import DocumentStore
 from minwon.events import Event, derive_id
 from minwon.host import Infrastructure, create_app
 from minwon.settings import Settings
+from tests.factories import STAFF
 from services.routing.bootstrap import bootstrap
 from services.routing.settings import RoutingSettings
 
@@ -45,6 +46,7 @@ async def running(backend: Any, **own: Any) -> AsyncIterator[Running]:
                         routing_settings=RoutingSettings(queue_interval_seconds=0.2, **own))
     app = create_app([service], Infrastructure(bus=bus, stores={"routing": store}))
     async with AsyncTestClient(app) as client:
+        client.headers.update(STAFF)
         yield Running(client, bus, store, settings, f"t{backend.tag}." if backend.distributed else "")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from tests.factories import staff_headers
 from tests.integration.routing.helpers import in_app, running
 
 RULES = "/api/v1/routing/rules"
-KIM = {"X-Actor": "kim"}
+KIM = staff_headers("kim", roles=("complaint_office",))
 
 
 def _preview(**overrides):
@@ -54,9 +55,9 @@ async def test_rule_lifecycle_keeps_every_version_and_audit_record(backend) -> N
         put = await c.put(f"{RULES}/haeundae-pothole", json={
             "name": "해운대 도로 구멍", "priority": 64, "department": "road",
             "conditions": {"keywords": ["포트홀"], "districts": ["해운대구"]}})
-        assert put.status_code == 200 and put.json()["version"] == 3 and put.json()["updated_by"] == "system"
+        assert put.status_code == 200 and put.json()["version"] == 3 and put.json()["updated_by"] == "office-kim"
 
-        disabled = await c.post(f"{RULES}/haeundae-pothole/disable", headers={"X-Actor": "lee"})
+        disabled = await c.post(f"{RULES}/haeundae-pothole/disable", headers=staff_headers("lee", roles=("complaint_office",)))
         assert disabled.status_code == 200 and disabled.json()["enabled"] is False
         after = (await c.post("/api/v1/routing/preview", json=_preview())).json()
         assert after["rule"]["id"] == "road-damage"
@@ -68,7 +69,7 @@ async def test_rule_lifecycle_keeps_every_version_and_audit_record(backend) -> N
         assert [v["version"] for v in rule["versions"]] == [1, 2, 3, 4, 5]
         assert [v["priority"] for v in rule["versions"]] == [5, 65, 64, 64, 64]
         assert [(a["action"], a["actor"]) for a in rule["audit"]] == [
-            ("created", "kim"), ("updated", "kim"), ("updated", "system"), ("disabled", "lee"), ("enabled", "kim")]
+            ("created", "kim"), ("updated", "kim"), ("updated", "office-kim"), ("disabled", "lee"), ("enabled", "kim")]
         assert rule["audit"][3]["changes"] == {"enabled": {"from": True, "to": False}}
         audit = (await c.get(f"{RULES}/audit?limit=5")).json()["items"]
         assert (audit[0]["rule_id"], audit[0]["action"]) == ("haeundae-pothole", "enabled")

@@ -11,6 +11,7 @@ from minwon import contracts as c
 from minwon import topics
 from minwon.events import derive_id
 from minwon.outbox import Relay
+from tests.factories import staff_headers
 from services.routing.store import RoutingStore
 from tests.integration.routing.helpers import (in_app, lifecycle, publish, receipt, routing_events, running,
                                                sealed_filing, settled, wait_for)
@@ -65,7 +66,7 @@ async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(
     async with running(backend) as run:
         for official in ("building-01", "building-02", "building-03"):
             r = await run.client.patch(f"/api/v1/routing/departments/building/handlers/{official}",
-                                       json={"on_duty": False}, headers={"X-Actor": "lead"})
+                                       json={"on_duty": False}, headers=staff_headers("lead", roles=("complaint_office",)))
             assert r.status_code == 200, r.text
         ordinary, elder = receipt(), receipt()
         await publish(run, topics.PRIVATE, sealed_filing(run.settings, ordinary, title="허가 신청", kind="statutory",
@@ -82,7 +83,7 @@ async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(
         assert not [e for e in await routing_events(run.bus, elder) if e.type == c.COMPLAINT_ASSIGNED]
 
         r = await run.client.patch("/api/v1/routing/departments/building/handlers/building-02",
-                                   json={"on_duty": True}, headers={"X-Actor": "lead"})
+                                   json={"on_duty": True}, headers=staff_headers("lead", roles=("complaint_office",)))
         assert r.status_code == 200
         first = [e for e in await wait_for(run.bus, elder, c.COMPLAINT_ASSIGNED) if e.type == c.COMPLAINT_ASSIGNED]
         second = [e for e in await wait_for(run.bus, ordinary, c.COMPLAINT_ASSIGNED)
@@ -133,7 +134,7 @@ async def test_reassignment_to_another_department_is_published_and_counted_as_a_
         first = (await wait_for(run.bus, no, c.COMPLAINT_ASSIGNED))[-1].data["handler"]
         misroutes_before = _metric("minwon_routing_misroutes_total", rule="illegal-parking")
 
-        key = {"Idempotency-Key": str(uuid.uuid4()), "X-Actor": "triage-kim"}
+        key = {"Idempotency-Key": str(uuid.uuid4()), **staff_headers("triage-kim", roles=("complaint_office",))}
         body = {"department": "road", "reason": "보도 파손이 주된 내용"}
         r1 = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign", json=body, headers=key)
         r2 = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign", json=body, headers=key)

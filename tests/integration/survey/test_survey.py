@@ -116,6 +116,7 @@ async def test_a_closed_complaint_gets_one_invitation_after_the_delay(backend: A
     clock = Clock()
     r = _receipt()
     async with Probe(backend.bus()) as probe, AsyncTestClient(_app(backend, store, bus, clock)) as client:
+        client.headers.update(STAFF)
         closed = await _close_a_complaint(probe, r, clock.now)
         await probe.publish(topics.COMPLAINTS, closed)  # redelivered
 
@@ -142,6 +143,7 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
     r, other = _receipt(), _receipt()
     department = f"민원과-{uuid.uuid4().hex[:4]}"
     async with Probe(backend.bus()) as probe, AsyncTestClient(_app(backend, store, bus, clock)) as client:
+        client.headers.update(STAFF)
         await _close_a_complaint(probe, r, clock.now, department=department)
         await _close_a_complaint(probe, other, clock.now, department=department)
 
@@ -185,11 +187,13 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
                                   headers=STAFF)).json()
         [mine] = [g for g in stats["groups"] if g["key"] == department]
         assert (mine["invited"], mine["responses"], mine["mean"]["overall"]) == (2, 1, 1.0)
-        assert (await client.get("/api/v1/surveys/stats", params={"year": year})).status_code == 401
+        assert (await client.get("/api/v1/surveys/stats", params={"year": year},
+                                 headers={"Authorization": ""})).status_code == 401
 
         draft = await client.get(f"/api/v1/surveys/reports/{year}.json", headers=STAFF)
         assert draft.status_code == 200 and draft.json()["status"] == "draft"
-        assert (await client.get(f"/api/v1/surveys/reports/{year}.json")).status_code == 401
+        assert (await client.get(f"/api/v1/surveys/reports/{year}.json",
+                                 headers={"Authorization": ""})).status_code == 401
         published = await client.post(f"/api/v1/surveys/reports/{year}/publish", headers=STAFF)
         assert published.status_code == 201
         report = (await client.get(f"/api/v1/surveys/reports/{year}.json")).json()

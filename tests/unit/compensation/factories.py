@@ -83,7 +83,6 @@ class World:
             default_budget_krw=default_budget,
             settle=timedelta(seconds=settle),
             facts_wait=timedelta(seconds=facts_wait),
-            staff_token="t",
         )
 
     def granted(self, receipt_no: str | None = None) -> list[Event]:

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from minwon.errors import Invalid
 from minwon.host import Infrastructure, create_app
+from tests.factories import STAFF
 from minwon.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, body_limits, json_depth
 from minwon.telemetry import JsonFormatter
 from tests.fakes import MemoryBus
@@ -60,6 +61,7 @@ def client() -> Iterator[TestClient[Any]]:
     app = create_app([], Infrastructure(bus=MemoryBus()),  # type: ignore[arg-type]
                      extra_routes=[add_note, echo, read_form, boom, refused])
     with TestClient(app) as test_client:
+        test_client.headers.update(STAFF)
         yield test_client
 
 

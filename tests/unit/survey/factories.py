@@ -83,7 +83,6 @@ class World:
             low_threshold=2,
             improvement_months=3,
             report_title="test report",
-            staff_token="t",
         )
 
     def invitations(self, receipt_no: str | None = None) -> list[Event]:
