@@ -104,8 +104,9 @@ class Aggregates:
                 else await self.coll.update(new, expected_version=doc["_v"])
             )
             if written:
+                new["_v"] = (int(doc["_v"]) if doc else 0) + 1  # as both adapters number versions
                 if events and publish:
-                    await self._flush(id)
+                    await self._flush(id, new)
                 for wheel in self.timers:
                     await wheel.file_changes(id, doc, new)
                 return Applied(public(new), tuple(e for _, e in events))
@@ -115,11 +116,11 @@ class Aggregates:
         """Publish what :meth:`apply` wrote with ``publish=False``."""
         await self._flush(id)
 
-    async def _flush(self, id: str) -> None:
+    async def _flush(self, id: str, written: Doc | None = None) -> None:
         """Publish now; if the store or broker fails, the state is written all the same and
         the relay retries (the caller must not redo a decision that is already stored)."""
         try:
-            await self.relay.flush(self.coll, id)
+            await self.relay.flush(self.coll, id, written)
         except Exception as exc:  # noqa: BLE001
             self.relay.remember(self.coll, id)
             log.warning("outbox flush failed; will retry", extra={"doc": id, "error": type(exc).__name__})
@@ -142,7 +143,7 @@ class Relay:
         if coll not in self._collections:
             self._collections.append(coll)
 
-    async def flush(self, coll: Collection, id: str) -> int:
+    async def flush(self, coll: Collection, id: str, written: Doc | None = None) -> int:
         """Publish one document's outbox. Flushes of the same document in this process take
         turns, so the flush after a write, the retry and the next write's flush do not each
         publish the same entries (other replicas may still overlap: rare, and harmless)."""
@@ -151,7 +152,7 @@ class Relay:
         self._locks[key] = (lock, users + 1)
         try:
             async with lock:
-                return await self._flush(coll, id)
+                return await self._flush(coll, id, written)
         finally:
             lock, users = self._locks[key]
             if users == 1:
@@ -159,8 +160,10 @@ class Relay:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    async def _flush(self, coll: Collection, id: str) -> int:
-        doc = await coll.get(id)
+    async def _flush(self, coll: Collection, id: str, written: Doc | None = None) -> int:
+        """``written``: the document as this process just wrote it (saves reading it back; if it has
+        moved on since, the clean-up below finds out and reads it)."""
+        doc = written if written is not None else await coll.get(id)
         entries = list(doc.get("_outbox", [])) if doc else []
         sent: list[str] = []
         try:
@@ -172,10 +175,22 @@ class Relay:
             log.warning("outbox publish failed; will retry", extra={"doc": id, "error": type(exc).__name__})
         finally:
             if sent:
-                await coll.pull(id, "_outbox", "id", sent)
+                await self._clear(coll, doc, sent)
         if len(sent) == len(entries):
             self._failed.pop((builtins.id(coll), id), None)
         return len(sent)
+
+    @staticmethod
+    async def _clear(coll: Collection, doc: Doc | None, sent: list[str]) -> None:
+        """Drop the published entries: one compare-and-set on the version just read or written, and
+        the read-modify-write loop only if the document moved on meanwhile."""
+        if doc is not None and "_v" in doc:
+            gone = set(sent)
+            kept = {**doc, "_outbox": [e for e in doc.get("_outbox", []) if e.get("id") not in gone]}
+            if await coll.update(kept, expected_version=int(doc["_v"])):
+                return
+        if doc is not None:
+            await coll.pull(doc["_id"], "_outbox", "id", sent)
 
     def remember(self, coll: Collection, id: str) -> None:
         self._failed[(builtins.id(coll), id)] = coll

@@ -122,6 +122,7 @@ def bootstrap(
         subscriptions=consumers.subscriptions(notifier),
         groups=consumers.groups(projector, hooks),
         loops=[("deliver", ns.deliver_interval_seconds, notifier.deliver_due),
+               ("gauges", 30.0, notifier.refresh_gauges),
                ("webhooks", ps.webhook_interval_seconds, hooks.deliver_due)],
         on_start=[nstore.setup, subs.setup],
     )

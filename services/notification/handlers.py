@@ -115,8 +115,11 @@ class Notifier:
         ids = await self.store.due(now_iso=iso(self.clock()), limit=self.batch_size)
         for id in ids:
             await self._attempt_safely(id)
-        metrics.DEFERRED.set(await self.store.count(status=domain.DEFERRED))
         return len(ids)
+
+    async def refresh_gauges(self) -> None:
+        """Count the deferred notices (a query over all of them: a slow loop of its own)."""
+        metrics.DEFERRED.set(await self.store.count(status=domain.DEFERRED))
 
     async def _attempt_safely(self, id: str) -> None:
         try:
