@@ -33,7 +33,7 @@ from minwon.bus import Bus, KafkaBus, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError
 from minwon.service import Clock, Service, system_clock
-from minwon.settings import DEV_AUTH_SECRET, Settings
+from minwon.settings import DEV_AUTH_SECRET, Settings, refuse_development_secrets
 
 log = logging.getLogger("minwon.host")
 
@@ -106,7 +106,7 @@ def build_services(
 
 
 def _domain_error(_: Request, exc: DomainError) -> Response:
-    headers = {"Retry-After": str(exc.details.get("retry_after", 5))} if exc.status == 503 else None
+    headers = {"Retry-After": str(exc.details.get("retry_after", 5))} if exc.status in (429, 503) else None
     return Response(exc.body(), status_code=exc.status, headers=headers, media_type=MediaType.JSON)
 
 
@@ -243,9 +243,19 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
 
 
 def build_app(settings: Settings, names: Sequence[str] = SERVICES, *, clock: Clock = system_clock) -> Litestar:
+    """The app for ``names``. In production (distributed, or ``MINWON_ENV=production``) it first
+    refuses development secrets (:class:`minwon.settings.DevelopmentSecrets`), before connecting
+    to anything."""
+    web_too = set(names) == set(SERVICES)
+    also: dict[str, bool] = {}
+    if web_too and settings.production:
+        from services.web.settings import DEV_SESSION_SECRET, WebSettings
+
+        also["MINWON_WEB_SESSION_SECRET"] = WebSettings().session_secret == DEV_SESSION_SECRET
+    refuse_development_secrets(settings, also=also)
     infra = build_infrastructure(settings, names)
     services = build_services(settings, names, infra, clock=clock)
     title = "minwon" if len(names) > 1 else f"minwon {names[0]}"
     # the standalone app also serves the web console and citizen portal (services/web), calling these APIs
-    web = importlib.import_module("services.web.app").routes(settings) if set(names) == set(SERVICES) else []
+    web = importlib.import_module("services.web.app").routes(settings) if web_too else []
     return create_app(services, infra, title=title, extra_routes=web, verifier=auth.verifier_from(settings))

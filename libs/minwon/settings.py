@@ -13,11 +13,29 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_KEY = "bWlud29uLWRldmVsb3BtZW50LWtleS0wMDAwMDAwMDA="  # 32 bytes, base64; never in production
 DEV_AUTH_SECRET = "minwon-development-auth-secret-not-for-production"
+DEV_CHECK_CODE_SECRET = "minwon-development-check-code-secret"
+DEV_SURVEY_SECRET = "minwon-development-survey-secret"
+DEV_STAFF_TOKEN = "minwon-development-staff-token"
+
+DEVELOPMENT_SECRETS = {
+    "pii_key": DEV_KEY,
+    "contacts_key": DEV_KEY,
+    "check_code_secret": DEV_CHECK_CODE_SECRET,
+    "survey_secret": DEV_SURVEY_SECRET,
+    "auth_secret": DEV_AUTH_SECRET,
+}
+"""The secrets whose defaults are public (they are in this file): a deployment sets its own."""
+
+
+class DevelopmentSecrets(RuntimeError):
+    """A production deployment still runs with a development secret."""
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINWON_", extra="ignore", populate_by_name=True)
 
+    env: Literal["development", "production"] = "development"
+    """``MINWON_ENV``: ``production`` (or the distributed backend) refuses development secrets."""
     backend: Literal["embedded", "distributed"] = "embedded"
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias="MONGODB_URI")
@@ -33,9 +51,9 @@ class Settings(BaseSettings):
     pii_key_id: str = "k1"
     pii_old_keys: str = ""
     contacts_key: str = DEV_KEY
-    check_code_secret: str = "minwon-development-check-code-secret"
-    survey_secret: str = "minwon-development-survey-secret"
-    staff_token: str = "minwon-development-staff-token"
+    check_code_secret: str = DEV_CHECK_CODE_SECRET
+    survey_secret: str = DEV_SURVEY_SECRET
+    staff_token: str = DEV_STAFF_TOKEN
     auth_secret: str = DEV_AUTH_SECRET
     """Signs the built-in accounts' tokens (HS256); empty: no built-in accounts (a provider only)."""
     oidc_issuer: str | None = None
@@ -43,6 +61,9 @@ class Settings(BaseSettings):
     oidc_audience: str = "minwon-console"
     """The ``aud`` (or ``azp``) its tokens carry for minwon."""
     received_at_max_age_days: int = 30
+    check_code_max_failures: int = 10
+    """Wrong check codes per client address, and per receipt number, in one window; then 429."""
+    check_code_window_seconds: int = 900
     outbox_interval_seconds: float = 1.0
     timer_interval_seconds: float = 1.0
     log_level: str = "INFO"
@@ -50,3 +71,27 @@ class Settings(BaseSettings):
 
     def database(self, service: str) -> str:
         return f"{self.database_prefix}{service}"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production" or self.backend == "distributed"
+
+    def development_secrets(self) -> list[str]:
+        """The environment variables still at their public development default."""
+        return [f"MINWON_{name.upper()}" for name, default in DEVELOPMENT_SECRETS.items()
+                if getattr(self, name) == default]
+
+
+def refuse_development_secrets(settings: Settings, *, also: dict[str, bool] | None = None) -> None:
+    """In production (``MINWON_ENV=production`` or the distributed backend), fail naming every
+    variable still at its development default; ``also``: more variables the caller checks
+    (``{name: still at the default}``, e.g. the web front's session secret)."""
+    if not settings.production:
+        return
+    found = settings.development_secrets() + [name for name, default in (also or {}).items() if default]
+    if found:
+        why = "MINWON_ENV=production" if settings.env == "production" else "MINWON_BACKEND=distributed"
+        raise DevelopmentSecrets(
+            f"refusing to start ({why}): {', '.join(found)} "
+            f"{'is' if len(found) == 1 else 'are'} still at the development default; "
+            "set each to this deployment's own secret (docs/security.md)")

@@ -26,6 +26,8 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         source=f"{settings.source}/intake",
         code_secret=settings.check_code_secret.encode(),
         max_age=timedelta(days=settings.received_at_max_age_days),
+        code_failures=settings.check_code_max_failures,
+        code_window=timedelta(seconds=settings.check_code_window_seconds),
     )
     return Service(
         name="intake",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ KINDS = (
 )
 CHANNELS = ("online", "visit", "phone", "mail", "fax", "sns", "oral")
 STAFF_CHANNELS = frozenset({"visit", "phone", "mail", "fax", "oral"})
+"""Channels an official registers for the citizen (counter, 120 call centre, mail room): staff only."""
 FORWARDED_CHANNELS = frozenset({"mail", "fax"})  # start the 1-working-hour forwarding clock
 OUTCOMES = ("accepted", "partly_accepted", "rejected")
 #: No complaint still to be handled was received earlier (the working calendar starts in 2000).
@@ -91,6 +93,8 @@ class Step:
     at: str
     step: str
     detail: dict[str, Any] = field(default_factory=dict)
+    by: dict[str, Any] | None = None
+    """The acting official (:meth:`minwon.auth.Principal.audit`); ``None``: the citizen or the system."""
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,10 @@ class Complaint:
     extensions: int = 0
     supplementations: int = 0
     outcome: str | None = None
+    registered_by: dict[str, Any] | None = None
+    """The official who registered it (staff channels, late receipts); ``None``: the citizen online."""
+    last_actor: dict[str, Any] | None = None
+    """The official of the latest staff command."""
     timeline: tuple[Step, ...] = ()
 
     def to_doc(self) -> dict[str, Any]:
@@ -160,6 +168,12 @@ def check_identity(identity: Identity) -> None:
         raise DomainError("identity_required", IDENTITY_MESSAGE, 422, field="name")
 
 
+def needs_staff(filing: Filing) -> bool:
+    """A staff channel, or a receipt time given (the real arrival of mail, a visit, a call): only an
+    official registers these; a citizen files online, received now."""
+    return filing.channel in STAFF_CHANNELS or filing.received_at is not None
+
+
 def check_filing(filing: Filing, now: datetime, *, max_age: timedelta) -> datetime:
     """Validate a filing and return its real receipt instant."""
     check_identity(filing.identity)
@@ -192,10 +206,41 @@ def receipt_number(year: int, org: str, sequence: int) -> str:
     return f"{year:04d}-{org}-{sequence:07d}"
 
 
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+"""Check-code characters: no 0/O, 1/I/L, so a code read aloud or copied by hand stays right."""
+CODE_LENGTH = 10
+"""31**10, about 2**49.5 codes; with the lookup limits, guessing one is out of reach."""
+
+
 def check_code(receipt_no: str, secret: bytes) -> str:
-    """A short code that proves the holder was given the receipt."""
-    digest = hmac.new(secret, receipt_no.encode(), hashlib.sha256).hexdigest()
-    return digest[:6].upper()
+    """The code that proves the holder was given the receipt (HMAC of the number, in
+    :data:`CODE_ALPHABET`). Codes issued before (six hexadecimal digits) are stored with their
+    complaint and keep working."""
+    number = int.from_bytes(hmac.new(secret, receipt_no.encode(), hashlib.sha256).digest(), "big")
+    chars = []
+    for _ in range(CODE_LENGTH):
+        number, digit = divmod(number, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[digit])
+    return "".join(chars)
+
+
+def code_matches(complaint: Complaint, code: str) -> bool:
+    """Constant-time; case, spaces and hyphens as a citizen may type them do not matter."""
+    given = code.strip().upper().replace("-", "").replace(" ", "")
+    return hmac.compare_digest(given.encode(), complaint.check_code.upper().encode())
+
+
+def attempt_keys(receipt_no: str, client: str, now: datetime, window: timedelta) -> list[str]:
+    """The counters a wrong check code adds to: its client address and its receipt number, in the
+    fixed window ``now`` falls in."""
+    n = int(now.timestamp() // window.total_seconds())
+    return [f"addr:{client}:{n}", f"receipt:{receipt_no}:{n}"]
+
+
+def retry_after(now: datetime, window: timedelta) -> int:
+    """Whole seconds until the current window ends."""
+    length = window.total_seconds()
+    return max(1, math.ceil(length - now.timestamp() % length))
 
 
 def register(
@@ -208,8 +253,10 @@ def register(
     received_at: datetime,
     now: datetime,
     source: str,
+    by: dict[str, Any] | None = None,
 ) -> tuple[Complaint, list[Event]]:
-    """A new complaint; an oral one waits as a draft for the citizen's confirmation."""
+    """A new complaint; an oral one waits as a draft for the citizen's confirmation. ``by``: the
+    official who registers it (staff channels)."""
     oral = filing.channel == "oral"
     complaint = Complaint(
         receipt_no=receipt_no,
@@ -227,21 +274,26 @@ def register(
         priority=filing.priority,
         confidential=filing.whistleblower,
         consent=filing.consent,
-        timeline=(Step(now.isoformat(), "drafted" if oral else "received", {"channel": filing.channel}),),
+        registered_by=by,
+        timeline=(Step(now.isoformat(), "drafted" if oral else "received", {"channel": filing.channel}, by),),
     )
     if oral:
         return complaint, []
     return complaint, _received(complaint, now, source)
 
 
-def confirm(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
-    """The citizen confirms an oral complaint written down by staff; it is received now."""
+def confirm(complaint: Complaint, *, now: datetime, source: str,
+            at_counter: bool = False) -> tuple[Complaint, list[Event]]:
+    """The citizen confirms an oral complaint written down by staff; it is received now. With the
+    check code the citizen confirms it themselves; ``at_counter``: an official confirms it with the
+    citizen present (the official is stamped on the step by :func:`attribute`)."""
     _require(complaint, "confirm", {DRAFT})
+    how = "official_at_counter" if at_counter else "citizen_with_check_code"
     confirmed = replace(
         complaint,
         status=RECEIVED,
         received_at=now.isoformat(),
-        timeline=complaint.timeline + (Step(now.isoformat(), "received", {"confirmed": True}),),
+        timeline=complaint.timeline + (Step(now.isoformat(), "received", {"confirmed": True, "confirmed_by": how}),),
     )
     return confirmed, _received(confirmed, now, source)
 
@@ -413,6 +465,15 @@ def report_revisit(complaint: Complaint, *, reason: str, now: datetime, source: 
                        detail={}, now=now, source=source, private={"reason": reason})
 
 
+def attribute(before: Complaint, after: Complaint, by: dict[str, Any] | None) -> Complaint:
+    """Stamp the official who ran a command on the complaint and on the steps it added."""
+    if by is None or after.timeline == before.timeline:
+        return after
+    n = len(before.timeline)
+    steps = after.timeline[:n] + tuple(replace(s, by=by) for s in after.timeline[n:])
+    return replace(after, timeline=steps, last_actor=by)
+
+
 # ------------------------------------------------------- facts from elsewhere
 
 
@@ -432,7 +493,8 @@ def note_due(complaint: Complaint, *, due_at: str, at: str) -> Complaint:
 
 
 def public_view(complaint: Complaint) -> dict[str, Any]:
-    """What the portal shows a citizen with the check code: no personal data."""
+    """What the portal shows a citizen with the check code: no personal data, and no officials'
+    identities (the steps' ``by`` stays in the staff view)."""
     return {
         "receipt_no": complaint.receipt_no,
         "status": complaint.status,
@@ -443,5 +505,5 @@ def public_view(complaint: Complaint) -> dict[str, Any]:
         "handler": complaint.handler,
         "due_at": complaint.due_at,
         "outcome": complaint.outcome,
-        "timeline": [asdict(s) for s in complaint.timeline],
+        "timeline": [{"at": s.at, "step": s.step, "detail": s.detail} for s in complaint.timeline],
     }

@@ -8,9 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minwon import contracts as c
@@ -40,11 +41,16 @@ class Intake:
     source: str
     code_secret: bytes
     max_age: timedelta
+    code_failures: int = 10
+    """Wrong check codes allowed per client address, and per receipt number, in one window."""
+    code_window: timedelta = timedelta(minutes=15)
 
     # -------------------------------------------------------------- commands
 
-    async def file_complaint(self, filing: Filing, *, idempotency_key: str | None = None) -> tuple[Complaint, bool]:
-        """Register a complaint; returns it and whether it was created by this call."""
+    async def file_complaint(self, filing: Filing, *, idempotency_key: str | None = None,
+                             by: dict[str, Any] | None = None) -> tuple[Complaint, bool]:
+        """Register a complaint; returns it and whether it was created by this call. ``by``: the
+        official registering it (staff channels), recorded on it and in the audit log."""
         now = self.clock()
         received_at = domain.check_filing(filing, now, max_age=self.max_age)
         fingerprint = _fingerprint(filing)
@@ -80,6 +86,7 @@ class Intake:
                 received_at=received_at,
                 now=now,
                 source=self.source,
+                by=by,
             )
             if complaint.status == domain.RECEIVED:
                 events.append(domain.private_event(complaint, "filing", private, now, self.source))
@@ -90,27 +97,36 @@ class Intake:
         complaint = Complaint.from_doc(applied.state)
         if created:
             metrics.RECEIVED.labels(channel=filing.channel, kind=filing.kind).inc()
+        if by is not None:
+            await self.audit(by, "file", receipt_no, purpose=f"registered for the citizen ({filing.channel})")
         log.info("complaint filed" if created else "complaint filing repeated",
                  extra={"receipt_no": receipt_no, "channel": filing.channel, "kind": filing.kind})
         return complaint, created
 
-    async def confirm(self, receipt_no: str, *, idempotency_key: str | None = None) -> Complaint:
+    async def confirm(self, receipt_no: str, *, idempotency_key: str | None = None,
+                      by: dict[str, Any] | None = None) -> Complaint:
+        """The citizen confirms (after :meth:`verify_code`), or ``by`` an official at the counter."""
+
         def command(complaint: Complaint) -> tuple[Complaint, list[Event]]:
             now = self.clock()
-            confirmed, events = domain.confirm(complaint, now=now, source=self.source)
+            confirmed, events = domain.confirm(complaint, now=now, source=self.source, at_counter=by is not None)
             private = self.pii.open_json(complaint.sealed, context=receipt_no)
             return confirmed, events + [domain.private_event(confirmed, "filing", private, now, self.source)]
 
-        return await self.run(receipt_no, command, idempotency_key=idempotency_key)
+        return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by, action="confirm")
 
-    async def run(self, receipt_no: str, command: Command, *, idempotency_key: str | None = None) -> Complaint:
-        """Apply a lifecycle command; a repeated ``Idempotency-Key`` returns the state it produced."""
+    async def run(self, receipt_no: str, command: Command, *, idempotency_key: str | None = None,
+                  by: dict[str, Any] | None = None, action: str | None = None) -> Complaint:
+        """Apply a lifecycle command; a repeated ``Idempotency-Key`` returns the state it produced.
+        ``by``: the official running it, stamped on the complaint and its new steps, and written to
+        the audit log as ``action``."""
 
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
             if state is None:
                 raise NotFound("complaint", receipt_no)
-            new, events = command(Complaint.from_doc(state))
-            return new.to_doc(), self._route(events)
+            before = Complaint.from_doc(state)
+            new, events = command(before)
+            return domain.attribute(before, new, by).to_doc(), self._route(events)
 
         cause = f"cmd:{idempotency_key}" if idempotency_key else None
         applied = await self.store.complaints.apply(receipt_no, decide, cause=cause)
@@ -119,7 +135,22 @@ class Intake:
         for event in applied.events:
             if event.type != c.COMPLAINT_SEALED:
                 metrics.COMMANDS.labels(command=event.name.removeprefix("complaint.")).inc()
+        if by is not None:
+            await self.audit(by, action or "command", receipt_no, purpose="casework")
         return Complaint.from_doc(applied.state)
+
+    async def audit(self, by: dict[str, Any], action: str, receipt_no: str | None, *, purpose: str) -> None:
+        """One entry in the append-only audit log (intake's own store; never on a topic)."""
+        at = self.clock().astimezone(UTC)
+        await self.store.append_audit(entry={
+            "_id": f"{at:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:12]}",  # sorts by time
+            "at": at.isoformat(),
+            "actor": by,
+            "actor_id": by["id"],
+            "receipt_no": receipt_no,
+            "action": action,
+            "purpose": purpose,
+        })
 
     async def count_open(self) -> None:
         """Refresh the open-complaints gauge (a background loop)."""
@@ -134,12 +165,48 @@ class Intake:
             raise NotFound("complaint", receipt_no)
         return Complaint.from_doc(doc)
 
-    async def get_for_citizen(self, receipt_no: str, code: str) -> dict[str, Any]:
-        complaint = await self.get(receipt_no)
-        if code.strip().upper() != complaint.check_code:
+    async def verify_code(self, receipt_no: str, code: str, *, client: str) -> Complaint:
+        """The complaint, if ``code`` is its check code. Wrong codes are counted per client address and
+        per receipt number in a window (in the store: across restarts and replicas); past the limit,
+        429 until the window ends, even for the right code."""
+        now = self.clock()
+        keys = domain.attempt_keys(receipt_no, client, now, self.code_window)
+        if max(await self.store.failures(keys=keys)) >= self.code_failures:
+            retry = domain.retry_after(now, self.code_window)
+            raise DomainError("too_many_attempts",
+                              f"too many wrong check codes; try again in {retry} seconds", 429,
+                              details={"retry_after": retry})
+        doc = await self.store.complaints.get(receipt_no)
+        complaint = Complaint.from_doc(doc) if doc is not None else None
+        if complaint is None or not domain.code_matches(complaint, code):
+            await self.store.count_failure(keys=keys)
             # the same answer as an unknown number: a wrong code reveals nothing
             raise NotFound("complaint", receipt_no)
-        return domain.public_view(complaint)
+        return complaint
+
+    async def get_for_citizen(self, receipt_no: str, code: str, *, client: str) -> dict[str, Any]:
+        return domain.public_view(await self.verify_code(receipt_no, code, client=client))
+
+    async def personal_data(self, receipt_no: str, *, by: dict[str, Any], purpose: str) -> dict[str, Any]:
+        """The complainant's personal data and the complaint's text, opened here; the read is
+        written to the audit log first (no entry, no data)."""
+        complaint = await self.get(receipt_no)
+        await self.audit(by, "read_personal_data", receipt_no, purpose=purpose)
+        private = self.pii.open_json(complaint.sealed, context=receipt_no)
+        keys = ("name", "phone", "email", "address", "title", "body")
+        return {"receipt_no": receipt_no, **{k: private.get(k) for k in keys}}
+
+    async def audit_log(self, *, receipt_no: str | None, actor: str | None, since: datetime | None,
+                        until: datetime | None, after: str | None, limit: int) -> list[dict[str, Any]]:
+        where: dict[str, Any] = {}
+        if receipt_no:
+            where["receipt_no"] = receipt_no
+        if actor:
+            where["actor_id"] = actor
+        span = {op: at.astimezone(UTC).isoformat() for op, at in (("$gte", since), ("$lt", until)) if at}
+        if span:
+            where["at"] = span
+        return await self.store.list_audit(where=where, after=after, limit=limit)
 
     async def list(self, *, filters: dict[str, Any], after: str | None, limit: int) -> list[Complaint]:
         where = {k: v for k, v in filters.items() if v is not None and k != "overdue"}

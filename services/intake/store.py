@@ -1,5 +1,6 @@
-"""Intake's persistence: complaints (aggregates with inbox and outbox),
-idempotency keys and receipt-number sequences, in its own database."""
+"""Intake's persistence: complaints (aggregates with inbox and outbox), idempotency keys,
+receipt-number sequences, check-code failures per window, and the append-only audit log of
+officials' access, in its own database."""
 
 from __future__ import annotations
 
@@ -19,11 +20,33 @@ class IntakeStore:
         self.complaints = Aggregates(self.db.collection("complaints"), self.relay)
         self.idempotency = self.db.collection("idempotency")
         self.sequences = self.db.collection("sequences")
+        self.attempts = self.db.collection("code_attempts")
+        self.audit = self.db.collection("audit")
 
     async def setup(self) -> None:
         coll = self.db.collection("complaints")
         for fields in (("status",), ("department",), ("kind",), ("channel",), ("due_at",), ("registered_at",)):
             await coll.ensure_index(*fields)
+        for fields in (("receipt_no",), ("actor_id",), ("at",)):
+            await self.audit.ensure_index(*fields)
+
+    async def failures(self, *, keys: list[str]) -> list[int]:
+        """Check-code failures counted under each key (one document per key, read by ``_id``)."""
+        return [int((await self.attempts.get(key) or {}).get("failures", 0)) for key in keys]
+
+    async def count_failure(self, *, keys: list[str]) -> None:
+        for key in keys:
+            await self.attempts.increment(key, "failures")
+
+    async def append_audit(self, *, entry: dict[str, Any]) -> None:
+        """Append only: an entry is created once under a fresh ``_id`` and never updated."""
+        if not await self.audit.create(entry):
+            raise RuntimeError(f"audit entry {entry['_id']} already exists")
+
+    async def list_audit(self, *, where: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
+        if after:
+            where = {**where, "_id": {"$gt": after}}
+        return await self.audit.find(where, sort=[("_id", 1)], limit=limit)
 
     async def next_sequence(self, *, org: str, year: int) -> int:
         """Unique per organisation and year, across any number of intake replicas."""

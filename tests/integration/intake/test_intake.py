@@ -105,7 +105,7 @@ async def test_receipt_numbers_are_unique_across_instances(backend) -> None:
 async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> None:
     bus = backend.bus()
     async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
-        r = await client.post("/api/v1/complaints", json=complaint_payload(channel="oral"))
+        r = await client.post("/api/v1/complaints", json=complaint_payload(channel="oral"), headers=STAFF)
         receipt, code = r.json()["receipt_no"], r.json()["check_code"]
         assert r.json()["status"] == "draft"
         assert (await client.post(f"/api/v1/complaints/{receipt}/acknowledge", headers=STAFF)).status_code == 409

@@ -124,8 +124,69 @@ def test_a_supplementation_due_time_travels_on_the_event() -> None:
 def test_receipt_numbers_and_check_codes() -> None:
     assert domain.receipt_number(2026, "BUSAN", 42) == "2026-BUSAN-0000042"
     code = domain.check_code("2026-BUSAN-0000042", b"s")
-    assert len(code) == 6 and code == domain.check_code("2026-BUSAN-0000042", b"s")
+    assert len(code) >= 10 and code == domain.check_code("2026-BUSAN-0000042", b"s")
     assert code != domain.check_code("2026-BUSAN-0000043", b"s")
+    assert code != domain.check_code("2026-BUSAN-0000042", b"another deployment")
+
+
+def test_check_codes_avoid_characters_misread_by_hand() -> None:
+    codes = [domain.check_code(f"2026-BUSAN-{n:07d}", b"s") for n in range(500)]
+    assert all(len(x) >= 10 for x in codes)
+    assert not set("".join(codes)) & set("0O1IL")
+    assert len(set("".join(codes))) == len(domain.CODE_ALPHABET)  # every character is used
+
+
+def test_codes_match_as_typed_and_old_six_digit_codes_keep_working() -> None:
+    new = replace(registered(), check_code="23456ABCDE")
+    assert domain.code_matches(new, "23456abcde") and domain.code_matches(new, " 23456-ABCDE ")
+    assert not domain.code_matches(new, "23456ABCDF") and not domain.code_matches(new, "")
+    old = registered()  # issued before: six hexadecimal digits
+    assert old.check_code == "ABC123" and domain.code_matches(old, "abc123")
+
+
+def test_lookup_limits_count_per_address_and_receipt_in_fixed_windows() -> None:
+    window = timedelta(minutes=15)
+    start = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    keys = domain.attempt_keys("R1", "10.0.0.1", start, window)
+    assert keys[0].startswith("addr:10.0.0.1:") and keys[1].startswith("receipt:R1:")
+    assert domain.attempt_keys("R1", "10.0.0.1", start + timedelta(minutes=14), window) == keys
+    assert domain.attempt_keys("R1", "10.0.0.1", start + window, window) != keys
+    assert domain.retry_after(start + timedelta(minutes=5), window) == 600
+    assert domain.retry_after(start + timedelta(minutes=14, seconds=59.5), window) == 1
+
+
+def test_staff_channels_and_given_receipt_times_need_an_official() -> None:
+    assert not domain.needs_staff(filing())
+    assert not domain.needs_staff(filing(channel="sns"))
+    for channel in ("visit", "phone", "mail", "fax", "oral"):
+        assert domain.needs_staff(filing(channel=channel))
+    assert domain.needs_staff(filing(received_at=NOW - timedelta(days=1)))
+
+
+def test_the_acting_official_is_on_the_complaint_and_its_steps_but_not_in_the_public_view() -> None:
+    official = {"id": "kim", "name": "김담당", "department": "road", "roles": ["handler"]}
+    counter = {"id": "lee", "name": "이접수", "department": "civil", "roles": ["call_centre"]}
+    complaint, _ = domain.register(
+        filing(channel="visit"), receipt_no="R2", code="C", complainant_ref="p-2", sealed="k1:x", received_at=NOW,
+        now=NOW, source=SRC, by=counter)
+    assert complaint.registered_by == counter and complaint.timeline[0].by == counter
+    acked, _ = domain.acknowledge(complaint, now=NOW, source=SRC)
+    acked = domain.attribute(complaint, acked, official)
+    assert acked.last_actor == official and acked.timeline[-1].by == official
+    assert acked.timeline[0].by == counter  # earlier steps keep their official
+    assert domain.attribute(complaint, acked, None) is acked
+    assert Complaint.from_doc(acked.to_doc()) == acked
+    view = domain.public_view(acked)
+    assert all("by" not in step for step in view["timeline"])
+    assert "kim" not in str(view) and "lee" not in str(view)
+
+
+def test_an_oral_complaint_confirmed_at_the_counter_is_recorded_as_such() -> None:
+    draft = registered(channel="oral")
+    by_citizen, _ = domain.confirm(draft, now=NOW, source=SRC)
+    at_counter, _ = domain.confirm(draft, now=NOW, source=SRC, at_counter=True)
+    assert by_citizen.timeline[-1].detail["confirmed_by"] == "citizen_with_check_code"
+    assert at_counter.timeline[-1].detail["confirmed_by"] == "official_at_counter"
 
 
 def test_registration_emits_received_without_personal_data() -> None:
