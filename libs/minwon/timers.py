@@ -53,6 +53,9 @@ class TimeIndex:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     """The service's clock: a time already past is filed under its now, which its scanner reads."""
     shards: int = 4
+    file_past: bool = True
+    """False: a time already come is not filed (its writer acts on it at once, as notification does);
+    the safety-net query still finds it if that attempt is lost."""
     rescan_every: float = 300.0
     _cursor: str | None = None
     _last_rescan: datetime | None = None
@@ -65,7 +68,7 @@ class TimeIndex:
     async def file(self, id: str, at: datetime | str | None) -> None:
         """List ``id`` under the minute of ``at`` (a time already past goes under now's minute)."""
         when = _parse(at)
-        if when is None:
+        if when is None or (not self.file_past and when <= self.clock()):
             return
         key = self._key(max(_minute(when), _minute(self.clock())), id)
         for _ in range(50):

@@ -32,7 +32,8 @@ class NotificationStore:
     def __post_init__(self) -> None:
         self.complaints = Aggregates(self.db.collection("complaints"), self.relay)
         self.records = self.db.collection("notifications")
-        self.attempts = TimeIndex(self.db.collection("attempt_timers"), ("next_attempt_at",), clock=self.clock)
+        self.attempts = TimeIndex(self.db.collection("attempt_timers"), ("next_attempt_at",), clock=self.clock,
+                                  file_past=False)
         self.notifications = Aggregates(self.records, self.relay, timers=(self.attempts,))
         self.sink = self.db.collection("sink")
         self.letters = self.db.collection("letters")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -43,6 +44,20 @@ class Routing:
     cap: int = 0
     seed_dir: Path | None = None
     _assigning: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    table_ttl: float = 2.0
+    """Seconds the rule and department tables are reused on the path of events (they change rarely;
+    a change made through this process is seen at once)."""
+    _tables: tuple[float, list[Rule], dict[str, Department]] | None = field(default=None, repr=False)
+
+    async def tables(self) -> tuple[list[Rule], dict[str, Department]]:
+        """The rules and departments for routing an event: one read of each every ``table_ttl``."""
+        now = time.monotonic()
+        if self._tables is None or now - self._tables[0] > self.table_ttl:
+            self._tables = (now, await self.rules(), await self.departments())
+        return self._tables[1], self._tables[2]
+
+    def forget_tables(self) -> None:
+        self._tables = None
 
     async def start(self) -> None:
         await self.store.setup()
@@ -109,6 +124,7 @@ class Routing:
 
         cause = f"cmd:{idempotency_key}" if idempotency_key else None
         applied = await self.store.rules.apply(rule.id, decide, cause=cause)
+        self.forget_tables()
         log.info("rule created", extra={"rule_id": rule.id, "actor": actor})
         return domain.rule_view(applied.state or {}, history=True)
 
@@ -135,6 +151,7 @@ class Routing:
             return domain.revise_rule_doc(state, rule, action=action, actor=actor, now=now), []
 
         applied = await self.store.rules.apply(rule_id, decide)
+        self.forget_tables()
         log.info("rule changed", extra={"rule_id": rule_id, "action": action, "actor": actor,
                                         "version": (applied.state or {}).get("version")})
         return domain.rule_view(applied.state or {}, history=True)
@@ -185,6 +202,7 @@ class Routing:
             return domain.revise_department_doc(state, dept, action=action, actor=actor, now=now), []
 
         applied = await self.store.departments.apply(code, decide)
+        self.forget_tables()
         log.info("department changed", extra={"department": code, "action": action, "actor": actor})
         await self.assign_waiting(department=code)
         return _department_view(applied.state or {}, audit=True)
@@ -258,8 +276,9 @@ class Routing:
             if existing["status"] == domain.QUEUED:
                 await self.assign_waiting(department=existing["department"])
             return
-        found = domain.match(await self.rules(), self._open(event), default_department=self.default_department)
-        dept = (await self.departments()).get(found.rule.department)
+        rules, departments = await self.tables()
+        found = domain.match(rules, self._open(event), default_department=self.default_department)
+        dept = departments.get(found.rule.department)
         data = event.data
         now = self.clock()
 
@@ -282,6 +301,15 @@ class Routing:
             await self.store.assignments.publish(receipt_no)
             log.info("complaint routed", extra={"receipt_no": receipt_no, "rule_id": found.rule.id,
                                                 "department": found.rule.department})
+            if dept is not None and applied.state and applied.state.get("status") == domain.QUEUED \
+                    and await self.store.queued_in(dept.code) <= 1:
+                # only this complaint waits: give it a handler without querying the queue
+                async with self._assigning:
+                    loads, guardian_loads = await self._loads(dept)
+                    queue = [Assignment.from_doc(applied.state)]
+                    for a, pick in domain.plan(queue, dept, loads, guardian_loads, cap=self.cap):
+                        await self._assign(a.receipt_no, dept, pick)
+                return
         await self.assign_waiting(department=found.rule.department)
 
     async def assign_waiting(self, *, department: str | None = None) -> int:
