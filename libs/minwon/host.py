@@ -19,6 +19,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
 from litestar.middleware import DefineMiddleware
@@ -33,7 +34,7 @@ from minwon.bus import Bus, KafkaBus, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError
 from minwon.service import Clock, Service, system_clock
-from minwon.settings import DEV_AUTH_SECRET, Settings, refuse_development_secrets
+from minwon.settings import DEV_AUTH_SECRET, Settings, development_defaults, refuse_development_secrets
 
 log = logging.getLogger("minwon.host")
 
@@ -49,6 +50,25 @@ PREFIXES = {
     "/api/v1/surveys": "survey",
 }
 LAG_INTERVAL = 15.0
+
+SECRETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "intake": (("pii_key", "contacts_key", "check_code_secret"), ()),
+    "routing": (("contacts_key",), ()),
+    "deadline": ((), ()),
+    "notification": (("contacts_key",), ("services.notification.settings:NotificationSettings",
+                                          "services.notification.public:PublicSettings")),
+    "compensation": ((), ("services.compensation.settings:CompensationSettings",)),
+    "survey": (("survey_secret",), ()),
+}
+"""Per service: the shared secrets it uses (:class:`minwon.settings.Settings` fields; every service
+also verifies staff tokens with ``auth_secret``) and its own settings classes, whose development
+defaults production refuses too. A service is given only the secrets it uses (docker-compose.yml)."""
+WEB_SETTINGS = ("services.web.settings:WebSettings",)
+
+
+def _settings_class(path: str) -> type[Any]:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
 
 def service_of(path: str) -> str:
@@ -247,12 +267,11 @@ def build_app(settings: Settings, names: Sequence[str] = SERVICES, *, clock: Clo
     refuses development secrets (:class:`minwon.settings.DevelopmentSecrets`), before connecting
     to anything."""
     web_too = set(names) == set(SERVICES)
-    also: dict[str, bool] = {}
-    if web_too and settings.production:
-        from services.web.settings import DEV_SESSION_SECRET, WebSettings
-
-        also["MINWON_WEB_SESSION_SECRET"] = WebSettings().session_secret == DEV_SESSION_SECRET
-    refuse_development_secrets(settings, also=also)
+    if settings.production:
+        own = [*(c for n in names for c in SECRETS[n][1]), *(WEB_SETTINGS if web_too else ())]
+        also = [name for path in own for name in development_defaults(_settings_class(path)())]
+        refuse_development_secrets(settings, fields={"auth_secret", *(f for n in names for f in SECRETS[n][0])},
+                                   also=also)
     infra = build_infrastructure(settings, names)
     services = build_services(settings, names, infra, clock=clock)
     title = "minwon" if len(names) > 1 else f"minwon {names[0]}"

@@ -5,6 +5,7 @@ Built once by the entry point and passed down; nothing reads them at import.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
@@ -76,19 +77,35 @@ class Settings(BaseSettings):
     def production(self) -> bool:
         return self.env == "production" or self.backend == "distributed"
 
-    def development_secrets(self) -> list[str]:
-        """The environment variables still at their public development default."""
+    def development_secrets(self, fields: Iterable[str] | None = None) -> list[str]:
+        """The environment variables (of ``fields``; default: all) still at their public development default."""
+        wanted = set(DEVELOPMENT_SECRETS if fields is None else fields)
         return [f"MINWON_{name.upper()}" for name, default in DEVELOPMENT_SECRETS.items()
-                if getattr(self, name) == default]
+                if name in wanted and getattr(self, name) == default]
 
 
-def refuse_development_secrets(settings: Settings, *, also: dict[str, bool] | None = None) -> None:
+def development_defaults(settings: BaseSettings) -> list[str]:
+    """A service's own settings (``MINWON_<SERVICE>_*``) still at a development default: a string
+    field whose default is :data:`DEV_KEY` or names itself ``development``."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    found = []
+    for name, info in type(settings).model_fields.items():
+        default = info.default
+        if isinstance(default, str) and (default == DEV_KEY or "development" in default) \
+                and getattr(settings, name) == default:
+            found.append(f"{prefix}{name}".upper())
+    return found
+
+
+def refuse_development_secrets(settings: Settings, *, fields: Iterable[str] | None = None,
+                               also: Iterable[str] = ()) -> None:
     """In production (``MINWON_ENV=production`` or the distributed backend), fail naming every
-    variable still at its development default; ``also``: more variables the caller checks
-    (``{name: still at the default}``, e.g. the web front's session secret)."""
+    variable still at its development default: of ``fields`` (the secrets the services being
+    started use; default: all), and ``also`` (more variables the caller found at their default,
+    e.g. from :func:`development_defaults`)."""
     if not settings.production:
         return
-    found = settings.development_secrets() + [name for name, default in (also or {}).items() if default]
+    found = settings.development_secrets(fields) + list(also)
     if found:
         why = "MINWON_ENV=production" if settings.env == "production" else "MINWON_BACKEND=distributed"
         raise DevelopmentSecrets(
