@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     check_code_max_failures: int = 10
     """Wrong check codes per client address, and per receipt number, in one window; then 429."""
     check_code_window_seconds: int = 900
+    trusted_proxies: str = "127.0.0.1,::1"
+    """Peers whose ``X-Forwarded-For`` names the client (the web front, a reverse proxy): comma-separated."""
     outbox_interval_seconds: float = 1.0
     timer_interval_seconds: float = 1.0
     log_level: str = "INFO"

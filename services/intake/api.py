@@ -112,9 +112,17 @@ AUDIT = [auth.requires(auth.PRIVACY_OFFICER, auth.ADMIN)]
 AUDIT_COLUMNS = ("at", "actor_id", "actor_name", "actor_department", "actor_roles", "receipt_no", "action", "purpose")
 
 
-def _client(request: Request[Any, Any, Any]) -> str:
-    """The caller's address, as the check-code limits count it."""
-    return request.client.host if request.client else "unknown"
+def _client(request: Request[Any, Any, Any], intake: Intake) -> str:
+    """The caller's address, as the check-code limits count it: the peer, or, when the peer is a
+    trusted proxy (the web front, a reverse proxy), the nearest untrusted address it forwards."""
+    peer = request.client.host if request.client else "unknown"
+    if peer not in intake.proxies:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in intake.proxies:
+            return hop
+    return peer
 
 
 def _by(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -168,7 +176,7 @@ class ComplaintController(Controller):
         """A citizen with the check code sees the PII-free status and timeline; staff of the complaint's
         department (or the complaint office) see the same with more facts."""
         if code is not None:
-            return await intake.get_for_citizen(receipt_no, code, client=_client(request))
+            return await intake.get_for_citizen(receipt_no, code, client=_client(request, intake))
         return staff_view(await _in_scope(request, intake, receipt_no))
 
     @get("/{receipt_no:str}/personal", guards=CASEWORK)
@@ -259,7 +267,7 @@ class ComplaintController(Controller):
         the counter in an official's session with the citizen present."""
         by = None
         if code is not None:
-            await intake.verify_code(receipt_no, code, client=_client(request))
+            await intake.verify_code(receipt_no, code, client=_client(request, intake))
         elif not auth.staff(request).has(*auth.INTAKE):
             raise DomainError("forbidden", "confirming for a citizen needs a counter or call-centre role", 403)
         else:
@@ -316,7 +324,7 @@ class ComplaintController(Controller):
         """The citizen (with the check code) or staff withdraw a complaint."""
         by = None
         if code is not None:
-            await intake.verify_code(receipt_no, code, client=_client(request))
+            await intake.verify_code(receipt_no, code, client=_client(request, intake))
         else:
             await _in_scope(request, intake, receipt_no)
             by = _by(request)

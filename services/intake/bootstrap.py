@@ -28,6 +28,7 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         max_age=timedelta(days=settings.received_at_max_age_days),
         code_failures=settings.check_code_max_failures,
         code_window=timedelta(seconds=settings.check_code_window_seconds),
+        proxies=frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip()),
     )
     return Service(
         name="intake",

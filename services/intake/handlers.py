@@ -44,6 +44,8 @@ class Intake:
     code_failures: int = 10
     """Wrong check codes allowed per client address, and per receipt number, in one window."""
     code_window: timedelta = timedelta(minutes=15)
+    proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
+    """Peers trusted to name the client in ``X-Forwarded-For`` (the web front, a reverse proxy)."""
 
     # -------------------------------------------------------------- commands
 

@@ -104,8 +104,9 @@ async def test_wrong_check_codes_are_limited_per_address_and_receipt_until_the_w
     await bus.stop()
 
 
-async def _routed(client, bus, receipt: str, department: str) -> None:
-    await bus.publish(topics.ROUTING, Event.new(
+async def _routed(client, probe, receipt: str, department: str) -> None:
+    """Routing's fact, published by a bus of this test's own event loop (``probe``, started)."""
+    await probe.publish(topics.ROUTING, Event.new(
         c.COMPLAINT_ROUTED, id=str(uuid.uuid4()), source="/test/routing", subject=receipt,
         time=datetime.now(UTC), data={"receipt_no": receipt, "department": department}))
     for _ in range(150):
@@ -115,23 +116,40 @@ async def _routed(client, bus, receipt: str, department: str) -> None:
     raise AssertionError("the routing fact did not arrive")
 
 
-async def _everything_on_the_bus(bus) -> list[str]:
-    return [f"{t} {e.model_dump_json()}" async for t, e in bus.read(ALL_TOPICS)]
+async def _everything_on_the_bus(backend, bus) -> list[str]:
+    """Every event on every topic (Kafka: every topic of this test's prefix, read with a bus of this
+    test's own event loop)."""
+    names = ALL_TOPICS
+    if backend.distributed:
+        from aiokafka import AIOKafkaConsumer
+
+        lister = AIOKafkaConsumer(bootstrap_servers=backend.infra.kafka_bootstrap)
+        await lister.start()
+        try:
+            prefix = f"t{backend.tag}."
+            names = sorted(t.removeprefix(prefix) for t in await lister.topics() if t.startswith(prefix))
+        finally:
+            await lister.stop()
+        bus = backend.bus()
+    return sorted([f"{t} {e.model_dump_json()}" async for t, e in bus.read(names)])
 
 
 async def test_personal_data_reads_are_scoped_and_each_is_audited_never_published(backend) -> None:
     bus = backend.bus()
     privacy = _official("privacy_officer", "audit")
     handler = _official("handler", "road")
+    probe = backend.bus() if backend.distributed else bus
+    if backend.distributed:
+        await probe.start()
     async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
         payload = complaint_payload()
         receipt = (await client.post("/api/v1/complaints", json=payload)).json()["receipt_no"]
         secret = complaint_payload(whistleblower=True)
         confidential = (await client.post("/api/v1/complaints", json=secret)).json()["receipt_no"]
-        await _routed(client, bus, receipt, "road")
-        await _routed(client, bus, confidential, "road")
+        await _routed(client, probe, receipt, "road")
+        await _routed(client, probe, confidential, "road")
         await asyncio.sleep(0.5)  # let the filing's own events settle before taking the bus's measure
-        before = await _everything_on_the_bus(bus)
+        before = await _everything_on_the_bus(backend, bus)
 
         path = f"/api/v1/complaints/{receipt}/personal"
         for _ in range(3):
@@ -157,9 +175,11 @@ async def test_personal_data_reads_are_scoped_and_each_is_audited_never_publishe
         assert [x["receipt_no"] for x in everyone if x["action"] == "read_personal_data"] == [receipt] * 3 + [confidential]
 
         await asyncio.sleep(0.5)
-        after = await _everything_on_the_bus(bus)
+        after = await _everything_on_the_bus(backend, bus)
     assert after == before  # reads publish nothing, and the audit log is never on a topic
     assert not [x for x in after if "현장 확인 연락" in x or "read_personal_data" in x or payload["name"] in x]
+    if probe is not bus:
+        await probe.stop()
     await bus.stop()
 
 
@@ -192,4 +212,22 @@ async def test_only_the_privacy_officer_and_admin_list_and_export_the_audit_log(
         assert [(r["action"], r["actor_id"], r["receipt_no"]) for r in rows] == [
             ("read_personal_data", "office-kim", receipt), ("acknowledge", "office-kim", receipt)]
         assert rows[0]["purpose"] == "답변 작성" and rows[0]["actor_roles"] == "complaint_office"
+    await bus.stop()
+
+
+async def test_the_limit_counts_the_address_a_trusted_proxy_forwards(backend) -> None:
+    bus = backend.bus()
+    service = bootstrap(backend.settings(trusted_proxies="testclient"), store=backend.store("intake"), bus=bus)
+    app = create_app([service], Infrastructure(bus=bus, stores={"intake": service.store}))
+    async with AsyncTestClient(app) as client:
+        filed = (await client.post("/api/v1/complaints", json=complaint_payload())).json()
+        a, b = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.9, 203.0.113.8"}
+        for n in range(10):  # one address guessing across receipt numbers
+            r = await client.get(f"/api/v1/complaints/2026-XX-{n:07d}", params={"code": "ABCDEFGHJK"}, headers=a)
+            assert r.status_code == 404
+        assert (await client.get(f"/api/v1/complaints/{filed['receipt_no']}", params={"code": filed["check_code"]},
+                                 headers=a)).status_code == 429
+        # another citizen behind the same proxy is not held back
+        assert (await client.get(f"/api/v1/complaints/{filed['receipt_no']}", params={"code": filed["check_code"]},
+                                 headers=b)).status_code == 200
     await bus.stop()
