@@ -157,7 +157,8 @@ async def test_personal_data_reads_are_scoped_and_each_is_audited_never_publishe
             assert read.status_code == 200, read.text
         assert read.json() == {"receipt_no": receipt, **{k: payload[k] for k in
                                                          ("name", "phone", "email", "address", "title", "body")}}
-        assert (await client.get(path, params={"purpose": "확인"}, headers=_official("handler", "parks"))).status_code == 403
+        elsewhere = _official("handler", "parks")
+        assert (await client.get(path, params={"purpose": "확인"}, headers=elsewhere)).status_code == 403
         assert (await client.get(path, params={"purpose": "확인"}, headers=_official("auditor"))).status_code == 403
         assert (await client.get(path, params={"purpose": "확인"})).status_code == 401
         assert (await client.get(path, headers=handler)).status_code in (400, 422)  # a purpose is required
@@ -172,7 +173,8 @@ async def test_personal_data_reads_are_scoped_and_each_is_audited_never_publishe
         assert len(reads) == 3 and {x["purpose"] for x in reads} == {"현장 확인 연락"}
         assert {x["actor_department"] for x in reads} == {"road"} and reads[0]["actor_roles"] == "handler"
         everyone = (await client.get("/api/v1/complaints/audit", headers=privacy)).json()["items"]
-        assert [x["receipt_no"] for x in everyone if x["action"] == "read_personal_data"] == [receipt] * 3 + [confidential]
+        read_of = [x["receipt_no"] for x in everyone if x["action"] == "read_personal_data"]
+        assert read_of == [receipt] * 3 + [confidential]
 
         await asyncio.sleep(0.5)
         after = await _everything_on_the_bus(backend, bus)
