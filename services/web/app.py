@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from minwon import telemetry
 from minwon.settings import Settings
 from services.web import console, portal
+from services.web.accounts import Accounts
 from services.web.api import ApiError, ApiUnavailable
 from services.web.pages import HERE, SignIn, Web, WebError
 from services.web.settings import WebSettings
@@ -27,9 +28,10 @@ log = logging.getLogger("minwon.web")
 
 
 def routes(settings: Settings, own: WebSettings | None = None, *,
-           transport: httpx.AsyncBaseTransport | None = None) -> list[Any]:
-    """The portal, the console and their static files, as a Router list (no connection is opened here)."""
-    web = Web(settings, own, transport=transport)
+           transport: httpx.AsyncBaseTransport | None = None, accounts: Accounts | None = None) -> list[Any]:
+    """The portal, the console and their static files, as a Router list (no connection is opened here:
+    the built-in accounts' store opens on the first page)."""
+    web = Web(settings, own, transport=transport, accounts=accounts)
 
     def error_page(request: Request[Any, Any, Any], status: int, key: str) -> Response[str]:
         page = web.page(request)
@@ -57,9 +59,13 @@ def routes(settings: Settings, own: WebSettings | None = None, *,
         log.error("page failed", exc_info=exc, extra={"path_template": request.scope.get("path_template")})
         return error_page(request, 500, "error.unavailable")
 
+    async def read_accounts(_: Request[Any, Any, Any]) -> None:
+        await web.refresh_directory()  # a disabled account is signed out here, within seconds
+
     pages = Router(
         path="/",
         route_handlers=[*portal.build(web), *console.build(web)],
+        before_request=read_accounts,
         exception_handlers={WebError: on_web_error, SignIn: on_sign_in, ApiUnavailable: on_unavailable,
                             ApiError: on_api_error, Exception: on_unexpected},
         include_in_schema=False,

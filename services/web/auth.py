@@ -1,10 +1,11 @@
 """Staff accounts, password hashes, the signed session cookie and CSRF tokens.
 
-Accounts come from a data file (``MINWON_WEB_STAFF_FILE``); passwords are stored as
+Accounts come from the web front's store (:mod:`services.web.accounts`, ``minwon staff``;
+the sample file ``MINWON_WEB_STAFF_FILE`` on a first start); passwords are stored as
 scrypt hashes (``scrypt$<n>$<r>$<p>$<salt>$<hash>``, base64url). The session cookie is
 ``base64url(json) . base64url(HMAC-SHA256)``: it names the official, its expiry and a
 nonce; the role and department are read from the directory on every request, so a
-changed account takes effect at once. Hash a new password with
+changed or disabled account takes effect at the directory's next refresh (seconds). Hash a new password with
 ``python -m services.web.auth <password>``.
 """
 
@@ -62,6 +63,20 @@ class Account:
     password_hash: str
 
 
+def _accounts(records: Iterable[Mapping[str, Any]]) -> dict[str, Account]:
+    """The enabled accounts of ``records``, by id (a disabled account cannot sign in)."""
+    accounts: dict[str, Account] = {}
+    for rec in records:
+        if rec.get("disabled"):
+            continue
+        staff = Staff(id=str(rec["id"]), name=str(rec["name"]), role=str(rec["role"]),
+                      department=rec.get("department") or None)
+        if staff.id in accounts:
+            raise ValueError(f"staff {staff.id} listed twice")
+        accounts[staff.id] = Account(staff, str(rec["password_hash"]))
+    return accounts
+
+
 @dataclass
 class Directory:
     """The staff accounts, by id; a small per-account lock-out after repeated failures."""
@@ -73,18 +88,15 @@ class Directory:
 
     @classmethod
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> Directory:
-        accounts: dict[str, Account] = {}
-        for rec in records:
-            staff = Staff(id=str(rec["id"]), name=str(rec["name"]), role=str(rec["role"]),
-                          department=rec.get("department") or None)
-            if staff.id in accounts:
-                raise ValueError(f"staff {staff.id} listed twice")
-            accounts[staff.id] = Account(staff, str(rec["password_hash"]))
-        return cls(accounts)
+        return cls(_accounts(records))
 
     @classmethod
     def load(cls, path: Path) -> Directory:
         return cls.from_records(json.loads(path.read_text("utf-8"))["staff"])
+
+    def replace(self, records: Iterable[Mapping[str, Any]]) -> None:
+        """The accounts as the store now has them (the lock-out counts stay)."""
+        self.accounts = _accounts(records)
 
     def get(self, staff_id: str) -> Staff | None:
         account = self.accounts.get(staff_id)

@@ -10,6 +10,9 @@ before anything about the complaint is fetched or rendered.
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
+import time
 import uuid
 from datetime import datetime
 from typing import Any
@@ -20,7 +23,10 @@ from litestar import Request, Response, get, post
 from services.web import access, timeline
 from services.web.access import Staff
 from services.web.api import Api, ApiError
-from services.web.pages import KST, Page, SignIn, Web, WebError, instant
+from services.web.oidc import ProviderStaff, SignInFailed
+from services.web.pages import KST, OIDC_STATE_COOKIE, Page, SignIn, Web, WebError, instant
+
+log = logging.getLogger("minwon.web")
 
 ACTIONS = ("acknowledge", "supplementation", "supplement", "extend", "transfer", "close")
 # which actions a complaint's status offers (the intake API decides; this only hides useless buttons)
@@ -105,7 +111,28 @@ def build(web: Web) -> list[Any]:
     async def login_form(request: Request[Any, Any, Any]) -> Response[str]:
         page = web.page(request)
         page.staff = None  # the form's CSRF token is for a new sign-in
-        return web.render(page, "console/login.html.j2", next=_safe_next(request.query_params.get("next")))
+        next_path = _safe_next(request.query_params.get("next"))
+        if web.oidc is not None:  # the city's provider: authorization code with PKCE
+            redirect_uri = str(request.base_url).rstrip("/") + "/console/login/callback"
+            url, state = await web.oidc.start(redirect_uri=redirect_uri, next_path=next_path, now=time.time())
+            return web.redirect(page, url, cookies=[web.oidc_state_cookie(state)])
+        return web.render(page, "console/login.html.j2", next=next_path)
+
+    @get("/console/login/callback", include_in_schema=False)
+    async def login_callback(request: Request[Any, Any, Any]) -> Response[str]:
+        page = web.page(request)
+        page.staff = None
+        state, code = request.query_params.get("state") or "", request.query_params.get("code") or ""
+        cookie = request.cookies.get(OIDC_STATE_COOKIE) or ""
+        if web.oidc is None or not state or not code or not secrets.compare_digest(cookie, state):
+            raise WebError(400, "error.sign_in")
+        try:
+            staff, next_path = await web.oidc.finish(state=state, code=code, issuer=request.query_params.get("iss"),
+                                                     now=time.time())
+        except SignInFailed as exc:
+            log.warning("provider sign-in refused", extra={"reason": str(exc)})
+            raise WebError(403, "error.sign_in") from exc
+        return web.redirect(page, next_path, cookies=[web.session_cookie(staff), web.oidc_state_cookie("")])
 
     @post("/console/login", include_in_schema=False, status_code=200)
     async def login(request: Request[Any, Any, Any]) -> Response[str]:
@@ -113,6 +140,9 @@ def build(web: Web) -> list[Any]:
         page.staff = None  # a new sign-in replaces any session
         page.here = "/console/login"
         form = await web.form(page)
+        if web.oidc is not None:
+            raise WebError(404, "error.not_found")  # sign-in is at the provider
+        await web.refresh_directory(force=True)
         staff = web.directory.authenticate(_text(form, "staff_id"), str(form.get("password") or ""))
         if staff is None:
             return web.render(page, "console/login.html.j2", status=401, failed=True,
@@ -121,8 +151,10 @@ def build(web: Web) -> list[Any]:
 
     @post("/console/logout", include_in_schema=False, status_code=200)
     async def logout(request: Request[Any, Any, Any]) -> Response[str]:
-        page, _ = web.staff_page(request)
+        page, staff = web.staff_page(request)
         await web.form(page)
+        if web.oidc is not None and isinstance(staff, ProviderStaff):
+            web.oidc.sign_out(staff.session_id)
         return web.redirect(page, "/console/login", cookies=[web.clear_session_cookie()])
 
     # ------------------------------------------------------------ my queue
@@ -312,7 +344,7 @@ def build(web: Web) -> list[Any]:
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store",
                                                               "X-Content-Type-Options": "nosniff"})
 
-    return [home, login_form, login, logout, queue, complaint_page, act, board, rules, preview, holidays,
+    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, board, rules, preview, holidays,
             add_holiday, stats, report_png]
 
 

@@ -25,7 +25,9 @@ from minwon.settings import Settings
 from services.web import access, i18n
 from services.web.access import Staff
 from services.web.api import Api
+from services.web.accounts import Accounts, open_store
 from services.web.auth import Directory, Signer, new_nonce
+from services.web.oidc import OidcLogin, ProviderStaff
 from services.web.settings import WebSettings, api_base
 
 HERE = Path(__file__).resolve().parent
@@ -33,6 +35,7 @@ KST = ZoneInfo("Asia/Seoul")
 SESSION_COOKIE = "minwon_session"
 CSRF_COOKIE = "minwon_csrf"
 LANG_COOKIE = "minwon_lang"
+OIDC_STATE_COOKIE = "minwon_oidc_state"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
@@ -114,12 +117,18 @@ class Web:
     """Built once by :func:`services.web.app.routes`; no connection is opened until a page asks."""
 
     def __init__(self, settings: Settings, own: WebSettings | None = None, *,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, accounts: Accounts | None = None) -> None:
         self.settings = settings
         self.own = own or WebSettings()
         self.base_url = api_base(settings, self.own)
-        self.verifier = auth.Verifier(local_key=settings.auth_secret or None)
-        self.directory = Directory.load(self.own.staff_file)
+        self.verifier = auth.verifier_from(settings)
+        self.directory = Directory({})
+        """The built-in accounts, as :meth:`refresh_directory` last read them from the store."""
+        self._accounts = accounts
+        self._directory_read = float("-inf")
+        self.oidc = (OidcLogin(settings.oidc_issuer, self.own.oidc_client_id, self.verifier)
+                     if settings.oidc_issuer else None)
+        """Sign-in with the city's provider (``MINWON_OIDC_ISSUER``), instead of the built-in accounts."""
         self.signer = Signer(self.own.session_secret)
         self.portal = json.loads(self.own.portal_file.read_text("utf-8"))
         self.transport = transport
@@ -148,7 +157,9 @@ class Web:
             nonce = new_nonce()
             cookies.append(self._cookie(CSRF_COOKIE, nonce))
         session = self.signer.read_session(request.cookies.get(SESSION_COOKIE), now=time.time())
-        staff = self.directory.get(session.sub) if session else None
+        staff: Staff | None = None
+        if session is not None:
+            staff = self.oidc.staff(session.sub) if self.oidc else self.directory.get(session.sub)
         return Page(request=request, lang=lang, nonce=nonce, staff=staff, signer=self.signer, cookies=cookies)
 
     def staff_page(self, request: Request[Any, Any, Any]) -> tuple[Page, Staff]:
@@ -173,8 +184,37 @@ class Web:
                       secure=self.own.secure_cookies, max_age=max_age)
 
     def session_cookie(self, staff: Staff) -> Cookie:
+        """Names the account (built-in) or the server-side tokens (the provider's sign-in)."""
         ttl = self.own.session_hours * 3600
-        return self._cookie(SESSION_COOKIE, self.signer.session(staff.id, now=time.time(), ttl=ttl), max_age=int(ttl))
+        subject = staff.session_id if isinstance(staff, ProviderStaff) else staff.id
+        return self._cookie(SESSION_COOKIE, self.signer.session(subject, now=time.time(), ttl=ttl), max_age=int(ttl))
+
+    # ---------------------------------------------------------------- the built-in accounts
+
+    async def accounts(self) -> Accounts:
+        """The built-in accounts' store, opened on first use; on the embedded backend an empty store
+        gets the sample accounts of ``MINWON_WEB_STAFF_FILE``."""
+        if self._accounts is None:
+            accounts = Accounts(open_store(self.settings))
+            if self.settings.backend == "embedded":
+                await accounts.load_samples(self.own.staff_file)
+            self._accounts = accounts
+        return self._accounts
+
+    async def refresh_directory(self, *, force: bool = False) -> None:
+        """Re-read the accounts (at most every ``MINWON_WEB_DIRECTORY_SECONDS``): a disabled account's
+        session ends at the next refresh, and with it the five-minute tokens minted for it."""
+        if self.oidc is not None:
+            return
+        now = time.monotonic()
+        if not force and now - self._directory_read < self.own.directory_seconds:
+            return
+        self.directory.replace(await (await self.accounts()).list())
+        self._directory_read = now
+
+    def oidc_state_cookie(self, state: str) -> Cookie:
+        """Binds a sign-in at the provider to the browser that started it (empty: cleared)."""
+        return self._cookie(OIDC_STATE_COOKIE, state, max_age=600 if state else 0)
 
     def clear_session_cookie(self) -> Cookie:
         return self._cookie(SESSION_COOKIE, "", max_age=0)
@@ -185,8 +225,18 @@ class Web:
     async def api(self, staff: Staff | None = None) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=self.own.api_timeout_seconds,
                                      transport=self.transport) as client:
-            yield Api(client, staff_token=self.token_for(staff) if staff else "", actor=staff.id if staff else None,
-                      concurrency=self.own.api_concurrency)
+            yield Api(client, staff_token=await self.bearer_for(staff) if staff else "",
+                      actor=staff.id if staff else None, concurrency=self.own.api_concurrency)
+
+    async def bearer_for(self, staff: Staff) -> str:
+        """The official's bearer token: their own access token from the provider (refreshed when due),
+        else a five-minute token of the built-in accounts' issuer."""
+        if isinstance(staff, ProviderStaff) and self.oidc is not None:
+            token = await self.oidc.access_token(staff.session_id)
+            if token is None:  # the provider refused the refresh: sign in again
+                raise SignIn("/console/queue")
+            return token
+        return self.token_for(staff)
 
     def token_for(self, staff: Staff) -> str:
         """The signed-in official's bearer token for the services (the built-in accounts' issuer)."""
