@@ -65,7 +65,8 @@ from typing import Any
 import httpx
 
 from tests.e2e.harness import MinwonProcess
-from tests.factories import STAFF
+from tests.factories import STAFF_TEST_SECRET as STAFF
+from tests.factories import TEST_SECRETS_ENV
 from tests.soak.harness import (
     QUICK_ENV,
     Citizens,
@@ -455,7 +456,7 @@ class Embedded:
     def start(self, fresh: bool = True) -> None:
         if fresh or self.proc is None:
             self.phase += 1
-            self.proc = MinwonProcess(self.base / f"embedded-{self.phase}", env=dict(QUICK_ENV))
+            self.proc = MinwonProcess(self.base / f"embedded-{self.phase}", env={**QUICK_ENV, **TEST_SECRETS_ENV})
         self.proc.start(120)
 
     def stop(self) -> None:

@@ -62,13 +62,15 @@ class Notifier:
     async def on_event(self, event: Event) -> None:
         """Every consumed event: note its facts, create the notices it causes, try to send."""
         if event.type == c.COMPLAINT_SEALED:
-            state = await self.keep_sealed(event)
+            state, changed = await self.keep_sealed(event), True
         else:
-            state = await self.note_facts(event)
+            state, changed = await self.note_facts(event)
         created = await self.create_notifications(event, state)
         if created:
             state = await self.store.remember(event.subject, created)
-        await self.wake(created, known=(state or {}).get("notices", []))
+        # the complaint's earlier notices may have waited for what this event brought; if it brought
+        # nothing new, only the new notices are tried
+        await self.wake(created, known=(state or {}).get("notices", []) if changed else [])
 
     async def keep_sealed(self, event: Event) -> dict[str, Any] | None:
         """Keep a sealed part re-sealed under this service's key (contact details only, for a filing)."""
@@ -86,10 +88,17 @@ class Notifier:
         log.info("sealed part kept", extra={"receipt_no": event.subject, "part": part, "event_id": event.id})
         return applied.state
 
-    async def note_facts(self, event: Event) -> dict[str, Any] | None:
-        applied = await self.store.complaints.apply(
-            event.subject, lambda s: (domain.note(s, event), []), cause=event.id)
-        return applied.state
+    async def note_facts(self, event: Event) -> tuple[dict[str, Any] | None, bool]:
+        """The complaint's facts after ``event``, and whether the event changed them."""
+        changed: list[bool] = []
+
+        def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+            new = domain.note(state, event)
+            changed[:] = [new is not None]
+            return new, []
+
+        applied = await self.store.complaints.apply(event.subject, decide, cause=event.id)
+        return applied.state, bool(changed and changed[0]) and not applied.duplicate
 
     async def create_notifications(self, event: Event, state: dict[str, Any] | None) -> list[str]:
         now = self.clock()

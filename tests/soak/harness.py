@@ -44,7 +44,7 @@ import httpx
 from minwon.host import SERVICES
 from tests._infra import INFRA_SCRIPT, REPO_ROOT
 from tests.e2e.harness import MinwonProcess, parse_metrics
-from tests.factories import complaint_payload
+from tests.factories import TEST_SECRETS_ENV, complaint_payload
 
 RECEIPT = "citizen.receipt"
 # Deliver at any hour and retry an interrupted send soon: the soak checks what was recorded,
@@ -326,7 +326,7 @@ class LocalInfra:
 
 def distributed_env(brokers: dict[str, str], tag: str) -> dict[str, str]:
     """The environment of every service of one distributed run: its own topics and databases."""
-    return {**QUICK_ENV, **brokers, "MINWON_BACKEND": "distributed", "MINWON_KAFKA_TOPIC_PREFIX": f"{tag}.",
+    return {**QUICK_ENV, **TEST_SECRETS_ENV, **brokers, "MINWON_BACKEND": "distributed", "MINWON_KAFKA_TOPIC_PREFIX": f"{tag}.",
             "MINWON_DATABASE_PREFIX": f"{tag}_", "MINWON_KAFKA_PARTITIONS": "3"}
 
 

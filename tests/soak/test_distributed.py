@@ -19,7 +19,7 @@ import pytest
 from minwon.bus import KafkaBus
 from minwon.host import SERVICES
 from minwon.topics import DEADLETTER
-from tests.factories import STAFF
+from tests.factories import STAFF_TEST_SECRET as STAFF
 from tests.soak.harness import (
     Citizens,
     Fault,
