@@ -6,7 +6,8 @@ one. One document per official: ``id``, ``name``, ``role``, ``department``, ``pa
 (scrypt, :func:`services.web.auth.hash_password`), ``disabled``. Managed with ``minwon staff
 add|disable|list``. On the first start with no account at all, the sample accounts of
 ``MINWON_WEB_STAFF_FILE`` are loaded, so ``make run`` works out of the box (their password,
-``minwon-dev``, is for trying the system out: disable them before real use).
+``minwon-dev``, is for trying the system out: disable them before real use; production never
+loads them).
 """
 
 from __future__ import annotations

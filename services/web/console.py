@@ -154,7 +154,9 @@ def build(web: Web) -> list[Any]:
         page, staff = web.staff_page(request)
         await web.form(page)
         if web.oidc is not None and isinstance(staff, ProviderStaff):
-            web.oidc.sign_out(staff.session_id)
+            home = str(request.base_url).rstrip("/") + "/"
+            at_provider = await web.oidc.sign_out(staff.session_id, return_to=home)
+            return web.redirect(page, at_provider or "/", cookies=[web.clear_session_cookie()])
         return web.redirect(page, "/console/login", cookies=[web.clear_session_cookie()])
 
     # ------------------------------------------------------------ my queue

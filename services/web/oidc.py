@@ -25,6 +25,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
@@ -90,6 +91,7 @@ class Tokens:
     access_token: str
     refresh_token: str | None
     expires_at: float
+    id_token: str | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -154,6 +156,7 @@ class OidcLogin:
         await self._check_id_token(token.get("id_token"), pending.nonce)
         session_id = secrets.token_urlsafe(24)
         tokens = await self._tokens(token, session_id, now)
+        tokens.id_token = token.get("id_token")
         self.sessions[session_id] = tokens
         return tokens.staff, pending.next_path
 
@@ -207,5 +210,14 @@ class OidcLogin:
             tokens.refresh_token, tokens.expires_at = fresh.refresh_token, fresh.expires_at
             return tokens.access_token
 
-    def sign_out(self, session_id: str) -> None:
-        self.sessions.pop(session_id, None)
+    async def sign_out(self, session_id: str, *, return_to: str) -> str | None:
+        """Forget the official's tokens; the provider's logout URL that ends its session too (else the
+        next sign-in would pass through the provider without asking), coming back to ``return_to``."""
+        tokens = self.sessions.pop(session_id, None)
+        endpoint = (await self.discovery()).get("end_session_endpoint")
+        if tokens is None or not endpoint:
+            return None
+        query = {"client_id": self.client_id, "post_logout_redirect_uri": return_to}
+        if tokens.id_token:
+            query["id_token_hint"] = tokens.id_token
+        return f"{endpoint}?{urlencode(query)}"

@@ -3,6 +3,7 @@ the Jinja2 templates (rendered here, so the front is a plain Router list any app
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -126,6 +127,7 @@ class Web:
         """The built-in accounts, as :meth:`refresh_directory` last read them from the store."""
         self._accounts = accounts
         self._directory_read = float("-inf")
+        self._accounts_lock = asyncio.Lock()
         self.oidc = (OidcLogin(settings.oidc_issuer, self.own.oidc_client_id, self.verifier)
                      if settings.oidc_issuer else None)
         """Sign-in with the city's provider (``MINWON_OIDC_ISSUER``), instead of the built-in accounts."""
@@ -193,12 +195,13 @@ class Web:
 
     async def accounts(self) -> Accounts:
         """The built-in accounts' store, opened on first use; on the embedded backend an empty store
-        gets the sample accounts of ``MINWON_WEB_STAFF_FILE``."""
-        if self._accounts is None:
-            accounts = Accounts(open_store(self.settings))
-            if self.settings.backend == "embedded":
-                await accounts.load_samples(self.own.staff_file)
-            self._accounts = accounts
+        gets the sample accounts of ``MINWON_WEB_STAFF_FILE`` (never in production)."""
+        async with self._accounts_lock:
+            if self._accounts is None:
+                accounts = Accounts(open_store(self.settings))
+                if not self.settings.production:
+                    await accounts.load_samples(self.own.staff_file)
+                self._accounts = accounts
         return self._accounts
 
     async def refresh_directory(self, *, force: bool = False) -> None:

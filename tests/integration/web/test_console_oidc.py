@@ -94,6 +94,15 @@ def test_console_signs_in_at_the_provider_and_calls_the_apis_as_that_official(
 
         assert browser.get("/console/login/callback", params={"state": "x", "code": "y"}).status_code == 400
 
+        csrf = re.search(r'name="csrf" value="([^"]+)"', queue.text)
+        assert csrf
+        out = browser.post("/console/logout", data={"csrf": csrf.group(1)})
+        assert out.status_code == 303, out.text[:300]
+        logout = urlsplit(out.headers["location"])
+        assert f"{logout.scheme}://{logout.netloc}{logout.path}" == identity.issuer + "/protocol/openid-connect/logout"
+        assert "id_token_hint" in parse_qs(logout.query)
+        assert browser.get("/console/queue").status_code == 303  # the tokens are gone here
+
     own = httpx.get(f"{system.url}/api/v1/complaints/{receipt}", timeout=15,
                     headers={"Authorization": f"Bearer {password_token(identity, lead)}"})
     assert own.status_code == 200, own.text
