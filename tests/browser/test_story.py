@@ -43,7 +43,7 @@ def file_in_portal(page: Any, *, title: str, body: str, screenshots: bool = Fals
     receipt_no = page.locator("#receipt-no").inner_text().strip()
     code = page.locator("#check-code").inner_text().strip()
     assert re.fullmatch(r"\d{4}-[A-Z]+-\d{7}", receipt_no), receipt_no
-    assert re.fullmatch(r"[0-9A-F]{6}", code), code
+    assert re.fullmatch(r"[2-9A-HJKMNP-Z]{10}", code), code  # the check-code alphabet (docs/security.md)
     if screenshots:
         shot(page, "portal-receipt")
     return receipt_no, code
