@@ -16,7 +16,6 @@ DEV_KEY = "bWlud29uLWRldmVsb3BtZW50LWtleS0wMDAwMDAwMDA="  # 32 bytes, base64; ne
 DEV_AUTH_SECRET = "minwon-development-auth-secret-not-for-production"
 DEV_CHECK_CODE_SECRET = "minwon-development-check-code-secret"
 DEV_SURVEY_SECRET = "minwon-development-survey-secret"
-DEV_STAFF_TOKEN = "minwon-development-staff-token"
 
 DEVELOPMENT_SECRETS = {
     "pii_key": DEV_KEY,
@@ -54,7 +53,6 @@ class Settings(BaseSettings):
     contacts_key: str = DEV_KEY
     check_code_secret: str = DEV_CHECK_CODE_SECRET
     survey_secret: str = DEV_SURVEY_SECRET
-    staff_token: str = DEV_STAFF_TOKEN
     auth_secret: str = DEV_AUTH_SECRET
     """Signs the built-in accounts' tokens (HS256); empty: no built-in accounts (a provider only)."""
     oidc_issuer: str | None = None

@@ -103,8 +103,8 @@ def test_the_env_file_example_holds_exactly_what_compose_interpolates() -> None:
     assert interpolated == set(example), (interpolated ^ set(example))
     assert set(example) <= env_read_by_any(), set(example) - env_read_by_any()
     # required secrets fail loudly when the env file is missing
-    for key in ("MINWON_PII_KEY", "MINWON_CONTACTS_KEY", "MINWON_STAFF_TOKEN"):
-        assert re.search(r"\$\{" + key + r":\?", text), f"{key} must be required (${{{key}:?...}})"
+    for key in ("MINWON_PII_KEY", "MINWON_CONTACTS_KEY", "MINWON_AUTH_SECRET"):
+        assert re.search(r"\$\{" + key + r":?\?", text), f"{key} must be required (${{{key}:?...}})"
 
 
 def test_every_service_a_service_waits_for_as_healthy_has_a_health_check() -> None:

@@ -7,13 +7,13 @@ set on its own):
 | variable | reduced | full | meaning |
 | --- | --- | --- | --- |
 | ``MINWON_SOAK_COMPLAINTS`` | 300 | 5000 | complaints filed against ``minwon run`` |
-| ``MINWON_SOAK_DISTRIBUTED_COMPLAINTS`` | 150 | 2000 | complaints filed against the six services |
+| ``MINWON_SOAK_DISTRIBUTED_COMPLAINTS`` | 60 | 2000 | complaints filed against the six services |
 | ``MINWON_SOAK_CLIENTS`` | 8 | 16 | concurrent citizens |
-| ``MINWON_SOAK_DISTRIBUTED_RATE`` | 2 | 4 | complaints/s offered at most (distributed): faults fall in the filing |
+| ``MINWON_SOAK_DISTRIBUTED_RATE`` | 1 | 4 | complaints/s offered at most (distributed): faults fall in the filing |
 | ``MINWON_SOAK_KILLS`` | 3 | 6 | SIGKILLs of ``minwon run`` while filing |
 | ``MINWON_SOAK_SERVICE_KILLS`` | 3 | 8 | SIGKILLs of random services (distributed) |
 | ``MINWON_SOAK_FERRETDB_OUTAGE_SECONDS`` | 20 | 60 | FerretDB stopped once this long |
-| ``MINWON_SOAK_DRAIN_SECONDS`` | 60 | 900 | the bound on waiting for the backlog to drain |
+| ``MINWON_SOAK_DRAIN_SECONDS`` | 240 | 900 | the bound on waiting for the backlog to drain |
 | ``MINWON_SOAK_GIVE_UP_SECONDS`` | 120 | 300 | a citizen stops retrying one complaint after this |
 | ``MINWON_SOAK_SEED`` | random | random | which services die, in which order |
 | ``MINWON_SOAK_LOGS`` | ``/tmp/minwon-soak-logs`` | same | where a failed soak leaves its processes' logs |
@@ -90,14 +90,14 @@ class SoakConfig:
         return cls(
             size=size,
             complaints=_env_int("MINWON_SOAK_COMPLAINTS", 300, 5000, size),
-            distributed_complaints=_env_int("MINWON_SOAK_DISTRIBUTED_COMPLAINTS", 150, 2000, size),
+            distributed_complaints=_env_int("MINWON_SOAK_DISTRIBUTED_COMPLAINTS", 60, 2000, size),
             clients=_env_int("MINWON_SOAK_CLIENTS", 8, 16, size),
-            distributed_rate=float(os.environ.get("MINWON_SOAK_DISTRIBUTED_RATE", 4 if size == "full" else 2)),
+            distributed_rate=float(os.environ.get("MINWON_SOAK_DISTRIBUTED_RATE", 4 if size == "full" else 1)),
             kills=_env_int("MINWON_SOAK_KILLS", 3, 6, size),
             service_kills=_env_int("MINWON_SOAK_SERVICE_KILLS", 3, 8, size),
             ferretdb_outage=float(os.environ.get("MINWON_SOAK_FERRETDB_OUTAGE_SECONDS",
                                                  60 if size == "full" else 20)),
-            drain_seconds=float(os.environ.get("MINWON_SOAK_DRAIN_SECONDS", 900 if size == "full" else 60)),
+            drain_seconds=float(os.environ.get("MINWON_SOAK_DRAIN_SECONDS", 900 if size == "full" else 240)),
             give_up_seconds=float(os.environ.get("MINWON_SOAK_GIVE_UP_SECONDS", 300 if size == "full" else 120)),
             seed=int(os.environ.get("MINWON_SOAK_SEED", random.SystemRandom().randrange(1, 10**6))),
         )
