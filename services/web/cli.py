@@ -33,6 +33,9 @@ def register(sub: Any) -> None:
     disable = actions.add_parser("disable", help="disable an account: no sign-in; its session ends within seconds")
     disable.add_argument("id")
     actions.add_parser("list", help="the accounts, one JSON object a line (no password hashes)")
+    token = actions.add_parser("token", help="print a bearer token for an account (API calls, scripts)")
+    token.add_argument("id")
+    token.add_argument("--minutes", type=int, default=60, help="how long it is valid (default 60, at most 720)")
 
 
 def serve(port: int | None = None) -> None:
@@ -86,12 +89,31 @@ async def staff(args: argparse.Namespace) -> int:
                 return 1
             print(f"disabled {args.id}")
             return 0
+        if args.action == "token":
+            return await _token(accounts, Settings(), args.id, args.minutes)
         for doc in await accounts.list():
             print(json.dumps({k: doc.get(k) for k in ("id", "name", "role", "department", "disabled")},
                              ensure_ascii=False))
         return 0
     finally:
         await store.close()
+
+
+async def _token(accounts: Any, settings: Any, id: str, minutes: int) -> int:
+    """A token of the built-in accounts' issuer for an enabled account: what the console sends for it."""
+    from minwon.auth import Principal, Verifier
+
+    found = [d for d in await accounts.list() if d.get("id") == id]
+    if not found or found[0].get("disabled"):
+        print(f"no enabled account {id}", file=sys.stderr)
+        return 1
+    if not settings.auth_secret:
+        print("MINWON_AUTH_SECRET is empty: built-in accounts are off", file=sys.stderr)
+        return 2
+    doc = found[0]
+    who = Principal(id=doc["id"], name=doc["name"], department=doc.get("department"), roles=frozenset({doc["role"]}))
+    print(Verifier(local_key=settings.auth_secret).mint(who, ttl=60 * max(1, min(minutes, 720))))
+    return 0
 
 
 def main(args: argparse.Namespace) -> int:
