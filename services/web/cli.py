@@ -89,6 +89,11 @@ async def staff(args: argparse.Namespace) -> int:
                 return 1
             print(f"disabled {args.id}")
             return 0
+        if args.action in ("token", "list"):
+            from services.web.settings import WebSettings
+
+            if not Settings().production:  # as the first start does: the sample accounts, if there is none
+                await accounts.load_samples(WebSettings().staff_file)
         if args.action == "token":
             return await _token(accounts, Settings(), args.id, args.minutes)
         for doc in await accounts.list():
