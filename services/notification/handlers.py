@@ -98,14 +98,18 @@ class Notifier:
             return new, []
 
         applied = await self.store.complaints.apply(event.subject, decide, cause=event.id)
-        return applied.state, bool(changed and changed[0]) and not applied.duplicate
+        # a redelivered event (a crash came between its effects) counts as news: what it started may
+        # not have finished
+        return applied.state, applied.duplicate or bool(changed and changed[0])
 
     async def create_notifications(self, event: Event, state: dict[str, Any] | None) -> list[str]:
+        """The ids of the notices ``event`` causes: created now, or already by an earlier delivery of it
+        (whose attempt a crash may have cut short)."""
         now = self.clock()
         created = []
         for draft in domain.plan(event, state):
+            created.append(draft.id)
             if await self.store.create(doc=draft.to_doc(now)):
-                created.append(draft.id)
                 log.info("notification created", extra={"notification_id": draft.id, "receipt_no": event.subject,
                                                         "template": draft.template, "role": draft.role,
                                                         "event_id": event.id})

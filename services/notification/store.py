@@ -32,8 +32,10 @@ class NotificationStore:
     def __post_init__(self) -> None:
         self.complaints = Aggregates(self.db.collection("complaints"), self.relay)
         self.records = self.db.collection("notifications")
+        # notices due now are attempted by their writer, not filed; the safety net runs every 30 s, so an
+        # attempt a crash cut short (a claim that expired unfiled) is taken up again soon
         self.attempts = TimeIndex(self.db.collection("attempt_timers"), ("next_attempt_at",), clock=self.clock,
-                                  file_past=False)
+                                  file_past=False, rescan_every=30.0)
         self.notifications = Aggregates(self.records, self.relay, timers=(self.attempts,))
         self.sink = self.db.collection("sink")
         self.letters = self.db.collection("letters")
