@@ -16,7 +16,7 @@ import importlib
 import logging
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,6 +86,36 @@ async def _watch_lag(bus: Bus) -> None:
         except Exception as exc:  # noqa: BLE001 - lag is best effort
             log.debug("lag check failed", extra={"error": type(exc).__name__})
         await asyncio.sleep(LAG_INTERVAL)
+
+
+SHUTDOWN_STEP_SECONDS = 20.0
+
+
+async def _bounded(step: str, work: Awaitable[None], seconds: float = SHUTDOWN_STEP_SECONDS) -> None:
+    """One shutdown step, given ``seconds``: a client that hangs while closing (a consumer
+    leaving its group mid-rebalance, say) is left behind, logged with its stack, and the
+    process still exits. Nothing is lost: what was not committed is delivered again."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("shutdown step failed", extra={"step": step, "error": repr(task.exception())})
+        return
+    log.error("shutdown step did not finish; left behind", extra={"step": step, "seconds": seconds,
+                                                                    "awaiting": _awaiting(task)})
+    task.cancel()
+
+
+def _awaiting(task: asyncio.Future[Any]) -> list[str]:
+    """Where a suspended task waits: its chain of awaited coroutines, outermost first."""
+    chain: list[str] = []
+    coro = task.get_coro() if isinstance(task, asyncio.Task) else None
+    while coro is not None and len(chain) < 40:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return chain
 
 
 @dataclass
@@ -218,9 +248,9 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
         finally:
             lag.cancel()
             for svc in services:
-                await svc.stop()
-            await infra.bus.stop()
-            await infra.close()
+                await _bounded(f"{svc.name} loops", svc.stop())
+            await _bounded("bus", infra.bus.stop())
+            await _bounded("stores", infra.close())
 
     @get("/healthz", media_type=MediaType.JSON, include_in_schema=False)
     async def healthz() -> dict[str, str]:
