@@ -197,6 +197,8 @@ class Case:
     immediate: bool = False
     supplementation_requested: bool = False
     extended: bool = False
+    supplementation_requested_at: str | None = None  # the first request (ISO); None: not known
+    extended_at: str | None = None  # the first extension (ISO); None: not known
     breach: dict[str, Any] | None = None
     breach_status: str | None = None  # pending | decided
     breach_evaluate_after: str | None = None
@@ -224,12 +226,31 @@ def note_received(case: Case, data: Mapping[str, Any], *, now: datetime, settle:
     return case
 
 
-def note_supplementation(case: Case) -> Case:
-    return replace(case, supplementation_requested=True)
+def note_supplementation(case: Case, occurred_at: str | None = None) -> Case:
+    return replace(case, supplementation_requested=True,
+                   supplementation_requested_at=_earliest(case.supplementation_requested_at, occurred_at))
 
 
-def note_extension(case: Case) -> Case:
-    return replace(case, extended=True)
+def note_extension(case: Case, occurred_at: str | None = None) -> Case:
+    return replace(case, extended=True, extended_at=_earliest(case.extended_at, occurred_at))
+
+
+def _earliest(known: str | None, new: str | None) -> str | None:
+    if not new:
+        return known
+    if not known:
+        return new
+    return known if _parse(known) <= _parse(new) else new
+
+
+def within_period(requested_at: str | None, breach: Mapping[str, Any]) -> bool:
+    """Was a supplementation or extension requested within the legal period? Only then does the
+    charter exclude the breach; one requested after the period ran out does not undo it. A request
+    whose time is not known counts as within (the earlier, conservative reading)."""
+    limit = breach.get("due_at") or breach.get("breached_at")
+    if not requested_at or not limit:
+        return True
+    return _parse(requested_at) < _parse(limit)
 
 
 def note_department(case: Case, department: str | None, *, now: datetime, settle: timedelta) -> Case:
@@ -341,9 +362,11 @@ def assess_breach(case: Case, charter: Charter, *, now: datetime, facts_wait: ti
         return Assessment(EXCLUDE, "immediate")
     if kind in rule.excluded_kinds:
         return Assessment(EXCLUDE, f"kind:{kind}")
-    if rule.exclude_supplementation and (case.supplementation_requested or breach.get("had_supplementation")):
+    supplemented = case.supplementation_requested and within_period(case.supplementation_requested_at, breach)
+    if rule.exclude_supplementation and (supplemented or breach.get("had_supplementation")):
         return Assessment(EXCLUDE, "supplementation")
-    if rule.exclude_extension and (case.extended or breach.get("had_extension")):
+    extended = case.extended and within_period(case.extended_at, breach)
+    if rule.exclude_extension and (extended or breach.get("had_extension")):
         return Assessment(EXCLUDE, "extension")
     if not case.facts_seen and now < _parse(breach["recorded_at"]) + facts_wait:
         return Assessment(WAIT, "complaint_facts_not_seen", until=_parse(breach["recorded_at"]) + facts_wait)

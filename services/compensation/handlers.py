@@ -54,9 +54,9 @@ class Compensation:
         if t == c.COMPLAINT_RECEIVED:
             note = lambda x: domain.note_received(x, data, now=now, settle=self.settle)  # noqa: E731
         elif t == c.COMPLAINT_SUPPLEMENTATION_REQUESTED:
-            note = domain.note_supplementation
+            note = lambda x: domain.note_supplementation(x, data.get("occurred_at"))  # noqa: E731
         elif t == c.COMPLAINT_EXTENDED:
-            note = domain.note_extension
+            note = lambda x: domain.note_extension(x, data.get("occurred_at"))  # noqa: E731
         elif t in (c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
             note = lambda x: domain.note_department(x, data.get("department"), now=now, settle=self.settle)  # noqa: E731
         elif t in (c.DEADLINE_SET, c.DEADLINE_UPDATED):

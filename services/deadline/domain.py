@@ -684,6 +684,9 @@ class Clock:
     assigned_at: datetime | None = None
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
+    breached_at: datetime | None = None
+    """When the legal period ran out, once it has: a fact that a later pause, extension or
+    resumption does not undo (the future clock moves, the breach stays)."""
 
     @property
     def paused(self) -> bool:
@@ -695,8 +698,14 @@ class Clock:
 
     @property
     def breach_at(self) -> datetime | None:
-        """The instant the legal period is breached: the due time itself."""
-        return self.due_at
+        """The instant the legal period is (or was) breached: the due time itself, or the
+        recorded breach once the period has run out."""
+        return self.breached_at or self.due_at
+
+    def breached_by(self, now: datetime) -> bool:
+        """Has the legal period run out by ``now`` (whatever happened to the clock since)?"""
+        at = self.breach_at
+        return at is not None and now >= at and (self.closed_at is None or self.closed_at > at)
 
     @property
     def warning_at(self) -> datetime | None:
@@ -766,7 +775,22 @@ def recompute(clock: Clock, calendar: WorkCalendar) -> Clock:
         daily_life=clock.daily_life,
         forwarding_clock=clock.forwarding_clock,
     )
+    if clock.breached_at is not None:
+        schedule = _breach_kept(schedule, clock.breached_at)
     return replace(clock, due_at=due, target_at=target_at, stage_targets=stages, schedule=schedule)
+
+
+def _breach_kept(schedule: tuple[Signal, ...], breached_at: datetime) -> tuple[Signal, ...]:
+    """The schedule with its breach signal at the recorded breach (added if the clock has no due time)."""
+    others = [s for s in schedule if s.name != BREACHED]
+    return tuple(sorted([*others, Signal(BREACHED, breached_at)], key=lambda s: s.at))
+
+
+def _ran_out(clock: Clock, at: datetime) -> datetime | None:
+    """The breach on record at ``at``: the one recorded, or the due time if it has passed."""
+    if clock.breached_at is not None:
+        return clock.breached_at
+    return clock.due_at if clock.due_at is not None and at > clock.due_at else None
 
 
 def pause(clock: Clock, at: datetime) -> Clock:
@@ -775,13 +799,17 @@ def pause(clock: Clock, at: datetime) -> Clock:
     if clock.paused:
         raise ClockPaused("pause", "the clock is already paused")
     at = _in_order(clock, at, "at")
+    breached = _ran_out(clock, at)
+    schedule = tuple(s for s in clock.schedule if s.name not in _deadline_names(clock.policy))
     return replace(
         clock,
         pauses=clock.pauses + (Pause(at),),
         due_at=None,
         target_at=None,
         stage_targets=(),
-        schedule=tuple(s for s in clock.schedule if s.name not in _deadline_names(clock.policy)),
+        breached_at=breached,
+        # a breach stays a fact: its signal still goes out if it has not yet
+        schedule=_breach_kept(schedule, breached) if breached is not None else schedule,
     )
 
 
@@ -859,7 +887,8 @@ def mark_first_response(clock: Clock, at: datetime) -> Clock:
 def close(clock: Clock, at: datetime) -> Clock:
     """The complaint is answered, withdrawn or transferred: nothing fires any more."""
     _require_open(clock)
-    return replace(clock, closed_at=_not_before_receipt(clock, at))
+    at = _not_before_receipt(clock, at)
+    return replace(clock, closed_at=at, breached_at=_ran_out(clock, at))
 
 
 def mark_emitted(clock: Clock, signal_names: Iterable[str], at: datetime) -> Clock:
@@ -874,7 +903,10 @@ def mark_emitted(clock: Clock, signal_names: Iterable[str], at: datetime) -> Clo
         if name not in seen:
             emitted.append(Emitted(name, at))
             seen = seen | {name}
-    return replace(clock, emitted=tuple(emitted))
+    breached = clock.breached_at
+    if BREACHED in seen and breached is None:
+        breached = clock.signal_at(BREACHED) or at
+    return replace(clock, emitted=tuple(emitted), breached_at=breached)
 
 
 def pending_signals(clock: Clock) -> tuple[Signal, ...]:
@@ -1004,6 +1036,7 @@ def clock_to_doc(clock: Clock) -> dict[str, Any]:
         "assigned_at": _utc(clock.assigned_at),
         "first_response_at": _utc(clock.first_response_at),
         "closed_at": _utc(clock.closed_at),
+        "breached_at": _utc(clock.breached_at),
         "daily_life": clock.daily_life,
         "forwarding_clock": clock.forwarding_clock,
     }
@@ -1062,6 +1095,7 @@ def clock_from_doc(doc: Mapping[str, Any], calendar: WorkCalendar) -> Clock:
         assigned_at=optional(doc.get("assigned_at"), "assigned_at"),
         first_response_at=optional(doc.get("first_response_at"), "first_response_at"),
         closed_at=optional(doc.get("closed_at"), "closed_at"),
+        breached_at=optional(doc.get("breached_at"), "breached_at"),
     )
     with _counted("received_at"):
         return recompute(clock, calendar)

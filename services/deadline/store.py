@@ -26,6 +26,7 @@ INDEXES: tuple[tuple[str, ...], ...] = (
     ("next_fire_at",),
     ("_id",),
     ("status", "due_at"),
+    ("status", "overdue_since"),
     ("status", "_id"),
     ("department", "status"),
 )
@@ -79,8 +80,8 @@ class DeadlineStore:
         if department is not None:
             where["department"] = department
         if overdue_at is not None:
-            where["status"] = OPEN
-            where["due_at"] = {"$lt": iso(overdue_at)}
+            where["status"] = {"$in": list(LIVE)} if status is None else status
+            where["overdue_since"] = {"$lt": iso(overdue_at)}
         if after is not None:
             where["_id"] = {"$gt": after}
         return [public(d) or {} for d in await self.clocks.coll.find(where, sort=[("_id", 1)], limit=limit)]
@@ -89,7 +90,7 @@ class DeadlineStore:
         return await self.clocks.coll.count({"status": {"$in": list(LIVE)}})
 
     async def count_overdue(self, *, now: datetime) -> int:
-        return await self.clocks.coll.count({"status": OPEN, "due_at": {"$lt": iso(now)}})
+        return await self.clocks.coll.count({"status": {"$in": list(LIVE)}, "overdue_since": {"$lt": iso(now)}})
 
     async def page(self, *, after: str | None, limit: int) -> list[Doc]:
         """Every clock document by receipt number (replay comparisons)."""

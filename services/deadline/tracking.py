@@ -139,6 +139,8 @@ def dump(rec: Record) -> dict[str, Any]:
         # derived, for indexes and reads (recomputed on every load)
         "basis": clock.basis.value if clock else None,
         "due_at": _utc(clock.due_at) if clock else None,
+        # when it is (or was) overdue: a breached clock stays on the overdue lists, paused or extended since
+        "overdue_since": _utc(clock.breach_at) if clock else None,
         "warning_at": _utc(clock.warning_at) if clock else None,
         "next_fire_at": _utc(nxt),
         "escalation_level": rec.escalation_level,
@@ -397,7 +399,8 @@ def view(rec: Record, *, now: datetime, calendar: WorkCalendar) -> dict[str, Any
         "received_at": clock.received_at.isoformat(),
         "due_at": _iso(clock.due_at),
         "warning_at": _iso(clock.warning_at),
-        "overdue": clock.due_at is not None and not clock.closed and now >= clock.due_at,
+        "overdue": not clock.closed and clock.breached_by(now),
+        "breached_at": _iso(clock.breach_at) if clock.breached_by(now) else None,
         "remaining": remaining(now, clock.due_at, calendar) if clock.due_at and not clock.closed else None,
         "paused": clock.paused,
         "pauses": [{"started_at": _iso(p.started_at), "ended_at": _iso(p.ended_at)} for p in clock.pauses],
@@ -425,7 +428,7 @@ def summary(rec: Record, *, now: datetime) -> dict[str, Any]:
         "department": rec.department,
         "handler": rec.handler,
         "due_at": _iso(clock.due_at) if clock else None,
-        "overdue": bool(clock and clock.due_at and not clock.closed and now >= clock.due_at),
+        "overdue": bool(clock and not clock.closed and clock.breached_by(now)),
         "escalation_level": rec.escalation_level,
         "next_fire_at": _iso(d.next_fire_at(clock)) if clock else None,
     }
@@ -533,8 +536,11 @@ def _signal_event(rec: Record, signal: d.Signal, generation: int, now: datetime,
         data["level"] = int(name.split(".")[1])
     elif name == d.BREACHED:
         type = c.DEADLINE_BREACHED
-        data.update(breached_at=signal.at.isoformat(), had_supplementation=bool(clock.pauses),
-                    had_extension=bool(clock.extensions))
+        # the charter's exclusions count only what was requested within the period
+        breached = clock.breached_at or signal.at
+        data.update(breached_at=breached.isoformat(),
+                    had_supplementation=any(p.started_at < breached for p in clock.pauses),
+                    had_extension=any(e.at < breached for e in clock.extensions))
     elif name.startswith("sla."):
         type = c.DEADLINE_SLA_MISSED
         data.update(sla=name.removeprefix("sla."), sla_due_at=signal.at.isoformat())

@@ -131,8 +131,9 @@ async def test_a_petition_and_an_extended_complaint_get_nothing(backend: Any) ->
     async with Probe(backend.bus()) as probe, AsyncTestClient(app) as client:
         await probe.publish(topics.COMPLAINTS, _received(petition, "petition"))
         await probe.publish(topics.COMPLAINTS, _received(extended, "grievance"))
+        within = (datetime.now(UTC) - timedelta(hours=2)).isoformat()  # extended within the period
         await probe.publish(topics.COMPLAINTS, _event(c.COMPLAINT_EXTENDED, extended, kind="grievance",
-                                                      extension_no=1))
+                                                      extension_no=1, occurred_at=within))
         await probe.publish(topics.DEADLINES, _breached(petition, "petition"))
         await probe.publish(topics.DEADLINES, _breached(extended, "grievance"))  # no had_extension flag
 

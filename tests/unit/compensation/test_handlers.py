@@ -51,7 +51,8 @@ async def test_an_extended_or_supplemented_complaint_gets_nothing_without_flags_
     w = World()
     r = receipt()
     await w.svc.on_event(received(r, w.clock.now))
-    await w.svc.on_event(event(type, r, w.clock.now, kind="inquiry_system"))
+    # requested within the period (before the breach's due time)
+    await w.svc.on_event(event(type, r, w.clock.now - timedelta(hours=2), kind="inquiry_system"))
     await w.svc.on_event(breached(r, w.clock.now))  # no had_* flags
     assert w.granted(r) == [] and await w.ledger(r) == []
 
@@ -62,7 +63,7 @@ async def test_the_settle_delay_lets_a_late_consumed_extension_exclude_the_breac
     await w.svc.on_event(received(r, w.clock.now))
     await w.svc.on_event(breached(r, w.clock.now))
     assert await w.svc.assess_due() == 0  # not yet
-    await w.svc.on_event(event(c.COMPLAINT_EXTENDED, r, w.clock.now, kind="inquiry_system"))
+    await w.svc.on_event(event(c.COMPLAINT_EXTENDED, r, w.clock.now - timedelta(hours=2), kind="inquiry_system"))
     w.clock.advance(seconds=301)
     assert await w.svc.assess_due() == 1
     assert w.granted(r) == []

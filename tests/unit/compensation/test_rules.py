@@ -71,6 +71,20 @@ def test_a_tracked_extension_excludes_even_without_the_breach_flag() -> None:
     assert (verdict.outcome, verdict.reason) == (domain.EXCLUDE, "extension")
 
 
+@pytest.mark.parametrize(("note", "reason"), [(domain.note_supplementation, "supplementation"),
+                                              (domain.note_extension, "extension")])
+def test_a_request_within_the_period_excludes_and_one_after_the_breach_does_not(note, reason) -> None:
+    within = note(breach_case(), "2026-11-18T05:00:00+00:00")
+    verdict = domain.assess_breach(within, charter(), now=NOW, facts_wait=WAIT)
+    assert (verdict.outcome, verdict.reason) == (domain.EXCLUDE, reason)
+    # six days after the period ran out: the breach stands and the voucher is granted
+    late = note(breach_case(), "2026-11-25T05:00:00+00:00")
+    assert domain.assess_breach(late, charter(), now=NOW, facts_wait=WAIT).outcome == domain.GRANT_IT
+    # the first request counts: a late one after an in-time one still excludes
+    both = note(note(breach_case(), "2026-11-18T05:00:00+00:00"), "2026-11-25T05:00:00+00:00")
+    assert domain.assess_breach(both, charter(), now=NOW, facts_wait=WAIT).outcome == domain.EXCLUDE
+
+
 @pytest.mark.parametrize(("flag", "reason"), [("had_supplementation", "supplementation"),
                                               ("had_extension", "extension")])
 def test_the_breach_events_flags_also_exclude(flag: str, reason: str) -> None:
