@@ -873,13 +873,13 @@ def extend(
 
 
 def mark_assigned(clock: Clock, at: datetime) -> Clock:
-    """A handler was assigned: the assignment and forwarding SLA signals are cancelled."""
+    """A handler was assigned: the assignment and forwarding SLA signals are met if it was in time."""
     at = _not_before_receipt(clock, at)
     return clock if clock.assigned_at is not None else replace(clock, assigned_at=at)
 
 
 def mark_first_response(clock: Clock, at: datetime) -> Clock:
-    """The first response was given: the first-response SLA signal is cancelled."""
+    """The first response was given: the first-response SLA signal is met if it was in time."""
     at = _not_before_receipt(clock, at)
     return clock if clock.first_response_at is not None else replace(clock, first_response_at=at)
 
@@ -913,12 +913,19 @@ def pending_signals(clock: Clock) -> tuple[Signal, ...]:
     """Scheduled signals not yet emitted nor cancelled, in time order; none once closed."""
     if clock.closed:
         return ()
-    done = set(clock.emitted_names)
-    if clock.assigned_at is not None:
-        done |= {SLA_ASSIGNMENT, SLA_FORWARDING}
-    if clock.first_response_at is not None:
-        done.add(SLA_FIRST_RESPONSE)
-    return tuple(s for s in clock.schedule if s.name not in done)
+    done = clock.emitted_names
+    return tuple(s for s in clock.schedule if s.name not in done and not _met(clock, s))
+
+
+def _met(clock: Clock, signal: Signal) -> bool:
+    """An SLA signal whose step happened in time; a step that came late leaves its signal
+    pending, so the miss is recorded even when the step happens before the signal went out
+    (a mail complaint registered days late and assigned at once)."""
+    if signal.name in (SLA_ASSIGNMENT, SLA_FORWARDING):
+        return clock.assigned_at is not None and clock.assigned_at <= signal.at
+    if signal.name == SLA_FIRST_RESPONSE:
+        return clock.first_response_at is not None and clock.first_response_at <= signal.at
+    return False
 
 
 def due_signals(clock: Clock, now: datetime) -> list[Signal]:

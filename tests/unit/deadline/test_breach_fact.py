@@ -46,3 +46,15 @@ def test_closing_late_records_the_breach_and_closing_in_time_does_not() -> None:
     assert d.close(a_clock(), kst(2026, 3, 19, 10)).breached_at == DUE
     on_time = d.close(a_clock(), kst(2026, 3, 18, 17))
     assert on_time.breached_at is None and not on_time.breached_by(kst(2026, 3, 25, 10))
+
+
+def test_a_late_assignment_leaves_the_sla_miss_to_be_recorded_and_an_in_time_one_meets_it() -> None:
+    received = kst(2026, 3, 10, 10)  # a letter received Tuesday, registered and assigned on Thursday
+    clock = a_clock(received, forwarding_clock=True)
+    forwarding = clock.signal_at(d.SLA_FORWARDING)
+    assert forwarding is not None and forwarding == kst(2026, 3, 10, 11)
+    late = d.mark_assigned(clock, kst(2026, 3, 12, 15))
+    due = {s.name for s in d.due_signals(late, kst(2026, 3, 12, 15, 1))}
+    assert {d.SLA_FORWARDING, d.SLA_ASSIGNMENT} <= due
+    in_time = d.mark_assigned(clock, kst(2026, 3, 10, 10, 30))
+    assert not {d.SLA_FORWARDING, d.SLA_ASSIGNMENT} & {s.name for s in d.pending_signals(in_time)}
