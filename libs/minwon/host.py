@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
 import sqlite3
 import uuid
@@ -86,6 +87,34 @@ async def _watch_lag(bus: Bus) -> None:
         except Exception as exc:  # noqa: BLE001 - lag is best effort
             log.debug("lag check failed", extra={"error": type(exc).__name__})
         await asyncio.sleep(LAG_INTERVAL)
+
+
+def _zero_metrics(services: Sequence[Service], app: Litestar) -> None:
+    """Every labelled series a dashboard or an alert rule names, at 0 from the start, for the label
+    values known now: the groups' topics, the routes, the sample department directory."""
+    from minwon.topics import TOPICS
+
+    groups: dict[str, set[str]] = {}
+    for svc in services:
+        for topics, _ in svc.subscriptions:
+            groups.setdefault(svc.group, set()).update(topics)
+    telemetry.zero_bus(groups, [t.name for t in TOPICS])
+    telemetry.zero_http((service_of(r.path_format), m, r.path_format) for r in app.routes
+                        for m in sorted(getattr(r, "methods", ())) if m not in ("HEAD", "OPTIONS"))
+    departments = _known_departments()
+    for svc in services:
+        metrics = importlib.import_module(f"services.{svc.name}.metrics")
+        metrics.initialise(departments)
+
+
+def _known_departments() -> list[str]:
+    from services.routing.settings import RoutingSettings
+
+    try:
+        listed = json.loads((RoutingSettings().data_dir / "departments.json").read_text("utf-8"))
+        return [str(d["code"]) for d in listed]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 SHUTDOWN_STEP_SECONDS = 20.0
@@ -235,9 +264,10 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
     deployment's identity sources; default: built-in accounts with the development secret)."""
     verifier = verifier or auth.Verifier(local_key=DEV_AUTH_SECRET)
     @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         for svc in services:
             svc.subscribe()
+        _zero_metrics(services, app)
         await infra.bus.start()
         for svc in services:
             await svc.start()

@@ -15,9 +15,9 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
@@ -179,3 +179,34 @@ def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASG
         return middleware
 
     return factory
+
+
+# ------------------------------------------------------------- series at zero
+
+
+def zero(metric: Any, *label_sets: Mapping[str, str]) -> None:
+    """Create ``metric``'s series for these label values at 0, so a dashboard or an alert on a fresh
+    deployment reads 0 rather than "No data" (Prometheus exports a labelled series only once it exists)."""
+    for labels in label_sets:
+        metric.labels(**labels)
+
+
+def zero_bus(groups: Mapping[str, Iterable[str]], topics: Iterable[str]) -> None:
+    """The bus's series for every consumer group's topics and every topic published to."""
+    for topic in topics:
+        zero(PUBLISHED, {"topic": topic})
+    for group, subscribed in groups.items():
+        for topic in subscribed:
+            pair = {"group": group, "topic": topic}
+            zero(CONSUMED, *({**pair, "outcome": o} for o in ("ok", "error")))
+            zero(RETRIES, pair)
+            zero(DEADLETTERED, pair)
+            zero(PROCESSING, pair)
+            zero(LAG, {**pair, "partition": "0"})  # every topic has a partition 0; the watcher fills in the rest
+
+
+def zero_http(routes: Iterable[tuple[str, str, str]]) -> None:
+    """Request count and latency series, per (service, method, route template), at status 200."""
+    for service, method, route in routes:
+        zero(HTTP_REQUESTS, {"service": service, "method": method, "route": route, "status": "200"})
+        zero(HTTP_LATENCY, {"service": service, "method": method, "route": route})

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from minwon.telemetry import zero
 from prometheus_client import Counter
 
 from services.compensation.domain import CAUSES
@@ -16,5 +19,7 @@ EXCLUDED = Counter(
     "minwon_compensation_breaches_excluded_total", "Missed legal periods the charter excludes, per reason", ["reason"]
 )
 
-for _cause in CAUSES:  # expose every cause from the start, at zero
-    VOUCHERS_GRANTED.labels(cause=_cause)
+def initialise(departments: Sequence[str]) -> None:
+    """Every series a dashboard or alert names, at 0."""
+    zero(VOUCHERS_GRANTED, *({"cause": c} for c in CAUSES))
+    zero(EXCLUDED, *({"reason": r} for r in ("immediate", "kind", "supplementation", "extension", "kind_unknown")))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge, Histogram
 
 OPEN_CLOCKS = Gauge("minwon_deadline_open_clocks", "Clocks running or paused (not closed)")
@@ -20,3 +23,13 @@ REFUSED = Counter("minwon_deadline_refused_total", "Lifecycle facts the clock re
                   "per error code", ["code"])
 SCAN_SECONDS = Histogram("minwon_deadline_scan_pass_seconds", "Duration of one timer-scanner pass",
                          buckets=(0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, float("inf")))
+
+
+def initialise(departments: Sequence[str]) -> None:
+    """Every series a dashboard or alert names, at 0, for the known departments."""
+    from services.deadline import domain as d
+
+    signals = (d.WARNING, d.BREACHED, d.SLA_ASSIGNMENT, d.SLA_FORWARDING, d.SLA_FIRST_RESPONSE, d.PROGRESS_NOTICE,
+               *(d.escalation(s.level) for s in d.DEFAULT_POLICY.ladder))
+    zero(SIGNALS, *({"signal": s, "department": dep} for s in signals for dep in departments))
+    zero(CLOSED, *({"within_period": w, "department": dep} for w in ("true", "false") for dep in departments))

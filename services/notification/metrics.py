@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge
 
 SENT = Counter(
@@ -11,3 +14,10 @@ SENT = Counter(
 )
 DEFERRED = Gauge("minwon_notification_deferred", "Notifications held back by quiet hours right now")
 DEAD = Counter("minwon_notification_dead_total", "Notifications given up on (dead-lettered)")
+
+
+def initialise(departments: Sequence[str]) -> None:
+    """Every series a dashboard or alert names, at 0."""
+    from services.notification import domain
+
+    zero(SENT, *({"channel": ch, "outcome": o} for ch in domain.CHANNELS for o in ("sent", "failed", "duplicate")))

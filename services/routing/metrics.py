@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from collections.abc import Sequence
+
+from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge
 
 from minwon import contracts as c
@@ -29,3 +32,21 @@ def observe(events: Iterable[Event]) -> None:
 
 def misrouted(rule_id: str) -> None:
     MISROUTES.labels(rule=rule_id).inc()
+
+
+def initialise(departments: Sequence[str]) -> None:
+    """Every series a dashboard or alert names, at 0, for the known departments and the sample rules."""
+    import json
+
+    from services.routing.domain import DEFAULT_RULE_ID
+    from services.routing.settings import RoutingSettings
+
+    settings = RoutingSettings()
+    zero(ASSIGNED, *({"department": dep} for dep in departments))
+    pairs = {(settings.default_department, DEFAULT_RULE_ID)}
+    try:
+        rules = json.loads((settings.data_dir / "rules.json").read_text("utf-8"))
+        pairs |= {(str(r["department"]), str(r["id"])) for r in rules}
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    zero(ROUTED, *({"department": dep, "rule": rule} for dep, rule in sorted(pairs)))

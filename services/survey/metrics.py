@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge
 
 INVITATIONS = Counter("minwon_survey_invitations_total", "Survey invitations sent")
@@ -12,5 +15,9 @@ LOW_SCORES = Counter("minwon_survey_low_scores_total", "Responses with a low ove
 SCORE_MEAN = Gauge("minwon_survey_score_mean", "Mean overall score this year (1-5), per department", ["department"])
 ACTIONS_OVERDUE = Gauge("minwon_survey_actions_overdue", "Improvement actions past the charter's deadline")
 
-for _reason in ("no_consent", "no_consent_record", "closed_too_long_ago"):  # exposed from the start, at zero
-    SKIPPED.labels(reason=_reason)
+
+def initialise(departments: Sequence[str]) -> None:
+    """Every series a dashboard or alert names, at 0, for the known departments."""
+    zero(SKIPPED, *({"reason": r} for r in ("no_consent", "no_consent_record", "closed_too_long_ago")))
+    for metric in (RESPONSES, LOW_SCORES, SCORE_MEAN):
+        zero(metric, *({"department": dep} for dep in departments))
