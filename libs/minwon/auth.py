@@ -93,6 +93,7 @@ PUBLIC: tuple[Rule, ...] = (
     Rule(frozenset({"POST"}), r"/api/v1/complaints/[^/]+/(confirm|withdraw)",
          "a citizen confirms an oral complaint or withdraws one, with the check code (intake checks it)", "code"),
     Rule(_READ, r"/api/v1/compensations/charter", "the charter's compensation rules"),
+    Rule(_READ, r"/api/v1/deadlines/statutory-types", "the statutory-type catalogue (민원처리기준표), for the filing forms"),
     Rule(_READ, r"/api/v1/surveys/reports/[^/]+", "a published yearly survey report (drafts need staff: checked)"),
     Rule(frozenset({"GET", "HEAD", "POST"}), r"/api/v1/surveys/(?!stats$|complaints/|reports/)[^/]+",
          "a citizen answers a survey with its signed token"),

@@ -55,6 +55,13 @@ class DeadlineController(Controller):
                                  statutory_type=data.statutory_type,
                                  pauses=[(p.start, p.end) for p in data.pauses], extend=data.extend)
 
+    @get("/statutory-types")
+    async def statutory_types(self, deadlines: Deadlines,
+                              q: Annotated[str | None, Parameter(max_length=100)] = None) -> dict[str, Any]:
+        """The statutory-type catalogue (민원처리기준표): code, Korean name, aliases, period and the department
+        it usually goes to; ``q`` filters by a part of any name. Public: the filing forms offer it."""
+        return {"items": deadlines.statutory_types(q)}
+
     @get("/calendar/holidays", guards=STAFF)
     async def holidays(self, deadlines: Deadlines) -> dict[str, Any]:
         """Holidays an administrator added, with the progress of the recomputation each started."""

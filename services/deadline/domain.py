@@ -21,17 +21,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from minwon import statutory
 from minwon.workcal import DEFAULT_YEARS, SEOUL, OutsideCalendar, WorkCalendar
 
 ONE_DAY = timedelta(days=1)
 HOURS_PER_DAY = 8  # 1 day = 8 working hours (시행령, 처리기간의 계산)
 LONGEST_HOURS_PERIOD_DAYS = 5  # up to 5 days: working hours; 6 or more: days
-STATUTORY_TYPES_PATH = Path(__file__).parent / "data" / "statutory_types.json"
+STATUTORY_TYPES_PATH = statutory.CATALOGUE_PATH
 #: The instants a clock accepts, ``EARLIEST`` included and ``END`` not: the years the working calendar counts.
 EARLIEST = datetime(DEFAULT_YEARS.start, 1, 1, tzinfo=ZoneInfo(SEOUL))
 END = datetime(DEFAULT_YEARS.stop, 1, 1, tzinfo=ZoneInfo(SEOUL))
@@ -258,39 +258,29 @@ class StatutoryType:
     name_en: str
     period: Period
     department_hint: str
+    aliases: tuple[str, ...] = ()
 
 
 def statutory_types_from_json(data: Any) -> Mapping[str, StatutoryType]:
-    """The table from parsed JSON ``{"types": [{code, name_ko, name_en, period, department_hint}, ...]}``."""
-    rows = data.get("types") if isinstance(data, dict) else None
-    if not isinstance(rows, list):
-        raise InvalidStatutoryTypes("types", "expected an object with a list 'types'")
+    """The table from the parsed catalogue (:mod:`minwon.statutory`), keyed by code, each with its period."""
+    try:
+        entries = statutory.parse(data)
+    except statutory.CatalogueError as error:
+        raise InvalidStatutoryTypes(error.field, str(error)) from None
     table: dict[str, StatutoryType] = {}
-    for i, row in enumerate(rows):
-        where = f"types[{i}]"
-        if not isinstance(row, dict):
-            raise InvalidStatutoryTypes(where, "each type is an object")
-        for key in ("code", "name_ko", "name_en", "period", "department_hint"):
-            if not isinstance(row.get(key), str) or not row[key].strip():
-                raise InvalidStatutoryTypes(f"{where}.{key}", f"{key} is a non-empty string")
-        if row["code"] in table:
-            raise InvalidStatutoryTypes(f"{where}.code", f"duplicate code {row['code']!r}")
+    for i, entry in enumerate(entries):
         try:
-            period = Period.parse(row["period"], field=f"{where}.period")
+            period = Period.parse(entry.period, field=f"types[{i}].period")
         except InvalidPeriod as error:
             raise InvalidStatutoryTypes(error.field, str(error)) from None
-        table[row["code"]] = StatutoryType(
-            code=row["code"],
-            name_ko=row["name_ko"],
-            name_en=row["name_en"],
-            period=period,
-            department_hint=row["department_hint"],
-        )
+        table[entry.code] = StatutoryType(code=entry.code, name_ko=entry.name_ko, name_en=entry.name_en,
+                                          period=period, department_hint=entry.department_hint,
+                                          aliases=entry.aliases)
     return MappingProxyType(table)
 
 
 def load_statutory_types(text: str) -> Mapping[str, StatutoryType]:
-    """Parse the text of ``statutory_types.json`` (the caller reads the file)."""
+    """Parse the text of the catalogue file (the caller reads the file)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -299,10 +289,15 @@ def load_statutory_types(text: str) -> Mapping[str, StatutoryType]:
 
 
 def find_statutory_type(types: Mapping[str, StatutoryType], code: str | None) -> StatutoryType:
-    """The type with ``code``, or :class:`UnknownStatutoryType` naming ``statutory_type``."""
-    if code is None or code not in types:
-        raise UnknownStatutoryType("statutory_type", f"unknown statutory type {code!r} (민원처리기준표)")
-    return types[code]
+    """The type named ``code`` (its code, Korean name or an alias; spaces and case ignored), or
+    :class:`UnknownStatutoryType` naming ``statutory_type``."""
+    if code is not None and code in types:
+        return types[code]
+    wanted = statutory.fold(code or "")
+    for entry in types.values():
+        if wanted and wanted in {statutory.fold(n) for n in (entry.code, entry.name_ko, *entry.aliases)}:
+            return entry
+    raise UnknownStatutoryType("statutory_type", f"unknown statutory type {code!r} (민원처리기준표)")
 
 
 def legal_period(

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import Any
 
 from minwon import contracts as c
-from minwon import topics
+from minwon import statutory, topics
 from minwon.docstore import Doc, iso
 from minwon.errors import DomainError, Invalid, NotFound
 from minwon.events import Event, derive_id
@@ -291,6 +291,14 @@ class Deadlines:
             assert rec is not None
             out.append(tracking.summary(rec, now=now))
         return out
+
+    def statutory_types(self, query: str | None = None) -> list[dict[str, Any]]:
+        """The catalogue's types whose code, Korean, English name or an alias contains ``query``."""
+        wanted = statutory.fold(query or "")
+        return [{"code": t.code, "name_ko": t.name_ko, "name_en": t.name_en, "period": str(t.period),
+                 "department_hint": t.department_hint, "aliases": list(t.aliases)}
+                for t in self.types.values()
+                if not wanted or any(wanted in statutory.fold(n) for n in (t.code, t.name_ko, t.name_en, *t.aliases))]
 
     def preview(self, *, received_at: datetime, kind: str | None, period: str | None, statutory_type: str | None,
                 pauses: Sequence[tuple[datetime, datetime]], extend: str | None) -> dict[str, Any]:

@@ -181,6 +181,9 @@ class Facts:
     district: str
     channel: str
     statutory_type: str | None = None
+    statutory_names: tuple[str, ...] = ()
+    """Every name of the statutory type in the catalogue (code, Korean name, aliases): a rule naming
+    the type in either vocabulary matches."""
     title: str = field(default="", repr=False)
     body: str = field(default="", repr=False)
     confidential: bool = False
@@ -228,8 +231,8 @@ def evaluate(rule: Rule, facts: Facts) -> tuple[list[Matched], str | None]:
             return matched, "channels"
         matched.append(Matched("channels", value=facts.channel))
     if cond.statutory_types:
-        have = fold(facts.statutory_type or "")
-        hit = _any(cond.statutory_types, lambda v: bool(have) and fold(v) in have)
+        haves = [fold(n) for n in (facts.statutory_type, *facts.statutory_names) if n]
+        hit = _any(cond.statutory_types, lambda v: any(fold(v) in have for have in haves))
         if hit is None:
             return matched, "statutory_types"
         matched.append(Matched("statutory_types", rule_value=hit, value=facts.statutory_type))

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from minwon import contracts as c
-from minwon import topics
+from minwon import statutory, topics
 from minwon.crypto import SealError, Sealer
 from minwon.errors import Conflict, Invalid, NotFound
 from minwon.events import Event
@@ -250,6 +250,7 @@ class Routing:
     async def preview(self, facts: Facts) -> dict[str, Any]:
         """Which rule and department a complaint would get, and why. Nothing is stored."""
         _check_facts(facts)
+        facts = replace(facts, statutory_names=statutory_names(facts.statutory_type))
         found = domain.match(await self.rules(), facts, default_department=self.default_department)
         dept = (await self.departments()).get(found.rule.department)
         return {
@@ -287,6 +288,7 @@ class Routing:
                 return None, []
             facts = Facts(kind=data["kind"], category=data.get("category", ""), district=data.get("district", ""),
                           channel=data.get("channel", ""), statutory_type=data.get("statutory_type"),
+                          statutory_names=statutory_names(data.get("statutory_type")),
                           confidential=bool(data.get("confidential")))
             routed, events = domain.route(facts, found, dept, receipt_no=receipt_no,
                                           priority=bool(data.get("priority")),
@@ -457,7 +459,8 @@ class Routing:
             log.warning("sealed content unavailable; routing without keywords",
                         extra={"receipt_no": event.subject, "event_id": event.id, "error": type(exc).__name__})
         return Facts(kind=data["kind"], category=data.get("category", ""), district=data.get("district", ""),
-                     channel=data.get("channel", ""), statutory_type=data.get("statutory_type"), title=title,
+                     channel=data.get("channel", ""), statutory_type=data.get("statutory_type"),
+                     statutory_names=statutory_names(data.get("statutory_type")), title=title,
                      body=body, confidential=bool(data.get("confidential")), text_available=available)
 
     async def _department_codes(self) -> set[str]:
@@ -498,3 +501,9 @@ def _department_view(doc: dict[str, Any], *, audit: bool = False) -> dict[str, A
     if audit:
         view["audit"] = doc.get("audit", [])
     return view
+
+
+def statutory_names(value: str | None) -> tuple[str, ...]:
+    """The names of the catalogue's type ``value`` names (none if it names no type)."""
+    entry = statutory.catalogue().resolve(value)
+    return entry.names if entry else ()

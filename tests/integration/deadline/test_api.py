@@ -135,3 +135,21 @@ async def test_a_clock_its_remaining_time_the_overdue_list_and_holidays(backend)
         metrics = (await client.get("/metrics")).text
         assert "minwon_deadline_open_clocks" in metrics and "minwon_deadline_timer_lateness_seconds_bucket" in metrics
     await producer.stop()
+
+
+async def test_the_statutory_type_catalogue_is_served_publicly_and_either_name_gives_the_same_clock(backend) -> None:
+    store, bus = backend.store("deadline"), backend.bus()
+    async with AsyncTestClient(_app(backend, store, bus, MovableClock(NOW))) as client:
+        listed = await client.get("/api/v1/deadlines/statutory-types")  # no identity: the filing forms use it
+        assert listed.status_code == 200
+        items = listed.json()["items"]
+        assert len(items) >= 20 and all(i["name_ko"] and i["period"] for i in items)
+        found = (await client.get("/api/v1/deadlines/statutory-types", params={"q": "건축 허가"})).json()["items"]
+        assert [i["code"] for i in found] == ["building_permit"] and found[0]["department_hint"] == "building"
+        dues = set()
+        for name in ("building_permit", "건축허가"):
+            r = await client.post("/api/v1/deadlines/preview", headers=STAFF, json={
+                "received_at": "2026-03-10T10:00:00+09:00", "kind": "statutory", "statutory_type": name})
+            assert r.status_code == 200, r.text
+            dues.add(r.json()["due_at"])
+        assert len(dues) == 1
