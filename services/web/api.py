@@ -1,7 +1,8 @@
 """The services' HTTP APIs, as the web front calls them (httpx, one client per page request).
 
-Staff calls carry ``Authorization: Bearer <MINWON_STAFF_TOKEN>`` and name the official in
-``X-Actor`` (audit). No call returns personal data: intake's staff view is PII-free.
+Staff calls carry the signed-in official's own bearer token (and name them in ``X-Actor``).
+Intake's staff view is PII-free; the complainant's personal data and the complaint's text come
+only from :meth:`Api.personal`, which intake writes to its audit log with the purpose given.
 """
 
 from __future__ import annotations
@@ -105,14 +106,16 @@ class Api:
     async def complaint_for_citizen(self, receipt_no: str, code: str) -> Doc:
         return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}", params={"code": code})
 
-    async def complaints(self, *, department: str | None, statuses: Iterable[str], limit: int) -> list[Doc]:
+    async def complaints(self, *, department: str | None, statuses: Iterable[str | None], limit: int,
+                         answer_state: str | None = None, overdue: bool = False) -> list[Doc]:
         """Every complaint of ``department`` in ``statuses`` (cursor pages), at most ``limit``."""
-        async def one(status: str) -> list[Doc]:
+        async def one(status: str | None) -> list[Doc]:
             out: list[Doc] = []
             cursor = None
             while len(out) < limit:
                 page = await self._json("GET", "/api/v1/complaints/", staff=True, params={
-                    "department": department, "status": status, "cursor": cursor, "limit": 200})
+                    "department": department, "status": status, "cursor": cursor, "limit": 200,
+                    "answer_state": answer_state, "overdue": "true" if overdue else None})
                 out.extend(page["items"])
                 cursor = page.get("next_cursor")
                 if not cursor:
@@ -121,6 +124,52 @@ class Api:
 
         pages = await asyncio.gather(*(one(s) for s in statuses))
         return [x for page in pages for x in page][:limit]
+
+    async def file_for_citizen(self, body: Doc, *, idempotency_key: str) -> Doc:
+        """A complaint registered by an official (phone, visit, mail, fax, oral), who is recorded."""
+        return await self._json("POST", "/api/v1/complaints/", staff=True, json=body,
+                                headers={"Idempotency-Key": idempotency_key})
+
+    async def personal(self, receipt_no: str, purpose: str) -> Doc:
+        """The complainant's personal data and the complaint's text: one audit entry per call."""
+        return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}/personal", staff=True,
+                                params={"purpose": purpose})
+
+    async def confirm(self, receipt_no: str, *, code: str | None = None, idempotency_key: str) -> Doc:
+        """An oral complaint confirmed: at the counter (staff session) or by the citizen with the check code."""
+        return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/confirm", staff=code is None,
+                                params={"code": code}, headers={"Idempotency-Key": idempotency_key})
+
+    async def answer(self, receipt_no: str) -> Doc:
+        return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}/answer", staff=True)
+
+    async def save_answer(self, receipt_no: str, body: Doc) -> Doc:
+        return await self._json("PUT", f"/api/v1/complaints/{_seg(receipt_no)}/answer", staff=True, json=body)
+
+    async def answer_step(self, receipt_no: str, step: str, body: Doc | None = None) -> Doc:
+        """``submit``, ``return`` (with a comment) or ``approve`` the answer."""
+        return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/answer/{step}", staff=True,
+                                json=body)
+
+    async def render_answer(self, receipt_no: str, template_id: str) -> str:
+        return str((await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/answer/render", staff=True,
+                                     json={"template_id": template_id}))["text"])
+
+    async def answer_templates(self, category: str | None = None) -> list[Doc]:
+        return (await self._json("GET", "/api/v1/complaints/answer-templates", staff=True,
+                                 params={"category": category}))["items"]
+
+    async def save_template(self, body: Doc, template_id: str | None = None) -> Doc:
+        if template_id is None:
+            return await self._json("POST", "/api/v1/complaints/answer-templates", staff=True, json=body)
+        return await self._json("PUT", f"/api/v1/complaints/answer-templates/{_seg(template_id)}", staff=True,
+                                json=body)
+
+    async def delete_template(self, template_id: str) -> Doc:
+        return await self._json("DELETE", f"/api/v1/complaints/answer-templates/{_seg(template_id)}", staff=True)
+
+    async def answer_policies(self) -> Doc:
+        return await self._json("GET", "/api/v1/complaints/answer-policies", staff=True)
 
     async def command(self, receipt_no: str, action: str, body: Doc | None, *, idempotency_key: str) -> Doc:
         return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/{action}", staff=True,

@@ -27,7 +27,7 @@ def register(sub: Any) -> None:
     add = actions.add_parser("add", help="add an account, or replace one (and enable it again)")
     add.add_argument("--id", required=True, help="the staff id they sign in with")
     add.add_argument("--name", required=True)
-    add.add_argument("--role", required=True, help="handler, team_lead, complaint_office or admin")
+    add.add_argument("--role", required=True, help="handler, team_lead, complaint_office, admin or call_centre")
     add.add_argument("--department", help="the department code (handlers and team leads)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from stdin (else: prompt)")
     disable = actions.add_parser("disable", help="disable an account: no sign-in; its session ends within seconds")

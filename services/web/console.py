@@ -1,6 +1,9 @@
 """The officials' console under ``/console/``: sign-in, the queue, a complaint with its
-timeline across the services and its actions, the overdue board, routing rules, holidays
-and satisfaction statistics.
+complainant's data (read from intake on each view, audited with its purpose), its timeline across
+the services, its actions and its answer (drafted from a canned answer, approved or returned by
+the team lead), the approval queue, canned answers, staff intake for every channel (an oral
+complaint read back to the citizen and confirmed), the overdue board, routing rules, holidays and
+satisfaction statistics.
 
 Roles are enforced here, on the server (:mod:`services.web.access`): a list is read for
 the official's own department only, and a page a role may not see is refused (403)
@@ -36,6 +39,16 @@ OFFERED = {
     "awaiting_supplement": ("supplement", "transfer"),
 }
 STAT_GROUPINGS = ("department", "channel", "kind", "month")
+ANSWER_STEPS = ("render", "save", "submit", "return", "approve")
+DONE = (*ACTIONS, "answer_save", "answer_submit", "answer_return", "answer_approve", "confirm")
+OUTCOMES = ("accepted", "partly_accepted", "rejected")
+PURPOSES = ("민원 처리", "사실 확인 전화", "현장 확인", "답변 작성", "이송 검토")
+"""Why an official reads the complainant's data: intake writes it to the audit log with each read."""
+DEFAULT_PURPOSE = PURPOSES[0]
+STAFF_CHANNELS = ("phone", "visit", "mail", "fax", "oral")
+LATE_CHANNELS = ("mail", "fax")
+"""Channels whose arrival time is asked (a letter or fax registered after it arrived)."""
+CONSENTS = ("sms", "alimtalk", "email", "post")
 
 
 def _text(form: dict[str, Any], key: str) -> str:
@@ -66,8 +79,34 @@ def action_body(action: str, form: dict[str, Any]) -> dict[str, Any] | None:
                 "citizen_consent": _text(form, "citizen_consent") == "on"}
     if action == "transfer":
         return {"agency": _text(form, "agency"), "reason": _text(form, "reason")}
-    return {"outcome": _text(form, "outcome"), "reasons": _text(form, "reasons") or None,
-            "remedy": _text(form, "remedy") or None}
+    return {"outcome": _text(form, "outcome"), "text": _text(form, "text") or None,
+            "reasons": _text(form, "reasons") or None, "remedy": _text(form, "remedy") or None}
+
+
+def answer_body(form: dict[str, Any]) -> dict[str, Any]:
+    """The answer as intake's ``PUT /answer`` takes it, from the answer panel."""
+    return {"outcome": _text(form, "outcome") or "accepted", "text": _text(form, "text"),
+            "reasons": _text(form, "reasons") or None, "remedy": _text(form, "remedy") or None,
+            "template_id": _text(form, "template_id") or None}
+
+
+def staff_filing(form: dict[str, Any]) -> dict[str, Any]:
+    """The intake API's filing from the staff intake form (a staff channel; ``received_at`` for late mail)."""
+    received_at = _local_instant(_text(form, "received_at"))
+    return {
+        **{k: _text(form, k) or None for k in ("phone", "email", "address", "statutory_type",
+                                               "received_at_reason")},
+        **{k: _text(form, k) for k in ("name", "kind", "category", "district", "title", "body", "channel")},
+        "received_at": received_at,
+        "priority": _text(form, "priority") == "on",
+        "whistleblower": _text(form, "whistleblower") == "on",
+        "consent": {k: _text(form, f"consent_{k}") == "on" for k in CONSENTS},
+    }
+
+
+def _purpose(value: str | None) -> str:
+    value = (value or "").strip()
+    return value if 2 <= len(value) <= 300 else DEFAULT_PURPOSE
 
 
 def _safe_next(value: str | None) -> str:
@@ -80,6 +119,42 @@ async def _departments(api: Api) -> dict[str, str]:
         return {d["code"]: d["name"] for d in await api.departments()}
     except ApiError:
         return {}
+
+
+async def _nothing() -> None:
+    return None
+
+
+async def _personal(api: Api, staff: Staff, receipt_no: str, *, confidential: bool,
+                    purpose: str) -> dict[str, Any]:
+    """The complainant's data for this view (intake audits the read), or why it is not shown."""
+    if not access.may_read_personal(staff, confidential=confidential):
+        return {"hidden": "confidential" if confidential else "role"}
+    try:
+        return {"data": await api.personal(receipt_no, purpose)}
+    except ApiError as error:
+        if error.status in (403, 404):
+            return {"hidden": "confidential" if confidential else "role"}
+        raise
+
+
+async def _answer(api: Api, receipt_no: str) -> dict[str, Any] | None:
+    """``{"answer", "approval_required"}``, or None when intake offers no answers (yet)."""
+    try:
+        return await api.answer(receipt_no)
+    except ApiError as error:
+        if error.status in (403, 404, 405):
+            return None
+        raise
+
+
+async def _templates(api: Api, category: str | None) -> list[dict[str, Any]]:
+    try:
+        return await api.answer_templates(category)
+    except ApiError as error:
+        if error.status in (403, 404, 405):
+            return []
+        raise
 
 
 async def _with_clocks(api: Api, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -104,8 +179,8 @@ def build(web: Web) -> list[Any]:
 
     @get("/console", include_in_schema=False)
     async def home(request: Request[Any, Any, Any]) -> Response[str]:
-        page, _ = web.staff_page(request)
-        return web.redirect(page, "/console/queue")
+        page, staff = web.staff_page(request)
+        return web.redirect(page, "/console/queue" if access.may_work_complaints(staff) else "/console/intake/new")
 
     @get("/console/login", include_in_schema=False)
     async def login_form(request: Request[Any, Any, Any]) -> Response[str]:
@@ -164,55 +239,95 @@ def build(web: Web) -> list[Any]:
     @get("/console/queue", include_in_schema=False)
     async def queue(request: Request[Any, Any, Any]) -> Response[str]:
         page, staff = web.staff_page(request)
+        if not access.may_work_complaints(staff):
+            return web.redirect(page, "/console/intake/new")
+        wanted = (request.query_params.get("receipt_no") or "").strip().upper()
+        if wanted:  # search by receipt number: the complaint page checks the department itself
+            return web.redirect(page, f"/console/complaints/{quote(wanted, safe='')}")
         department = access.department_filter(staff, request.query_params.get("department"))
         asked_mine = request.query_params.get("mine")
         mine = asked_mine == "1" if asked_mine in ("0", "1") else staff.role == access.HANDLER
+        status = request.query_params.get("status") or ""
+        status = status if status in access.OPEN_STATUSES else ""
+        overdue = request.query_params.get("overdue") == "1"
         async with web.api(staff) as api:
             items, names = await asyncio.gather(
-                api.complaints(department=department, statuses=access.OPEN_STATUSES, limit=web.own.queue_limit),
+                api.complaints(department=department, statuses=(status,) if status else access.OPEN_STATUSES,
+                               limit=web.own.queue_limit),
                 _departments(api))
             if staff.role in access.DEPARTMENT_ROLES:  # defence in depth: never list another department's
                 items = [x for x in items if x.get("department") == staff.department]
             if mine:
                 items = [x for x in items if (x.get("handler") or {}).get("id") == staff.id]
             rows = sorted(await _with_clocks(api, items), key=_due_key)
+        if overdue:
+            rows = [x for x in rows if (x.get("clock") or {}).get("overdue") or x.get("overdue")]
         return web.render(page, "console/queue.html.j2", rows=rows, department=department, mine=mine,
-                          departments=names)
+                          departments=names, status=status, overdue=overdue, statuses=access.OPEN_STATUSES)
 
     # ------------------------------------------------------------ one complaint
 
     async def _complaint_page(page: Page, staff: Staff, receipt_no: str, *, status: int = 200,
-                              error: ApiError | None = None, done: str | None = None) -> Response[str]:
+                              error: ApiError | None = None, done: str | None = None, purpose: str | None = None,
+                              answer_form: dict[str, Any] | None = None) -> Response[str]:
+        purpose = _purpose(purpose)
         async with web.api(staff) as api:
             complaint = await api.optional(api.complaint(receipt_no))
             if complaint is None:
                 raise WebError(404, "error.not_found")
             if not access.may_view(staff, complaint.get("department")):
                 raise WebError(403, "error.forbidden")
-            assignment, clock, notes, comp, survey, names = await asyncio.gather(
+            confidential = bool(complaint.get("confidential"))
+            drafting = access.may_draft_answer(staff, complaint)
+            assignment, clock, notes, comp, survey, names, personal, answer, templates = await asyncio.gather(
                 api.optional(api.assignment(receipt_no)), api.optional(api.deadline(receipt_no)),
                 api.optional(api.notifications(receipt_no)), api.optional(api.compensations(receipt_no)),
-                api.optional(api.survey_for_staff(receipt_no)), _departments(api))
+                api.optional(api.survey_for_staff(receipt_no)), _departments(api),
+                _personal(api, staff, receipt_no, confidential=confidential, purpose=purpose),
+                _answer(api, receipt_no),
+                _templates(api, complaint.get("category")) if drafting else _nothing())
         if survey is not None and not access.may_read_survey_text(staff):
             survey = {k: v for k, v in survey.items() if k != "text"}
         if not access.may_read_notification_text(staff):
             notes = [{k: v for k, v in n.items() if k not in ("text", "to", "deliveries", "attempt_log")}
                      for n in notes or []]
-        if not access.may_see_complainant_ref(staff, confidential=bool(complaint.get("confidential"))):
+        if not access.may_see_complainant_ref(staff, confidential=confidential):
             complaint = {k: v for k, v in complaint.items() if k != "complainant_ref"}
         steps = timeline.merge(complaint=complaint, assignment=assignment, clock=clock, notifications=notes or [],
                                compensation=comp, survey=survey)
         actions = OFFERED.get(complaint.get("status") or "", ()) if access.may_act(staff, complaint) else ()
+        if answer is not None and answer.get("approval_required", True):  # closing goes through the approval
+            actions = tuple(a for a in actions if a != "close")
+        current = (answer or {}).get("answer") or {}
+        state = current.get("state")
+        may_edit = drafting and answer is not None and state in (None, "draft", "returned")
+        may_review = access.may_review_answer(staff, complaint) and state == "submitted"
+        form = answer_form or {k: current.get(k) for k in ("outcome", "text", "reasons", "remedy", "template_id")}
         page.here = f"/console/complaints/{quote(receipt_no, safe='')}"
         return web.render(page, "console/complaint.html.j2", status=status, complaint=complaint,
                           assignment=assignment, clock=clock, notifications=notes or [], compensation=comp,
-                          survey=survey, steps=steps, actions=actions, error=error, done=done, departments=names)
+                          survey=survey, steps=steps, actions=actions, error=error, done=done, departments=names,
+                          personal=personal, purpose=purpose, purposes=PURPOSES, answer=answer, current=current,
+                          may_edit=may_edit, may_review=may_review, templates=templates or [], form=form,
+                          outcomes=OUTCOMES, agencies=web.portal.get("agencies") or [])
 
     @get("/console/complaints/{receipt_no:str}", include_in_schema=False)
     async def complaint_page(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
         page, staff = web.staff_page(request)
         done = request.query_params.get("done")
-        return await _complaint_page(page, staff, receipt_no, done=done if done in ACTIONS else None)
+        return await _complaint_page(page, staff, receipt_no, done=done if done in DONE else None,
+                                     purpose=request.query_params.get("purpose"))
+
+    async def _open_for(api: Api, staff: Staff, receipt_no: str) -> dict[str, Any]:
+        complaint = await api.optional(api.complaint(receipt_no))
+        if complaint is None:
+            raise WebError(404, "error.not_found")
+        if not access.may_view(staff, complaint.get("department")):
+            raise WebError(403, "error.forbidden")
+        return complaint
+
+    def _back(receipt_no: str, done: str) -> str:
+        return f"/console/complaints/{quote(receipt_no, safe='')}?{urlencode({'done': done})}"
 
     @post("/console/complaints/{receipt_no:str}/{action:str}", include_in_schema=False, status_code=200)
     async def act(request: Request[Any, Any, Any], receipt_no: str, action: str) -> Response[str]:
@@ -221,10 +336,8 @@ def build(web: Web) -> list[Any]:
             raise WebError(404, "error.not_found")
         form = await web.form(page)
         async with web.api(staff) as api:
-            complaint = await api.optional(api.complaint(receipt_no))
-            if complaint is None:
-                raise WebError(404, "error.not_found")
-            if not access.may_view(staff, complaint.get("department")) or not access.may_act(staff, complaint):
+            complaint = await _open_for(api, staff, receipt_no)
+            if not access.may_act(staff, complaint):
                 raise WebError(403, "error.forbidden")
             try:
                 await api.command(receipt_no, action, action_body(action, form),
@@ -233,14 +346,182 @@ def build(web: Web) -> list[Any]:
                 if error.status not in (409, 422):
                     raise
                 return await _complaint_page(page, staff, receipt_no, status=error.status, error=error)
-        where = f"/console/complaints/{quote(receipt_no, safe='')}?{urlencode({'done': action})}"
-        return web.redirect(page, where)
+        return web.redirect(page, _back(receipt_no, action))
+
+    # ------------------------------------------------------------ the answer and its approval (결재)
+
+    @post("/console/complaints/{receipt_no:str}/answer/{step:str}", include_in_schema=False, status_code=200)
+    async def answer_step(request: Request[Any, Any, Any], receipt_no: str, step: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if step not in ANSWER_STEPS:
+            raise WebError(404, "error.not_found")
+        form = await web.form(page)
+        body = answer_body(form)
+        async with web.api(staff) as api:
+            complaint = await _open_for(api, staff, receipt_no)
+            reviewing = step in ("return", "approve")
+            allowed = (access.may_review_answer(staff, complaint) if reviewing
+                       else access.may_draft_answer(staff, complaint))
+            if not allowed:
+                raise WebError(403, "error.forbidden")
+            try:
+                if step == "render":  # fill the chosen canned answer in; nothing is saved yet
+                    text = await api.render_answer(receipt_no, _text(form, "template_id"))
+                    return await _complaint_page(page, staff, receipt_no, answer_form={**body, "text": text},
+                                                 purpose=_text(form, "purpose"))
+                if step in ("save", "submit"):
+                    await api.save_answer(receipt_no, body)
+                if step == "submit":
+                    await api.answer_step(receipt_no, "submit")
+                if step == "return":
+                    await api.answer_step(receipt_no, "return", {"comment": _text(form, "comment")})
+                if step == "approve":
+                    await api.answer_step(receipt_no, "approve", {"comment": _text(form, "comment") or None})
+            except ApiError as error:
+                if error.status not in (400, 404, 409, 422):
+                    raise
+                return await _complaint_page(page, staff, receipt_no, status=409 if error.status == 409 else 422,
+                                             error=error, answer_form=None if reviewing else body)
+        return web.redirect(page, _back(receipt_no, f"answer_{step}"))
+
+    @get("/console/approvals", include_in_schema=False)
+    async def approvals(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_review(staff):
+            raise WebError(403, "error.forbidden")
+        department = access.department_filter(staff, request.query_params.get("department"))
+        async with web.api(staff) as api:
+            items, names = await asyncio.gather(
+                api.complaints(department=department, statuses=(None,), answer_state="submitted",
+                               limit=web.own.queue_limit),
+                _departments(api))
+            items = [x for x in items if x.get("answer_state") == "submitted"]
+            if staff.role in access.DEPARTMENT_ROLES:
+                items = [x for x in items if x.get("department") == staff.department]
+            rows = sorted(await _with_clocks(api, items), key=_due_key)
+        return web.render(page, "console/approvals.html.j2", rows=rows, department=department, departments=names)
+
+    # ------------------------------------------------------------ canned answers (답변 서식)
+
+    async def _templates_page(page: Page, staff: Staff, *, status: int = 200, error: ApiError | None = None,
+                              done: str | None = None, category: str | None = None,
+                              values: dict[str, Any] | None = None) -> Response[str]:
+        async with web.api(staff) as api:
+            items = await api.answer_templates(category or None)
+        page.here = "/console/templates"
+        return web.render(page, "console/templates.html.j2", status=status, templates=items, error=error,
+                          done=done, category=category or "", values=values or {})
+
+    @get("/console/templates", include_in_schema=False)
+    async def templates(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_manage_templates(staff):
+            raise WebError(403, "error.forbidden")
+        done = request.query_params.get("done")
+        return await _templates_page(page, staff, category=request.query_params.get("category"),
+                                     done=done if done in ("added", "saved", "deleted") else None)
+
+    @post("/console/templates", include_in_schema=False, status_code=200)
+    async def add_template(request: Request[Any, Any, Any]) -> Response[str]:
+        return await _change_template(request, None, "added")
+
+    @post("/console/templates/{template_id:str}", include_in_schema=False, status_code=200)
+    async def edit_template(request: Request[Any, Any, Any], template_id: str) -> Response[str]:
+        return await _change_template(request, template_id, "saved")
+
+    @post("/console/templates/{template_id:str}/delete", include_in_schema=False, status_code=200)
+    async def delete_template(request: Request[Any, Any, Any], template_id: str) -> Response[str]:
+        return await _change_template(request, template_id, "deleted")
+
+    async def _change_template(request: Request[Any, Any, Any], template_id: str | None, done: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_manage_templates(staff):
+            raise WebError(403, "error.forbidden")
+        form = await web.form(page)
+        values = {k: _text(form, k) for k in ("category", "title", "text")}
+        async with web.api(staff) as api:
+            try:
+                if done == "deleted" and template_id:
+                    await api.delete_template(template_id)
+                else:
+                    await api.save_template(values, template_id)
+            except ApiError as error:
+                if error.status not in (400, 404, 409, 422):
+                    raise
+                return await _templates_page(page, staff, status=409 if error.status == 409 else 422,
+                                             error=error, values=values if template_id is None else None)
+        return web.redirect(page, f"/console/templates?{urlencode({'done': done})}")
+
+    # ------------------------------------------------------------ staff intake (phone, visit, mail, fax, oral)
+
+    def _intake_form(page: Page, *, status: int = 200, values: dict[str, Any] | None = None,
+                     error: ApiError | None = None) -> Response[str]:
+        page.here = "/console/intake/new"
+        return web.render(page, "console/intake.html.j2", status=status, values=values or {"channel": "phone"},
+                          error=error, key=str(uuid.uuid4()), channels=STAFF_CHANNELS, late=LATE_CHANNELS,
+                          consents=CONSENTS)
+
+    @get("/console/intake/new", include_in_schema=False)
+    async def intake_new(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_register(staff):
+            raise WebError(403, "error.forbidden")
+        return _intake_form(page)
+
+    @post("/console/intake", include_in_schema=False, status_code=200)
+    async def intake_file(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_register(staff):
+            raise WebError(403, "error.forbidden")
+        form = await web.form(page)
+        body = staff_filing(form)
+        values = {**{k: _text(form, k) for k in form if k not in ("csrf", "key")},
+                  **{k: _text(form, k) == "on" for k in ("priority", "whistleblower",
+                                                         *(f"consent_{c}" for c in CONSENTS))}}
+        if body["channel"] not in STAFF_CHANNELS:
+            body["channel"] = "phone"
+        if body["channel"] in LATE_CHANNELS and not body["received_at"]:
+            needed = page.t("intake.received_at_required")
+            missing = ApiError(422, "invalid", needed, [{"field": page.t("intake.received_at"), "message": needed}])
+            return _intake_form(page, status=422, values=values, error=missing)
+        async with web.api(staff) as api:
+            try:
+                receipt = await api.file_for_citizen(
+                    body, idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}")
+            except ApiError as error:
+                if error.status not in (400, 409, 422):
+                    raise
+                return _intake_form(page, status=422, values=values, error=error)
+        page.here = "/console/intake/new"
+        return web.render(page, "console/intake_receipt.html.j2", receipt=receipt, filing=body,
+                          oral=body["channel"] == "oral")
+
+    @post("/console/intake/{receipt_no:str}/confirm", include_in_schema=False, status_code=200)
+    async def intake_confirm(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_register(staff):
+            raise WebError(403, "error.forbidden")
+        form = await web.form(page)
+        async with web.api(staff) as api:
+            try:
+                confirmed = await api.confirm(receipt_no, idempotency_key=f"web:{staff.id}:{_text(form, 'key')}")
+            except ApiError as error:
+                if error.status not in (409, 422):
+                    raise
+                page.here = "/console/intake/new"
+                return web.render(page, "console/intake_receipt.html.j2", status=error.status, error=error,
+                                  receipt={"receipt_no": receipt_no}, filing={}, oral=True)
+        page.here = "/console/intake/new"
+        return web.render(page, "console/intake_receipt.html.j2", receipt=confirmed, filing={}, oral=True,
+                          confirmed=True)
 
     # ------------------------------------------------------------ overdue and pre-warning board
 
     @get("/console/board", include_in_schema=False)
     async def board(request: Request[Any, Any, Any]) -> Response[str]:
         page, staff = web.staff_page(request)
+        if not access.may_work_complaints(staff):
+            raise WebError(403, "error.forbidden")
         department = access.department_filter(staff, request.query_params.get("department"))
         async with web.api(staff) as api:
             overdue, running, names = await asyncio.gather(
@@ -346,8 +627,9 @@ def build(web: Web) -> list[Any]:
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store",
                                                               "X-Content-Type-Options": "nosniff"})
 
-    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, board, rules, preview, holidays,
-            add_holiday, stats, report_png]
+    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, answer_step, approvals,
+            templates, add_template, edit_template, delete_template, intake_new, intake_file, intake_confirm, board,
+            rules, preview, holidays, add_holiday, stats, report_png]
 
 
-__all__ = ["build", "SignIn", "action_body"]
+__all__ = ["build", "SignIn", "action_body", "answer_body", "staff_filing"]

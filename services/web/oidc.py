@@ -45,6 +45,7 @@ CONSOLE_ROLES = (
     (auth.SECTION_CHIEF, access.TEAM_LEAD),
     (auth.TEAM_LEAD, access.TEAM_LEAD),
     (auth.HANDLER, access.HANDLER),
+    (auth.CALL_CENTRE, access.CALL_CENTRE),
 )
 
 

@@ -107,6 +107,12 @@ class Page:
     def label(self, group: str, code: Any) -> str:
         return i18n.label(self.lang, group, code)
 
+    def period(self, value: Any) -> str:
+        return i18n.period(self.lang, value)
+
+    def breach_reason(self, value: Any) -> str:
+        return i18n.breach_reason(self.lang, value)
+
     def lang_url(self, lang: str) -> str:
         get = self.request.method == "GET" and self.here is None
         params = {k: v for k, v in self.request.query_params.items() if k != "lang"} if get else {}
@@ -250,7 +256,8 @@ class Web:
 
     def render(self, page: Page, template: str, *, status: int = 200, **context: Any) -> Response[str]:
         html = self.templates.get_template(template).render(
-            page=page, t=page.t, label=page.label, lang=page.lang, staff=page.staff, csrf=page.csrf,
+            page=page, t=page.t, label=page.label, period=page.period, breach_reason=page.breach_reason,
+            lang=page.lang, staff=page.staff, csrf=page.csrf,
             access=access, portal=self.portal, **context)
         headers = dict(SECURITY_HEADERS)
         if page.staff is not None or template.startswith("console/") or status >= 400:

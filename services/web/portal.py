@@ -1,5 +1,7 @@
 """The citizen portal at ``/``: file a complaint (channel online), look it up with the receipt
-number and check code, and answer the satisfaction survey from its link (``/survey/<token>``)."""
+number and check code (the answer with its reasons, remedy and the responsible official, once
+given; an oral complaint written down by staff is confirmed there too), and answer the
+satisfaction survey from its link (``/survey/<token>``)."""
 
 from __future__ import annotations
 
@@ -80,12 +82,21 @@ def build(web: Web) -> list[Any]:
         page.here = "/lookup"
         form = await web.form(page)
         receipt_no, code = _text(form, "receipt_no").upper(), _text(form, "code").upper()
-        complaint = None
+        complaint, confirmed, error = None, False, None
         if receipt_no and code:
             async with web.api() as api:
+                if _text(form, "confirm") == "1":  # the citizen confirms an oral complaint with the check code
+                    try:
+                        await api.confirm(receipt_no, code=code, idempotency_key=f"portal:{uuid.uuid4()}")
+                        confirmed = True
+                    except ApiError as failed:
+                        if failed.status not in (401, 403, 404, 409, 422, 429):
+                            raise
+                        error = failed
                 complaint = await api.optional(api.complaint_for_citizen(receipt_no, code))
         return web.render(page, "portal/lookup.html.j2", status=200 if complaint else 404, receipt_no=receipt_no,
-                          code=code, complaint=complaint, not_found=complaint is None)
+                          code=code, complaint=complaint, not_found=complaint is None, confirmed=confirmed,
+                          error=error)
 
     # ------------------------------------------------------------ the satisfaction survey
 

@@ -52,7 +52,8 @@ def merge(
         d = s.get("detail") or {}
         add(s.get("at"), "intake", s.get("step", ""), channel=d.get("channel"), department=d.get("department"),
             handler=d.get("handler"), due_at=d.get("due_at"), outcome=d.get("outcome"), agency=d.get("agency"),
-            period=d.get("period"), extension_no=d.get("extension_no"), supplement_due=d.get("supplement_due"))
+            period=d.get("period"), extension_no=d.get("extension_no"), supplement_due=d.get("supplement_due"),
+            comment=d.get("comment"))
     for h in (assignment or {}).get("history") or ():
         add(h.get("at"), "routing", h.get("step", ""), department=h.get("department"), rule_id=h.get("rule_id"),
             handler=h.get("handler_id"))

@@ -164,7 +164,7 @@ def test_forms_become_the_intake_api_bodies() -> None:
     assert console.action_body("extend", {"reason": "조사", "period": "", "citizen_consent": "on"}) == {
         "reason": "조사", "period": None, "citizen_consent": True}
     assert console.action_body("close", {"outcome": "rejected", "reasons": "r", "remedy": ""}) == {
-        "outcome": "rejected", "reasons": "r", "remedy": None}
+        "outcome": "rejected", "text": None, "reasons": "r", "remedy": None}
     filed = portal.filing({"name": "김", "phone": "010", "email": "", "kind": "other", "title": "t", "body": "b",
                            "category": "도로", "district": "중구", "consent_sms": "on", "priority": "on"})
     assert filed["channel"] == "online" and filed["email"] is None and filed["priority"] is True

@@ -17,6 +17,20 @@
       kind.addEventListener("change", sync);
       sync();
     }
+    // Staff intake: the arrival time is asked (and required) for mail and fax.
+    var channel = document.getElementById("channel");
+    var arrived = document.getElementById("received_at");
+    if (channel && arrived) {
+      var syncArrival = function () {
+        var late = channel.value === "mail" || channel.value === "fax";
+        arrived.required = late;
+        document.getElementById("received-at-field").hidden = !late;
+        var reason = document.getElementById("received-at-reason-field");
+        if (reason) { reason.hidden = !late; }
+      };
+      channel.addEventListener("change", syncArrival);
+      syncArrival();
+    }
     // The identity rule, checked before sending (intake checks it again).
     var filing = document.getElementById("file-form");
     if (filing) {

@@ -117,7 +117,7 @@ def test_console_signs_in_at_the_provider_and_calls_the_apis_as_that_official(
 
 
 def test_a_role_without_a_console_view_is_refused_at_the_callback(system: MinwonProcess, identity: Identity) -> None:
-    user = identity.user(role="call_centre")
+    user = identity.user(role="auditor")  # the call centre signs in to register complaints
     browser = httpx.Client(base_url=system.url, timeout=30)
     with browser:
         start = browser.get("/console/login")
