@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,20 +104,23 @@ def closed(system: System, receipt_no: str) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- the stories
 
 
-def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_answer(
-        system: System, new_page: Any) -> None:
+def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str], None], *, agent_id: str,
+                 lead_id: str, lead_name: str, screenshots: bool = True) -> None:
+    """The issue's story; ``sign_in_as(page, staff_id)`` signs a fresh page in (built-in accounts or the
+    identity provider)."""
     tag = uuid.uuid4().hex[:6]
+    snap: Callable[..., Any] = shot if screenshots else (lambda *_: None)
     body = f"우동 1번지 앞 보도블록이 깨져 어르신이 넘어질 뻔했습니다 ({tag})."
 
     # the 120 agent registers the citizen's phone call
     agent = new_page()
-    sign_in(agent, "callcentre")
+    sign_in_as(agent, agent_id)
     expect(agent).to_have_url(re.compile(r"/console/intake/new"))
-    receipt_no, code = register_by_phone(agent, title=f"보도블록 파손 ({tag})", body=body, screenshots=True)
+    receipt_no, code = register_by_phone(agent, title=f"보도블록 파손 ({tag})", body=body, screenshots=screenshots)
     expect(agent.get_by_role("heading", name="민원을 등록했습니다")).to_be_visible()
-    shot(agent, "console-intake-receipt")
+    snap(agent, "console-intake-receipt")
     staff_view = system.json("GET", f"/api/v1/complaints/{receipt_no}")
-    assert staff_view["channel"] == "phone" and staff_view["registered_by"]["id"] == "callcentre"
+    assert staff_view["channel"] == "phone" and staff_view["registered_by"]["id"] == agent_id
     assert agent.goto(f"/console/complaints/{receipt_no}").status == 403  # the call centre only registers
 
     assignment = system.assignment(receipt_no)
@@ -125,14 +129,14 @@ def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_a
 
     # the team lead keeps a canned answer for roads
     lead = new_page()
-    sign_in(lead, f"{department}-lead")
+    sign_in_as(lead, lead_id)
     add_template(lead, title=f"도로 파손 처리 ({tag})",
                  text="{민원인}님, 접수번호 {접수번호} 민원에 답변드립니다. 현장을 확인하고 보수하겠습니다. 담당자 {담당자}")
-    shot(lead, "console-templates")
+    snap(lead, "console-templates")
 
     # the handler reads the full text and the contact: each view is one audit entry
     handler = new_page()
-    sign_in(handler, handler_id)
+    sign_in_as(handler, handler_id)
     open_complaint(handler, receipt_no)
     expect(handler.locator("#complaint-body")).to_have_text(body)
     expect(handler.locator("#contact-name")).to_have_text("김시민")
@@ -156,7 +160,7 @@ def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_a
     expect(text).not_to_have_value(re.compile(r"\{(민원인|접수번호|담당자)\}"))
     handler.locator("#answer-outcome").select_option("accepted")
     text.fill(text.input_value() + " 보수는 이번 주 안에 마칩니다.")
-    shot(handler, "console-answer-draft")
+    snap(handler, "console-answer-draft")
     handler.get_by_role("button", name="결재 요청").click()
     expect(handler.locator("#answer-state")).to_contain_text("결재 대기")
     expect(handler.locator("#answer-form")).to_have_count(0)  # nothing to edit while it waits
@@ -165,19 +169,19 @@ def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_a
     lead.get_by_role("link", name="결재 대기").click()
     row = lead.locator(f"#approvals tr[data-receipt='{receipt_no}']")
     expect(row).to_be_visible()
-    shot(lead, "console-approvals")
+    snap(lead, "console-approvals")
     row.get_by_role("link", name=receipt_no).click()
     expect(lead.locator("#answer-text-view")).to_contain_text("보수는 이번 주 안에 마칩니다")
     lead.get_by_label("결재 의견").fill("보수 예정일을 날짜로 적어 주세요.")
-    shot(lead, "console-answer-review")
+    snap(lead, "console-answer-review")
     lead.get_by_role("button", name="반려").click()
     expect(lead.locator("#answer-state")).to_contain_text("반려됨")
 
     # the handler sees the comment, corrects the answer and submits it again
     handler.reload()
     expect(handler.locator("#answer-returned")).to_contain_text("반려됨: 보수 예정일을 날짜로 적어 주세요.")
-    expect(handler.locator("#reviews")).to_contain_text("도로관리과 팀장")
-    shot(handler, "console-answer-returned")
+    expect(handler.locator("#reviews")).to_contain_text(lead_name)
+    snap(handler, "console-answer-returned")
     text = handler.locator("#answer-text")
     final = text.input_value().replace("이번 주 안에", "12월 4일까지")
     text.fill(final)
@@ -192,7 +196,7 @@ def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_a
     lead.reload()
     expect(lead.locator("h1 .badge")).to_have_text("처리 완료")
     expect(lead.locator("#reviews li")).to_have_count(2)
-    shot(lead, "console-answer-approved")
+    snap(lead, "console-answer-approved")
 
     # the citizen reads the answer and the responsible official on the portal
     citizen = new_page()
@@ -202,7 +206,12 @@ def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_a
     expect(result.locator("#handler-name")).to_have_text(assignment["handler"]["name"])
     expect(result.locator("#handler-department")).not_to_be_empty()
     expect(result.locator("#answer-reasons")).to_have_count(0)
-    shot(citizen, "portal-lookup-answer")
+    snap(citizen, "portal-lookup-answer")
+
+
+def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_answer(
+        system: System, new_page: Any) -> None:
+    answer_story(system, new_page, sign_in, agent_id="callcentre", lead_id="road-lead", lead_name="도로관리과 팀장")
 
 
 def test_a_rejection_shows_its_reasons_and_remedy_on_the_portal(system: System, new_page: Any) -> None:
