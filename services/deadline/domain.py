@@ -529,6 +529,9 @@ SLA_ASSIGNMENT = "sla.assignment"
 SLA_FORWARDING = "sla.forwarding"
 SLA_FIRST_RESPONSE = "sla.first_response"
 PROGRESS_NOTICE = "progress_notice.30d"
+STAGES = tuple(f"stage.{name}" for name, _ in SERVICE_COMPLAINT_STAGES)
+"""A complaint about the service: one signal per charter stage not reached in time (assign: a
+handler assigned; investigate: the first response given; notify: the complaint answered)."""
 
 
 def escalation(level: int) -> str:
@@ -584,7 +587,7 @@ class SignalPolicy:
     @property
     def signal_names(self) -> frozenset[str]:
         """Every signal name a clock under this policy can emit."""
-        fixed = {WARNING, BREACHED, SLA_ASSIGNMENT, SLA_FORWARDING, SLA_FIRST_RESPONSE, PROGRESS_NOTICE}
+        fixed = {WARNING, BREACHED, SLA_ASSIGNMENT, SLA_FORWARDING, SLA_FIRST_RESPONSE, PROGRESS_NOTICE, *STAGES}
         return frozenset(fixed | {escalation(step.level) for step in self.ladder})
 
 
@@ -770,6 +773,9 @@ def recompute(clock: Clock, calendar: WorkCalendar) -> Clock:
         daily_life=clock.daily_life,
         forwarding_clock=clock.forwarding_clock,
     )
+    if stages:
+        schedule = tuple(sorted([*schedule, *(Signal(f"stage.{name}", at) for name, at in stages)],
+                                key=lambda s: s.at))
     if clock.breached_at is not None:
         schedule = _breach_kept(schedule, clock.breached_at)
     return replace(clock, due_at=due, target_at=target_at, stage_targets=stages, schedule=schedule)
@@ -918,8 +924,10 @@ def _met(clock: Clock, signal: Signal) -> bool:
     (a mail complaint registered days late and assigned at once)."""
     if signal.name in (SLA_ASSIGNMENT, SLA_FORWARDING):
         return clock.assigned_at is not None and clock.assigned_at <= signal.at
-    if signal.name == SLA_FIRST_RESPONSE:
+    if signal.name in (SLA_FIRST_RESPONSE, "stage.investigate"):
         return clock.first_response_at is not None and clock.first_response_at <= signal.at
+    if signal.name == "stage.assign":
+        return clock.assigned_at is not None and clock.assigned_at <= signal.at
     return False
 
 

@@ -30,6 +30,6 @@ def initialise(departments: Sequence[str]) -> None:
     from services.deadline import domain as d
 
     signals = (d.WARNING, d.BREACHED, d.SLA_ASSIGNMENT, d.SLA_FORWARDING, d.SLA_FIRST_RESPONSE, d.PROGRESS_NOTICE,
-               *(d.escalation(s.level) for s in d.DEFAULT_POLICY.ladder))
+               *d.STAGES, *(d.escalation(s.level) for s in d.DEFAULT_POLICY.ladder))
     zero(SIGNALS, *({"signal": s, "department": dep} for s in signals for dep in departments))
     zero(CLOSED, *({"within_period": w, "department": dep} for w in ("true", "false") for dep in departments))

@@ -544,6 +544,9 @@ def _signal_event(rec: Record, signal: d.Signal, generation: int, now: datetime,
     elif name.startswith("sla."):
         type = c.DEADLINE_SLA_MISSED
         data.update(sla=name.removeprefix("sla."), sla_due_at=signal.at.isoformat())
+    elif name.startswith("stage."):  # a charter stage of a complaint about the service, not reached in time
+        type = c.DEADLINE_SLA_MISSED
+        data.update(sla=name, stage=name.removeprefix("stage."), sla_due_at=signal.at.isoformat())
     else:
         type = c.DEADLINE_PROGRESS_DUE
         data["expected_completion"] = _iso(clock.due_at)

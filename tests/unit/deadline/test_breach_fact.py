@@ -58,3 +58,18 @@ def test_a_late_assignment_leaves_the_sla_miss_to_be_recorded_and_an_in_time_one
     assert {d.SLA_FORWARDING, d.SLA_ASSIGNMENT} <= due
     in_time = d.mark_assigned(clock, kst(2026, 3, 10, 10, 30))
     assert not {d.SLA_FORWARDING, d.SLA_ASSIGNMENT} & {s.name for s in d.pending_signals(in_time)}
+
+
+def test_a_live_service_complaint_clock_signals_each_charter_stage_not_reached_in_time() -> None:
+    clock = a_clock(kind="service_complaint")
+    stages = {s.name: s.at for s in clock.schedule if s.name in d.STAGES}
+    assert list(stages) == ["stage.assign", "stage.investigate", "stage.notify"]
+    assert stages["stage.assign"] < stages["stage.investigate"] < stages["stage.notify"]
+    assigned = d.mark_assigned(clock, kst(2026, 3, 10, 11))  # in time: assign is met
+    late = {s.name for s in d.due_signals(assigned, stages["stage.investigate"])}
+    assert "stage.assign" not in late and "stage.investigate" in late
+    responded = d.mark_first_response(assigned, kst(2026, 3, 11, 9))
+    assert not {"stage.assign", "stage.investigate"} & {s.name for s in d.pending_signals(responded)}
+    assert "stage.notify" in {s.name for s in d.pending_signals(responded)}
+    assert d.pending_signals(d.close(responded, kst(2026, 3, 12, 9))) == ()
+    assert not any(s.name in d.STAGES for s in a_clock().schedule)  # other kinds have no stages
