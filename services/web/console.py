@@ -31,12 +31,12 @@ from services.web.pages import KST, OIDC_STATE_COOKIE, Page, SignIn, Web, WebErr
 
 log = logging.getLogger("minwon.web")
 
-ACTIONS = ("acknowledge", "supplementation", "supplement", "extend", "transfer", "close")
+ACTIONS = ("acknowledge", "supplementation", "supplement", "extend", "transfer", "close", "revisits", "withdraw")
 # which actions a complaint's status offers (the intake API decides; this only hides useless buttons)
 OFFERED = {
-    "received": ("acknowledge", "supplementation", "extend", "transfer", "close"),
-    "in_progress": ("supplementation", "extend", "transfer", "close"),
-    "awaiting_supplement": ("supplement", "transfer"),
+    "received": ("acknowledge", "supplementation", "extend", "transfer", "close", "revisits", "withdraw"),
+    "in_progress": ("supplementation", "extend", "transfer", "close", "revisits", "withdraw"),
+    "awaiting_supplement": ("supplement", "transfer", "revisits", "withdraw"),
 }
 STAT_GROUPINGS = ("department", "channel", "kind", "month")
 ANSWER_STEPS = ("render", "save", "submit", "return", "approve")
@@ -70,8 +70,10 @@ def _local_instant(value: str) -> str | None:
 
 def action_body(action: str, form: dict[str, Any]) -> dict[str, Any] | None:
     """The JSON the intake API takes for ``action``, from the posted form."""
-    if action in ("acknowledge", "supplement"):
+    if action in ("acknowledge", "supplement", "withdraw"):
         return None
+    if action == "revisits":
+        return {"reason": _text(form, "reason")}
     if action == "supplementation":
         return {"reason": _text(form, "reason"), "due": _local_instant(_text(form, "due"))}
     if action == "extend":

@@ -65,8 +65,12 @@ def test_every_screen_labels_its_inputs_and_has_sufficient_contrast(system: Syst
         check_page(page, path)
     sign_in(page, "office")
     for path in ("/console/queue?mine=0", "/console/board", "/console/rules", "/console/holidays",
-                 "/console/stats", f"/console/complaints/{receipt_no}"):
+                 "/console/stats", f"/console/complaints/{receipt_no}", "/console/approvals", "/console/templates",
+                 "/console/intake/new"):
         check_page(page, path)
+    page.goto(f"/console/complaints/{receipt_no}")
+    shown = page.locator("body").inner_text()
+    assert not re.search(r"\b(immediate|excluded|draft|submitted|returned|approved)\b", shown), shown
 
 
 def test_keyboard_navigation_with_a_visible_focus(new_page: Any) -> None:

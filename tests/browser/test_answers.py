@@ -324,3 +324,21 @@ def test_another_departments_handler_is_refused_and_a_confidential_identity_is_w
     office.goto(f"/console/complaints/{receipt_no}")
     expect(office.locator("#contact-name")).to_have_text("김시민")
     assert [x["actor_id"] for x in audit_reads(system, receipt_no)] == ["office"]
+
+
+def test_a_handler_reports_a_revisit_and_withdraws_at_the_citizens_request(system: System, new_page: Any) -> None:
+    receipt_no = system.file(title="주차 위반 과태료 문의", body="과태료 고지서를 두 번 받았습니다.", category="도로")["receipt_no"]
+    assignment = system.assignment(receipt_no)
+    handler = new_page()
+    sign_in(handler, assignment["handler"]["id"])
+    handler.goto(f"/console/complaints/{receipt_no}")
+    handler.locator("summary", has_text="재방문 보고").click()
+    handler.get_by_label("직원 실수 내용").fill("서류 안내를 잘못하여 다시 방문하셨습니다.")
+    handler.locator("#do-revisits").click()
+    expect(handler.locator("#done")).to_contain_text("재방문 보고")
+    handler.locator("summary", has_text="민원인 요청으로 취하").click()
+    handler.once("dialog", lambda dialog: dialog.accept())
+    handler.locator("#do-withdraw").click()
+    expect(handler.locator("h1 .badge")).to_have_text("취하")
+    steps = [s["step"] for s in system.json("GET", f"/api/v1/complaints/{receipt_no}")["timeline"]]
+    assert "revisit_reported" in steps and steps[-1] == "withdrawn"
