@@ -95,7 +95,7 @@ PUBLIC: tuple[Rule, ...] = (
     Rule(_READ, r"/api/v1/compensations/charter", "the charter's compensation rules"),
     Rule(_READ, r"/api/v1/deadlines/statutory-types", "the statutory-type catalogue (민원처리기준표), for the filing forms"),
     Rule(_READ, r"/api/v1/surveys/reports/[^/]+", "a published yearly survey report (drafts need staff: checked)"),
-    Rule(frozenset({"GET", "HEAD", "POST"}), r"/api/v1/surveys/(?!stats$|complaints/|reports/)[^/]+",
+    Rule(frozenset({"GET", "HEAD", "POST"}), r"/api/v1/surveys/(?!stats$|complaints/|reports/|followups$)[^/]+",
          "a citizen answers a survey with its signed token"),
     Rule(frozenset({"GET", "HEAD", "POST"}),
          r"/open311/v2/(services\.json|services/[^/]+|requests\.json|requests/[^/]+)",

@@ -36,6 +36,10 @@ class ResponseIn(BaseModel):
                        text=self.text)
 
 
+class FollowupIn(BaseModel):
+    note: str = Field(min_length=1, max_length=domain.MAX_NOTE, description="What was done about the low score")
+
+
 class ActionIn(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
@@ -49,6 +53,7 @@ class ActionPatch(BaseModel):
 
 READERS = [auth.requires(*auth.READERS)]
 OFFICE = [auth.requires(*auth.OFFICE)]
+LEADS = [auth.requires(*auth.LEADS)]
 
 
 _MEDIA = {"json": MediaType.JSON, "csv": "text/csv; charset=utf-8", "png": "image/png"}
@@ -104,6 +109,25 @@ class SurveyController(Controller):
     async def publish_action(self, request: Request[Any, Any, Any], surveys: Surveys, year: int, action_id: str,
                              data: ActionPatch) -> dict[str, Any]:
         return await surveys.publish_action(year, action_id, url=data.url)
+
+    @get("/followups", guards=READERS)
+    async def followups(self, request: Request[Any, Any, Any], surveys: Surveys,
+                        status: Literal["open", "resolved"] = "open",
+                        limit: Annotated[int, Parameter(ge=1, le=500)] = 200) -> dict[str, Any]:
+        """Low scores' follow-up tasks for the team lead, each with its due date; an official outside the
+        complaint office sees their own department's."""
+        who = auth.staff(request)
+        department = None if (who.office or who.has(auth.AUDITOR)) else (who.department or "-")
+        items = await surveys.followups(status=status, department=department, limit=limit)
+        return {"items": items, "overdue": sum(1 for i in items if i["overdue"])}
+
+    @post("/followups/{receipt_no:str}/resolve", status_code=200, guards=LEADS)
+    async def resolve_followup(self, request: Request[Any, Any, Any], surveys: Surveys, receipt_no: str,
+                               data: FollowupIn) -> dict[str, Any]:
+        """The team lead records what was done about a low score; it leaves the open list."""
+        who = auth.staff(request)
+        return await surveys.resolve_followup(receipt_no, note=data.note, by=who.audit(),
+                                              department_check=lambda dep: auth.in_scope(who, dep))
 
     @get("/complaints/{receipt_no:str}", guards=READERS)
     async def for_staff(self, request: Request[Any, Any, Any], surveys: Surveys, receipt_no: str) -> dict[str, Any]:

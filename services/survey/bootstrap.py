@@ -34,6 +34,7 @@ def bootstrap(
         valid_for=timedelta(days=own.token_valid_days),
         max_age=timedelta(days=own.max_invite_age_days),
         low_threshold=own.low_score_threshold,
+        followup_days=own.followup_working_days,
         improvement_months=own.improvement_months,
         report_title=own.report_title,
     )

@@ -75,6 +75,10 @@ class Survey:
     scores: dict[str, int] | None = None
     low_score: bool = False
     text: str | None = None  # the citizen's free text: this store only
+    followup: dict[str, Any] | None = None
+    """A low score's follow-up task for the department's team lead: status (open | resolved), due_at,
+    resolved_at, resolved_by, note."""
+    followup_status: str | None = None  # open | resolved: indexed for the team lead's list
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -175,9 +179,11 @@ MAX_TEXT = 2000
 
 
 def respond(
-    s: Survey, answers: Answers, *, claims: TokenClaims, now: datetime, low_threshold: int, source: str
+    s: Survey, answers: Answers, *, claims: TokenClaims, now: datetime, low_threshold: int, source: str,
+    followup_due: datetime | None = None,
 ) -> tuple[Survey, list[Event]]:
-    """A citizen's answer, once, before the link expires. A low overall score alerts the department."""
+    """A citizen's answer, once, before the link expires. A low overall score alerts the department and
+    opens a follow-up task for its team lead, due at ``followup_due`` (default: a week later)."""
     if claims.survey_id != s.survey_id:
         raise bad_token()
     if s.status == RESPONDED:
@@ -196,6 +202,10 @@ def respond(
     low = scores["overall"] <= low_threshold
     new = replace(s, status=RESPONDED, responded_at=now.isoformat(), responded_year=_local(now).year,
                   scores=scores, low_score=low, text=text)
+    if low:
+        due = followup_due or now + timedelta(days=7)
+        new = replace(new, followup={"status": FOLLOWUP_OPEN, "opened_at": now.isoformat(),
+                                     "due_at": due.isoformat()}, followup_status=FOLLOWUP_OPEN)
     facts = {"receipt_no": s.receipt_no, "survey_id": s.survey_id, "department": s.department,
              "channel": s.channel, "kind": s.kind, "occurred_at": now.isoformat()}
     events = [Event.new(c.SURVEY_RESPONDED, id=derive_id(s.survey_id, "responded"), source=source,
@@ -438,3 +448,34 @@ def action_view(action: Mapping[str, Any], *, now: datetime) -> dict[str, Any]:
         "overdue": published is None and now >= due,
         "late": published is not None and datetime.fromisoformat(published) >= due,
     }
+
+
+# ---------------------------------------------------------------- low-score follow-up
+
+FOLLOWUP_OPEN, FOLLOWUP_RESOLVED = "open", "resolved"
+MAX_NOTE = 2000
+
+
+def resolve_followup(s: Survey, *, note: str, by: Mapping[str, Any], now: datetime) -> Survey:
+    """The team lead records what was done about a low score (a call back, a correction, training)."""
+    if s.followup is None:
+        raise NotFound("follow-up", s.receipt_no)
+    if s.followup.get("status") == FOLLOWUP_RESOLVED:
+        raise DomainError("already_resolved", "this follow-up is already resolved", 409)
+    note = (note or "").strip()
+    if not note:
+        raise Invalid("note", "say what was done about the low score")
+    if len(note) > MAX_NOTE:
+        raise Invalid("note", f"at most {MAX_NOTE} characters")
+    done = {**s.followup, "status": FOLLOWUP_RESOLVED, "resolved_at": now.isoformat(), "note": note,
+            "resolved_by": {"id": by.get("id"), "name": by.get("name")}}
+    return replace(s, followup=done, followup_status=FOLLOWUP_RESOLVED)
+
+
+def followup_view(s: Survey, *, now: datetime) -> dict[str, Any]:
+    """One line of the team lead's follow-up list (the citizen's free text included: staff only)."""
+    f = s.followup or {}
+    due = f.get("due_at")
+    return {"receipt_no": s.receipt_no, "department": s.department, "handler": s.handler,
+            "scores": s.scores, "text": s.text, "responded_at": s.responded_at, **f,
+            "overdue": f.get("status") == FOLLOWUP_OPEN and bool(due) and now >= datetime.fromisoformat(due)}

@@ -9,8 +9,8 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from minwon import contracts as c
@@ -20,6 +20,7 @@ from minwon.errors import NotFound
 from minwon.events import Event
 from minwon.outbox import Decision
 from minwon.service import Clock
+from minwon.workcal import WorkCalendar
 from services.survey import domain, metrics
 from services.survey.domain import Answers, Survey
 from services.survey.report import render_png
@@ -44,6 +45,8 @@ class Surveys:
     low_threshold: int
     improvement_months: int
     report_title: str
+    followup_days: int = 5
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
 
     # ------------------------------------------------------- facts from events
 
@@ -139,7 +142,8 @@ class Surveys:
             if state is None:
                 raise NotFound("survey", claims.survey_id)
             new, events = domain.respond(Survey.from_doc(state), answers, claims=claims, now=now,
-                                         low_threshold=self.low_threshold, source=self.source)
+                                         low_threshold=self.low_threshold, source=self.source,
+                                         followup_due=self._followup_due(now))
             return new.to_doc(), [(topics.SURVEYS, e) for e in events]
 
         applied = await self.store.surveys.apply(claims.receipt_no, decide)
@@ -152,6 +156,33 @@ class Surveys:
         log.info("survey answered", extra={"receipt_no": survey.receipt_no, "survey_id": survey.survey_id,
                                            "low_score": survey.low_score})
         return survey
+
+    def _followup_due(self, now: datetime) -> datetime:
+        day = self.calendar.add_working_days(self.calendar.local(now).date(), self.followup_days)
+        return self.calendar.end_of_day(day)
+
+    async def followups(self, *, status: str, department: str | None, limit: int) -> list[dict[str, Any]]:
+        """Low scores' follow-up tasks (open first by due date), for a department or all."""
+        docs = await self.store.followups(status=status, department=department, limit=limit)
+        now = self.clock()
+        return [domain.followup_view(Survey.from_doc(d), now=now) for d in docs]
+
+    async def resolve_followup(self, receipt_no: str, *, note: str, by: dict[str, Any],
+                               department_check: Callable[[str | None], None]) -> dict[str, Any]:
+        """The team lead closes a low score's follow-up with what was done."""
+        survey = await self._survey(receipt_no)
+        department_check(survey.department)
+        now = self.clock()
+
+        def decide(state: Doc | None) -> Decision:
+            if state is None:
+                raise NotFound("survey", receipt_no)
+            return domain.resolve_followup(Survey.from_doc(state), note=note, by=by, now=now).to_doc(), []
+
+        applied = await self.store.surveys.apply(receipt_no, decide)
+        assert applied.state is not None
+        log.info("low-score follow-up resolved", extra={"receipt_no": receipt_no, "by": by.get("id")})
+        return domain.followup_view(Survey.from_doc(applied.state), now=now)
 
     async def for_staff(self, receipt_no: str) -> dict[str, Any]:
         """The whole survey of a complaint, free text included (staff only)."""

@@ -19,6 +19,8 @@ class SurveySettings(BaseSettings):
     """A closure older than this (a replay of old history) invites nobody."""
     low_score_threshold: int = 2
     """An overall score at or below this alerts the handling department."""
+    followup_working_days: int = 5
+    """A low score's follow-up task is due at the end of this many working days."""
     improvement_months: int = 3
     """The charter's period for publishing improvements after the results (3 months)."""
     report_title: str = "민원서비스 고객만족도 조사 결과 (customer satisfaction survey)"

@@ -33,7 +33,8 @@ class SurveyStore:
 
     async def setup(self) -> None:
         surveys = self.db.collection("surveys")
-        for fields in (("status", "invite_at"), ("invited_year",), ("responded_year",)):
+        for fields in (("status", "invite_at"), ("invited_year",), ("responded_year",),
+                       ("followup_status", "department")):
             await surveys.ensure_index(*fields)
         await self.db.collection("actions").ensure_index("year")
 
@@ -56,6 +57,14 @@ class SurveyStore:
             for doc in await coll.find(where):
                 found[doc["_id"]] = domain.record(doc)
         return list(found.values())
+
+    async def followups(self, *, status: str, department: str | None, limit: int) -> list[dict[str, Any]]:
+        """Surveys with a follow-up in ``status`` (few: low scores only), by due date."""
+        where: dict[str, Any] = {"followup_status": status}
+        if department is not None:
+            where["department"] = department
+        docs = await self.surveys.coll.find(where, limit=limit)
+        return sorted(docs, key=lambda d: (d.get("followup") or {}).get("due_at") or "")
 
     async def actions_of(self, year: int | None = None) -> list[dict[str, Any]]:
         where = {"year": year} if year is not None else {}

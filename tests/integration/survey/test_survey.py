@@ -26,7 +26,7 @@ from minwon.events import Event
 from minwon.host import Infrastructure, create_app
 from services.survey.bootstrap import bootstrap
 from services.survey.settings import SurveySettings
-from tests.factories import STAFF
+from tests.factories import STAFF, staff_headers
 
 DELAY = 3600.0
 
@@ -181,6 +181,29 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
             assert "7788" not in event.to_json().decode()
         staff_view = await client.get(f"/api/v1/surveys/complaints/{r}", headers=STAFF)
         assert staff_view.json()["text"] == "비밀 자유의견 7788"
+
+        # the low score opened a follow-up task for the department's team lead, with its own due date
+        lead = staff_headers("lead-1", department=department, roles=("team_lead",), name="팀장")
+        other_lead = staff_headers("lead-2", department="road", roles=("team_lead",), name="다른 팀장")
+        handler = staff_headers("h-1", department=department, roles=("handler",), name="담당자")
+        [task] = [t for t in (await client.get("/api/v1/surveys/followups", headers=lead)).json()["items"]
+                  if t["receipt_no"] == r]
+        assert task["status"] == "open" and task["scores"]["overall"] == 1 and task["due_at"] > answered.json()[
+            "responded_at"]
+        assert r not in {t["receipt_no"] for t in
+                         (await client.get("/api/v1/surveys/followups", headers=other_lead)).json()["items"]}
+        resolve = f"/api/v1/surveys/followups/{r}/resolve"
+        assert (await client.post(resolve, json={"note": "전화 드림"}, headers=other_lead)).status_code == 403
+        assert (await client.post(resolve, json={"note": "전화 드림"}, headers=handler)).status_code == 403
+        empty = await client.post(resolve, json={"note": ""}, headers=lead)
+        assert empty.status_code == 422 and empty.json()["fields"][0]["field"] == "note"
+        done = await client.post(resolve, json={"note": "민원인께 전화로 사과드리고 재처리 안내"}, headers=lead)
+        assert done.status_code == 200 and done.json()["status"] == "resolved"
+        assert done.json()["resolved_by"]["id"] == "lead-1"
+        assert (await client.post(resolve, json={"note": "again"}, headers=lead)).status_code == 409
+        assert r not in {t["receipt_no"] for t in
+                         (await client.get("/api/v1/surveys/followups", headers=lead)).json()["items"]}
+        assert (await client.get("/api/v1/surveys/followups", headers={"Authorization": ""})).status_code == 401
 
         year = datetime.fromisoformat(answered.json()["responded_at"]).astimezone(ZoneInfo("Asia/Seoul")).year
         stats = (await client.get("/api/v1/surveys/stats", params={"by": "department", "year": year},
