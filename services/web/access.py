@@ -138,3 +138,8 @@ def may_manage_templates(staff: Staff) -> bool:
 def may_register(staff: Staff) -> bool:
     """Register a complaint for a citizen (phone, visit, mail, fax, oral)."""
     return staff.role in REGISTRARS
+
+
+def may_reassign(staff: Staff, complaint: Mapping[str, Any]) -> bool:
+    """Move an open complaint to another department or handler: its team lead, the complaint office."""
+    return complaint.get("status") in OPEN_STATUSES and may_review_answer(staff, complaint)

@@ -180,6 +180,10 @@ class Api:
     async def assignment(self, receipt_no: str) -> Doc:
         return await self._json("GET", f"/api/v1/routing/assignments/{_seg(receipt_no)}", staff=True)
 
+    async def reassign(self, receipt_no: str, body: Doc, *, idempotency_key: str) -> Doc:
+        return await self._json("POST", f"/api/v1/routing/assignments/{_seg(receipt_no)}/reassign", staff=True,
+                                json=body, headers={"Idempotency-Key": idempotency_key})
+
     async def rules(self) -> list[Doc]:
         return (await self._json("GET", "/api/v1/routing/rules/", staff=True))["items"]
 

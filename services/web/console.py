@@ -40,7 +40,9 @@ OFFERED = {
 }
 STAT_GROUPINGS = ("department", "channel", "kind", "month")
 ANSWER_STEPS = ("render", "save", "submit", "return", "approve")
-DONE = (*ACTIONS, "answer_save", "answer_submit", "answer_return", "answer_approve", "confirm")
+REASON_CODES = ("misrouted", "workload", "absence", "expertise", "other")
+"""Why a complaint is reassigned (routing's codes)."""
+DONE = (*ACTIONS, "reassign", "answer_save", "answer_submit", "answer_return", "answer_approve", "confirm")
 OUTCOMES = ("accepted", "partly_accepted", "rejected")
 PURPOSES = ("민원 처리", "사실 확인 전화", "현장 확인", "답변 작성", "이송 검토")
 """Why an official reads the complainant's data: intake writes it to the audit log with each read."""
@@ -114,6 +116,13 @@ def _purpose(value: str | None) -> str:
 def _safe_next(value: str | None) -> str:
     value = (value or "").strip()
     return value if value.startswith("/console/") and "//" not in value and "\\" not in value else "/console/queue"
+
+
+async def _department_docs(api: Api) -> list[dict[str, Any]]:
+    try:
+        return await api.departments()
+    except ApiError:
+        return []
 
 
 async def _departments(api: Api) -> dict[str, str]:
@@ -298,6 +307,10 @@ def build(web: Web) -> list[Any]:
         steps = timeline.merge(complaint=complaint, assignment=assignment, clock=clock, notifications=notes or [],
                                compensation=comp, survey=survey)
         actions = OFFERED.get(complaint.get("status") or "", ()) if access.may_act(staff, complaint) else ()
+        reassign_to: list[dict[str, Any]] = []
+        if access.may_reassign(staff, complaint):
+            async with web.api(staff) as api:
+                reassign_to = await _department_docs(api)
         if answer is not None and answer.get("approval_required", True):  # closing goes through the approval
             actions = tuple(a for a in actions if a != "close")
         current = (answer or {}).get("answer") or {}
@@ -311,7 +324,8 @@ def build(web: Web) -> list[Any]:
                           survey=survey, steps=steps, actions=actions, error=error, done=done, departments=names,
                           personal=personal, purpose=purpose, purposes=PURPOSES, answer=answer, current=current,
                           may_edit=may_edit, may_review=may_review, templates=templates or [], form=form,
-                          outcomes=OUTCOMES, agencies=web.portal.get("agencies") or [])
+                          outcomes=OUTCOMES, agencies=web.portal.get("agencies") or [], reassign_to=reassign_to,
+                          reason_codes=REASON_CODES)
 
     @get("/console/complaints/{receipt_no:str}", include_in_schema=False)
     async def complaint_page(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
@@ -349,6 +363,28 @@ def build(web: Web) -> list[Any]:
                     raise
                 return await _complaint_page(page, staff, receipt_no, status=error.status, error=error)
         return web.redirect(page, _back(receipt_no, action))
+
+    @post("/console/complaints/{receipt_no:str}/routing/reassign", include_in_schema=False, status_code=200)
+    async def reassign(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        form = await web.form(page)
+        async with web.api(staff) as api:
+            complaint = await _open_for(api, staff, receipt_no)
+            if not access.may_reassign(staff, complaint):
+                raise WebError(403, "error.forbidden")
+            target = _text(form, "target")  # "<department>" or "<department>|<handler id>"
+            department, _, handler = target.partition("|")
+            body = {"department": department or None, "handler": handler or None, "reason": _text(form, "reason"),
+                    "reason_code": _text(form, "reason_code") or None}
+            try:
+                await api.reassign(receipt_no, body,
+                                   idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}")
+            except ApiError as error:
+                if error.status not in (400, 409, 422):
+                    raise
+                return await _complaint_page(page, staff, receipt_no, status=409 if error.status == 409 else 422,
+                                             error=error)
+        return web.redirect(page, _back(receipt_no, "reassign"))
 
     # ------------------------------------------------------------ the answer and its approval (결재)
 
@@ -629,7 +665,7 @@ def build(web: Web) -> list[Any]:
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store",
                                                               "X-Content-Type-Options": "nosniff"})
 
-    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, answer_step, approvals,
+    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, answer_step, approvals,
             templates, add_template, edit_template, delete_template, intake_new, intake_file, intake_confirm, board,
             rules, preview, holidays, add_holiday, stats, report_png]
 

@@ -342,3 +342,23 @@ def test_a_handler_reports_a_revisit_and_withdraws_at_the_citizens_request(syste
     expect(handler.locator("h1 .badge")).to_have_text("취하")
     steps = [s["step"] for s in system.json("GET", f"/api/v1/complaints/{receipt_no}")["timeline"]]
     assert "revisit_reported" in steps and steps[-1] == "withdrawn"
+
+
+def test_the_team_lead_reassigns_a_complaint_to_a_colleague(system: System, new_page: Any) -> None:
+    receipt_no = system.file(title="인도 위 적치물", body="인도에 공사 자재가 쌓여 있습니다.", category="도로")["receipt_no"]
+    assignment = system.assignment(receipt_no)
+    department, first = assignment["department"], assignment["handler"]["id"]
+    lead = new_page()
+    sign_in(lead, f"{department}-lead")
+    lead.goto(f"/console/complaints/{receipt_no}")
+    lead.locator("summary", has_text="재배정").click()
+    target = lead.get_by_label("재배정할 곳")
+    other = target.locator(f"option[value^='{department}|']:not([disabled])").first.get_attribute("value")
+    target.select_option(other)
+    lead.get_by_label("재배정 사유 구분").select_option("workload")
+    lead.get_by_label("재배정 사유 (내부 기록)").fill("업무량이 몰려 옆 담당자에게 넘깁니다.")
+    lead.locator("#do-reassign").click()
+    expect(lead.locator("#done")).to_contain_text("재배정")
+    moved = wait_for(lambda: (lambda a: a if a["handler"]["id"] != first else None)(
+        system.json("GET", f"/api/v1/routing/assignments/{receipt_no}")), timeout=20)
+    assert moved["handler"]["id"] == other.split("|")[1]
