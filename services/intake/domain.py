@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import math
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from minwon import contracts as c
@@ -86,6 +86,8 @@ class Filing:
     priority: bool = False
     whistleblower: bool = False
     consent: Consent = field(default_factory=Consent)
+    location: str | None = None
+    """Where the problem is (a place, not the citizen's address); sealed with the text."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ class Complaint:
     confidential: bool = False
     consent: Consent = field(default_factory=Consent)
     department: str | None = None
+    department_name: str | None = None
     handler: dict[str, str] | None = None
     due_at: str | None = None
     extensions: int = 0
@@ -126,6 +129,11 @@ class Complaint:
     """The official who registered it (staff channels, late receipts); ``None``: the citizen online."""
     last_actor: dict[str, Any] | None = None
     """The official of the latest staff command."""
+    answer: dict[str, Any] | None = None
+    """The answer (답변) and its approval (결재): see :func:`draft_answer`. Its text, reasons and remedy
+    are only in ``answer["sealed"]``."""
+    answer_state: str | None = None
+    """``answer["state"]``, kept beside it for the approval queue's filter."""
     timeline: tuple[Step, ...] = ()
 
     def to_doc(self) -> dict[str, Any]:
@@ -477,13 +485,18 @@ def attribute(before: Complaint, after: Complaint, by: dict[str, Any] | None) ->
 # ------------------------------------------------------- facts from elsewhere
 
 
-def note_routed(complaint: Complaint, *, department: str, at: str) -> Complaint:
-    return _step(complaint, department=department,
+def note_routed(complaint: Complaint, *, department: str, at: str, department_name: str | None = None) -> Complaint:
+    return _step(complaint, department=department, department_name=department_name or complaint.department_name,
                  timeline=complaint.timeline + (Step(at, "routed", {"department": department}),))
 
 
-def note_assigned(complaint: Complaint, *, handler: dict[str, str], department: str, at: str) -> Complaint:
+def note_assigned(complaint: Complaint, *, handler: dict[str, str], department: str, at: str,
+                  department_name: str | None = None) -> Complaint:
+    """``handler``: ``{"id", "name", "contact"}`` as routing publishes it (민원책임실명제)."""
+    if department != complaint.department:
+        complaint = replace(complaint, department_name=None)
     return _step(complaint, handler=handler, department=department,
+                 department_name=department_name or complaint.department_name,
                  timeline=complaint.timeline + (Step(at, "assigned", {"handler": handler["name"]}),))
 
 
@@ -505,5 +518,231 @@ def public_view(complaint: Complaint) -> dict[str, Any]:
         "handler": complaint.handler,
         "due_at": complaint.due_at,
         "outcome": complaint.outcome,
-        "timeline": [{"at": s.at, "step": s.step, "detail": s.detail} for s in complaint.timeline],
+        "timeline": [{"at": s.at, "step": s.step, "detail": s.detail} for s in complaint.timeline
+                     if s.step not in INTERNAL_STEPS],
     }
+
+
+# ------------------------------------------------------------- answers (답변, 결재)
+
+ANSWER_DRAFT, ANSWER_SUBMITTED, ANSWER_RETURNED, ANSWER_APPROVED = "draft", "submitted", "returned", "approved"
+ANSWER_STATES = (ANSWER_DRAFT, ANSWER_SUBMITTED, ANSWER_RETURNED, ANSWER_APPROVED)
+ANSWERABLE = frozenset({RECEIVED, IN_PROGRESS})
+"""Complaint statuses in which an answer is written, submitted and decided."""
+MAX_ANSWER_TEXT = 20000
+MAX_COMMENT = 2000
+INTERNAL_STEPS = frozenset({"answer_drafted", "answer_submitted", "answer_returned", "answer_approved"})
+"""The approval's steps: the officials' own business, not on the citizen's timeline."""
+PLACEHOLDERS = ("민원인", "접수번호", "접수일", "처리기한", "담당자", "담당부서", "연락처", "오늘")
+"""Template placeholders, written ``{민원인}``: complainant, receipt number, receipt date, due date,
+handler, department, handler's contact, today."""
+KST = timezone(timedelta(hours=9))
+
+
+@dataclass(frozen=True)
+class AnswerDraft:
+    """What the handler writes. ``text``, ``reasons`` and ``remedy`` are sealed before they are kept."""
+
+    outcome: str
+    text: str
+    reasons: str | None = None
+    remedy: str | None = None
+    template_id: str | None = None
+
+    @property
+    def private(self) -> dict[str, Any]:
+        return {"text": self.text or None, "reasons": self.reasons, "remedy": self.remedy}
+
+
+def check_answer(draft: AnswerDraft, *, text_required: bool = True) -> None:
+    """An outcome, a text; a rejection states its reasons and the remedy procedure."""
+    if draft.outcome not in OUTCOMES:
+        raise Invalid("outcome", f"outcome is one of {', '.join(OUTCOMES)}")
+    if text_required and not draft.text.strip():
+        raise Invalid("text", "an answer has a text (답변 내용)")
+    if len(draft.text) > MAX_ANSWER_TEXT:
+        raise Invalid("text", f"an answer is at most {MAX_ANSWER_TEXT} characters")
+    if draft.outcome == "rejected":
+        if not (draft.reasons or "").strip():
+            raise Invalid("reasons", "a rejection states its reasons")
+        if not (draft.remedy or "").strip():
+            raise Invalid("remedy", "a rejection names the remedy procedure (이의신청·행정심판·행정소송)")
+
+
+def approval_required(policies: dict[str, bool], department: str | None, *, default: bool) -> bool:
+    """Whether the department's answers need the team lead's approval (결재); unset: ``default``."""
+    if department is not None and department in policies:
+        return policies[department]
+    return default
+
+
+def _who(by: dict[str, Any] | None) -> dict[str, Any] | None:
+    return {"id": by["id"], "name": by.get("name")} if by else None
+
+
+def _answer_state(complaint: Complaint, command: str, allowed: set[str | None]) -> dict[str, Any]:
+    _require(complaint, command, ANSWERABLE)
+    if complaint.answer_state not in allowed:
+        state = complaint.answer_state or "none"
+        raise Conflict(f"cannot {command} an answer that is {state}", answer_state=state,
+                       receipt_no=complaint.receipt_no)
+    return dict(complaint.answer or {})
+
+
+def _with_answer(complaint: Complaint, answer: dict[str, Any], step: Step) -> Complaint:
+    return replace(complaint, answer=answer, answer_state=answer["state"], timeline=complaint.timeline + (step,))
+
+
+def draft_answer(complaint: Complaint, draft: AnswerDraft, *, sealed: str, now: datetime,
+                 by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """Write (or rewrite) the answer: while the complaint is open and the answer is not with the
+    team lead or approved. ``sealed``: the draft's :attr:`AnswerDraft.private`, sealed."""
+    previous = _answer_state(complaint, "draft", {None, ANSWER_DRAFT, ANSWER_RETURNED})
+    check_answer(draft)
+    answer = {"state": ANSWER_DRAFT, "outcome": draft.outcome, "sealed": sealed, "template_id": draft.template_id,
+              "drafted_by": _who(by), "drafted_at": now.isoformat(), "submitted_at": None, "approved_at": None,
+              "reviews": list(previous.get("reviews", []))}
+    return _with_answer(complaint, answer, Step(now.isoformat(), "answer_drafted", {"outcome": draft.outcome})), []
+
+
+def submit_answer(complaint: Complaint, *, approval_required: bool, opened: dict[str, Any], now: datetime,
+                  source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """Send the answer for approval; where the department needs none, it is approved and the
+    complaint closed at once. ``opened``: the answer's sealed part, opened."""
+    answer = _answer_state(complaint, "submit", {ANSWER_DRAFT, ANSWER_RETURNED})
+    answer.update(state=ANSWER_SUBMITTED, submitted_at=now.isoformat())
+    submitted = _with_answer(complaint, answer, Step(now.isoformat(), "answer_submitted", {}))
+    if not approval_required:
+        return _approve(submitted, comment=None, opened=opened, now=now, source=source, by=by, review=False)
+    return submitted, []
+
+
+def return_answer(complaint: Complaint, *, comment: str, now: datetime,
+                  by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """The team lead sends the answer back with a comment; the clock keeps running."""
+    if not comment.strip():
+        raise Invalid("comment", "a returned answer says what to change")
+    if len(comment) > MAX_COMMENT:
+        raise Invalid("comment", f"a comment is at most {MAX_COMMENT} characters")
+    answer = _answer_state(complaint, "return", {ANSWER_SUBMITTED})
+    review = {"at": now.isoformat(), "by": _who(by), "decision": ANSWER_RETURNED, "comment": comment}
+    answer.update(state=ANSWER_RETURNED, reviews=[*answer.get("reviews", []), review])
+    return _with_answer(complaint, answer, Step(now.isoformat(), "answer_returned", {"comment": comment})), []
+
+
+def approve_answer(complaint: Complaint, *, comment: str | None, opened: dict[str, Any], now: datetime,
+                   source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """The team lead approves: the complaint closes with the answer's outcome."""
+    if comment is not None and len(comment) > MAX_COMMENT:
+        raise Invalid("comment", f"a comment is at most {MAX_COMMENT} characters")
+    _answer_state(complaint, "approve", {ANSWER_SUBMITTED})
+    return _approve(complaint, comment=comment, opened=opened, now=now, source=source, by=by, review=True)
+
+
+def _approve(complaint: Complaint, *, comment: str | None, opened: dict[str, Any], now: datetime, source: str,
+             by: dict[str, Any] | None, review: bool) -> tuple[Complaint, list[Event]]:
+    answer = dict(complaint.answer or {})
+    reviews = list(answer.get("reviews", []))
+    if review:
+        reviews.append({"at": now.isoformat(), "by": _who(by), "decision": ANSWER_APPROVED, "comment": comment})
+    answer.update(state=ANSWER_APPROVED, approved_at=now.isoformat(), reviews=reviews)
+    detail: dict[str, Any] = {"comment": comment} if comment else {}
+    if not review:
+        detail["approval_required"] = False
+    approved = _with_answer(complaint, answer, Step(now.isoformat(), "answer_approved", detail))
+    return _close_answered(approved, opened=opened, now=now, source=source)
+
+
+def _close_answered(complaint: Complaint, *, opened: dict[str, Any], now: datetime,
+                    source: str) -> tuple[Complaint, list[Event]]:
+    """Close with the (approved) answer: the public COMPLAINT_CLOSED and the sealed "answer" part."""
+    answer = complaint.answer or {}
+    n = len(complaint.timeline)
+    closed, events = close(complaint, outcome=answer["outcome"], reasons=opened.get("reasons"),
+                           remedy=opened.get("remedy"), now=now, source=source)
+    content = answer_content(closed, opened)
+    return closed, [*events, private_event(closed, "answer", content, now, source, n)]
+
+
+def close_directly(complaint: Complaint, *, approval_required: bool, draft: AnswerDraft, sealed: str,
+                   now: datetime, source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """처리완료 without approval (the department's policy allows it): the answer, its ``text``
+    possibly empty, is recorded as approved and travels to the citizen."""
+    if approval_required:
+        raise DomainError("approval_required",
+                          "this department's answers need the team lead's approval (결재): "
+                          "draft the answer and submit it", 409,
+                          details={"receipt_no": complaint.receipt_no, "department": complaint.department})
+    _require(complaint, "close", ANSWERABLE)
+    check_answer(draft, text_required=False)
+    previous = complaint.answer or {}
+    answer = {"state": ANSWER_APPROVED, "outcome": draft.outcome, "sealed": sealed, "template_id": draft.template_id,
+              "drafted_by": _who(by), "drafted_at": now.isoformat(), "submitted_at": None,
+              "approved_at": now.isoformat(), "reviews": list(previous.get("reviews", []))}
+    answered = replace(complaint, answer=answer, answer_state=ANSWER_APPROVED)
+    return _close_answered(answered, opened=draft.private, now=now, source=source)
+
+
+def accountable(complaint: Complaint) -> dict[str, Any]:
+    """민원책임실명제: the official named to the citizen, with a contact. The assigned handler (name
+    and office phone as routing publishes them), else the official who wrote the answer."""
+    handler = complaint.handler or {}
+    drafter = (complaint.answer or {}).get("drafted_by") or {}
+    return {"name": handler.get("name") or drafter.get("name"),
+            "department": complaint.department,
+            "department_name": complaint.department_name or complaint.department,
+            "contact": handler.get("contact")}
+
+
+def answer_content(complaint: Complaint, opened: dict[str, Any]) -> dict[str, Any]:
+    """The answer as the citizen receives it (the sealed "answer" part; the portal's lookup)."""
+    answer = complaint.answer or {}
+    return {"outcome": answer.get("outcome"), "text": opened.get("text"), "reasons": opened.get("reasons"),
+            "remedy": opened.get("remedy"), "answered_at": answer.get("approved_at"),
+            "handler": accountable(complaint)}
+
+
+def answer_view(complaint: Complaint, opened: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer as officials see it (AnswerView), ``opened``: its sealed part, opened."""
+    answer = complaint.answer
+    if answer is None:
+        return None
+    keys = ("state", "outcome", "template_id", "drafted_by", "drafted_at", "submitted_at", "approved_at")
+    return {**{k: answer.get(k) for k in keys}, "text": opened.get("text"), "reasons": opened.get("reasons"),
+            "remedy": opened.get("remedy"), "reviews": list(answer.get("reviews", []))}
+
+
+# ------------------------------------------------------------------ templates
+
+
+def check_template(*, category: str, title: str, text: str) -> None:
+    for name, value in (("category", category), ("title", title), ("text", text)):
+        if not value.strip():
+            raise Invalid(name, f"a template has a {name}")
+
+
+def _date(value: str | datetime | None) -> str | None:
+    if value is None:
+        return None
+    instant = datetime.fromisoformat(value) if isinstance(value, str) else value
+    day = instant.astimezone(KST)
+    return f"{day.year}년 {day.month}월 {day.day}일"
+
+
+def template_values(complaint: Complaint, *, name: str | None, today: datetime,
+                    drafter: dict[str, Any] | None = None) -> dict[str, str | None]:
+    """The placeholders' values for ``complaint`` (dates as Korean dates in KST)."""
+    who = accountable(complaint)
+    return {"민원인": name, "접수번호": complaint.receipt_no, "접수일": _date(complaint.received_at),
+            "처리기한": _date(complaint.due_at), "담당자": who["name"] or (drafter or {}).get("name"),
+            "담당부서": who["department_name"], "연락처": who["contact"], "오늘": _date(today)}
+
+
+def fill_template(text: str, values: dict[str, str | None]) -> str:
+    """Replace each known ``{placeholder}`` that has a value; one without a value stays as written,
+    for the handler to fill in."""
+    for key in PLACEHOLDERS:
+        value = values.get(key)
+        if value is not None:
+            text = text.replace("{" + key + "}", value)
+    return text
