@@ -228,6 +228,10 @@ class Api:
     async def compensations(self, receipt_no: str) -> Doc:
         return await self._json("GET", "/api/v1/compensations/", staff=True, params={"receipt_no": receipt_no})
 
+    async def decide_voucher(self, entry_id: str, decision: str, body: Doc) -> Doc:
+        """``approve`` (approver) or ``reject`` (reason) a voucher grant waiting for approval."""
+        return await self._json("POST", f"/api/v1/compensations/{_seg(entry_id)}/{decision}", staff=True, json=body)
+
     # ---------------------------------------------------------------- survey
 
     async def survey_for_staff(self, receipt_no: str) -> Doc:

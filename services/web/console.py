@@ -42,7 +42,7 @@ STAT_GROUPINGS = ("department", "channel", "kind", "month")
 ANSWER_STEPS = ("render", "save", "submit", "return", "approve")
 REASON_CODES = ("misrouted", "workload", "absence", "expertise", "other")
 """Why a complaint is reassigned (routing's codes)."""
-DONE = (*ACTIONS, "reassign", "answer_save", "answer_submit", "answer_return", "answer_approve", "confirm")
+DONE = (*ACTIONS, "reassign", "voucher_approve", "voucher_reject", "answer_save", "answer_submit", "answer_return", "answer_approve", "confirm")
 OUTCOMES = ("accepted", "partly_accepted", "rejected")
 PURPOSES = ("민원 처리", "사실 확인 전화", "현장 확인", "답변 작성", "이송 검토")
 """Why an official reads the complainant's data: intake writes it to the audit log with each read."""
@@ -325,7 +325,7 @@ def build(web: Web) -> list[Any]:
                           personal=personal, purpose=purpose, purposes=PURPOSES, answer=answer, current=current,
                           may_edit=may_edit, may_review=may_review, templates=templates or [], form=form,
                           outcomes=OUTCOMES, agencies=web.portal.get("agencies") or [], reassign_to=reassign_to,
-                          reason_codes=REASON_CODES)
+                          reason_codes=REASON_CODES, may_decide_vouchers=access.may_review_answer(staff, complaint))
 
     @get("/console/complaints/{receipt_no:str}", include_in_schema=False)
     async def complaint_page(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
@@ -385,6 +385,31 @@ def build(web: Web) -> list[Any]:
                 return await _complaint_page(page, staff, receipt_no, status=409 if error.status == 409 else 422,
                                              error=error)
         return web.redirect(page, _back(receipt_no, "reassign"))
+
+    @post("/console/complaints/{receipt_no:str}/vouchers/{entry_id:str}/{decision:str}", include_in_schema=False,
+          status_code=200)
+    async def decide_voucher(request: Request[Any, Any, Any], receipt_no: str, entry_id: str,
+                             decision: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if decision not in ("approve", "reject"):
+            raise WebError(404, "error.not_found")
+        form = await web.form(page)
+        async with web.api(staff) as api:
+            complaint = await _open_for(api, staff, receipt_no)
+            if not access.may_review_answer(staff, complaint):  # the same leads approve vouchers
+                raise WebError(403, "error.forbidden")
+            entries = (await api.optional(api.compensations(receipt_no)) or {}).get("items") or []
+            if entry_id not in {str(e.get("id")) for e in entries}:
+                raise WebError(404, "error.not_found")
+            body = {"approver": staff.id} if decision == "approve" else {"reason": _text(form, "reason")}
+            try:
+                await api.decide_voucher(entry_id, decision, body)
+            except ApiError as error:
+                if error.status not in (400, 409, 422):
+                    raise
+                return await _complaint_page(page, staff, receipt_no, status=409 if error.status == 409 else 422,
+                                             error=error)
+        return web.redirect(page, _back(receipt_no, f"voucher_{decision}"))
 
     # ------------------------------------------------------------ the answer and its approval (결재)
 
@@ -665,7 +690,7 @@ def build(web: Web) -> list[Any]:
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store",
                                                               "X-Content-Type-Options": "nosniff"})
 
-    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, answer_step, approvals,
+    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, decide_voucher, answer_step, approvals,
             templates, add_template, edit_template, delete_template, intake_new, intake_file, intake_confirm, board,
             rules, preview, holidays, add_holiday, stats, report_png]
 
