@@ -7,7 +7,7 @@ import io
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, Router, get, post
+from litestar import Controller, Request, Response, Router, delete, get, post, put
 from litestar.di import Provide
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.params import Parameter, QueryParameter
@@ -46,6 +46,7 @@ class ComplaintIn(BaseModel):
     priority: bool = Field(False, description="Elderly, disabled or pregnant citizen")
     whistleblower: bool = False
     consent: ConsentIn = Field(default_factory=ConsentIn)
+    location: str | None = Field(None, max_length=300, description="Where the problem is (not the citizen's address)")
 
     def to_filing(self) -> Filing:
         return Filing(
@@ -62,6 +63,7 @@ class ComplaintIn(BaseModel):
             priority=self.priority,
             whistleblower=self.whistleblower,
             consent=Consent(**self.consent.model_dump()),
+            location=self.location or None,
         )
 
 
@@ -86,6 +88,45 @@ class CloseIn(BaseModel):
     outcome: Literal["accepted", "partly_accepted", "rejected"]
     reasons: str | None = Field(None, max_length=5000)
     remedy: str | None = Field(None, max_length=2000)
+    text: str | None = Field(None, max_length=domain.MAX_ANSWER_TEXT, description="The answer to the citizen")
+
+    def to_draft(self) -> domain.AnswerDraft:
+        return domain.AnswerDraft(outcome=self.outcome, text=self.text or "", reasons=self.reasons,
+                                  remedy=self.remedy)
+
+
+class AnswerIn(BaseModel):
+    outcome: Literal["accepted", "partly_accepted", "rejected"]
+    text: str = Field(min_length=1, max_length=domain.MAX_ANSWER_TEXT)
+    reasons: str | None = Field(None, max_length=5000)
+    remedy: str | None = Field(None, max_length=2000)
+    template_id: str | None = Field(None, max_length=100)
+
+    def to_draft(self) -> domain.AnswerDraft:
+        return domain.AnswerDraft(outcome=self.outcome, text=self.text, reasons=self.reasons,
+                                  remedy=self.remedy, template_id=self.template_id)
+
+
+class ReturnIn(BaseModel):
+    comment: str = Field(min_length=1, max_length=domain.MAX_COMMENT)
+
+
+class ApproveIn(BaseModel):
+    comment: str | None = Field(None, max_length=domain.MAX_COMMENT)
+
+
+class RenderIn(BaseModel):
+    template_id: str = Field(min_length=1, max_length=100)
+
+
+class TemplateIn(BaseModel):
+    category: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=domain.MAX_ANSWER_TEXT)
+
+
+class PolicyIn(BaseModel):
+    approval_required: bool
 
 
 def staff_view(complaint: Complaint) -> dict[str, Any]:
@@ -98,6 +139,8 @@ def staff_view(complaint: Complaint) -> dict[str, Any]:
         priority=complaint.priority,
         confidential=complaint.confidential,
         extensions=complaint.extensions,
+        department_name=complaint.department_name,
+        answer_state=complaint.answer_state,
         complainant_ref=complaint.complainant_ref,
         registered_by=complaint.registered_by,
         last_actor=complaint.last_actor,
@@ -108,6 +151,9 @@ def staff_view(complaint: Complaint) -> dict[str, Any]:
 
 CASEWORK = [auth.requires(*auth.CASEWORK)]
 READERS = [auth.requires(*auth.READERS, auth.CALL_CENTRE)]
+LEADS = [auth.requires(*auth.LEADS)]
+OFFICE = [auth.requires(*auth.OFFICE)]
+STAFF = [auth.requires(*auth.STAFF)]
 AUDIT = [auth.requires(auth.PRIVACY_OFFICER, auth.ADMIN)]
 AUDIT_COLUMNS = ("at", "actor_id", "actor_name", "actor_department", "actor_roles", "receipt_no", "action", "purpose")
 
@@ -243,6 +289,7 @@ class ComplaintController(Controller):
         department: str | None = None,
         kind: str | None = None,
         channel: str | None = None,
+        answer_state: Literal["draft", "submitted", "returned", "approved"] | None = None,
         overdue: bool = False,
         cursor: str | None = None,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
@@ -254,7 +301,7 @@ class ComplaintController(Controller):
             department = who.department or "-"
         items = await intake.list(
             filters={"status": status, "department": department, "kind": kind, "channel": channel,
-                     "overdue": overdue},
+                     "answer_state": answer_state, "overdue": overdue},
             after=cursor, limit=limit,
         )
         next_cursor = items[-1].receipt_no if len(items) == limit else None
@@ -313,10 +360,95 @@ class ComplaintController(Controller):
     @post("/{receipt_no:str}/close", status_code=200, guards=CASEWORK)
     async def close(self, receipt_no: str, data: CloseIn, request: Request[Any, Any, Any], intake: Intake,
                     idempotency_key: IdempotencyKey) -> dict[str, Any]:
+        """처리완료 with the answer (``text``), where the department's answers need no approval;
+        otherwise 409 ``approval_required``: draft, submit and have it approved."""
         await _in_scope(request, intake, receipt_no)
-        return await self._run(request, intake, receipt_no, idempotency_key, lambda x: domain.close(
-            x, outcome=data.outcome, reasons=data.reasons, remedy=data.remedy, now=intake.clock(),
-            source=intake.source))
+        return staff_view(await intake.close(receipt_no, data.to_draft(), by=_by(request),
+                                             idempotency_key=idempotency_key))
+
+    # -------------------------------------------------------- answers (답변, 결재)
+
+    @get("/{receipt_no:str}/answer", guards=CASEWORK)
+    async def get_answer(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake) -> dict[str, Any]:
+        """The answer (opened) and whether this department's answers need approval."""
+        await _in_scope(request, intake, receipt_no)
+        return await intake.answer(receipt_no)
+
+    @put("/{receipt_no:str}/answer", status_code=200, guards=CASEWORK)
+    async def put_answer(self, receipt_no: str, data: AnswerIn, request: Request[Any, Any, Any], intake: Intake,
+                         idempotency_key: IdempotencyKey) -> dict[str, Any]:
+        """Draft (or redraft a returned) answer; its text, reasons and remedy are kept sealed."""
+        await _in_scope(request, intake, receipt_no)
+        complaint = await intake.draft_answer(receipt_no, data.to_draft(), by=_by(request),
+                                              idempotency_key=idempotency_key)
+        return {"answer": intake.answer_of(complaint)}
+
+    @post("/{receipt_no:str}/answer/submit", status_code=200, guards=CASEWORK)
+    async def submit_answer(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
+                            idempotency_key: IdempotencyKey) -> dict[str, Any]:
+        """Send the answer for approval (결재); without a required approval it closes the complaint."""
+        await _in_scope(request, intake, receipt_no)
+        complaint = await intake.submit_answer(receipt_no, by=_by(request), idempotency_key=idempotency_key)
+        return {"answer": intake.answer_of(complaint), "status": complaint.status}
+
+    @post("/{receipt_no:str}/answer/return", status_code=200, guards=LEADS)
+    async def return_answer(self, receipt_no: str, data: ReturnIn, request: Request[Any, Any, Any],
+                            intake: Intake, idempotency_key: IdempotencyKey) -> dict[str, Any]:
+        """The team lead returns the answer with a comment; the clock keeps running."""
+        await _in_scope(request, intake, receipt_no)
+        complaint = await intake.return_answer(receipt_no, comment=data.comment, by=_by(request),
+                                               idempotency_key=idempotency_key)
+        return {"answer": intake.answer_of(complaint), "status": complaint.status}
+
+    @post("/{receipt_no:str}/answer/approve", status_code=200, guards=LEADS)
+    async def approve_answer(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
+                             idempotency_key: IdempotencyKey, data: ApproveIn | None = None) -> dict[str, Any]:
+        """The team lead approves: the complaint is closed with the answer, which goes to the citizen."""
+        await _in_scope(request, intake, receipt_no)
+        complaint = await intake.approve_answer(receipt_no, comment=data.comment if data else None,
+                                                by=_by(request), idempotency_key=idempotency_key)
+        return {"answer": intake.answer_of(complaint), "status": complaint.status}
+
+    @post("/{receipt_no:str}/answer/render", status_code=200, guards=CASEWORK)
+    async def render_answer(self, receipt_no: str, data: RenderIn, request: Request[Any, Any, Any],
+                            intake: Intake) -> dict[str, Any]:
+        """A template's text with this complaint's placeholders filled (the name read is audited)."""
+        await _in_scope(request, intake, receipt_no)
+        return {"text": await intake.render_answer(receipt_no, data.template_id, by=_by(request))}
+
+    @get("/answer-templates", guards=STAFF)
+    async def list_templates(self, intake: Intake,
+                             category: Annotated[str | None, Parameter(max_length=100)] = None) -> dict[str, Any]:
+        return {"items": await intake.templates(category=category)}
+
+    @post("/answer-templates", status_code=201, guards=LEADS)
+    async def create_template(self, data: TemplateIn, request: Request[Any, Any, Any],
+                              intake: Intake) -> dict[str, Any]:
+        """A canned answer for a category (team leads maintain them)."""
+        return await intake.save_template(None, category=data.category, title=data.title, text=data.text,
+                                          by=_by(request))
+
+    @put("/answer-templates/{template_id:str}", status_code=200, guards=LEADS)
+    async def update_template(self, template_id: str, data: TemplateIn, request: Request[Any, Any, Any],
+                              intake: Intake) -> dict[str, Any]:
+        return await intake.save_template(template_id, category=data.category, title=data.title, text=data.text,
+                                          by=_by(request))
+
+    @delete("/answer-templates/{template_id:str}", status_code=200, guards=LEADS)
+    async def delete_template(self, template_id: str, request: Request[Any, Any, Any],
+                              intake: Intake) -> dict[str, Any]:
+        await intake.delete_template(template_id, by=_by(request))
+        return {"id": template_id, "deleted": True}
+
+    @get("/answer-policies", guards=STAFF)
+    async def list_policies(self, intake: Intake) -> dict[str, Any]:
+        """Which departments' answers need the team lead's approval (결재), and the default."""
+        return await intake.policies()
+
+    @put("/answer-policies/{department:str}", status_code=200, guards=OFFICE)
+    async def set_policy(self, department: str, data: PolicyIn, request: Request[Any, Any, Any],
+                         intake: Intake) -> dict[str, Any]:
+        return await intake.set_policy(department, approval_required=data.approval_required, by=_by(request))
 
     @post("/{receipt_no:str}/withdraw", status_code=200)
     async def withdraw(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,

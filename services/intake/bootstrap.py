@@ -12,10 +12,13 @@ from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
 from services.intake import api, consumers, open311
 from services.intake.handlers import Intake
+from services.intake.settings import IntakeSettings
 from services.intake.store import IntakeStore
 
 
-def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock) -> Service:
+def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
+              intake_settings: IntakeSettings | None = None) -> Service:
+    own = intake_settings or IntakeSettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
     intake = Intake(
         store=IntakeStore(store, relay),
@@ -29,6 +32,7 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         code_failures=settings.check_code_max_failures,
         code_window=timedelta(seconds=settings.check_code_window_seconds),
         proxies=frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip()),
+        approval_default=own.answer_approval_default,
     )
     return Service(
         name="intake",

@@ -17,7 +17,7 @@ from typing import Any
 from minwon import contracts as c
 from minwon import topics
 from minwon.crypto import Sealer
-from minwon.errors import DomainError, NotFound
+from minwon.errors import DomainError, Invalid, NotFound
 from minwon.events import Event
 from minwon.service import Clock
 from services.intake import domain, metrics
@@ -46,6 +46,8 @@ class Intake:
     code_window: timedelta = timedelta(minutes=15)
     proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
     """Peers trusted to name the client in ``X-Forwarded-For`` (the web front, a reverse proxy)."""
+    approval_default: bool = True
+    """Whether a department that set no answer policy needs the team lead's approval (결재)."""
 
     # -------------------------------------------------------------- commands
 
@@ -71,6 +73,8 @@ class Intake:
 
         identity = asdict(filing.identity)
         private = {**identity, "title": filing.title, "body": filing.body}
+        if filing.location:
+            private["location"] = filing.location
         sealed_at_rest = self.pii.seal_json(private, context=receipt_no)
         created = False
 
@@ -187,7 +191,12 @@ class Intake:
         return complaint
 
     async def get_for_citizen(self, receipt_no: str, code: str, *, client: str) -> dict[str, Any]:
-        return domain.public_view(await self.verify_code(receipt_no, code, client=client))
+        """The public view; once closed with an answer, the answer too (opened from its seal)."""
+        complaint = await self.verify_code(receipt_no, code, client=client)
+        view = domain.public_view(complaint)
+        if complaint.status == domain.CLOSED and complaint.answer is not None:
+            view["answer"] = domain.answer_content(complaint, self._opened(complaint))
+        return view
 
     async def personal_data(self, receipt_no: str, *, by: dict[str, Any], purpose: str) -> dict[str, Any]:
         """The complainant's personal data and the complaint's text, opened here; the read is
@@ -195,7 +204,7 @@ class Intake:
         complaint = await self.get(receipt_no)
         await self.audit(by, "read_personal_data", receipt_no, purpose=purpose)
         private = self.pii.open_json(complaint.sealed, context=receipt_no)
-        keys = ("name", "phone", "email", "address", "title", "body")
+        keys = ("name", "phone", "email", "address", "title", "body", "location")
         return {"receipt_no": receipt_no, **{k: private.get(k) for k in keys}}
 
     async def audit_log(self, *, receipt_no: str | None, actor: str | None, since: datetime | None,
@@ -225,10 +234,13 @@ class Intake:
         data = event.data
         note: Callable[[Complaint], Complaint] | None = None
         if event.type == c.COMPLAINT_ROUTED:
-            note = lambda x: domain.note_routed(x, department=data["department"], at=event.time.isoformat())  # noqa: E731
+            note = lambda x: domain.note_routed(  # noqa: E731
+                x, department=data["department"], department_name=data.get("department_name"),
+                at=event.time.isoformat())
         elif event.type in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
             note = lambda x: domain.note_assigned(  # noqa: E731
-                x, handler=data["handler"], department=data["department"], at=event.time.isoformat())
+                x, handler=data["handler"], department=data["department"],
+                department_name=data.get("department_name"), at=event.time.isoformat())
         elif event.type in (c.DEADLINE_SET, c.DEADLINE_UPDATED):
             note = lambda x: domain.note_due(x, due_at=data["due_at"], at=event.time.isoformat())  # noqa: E731
         if note is None:
@@ -240,6 +252,114 @@ class Intake:
             return note(Complaint.from_doc(state)).to_doc(), []
 
         await self.store.complaints.apply(event.subject, decide, cause=event.id)
+
+    # ------------------------------------------------------ answers (답변, 결재)
+
+    def _opened(self, complaint: Complaint) -> dict[str, Any]:
+        """The answer's text, reasons and remedy, opened from their seal (empty: no answer)."""
+        sealed = (complaint.answer or {}).get("sealed")
+        return self.pii.open_json(sealed, context=complaint.receipt_no) if sealed else {}
+
+    async def approval_required(self, department: str | None) -> bool:
+        return domain.approval_required(await self.store.policies_by_department(), department,
+                                        default=self.approval_default)
+
+    async def answer(self, receipt_no: str) -> dict[str, Any]:
+        complaint = await self.get(receipt_no)
+        return {"answer": domain.answer_view(complaint, self._opened(complaint)),
+                "approval_required": await self.approval_required(complaint.department)}
+
+    def answer_of(self, complaint: Complaint) -> dict[str, Any] | None:
+        return domain.answer_view(complaint, self._opened(complaint))
+
+    async def draft_answer(self, receipt_no: str, draft: domain.AnswerDraft, *, by: dict[str, Any],
+                           idempotency_key: str | None = None) -> Complaint:
+        sealed = self.pii.seal_json(draft.private, context=receipt_no)
+        return await self.run(receipt_no, lambda x: domain.draft_answer(x, draft, sealed=sealed, now=self.clock(),
+                                                                        by=by),
+                              idempotency_key=idempotency_key, by=by, action="draft_answer")
+
+    async def submit_answer(self, receipt_no: str, *, by: dict[str, Any],
+                            idempotency_key: str | None = None) -> Complaint:
+        policies = await self.store.policies_by_department()
+
+        def command(x: Complaint) -> tuple[Complaint, list[Event]]:
+            required = domain.approval_required(policies, x.department, default=self.approval_default)
+            return domain.submit_answer(x, approval_required=required, opened=self._opened(x), now=self.clock(),
+                                        source=self.source, by=by)
+
+        return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by, action="submit_answer")
+
+    async def return_answer(self, receipt_no: str, *, comment: str, by: dict[str, Any],
+                            idempotency_key: str | None = None) -> Complaint:
+        return await self.run(receipt_no, lambda x: domain.return_answer(x, comment=comment, now=self.clock(), by=by),
+                              idempotency_key=idempotency_key, by=by, action="return_answer")
+
+    async def approve_answer(self, receipt_no: str, *, comment: str | None, by: dict[str, Any],
+                             idempotency_key: str | None = None) -> Complaint:
+        return await self.run(receipt_no, lambda x: domain.approve_answer(
+            x, comment=comment, opened=self._opened(x), now=self.clock(), source=self.source, by=by),
+            idempotency_key=idempotency_key, by=by, action="approve_answer")
+
+    async def close(self, receipt_no: str, draft: domain.AnswerDraft, *, by: dict[str, Any],
+                    idempotency_key: str | None = None) -> Complaint:
+        """처리완료 without approval, where the department's policy allows it (409 otherwise)."""
+        policies = await self.store.policies_by_department()
+        sealed = self.pii.seal_json(draft.private, context=receipt_no)
+
+        def command(x: Complaint) -> tuple[Complaint, list[Event]]:
+            required = domain.approval_required(policies, x.department, default=self.approval_default)
+            return domain.close_directly(x, approval_required=required, draft=draft, sealed=sealed,
+                                         now=self.clock(), source=self.source, by=by)
+
+        return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by, action="close")
+
+    async def render_answer(self, receipt_no: str, template_id: str, *, by: dict[str, Any]) -> str:
+        """A template's text with the complaint's placeholders filled; reading the name is audited."""
+        complaint = await self.get(receipt_no)
+        template = await self.store.get_template(template_id)
+        if template is None:
+            raise NotFound("template", template_id)
+        await self.audit(by, "read_personal_data", receipt_no, purpose="답변 작성")
+        name = self.pii.open_json(complaint.sealed, context=receipt_no).get("name")
+        values = domain.template_values(complaint, name=name, today=self.clock(), drafter=by)
+        return domain.fill_template(template["text"], values)
+
+    # ------------------------------------------------------------ templates
+
+    async def templates(self, *, category: str | None) -> list[dict[str, Any]]:
+        return [_template(d) for d in await self.store.list_templates(category=category)]
+
+    async def save_template(self, template_id: str | None, *, category: str, title: str, text: str,
+                            by: dict[str, Any]) -> dict[str, Any]:
+        domain.check_template(category=category, title=title, text=text)
+        if template_id is not None and await self.store.get_template(template_id) is None:
+            raise NotFound("template", template_id)
+        doc = {"_id": template_id or uuid.uuid4().hex, "category": category.strip(), "title": title.strip(),
+               "text": text, "updated_at": self.clock().astimezone(UTC).isoformat(),
+               "updated_by": {"id": by["id"], "name": by.get("name")}}
+        await self.store.put_template(template=doc)
+        await self.audit(by, "save_answer_template", None, purpose=f"answer template {doc['_id']}")
+        return _template(doc)
+
+    async def delete_template(self, template_id: str, *, by: dict[str, Any]) -> None:
+        if not await self.store.delete_template(template_id):
+            raise NotFound("template", template_id)
+        await self.audit(by, "delete_answer_template", None, purpose=f"answer template {template_id}")
+
+    # ------------------------------------------------------------- policies
+
+    async def policies(self) -> dict[str, Any]:
+        return {"default_required": self.approval_default, "departments": await self.store.policies_by_department()}
+
+    async def set_policy(self, department: str, *, approval_required: bool, by: dict[str, Any]) -> dict[str, Any]:
+        if not department.strip():
+            raise Invalid("department", "name the department")
+        await self.store.put_policy(department=department, approval_required=approval_required,
+                                    at=self.clock().astimezone(UTC).isoformat(), by=by)
+        await self.audit(by, "set_answer_policy", None,
+                         purpose=f"{department}: approval {'required' if approval_required else 'not required'}")
+        return {"department": department, "approval_required": approval_required}
 
     # ---------------------------------------------------------------- helpers
 
@@ -259,11 +379,18 @@ class Intake:
         return out
 
 
+def _template(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"id": doc["_id"], **{k: doc.get(k) for k in ("category", "title", "text", "updated_at", "updated_by")}}
+
+
 def _identity_key(filing: Filing) -> str:
     ident = filing.identity
     return "|".join((ident.name.strip(), (ident.phone or ident.email or ident.address or "").strip()))
 
 
 def _fingerprint(filing: Filing) -> str:
-    raw = json.dumps(asdict(filing), sort_keys=True, default=str, ensure_ascii=False)
+    fields = asdict(filing)
+    if fields["location"] is None:  # as fingerprinted before filings had a location
+        del fields["location"]
+    raw = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()

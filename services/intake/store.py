@@ -1,6 +1,6 @@
 """Intake's persistence: complaints (aggregates with inbox and outbox), idempotency keys,
-receipt-number sequences, check-code failures per window, and the append-only audit log of
-officials' access, in its own database."""
+receipt-number sequences, check-code failures per window, the append-only audit log of
+officials' access, answer templates and each department's answer policy, in its own database."""
 
 from __future__ import annotations
 
@@ -22,13 +22,17 @@ class IntakeStore:
         self.sequences = self.db.collection("sequences")
         self.attempts = self.db.collection("code_attempts")
         self.audit = self.db.collection("audit")
+        self.templates = self.db.collection("answer_templates")
+        self.policies = self.db.collection("answer_policies")
 
     async def setup(self) -> None:
         coll = self.db.collection("complaints")
-        for fields in (("status",), ("department",), ("kind",), ("channel",), ("due_at",), ("registered_at",)):
+        for fields in (("status",), ("department",), ("kind",), ("channel",), ("due_at",), ("registered_at",),
+                       ("answer_state",)):
             await coll.ensure_index(*fields)
         for fields in (("receipt_no",), ("actor_id",), ("at",)):
             await self.audit.ensure_index(*fields)
+        await self.templates.ensure_index("category")
 
     async def failures(self, *, keys: list[str]) -> list[int]:
         """Check-code failures counted under each key (one document per key, read by ``_id``)."""
@@ -69,3 +73,29 @@ class IntakeStore:
         if after:
             where = {**where, "_id": {"$gt": after}}
         return await self.db.collection("complaints").find(where, sort=[("_id", 1)], limit=limit)
+
+    # ------------------------------------------------------- answer templates
+
+    async def list_templates(self, *, category: str | None) -> list[dict[str, Any]]:
+        """A department keeps a few templates a category: read them all, no paging."""
+        return await self.templates.find({"category": category} if category else {}, sort=[("_id", 1)])
+
+    async def get_template(self, template_id: str) -> dict[str, Any] | None:
+        return await self.templates.get(template_id)
+
+    async def put_template(self, *, template: dict[str, Any]) -> None:
+        await self.templates.put(template)
+
+    async def delete_template(self, template_id: str) -> bool:
+        return await self.templates.delete(template_id)
+
+    # ------------------------------------------------------- answer policies
+
+    async def policies_by_department(self) -> dict[str, bool]:
+        """``{department: approval required}`` for the departments that set one."""
+        return {d["_id"]: bool(d["approval_required"]) for d in await self.policies.find({})}
+
+    async def put_policy(self, *, department: str, approval_required: bool, at: str,
+                         by: dict[str, Any]) -> None:
+        await self.policies.put({"_id": department, "approval_required": approval_required,
+                                 "updated_at": at, "updated_by": by})

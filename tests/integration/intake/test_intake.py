@@ -13,12 +13,14 @@ from minwon import contracts as c
 from minwon import topics
 from minwon.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
+from services.intake.settings import IntakeSettings
 from tests.factories import STAFF, complaint_payload
 
 
 def _app(backend, store, bus):
+    """Intake whose departments close without the team lead's approval (answers: test_answers.py)."""
     settings = backend.settings()
-    service = bootstrap(settings, store=store, bus=bus)
+    service = bootstrap(settings, store=store, bus=bus, intake_settings=IntakeSettings(answer_approval_default=False))
     return create_app([service], Infrastructure(bus=bus, stores={"intake": store}))
 
 

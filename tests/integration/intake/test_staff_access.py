@@ -16,6 +16,7 @@ from minwon import topics
 from minwon.events import Event
 from minwon.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
+from services.intake.settings import IntakeSettings
 from tests.factories import STAFF, complaint_payload, staff_headers
 
 ALL_TOPICS = sorted({v for v in vars(topics).values() if isinstance(v, str) and v.startswith("minwon.")})
@@ -30,7 +31,9 @@ class Clock:
 
 
 def _app(backend, store, bus, clock=None):
-    service = bootstrap(backend.settings(), store=store, bus=bus, **({"clock": clock} if clock else {}))
+    """Intake whose departments close without the team lead's approval (answers: test_answers.py)."""
+    service = bootstrap(backend.settings(), store=store, bus=bus, **({"clock": clock} if clock else {}),
+                        intake_settings=IntakeSettings(answer_approval_default=False))
     return create_app([service], Infrastructure(bus=bus, stores={"intake": store}))
 
 
@@ -155,8 +158,8 @@ async def test_personal_data_reads_are_scoped_and_each_is_audited_never_publishe
         for _ in range(3):
             read = await client.get(path, params={"purpose": "현장 확인 연락"}, headers=handler)
             assert read.status_code == 200, read.text
-        assert read.json() == {"receipt_no": receipt, **{k: payload[k] for k in
-                                                         ("name", "phone", "email", "address", "title", "body")}}
+        assert read.json() == {"receipt_no": receipt, "location": None,
+                               **{k: payload[k] for k in ("name", "phone", "email", "address", "title", "body")}}
         elsewhere = _official("handler", "parks")
         assert (await client.get(path, params={"purpose": "확인"}, headers=elsewhere)).status_code == 403
         assert (await client.get(path, params={"purpose": "확인"}, headers=_official("auditor"))).status_code == 403
