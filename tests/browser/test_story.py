@@ -49,6 +49,13 @@ def file_in_portal(page: Any, *, title: str, body: str, screenshots: bool = Fals
     return receipt_no, code
 
 
+def set_approval(system: System, department: str, *, required: bool) -> None:
+    """The department's answer policy (the complaint office's setting)."""
+    policy = system.json("PUT", f"/api/v1/complaints/answer-policies/{department}",
+                         json={"approval_required": required})
+    assert policy, policy
+
+
 def reload_until(page: Any, locator: str, text: str, timeout: float = 20) -> None:
     """Reload until ``locator`` shows ``text``: another service catches up through the bus."""
     def shown() -> bool:
@@ -128,12 +135,17 @@ def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey
     assert clock["extensions"][0]["by"] == "7d"
     shot(official, "console-complaint-working")
 
-    official.locator("summary", has_text="처리 완료").click()
-    official.locator("#close-outcome").select_option("accepted")
-    official.locator("#close-reasons").fill("보도블록을 교체했습니다.")
-    official.once("dialog", lambda dialog: dialog.accept())
-    official.locator("#do-close").click()
-    expect(official.locator("h1 .badge")).to_have_text("처리 완료")
+    # this department answers without the team lead's approval: the confirmed answer closes the complaint
+    set_approval(system, department, required=False)
+    try:
+        official.reload()
+        expect(official.locator("#approval-policy")).to_contain_text("결재 없이")
+        official.locator("#answer-outcome").select_option("accepted")
+        official.locator("#answer-text").fill("보도블록을 교체했습니다. 불편을 드려 죄송합니다.")
+        official.get_by_role("button", name="답변 확정 (처리 완료·통지)").click()
+        expect(official.locator("h1 .badge")).to_have_text("처리 완료")
+    finally:
+        set_approval(system, department, required=True)
     expect(official.locator("#actions")).to_contain_text("할 수 있는 처리가 없습니다")
 
     # the timeline spans the services
@@ -151,6 +163,7 @@ def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey
     citizen.get_by_role("button", name="조회").click()
     expect(citizen.locator("#lookup-result")).to_contain_text("처리 완료")
     expect(citizen.locator("#lookup-result")).to_contain_text("수용")
+    expect(citizen.locator("#answer-text")).to_have_text("보도블록을 교체했습니다. 불편을 드려 죄송합니다.")
 
     survey = wait_for(lambda: (lambda s: s if s.get("link") else None)(
         system.json("GET", f"/api/v1/surveys/complaints/{receipt_no}")), timeout=30)
