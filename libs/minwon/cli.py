@@ -5,6 +5,7 @@
     minwon replay deadline ...       rebuild or republish from the event log
     minwon deadline compute ...      print a legal due time as JSON
     minwon deadletter ...            list, show and redrive dead letters
+    minwon backup|restore <dir>      copy the embedded mode's SQLite files (minwon.backup)
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from minwon import deadletters
+from minwon import backup, deadletters
 from minwon.host import SERVICES
 from minwon.settings import Settings
 
@@ -55,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         extras.update(dict.fromkeys(getattr(module, "COMMANDS", ()), module))
     deadletters.register(sub)
     extras.update(dict.fromkeys(deadletters.COMMANDS, deadletters))
+    backup.register(sub)
+    extras.update(dict.fromkeys(backup.COMMANDS, backup))
 
     args = parser.parse_args(argv)
     if args.command == "run":
