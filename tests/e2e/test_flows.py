@@ -136,7 +136,10 @@ async def test_mail_complaint_through_its_whole_life(backend, quick) -> None:
         assert "extended" in steps(view)
 
         # answered and closed: the survey invitation follows
-        r = await client.post(f"/api/v1/complaints/{receipt}/close", headers=STAFF, json={"outcome": "accepted"})
+        answer = f"/api/v1/complaints/{receipt}/answer"  # drafted, submitted and approved (결재)
+        await client.put(answer, headers=STAFF, json={"outcome": "accepted", "text": "보수하였습니다"})
+        await client.post(f"{answer}/submit", headers=STAFF)
+        r = await client.post(f"{answer}/approve", headers=STAFF, json={})
         assert r.status_code == 200 and r.json()["status"] == "closed"
         view = await public_view(client, receipt, code)
         assert view["status"] == "closed" and view["outcome"] == "accepted" and steps(view)[-1] == "closed"

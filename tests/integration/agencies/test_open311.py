@@ -112,8 +112,10 @@ async def test_a_request_round_trips_through_intake_form_and_json(backend) -> No
             assert receipt not in {r["service_request_id"] for r in closed}
 
             # closed by staff: the request says closed
-            done = await client.post(f"/api/v1/complaints/{receipt}/close", json={"outcome": "accepted"},
-                                     headers=STAFF)
+            answer = f"/api/v1/complaints/{receipt}/answer"
+            await client.put(answer, json={"outcome": "accepted", "text": "보수하였습니다"}, headers=STAFF)
+            await client.post(f"{answer}/submit", headers=STAFF)
+            done = await client.post(f"{answer}/approve", json={}, headers=STAFF)
             assert done.status_code == 200, done.text
             [request] = (await client.get(f"/open311/v2/requests/{receipt}.json")).json()
             assert request["status"] == "closed" and request["status_notes"] == "closed"

@@ -83,9 +83,12 @@ async def test_nothing_personal_reaches_an_agency(backend, monkeypatch) -> None:
             extended = await client.post(f"/api/v1/complaints/{receipts['api0']}/extend",
                                          json={"reason": extend_reason}, headers=STAFF)
             assert extended.status_code == 200, extended.text
-            closed = await client.post(f"/api/v1/complaints/{receipts['api1']}/close",
-                                       json={"outcome": "rejected", "reasons": reject_reason, "remedy": remedy},
-                                       headers=STAFF)
+            answer, text = f"/api/v1/complaints/{receipts['api1']}/answer", f"답변-{tag}"
+            secrets.append(text)
+            await client.put(answer, json={"outcome": "rejected", "text": text, "reasons": reject_reason,
+                                           "remedy": remedy}, headers=STAFF)
+            await client.post(f"{answer}/submit", headers=STAFF)
+            closed = await client.post(f"{answer}/approve", json={}, headers=STAFF)
             assert closed.status_code == 200, closed.text
             await until(published, lambda es: _count(es, c.PUBLIC_COMPLAINT_CLOSED) >= 1
                         and _count(es, c.PUBLIC_COMPLAINT_EXTENDED) >= 1)
