@@ -82,6 +82,7 @@ class ExtendIn(ReasonIn):
 
 class TransferIn(ReasonIn):
     agency: str = Field(min_length=1, max_length=200)
+    agency_name: str | None = Field(None, max_length=200, description="The receiving agency's name, for the citizen")
 
 
 class CloseIn(BaseModel):
@@ -355,7 +356,8 @@ class ComplaintController(Controller):
                        idempotency_key: IdempotencyKey) -> dict[str, Any]:
         await _in_scope(request, intake, receipt_no)
         return await self._run(request, intake, receipt_no, idempotency_key, lambda x: domain.transfer(
-            x, agency=data.agency, reason=data.reason, now=intake.clock(), source=intake.source))
+            x, agency=data.agency, reason=data.reason, now=intake.clock(), source=intake.source,
+            agency_name=data.agency_name))
 
     @post("/{receipt_no:str}/close", status_code=200, guards=CASEWORK)
     async def close(self, receipt_no: str, data: CloseIn, request: Request[Any, Any, Any], intake: Intake,

@@ -428,16 +428,18 @@ def extend(
 
 
 def transfer(
-    complaint: Complaint, *, agency: str, reason: str, now: datetime, source: str
+    complaint: Complaint, *, agency: str, reason: str, now: datetime, source: str, agency_name: str | None = None
 ) -> tuple[Complaint, list[Event]]:
-    """이송: the complaint belongs to another agency."""
+    """이송: the complaint belongs to another agency (``agency_name``, if known, goes with the reason
+    in the sealed part, for the citizen's notice)."""
     if not agency.strip():
         raise Invalid("agency", "name the agency the complaint is transferred to")
     if not reason.strip():
         raise Invalid("reason", "a transfer states its reason")
     return _transition(complaint, command="transfer", allowed=OPEN, status=TRANSFERRED,
                        type=c.COMPLAINT_TRANSFERRED, step="transferred",
-                       detail={"agency": agency}, now=now, source=source, private={"reason": reason})
+                       detail={"agency": agency}, now=now, source=source,
+                       private={"reason": reason, **({"agency_name": agency_name} if agency_name else {})})
 
 
 def close(

@@ -221,6 +221,9 @@ class Intake:
 
     async def list(self, *, filters: dict[str, Any], after: str | None, limit: int) -> list[Complaint]:
         where = {k: v for k, v in filters.items() if v is not None and k != "overdue"}
+        if filters.get("answer_state") in (domain.ANSWER_DRAFT, domain.ANSWER_SUBMITTED, domain.ANSWER_RETURNED) \
+                and "status" not in where:  # a withdrawn or transferred complaint's answer waits for nobody
+            where["status"] = {"$in": sorted(domain.OPEN)}
         if filters.get("overdue"):
             where["status"] = {"$in": sorted(domain.OPEN)}
             where["due_at"] = {"$lt": self.clock().isoformat()}

@@ -172,6 +172,16 @@ async def test_another_departments_handler_is_refused_and_only_leads_decide(back
         chief = await client.post(f"{path}/approve", json={}, headers=_official("section_chief", "road"))
         assert chief.status_code == 200 and chief.json()["status"] == "closed"
 
+        # a submitted answer of a complaint withdrawn meanwhile leaves the approval queue
+        gone, gone_code, _ = await w.file()
+        await client.put(f"{API}/{gone}/answer", json={"outcome": "accepted", "text": "처리"}, headers=handler)
+        await client.post(f"{API}/{gone}/answer/submit", headers=handler)
+        queue = lambda: client.get(API, params={"answer_state": "submitted"}, headers=_official("team_lead", "road"))  # noqa: E731
+        assert gone in [x["receipt_no"] for x in (await queue()).json()["items"]]
+        assert (await client.post(f"{API}/{gone}/withdraw", params={"code": gone_code})).status_code == 200
+        assert gone not in [x["receipt_no"] for x in (await queue()).json()["items"]]
+        assert (await client.post(f"{API}/{gone}/answer/approve", json={}, headers=STAFF)).status_code == 409
+
 
 async def test_rejections_need_a_remedy_and_the_department_policy_decides_on_approval(backend) -> None:
     handler = _official("handler", "road")

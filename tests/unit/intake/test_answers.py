@@ -195,3 +195,12 @@ def test_assignment_brings_the_department_name_and_a_move_forgets_the_old_one() 
     moved = domain.note_assigned(c, handler={"id": "p-1", "name": "공원", "contact": "1"}, department="parks", at="t")
     assert moved.department == "parks" and moved.department_name is None
     assert domain.accountable(moved)["department_name"] == "parks"  # unknown name: the code
+
+
+def test_a_transfer_seals_the_agency_name_with_its_reason_when_known() -> None:
+    _, events = domain.transfer(complaint(), agency="molit", agency_name="국토교통부", reason="소관 아님", now=NOW,
+                                source=SRC)
+    assert events[-1].data["content"] == {"reason": "소관 아님", "agency_name": "국토교통부"}
+    assert "국토교통부" not in str(events[0].data)
+    _, events = domain.transfer(complaint(), agency="molit", reason="소관 아님", now=NOW, source=SRC)
+    assert events[-1].data["content"] == {"reason": "소관 아님"}
