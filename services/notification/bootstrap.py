@@ -59,6 +59,9 @@ def policy(ns: NotificationSettings) -> domain.Policy:
         lease=timedelta(seconds=ns.sending_lease_seconds),
         waiting_recheck=timedelta(seconds=ns.waiting_recheck_seconds),
         office_contact=ns.office_contact,
+        public_base_url=ns.public_base_url,
+        lookup_path=ns.lookup_path,
+        answer_wait=timedelta(seconds=ns.answer_wait_seconds),
     )
 
 

@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from minwon import contracts as c
 from minwon import topics
@@ -99,8 +100,8 @@ TEMPLATES: Mapping[str, Template] = {
         Template(SUPPLEMENTATION, 1, CITIZEN, "민원 보완 요청"),
         Template(EXTENSION, 1, CITIZEN, "민원 처리기간 연장 통지", legal=True),
         Template(PROGRESS, 1, CITIZEN, "민원 처리 진행상황 안내"),
-        Template(RESULT, 1, CITIZEN, "민원 처리결과 통지", legal=True),
-        Template(RESULT_LETTER, 1, CITIZEN, "민원 처리결과 통지서", legal=True, letter=True),
+        Template(RESULT, 2, CITIZEN, "민원 처리결과 통지", legal=True),
+        Template(RESULT_LETTER, 2, CITIZEN, "민원 처리결과 통지서", legal=True, letter=True),
         Template(SURVEY, 1, CITIZEN, "민원 만족도 조사 안내"),
         Template(COMPENSATION, 1, CITIZEN, "민원 서비스 이행기준 미준수 보상 안내"),
         Template(STAFF_ASSIGNED, 1, STAFF, "민원 배정 알림"),
@@ -134,6 +135,13 @@ class Policy:
     waiting_recheck: timedelta = timedelta(hours=1)
     office_contact: str = "120"
     """Used when the assignment named no contact for the handler (the 120 call centre)."""
+    public_base_url: str = "http://127.0.0.1:8000"
+    """Where citizens reach the portal: links in notices are made absolute with it."""
+    lookup_path: str = "/lookup"
+    """The portal's lookup page (receipt number + check code), where the full answer is read."""
+    answer_wait: timedelta = timedelta(minutes=10)
+    """How long a result notice waits for the sealed answer; a close that has none (an old close
+    without text) is then notified without the text."""
 
 
 # ------------------------------------------------------------------ facts per complaint
@@ -315,7 +323,11 @@ def plan(event: Event, state: Mapping[str, Any] | None) -> list[Draft]:
         return [Draft(PROGRESS, ROLE_CITIZEN, event, {"due_at": due})]
     if t == c.COMPLAINT_CLOSED:
         outcome = data.get("outcome")
-        ref = _part_ref("closed", event, required=outcome == "rejected")
+        # the answer (text, reasons, remedy, handler) travels sealed beside the close; a close that
+        # has none (an old close without text) falls back, after ``Policy.answer_wait``, to the
+        # "closed" part, which a rejection needs for its reasons and remedy
+        ref = {**_part_ref("answer", event, required=True),
+               "fallback": _part_ref("closed", event, required=outcome == "rejected")}
         variables = {"outcome": outcome}
         return [Draft(RESULT, ROLE_CITIZEN, event, variables, part=ref),
                 Draft(RESULT_LETTER, ROLE_CITIZEN, event, variables, part=ref)]
@@ -353,8 +365,13 @@ def _parse(value: str) -> datetime:
 # ------------------------------------------------------------------ can it be sent yet?
 
 
-def missing(record: Mapping[str, Any], state: Mapping[str, Any]) -> list[str]:
-    """What a notice still waits for: the citizen's contact details, the handler, a sealed part."""
+def missing(record: Mapping[str, Any], state: Mapping[str, Any], now: datetime | None = None,
+            policy: Policy | None = None) -> list[str]:
+    """What a notice still waits for: the citizen's contact details, the handler, a sealed part.
+
+    A part with a fallback (the result's answer) is waited for until ``policy.answer_wait`` after
+    the notice was made; then the fallback is what the notice needs (without ``now``: no fallback).
+    """
     if record["audience"] != CITIZEN:
         return []
     out = []
@@ -362,10 +379,30 @@ def missing(record: Mapping[str, Any], state: Mapping[str, Any]) -> list[str]:
         out.append("contact")
     if not handler_of(record, state).get("name"):
         out.append("handler")
-    ref = record.get("part")
+    ref = part_ref(record, state, now, policy)
     if ref and ref.get("required") and find_part(state, ref) is None:
         out.append(f"part:{ref['name']}")
     return out
+
+
+def part_ref(record: Mapping[str, Any], state: Mapping[str, Any], now: datetime | None = None,
+             policy: Policy | None = None) -> Mapping[str, Any] | None:
+    """The sealed part a notice uses: its own, or once that has not come within the wait, its fallback."""
+    ref = record.get("part")
+    if not ref or not ref.get("fallback") or find_part(state, ref) is not None:
+        return ref
+    deadline = answer_deadline(record, policy or Policy())
+    if now is not None and deadline is not None and now >= deadline:
+        return ref["fallback"]
+    return ref
+
+
+def answer_deadline(record: Mapping[str, Any], policy: Policy) -> datetime | None:
+    """Until when a notice waits for a part that has a fallback (``None``: it has none)."""
+    ref = record.get("part") or {}
+    if not ref.get("fallback") or not record.get("created_at"):
+        return None
+    return _parse(record["created_at"]) + policy.answer_wait
 
 
 def handler_of(record: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
@@ -528,8 +565,12 @@ def attemptable(record: Mapping[str, Any], now: datetime) -> bool:
 
 def waiting(record: Mapping[str, Any], what: Sequence[str], now: datetime, policy: Policy) -> dict[str, Any]:
     """Pending until the missing inputs arrive (their arrival wakes it; a slow re-check too)."""
+    recheck = now + policy.waiting_recheck
+    deadline = answer_deadline(record, policy)
+    if deadline is not None and now < deadline < recheck:
+        recheck = deadline  # the fallback is taken then, even if nothing else arrives
     return {**record, "status": PENDING, "waiting": list(what), "updated_at": _iso(now),
-            "next_attempt_at": _iso(now + policy.waiting_recheck)}
+            "next_attempt_at": _iso(recheck)}
 
 
 def deferred(record: Mapping[str, Any], until: datetime, channel: str, now: datetime) -> dict[str, Any]:
@@ -669,10 +710,19 @@ def notification_event(type: str, record: Mapping[str, Any], now: datetime, sour
 
 
 def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact: Mapping[str, Any] | None,
-                part: Mapping[str, Any] | None, org_name: str, policy: Policy) -> dict[str, Any]:
-    """The variables of a notice's template: its cause's facts, the complaint's, and opened details."""
+                part: Mapping[str, Any] | None, org_name: str, policy: Policy,
+                channel: str | None = None) -> dict[str, Any]:
+    """The variables of a notice's template: its cause's facts, the complaint's, and opened details.
+
+    The result names the official of its answer (the answer part's handler) and carries the full
+    text for e-mail and the letter; on SMS/LMS/AlimTalk (``short``) only the outcome and an
+    absolute link to the portal's lookup, where the answer is read in full.
+    """
     named = record.get("vars") or {}
     handler = handler_of(record, state)
+    answered_by = answer_handler(part)
+    if answered_by.get("name"):
+        handler = {**handler, **{k: v for k, v in answered_by.items() if v}}
     due_at = named.get("due_at") or state.get("due_at")
     variables: dict[str, Any] = {
         **{k: v for k, v in named.items() if k != "handler"},
@@ -686,7 +736,11 @@ def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact:
         "role_label": ROLE_LABELS.get(record["role"], record["role"]),
         "citizen_name": (contact or {}).get("name") or "",
         "address": (contact or {}).get("address") or "",
+        "lookup_url": lookup_url(policy.public_base_url, record["receipt_no"], policy.lookup_path),
+        "short": channel in SHORT_CHANNELS,
     }
+    if named.get("link"):
+        variables["link"] = absolute_url(policy.public_base_url, named["link"])
     if record["template"] == EXTENSION:
         # the new due date, if the deadline service has announced it since the extension
         noted = state.get("due_noted_at")
@@ -700,9 +754,38 @@ def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact:
         variables["outcome_label"] = OUTCOME_LABELS.get(outcome or "", outcome or "")
         variables["reasons"] = (part or {}).get("reasons")
         variables["remedy"] = (part or {}).get("remedy") or (REMEDY_DEFAULT if outcome == "rejected" else None)
+        variables["answer_text"] = str((part or {}).get("text") or "").strip()
+        variables["answered_at"] = (part or {}).get("answered_at")
     elif part is not None:
         variables["reason"] = part.get("reason")
     return variables
+
+
+SHORT_CHANNELS = frozenset({SMS, LMS, ALIMTALK})
+"""Channels that carry a short text and a link, not the answer in full."""
+
+
+def answer_handler(part: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The official an answer part names (민원책임실명제), in the shape of :func:`handler_from`."""
+    raw = (part or {}).get("handler") or {}
+    if not isinstance(raw, Mapping) or not raw.get("name"):
+        return {}
+    return {"name": raw.get("name"), "contact": raw.get("contact"),
+            "department": raw.get("department_name") or raw.get("department"),
+            "department_code": raw.get("department")}
+
+
+def absolute_url(base: str, link: str) -> str:
+    """``link`` made absolute against ``base`` (one slash between them); an absolute link as it is."""
+    link = str(link or "").strip()
+    if re.match(r"^[a-z][a-z0-9+.-]*://", link, re.IGNORECASE):
+        return link
+    return f"{str(base or '').strip().rstrip('/')}/{link.lstrip('/')}"
+
+
+def lookup_url(base: str, receipt_no: str, path: str = "/lookup") -> str:
+    """The portal's lookup page for a receipt number, absolute."""
+    return f"{absolute_url(base, path)}?receipt_no={quote(receipt_no, safe='-')}"
 
 
 # ------------------------------------------------------------------ masking personal data

@@ -147,7 +147,7 @@ class Notifier:
         if record is None or not domain.attemptable(record, now):
             return record
         state = await self.store.complaints.get(record["receipt_no"]) or {}
-        missing = domain.missing(record, state)
+        missing = domain.missing(record, state, now, self.policy)
         if missing:
             if record["status"] == domain.PENDING and record.get("waiting") == missing and \
                     (record.get("next_attempt_at") or "") > iso(now):
@@ -226,12 +226,12 @@ class Notifier:
     async def _compose(self, record: dict[str, Any], state: dict[str, Any], contact: dict[str, Any] | None,
                        channel: str) -> tuple[Message, Rendered]:
         part = None
-        ref = record.get("part")
+        ref = domain.part_ref(record, state, self.clock(), self.policy)
         found = domain.find_part(state, ref) if ref else None
         if found is not None:
             part = self.sealer.open_json(found["sealed"], context=record["receipt_no"])
         variables = domain.render_vars(record, state, contact=contact, part=part, org_name=self.org_name,
-                                       policy=self.policy)
+                                       policy=self.policy, channel=channel)
         subject, text = self.renderer.render(record["template"], record["template_version"], variables)
         channel = domain.sized(channel, text)
         to = domain.recipient_address(channel, contact, record, state)

@@ -11,14 +11,14 @@ from datetime import date, time
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from minwon.settings import DEV_KEY
 
 
 class NotificationSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MINWON_NOTIFICATION_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="MINWON_NOTIFICATION_", extra="ignore", populate_by_name=True)
 
     # sealing the contact details this service keeps (its own key, not intake's)
     key: str = DEV_KEY
@@ -53,6 +53,16 @@ class NotificationSettings(BaseSettings):
     """Development only: channels the dev sink fails on purpose (to watch AlimTalk fall back to SMS)."""
     office_contact: str = "120"
     """Named as the contact when an assignment gave no contact for the handler (the 120 call centre)."""
+
+    # links in notices (the survey, the answer on the portal's lookup) are absolute with this base
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000",
+        validation_alias=AliasChoices("MINWON_PUBLIC_BASE_URL", "MINWON_NOTIFICATION_PUBLIC_BASE_URL"))
+    """Where citizens reach the portal (env ``MINWON_PUBLIC_BASE_URL``); a trailing slash is ignored."""
+    lookup_path: str = "/lookup"
+    """The portal's lookup page; the answer link is ``<public_base_url><lookup_path>?receipt_no=<no>``."""
+    answer_wait_seconds: float = Field(600.0, gt=0)
+    """How long a result notice waits for the sealed answer before it goes without the text."""
 
     # letters
     org_name: str = "부산광역시"

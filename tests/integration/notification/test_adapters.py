@@ -19,7 +19,7 @@ from litestar.testing import AsyncTestClient
 from minwon import topics
 from services.notification import domain, letters
 from services.notification.providers import DeliveryFailed, HttpGateway, Message, SmtpEmail, SpoolPost
-from tests.integration.notification.helpers import app, listed, of, statuses, until
+from tests.integration.notification.helpers import SmtpServer, app, listed, of, statuses, until
 from tests.unit.notification.factories import assigned, filing, receipt_no, received
 
 
@@ -143,63 +143,6 @@ async def test_the_service_sends_through_the_gateway_once_across_retries(backend
 
 
 # ------------------------------------------------------------------ a local SMTP server
-
-
-class SmtpServer:
-    """Enough of SMTP (RFC 5321) on 127.0.0.1 to receive messages."""
-
-    def __init__(self, reject_rcpt: bool = False) -> None:
-        self.messages: list[dict[str, Any]] = []
-        self.reject_rcpt = reject_rcpt
-        self.server: asyncio.AbstractServer | None = None
-
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._session, "127.0.0.1", 0)
-        return self.server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        assert self.server is not None
-        self.server.close()
-        await self.server.wait_closed()
-
-    async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        def say(line: str) -> None:
-            writer.write((line + "\r\n").encode())
-
-        say("220 localhost test SMTP")
-        envelope: dict[str, Any] = {"rcpt": []}
-        while line := (await reader.readline()).decode().rstrip("\r\n"):
-            verb = line.split(" ", 1)[0].upper()
-            if verb in ("EHLO", "HELO"):
-                say("250-localhost")
-                say("250 8BITMIME")
-            elif verb == "MAIL":
-                envelope["from"] = line
-                say("250 OK")
-            elif verb == "RCPT":
-                if self.reject_rcpt:
-                    say("550 no such user")
-                else:
-                    envelope["rcpt"].append(line)
-                    say("250 OK")
-            elif verb == "DATA":
-                say("354 end with .")
-                await writer.drain()
-                data = []
-                while (chunk := (await reader.readline()).decode("utf-8", "replace")) not in (".\r\n", ""):
-                    data.append(chunk)
-                envelope["data"] = "".join(data)
-                self.messages.append(envelope)
-                envelope = {"rcpt": []}
-                say("250 queued")
-            elif verb == "QUIT":
-                say("221 bye")
-                await writer.drain()
-                break
-            else:
-                say("250 OK")
-            await writer.drain()
-        writer.close()
 
 
 async def test_email_over_smtp_with_the_notification_id_as_message_id() -> None:

@@ -191,14 +191,16 @@ async def _gauge() -> float:
     return REGISTRY.get_sample_value("minwon_notification_deferred") or 0.0
 
 
-async def test_a_rejection_goes_by_sms_and_by_letter_with_its_evidence(backend, pub) -> None:
+async def test_a_rejection_closed_without_an_answer_goes_by_sms_and_by_letter(backend, pub) -> None:
+    """An old close (no sealed answer): after the bounded wait the result goes without the text,
+    still waiting for the rejection's reasons and remedy."""
     store, bus = backend.store("notification"), backend.bus()
     r = receipt_no()
     consent = {"sms": True, "alimtalk": False, "email": False, "post": True}
     closed_at = NOW + timedelta(days=5)
     reasons, remedy = "도로법 제61조에 따라 점용을 허가할 수 없습니다", "이의신청 또는 행정심판"
     sealed_filing, contact = filing(r, consent=consent)
-    async with AsyncTestClient(app(backend, store, bus)) as client:
+    async with AsyncTestClient(app(backend, store, bus, answer_wait_seconds=0.5)) as client:
         for topic, e in [
             (topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)), (topics.ROUTING, assigned(r)),
             (topics.COMPLAINTS, event(c.COMPLAINT_CLOSED, r, {"outcome": "rejected"}, at=closed_at)),
@@ -212,7 +214,8 @@ async def test_a_rejection_goes_by_sms_and_by_letter_with_its_evidence(backend, 
                                                                   + of(xs, domain.RESULT_LETTER)] == ["sent", "sent"])
         result, letter = of(items, domain.RESULT)[0], of(items, domain.RESULT_LETTER)[0]
         assert result["channel"] == domain.LMS and result["legal"]
-        assert reasons in result["text"] and remedy in result["text"] and "불수용" in result["text"]
+        assert "처리결과: 불수용" in result["text"] and f"http://127.0.0.1:8000/lookup?receipt_no={r}" in result["text"]
+        assert reasons in letter["text"] and remedy in letter["text"] and "불수용" in letter["text"]
         assert letter["channel"] == domain.POST and letter["to"] == domain.mask_address(contact["address"])
         meta = letter["letter"]
         assert meta["pages"] >= 1 and meta["font_source"] in ("bundled", "system", "configured")

@@ -6,7 +6,7 @@ import pytest
 
 from minwon import contracts as c
 from services.notification import domain
-from services.notification.domain import Consent
+from services.notification.domain import Choice, Consent
 from tests.unit.notification.factories import NOW, assigned, event, receipt_no
 
 ALL = {"phone": True, "email": True, "address": True}
@@ -110,3 +110,18 @@ def test_masking() -> None:
     assert office == "담당 051-888-1234, 010-****-6789"
     assert domain.mask_recipient(domain.ALIMTALK, "010-2345-6789") == "010-****-6789"
     assert domain.mask_recipient(domain.POST, "부산광역시 해운대구 우동 12번지") == "부산광역시 해운대구 ***"
+
+
+def test_no_electronic_consent_but_an_address_gets_the_letter() -> None:
+    nothing = Consent()  # sms, alimtalk, e-mail and post all declined
+    contacts = {"phone": True, "email": True, "address": True}
+    assert domain.choose_channel(record(domain.RESULT_LETTER), nothing, contacts) == Choice(domain.POST)
+    assert domain.choose_channel(record(domain.RESULT), nothing, contacts).reason == "covered_by_letter"
+    # consent given but the contact missing counts as no electronic channel
+    assert domain.choose_channel(record(domain.RESULT_LETTER), Consent(sms=True), {"address": True}) == \
+        Choice(domain.POST)
+    # an electronic channel: the letter only when asked for
+    assert domain.choose_channel(record(domain.RESULT_LETTER), Consent(email=True), contacts).channel is None
+    # no address: no lawful channel for the letter
+    assert domain.choose_channel(record(domain.RESULT_LETTER), nothing, {"phone": True}).reason == \
+        "no_lawful_channel"

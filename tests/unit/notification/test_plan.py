@@ -80,15 +80,57 @@ def test_extension_and_result_are_legally_required() -> None:
     assert not domain.TEMPLATES[domain.SURVEY].legal
 
 
-def test_closing_plans_the_result_and_the_letter_and_a_rejection_waits_for_its_reasons() -> None:
+def test_closing_plans_the_result_and_the_letter_which_wait_for_the_answer() -> None:
     r = receipt_no()
     rejected = event(c.COMPLAINT_CLOSED, r, {"outcome": "rejected"})
     drafts = domain.plan(rejected, {})
     assert [d.template for d in drafts] == [domain.RESULT, domain.RESULT_LETTER]
-    assert all(d.part == {"name": "closed", "occurred_at": rejected.data["occurred_at"], "required": True}
-               for d in drafts)
+    at = rejected.data["occurred_at"]
+    assert all(d.part == {"name": "answer", "occurred_at": at, "required": True,
+                          "fallback": {"name": "closed", "occurred_at": at, "required": True}} for d in drafts)
     accepted = event(c.COMPLAINT_CLOSED, r, {"outcome": "accepted"})
-    assert not domain.plan(accepted, {})[0].part["required"]
+    assert domain.plan(accepted, {})[0].part["required"]  # the answer is waited for
+    assert not domain.plan(accepted, {})[0].part["fallback"]["required"]  # an old close: no reasons needed
+
+
+def _closed(outcome: str):
+    r = receipt_no()
+    e = event(c.COMPLAINT_CLOSED, r, {"outcome": outcome}, at=NOW)
+    record = domain.plan(e, {})[0].to_doc(NOW)
+    base = {"contact": "n1:x", "handler": HANDLER}
+    return e, record, base
+
+
+def _part(e, name: str) -> dict:
+    return {"name": name, "occurred_at": e.data["occurred_at"], "sealed": "n1:p", "event": f"ev-{name}"}
+
+
+def test_the_result_waits_for_the_answer_then_goes_without_it_after_the_bounded_wait() -> None:
+    policy = domain.Policy(answer_wait=timedelta(minutes=10))
+    e, record, base = _closed("accepted")
+    soon, late = NOW + timedelta(minutes=9), NOW + timedelta(minutes=10)
+    assert domain.missing(record, base, soon, policy) == ["part:answer"]
+    assert domain.missing(record, base, late, policy) == []  # an old close without text: sent as before
+    assert domain.missing(record, base) == ["part:answer"]  # without a clock, never the fallback
+    # the answer came: it is used, before or after the wait
+    answered = {**base, "parts": [_part(e, "answer")]}
+    assert domain.missing(record, answered, soon, policy) == []
+    assert domain.part_ref(record, answered, late, policy)["name"] == "answer"
+    # a rejection without its answer still needs the "closed" part (reasons and remedy) after the wait
+    e, record, base = _closed("rejected")
+    assert domain.missing(record, base, late, policy) == ["part:closed"]
+    assert domain.missing(record, {**base, "parts": [_part(e, "closed")]}, late, policy) == []
+    assert domain.part_ref(record, {**base, "parts": [_part(e, "closed")]}, soon, policy)["name"] == "answer"
+
+
+def test_a_result_waiting_for_its_answer_is_looked_at_again_when_the_wait_ends() -> None:
+    policy = domain.Policy(answer_wait=timedelta(minutes=10), waiting_recheck=timedelta(hours=1))
+    _, record, _ = _closed("accepted")
+    waiting = domain.waiting(record, ["part:answer"], NOW + timedelta(minutes=1), policy)
+    assert waiting["next_attempt_at"] == domain.iso(NOW + timedelta(minutes=10))
+    extension = domain.plan(event(c.COMPLAINT_EXTENDED, receipt_no(), {"period": "7d"}), {})[0].to_doc(NOW)
+    assert domain.waiting(extension, ["part:extended"], NOW, policy)["next_attempt_at"] == \
+        domain.iso(NOW + timedelta(hours=1))
 
 
 def test_a_supplementation_due_within_a_day_is_urgent() -> None:

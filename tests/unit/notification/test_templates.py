@@ -17,13 +17,14 @@ CONTACT = {"name": "홍길동", "phone": "010-2345-6789", "email": "hong@example
 HANDLER_STATE = {**HANDLER, "department": "도로과"}
 
 
-def render(e, *, state=None, part=None, template=None):
+def render(e, *, state=None, part=None, template=None, channel=None, policy=POLICY):
     state = {"handler": HANDLER_STATE, "due_at": "2026-11-27T09:00:00+00:00", **(state or {})}
     state = domain.note(state, e) or state
     drafts = domain.plan(e, state)
     draft = next(d for d in drafts if template is None or d.template == template)
     record = draft.to_doc(NOW)
-    variables = domain.render_vars(record, state, contact=CONTACT, part=part, org_name="부산광역시", policy=POLICY)
+    variables = domain.render_vars(record, state, contact=CONTACT, part=part, org_name="부산광역시", policy=policy,
+                                   channel=channel)
     return record, RENDERER.render(record["template"], record["template_version"], variables)
 
 
@@ -88,6 +89,62 @@ def test_a_rejection_without_a_stated_remedy_names_the_statutory_one() -> None:
     assert f"불복 절차: {domain.REMEDY_DEFAULT}" in text
 
 
+ANSWER = {"outcome": "accepted", "text": "보도블록을 교체했습니다.\n불편을 드려 죄송합니다.", "reasons": None,
+          "remedy": None, "answered_at": "2026-11-20T01:00:00+00:00",
+          "handler": {"name": "이답변", "department": "ROAD2", "department_name": "도로관리과",
+                      "contact": "051-888-7777"}}
+
+
+@pytest.mark.parametrize("channel", [domain.EMAIL, domain.POST])
+def test_the_result_by_email_and_letter_carries_the_full_answer_and_its_official(channel) -> None:
+    r = receipt_no()
+    e = event(c.COMPLAINT_CLOSED, r, {"outcome": "accepted"})
+    template = domain.RESULT_LETTER if channel == domain.POST else domain.RESULT
+    record, (_, text) = render(e, part=ANSWER, template=template, channel=channel)
+    assert record["template_version"] == 2
+    assert ANSWER["text"] in text and "수용" in text
+    # 민원책임실명제: the official who answered, with department and contact (not the assignment's)
+    assert "도로관리과 이답변 (연락처 051-888-7777)" in text and "김담당" not in text
+    assert f"http://127.0.0.1:8000/lookup?receipt_no={r}" in text
+
+
+@pytest.mark.parametrize("channel", [domain.SMS, domain.LMS, domain.ALIMTALK])
+def test_the_result_by_sms_or_alimtalk_is_short_with_an_absolute_link(channel) -> None:
+    r = receipt_no()
+    e = event(c.COMPLAINT_CLOSED, r, {"outcome": "rejected"})
+    part = {**ANSWER, "outcome": "rejected", "reasons": "예산 부족으로 올해 시행이 어렵습니다",
+            "remedy": "이의신청(60일 이내)"}
+    policy = domain.Policy(public_base_url="https://minwon.busan.example/")
+    _, (_, text) = render(e, part=part, channel=channel, policy=policy)
+    lines = text.splitlines()
+    assert "처리결과: 불수용" in lines and "답변 전문은 아래 링크에서 확인하세요" in lines
+    assert f"https://minwon.busan.example/lookup?receipt_no={r}" in lines
+    assert ANSWER["text"] not in text and part["reasons"] not in text
+    assert "이답변" in text and "051-888-7777" in text
+
+
+def test_a_rejection_by_email_and_letter_carries_the_text_reasons_and_remedy() -> None:
+    e = event(c.COMPLAINT_CLOSED, receipt_no(), {"outcome": "rejected"})
+    part = {**ANSWER, "outcome": "rejected", "text": "검토 결과 설치가 어렵습니다.",
+            "reasons": "보행자 통행 폭 기준 미달", "remedy": "이의신청 또는 행정심판"}
+    _, (_, mail) = render(e, part=part, channel=domain.EMAIL)
+    assert "검토 결과 설치가 어렵습니다." in mail and "사유: 보행자 통행 폭 기준 미달" in mail
+    assert "불복 절차: 이의신청 또는 행정심판" in mail
+    _, (_, letter) = render(e, part=part, template=domain.RESULT_LETTER, channel=domain.POST)
+    assert "2. 답변 내용\n검토 결과 설치가 어렵습니다." in letter
+    assert "3. 사유: 보행자 통행 폭 기준 미달" in letter and "4. 불복 절차: 이 처분에 이의가" in letter
+
+
+def test_links_are_joined_to_the_base_with_one_slash() -> None:
+    for base in ("https://minwon.busan.example", "https://minwon.busan.example/", " https://minwon.busan.example// "):
+        assert domain.absolute_url(base, "/survey/t1") == "https://minwon.busan.example/survey/t1"
+        assert domain.absolute_url(base, "survey/t1") == "https://minwon.busan.example/survey/t1"
+        assert domain.lookup_url(base, "2026-A-0001") == "https://minwon.busan.example/lookup?receipt_no=2026-A-0001"
+    assert domain.absolute_url("https://a.example", "https://b.example/s/1") == "https://b.example/s/1"
+    assert domain.absolute_url("http://127.0.0.1:8000", "/x") == "http://127.0.0.1:8000/x"
+    assert domain.lookup_url("http://h", "2026 A/1", "/portal/lookup") == "http://h/portal/lookup?receipt_no=2026%20A%2F1"
+
+
 def test_accepted_result_has_no_remedy() -> None:
     _, (_, text) = render(event(c.COMPLAINT_CLOSED, receipt_no(), {"outcome": "accepted"}))
     assert "처리결과: 수용" in text and "불복" not in text and "사유" not in text
@@ -96,6 +153,10 @@ def test_accepted_result_has_no_remedy() -> None:
 def test_survey_invitation_and_compensation() -> None:
     _, (_, text) = render(event(c.SURVEY_INVITED, receipt_no(), {"link": "https://m.example/s/tok123"}))
     assert "https://m.example/s/tok123" in text and "만족도 조사" in text
+    # the survey service's link is a path on the portal: the notice makes it absolute
+    policy = domain.Policy(public_base_url="https://minwon.busan.example/")
+    _, (_, text) = render(event(c.SURVEY_INVITED, receipt_no(), {"link": "/survey/tok456"}), policy=policy)
+    assert "https://minwon.busan.example/survey/tok456" in text.splitlines()
     e = event(c.COMPENSATION_GRANTED, receipt_no(),
               {"voucher_code": "CV-7788-1122", "amount_krw": 10000, "cause": "deadline_breach"})
     _, (_, text) = render(e)
