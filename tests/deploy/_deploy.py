@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy/docker/Dockerfile"
 ENV_EXAMPLE = ROOT / "deploy/docker/minwon.env.example"
+GATEWAY_COMPOSE = ROOT / "deploy/docker/api-gateway.conf"
+GATEWAY_K8S = ROOT / "k8s/base/web/api-gateway.conf"
 PROMETHEUS = ROOT / "deploy/prometheus/prometheus.yml"
 ALERTS = ROOT / "deploy/prometheus/alerts.yml"
 ALERT_TESTS = ROOT / "deploy/prometheus/alerts.test.yml"
@@ -81,7 +83,8 @@ def env_read_by(service: str) -> frozenset[str]:
 
 
 def env_read_by_any() -> frozenset[str]:
-    return frozenset().union(*(env_read_by(s) for s in SERVICES))
+    """What any service or the web front (services/web/settings.py) reads."""
+    return frozenset().union(*(env_read_by(s) for s in (*SERVICES, "web")))
 
 
 def read_env_file(path: Path) -> dict[str, str]:

@@ -147,6 +147,7 @@ def test_prometheus_scrapes_every_compose_service_on_its_port() -> None:
     targets = {t: group["labels"]["component"] for group in job["static_configs"] for t in group["targets"]}
     services = compose()["services"]
     expected = {f"{n}:{env_of(services[n])['MINWON_HTTP_PORT']}": n for n in SERVICES}
+    expected[f"web:{env_of(services['web'])['MINWON_WEB_PORT']}"] = "web"
     assert targets == expected
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
     mount = next(v for v in services["prometheus"]["volumes"] if v.startswith("./deploy/prometheus:"))
