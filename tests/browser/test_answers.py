@@ -362,3 +362,23 @@ def test_the_team_lead_reassigns_a_complaint_to_a_colleague(system: System, new_
     moved = wait_for(lambda: (lambda a: a if a["handler"]["id"] != first else None)(
         system.json("GET", f"/api/v1/routing/assignments/{receipt_no}")), timeout=20)
     assert moved["handler"]["id"] == other.split("|")[1]
+
+
+def test_a_transfer_names_the_receiving_agency_from_the_list(system: System, new_page: Any) -> None:
+    filed = system.file(title="고속도로 소음", body="고속도로 방음벽이 낮아 소음이 심합니다.", category="도로")
+    receipt_no, code = filed["receipt_no"], filed["check_code"]
+    assignment = system.assignment(receipt_no)
+    handler = new_page()
+    sign_in(handler, assignment["handler"]["id"])
+    handler.goto(f"/console/complaints/{receipt_no}")
+    handler.locator("summary", has_text="다른 기관으로 이송").click()
+    agency = handler.get_by_label("이송할 기관")
+    assert agency.evaluate("el => el.tagName") == "SELECT"
+    agency.select_option("국토교통부")
+    handler.locator("#tr-reason").fill("고속도로 방음벽은 국토교통부 소관입니다.")
+    handler.once("dialog", lambda dialog: dialog.accept())
+    handler.locator("#do-transfer").click()
+    expect(handler.locator("h1 .badge")).to_have_text("이송")
+    shot(handler, "console-transferred")
+    result = look_up(new_page(), receipt_no, code)
+    expect(result.locator(".badge").first).to_have_text("이송")
