@@ -382,3 +382,28 @@ def test_a_transfer_names_the_receiving_agency_from_the_list(system: System, new
     shot(handler, "console-transferred")
     result = look_up(new_page(), receipt_no, code)
     expect(result.locator(".badge").first).to_have_text("이송")
+
+
+def test_a_team_lead_edits_and_deletes_a_canned_answer_and_a_handler_may_not(system: System, new_page: Any) -> None:
+    title = f"교통 안내 ({uuid.uuid4().hex[:6]})"
+    lead = new_page()
+    sign_in(lead, "traffic-lead")
+    add_template(lead, title=title, text="{민원인}님, 문의하신 내용을 안내드립니다.", category="교통")
+    item = lead.locator("#templates li", has_text=title)
+    item.locator("summary", has_text="수정하기").click()
+    item.get_by_label("서식 내용").fill("{민원인}님, 문의하신 교통 민원을 안내드립니다. 담당 {담당자} ({연락처})")
+    item.get_by_role("button", name="저장").click()
+    expect(lead.locator("#done")).to_contain_text("서식을 저장했습니다")
+    expect(lead.locator("#templates li", has_text=title)).to_contain_text("교통 민원을 안내드립니다")
+    lead.get_by_label("분야").first.select_option("교통")
+    lead.get_by_role("button", name="보기").click()
+    expect(lead.locator("#templates")).to_contain_text(title)
+    lead.once("dialog", lambda dialog: dialog.accept())
+    lead.get_by_role("button", name=f"삭제: {title}").click()
+    expect(lead.locator("#done")).to_contain_text("서식을 삭제했습니다")
+    assert title not in lead.content()
+
+    handler = new_page()
+    sign_in(handler, "traffic-01")
+    assert handler.goto("/console/templates").status == 403
+    assert handler.get_by_role("link", name="답변 서식").count() == 0
