@@ -69,6 +69,8 @@ class Template:
     """Legally required: exempt from quiet hours, never skipped, goes by post if nothing else."""
     letter: bool = False
     """A postal letter only (the result letter)."""
+    needs_handler: bool = True
+    """Waits for an assigned handler to name (a transfer may come before any assignment)."""
 
     @property
     def file(self) -> str:
@@ -84,6 +86,7 @@ REASSIGNED = "citizen.reassigned"
 SUPPLEMENTATION = "citizen.supplementation"
 EXTENSION = "citizen.extension"
 PROGRESS = "citizen.progress"
+TRANSFERRED = "citizen.transferred"
 RESULT = "citizen.result"
 RESULT_LETTER = "citizen.result.letter"
 SURVEY = "citizen.survey"
@@ -100,6 +103,7 @@ TEMPLATES: Mapping[str, Template] = {
         Template(SUPPLEMENTATION, 1, CITIZEN, "민원 보완 요청"),
         Template(EXTENSION, 1, CITIZEN, "민원 처리기간 연장 통지", legal=True),
         Template(PROGRESS, 1, CITIZEN, "민원 처리 진행상황 안내"),
+        Template(TRANSFERRED, 1, CITIZEN, "민원 이송 통지", legal=True, needs_handler=False),
         Template(RESULT, 2, CITIZEN, "민원 처리결과 통지", legal=True),
         Template(RESULT_LETTER, 2, CITIZEN, "민원 처리결과 통지서", legal=True, letter=True),
         Template(SURVEY, 1, CITIZEN, "민원 만족도 조사 안내"),
@@ -318,6 +322,9 @@ def plan(event: Event, state: Mapping[str, Any] | None) -> list[Draft]:
                       {"period": data.get("period"), "extension_no": data.get("extension_no"),
                        "occurred_at": data.get("occurred_at") or _iso(event.time)},
                       part=_part_ref("extended", event, required=True))]
+    if t == c.COMPLAINT_TRANSFERRED:
+        return [Draft(TRANSFERRED, ROLE_CITIZEN, event, {"agency": data.get("agency")},
+                      part=_part_ref("transferred", event, required=True))]
     if t == c.DEADLINE_PROGRESS_DUE:
         due = data.get("due_at") or data.get("expected_due") or data.get("expected_completion")
         return [Draft(PROGRESS, ROLE_CITIZEN, event, {"due_at": due})]
@@ -377,7 +384,7 @@ def missing(record: Mapping[str, Any], state: Mapping[str, Any], now: datetime |
     out = []
     if not state.get("contact"):
         out.append("contact")
-    if not handler_of(record, state).get("name"):
+    if not handler_of(record, state).get("name") and TEMPLATES[record["template"]].needs_handler:
         out.append("handler")
     ref = part_ref(record, state, now, policy)
     if ref and ref.get("required") and find_part(state, ref) is None:
@@ -758,6 +765,8 @@ def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact:
         variables["answered_at"] = (part or {}).get("answered_at")
     elif part is not None:
         variables["reason"] = part.get("reason")
+    if record["template"] == TRANSFERRED:
+        variables["agency_name"] = (part or {}).get("agency_name") or named.get("agency") or ""
     return variables
 
 

@@ -175,3 +175,29 @@ async def test_a_survey_link_in_the_notice_is_absolute(backend, pub) -> None:
         items = await until(lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.SURVEY)]
                             == ["sent"])
     assert "https://minwon.busan.example/survey/tok-abc" in of(items, domain.SURVEY)[0]["text"].splitlines()
+
+
+async def test_a_transfer_notifies_the_citizen_with_the_agency_and_reason(backend, pub) -> None:
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    consent = {"sms": False, "alimtalk": False, "email": True, "post": False}
+    sealed_filing, _ = filing(r, consent=consent)
+    at = NOW + timedelta(hours=2)
+    transferred = event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"}, at=at)
+    part = sealed(r, "transferred", {"reason": "국도 관리는 국토교통부 소관입니다", "agency_name": "국토교통부"},
+                  at=at, consent=consent)
+    async with AsyncTestClient(app(backend, store, bus)) as client:
+        # transferred by the complaint office before any assignment: no handler is waited for
+        for topic, e in [(topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)),
+                         (topics.COMPLAINTS, transferred)]:
+            await pub.publish(topic, e)
+        await until(lambda: listed(client, r), lambda xs: [i["waiting"] for i in of(xs, domain.TRANSFERRED)]
+                    == [["part:transferred"]])
+        await pub.publish(topics.PRIVATE, part)
+        await pub.publish(topics.PRIVATE, part)
+        items = await until(lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.TRANSFERRED)]
+                            == ["sent"])
+    (notice,) = of(items, domain.TRANSFERRED)
+    assert notice["channel"] == domain.EMAIL and notice["legal"] and len(notice["deliveries"]) == 1
+    assert "국토교통부 소관 사항이어서 해당 기관으로 이송" in notice["text"]
+    assert "이송 사유: 국도 관리는 국토교통부 소관입니다" in notice["text"] and "(연락처 120)" in notice["text"]

@@ -145,6 +145,22 @@ def test_links_are_joined_to_the_base_with_one_slash() -> None:
     assert domain.lookup_url("http://h", "2026 A/1", "/portal/lookup") == "http://h/portal/lookup?receipt_no=2026%20A%2F1"
 
 
+def test_a_transfer_names_the_agency_and_reason_and_waits_for_no_handler() -> None:
+    r = receipt_no()
+    e = event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"})
+    part = {"reason": "국도 관리는 국토교통부 소관입니다", "agency_name": "국토교통부"}
+    record, (subject, text) = render(e, part=part)
+    assert record["legal"] and subject == "민원 이송 통지"
+    assert "국토교통부 소관 사항이어서 해당 기관으로 이송" in text and "이송 사유: 국도 관리는" in text
+    assert "김담당" in text  # the handler, once one was assigned
+    # before any assignment: the notice waits only for the contact and the reason, and names the office
+    assert domain.missing(record, {"contact": "n1:x"}) == ["part:transferred"]
+    variables = domain.render_vars(record, {}, contact=CONTACT, part={"reason": "소관 아님"}, org_name="부산광역시",
+                                   policy=POLICY)
+    text = RENDERER.render(domain.TRANSFERRED, 1, variables)[1]
+    assert "다른 기관 소관" not in text and "MOLIT 소관" in text and "문의: 부산광역시 민원실 (연락처 120)" in text
+
+
 def test_accepted_result_has_no_remedy() -> None:
     _, (_, text) = render(event(c.COMPLAINT_CLOSED, receipt_no(), {"outcome": "accepted"}))
     assert "처리결과: 수용" in text and "불복" not in text and "사유" not in text
@@ -183,6 +199,7 @@ CITIZEN_TRIGGERS = [
     (lambda r: event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, r, {"supplement_due": None}), {"reason": "사진"}),
     (lambda r: event(c.COMPLAINT_EXTENDED, r, {"period": "7d"}), {"reason": "협의"}),
     (lambda r: event(c.DEADLINE_PROGRESS_DUE, r, {}), None),
+    (lambda r: event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"}), {"reason": "국토부 소관", "agency_name": "국토교통부"}),
     (lambda r: event(c.COMPLAINT_CLOSED, r, {"outcome": "partly_accepted"}), {"reasons": "일부", "remedy": "이의"}),
     (lambda r: event(c.SURVEY_INVITED, r, {"link": "https://x"}), None),
     (lambda r: event(c.COMPENSATION_GRANTED, r, {"voucher_code": "V", "amount_krw": 10000}), None),
