@@ -800,6 +800,13 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "en": {"none": "not started", "draft": "draft", "submitted": "awaiting approval", "returned": "returned",
                "approved": "approved"},
     },
+    "condition": {
+        "ko": {"kinds": "민원 종류", "channels": "접수 경로", "statutory_types": "법정민원 유형", "categories": "분야",
+               "districts": "구·군", "keywords": "핵심어", "exclude_keywords": "제외 핵심어"},
+        "en": {"kinds": "kinds", "channels": "channels", "statutory_types": "statutory types",
+               "categories": "categories", "districts": "districts", "keywords": "keywords",
+               "exclude_keywords": "excluded keywords"},
+    },
     "reassign": {
         "ko": {"misrouted": "잘못 배정됨", "workload": "업무량 조정", "absence": "담당자 부재", "expertise": "전문 분야",
                "other": "기타"},
@@ -867,3 +874,32 @@ def breach_reason(lang: str, value: Any) -> str:
     if words == key:
         return text
     return f"{words}: {label(lang, 'kind', rest)}" if rest else words
+
+
+WHERE = {"title": "제목", "body": "내용", "title and body": "제목과 내용"}
+
+
+def routing_reason(lang: str, assignment: Any) -> str:
+    """Why routing chose the department, from its matched conditions (Korean); routing's own English
+    sentence in English or when the conditions are not given."""
+    doc = assignment if isinstance(assignment, dict) else {}
+    matched = doc.get("matched")
+    if lang != "ko" or not isinstance(matched, list):
+        return str(doc.get("reason") or "")
+    parts = []
+    for m in matched:
+        field, value, rule = m.get("field"), m.get("value"), m.get("rule_value")
+        if field == "keywords":
+            where = WHERE.get(str(m.get("where")), "본문")
+            parts.append(f"{where}에 '{rule}' 포함" if rule else f"{where}에 규칙의 핵심어 포함 (공익신고: 비공개)")
+        elif field == "exclude_keywords":
+            parts.append("제외 핵심어 없음")
+        elif field == "kinds":
+            parts.append(f"민원 종류: {label(lang, 'kind', value)}")
+        elif field == "channels":
+            parts.append(f"접수 경로: {label(lang, 'channel', value)}")
+        elif field == "statutory_types":
+            parts.append(f"법정민원 유형 '{value}'")
+        elif field in ("categories", "districts"):
+            parts.append(f"{'분야' if field == 'categories' else '구·군'} '{value}'")
+    return "; ".join(parts) if parts else "맞는 규칙이 없어 민원과에서 분류합니다"

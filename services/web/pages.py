@@ -113,6 +113,9 @@ class Page:
     def breach_reason(self, value: Any) -> str:
         return i18n.breach_reason(self.lang, value)
 
+    def routing_reason(self, assignment: Any) -> str:
+        return i18n.routing_reason(self.lang, assignment)
+
     def lang_url(self, lang: str) -> str:
         get = self.request.method == "GET" and self.here is None
         params = {k: v for k, v in self.request.query_params.items() if k != "lang"} if get else {}
@@ -257,7 +260,7 @@ class Web:
     def render(self, page: Page, template: str, *, status: int = 200, **context: Any) -> Response[str]:
         html = self.templates.get_template(template).render(
             page=page, t=page.t, label=page.label, period=page.period, breach_reason=page.breach_reason,
-            lang=page.lang, staff=page.staff, csrf=page.csrf,
+            routing_reason=page.routing_reason, lang=page.lang, staff=page.staff, csrf=page.csrf,
             access=access, portal=self.portal, **context)
         headers = dict(SECURITY_HEADERS)
         if page.staff is not None or template.startswith("console/") or status >= 400:

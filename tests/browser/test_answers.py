@@ -144,6 +144,7 @@ def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str],
     expect(handler.locator("#contact-email")).to_have_text("citizen@example.org")
     expect(handler.locator("#contact-address")).to_contain_text("해운대구 우동 1")
     assert "표시되지 않습니다" not in handler.content()
+    expect(handler.locator("#routing-reason")).to_contain_text("'보도블록' 포함")  # in Korean words, not routing's
     reads = audit_reads(system, receipt_no)
     assert [(x["actor_id"], x["purpose"]) for x in reads] == [(handler_id, "민원 처리")]
     handler.get_by_label("열람 목적").select_option("사실 확인 전화")
