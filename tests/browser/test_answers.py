@@ -21,6 +21,7 @@ import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import System, other_department, shot, sign_in
+from tests.browser.test_story import reload_until
 from tests.e2e.harness import wait_for
 from tests.factories import staff_headers
 
@@ -365,7 +366,7 @@ def test_the_team_lead_reassigns_a_complaint_to_a_colleague(system: System, new_
     assert moved["handler"]["id"] == other.split("|")[1]
 
 
-def test_a_transfer_names_the_receiving_agency_from_the_list(system: System, new_page: Any) -> None:
+def test_a_transfer_names_the_receiving_agency_from_the_list_and_notifies_the_citizen(system: System, new_page: Any) -> None:
     filed = system.file(title="고속도로 소음", body="고속도로 방음벽이 낮아 소음이 심합니다.", category="도로")
     receipt_no, code = filed["receipt_no"], filed["check_code"]
     assignment = system.assignment(receipt_no)
@@ -380,6 +381,7 @@ def test_a_transfer_names_the_receiving_agency_from_the_list(system: System, new
     handler.once("dialog", lambda dialog: dialog.accept())
     handler.locator("#do-transfer").click()
     expect(handler.locator("h1 .badge")).to_have_text("이송")
+    reload_until(handler, "section[aria-labelledby=notes-h]", "이송 안내")  # the citizen is notified (SMS: the consent given)
     shot(handler, "console-transferred")
     result = look_up(new_page(), receipt_no, code)
     expect(result.locator(".badge").first).to_have_text("이송")
