@@ -174,12 +174,13 @@ def handler_from(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def note(state: Mapping[str, Any] | None, event: Event, *, sealed: str | None = None,
-         contacts: Mapping[str, bool] | None = None) -> dict[str, Any] | None:
+         contacts: Mapping[str, bool] | None = None, named: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
     """The per-complaint facts after ``event``; ``None`` when the event changes nothing.
 
     ``sealed`` is the sealed part of a ``complaint.sealed`` event, already
     re-sealed with this service's key; ``contacts`` says which contact
-    details (phone, email, address) a filing part holds, without them.
+    details (phone, email, address) a filing part holds, without them;
+    ``named``: the official a part names (an answer's, public under 민원책임실명제).
     """
     data = event.data
     doc: dict[str, Any] = dict(state or {})
@@ -201,6 +202,8 @@ def note(state: Mapping[str, Any] | None, event: Event, *, sealed: str | None = 
         else:
             entry = {"name": part, "occurred_at": data.get("occurred_at") or _iso(event.time),
                      "sealed": sealed, "event": event.id}
+            if named and named.get("name"):
+                entry["handler"] = dict(named)
             doc["parts"] = [p for p in doc["parts"] if p["event"] != event.id] + [entry]
     elif event.type in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
         doc["handler"] = handler_from(data)
@@ -384,10 +387,12 @@ def missing(record: Mapping[str, Any], state: Mapping[str, Any], now: datetime |
     out = []
     if not state.get("contact"):
         out.append("contact")
-    if not handler_of(record, state).get("name") and TEMPLATES[record["template"]].needs_handler:
-        out.append("handler")
     ref = part_ref(record, state, now, policy)
-    if ref and ref.get("required") and find_part(state, ref) is None:
+    part = find_part(state, ref) if ref else None
+    named = handler_of(record, state).get("name") or (part or {}).get("handler", {}).get("name")
+    if not named and TEMPLATES[record["template"]].needs_handler:
+        out.append("handler")  # the answer's own official does, for a complaint never assigned
+    if ref and ref.get("required") and part is None:
         out.append(f"part:{ref['name']}")
     return out
 

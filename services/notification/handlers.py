@@ -82,9 +82,11 @@ class Notifier:
         if part == "filing":
             content = {k: content.get(k) for k in ("name", "phone", "email", "address")}
             flags = {k: bool(str(content.get(k) or "").strip()) for k in ("phone", "email", "address")}
+        named = domain.answer_handler(content) if part == "answer" else None
         sealed = self.sealer.seal_json(content, context=event.subject)
         applied = await self.store.complaints.apply(
-            event.subject, lambda s: (domain.note(s, event, sealed=sealed, contacts=flags), []), cause=event.id)
+            event.subject, lambda s: (domain.note(s, event, sealed=sealed, contacts=flags, named=named), []),
+            cause=event.id)
         log.info("sealed part kept", extra={"receipt_no": event.subject, "part": part, "event_id": event.id})
         return applied.state
 

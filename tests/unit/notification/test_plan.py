@@ -123,6 +123,19 @@ def test_the_result_waits_for_the_answer_then_goes_without_it_after_the_bounded_
     assert domain.part_ref(record, {**base, "parts": [_part(e, "closed")]}, soon, policy)["name"] == "answer"
 
 
+def test_a_result_never_assigned_names_the_official_of_its_answer() -> None:
+    e, record, base = _closed("accepted")
+    unassigned = {"contact": "n1:x"}
+    assert domain.missing(record, unassigned, NOW, domain.Policy()) == ["handler", "part:answer"]
+    part = domain.note(unassigned, sealed(e.subject, "answer", {}, at=NOW), sealed="n1:a",
+                       named={"name": "최답변", "contact": "051-888-4321", "department": "도로관리과"})
+    assert part["parts"][-1]["handler"]["name"] == "최답변"
+    assert domain.missing(record, part, NOW, domain.Policy()) == []
+    # a part that names nobody does not stand in for the handler
+    nobody = domain.note(unassigned, sealed(e.subject, "answer", {}, at=NOW), sealed="n1:a", named={})
+    assert domain.missing(record, nobody, NOW, domain.Policy()) == ["handler"]
+
+
 def test_a_result_waiting_for_its_answer_is_looked_at_again_when_the_wait_ends() -> None:
     policy = domain.Policy(answer_wait=timedelta(minutes=10), waiting_recheck=timedelta(hours=1))
     _, record, _ = _closed("accepted")
