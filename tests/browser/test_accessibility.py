@@ -148,3 +148,28 @@ def test_english_is_available_and_remembered(new_page: Any) -> None:
     page.get_by_role("link", name="한국어").click()
     expect(page.get_by_role("button", name="로그인")).to_be_visible()
     assert page.locator("html").get_attribute("lang") == "ko"
+
+
+def test_the_answer_panel_is_usable_with_the_keyboard(system: System, new_page: Any) -> None:
+    receipt_no = system.file(title="키보드 답변", body="키보드만으로 답변을 씁니다.")["receipt_no"]
+    handler_id = system.assignment(receipt_no)["handler"]["id"]
+    page = new_page()
+    sign_in(page, handler_id)
+    page.goto(f"/console/complaints/{receipt_no}")
+    page.locator("#template_id").focus()
+    seen = []
+    for _ in range(12):
+        info = page.evaluate("""() => { const el = document.activeElement, s = getComputedStyle(el);
+            return {id: el.id, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+        seen.append(info["id"])
+        assert info["outline"] != "none" and info["width"] >= 2, info
+        if info["id"] == "do-submit":
+            break
+        page.keyboard.press("Tab")
+    assert seen == ["template_id", "do-render", "answer-outcome", "answer-text", "answer-reasons", "answer-remedy",
+                    "do-save", "do-submit"], seen
+    page.locator("#answer-text").focus()
+    page.keyboard.type("키보드로 쓴 답변입니다.")
+    page.locator("#do-submit").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#answer-state")).to_contain_text("결재 대기")
