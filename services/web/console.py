@@ -1,9 +1,9 @@
 """The officials' console under ``/console/``: sign-in, the queue, a complaint with its
 complainant's data (read from intake on each view, audited with its purpose), its timeline across
 the services, its actions and its answer (drafted from a canned answer, approved or returned by
-the team lead), the approval queue, canned answers, staff intake for every channel (an oral
-complaint read back to the citizen and confirmed), the overdue board, routing rules, holidays and
-satisfaction statistics.
+the team lead), the approval queue, the overdue board, routing rules, holidays and satisfaction
+statistics. Canned answers are in :mod:`services.web.canned`, staff intake in
+:mod:`services.web.staff_intake`.
 
 Roles are enforced here, on the server (:mod:`services.web.access`): a list is read for
 the official's own department only, and a page a role may not see is refused (403)
@@ -42,15 +42,12 @@ STAT_GROUPINGS = ("department", "channel", "kind", "month")
 ANSWER_STEPS = ("render", "save", "submit", "return", "approve")
 REASON_CODES = ("misrouted", "workload", "absence", "expertise", "other")
 """Why a complaint is reassigned (routing's codes)."""
-DONE = (*ACTIONS, "reassign", "voucher_approve", "voucher_reject", "answer_save", "answer_submit", "answer_return", "answer_approve", "confirm")
+DONE = (*ACTIONS, "reassign", "voucher_approve", "voucher_reject", "answer_save", "answer_submit", "answer_return",
+        "answer_approve")
 OUTCOMES = ("accepted", "partly_accepted", "rejected")
 PURPOSES = ("민원 처리", "사실 확인 전화", "현장 확인", "답변 작성", "이송 검토")
 """Why an official reads the complainant's data: intake writes it to the audit log with each read."""
 DEFAULT_PURPOSE = PURPOSES[0]
-STAFF_CHANNELS = ("phone", "visit", "mail", "fax", "oral")
-LATE_CHANNELS = ("mail", "fax")
-"""Channels whose arrival time is asked (a letter or fax registered after it arrived)."""
-CONSENTS = ("sms", "alimtalk", "email", "post")
 
 
 def _text(form: dict[str, Any], key: str) -> str:
@@ -92,20 +89,6 @@ def answer_body(form: dict[str, Any]) -> dict[str, Any]:
     return {"outcome": _text(form, "outcome") or "accepted", "text": _text(form, "text"),
             "reasons": _text(form, "reasons") or None, "remedy": _text(form, "remedy") or None,
             "template_id": _text(form, "template_id") or None}
-
-
-def staff_filing(form: dict[str, Any]) -> dict[str, Any]:
-    """The intake API's filing from the staff intake form (a staff channel; ``received_at`` for late mail)."""
-    received_at = _local_instant(_text(form, "received_at"))
-    return {
-        **{k: _text(form, k) or None for k in ("phone", "email", "address", "statutory_type",
-                                               "received_at_reason")},
-        **{k: _text(form, k) for k in ("name", "kind", "category", "district", "title", "body", "channel")},
-        "received_at": received_at,
-        "priority": _text(form, "priority") == "on",
-        "whistleblower": _text(form, "whistleblower") == "on",
-        "consent": {k: _text(form, f"consent_{k}") == "on" for k in CONSENTS},
-    }
 
 
 def _purpose(value: str | None) -> str:
@@ -464,120 +447,6 @@ def build(web: Web) -> list[Any]:
             rows = sorted(await _with_clocks(api, items), key=_due_key)
         return web.render(page, "console/approvals.html.j2", rows=rows, department=department, departments=names)
 
-    # ------------------------------------------------------------ canned answers (답변 서식)
-
-    async def _templates_page(page: Page, staff: Staff, *, status: int = 200, error: ApiError | None = None,
-                              done: str | None = None, category: str | None = None,
-                              values: dict[str, Any] | None = None) -> Response[str]:
-        async with web.api(staff) as api:
-            items = await api.answer_templates(category or None)
-        page.here = "/console/templates"
-        return web.render(page, "console/templates.html.j2", status=status, templates=items, error=error,
-                          done=done, category=category or "", values=values or {})
-
-    @get("/console/templates", include_in_schema=False)
-    async def templates(request: Request[Any, Any, Any]) -> Response[str]:
-        page, staff = web.staff_page(request)
-        if not access.may_manage_templates(staff):
-            raise WebError(403, "error.forbidden")
-        done = request.query_params.get("done")
-        return await _templates_page(page, staff, category=request.query_params.get("category"),
-                                     done=done if done in ("added", "saved", "deleted") else None)
-
-    @post("/console/templates", include_in_schema=False, status_code=200)
-    async def add_template(request: Request[Any, Any, Any]) -> Response[str]:
-        return await _change_template(request, None, "added")
-
-    @post("/console/templates/{template_id:str}", include_in_schema=False, status_code=200)
-    async def edit_template(request: Request[Any, Any, Any], template_id: str) -> Response[str]:
-        return await _change_template(request, template_id, "saved")
-
-    @post("/console/templates/{template_id:str}/delete", include_in_schema=False, status_code=200)
-    async def delete_template(request: Request[Any, Any, Any], template_id: str) -> Response[str]:
-        return await _change_template(request, template_id, "deleted")
-
-    async def _change_template(request: Request[Any, Any, Any], template_id: str | None, done: str) -> Response[str]:
-        page, staff = web.staff_page(request)
-        if not access.may_manage_templates(staff):
-            raise WebError(403, "error.forbidden")
-        form = await web.form(page)
-        values = {k: _text(form, k) for k in ("category", "title", "text")}
-        async with web.api(staff) as api:
-            try:
-                if done == "deleted" and template_id:
-                    await api.delete_template(template_id)
-                else:
-                    await api.save_template(values, template_id)
-            except ApiError as error:
-                if error.status not in (400, 404, 409, 422):
-                    raise
-                return await _templates_page(page, staff, status=409 if error.status == 409 else 422,
-                                             error=error, values=values if template_id is None else None)
-        return web.redirect(page, f"/console/templates?{urlencode({'done': done})}")
-
-    # ------------------------------------------------------------ staff intake (phone, visit, mail, fax, oral)
-
-    def _intake_form(page: Page, *, status: int = 200, values: dict[str, Any] | None = None,
-                     error: ApiError | None = None) -> Response[str]:
-        page.here = "/console/intake/new"
-        return web.render(page, "console/intake.html.j2", status=status, values=values or {"channel": "phone"},
-                          error=error, key=str(uuid.uuid4()), channels=STAFF_CHANNELS, late=LATE_CHANNELS,
-                          consents=CONSENTS)
-
-    @get("/console/intake/new", include_in_schema=False)
-    async def intake_new(request: Request[Any, Any, Any]) -> Response[str]:
-        page, staff = web.staff_page(request)
-        if not access.may_register(staff):
-            raise WebError(403, "error.forbidden")
-        return _intake_form(page)
-
-    @post("/console/intake", include_in_schema=False, status_code=200)
-    async def intake_file(request: Request[Any, Any, Any]) -> Response[str]:
-        page, staff = web.staff_page(request)
-        if not access.may_register(staff):
-            raise WebError(403, "error.forbidden")
-        form = await web.form(page)
-        body = staff_filing(form)
-        values = {**{k: _text(form, k) for k in form if k not in ("csrf", "key")},
-                  **{k: _text(form, k) == "on" for k in ("priority", "whistleblower",
-                                                         *(f"consent_{c}" for c in CONSENTS))}}
-        if body["channel"] not in STAFF_CHANNELS:
-            body["channel"] = "phone"
-        if body["channel"] in LATE_CHANNELS and not body["received_at"]:
-            needed = page.t("intake.received_at_required")
-            missing = ApiError(422, "invalid", needed, [{"field": page.t("intake.received_at"), "message": needed}])
-            return _intake_form(page, status=422, values=values, error=missing)
-        async with web.api(staff) as api:
-            try:
-                receipt = await api.file_for_citizen(
-                    body, idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}")
-            except ApiError as error:
-                if error.status not in (400, 409, 422):
-                    raise
-                return _intake_form(page, status=422, values=values, error=error)
-        page.here = "/console/intake/new"
-        return web.render(page, "console/intake_receipt.html.j2", receipt=receipt, filing=body,
-                          oral=body["channel"] == "oral")
-
-    @post("/console/intake/{receipt_no:str}/confirm", include_in_schema=False, status_code=200)
-    async def intake_confirm(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
-        page, staff = web.staff_page(request)
-        if not access.may_register(staff):
-            raise WebError(403, "error.forbidden")
-        form = await web.form(page)
-        async with web.api(staff) as api:
-            try:
-                confirmed = await api.confirm(receipt_no, idempotency_key=f"web:{staff.id}:{_text(form, 'key')}")
-            except ApiError as error:
-                if error.status not in (409, 422):
-                    raise
-                page.here = "/console/intake/new"
-                return web.render(page, "console/intake_receipt.html.j2", status=error.status, error=error,
-                                  receipt={"receipt_no": receipt_no}, filing={}, oral=True)
-        page.here = "/console/intake/new"
-        return web.render(page, "console/intake_receipt.html.j2", receipt=confirmed, filing={}, oral=True,
-                          confirmed=True)
-
     # ------------------------------------------------------------ overdue and pre-warning board
 
     @get("/console/board", include_in_schema=False)
@@ -690,9 +559,8 @@ def build(web: Web) -> list[Any]:
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-store",
                                                               "X-Content-Type-Options": "nosniff"})
 
-    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, decide_voucher, answer_step, approvals,
-            templates, add_template, edit_template, delete_template, intake_new, intake_file, intake_confirm, board,
-            rules, preview, holidays, add_holiday, stats, report_png]
+    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, decide_voucher,
+            answer_step, approvals, board, rules, preview, holidays, add_holiday, stats, report_png]
 
 
-__all__ = ["build", "SignIn", "action_body", "answer_body", "staff_filing"]
+__all__ = ["build", "SignIn", "action_body", "answer_body"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.web import access, console, i18n
+from services.web import access, console, i18n, staff_intake
 from services.web.access import Staff
 
 
@@ -45,13 +45,13 @@ def test_forms_become_the_answer_and_the_staff_filing() -> None:
     assert console.answer_body({"outcome": "rejected", "text": " 답변 ", "reasons": "", "remedy": "심판",
                                 "template_id": ""}) == {
         "outcome": "rejected", "text": "답변", "reasons": None, "remedy": "심판", "template_id": None}
-    filed = console.staff_filing({"channel": "mail", "name": "김", "phone": "", "received_at": "2026-11-27T10:30",
+    filed = staff_intake.staff_filing({"channel": "mail", "name": "김", "phone": "", "received_at": "2026-11-27T10:30",
                                   "title": "t", "body": "b", "kind": "other", "category": "도로",
                                   "district": "중구", "consent_post": "on"})
     assert filed["channel"] == "mail" and filed["phone"] is None
     assert filed["received_at"] == "2026-11-27T10:30:00+09:00"
     assert filed["consent"] == {"sms": False, "alimtalk": False, "email": False, "post": True}
-    assert console.staff_filing({"channel": "phone", "received_at": ""})["received_at"] is None
+    assert staff_intake.staff_filing({"channel": "phone", "received_at": ""})["received_at"] is None
 
 
 def test_periods_and_exclusions_are_in_korean_words() -> None:
