@@ -21,3 +21,5 @@ def initialise(departments: Sequence[str]) -> None:
     from services.notification import domain
 
     zero(SENT, *({"channel": ch, "outcome": o} for ch in domain.CHANNELS for o in ("sent", "failed", "duplicate")))
+    from services.notification.webhooks import DELIVERIES  # the webhook alerts' increase() needs the 0
+    zero(DELIVERIES, *({"outcome": o} for o in ("delivered", "failed", "dead")))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 import json
 import re
 import shutil
@@ -29,6 +30,7 @@ GATEWAY_K8S = ROOT / "k8s/base/web/api-gateway.conf"
 PROMETHEUS = ROOT / "deploy/prometheus/prometheus.yml"
 ALERTS = ROOT / "deploy/prometheus/alerts.yml"
 ALERT_TESTS = ROOT / "deploy/prometheus/alerts.test.yml"
+RUNBOOKS = ROOT / "deploy/prometheus/runbooks.py"
 COLLECTOR = ROOT / "deploy/otel/collector.yaml"
 DASHBOARDS = ROOT / "deploy/grafana/dashboards"
 GRAFANA_PROVISIONING = ROOT / "deploy/grafana/provisioning"
@@ -96,6 +98,16 @@ def read_env_file(path: Path) -> dict[str, str]:
         key, _, value = line.partition("=")
         out[key.strip()] = value.strip()
     return out
+
+
+@functools.cache
+def runbooks() -> Any:
+    """deploy/prometheus/runbooks.py as a module (it is a script, not a package)."""
+    spec = importlib.util.spec_from_file_location("minwon_runbooks", RUNBOOKS)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # ---------------------------------------------------------------- YAML and kustomize

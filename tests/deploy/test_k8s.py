@@ -220,7 +220,16 @@ def test_metro_scrapes_pods_with_the_labels_the_rules_expect() -> None:
     relabel = monitor["spec"]["podMetricsEndpoints"][0]["relabelings"][0]
     assert relabel["targetLabel"] == "component"
     rule = of_kind(docs, "PrometheusRule")["minwon"]
-    assert load_yaml(ROOT / "deploy/prometheus/alerts.yml")["groups"] == rule["spec"]["groups"]
+    # the same rules, with the overlay's own runbook base (k8s/overlays/metro/runbooks.yaml)
+    base = load_yaml(K8S / "overlays/metro/runbooks.yaml")["data"]["RUNBOOK_BASE_URL"]
+    assert base.startswith("https://") and "#" not in base
+    expected = load_yaml(ROOT / "deploy/prometheus/alerts.yml")["groups"]
+    for group in expected:
+        for r in group["rules"]:
+            if "runbook_url" in r.get("annotations", {}):
+                r["annotations"]["runbook_url"] = base + "#" + r["annotations"]["runbook_url"].partition("#")[2]
+    assert expected == rule["spec"]["groups"]
+    assert not of_kind(docs, "ConfigMap").get("minwon-runbooks"), "kustomize-local: never applied"
 
 
 def test_no_service_manifest_is_hand_copied() -> None:

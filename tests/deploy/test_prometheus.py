@@ -8,11 +8,23 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
-from tests.deploy._deploy import ALERT_TESTS, ALERTS, INSTALL, OPERATIONS, PROMETHEUS, install_tool, load_yaml
+from tests.deploy._deploy import (
+    ALERT_TESTS,
+    ALERTS,
+    INSTALL,
+    OPERATIONS,
+    PROMETHEUS,
+    RUNBOOKS,
+    install_tool,
+    load_yaml,
+    runbooks,
+)
 
 DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 RECORD_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
@@ -22,6 +34,8 @@ REQUIRED = {  # what SRE asked to be paged about
     "consumer lag": "MinwonConsumerLagHigh",
     "dead-letter topic not empty": "MinwonDeadLetters",
     "a service down": "MinwonServiceDown",
+    "agency webhooks failing": "MinwonWebhookDeliveriesFailing",
+    "agency webhook deliveries given up on": "MinwonWebhookDeliveriesDead",
 }
 
 
@@ -69,8 +83,26 @@ def test_every_alert_has_a_severity_a_summary_and_a_runbook_that_exists() -> Non
         assert alert["labels"]["severity"] in ("critical", "warning"), alert["alert"]
         assert alert["annotations"]["summary"] and alert["annotations"]["description"]
         runbook = alert["annotations"]["runbook_url"]
-        path, _, anchor = runbook.partition("#")
-        assert path == "docs/operations.md" and anchor in headings, f"{alert['alert']}: no runbook {runbook}"
+        base, _, anchor = runbook.partition("#")
+        assert base == runbooks().DEFAULT and anchor in headings, f"{alert['alert']}: no runbook {runbook}"
+
+
+def test_runbook_links_are_absolute_and_rendered_from_the_base_url() -> None:
+    default = urlparse(runbooks().DEFAULT)
+    assert default.scheme in ("http", "https") and default.netloc and default.path.endswith("/docs/operations.md")
+    done = subprocess.run([sys.executable, str(RUNBOOKS), "--check"], capture_output=True, text=True, timeout=60,
+                          env={k: v for k, v in os.environ.items() if k != "RUNBOOK_BASE_URL"})
+    assert done.returncode == 0, done.stderr
+    # another base: every link of both files changes, the anchors stay
+    text = ALERTS.read_text("utf-8")
+    other = runbooks().render(text, "https://wiki.city.example/minwon/operations.md")
+    before, after = runbooks().links(text), runbooks().links(other)
+    assert len(after) == len(before) == sum(1 for r in rules() if "alert" in r)
+    assert {a for _, a in after} == {a for _, a in before}
+    assert {b for b, _ in after} == {"https://wiki.city.example/minwon/operations.md"}
+    done = subprocess.run([sys.executable, str(RUNBOOKS), "--check"], capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "RUNBOOK_BASE_URL": "https://wiki.city.example/minwon/operations.md"})
+    assert done.returncode == 1 and "not 'https://wiki.city.example" in done.stderr
 
 
 def test_the_alerts_sre_asked_for_exist() -> None:
