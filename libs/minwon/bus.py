@@ -396,21 +396,135 @@ class SqliteBus:
 # --------------------------------------------------------------------------
 
 
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN")
+
+
+@dataclass(frozen=True)
+class KafkaSecurity:
+    """How every client of a :class:`KafkaBus` (FastStream's producer and subscribers, the admin
+    client of :meth:`KafkaBus.ensure_topics`, the readers of :meth:`KafkaBus.read` and
+    :meth:`KafkaBus.lag`) authenticates and encrypts.
+
+    ``SASL_SSL`` with ``SCRAM-SHA-512`` is what a Strimzi ``KafkaUser`` of type ``scram-sha-512``
+    gets; ``cafile`` is the cluster CA the broker certificate is checked against (without it, the
+    system's trust store). ``certfile``/``keyfile`` add a client certificate (mutual TLS: ``SSL``
+    alone, or under SASL). The default is today's unauthenticated ``PLAINTEXT``."""
+
+    protocol: str = "PLAINTEXT"
+    mechanism: str = "SCRAM-SHA-512"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    cafile: str | None = None
+    certfile: str | None = None
+    keyfile: str | None = None
+    keyfile_password: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        protocol = self.protocol.upper()
+        object.__setattr__(self, "protocol", protocol)
+        object.__setattr__(self, "mechanism", self.mechanism.upper())
+        if protocol not in SECURITY_PROTOCOLS:
+            raise ValueError(f"Kafka security protocol {self.protocol!r}: use one of {', '.join(SECURITY_PROTOCOLS)}")
+        if self.sasl:
+            if self.mechanism not in SASL_MECHANISMS:
+                raise ValueError(f"SASL mechanism {self.mechanism!r}: use one of {', '.join(SASL_MECHANISMS)}")
+            if not self.username or not self.password:
+                raise ValueError(f"{protocol} needs a SASL username and password")
+        if bool(self.certfile) != bool(self.keyfile):
+            raise ValueError("a client certificate needs both its certificate file and its key file")
+
+    @property
+    def sasl(self) -> bool:
+        return self.protocol.startswith("SASL_")
+
+    @property
+    def tls(self) -> bool:
+        return self.protocol in ("SSL", "SASL_SSL")
+
+    @property
+    def principal(self) -> str | None:
+        """The user the broker sees (for logs and errors), if SASL names one."""
+        return self.username if self.sasl else None
+
+    def ssl_context(self) -> Any:
+        """The TLS context (broker verified against ``cafile``, host name checked; the client
+        certificate loaded when given), or ``None`` without TLS."""
+        if not self.tls:
+            return None
+        from aiokafka.helpers import create_ssl_context
+
+        return create_ssl_context(cafile=self.cafile, certfile=self.certfile, keyfile=self.keyfile,
+                                  password=self.keyfile_password)
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka's clients (producer, consumer, admin)."""
+        if self.protocol == "PLAINTEXT":
+            return {}
+        options: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.tls:
+            options["ssl_context"] = self.ssl_context()
+        if self.sasl:
+            options.update(sasl_mechanism=self.mechanism, sasl_plain_username=self.username,
+                           sasl_plain_password=self.password)
+        return options
+
+    def faststream(self) -> Any:
+        """The matching ``security=`` of FastStream's ``KafkaBroker`` (``None`` for PLAINTEXT)."""
+        from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+
+        if self.protocol == "PLAINTEXT":
+            return None
+        context = self.ssl_context()
+        if not self.sasl:
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        kind = {"SCRAM-SHA-512": SASLScram512, "SCRAM-SHA-256": SASLScram256, "PLAIN": SASLPlaintext}[self.mechanism]
+        return kind(self.username or "", self.password or "", ssl_context=context, use_ssl=self.tls)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> KafkaSecurity:
+        """From :class:`minwon.settings.Settings` (``MINWON_KAFKA_SECURITY_PROTOCOL`` and friends)."""
+        return cls(
+            protocol=settings.kafka_security_protocol,
+            mechanism=settings.kafka_sasl_mechanism,
+            username=settings.kafka_sasl_username or None,
+            password=settings.kafka_sasl_password or None,
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None,
+            certfile=str(settings.kafka_ssl_certfile) if settings.kafka_ssl_certfile else None,
+            keyfile=str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+            keyfile_password=settings.kafka_ssl_keyfile_password or None,
+        )
+
+
 class KafkaBus:
     """Each subscription is a FastStream subscriber in its own consumer group,
     committing after the handler (``AckPolicy.NACK_ON_ERROR``)."""
 
     def __init__(self, bootstrap: str, *, client_id: str = "minwon", retry: RetryPolicy | None = None,
-                 prefix: str = "", partitions: int | None = None):
+                 prefix: str = "", partitions: int | None = None, security: KafkaSecurity | None = None,
+                 replication_factor: int = 1, min_insync_replicas: int | None = None):
         """``prefix`` namespaces topics and groups (one deployment, or one test, per prefix);
-        ``partitions`` overrides the registry's partition counts (small test brokers)."""
+        ``partitions`` overrides the registry's partition counts (small test brokers);
+        ``security`` is how every client connects (default: PLAINTEXT); ``replication_factor`` and
+        ``min_insync_replicas`` are given to the topics :meth:`ensure_topics` creates (``None``:
+        the broker's default)."""
         from faststream.kafka import KafkaBroker
 
         self._bootstrap = bootstrap
         self._client_id = client_id
         self._prefix = prefix
         self._partitions = partitions
-        self.broker = KafkaBroker(bootstrap, client_id=client_id)
+        self._security = security or KafkaSecurity()
+        if replication_factor < 1:
+            raise ValueError(f"replication factor {replication_factor}: at least 1")
+        if min_insync_replicas is not None and not 1 <= min_insync_replicas <= replication_factor:
+            raise ValueError(f"min.insync.replicas {min_insync_replicas}: from 1 to the replication factor "
+                             f"({replication_factor})")
+        self._replication = replication_factor
+        self._min_insync = min_insync_replicas
+        # replicated topics: a write counts once min.insync.replicas have it (acks=1 would lose it with the leader)
+        durable: dict[str, Any] = {"acks": "all"} if replication_factor > 1 else {}
+        self.broker = KafkaBroker(bootstrap, client_id=client_id, security=self._security.faststream(), **durable)
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
         self._started = False
         self._groups: dict[str, set[str]] = {}
@@ -436,8 +550,12 @@ class KafkaBus:
                 return
             await deliverer.deliver(sub, topic, event)
 
+        from faststream.kafka import Topic
+
         self.broker.subscriber(
-            *(self._prefix + t for t in topics),
+            # ensure_topics (at start) makes the topics with their partitions and configs; FastStream
+            # must not try too (a service's ACLs allow no CreateTopics: it would log a refusal each start)
+            *(Topic(self._prefix + t, declare=False) for t in topics),
             group_id=self._prefix + group,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -449,7 +567,8 @@ class KafkaBus:
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
         from aiokafka.errors import TopicAlreadyExistsError
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin")
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin",
+                                    **self._security.client_options())
         await admin.start()
         try:
             existing = set(await admin.list_topics())
@@ -459,8 +578,8 @@ class KafkaBus:
                 NewTopic(
                     name=self._prefix + t,
                     num_partitions=self._partitions or (specs[t].partitions if t in specs else 3),
-                    replication_factor=1,
-                    topic_configs=specs[t].kafka_configs() if t in specs else {},
+                    replication_factor=self._replication,
+                    topic_configs=self._topic_configs(specs[t].kafka_configs() if t in specs else {}),
                 )
                 for t in wanted
             ]
@@ -473,8 +592,14 @@ class KafkaBus:
         finally:
             await admin.close()
 
+    def _topic_configs(self, configs: dict[str, str]) -> dict[str, str]:
+        if self._min_insync is None:
+            return configs
+        return {**configs, "min.insync.replicas": str(self._min_insync)}
+
     async def start(self) -> None:
-        await self.ensure_topics()
+        subscribed = {t for ts in self._groups.values() for t in ts}
+        await self.ensure_topics(sorted({spec.name for spec in TOPICS} | subscribed))
         await self.broker.start()
         self._started = True
 
@@ -512,7 +637,7 @@ class KafkaBus:
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    client_id=f"{self._client_id}-reader")
+                                    client_id=f"{self._client_id}-reader", **self._security.client_options())
         await consumer.start()
         try:
             physical = [self._prefix + t for t in topics]
@@ -560,9 +685,10 @@ class KafkaBus:
         groups = {self._prefix + g: ts for g, ts in self._groups.items()}
         if not groups:
             return {}
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-lag")
+        options = self._security.client_options()
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-lag", **options)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    client_id=f"{self._client_id}-lag")
+                                    client_id=f"{self._client_id}-lag", **options)
         await admin.start()
         await consumer.start()
         try:
@@ -585,7 +711,10 @@ class KafkaBus:
             await admin.close()
 
     def __repr__(self) -> str:
-        return f"KafkaBus({self._bootstrap})"
+        if self._security.protocol == "PLAINTEXT":
+            return f"KafkaBus({self._bootstrap})"
+        who = f" as {self._security.principal}" if self._security.principal else ""
+        return f"KafkaBus({self._bootstrap}, {self._security.protocol}{who})"
 
 
 async def _raw_body(message: Any) -> bytes:

@@ -33,7 +33,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from minwon.bus import DEADLETTER_TYPE, Bus, KafkaBus, SqliteBus
+from minwon.bus import DEADLETTER_TYPE, Bus, KafkaBus, KafkaSecurity, SqliteBus
 from minwon.events import Event, derive_id, event_type
 from minwon.settings import Settings
 from minwon.topics import DEADLETTER
@@ -229,7 +229,8 @@ def open_bus(settings: Settings) -> Bus:
             raise DeadLetterError(f"no event log at {path} (set MINWON_DATA_DIR, or MINWON_BACKEND=distributed)")
         return SqliteBus(path)
     return KafkaBus(settings.kafka_bootstrap_servers, client_id="minwon-deadletter",
-                    prefix=settings.kafka_topic_prefix, partitions=settings.kafka_partitions)
+                    prefix=settings.kafka_topic_prefix, partitions=settings.kafka_partitions,
+                    security=KafkaSecurity.from_settings(settings))
 
 
 async def close_bus(bus: Bus) -> None:

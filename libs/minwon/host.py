@@ -31,7 +31,7 @@ from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from minwon import auth, limits, telemetry
-from minwon.bus import Bus, KafkaBus, SqliteBus
+from minwon.bus import Bus, KafkaBus, KafkaSecurity, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError
 from minwon.service import Clock, Service, system_clock
@@ -169,7 +169,10 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
         )
     return Infrastructure(
         bus=KafkaBus(settings.kafka_bootstrap_servers, client_id=f"minwon-{'-'.join(names)}"[:60],
-                     prefix=settings.kafka_topic_prefix, partitions=settings.kafka_partitions),
+                     prefix=settings.kafka_topic_prefix, partitions=settings.kafka_partitions,
+                     security=KafkaSecurity.from_settings(settings),
+                     replication_factor=settings.kafka_replication_factor,
+                     min_insync_replicas=settings.kafka_min_insync_replicas),
         stores={n: MongoStore(settings.mongodb_uri, settings.database(n)) for n in names},
     )
 

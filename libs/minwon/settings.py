@@ -41,6 +41,23 @@ class Settings(BaseSettings):
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias="MONGODB_URI")
     kafka_topic_prefix: str = ""
     kafka_partitions: int | None = None
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    """``MINWON_KAFKA_SECURITY_PROTOCOL``: ``SASL_SSL`` for a Strimzi listener with SCRAM users
+    (docs/operations.md, "Kafka over SASL_SSL"); ``SSL`` with a client certificate for mutual TLS."""
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    """The service's Kafka principal, e.g. ``minwon-intake`` (its ``KafkaUser``)."""
+    kafka_sasl_password: str = Field("", repr=False)
+    kafka_ssl_cafile: Path | None = None
+    """The CA that signed the broker certificates (Strimzi: the cluster CA's ``ca.crt``); unset: system CAs."""
+    kafka_ssl_certfile: Path | None = None
+    """A client certificate (PEM) for mutual TLS, with ``kafka_ssl_keyfile``."""
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_keyfile_password: str = Field("", repr=False)
+    kafka_replication_factor: int = Field(1, ge=1)
+    """Replicas of each topic the services create (the metro overlay: 3)."""
+    kafka_min_insync_replicas: int = Field(1, ge=1)
+    """``min.insync.replicas`` of each topic the services create (the metro overlay: 2)."""
     database_prefix: str = "minwon_"
     data_dir: Path = Path("var")
     http_host: str = "127.0.0.1"
