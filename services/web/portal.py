@@ -74,7 +74,9 @@ def build(web: Web) -> list[Any]:
 
     @get("/lookup", include_in_schema=False)
     async def lookup_form(request: Request[Any, Any, Any]) -> Response[str]:
-        return web.render(web.page(request), "portal/lookup.html.j2", receipt_no="", code="")
+        """The lookup form; a notice's link names the receipt number (``?receipt_no=``), never the code."""
+        asked = (request.query_params.get("receipt_no") or "").strip().upper()[:64]
+        return web.render(web.page(request), "portal/lookup.html.j2", receipt_no=asked, code="")
 
     @post("/lookup", include_in_schema=False, status_code=200)
     async def lookup(request: Request[Any, Any, Any]) -> Response[str]:

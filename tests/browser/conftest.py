@@ -7,8 +7,12 @@ Screenshots of each screen are written to docs/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
+import email
+import email.policy
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +25,7 @@ import pytest
 
 from tests.e2e.harness import ROOT, MinwonProcess, wait_for
 from tests.factories import staff_headers
+from tests.integration.notification.helpers import SmtpServer
 
 CHROMIUM = Path(os.environ.get("MINWON_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -88,12 +93,75 @@ def days_ago(days: int) -> str:
     return (datetime.now(UTC) - timedelta(days=days)).isoformat()
 
 
+class Mailbox:
+    """A local SMTP server (tests/integration/notification/helpers.py) on a thread of its own, and the
+    letters' spool directory: what the citizen receives by e-mail and by post."""
+
+    def __init__(self, spool: Path) -> None:
+        self.spool = spool
+        self.server = SmtpServer()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="browser-smtp", daemon=True)
+        self.port = 0
+
+    def start(self) -> None:
+        self.thread.start()
+        self.port = asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+    def env(self) -> dict[str, str]:
+        return {"MINWON_NOTIFICATION_EMAIL_PROVIDER": "smtp", "MINWON_NOTIFICATION_SMTP_HOST": "127.0.0.1",
+                "MINWON_NOTIFICATION_SMTP_PORT": str(self.port), "MINWON_NOTIFICATION_POST_PROVIDER": "spool",
+                "MINWON_NOTIFICATION_SPOOL_DIR": str(self.spool)}
+
+    def mails(self, to: str, containing: str) -> list[str]:
+        """The plain-text bodies of the e-mails to ``to`` that contain ``containing``."""
+        out = []
+        for m in list(self.server.messages):
+            if any(to in r for r in m["rcpt"]):
+                body = email.message_from_string(m["data"], policy=email.policy.default).get_body(("plain",))
+                text = body.get_content() if body else ""
+                if containing in text:
+                    out.append(text)
+        return out
+
+    def letters(self, containing: str) -> list[str]:
+        """The text of the spooled letter PDFs that contain ``containing`` (spaces ignored)."""
+        from pypdf import PdfReader
+
+        out = []
+        for path in sorted(self.spool.glob("*.pdf")):
+            text = "\n".join(page.extract_text() or "" for page in PdfReader(path).pages)
+            if flat(containing) in flat(text):
+                out.append(text)
+        return out
+
+
+def flat(text: str) -> str:
+    return "".join(text.split())
+
+
 @pytest.fixture(scope="session")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def mailbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
+    box = Mailbox(tmp_path_factory.mktemp("browser-letters"))
+    box.start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[System]:
     proc = MinwonProcess(tmp_path_factory.mktemp("browser-var"), env={
         "MINWON_STAFF_TOKEN": STAFF_TOKEN,
         "MINWON_SURVEY_INVITE_DELAY_SECONDS": "0",  # the survey invitation goes out at closure
         "MINWON_WEB_SESSION_SECRET": uuid.uuid4().hex,
+        **mailbox.env(),
     })
     proc.start()
     try:

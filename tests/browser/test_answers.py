@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 from playwright.sync_api import expect
 
-from tests.browser.conftest import System, other_department, shot, sign_in
+from tests.browser.conftest import Mailbox, System, flat, other_department, shot, sign_in
 from tests.browser.test_story import reload_until
 from tests.e2e.harness import wait_for
 from tests.factories import staff_headers
@@ -34,7 +34,7 @@ PRIVACY = staff_headers("privacy-01", department="audit", roles=("privacy_office
 def register_by_phone(page: Any, *, title: str, body: str, channel: str = "phone", name: str = "김시민",
                       phone: str = "010-2345-6789", email: str | None = "citizen@example.org",
                       category: str = "도로", received_at: str | None = None,
-                      screenshots: bool = False) -> tuple[str, str]:
+                      consents: tuple[str, ...] = ("sms",), screenshots: bool = False) -> tuple[str, str]:
     """A staff member registers a complaint for a citizen on the console's intake form."""
     page.get_by_role("link", name="민원 접수 (직원)").click()
     expect(page.get_by_role("heading", name=re.compile("민원 접수"))).to_be_visible()
@@ -46,7 +46,8 @@ def register_by_phone(page: Any, *, title: str, body: str, channel: str = "phone
     if email:
         page.locator("#email").fill(email)
     page.get_by_label("주소").fill("부산광역시 해운대구 우동 1")
-    page.get_by_label("문자(SMS)").check()
+    for consent in consents:
+        page.locator(f"#consent_{consent}").check()
     page.get_by_label("민원 종류").select_option("grievance")
     page.get_by_label("분야").select_option(category)
     page.get_by_label("구·군").select_option("해운대구")
@@ -106,9 +107,9 @@ def closed(system: System, receipt_no: str) -> dict[str, Any]:
 
 
 def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str], None], *, agent_id: str,
-                 lead_id: str, lead_name: str, screenshots: bool = True) -> None:
+                 lead_id: str, lead_name: str, mailbox: Mailbox | None = None, screenshots: bool = True) -> None:
     """The issue's story; ``sign_in_as(page, staff_id)`` signs a fresh page in (built-in accounts or the
-    identity provider)."""
+    identity provider); with ``mailbox`` the e-mail and the letter PDF are read too."""
     tag = uuid.uuid4().hex[:6]
     snap: Callable[..., Any] = shot if screenshots else (lambda *_: None)
     body = f"우동 1번지 앞 보도블록이 깨져 어르신이 넘어질 뻔했습니다 ({tag})."
@@ -117,7 +118,8 @@ def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str],
     agent = new_page()
     sign_in_as(agent, agent_id)
     expect(agent).to_have_url(re.compile(r"/console/intake/new"))
-    receipt_no, code = register_by_phone(agent, title=f"보도블록 파손 ({tag})", body=body, screenshots=screenshots)
+    receipt_no, code = register_by_phone(agent, title=f"보도블록 파손 ({tag})", body=body, screenshots=screenshots,
+                                         consents=("email", "post"))
     expect(agent.get_by_role("heading", name="민원을 등록했습니다")).to_be_visible()
     snap(agent, "console-intake-receipt")
     staff_view = system.json("GET", f"/api/v1/complaints/{receipt_no}")
@@ -209,11 +211,28 @@ def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str],
     expect(result.locator("#handler-department")).not_to_be_empty()
     expect(result.locator("#answer-reasons")).to_have_count(0)
     snap(citizen, "portal-lookup-answer")
+    if mailbox is None:
+        return
+
+    # the e-mail and the letter (its PDF's text extracted) carry the same answer and the official
+    handler_name = assignment["handler"]["name"]
+    mails = wait_for(lambda: mailbox.mails("citizen@example.org", final) or None, timeout=30)
+    assert len(mails) == 1 and handler_name in mails[0], mails
+    letters = wait_for(lambda: mailbox.letters(final) or None, timeout=30)
+    assert len(letters) == 1 and flat(handler_name) in flat(letters[0]), letters
+    assert flat(receipt_no) in flat(letters[0]) and receipt_no in mails[0]
+
+    # the notice's link opens the lookup with the receipt number filled in; the citizen adds the code
+    link = re.search(r"https?://\S+/lookup\?receipt_no=\S+", mails[0])
+    assert link, mails[0]
+    citizen.goto("/lookup?" + link.group(0).split("?", 1)[1])
+    expect(citizen.get_by_label("접수번호")).to_have_value(receipt_no)
 
 
 def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_answer(
-        system: System, new_page: Any) -> None:
-    answer_story(system, new_page, sign_in, agent_id="callcentre", lead_id="road-lead", lead_name="도로관리과 팀장")
+        system: System, new_page: Any, mailbox: Mailbox) -> None:
+    answer_story(system, new_page, sign_in, agent_id="callcentre", lead_id="road-lead", lead_name="도로관리과 팀장",
+                 mailbox=mailbox)
 
 
 def test_a_rejection_shows_its_reasons_and_remedy_on_the_portal(system: System, new_page: Any) -> None:
