@@ -4,14 +4,28 @@ gateway sidecar, Service, policies and the TLS Ingress, in both overlays."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 
 from minwon.host import PREFIXES, SERVICES
-from tests.deploy._deploy import GATEWAY_COMPOSE, GATEWAY_K8S, OVERLAYS, compose, env_read_by, of_kind, render
+from tests.deploy._deploy import (
+    GATEWAY_COMPOSE,
+    GATEWAY_K8S,
+    OVERLAYS,
+    ROOT,
+    compose,
+    env_read_by,
+    of_kind,
+    render,
+    runbooks,
+)
 from tests.deploy.test_compose import env_of
+from tests.e2e.harness import free_port
 
 LOCATION = re.compile(r"location\s+(\S+)\s*\{\s*proxy_pass\s+http://([a-z0-9-]+):(\d+);\s*\}")
 LISTEN = re.compile(r"^\s*listen\s+(\S+);", re.M)
@@ -151,3 +165,99 @@ def test_metro_keeps_at_least_two_web_replicas_and_county_one() -> None:
     assert hpa["spec"]["scaleTargetRef"]["name"] == "minwon-web" and hpa["spec"]["minReplicas"] >= 2
     assert "replicas" not in of_kind(metro, "Deployment")["minwon-web"]["spec"], "the HPA owns the count"
     assert of_kind(render("overlays/county"), "Deployment")["minwon-web"]["spec"]["replicas"] == 1
+
+
+# ---------------------------------------------------------------- the gateway, running
+
+def nginx_binary() -> str:
+    found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
+    if found is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light): the gateway is not run")
+    return found
+
+
+def nginx_config(temp: Path, server: str) -> Path:
+    """A main nginx.conf around one server block, with every path inside ``temp``."""
+    temp.mkdir(parents=True, exist_ok=True)
+    (temp / "gateway.conf").write_text(server, "utf-8")
+    main = temp / "nginx.conf"
+    main.write_text(f"pid {temp}/nginx.pid;\nevents {{}}\nhttp {{\n  access_log off;\n"
+                    f"  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
+                    f"  include {temp}/gateway.conf;\n}}\n", "utf-8")
+    return main
+
+
+@pytest.mark.parametrize("path", [GATEWAY_COMPOSE, GATEWAY_K8S], ids=["compose", "k8s"])
+def test_nginx_accepts_the_gateway_config(tmp_path: Path, path: Path) -> None:
+    nginx = nginx_binary()
+    # the service names resolve only in their network: check the syntax with them pointed at this host
+    server = re.sub(r"http://[a-z-]+:8000", "http://127.0.0.1:8000", path.read_text("utf-8"))
+    server = re.sub(r"listen [0-9.:]*8081;", f"listen 127.0.0.1:{free_port()};", server)
+    server = server.replace("root /srv;", f"root {ROOT};")
+    done = subprocess.run([nginx, "-t", "-e", "stderr", "-c", str(nginx_config(tmp_path, server))],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_web_front_works_through_the_compose_gateway(tmp_path: Path) -> None:
+    """nginx with deploy/docker/api-gateway.conf (service names pointed at one `minwon run`), `minwon web` calling
+    the APIs only through it: a citizen files on the API and looks the complaint up on the portal; a runbook link
+    of the alerts opens the repository's docs/operations.md."""
+    nginx = nginx_binary()
+    from tests.e2e.harness import MinwonProcess, wait_for
+    from tests.factories import STAFF, complaint_payload
+
+    services = MinwonProcess(tmp_path / "services")
+    services.start()
+    gateway_port = free_port()
+    conf = GATEWAY_COMPOSE.read_text("utf-8")
+    conf = re.sub(r"http://[a-z]+:8000", f"http://127.0.0.1:{services.port}", conf)
+    conf = conf.replace("listen 8081;", f"listen 127.0.0.1:{gateway_port};").replace("root /srv;", f"root {ROOT};")
+    temp = tmp_path / "nginx"
+    main = nginx_config(temp, conf)
+    proxy = subprocess.Popen([nginx, "-e", "stderr", "-c", str(main), "-g", "daemon off;"],
+                             stdout=subprocess.DEVNULL, stderr=(temp / "error.log").open("wb"))
+    gateway = f"http://127.0.0.1:{gateway_port}"
+    web_port = free_port()
+    web = MinwonProcess(tmp_path / "web", args=("web", "--port", str(web_port)), name="web",
+                        env={"MINWON_WEB_API_URL": gateway})
+    try:
+        wait_for(lambda: _answers(f"{gateway}/healthz"), timeout=20)
+        # every API prefix reaches its service through the gateway
+        filed = httpx.post(f"{gateway}/api/v1/complaints", json=complaint_payload(), timeout=10)
+        assert filed.status_code == 201, filed.text
+        receipt, code = filed.json()["receipt_no"], filed.json()["check_code"]
+        wait_for(lambda: httpx.get(f"{gateway}/api/v1/deadlines/{receipt}", headers=STAFF, timeout=10)
+                 .status_code == 200, timeout=60)
+        assert httpx.get(f"{gateway}/api/v1/routing/departments/", headers=STAFF, timeout=10).status_code == 200
+        unknown = httpx.get(f"{gateway}/api/v2/nothing", timeout=10)
+        assert unknown.status_code == 404 and unknown.json() == {"code": "not_found"}
+        # the runbook link the alerts carry opens the runbook
+        base = urlparse(runbooks().DEFAULT)
+        doc = httpx.get(f"{gateway}{base.path}", timeout=10)
+        assert doc.status_code == 200 and "### MinwonWebhookDeliveriesFailing" in doc.text
+        assert doc.headers["content-type"].startswith("text/plain")
+
+        # the portal, rendered by `minwon web` alone, reads the complaint through the gateway
+        web.start(wait=False)
+        wait_for(lambda: _answers(f"http://127.0.0.1:{web_port}/healthz"), timeout=60)
+        with httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=10) as browser:
+            form = browser.get("/lookup")
+            assert form.status_code == 200, form.text[:300]
+            csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+            assert csrf, form.text[:300]
+            found = browser.post("/lookup", data={"csrf": csrf.group(1), "receipt_no": receipt, "code": code})
+            assert found.status_code == 200, found.text[:500]
+            assert receipt in found.text
+    finally:
+        web.stop()
+        proxy.terminate()
+        proxy.wait(10)
+        services.stop()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
