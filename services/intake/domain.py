@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from minwon import contracts as c
+from minwon import extensions, statutory
 from minwon.errors import Conflict, DomainError, Invalid
 from minwon.events import Event, derive_id
 
@@ -122,6 +123,8 @@ class Complaint:
     department_name: str | None = None
     handler: dict[str, str] | None = None
     due_at: str | None = None
+    period: str | None = None
+    """The legal period of the clock (from the deadline service), e.g. ``7d``."""
     extensions: int = 0
     supplementations: int = 0
     outcome: str | None = None
@@ -207,6 +210,23 @@ def check_filing(filing: Filing, now: datetime, *, max_age: timedelta) -> dateti
     if now - filing.received_at > max_age and not (filing.received_at_reason or "").strip():
         raise Invalid("received_at_reason", f"received_at older than {max_age.days} days needs a reason")
     return filing.received_at
+
+
+def statutory_code(filing: Filing, catalogue: statutory.Catalogue) -> str | None:
+    """The catalogue code of the filing's statutory type, named by its code, Korean name or an alias;
+    an unknown name is refused naming ``statutory_type`` with the closest types, and only a statutory
+    complaint has a type."""
+    named = (filing.statutory_type or "").strip()
+    if not named:
+        return None
+    if filing.kind != "statutory":
+        raise Invalid("statutory_type", f"only a statutory complaint (kind statutory) has a type, not {filing.kind}")
+    entry = catalogue.resolve(named)
+    if entry is None:
+        close = catalogue.close_matches(named)
+        hint = f"; did you mean: {', '.join(close)}" if close else ""
+        raise Invalid("statutory_type", f"unknown statutory type {named!r} (민원처리기준표){hint}")
+    return entry.code
 
 
 def receipt_number(year: int, org: str, sequence: int) -> str:
@@ -414,12 +434,15 @@ def receive_supplement(complaint: Complaint, *, now: datetime, source: str) -> t
 def extend(
     complaint: Complaint, *, reason: str, period: str | None, citizen_consent: bool, now: datetime, source: str
 ) -> tuple[Complaint, list[Event]]:
-    """연장: once by up to the original period; again only with the citizen's consent."""
+    """연장: once by up to the original period; again only with the citizen's consent — checked here,
+    before the citizen is told, by the same rule the deadline service applies (:mod:`minwon.extensions`)."""
     if not reason.strip():
         raise Invalid("reason", "an extension states its reason (it is sent to the citizen)")
-    if complaint.extensions >= 1 and not citizen_consent:
-        raise Conflict("a second extension needs the citizen's consent (citizen_consent: true)",
-                       status=complaint.status, extensions=complaint.extensions)
+    _require(complaint, "extend", {RECEIVED, IN_PROGRESS})
+    if complaint.period is None:
+        raise Conflict("the processing period is not set yet; try again in a moment", status=complaint.status)
+    extensions.check_extension(original=complaint.period, requested=period, granted=complaint.extensions,
+                               citizen_consent=citizen_consent)
     detail = {"period": period, "citizen_consent": citizen_consent, "extension_no": complaint.extensions + 1}
     return _transition(complaint, command="extend", allowed={RECEIVED, IN_PROGRESS},
                        status=complaint.status, type=c.COMPLAINT_EXTENDED, step="extended",
@@ -502,7 +525,10 @@ def note_assigned(complaint: Complaint, *, handler: dict[str, str], department: 
                  timeline=complaint.timeline + (Step(at, "assigned", {"handler": handler["name"]}),))
 
 
-def note_due(complaint: Complaint, *, due_at: str, at: str) -> Complaint:
+def note_due(complaint: Complaint, *, due_at: str, at: str, period: str | None = None) -> Complaint:
+    """The clock's due time (and its original period, which extensions are checked against)."""
+    if period:
+        complaint = _step(complaint, period=period)
     return _step(complaint, due_at=due_at,
                  timeline=complaint.timeline + (Step(at, "due_set", {"due_at": due_at}),))
 

@@ -10,12 +10,12 @@ import json
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minwon import contracts as c
-from minwon import topics
+from minwon import statutory, topics
 from minwon.crypto import Sealer
 from minwon.errors import DomainError, Invalid, NotFound
 from minwon.events import Event
@@ -47,6 +47,8 @@ class Intake:
     proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
     """Peers trusted to name the client in ``X-Forwarded-For`` (the web front, a reverse proxy)."""
     approval_default: bool = True
+    catalogue: statutory.Catalogue = field(default_factory=statutory.catalogue)
+    """The statutory-type catalogue filings are checked against (민원처리기준표)."""
     """Whether a department that set no answer policy needs the team lead's approval (결재)."""
 
     # -------------------------------------------------------------- commands
@@ -56,6 +58,7 @@ class Intake:
         """Register a complaint; returns it and whether it was created by this call. ``by``: the
         official registering it (staff channels), recorded on it and in the audit log."""
         now = self.clock()
+        filing = replace(filing, statutory_type=domain.statutory_code(filing, self.catalogue))
         received_at = domain.check_filing(filing, now, max_age=self.max_age)
         fingerprint = _fingerprint(filing)
         if idempotency_key:
@@ -245,7 +248,8 @@ class Intake:
                 x, handler=data["handler"], department=data["department"],
                 department_name=data.get("department_name"), at=event.time.isoformat())
         elif event.type in (c.DEADLINE_SET, c.DEADLINE_UPDATED):
-            note = lambda x: domain.note_due(x, due_at=data["due_at"], at=event.time.isoformat())  # noqa: E731
+            note = lambda x: domain.note_due(x, due_at=data["due_at"], at=event.time.isoformat(),  # noqa: E731
+                                             period=data.get("period"))
         if note is None:
             return
 

@@ -80,6 +80,11 @@ async def test_nothing_personal_reaches_an_agency(backend, monkeypatch) -> None:
 
             extend_reason, reject_reason, remedy = f"연장사유-{tag}", f"반려사유-{tag}", f"행정심판 안내-{tag}"
             secrets += [extend_reason, reject_reason, remedy]
+            async def clock_known() -> bool:  # intake checks an extension against the clock's period
+                view = await client.get(f"/api/v1/complaints/{receipts['api0']}", headers=STAFF)
+                return bool(view.status_code == 200 and view.json().get("due_at"))
+
+            await until(clock_known, bool)
             extended = await client.post(f"/api/v1/complaints/{receipts['api0']}/extend",
                                          json={"reason": extend_reason}, headers=STAFF)
             assert extended.status_code == 200, extended.text

@@ -24,6 +24,34 @@ def _app(backend, store, bus):
     return create_app([service], Infrastructure(bus=bus, stores={"intake": store}))
 
 
+async def _clock_set(backend, receipt_no: str, *, period: str) -> None:
+    """What the deadline service publishes when it opens the clock (on a bus of the test's own)."""
+    from datetime import UTC, datetime, timedelta
+
+    from minwon.events import Event
+
+    now = datetime.now(UTC)
+    bus = backend.bus()
+    try:
+        await bus.publish(topics.DEADLINES, Event.new(
+            c.DEADLINE_SET, source="/test/deadline", subject=receipt_no, time=now,
+            data={"receipt_no": receipt_no, "period": period, "due_at": (now + timedelta(days=9)).isoformat(),
+                  "occurred_at": now.isoformat()}))
+    finally:
+        await bus.stop()
+        if hasattr(bus, "close"):
+            bus.close()
+
+
+async def _until_period(client, receipt_no: str) -> None:
+    for _ in range(150):
+        view = (await client.get(f"/api/v1/complaints/{receipt_no}", headers=STAFF)).json()
+        if view.get("due_at"):
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError("intake never saw the clock")
+
+
 async def _events(bus, receipt_no: str, topic_names=(topics.COMPLAINTS, topics.PRIVATE), *, at_least: int = 1):
     """The complaint's events on ``topic_names``, waiting until ``at_least`` are there."""
     for _ in range(100):
@@ -116,6 +144,14 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         assert wrong.status_code == 404
         confirmed = await client.post(f"/api/v1/complaints/{receipt}/confirm", params={"code": code})
         assert confirmed.json()["status"] == "received"
+        # before the clock is set intake does not know the period an extension is checked against
+        early = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=STAFF)
+        assert early.status_code == 409
+        await _clock_set(backend, receipt, period="7d")
+        await _until_period(client, receipt)
+        too_long = await client.post(f"/api/v1/complaints/{receipt}/extend", headers=STAFF,
+                                     json={"reason": "현장 확인", "period": "30d"})
+        assert too_long.status_code == 422 and too_long.json()["fields"][0]["field"] == "period"
         key = {"Idempotency-Key": str(uuid.uuid4()), **STAFF}
         first = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=key)
         again = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=key)
@@ -129,7 +165,7 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         twice = await client.post(f"/api/v1/complaints/{receipt}/close", json={"outcome": "accepted"}, headers=STAFF)
         assert twice.status_code == 409 and twice.json()["status"] == "closed"
         public = await client.get(f"/api/v1/complaints/{receipt}?code={code}")
-        assert [s["step"] for s in public.json()["timeline"]] == ["drafted", "received", "extended", "closed"]
+        assert [s["step"] for s in public.json()["timeline"]] == ["drafted", "received", "due_set", "extended", "closed"]
         assert (await client.get(f"/api/v1/complaints/{receipt}?code=WRONG1")).status_code == 404
         assert (await client.get(f"/api/v1/complaints/{receipt}")).status_code == 401
     await bus.stop()

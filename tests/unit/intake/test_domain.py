@@ -31,7 +31,7 @@ def registered(**changes) -> Complaint:
         filing(**changes), receipt_no="2026-BUSAN-0000001", code="ABC123", complainant_ref="p-1",
         sealed="k1:xx", received_at=NOW, now=NOW, source=SRC,
     )
-    return complaint
+    return domain.note_due(complaint, due_at=(NOW + timedelta(days=9)).isoformat(), at=NOW.isoformat(), period="7d")
 
 
 @pytest.mark.parametrize(
