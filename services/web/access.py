@@ -143,3 +143,8 @@ def may_register(staff: Staff) -> bool:
 def may_reassign(staff: Staff, complaint: Mapping[str, Any]) -> bool:
     """Move an open complaint to another department or handler: its team lead, the complaint office."""
     return complaint.get("status") in OPEN_STATUSES and may_review_answer(staff, complaint)
+
+
+def may_set_answer_policy(staff: Staff) -> bool:
+    """Whether a department's answers need approval: the complaint office decides."""
+    return staff.role == COMPLAINT_OFFICE

@@ -171,6 +171,10 @@ class Api:
     async def answer_policies(self) -> Doc:
         return await self._json("GET", "/api/v1/complaints/answer-policies", staff=True)
 
+    async def set_answer_policy(self, department: str, *, approval_required: bool) -> Doc:
+        return await self._json("PUT", f"/api/v1/complaints/answer-policies/{_seg(department)}", staff=True,
+                                json={"approval_required": approval_required})
+
     async def command(self, receipt_no: str, action: str, body: Doc | None, *, idempotency_key: str) -> Doc:
         return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/{action}", staff=True,
                                 json=body, headers={"Idempotency-Key": idempotency_key})

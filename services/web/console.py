@@ -445,7 +445,19 @@ def build(web: Web) -> list[Any]:
             if staff.role in access.DEPARTMENT_ROLES:
                 items = [x for x in items if x.get("department") == staff.department]
             rows = sorted(await _with_clocks(api, items), key=_due_key)
-        return web.render(page, "console/approvals.html.j2", rows=rows, department=department, departments=names)
+            policies = await api.answer_policies() if access.may_set_answer_policy(staff) else None
+        return web.render(page, "console/approvals.html.j2", rows=rows, department=department, departments=names,
+                          policies=policies, done=request.query_params.get("done") == "policy")
+
+    @post("/console/approvals/policy/{department:str}", include_in_schema=False, status_code=200)
+    async def set_policy(request: Request[Any, Any, Any], department: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_set_answer_policy(staff):
+            raise WebError(403, "error.forbidden")
+        form = await web.form(page)
+        async with web.api(staff) as api:
+            await api.set_answer_policy(department, approval_required=_text(form, "approval_required") == "1")
+        return web.redirect(page, "/console/approvals?done=policy#policies")
 
     # ------------------------------------------------------------ overdue and pre-warning board
 
@@ -560,7 +572,7 @@ def build(web: Web) -> list[Any]:
                                                               "X-Content-Type-Options": "nosniff"})
 
     return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, decide_voucher,
-            answer_step, approvals, board, rules, preview, holidays, add_holiday, stats, report_png]
+            answer_step, approvals, set_policy, board, rules, preview, holidays, add_holiday, stats, report_png]
 
 
 __all__ = ["build", "SignIn", "action_body", "answer_body"]

@@ -429,3 +429,23 @@ def test_a_team_lead_edits_and_deletes_a_canned_answer_and_a_handler_may_not(sys
     sign_in(handler, "traffic-01")
     assert handler.goto("/console/templates").status == 403
     assert handler.get_by_role("link", name="답변 서식").count() == 0
+
+
+def test_the_complaint_office_sets_which_departments_answers_need_approval(system: System, new_page: Any) -> None:
+    office = new_page()
+    sign_in(office, "office")
+    office.get_by_role("link", name="결재 대기").click()
+    row = office.locator("#policies tr[data-department='waste']")
+    expect(row).to_contain_text("결재 필요")
+    row.get_by_role("button", name=re.compile("결재 없음으로 바꾸기")).click()
+    expect(office.locator("#policies")).to_contain_text("설정을 바꿨습니다")
+    expect(office.locator("#policies tr[data-department='waste']")).to_contain_text("결재 없음")
+    assert system.json("GET", "/api/v1/complaints/answer-policies")["departments"]["waste"] is False
+    shot(office, "console-approval-policies")
+    office.locator("#policies tr[data-department='waste']").get_by_role("button").click()
+    assert system.json("GET", "/api/v1/complaints/answer-policies")["departments"]["waste"] is True
+
+    lead = new_page()
+    sign_in(lead, "waste-lead")
+    lead.goto("/console/approvals")
+    expect(lead.locator("#policies")).to_have_count(0)  # the team lead sees the queue, not the settings
