@@ -61,6 +61,7 @@ PUBLIC_COMPLAINT_ASSIGNED = event_type("public.complaint", "assigned")
 PUBLIC_COMPLAINT_EXTENDED = event_type("public.complaint", "extended")
 PUBLIC_COMPLAINT_CLOSED = event_type("public.complaint", "closed")
 PUBLIC_COMPLAINT_BREACHED = event_type("public.complaint", "breached")
+PUBLIC_COMPLAINT_TRANSFERRED = event_type("public.complaint", "transferred")
 
 # notification -> minwon.deadletter.v1: a webhook delivery to an agency given up on
 SUBSCRIPTION_DELIVERY_DEAD = event_type("subscription", "delivery_dead")

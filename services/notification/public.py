@@ -160,6 +160,14 @@ class ComplaintBreached(ComplaintFacts):
     had_supplementation: bool = Field(description="The clock had been paused for a supplementation (보완).")
 
 
+class ComplaintTransferred(ComplaintFacts):
+    """The complaint was transferred (이송) to the agency competent for it; this deployment's clock stops.
+    The receiving agency is named by its code; the reason (free text) is never on this stream."""
+
+    agency: str | None = Field(max_length=LABEL_MAX, description="Code of the receiving agency (null if it is "
+                               "not a short code-like label).")
+
+
 class CloudEvent(BaseModel):
     """The CloudEvents 1.0 envelope (structured JSON mode) of every public event."""
 
@@ -205,6 +213,11 @@ class BreachedEvent(CloudEvent):
     data: ComplaintBreached
 
 
+class TransferredEvent(CloudEvent):
+    type: Literal["kr.minwon.public.complaint.transferred.v1"]
+    data: ComplaintTransferred
+
+
 EVENTS: dict[str, type[CloudEvent]] = {
     c.PUBLIC_COMPLAINT_RECEIVED: ReceivedEvent,
     c.PUBLIC_COMPLAINT_ROUTED: RoutedEvent,
@@ -212,6 +225,7 @@ EVENTS: dict[str, type[CloudEvent]] = {
     c.PUBLIC_COMPLAINT_EXTENDED: ExtendedEvent,
     c.PUBLIC_COMPLAINT_CLOSED: ClosedEvent,
     c.PUBLIC_COMPLAINT_BREACHED: BreachedEvent,
+    c.PUBLIC_COMPLAINT_TRANSFERRED: TransferredEvent,
 }
 DATA: dict[str, type[ComplaintFacts]] = {
     t: m.model_fields["data"].annotation for t, m in EVENTS.items()  # type: ignore[misc]
@@ -219,7 +233,7 @@ DATA: dict[str, type[ComplaintFacts]] = {
 SHORT = {t: t.split(".")[-2] for t in EVENTS}  # received, routed, ...
 
 
-ShortType = Literal["received", "routed", "assigned", "extended", "closed", "breached"]
+ShortType = Literal["received", "routed", "assigned", "extended", "closed", "breached", "transferred"]
 
 
 class Filter(BaseModel):
@@ -227,7 +241,7 @@ class Filter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    types: list[ShortType] = Field(default_factory=list, max_length=6,
+    types: list[ShortType] = Field(default_factory=list, max_length=7,
                                    description="Event types by short name: received, routed, ...")
     kinds: list[Kind] = Field(default_factory=list, max_length=len(KINDS))
     categories: list[str] = Field(default_factory=list, max_length=200)
@@ -256,13 +270,13 @@ def validate(event: Event | Mapping[str, Any]) -> CloudEvent:
 # ------------------------------------------------------------------ the projection (pure)
 
 SOURCES = frozenset({
-    c.COMPLAINT_RECEIVED, c.COMPLAINT_EXTENDED, c.COMPLAINT_CLOSED,
+    c.COMPLAINT_RECEIVED, c.COMPLAINT_EXTENDED, c.COMPLAINT_CLOSED, c.COMPLAINT_TRANSFERRED,
     c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED,
     c.DEADLINE_SET, c.DEADLINE_UPDATED, c.DEADLINE_BREACHED,
 })
 """The internal events the projection reads; every other event is ignored without a write."""
 
-_INTAKE = frozenset({c.COMPLAINT_RECEIVED, c.COMPLAINT_EXTENDED, c.COMPLAINT_CLOSED})
+_INTAKE = frozenset({c.COMPLAINT_RECEIVED, c.COMPLAINT_EXTENDED, c.COMPLAINT_CLOSED, c.COMPLAINT_TRANSFERRED})
 _PUBLISHED = {
     c.COMPLAINT_RECEIVED: c.PUBLIC_COMPLAINT_RECEIVED,
     c.COMPLAINT_ROUTED: c.PUBLIC_COMPLAINT_ROUTED,
@@ -271,6 +285,7 @@ _PUBLISHED = {
     c.COMPLAINT_EXTENDED: c.PUBLIC_COMPLAINT_EXTENDED,
     c.COMPLAINT_CLOSED: c.PUBLIC_COMPLAINT_CLOSED,
     c.DEADLINE_BREACHED: c.PUBLIC_COMPLAINT_BREACHED,
+    c.COMPLAINT_TRANSFERRED: c.PUBLIC_COMPLAINT_TRANSFERRED,
 }
 _CONTACT_LIKE = re.compile(r"@|[0-9]{4,}|[0-9]+[-. )][0-9]+[-. ][0-9]+|https?:|www\.", re.IGNORECASE)
 _PERIOD = re.compile(r"^([0-9]{1,4}[hdwmy]|immediate)$")
@@ -342,6 +357,8 @@ def _data(type: str, state: Mapping[str, Any], source: Mapping[str, Any]) -> dic
         due = state.get("due_at")
         on_time = None if not due else datetime.fromisoformat(out["occurred_at"]) <= datetime.fromisoformat(due)
         out.update(outcome=d.get("outcome"), on_time=on_time)
+    elif type == c.COMPLAINT_TRANSFERRED:
+        out["agency"] = label(d.get("agency"))
     elif type == c.DEADLINE_BREACHED:
         out.update(due_at=d.get("due_at") or state.get("due_at"), breached_at=d.get("breached_at") or source["time"],
                    had_extension=bool(d.get("had_extension")),
@@ -403,7 +420,7 @@ def project(state: dict[str, Any] | None, event: Event, *, complaint_id: str,
 def _held(doc: Mapping[str, Any]) -> dict[str, Any]:
     """What a held event keeps: its id, type, time and the few fields the projection reads."""
     keep = ("department", "occurred_at", "period", "extension_no", "outcome", "due_at", "breached_at",
-            "had_extension", "had_supplementation")
+            "had_extension", "had_supplementation", "agency")
     return {"id": doc["id"], "type": doc["type"], "time": doc["time"],
             "data": {k: doc["data"][k] for k in keep if k in doc["data"]}}
 

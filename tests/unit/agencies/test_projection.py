@@ -162,3 +162,20 @@ def test_filters_match_on_type_kind_category_and_district() -> None:
     assert not Filter(districts=["중구"]).matches(e)
     internal = received(r)
     assert not Filter().matches(internal)  # only public events are ever delivered
+
+
+def test_a_transfer_publishes_the_receiving_agency_and_never_its_reason() -> None:
+    from tests.unit.agencies.factories import event
+
+    r = receipt_no()
+    transfer = event(c.COMPLAINT_TRANSFERRED, r, {"agency": "busan-police"}, at=NOW + timedelta(hours=1))
+    _, events = run([received(r), routed(r), transfer])
+    last = events[-1]
+    assert last.type == c.PUBLIC_COMPLAINT_TRANSFERRED and last.data["agency"] == "busan-police"
+    public.validate(last)
+    assert "reason" not in last.data and r not in last.to_json().decode()
+    assert Filter(types=["transferred"]).matches(last) and not Filter(types=["closed"]).matches(last)
+    # a confidential complaint's transfer publishes nothing, like the rest of it
+    secret = receipt_no()
+    _, nothing = run([received(secret, confidential=True), event(c.COMPLAINT_TRANSFERRED, secret, {"agency": "x"})])
+    assert nothing == []
