@@ -779,9 +779,10 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "en": {"accepted": "accepted", "partly_accepted": "partly accepted", "rejected": "rejected"},
     },
     "role": {
-        "ko": {"handler": "담당자", "team_lead": "팀장", "complaint_office": "민원과", "admin": "관리자"},
+        "ko": {"handler": "담당자", "team_lead": "팀장", "complaint_office": "민원과", "admin": "관리자",
+               "call_centre": "120 콜센터"},
         "en": {"handler": "handler", "team_lead": "team lead", "complaint_office": "complaint office",
-               "admin": "administrator"},
+               "admin": "administrator", "call_centre": "call centre"},
     },
     "signal": {
         "ko": {"warning": "사전예고", "breached": "기한 경과 알림", "sla.assignment": "담당자 배정 지연",

@@ -70,6 +70,8 @@ def test_korean_words_of_the_new_screens_carry_no_english() -> None:
     for key, text in i18n.STRINGS["ko"].items():
         if key.startswith(prefixes):
             assert not latin.search(text.replace("SMS", "")), (key, text)
-    for group in ("answer_state", "breach", "step", "status"):
+    for group in ("answer_state", "breach", "step", "status", "role", "condition", "reassign"):
         for code, text in i18n.LABELS[group]["ko"].items():
             assert not latin.search(text), (group, code, text)
+    for role in access.ROLES:  # every console role has a Korean name
+        assert i18n.label("ko", "role", role) != role
