@@ -121,6 +121,8 @@ class Complaint:
     consent: Consent = field(default_factory=Consent)
     department: str | None = None
     department_name: str | None = None
+    department_phone: str | None = None
+    """The department's phone (from routing): the contact when no handler is named."""
     handler: dict[str, str] | None = None
     due_at: str | None = None
     period: str | None = None
@@ -510,18 +512,23 @@ def attribute(before: Complaint, after: Complaint, by: dict[str, Any] | None) ->
 # ------------------------------------------------------- facts from elsewhere
 
 
-def note_routed(complaint: Complaint, *, department: str, at: str, department_name: str | None = None) -> Complaint:
+def note_routed(complaint: Complaint, *, department: str, at: str, department_name: str | None = None,
+                department_phone: str | None = None) -> Complaint:
+    if department != complaint.department:
+        complaint = replace(complaint, department_phone=None)
     return _step(complaint, department=department, department_name=department_name or complaint.department_name,
+                 department_phone=department_phone or complaint.department_phone,
                  timeline=complaint.timeline + (Step(at, "routed", {"department": department}),))
 
 
 def note_assigned(complaint: Complaint, *, handler: dict[str, str], department: str, at: str,
-                  department_name: str | None = None) -> Complaint:
+                  department_name: str | None = None, department_phone: str | None = None) -> Complaint:
     """``handler``: ``{"id", "name", "contact"}`` as routing publishes it (민원책임실명제)."""
     if department != complaint.department:
-        complaint = replace(complaint, department_name=None)
+        complaint = replace(complaint, department_name=None, department_phone=None)
     return _step(complaint, handler=handler, department=department,
                  department_name=department_name or complaint.department_name,
+                 department_phone=department_phone or complaint.department_phone,
                  timeline=complaint.timeline + (Step(at, "assigned", {"handler": handler["name"]}),))
 
 
@@ -713,13 +720,14 @@ def close_directly(complaint: Complaint, *, approval_required: bool, draft: Answ
 
 def accountable(complaint: Complaint) -> dict[str, Any]:
     """민원책임실명제: the official named to the citizen, with a contact. The assigned handler (name
-    and office phone as routing publishes them), else the official who wrote the answer."""
+    and office phone as routing publishes them), else the official who wrote the answer; the contact
+    falls back to the department's phone."""
     handler = complaint.handler or {}
     drafter = (complaint.answer or {}).get("drafted_by") or {}
     return {"name": handler.get("name") or drafter.get("name"),
             "department": complaint.department,
             "department_name": complaint.department_name or complaint.department,
-            "contact": handler.get("contact")}
+            "contact": handler.get("contact") or complaint.department_phone}
 
 
 def answer_content(complaint: Complaint, opened: dict[str, Any]) -> dict[str, Any]:

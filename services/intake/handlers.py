@@ -242,11 +242,12 @@ class Intake:
         if event.type == c.COMPLAINT_ROUTED:
             note = lambda x: domain.note_routed(  # noqa: E731
                 x, department=data["department"], department_name=data.get("department_name"),
-                at=event.time.isoformat())
+                department_phone=data.get("department_phone"), at=event.time.isoformat())
         elif event.type in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
             note = lambda x: domain.note_assigned(  # noqa: E731
                 x, handler=data["handler"], department=data["department"],
-                department_name=data.get("department_name"), at=event.time.isoformat())
+                department_name=data.get("department_name"), department_phone=data.get("department_phone"),
+                at=event.time.isoformat())
         elif event.type in (c.DEADLINE_SET, c.DEADLINE_UPDATED):
             note = lambda x: domain.note_due(x, due_at=data["due_at"], at=event.time.isoformat(),  # noqa: E731
                                              period=data.get("period"))

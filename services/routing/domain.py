@@ -591,7 +591,8 @@ def route(facts: Facts, found: Match, dept: Department | None, *, receipt_no: st
     )
     a = replace(a, history=a._note(now, "routed", department=code, rule_id=found.rule.id,
                                    rule_version=found.rule.version))
-    data = {"department": code, "department_name": name, "rule_id": found.rule.id,
+    data = {"department": code, "department_name": name, "department_phone": dept.phone if dept else None,
+            "rule_id": found.rule.id,
             "rule_version": found.rule.version, "reason": found.reason, "matched": list(a.matched),
             "priority": priority, "kind": facts.kind, "category": facts.category, "district": facts.district,
             "channel": facts.channel, "statutory_type": facts.statutory_type, "received_at": received_at}
@@ -610,7 +611,8 @@ def assign(a: Assignment, dept: Department, pick: Pick, *, now: datetime,
                   assigned_at=now.isoformat(),
                   history=a._note(now, "reassigned" if reassigned else "assigned", department=dept.code,
                                   handler_id=handler["id"], guardian_id=guardian["id"] if guardian else None))
-    data: dict[str, Any] = {"department": dept.code, "department_name": dept.name, "handler": handler,
+    data: dict[str, Any] = {"department": dept.code, "department_name": dept.name,
+                            "department_phone": dept.phone or None, "handler": handler,
                             "guardian": guardian, "priority": a.priority, "kind": a.kind,
                             "received_at": a.received_at}
     if not reassigned:

@@ -71,3 +71,14 @@ def test_a_period_that_is_not_one_names_the_field() -> None:
         extensions.check_extension(original="7d", requested="a month", granted=0, citizen_consent=False)
     assert caught.value.field == "period"
     assert timedelta(hours=extensions.working_hours("2w")) == timedelta(hours=80)
+
+
+def test_the_citizen_is_given_the_department_phone_when_no_handler_is_named() -> None:
+    routed = domain.note_routed(registered(), department="road", department_name="도로관리과",
+                                department_phone="051-000-2060", at=NOW.isoformat())
+    assert domain.accountable(routed)["contact"] == "051-000-2060"
+    handled = domain.note_assigned(routed, handler={"id": "road-01", "name": "임성훈", "contact": "051-000-2061"},
+                                   department="road", at=NOW.isoformat())
+    assert domain.accountable(handled)["contact"] == "051-000-2061"
+    moved = domain.note_routed(handled, department="parks", at=NOW.isoformat())
+    assert moved.department_phone is None  # another department's phone is not kept
