@@ -21,6 +21,7 @@ CRDS = {
     ("kafka.strimzi.io/v1beta2", "KafkaTopic"),
     ("kafka.strimzi.io/v1beta2", "KafkaUser"),
     ("keda.sh/v1alpha1", "ScaledObject"),
+    ("keda.sh/v1alpha1", "TriggerAuthentication"),
     ("monitoring.coreos.com/v1", "PodMonitor"),
     ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
