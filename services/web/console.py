@@ -17,7 +17,7 @@ import logging
 import secrets
 import time
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -91,6 +91,14 @@ def answer_body(form: dict[str, Any]) -> dict[str, Any]:
             "template_id": _text(form, "template_id") or None}
 
 
+def _day(value: str | None) -> date | None:
+    """A ``<input type=date>`` value, or None."""
+    try:
+        return date.fromisoformat((value or "").strip()) if value else None
+    except ValueError:
+        return None
+
+
 def _purpose(value: str | None) -> str:
     value = (value or "").strip()
     return value if 2 <= len(value) <= 300 else DEFAULT_PURPOSE
@@ -159,6 +167,11 @@ async def _with_clocks(api: Api, items: list[dict[str, Any]]) -> list[dict[str, 
         emitted = {s["name"] for s in ((clock or {}).get("signals") or {}).get("emitted", [])}
         rows.append({**item, "clock": clock, "warned": "warning" in emitted, "breached": "breached" in emitted})
     return rows
+
+
+def _due_day(row: dict[str, Any]) -> date | None:
+    due = instant((row.get("clock") or {}).get("due_at") or row.get("due_at"))
+    return due.astimezone(KST).date() if due else None
 
 
 def _due_key(row: dict[str, Any]) -> tuple[bool, datetime, bool]:
@@ -244,6 +257,7 @@ def build(web: Web) -> list[Any]:
         status = request.query_params.get("status") or ""
         status = status if status in access.OPEN_STATUSES else ""
         overdue = request.query_params.get("overdue") == "1"
+        due_by = _day(request.query_params.get("due_by"))
         async with web.api(staff) as api:
             items, names = await asyncio.gather(
                 api.complaints(department=department, statuses=(status,) if status else access.OPEN_STATUSES,
@@ -256,8 +270,11 @@ def build(web: Web) -> list[Any]:
             rows = sorted(await _with_clocks(api, items), key=_due_key)
         if overdue:
             rows = [x for x in rows if (x.get("clock") or {}).get("overdue") or x.get("overdue")]
+        if due_by is not None:  # due on that day (Seoul) or before
+            rows = [x for x in rows if (day := _due_day(x)) is not None and day <= due_by]
         return web.render(page, "console/queue.html.j2", rows=rows, department=department, mine=mine,
-                          departments=names, status=status, overdue=overdue, statuses=access.OPEN_STATUSES)
+                          departments=names, status=status, overdue=overdue, statuses=access.OPEN_STATUSES,
+                          due_by=due_by.isoformat() if due_by else "")
 
     # ------------------------------------------------------------ one complaint
 

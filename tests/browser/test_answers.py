@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -449,3 +449,34 @@ def test_the_complaint_office_sets_which_departments_answers_need_approval(syste
     sign_in(lead, "waste-lead")
     lead.goto("/console/approvals")
     expect(lead.locator("#policies")).to_have_count(0)  # the team lead sees the queue, not the settings
+
+
+def test_the_queue_filters_by_status_due_date_and_overdue(system: System, new_page: Any) -> None:
+    late = system.file(channel="mail", received_at=(datetime.now(UTC) - timedelta(days=20)).isoformat(),
+                       received_at_reason="우편 늦은 입력", kind="other", category="교통", title="오래된 우편",
+                       body="오래전에 도착한 우편 민원입니다.")["receipt_no"]
+    fresh = system.file(category="교통", title="새 민원", body="오늘 들어온 민원입니다.")["receipt_no"]
+    department = system.assignment(late)["department"]
+    assert system.assignment(fresh)["department"] == department
+    system.clock(late, lambda c: c.get("overdue"))
+    system.clock(fresh, lambda c: c.get("due_at"))
+    lead = new_page()
+    sign_in(lead, f"{department}-lead")
+    lead.goto("/console/queue?mine=0")
+    rows = lead.locator("#queue tbody tr")
+    expect(lead.locator(f"#queue tr[data-receipt='{fresh}']")).to_be_visible()
+    lead.get_by_label("기한 경과만").check()
+    lead.get_by_role("button", name="보기").last.click()
+    expect(lead.locator(f"#queue tr[data-receipt='{late}']")).to_be_visible()
+    expect(lead.locator(f"#queue tr[data-receipt='{fresh}']")).to_have_count(0)
+    for i in range(rows.count()):
+        expect(rows.nth(i)).to_contain_text("기한 경과")
+    lead.get_by_label("기한 경과만").uncheck()
+    lead.get_by_label("처리기한이 이날까지인 것만").fill((datetime.now(UTC) + timedelta(hours=9)).date().isoformat())
+    lead.get_by_role("button", name="보기").last.click()
+    expect(lead.locator(f"#queue tr[data-receipt='{late}']")).to_be_visible()
+    expect(lead.locator(f"#queue tr[data-receipt='{fresh}']")).to_have_count(0)  # due in days, not today
+    lead.get_by_label("처리기한이 이날까지인 것만").fill("")
+    lead.get_by_label("상태").select_option("in_progress")
+    lead.get_by_role("button", name="보기").last.click()
+    expect(lead.locator(f"#queue tr[data-receipt='{fresh}']")).to_have_count(0)  # still 접수, not 처리 중
