@@ -524,7 +524,9 @@ class KafkaBus:
         self._min_insync = min_insync_replicas
         # replicated topics: a write counts once min.insync.replicas have it (acks=1 would lose it with the leader)
         durable: dict[str, Any] = {"acks": "all"} if replication_factor > 1 else {}
-        self.broker = KafkaBroker(bootstrap, client_id=client_id, security=self._security.faststream(), **durable)
+        # FastStream's own logger writes colour-coded text; ours goes through the JSON formatter
+        self.broker = KafkaBroker(bootstrap, client_id=client_id, security=self._security.faststream(),
+                                  logger=logging.getLogger("minwon.faststream"), **durable)
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
         self._started = False
         self._groups: dict[str, set[str]] = {}

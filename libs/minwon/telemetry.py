@@ -90,7 +90,8 @@ def consume_span(group: str, topic: str, event: Event) -> Iterator[None]:
 class JsonFormatter(logging.Formatter):
     """One JSON object a line; adds trace/span ids of the current span."""
 
-    _skip = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+    # uvicorn adds a colour-coded copy of every message (color_message): never in the JSON
+    _skip = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime", "color_message"}
 
     def format(self, record: logging.LogRecord) -> str:
         out = {
@@ -140,6 +141,11 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
     trace.set_tracer_provider(provider)
 
 
+ACCESS = logging.getLogger("minwon.access")
+QUIET_ROUTES = frozenset({"/healthz", "/readyz", "/metrics"})
+"""Probes and scrapes: counted, not logged."""
+
+
 def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASGIApp]:
     """ASGI middleware: a server span per request (continuing an incoming ``traceparent``),
     and request count and latency per route template."""
@@ -159,11 +165,15 @@ def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASG
                 await send(message)
 
             start = time.perf_counter()
+            ids: dict[str, str] = {}
             try:
                 with tracer.start_as_current_span(
                     f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER,
                     attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
                 ) as span:
+                    ctx = span.get_span_context()
+                    if ctx.is_valid:
+                        ids = {"trace_id": f"{ctx.trace_id:032x}", "span_id": f"{ctx.span_id:016x}"}
                     await app(scope, receive, send_wrapper)
                     route = scope.get("path_template") or "unmatched"
                     span.update_name(f"{scope['method']} {route}")
@@ -173,8 +183,13 @@ def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASG
                 context.detach(token)
                 route = scope.get("path_template") or "unmatched"
                 service = service_of(scope["path"])
+                seconds = time.perf_counter() - start
                 HTTP_REQUESTS.labels(service, scope["method"], route, str(status["code"])).inc()
-                HTTP_LATENCY.labels(service, scope["method"], route).observe(time.perf_counter() - start)
+                HTTP_LATENCY.labels(service, scope["method"], route).observe(seconds)
+                if route not in QUIET_ROUTES:
+                    # the route template, never the path or the query: no receipt numbers, codes or tokens
+                    ACCESS.info("request", extra={"method": scope["method"], "route": route, "service": service,
+                                                  "status": status["code"], "ms": round(seconds * 1000, 1), **ids})
 
         return middleware
 

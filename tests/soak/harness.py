@@ -568,6 +568,26 @@ def keep_logs(run_dir: Path, name: str) -> Path:
     return target
 
 
+def non_json_lines(run_dir: Path, limit: int = 5) -> list[str]:
+    """Lines of the processes' logs under ``run_dir`` that are not one JSON object each (a line cut
+    short by a SIGKILL, the last one of its file, is not counted)."""
+    bad: list[str] = []
+    for log in sorted(run_dir.rglob("*.log")):
+        lines = log.read_text("utf-8", errors="replace").split("\n")
+        for number, line in enumerate(lines, 1):
+            if not line.strip() or number == len(lines):
+                continue
+            try:
+                ok = isinstance(json.loads(line), dict)
+            except ValueError:
+                ok = False
+            if not ok:
+                bad.append(f"{log.name}:{number}: {line[:200]}")
+                if len(bad) >= limit:
+                    return bad
+    return bad
+
+
 def _ms(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds * 1000, 1)
 

@@ -31,6 +31,7 @@ from tests.soak.harness import (
     endpoints,
     filings,
     keep_logs,
+    non_json_lines,
     notice_latencies,
     run_faults,
     service_processes,
@@ -155,6 +156,8 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
         verdict.problem("consumer lag not 0 (broker)", str(verdict.figures["broker_lag_nonzero"]))
     for letter in letters:
         verdict.problem("dead letters", f"{letter['subject']} {letter['group']} {letter['error']}")
+    for line in non_json_lines(tmp_path):  # every process writes one JSON object a line
+        verdict.problem("log line is not JSON", line)
     if verdict.problems:
         verdict.figures["logs"] = str(keep_logs(tmp_path, "distributed"))
     summaries.append(verdict.render(

@@ -25,6 +25,7 @@ from tests.soak.harness import (
     crash_and_restart,
     filings,
     keep_logs,
+    non_json_lines,
     notice_latencies,
     run_faults,
     sweep,
@@ -96,6 +97,8 @@ def test_embedded_soak_with_crashes(tmp_path: Path, soak_config: SoakConfig, sum
         verdict.problem("consumer lag not 0", str({"/".join(k): v for k, v in lag.items() if v != 0}))
     for letter in letters:
         verdict.problem("dead letters", f"{letter['subject']} {letter['group']} {letter['error']}")
+    for line in non_json_lines(tmp_path):  # every process writes one JSON object a line
+        verdict.problem("log line is not JSON", line)
     if verdict.problems:
         verdict.figures["logs"] = str(keep_logs(proc.data_dir, "embedded"))
     summaries.append(verdict.render(f"embedded soak ({config.size}, {config.complaints} complaints, "
