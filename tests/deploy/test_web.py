@@ -3,8 +3,8 @@ gateway sidecar, Service, policies and the TLS Ingress, in both overlays."""
 
 from __future__ import annotations
 
-import re
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
