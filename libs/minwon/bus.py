@@ -571,8 +571,8 @@ class KafkaBus:
 
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin",
                                     **self._security.client_options())
-        await admin.start()
         try:
+            await admin.start()  # inside: a refused start (credentials, certificate) still closes the client
             existing = set(await admin.list_topics())
             wanted = [t for t in (topics or [spec.name for spec in TOPICS]) if self._prefix + t not in existing]
             specs = {spec.name: spec for spec in TOPICS}
@@ -640,8 +640,8 @@ class KafkaBus:
 
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                     client_id=f"{self._client_id}-reader", **self._security.client_options())
-        await consumer.start()
         try:
+            await consumer.start()
             physical = [self._prefix + t for t in topics]
             parts = [
                 TopicPartition(t, p)
@@ -691,9 +691,9 @@ class KafkaBus:
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-lag", **options)
         consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
                                     client_id=f"{self._client_id}-lag", **options)
-        await admin.start()
-        await consumer.start()
         try:
+            await admin.start()
+            await consumer.start()
             out = {}
             for group, group_topics in groups.items():
                 committed = await admin.list_consumer_group_offsets(group)

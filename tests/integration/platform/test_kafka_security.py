@@ -79,6 +79,10 @@ def secure_kafka() -> Iterator[SecureKafka]:
         _infra._run_script("up", timeout=900, echo=True, script=SCRIPT)
         env = _script_env("env")
     except Exception as exc:  # noqa: BLE001
+        try:  # a half-started broker is not left behind
+            _infra._run_script("down", timeout=120, echo=True, script=SCRIPT)
+        except Exception:  # noqa: BLE001
+            pass
         if _infra.infrastructure_required():
             pytest.fail(f"CI=true and the SASL_SSL Kafka broker could not be started: {exc}", pytrace=False)
         pytest.skip(f"no SASL_SSL Kafka broker (deploy/local/kafka-secure.sh up): {exc}")
