@@ -587,9 +587,10 @@ class KafkaBus:
             ]
             if new:
                 try:
-                    await admin.create_topics(new)
+                    response = await admin.create_topics(new)
                 except TopicAlreadyExistsError:
-                    pass
+                    response = None
+                _raise_topic_errors(response)
                 await _await_leaders(admin, [t.name for t in new])
         finally:
             await admin.close()
@@ -723,6 +724,18 @@ async def _raw_body(message: Any) -> bytes:
     """Hand the record's bytes to the subscriber undecoded: parsing is ours, so a record
     that is not JSON is dead-lettered instead of failing inside the framework."""
     return bytes(message.body or b"")
+
+
+def _raise_topic_errors(response: Any) -> None:
+    """CreateTopics answers per topic instead of failing: raise the first error but "already exists"
+    (another process was first), e.g. a replication factor above the brokers' count, or no ACL to create."""
+    from aiokafka.errors import TopicAlreadyExistsError, for_code
+
+    for entry in getattr(response, "topic_errors", None) or ():
+        topic, code = entry[0], entry[1]
+        message = entry[2] if len(entry) > 2 else None
+        if code and code != TopicAlreadyExistsError.errno:
+            raise for_code(code)(f"creating topic {topic}: {message or for_code(code).description}")
 
 
 async def _await_leaders(admin: object, names: Sequence[str], attempts: int = 100) -> None:

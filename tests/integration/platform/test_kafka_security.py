@@ -276,6 +276,40 @@ async def test_mutual_tls_the_certificate_names_the_user(secure_kafka: SecureKaf
     assert refusal(refused.value) == "KafkaConnectionError"
 
 
+async def test_topics_get_the_configured_replication_and_a_service_may_not_create_any(
+        secure_kafka: SecureKafka, topics_made: None) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    prefix = f"rf{uuid.uuid4().hex[:8]}."
+    made = secure_kafka.bus("admin", prefix=prefix, partitions=1, replication_factor=1, min_insync_replicas=1)
+    await made.ensure_topics([topics.SURVEYS])
+    admin = AIOKafkaAdminClient(bootstrap_servers=secure_kafka.bootstrap,
+                                **secure_kafka.security("admin").client_options())
+    try:
+        await admin.start()
+        (answer,) = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, prefix + topics.SURVEYS, {"min.insync.replicas": None})])
+        (resource,) = answer.resources
+        assert [(entry[0], entry[1]) for entry in resource[4]] == [("min.insync.replicas", "1")]
+        (described,) = await admin.describe_topics([prefix + topics.SURVEYS])
+        assert [len(p["replicas"]) for p in described["partitions"]] == [1]
+    finally:
+        await admin.close()
+
+    # more replicas than brokers: refused at start, not a service running without its topics
+    three = secure_kafka.bus("admin", prefix=f"{prefix}x.", partitions=1, replication_factor=3, min_insync_replicas=2)
+    with pytest.raises(Exception) as refused:
+        await three.ensure_topics([topics.SURVEYS])
+    assert refusal(refused.value) == "InvalidReplicationFactorError"
+
+    # a service's user sees the topics but creates none (Strimzi's KafkaTopics do)
+    survey = secure_kafka.bus("minwon-survey", prefix=f"{prefix}y.", partitions=1)
+    with pytest.raises(Exception) as refused:
+        await survey.ensure_topics([topics.SURVEYS])
+    assert refusal(refused.value) == "TopicAuthorizationFailedError"
+
+
 # ------------------------------------------------------------------ the services, each as its own user
 
 
