@@ -294,6 +294,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "approvals.title": "결재 대기 답변",
         "approvals.lead": "담당자가 결재를 요청한 답변입니다. 처리기한이 빠른 순서입니다.",
         "approvals.empty": "결재를 기다리는 답변이 없습니다.",
+        "apierror.invalid": "입력한 내용을 확인해 주세요.",
+        "apierror.validation_failed": "입력한 내용을 확인해 주세요.",
+        "apierror.invalid_body": "입력한 내용을 확인해 주세요.",
+        "apierror.conflict": "지금 상태에서는 할 수 없는 처리입니다. 화면을 새로 고쳐 확인해 주세요.",
+        "apierror.approval_required": "이 부서의 답변은 팀장 결재가 필요합니다. 답변 패널에서 결재를 요청해 주세요.",
+        "apierror.not_found": "찾을 수 없습니다.",
+        "apierror.forbidden": "이 처리를 할 권한이 없습니다.",
+        "apierror.other": "처리하지 못했습니다. 입력한 내용을 확인해 주세요.",
+        "apierror.check_field": "다시 확인해 주세요",
+        "apierror.received_at_required": "우편·팩스 민원은 실제 도착 일시가 필요합니다.",
         "policy.title": "부서별 답변 결재",
         "policy.lead": "결재가 필요한 부서의 답변은 팀장이 승인해야 민원인에게 통지됩니다.",
         "policy.default": "기본값",
@@ -647,6 +657,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "approvals.title": "Answers awaiting approval",
         "approvals.lead": "Answers the handlers submitted, earliest due first.",
         "approvals.empty": "No answer awaits approval.",
+        "apierror.invalid": "Please check what you entered.",
+        "apierror.validation_failed": "Please check what you entered.",
+        "apierror.invalid_body": "Please check what you entered.",
+        "apierror.conflict": "Not possible in the complaint's current state. Reload the page to check.",
+        "apierror.approval_required": "This department's answers need approval: submit the answer for approval.",
+        "apierror.not_found": "Not found.",
+        "apierror.forbidden": "You may not do this.",
+        "apierror.other": "This did not succeed. Please check what you entered.",
+        "apierror.check_field": "please check",
+        "apierror.received_at_required": "Mail and fax need the time they arrived.",
         "policy.title": "Answer approval per department",
         "policy.lead": "Where approval is needed, the team lead approves an answer before the citizen gets it.",
         "policy.default": "Default",
@@ -823,6 +843,27 @@ LABELS: dict[str, dict[str, dict[str, str]]] = {
         "en": {"none": "not started", "draft": "draft", "submitted": "awaiting approval", "returned": "returned",
                "approved": "approved"},
     },
+    "field": {
+        "ko": {"name": "성명", "phone": "전화번호", "email": "이메일", "address": "주소", "title": "제목", "body": "내용",
+               "kind": "민원 종류", "category": "분야", "district": "구·군", "channel": "접수 경로",
+               "received_at": "실제 도착 일시", "received_at_reason": "늦게 등록한 사유", "statutory_type": "법정민원 유형",
+               "outcome": "처리 결과", "text": "답변 내용", "reasons": "결과 사유", "remedy": "불복 절차 안내",
+               "comment": "결재 의견", "template_id": "답변 서식", "reason": "사유", "agency": "이송할 기관",
+               "period": "연장 기간", "due": "보완 기한", "department": "부서", "handler": "담당자", "date": "날짜",
+               "citizen_consent": "민원인 동의", "identity": "신청인 확인", "contact": "연락처", "code": "확인 코드",
+               "approval_required": "답변 결재", "reason_code": "재배정 사유 구분",
+               "consent": "안내 받을 방법", "priority": "우선 처리", "whistleblower": "공익신고"},
+        "en": {"name": "name", "phone": "phone", "email": "e-mail", "address": "address", "title": "title",
+               "body": "details", "kind": "kind", "category": "area", "district": "district", "channel": "channel",
+               "received_at": "arrived", "received_at_reason": "reason for the late registration",
+               "statutory_type": "statutory type", "outcome": "outcome", "text": "answer", "reasons": "reasons",
+               "remedy": "remedy", "comment": "comment", "template_id": "canned answer", "reason": "reason",
+               "agency": "agency", "period": "period", "due": "due", "department": "department",
+               "handler": "handler", "date": "date", "citizen_consent": "citizen's consent", "identity": "identity",
+               "contact": "contact", "code": "check code", "approval_required": "answer approval",
+               "reason_code": "kind of reason", "consent": "messages agreed to", "priority": "priority",
+               "whistleblower": "whistleblower"},
+    },
     "condition": {
         "ko": {"kinds": "민원 종류", "channels": "접수 경로", "statutory_types": "법정민원 유형", "categories": "분야",
                "districts": "구·군", "keywords": "핵심어", "exclude_keywords": "제외 핵심어"},
@@ -926,3 +967,20 @@ def routing_reason(lang: str, assignment: Any) -> str:
         elif field in ("categories", "districts"):
             parts.append(f"{'분야' if field == 'categories' else '구·군'} '{value}'")
     return "; ".join(parts) if parts else "맞는 규칙이 없어 민원과에서 분류합니다"
+
+
+def field_name(lang: str, field: Any) -> str:
+    """A field an API names (``reasons``, ``body.consent.sms``, ``data.text``) in words."""
+    parts = [p for p in str(field or "").replace("[", ".").replace("]", "").split(".") if p and not p.isdigit()]
+    for part in reversed(parts):
+        words = label(lang, "field", part)
+        if words != part:
+            return words
+    return str(field or "")
+
+
+def api_error(lang: str, error: Any) -> str:
+    """A service's refusal (its ``error`` code) in words; the service's own sentence is English."""
+    key = f"apierror.{getattr(error, 'code', '')}"
+    words = t(lang, key)
+    return words if words != key else t(lang, "apierror.other")

@@ -116,6 +116,12 @@ class Page:
     def routing_reason(self, assignment: Any) -> str:
         return i18n.routing_reason(self.lang, assignment)
 
+    def field_name(self, field: Any) -> str:
+        return i18n.field_name(self.lang, field)
+
+    def api_error(self, error: Any) -> str:
+        return i18n.api_error(self.lang, error)
+
     def lang_url(self, lang: str) -> str:
         get = self.request.method == "GET" and self.here is None
         params = {k: v for k, v in self.request.query_params.items() if k != "lang"} if get else {}
@@ -260,7 +266,8 @@ class Web:
     def render(self, page: Page, template: str, *, status: int = 200, **context: Any) -> Response[str]:
         html = self.templates.get_template(template).render(
             page=page, t=page.t, label=page.label, period=page.period, breach_reason=page.breach_reason,
-            routing_reason=page.routing_reason, lang=page.lang, staff=page.staff, csrf=page.csrf,
+            routing_reason=page.routing_reason, field_name=page.field_name, api_error=page.api_error,
+            lang=page.lang, staff=page.staff, csrf=page.csrf,
             access=access, portal=self.portal, **context)
         headers = dict(SECURITY_HEADERS)
         if page.staff is not None or template.startswith("console/") or status >= 400:

@@ -66,7 +66,7 @@ def build(web: Web) -> list[Any]:
             body["channel"] = "phone"
         if body["channel"] in LATE_CHANNELS and not body["received_at"]:
             needed = page.t("intake.received_at_required")
-            missing = ApiError(422, "invalid", needed, [{"field": page.t("intake.received_at"), "message": needed}])
+            missing = ApiError(422, "received_at_required", needed, [{"field": "received_at", "message": needed}])
             return _intake_form(page, status=422, values=values, error=missing)
         async with web.api(staff) as api:
             try:

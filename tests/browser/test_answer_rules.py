@@ -75,3 +75,13 @@ def test_korean_words_of_the_new_screens_carry_no_english() -> None:
             assert not latin.search(text), (group, code, text)
     for role in access.ROLES:  # every console role has a Korean name
         assert i18n.label("ko", "role", role) != role
+
+
+def test_a_services_refusal_is_told_in_korean_words() -> None:
+    from services.web.api import ApiError
+
+    assert i18n.field_name("ko", "body.reasons") == "결과 사유"
+    assert i18n.field_name("ko", "consent.sms") == "안내 받을 방법"
+    assert i18n.field_name("en", "remedy") == "remedy"
+    assert i18n.api_error("ko", ApiError(409, "approval_required", "needs approval", [])).startswith("이 부서의 답변은")
+    assert i18n.api_error("ko", ApiError(409, "something_new", "x", [])) == i18n.t("ko", "apierror.other")

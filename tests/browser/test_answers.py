@@ -246,7 +246,10 @@ def test_a_rejection_shows_its_reasons_and_remedy_on_the_portal(system: System, 
     handler.locator("#answer-outcome").select_option("rejected")
     handler.locator("#answer-text").fill("요청하신 가로수는 보호수로 지정되어 제거할 수 없습니다.")
     handler.get_by_role("button", name="결재 요청").click()  # no reasons, no remedy: refused, text kept
-    expect(handler.get_by_role("alert")).to_contain_text(re.compile("reasons|remedy|사유"))
+    alert = handler.get_by_role("alert")
+    expect(alert).to_contain_text("입력한 내용을 확인해 주세요")
+    expect(alert).to_contain_text(re.compile("결과 사유|불복 절차 안내"))  # the field to fix, in Korean words
+    assert not re.search(r"[A-Za-z]{4,}", alert.inner_text()), alert.inner_text()
     expect(handler.locator("#answer-text")).to_have_value("요청하신 가로수는 보호수로 지정되어 제거할 수 없습니다.")
     handler.locator("#answer-reasons").fill("도시림 보호 조례 제5조에 따른 보호수입니다.")
     handler.locator("#answer-remedy").fill("90일 안에 행정심판을 청구할 수 있습니다.")
@@ -452,10 +455,11 @@ def test_the_complaint_office_sets_which_departments_answers_need_approval(syste
 
 
 def test_the_queue_filters_by_status_due_date_and_overdue(system: System, new_page: Any) -> None:
+    # 환경: a department no other test expects first in its queue (test_console's overdue letter is 교통)
     late = system.file(channel="mail", received_at=(datetime.now(UTC) - timedelta(days=20)).isoformat(),
-                       received_at_reason="우편 늦은 입력", kind="other", category="교통", title="오래된 우편",
+                       received_at_reason="우편 늦은 입력", kind="other", category="환경", title="오래된 우편",
                        body="오래전에 도착한 우편 민원입니다.")["receipt_no"]
-    fresh = system.file(category="교통", title="새 민원", body="오늘 들어온 민원입니다.")["receipt_no"]
+    fresh = system.file(category="환경", title="새 민원", body="오늘 들어온 민원입니다.")["receipt_no"]
     department = system.assignment(late)["department"]
     assert system.assignment(fresh)["department"] == department
     system.clock(late, lambda c: c.get("overdue"))
