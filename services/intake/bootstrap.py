@@ -20,7 +20,15 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
               intake_settings: IntakeSettings | None = None) -> Service:
     own = intake_settings or IntakeSettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
-    intake = Intake(
+    intake = build(settings, store=store, relay=relay, clock=clock, own=own)
+    return _service(intake, store, bus, relay)
+
+
+def build(settings: Settings, *, store: DocumentStore, relay: Relay, clock: Clock = system_clock,
+          own: IntakeSettings | None = None) -> Intake:
+    """Intake's handlers over ``store`` (the service, or a command such as ``minwon keys reseal``)."""
+    own = own or IntakeSettings()
+    return Intake(
         store=IntakeStore(store, relay),
         pii=Sealer.from_settings(settings.pii_key_id, settings.pii_key, settings.pii_old_keys),
         contacts=Sealer("c1", settings.contacts_key),
@@ -34,6 +42,9 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         proxies=frozenset(p.strip() for p in settings.trusted_proxies.split(",") if p.strip()),
         approval_default=own.answer_approval_default,
     )
+
+
+def _service(intake: Intake, store: DocumentStore, bus: Bus, relay: Relay) -> Service:
     return Service(
         name="intake",
         store=store,

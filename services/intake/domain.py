@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -782,3 +783,25 @@ def fill_template(text: str, values: dict[str, str | None]) -> str:
         if value is not None:
             text = text.replace("{" + key + "}", value)
     return text
+
+
+# ---------------------------------------------------------------- key rotation
+
+
+def resealed(doc: dict[str, Any], *, stale: Callable[[str], bool],
+             again: Callable[[str], str]) -> dict[str, Any] | None:
+    """The complaint document with each sealed value that is ``stale`` (under an old key) sealed
+    ``again`` under the current key: the personal data and the answer. None when nothing is stale."""
+    new = dict(doc)
+    if isinstance(doc.get("sealed"), str) and stale(doc["sealed"]):
+        new["sealed"] = again(doc["sealed"])
+    answer = doc.get("answer")
+    if isinstance(answer, dict) and isinstance(answer.get("sealed"), str) and stale(answer["sealed"]):
+        new["answer"] = {**answer, "sealed": again(answer["sealed"])}
+    return new if new != doc else None
+
+
+def needs_reseal(doc: dict[str, Any], *, stale: Callable[[str], bool]) -> bool:
+    answer = doc.get("answer") if isinstance(doc.get("answer"), dict) else {}
+    return any(isinstance(v, str) and stale(v) for v in (doc.get("sealed"), answer.get("sealed")))
+

@@ -161,6 +161,43 @@ class Intake:
             "purpose": purpose,
         })
 
+    async def reseal(self, *, batch: int = 200,
+                     progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+        """Seal again, under the current key, every complaint's personal data and answer still sealed
+        under an old key, page by page in receipt-number order. The last receipt number done is saved
+        after each page, so an interrupted run resumes there; once a run finishes, the old key can be
+        removed from ``MINWON_PII_OLD_KEYS``. Each document is rewritten by compare-and-set, so the
+        service may keep running meanwhile."""
+        saved = await self.store.maintenance.get("reseal") or {}
+        fresh = saved.get("key_id") != self.pii.key_id or saved.get("finished")
+        run = {"_id": "reseal", "key_id": self.pii.key_id, "cursor": None if fresh else saved.get("cursor"),
+               "checked": 0 if fresh else int(saved.get("checked", 0)),
+               "resealed": 0 if fresh else int(saved.get("resealed", 0)), "finished": False}
+        while True:
+            page = await self.store.list(where={}, after=run["cursor"], limit=batch)
+            for doc in page:
+                receipt_no = doc["_id"]
+
+                def decide(state: dict[str, Any] | None, no: str = receipt_no) -> tuple[Any, list[Any]]:
+                    if state is None:
+                        return None, []
+                    again = lambda v: self.pii.seal(self.pii.open(v, context=no), context=no)  # noqa: E731
+                    return domain.resealed(state, stale=self.pii.needs_rotation, again=again), []
+
+                if domain.needs_reseal(doc, stale=self.pii.needs_rotation):
+                    await self.store.complaints.apply(receipt_no, decide, publish=False)
+                    run["resealed"] += 1
+            run["checked"] += len(page)
+            if page:
+                run["cursor"] = page[-1]["_id"]
+            run["finished"] = len(page) < batch
+            await self.store.maintenance.put(dict(run))
+            if progress:
+                progress({k: v for k, v in run.items() if k != "_id"})
+            if run["finished"]:
+                log.info("personal data resealed", extra={k: v for k, v in run.items() if k != "_id"})
+                return {k: v for k, v in run.items() if k != "_id"}
+
     async def count_open(self) -> None:
         """Refresh the open-complaints gauge (a background loop)."""
         for status in (domain.DRAFT, *sorted(domain.OPEN)):

@@ -24,6 +24,8 @@ class IntakeStore:
         self.audit = self.db.collection("audit")
         self.templates = self.db.collection("answer_templates")
         self.policies = self.db.collection("answer_policies")
+        self.maintenance = self.db.collection("maintenance")
+        """Progress of long operations (``reseal``: the key and the last receipt number done)."""
 
     async def setup(self) -> None:
         coll = self.db.collection("complaints")

@@ -82,3 +82,15 @@ def test_the_citizen_is_given_the_department_phone_when_no_handler_is_named() ->
     assert domain.accountable(handled)["contact"] == "051-000-2061"
     moved = domain.note_routed(handled, department="parks", at=NOW.isoformat())
     assert moved.department_phone is None  # another department's phone is not kept
+
+
+def test_resealing_touches_only_values_under_an_old_key() -> None:
+    stale = lambda v: v.startswith("k1:")  # noqa: E731
+    again = lambda v: "k2:" + v.removeprefix("k1:")  # noqa: E731
+    doc = {"_id": "r", "sealed": "k1:abc", "answer": {"state": "draft", "sealed": "k1:def"}, "status": "received"}
+    assert domain.needs_reseal(doc, stale=stale)
+    new = domain.resealed(doc, stale=stale, again=again)
+    assert new == {"_id": "r", "sealed": "k2:abc", "answer": {"state": "draft", "sealed": "k2:def"},
+                   "status": "received"}
+    assert not domain.needs_reseal(new, stale=stale) and domain.resealed(new, stale=stale, again=again) is None
+    assert domain.resealed({"_id": "x", "sealed": "k2:z", "answer": None}, stale=stale, again=again) is None
