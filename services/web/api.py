@@ -216,6 +216,13 @@ class Api:
                 break
         return out[:limit]
 
+    async def statutory_types(self) -> list[Doc]:
+        """The statutory-type catalogue (민원처리기준표) the filing forms offer; empty when unavailable."""
+        try:
+            return list((await self._json("GET", "/api/v1/deadlines/statutory-types"))["items"])
+        except (ApiError, ApiUnavailable, KeyError, TypeError):
+            return []
+
     async def holidays(self) -> list[Doc]:
         return (await self._json("GET", "/api/v1/deadlines/calendar/holidays", staff=True))["items"]
 

@@ -49,7 +49,10 @@ def build(web: Web) -> list[Any]:
 
     @get("/complaints/new", include_in_schema=False)
     async def new(request: Request[Any, Any, Any]) -> Response[str]:
-        return web.render(web.page(request), "portal/file.html.j2", values={}, key=str(uuid.uuid4()))
+        async with web.api() as api:
+            types = await api.statutory_types()
+        return web.render(web.page(request), "portal/file.html.j2", values={}, key=str(uuid.uuid4()),
+                          statutory_types=types)
 
     @post("/complaints", include_in_schema=False, status_code=200)
     async def file(request: Request[Any, Any, Any]) -> Response[str]:
@@ -66,7 +69,9 @@ def build(web: Web) -> list[Any]:
                 values = {k: _text(form, k) for k in (*CONTACT, *CONTENT)}
                 values.update({k: _text(form, k) == "on" for k in ("priority", "whistleblower")})
                 values.update({f"consent_{k}": _text(form, f"consent_{k}") == "on" for k in CONSENTS})
-                return web.render(page, "portal/file.html.j2", status=422, values=values, key=key, error=error)
+                types = await api.statutory_types()
+                return web.render(page, "portal/file.html.j2", status=422, values=values, key=key, error=error,
+                                  statutory_types=types)
         page.here = "/lookup"
         return web.render(page, "portal/receipt.html.j2", receipt=receipt)
 

@@ -38,19 +38,21 @@ def staff_filing(form: dict[str, Any]) -> dict[str, Any]:
 def build(web: Web) -> list[Any]:
     """The staff intake's route handlers."""
 
-    def _intake_form(page: Page, *, status: int = 200, values: dict[str, Any] | None = None,
-                     error: ApiError | None = None) -> Response[str]:
+    async def _intake_form(page: Page, *, status: int = 200, values: dict[str, Any] | None = None,
+                           error: ApiError | None = None) -> Response[str]:
         page.here = "/console/intake/new"
+        async with web.api() as api:
+            types = await api.statutory_types()
         return web.render(page, "console/intake.html.j2", status=status, values=values or {"channel": "phone"},
                           error=error, key=str(uuid.uuid4()), channels=STAFF_CHANNELS, late=LATE_CHANNELS,
-                          consents=CONSENTS)
+                          consents=CONSENTS, statutory_types=types)
 
     @get("/console/intake/new", include_in_schema=False)
     async def intake_new(request: Request[Any, Any, Any]) -> Response[str]:
         page, staff = web.staff_page(request)
         if not access.may_register(staff):
             raise WebError(403, "error.forbidden")
-        return _intake_form(page)
+        return await _intake_form(page)
 
     @post("/console/intake", include_in_schema=False, status_code=200)
     async def intake_file(request: Request[Any, Any, Any]) -> Response[str]:
@@ -67,7 +69,7 @@ def build(web: Web) -> list[Any]:
         if body["channel"] in LATE_CHANNELS and not body["received_at"]:
             needed = page.t("intake.received_at_required")
             missing = ApiError(422, "received_at_required", needed, [{"field": "received_at", "message": needed}])
-            return _intake_form(page, status=422, values=values, error=missing)
+            return await _intake_form(page, status=422, values=values, error=missing)
         async with web.api(staff) as api:
             try:
                 receipt = await api.file_for_citizen(
@@ -75,7 +77,7 @@ def build(web: Web) -> list[Any]:
             except ApiError as error:
                 if error.status not in (400, 409, 422):
                     raise
-                return _intake_form(page, status=422, values=values, error=error)
+                return await _intake_form(page, status=422, values=values, error=error)
         page.here = "/console/intake/new"
         return web.render(page, "console/intake_receipt.html.j2", receipt=receipt, filing=body,
                           oral=body["channel"] == "oral")

@@ -484,3 +484,16 @@ def test_the_queue_filters_by_status_due_date_and_overdue(system: System, new_pa
     lead.get_by_label("상태").select_option("in_progress")
     lead.get_by_role("button", name="보기").last.click()
     expect(lead.locator(f"#queue tr[data-receipt='{fresh}']")).to_have_count(0)  # still 접수, not 처리 중
+
+
+def test_the_filing_forms_offer_the_statutory_type_catalogue(system: System, new_page: Any) -> None:
+    page = new_page()
+    page.goto("/complaints/new")
+    options = page.locator("#statutory-types option")
+    assert options.count() > 5
+    names = [options.nth(i).get_attribute("value") for i in range(options.count())]
+    assert "주민등록표 등본 발급" in names
+    assert page.get_by_label(re.compile("법정민원 유형")).get_attribute("list") == "statutory-types"
+    sign_in(page, "callcentre")
+    page.goto("/console/intake/new")
+    assert page.locator("#statutory-types option").count() == len(names)
