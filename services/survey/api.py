@@ -6,6 +6,7 @@ improvement actions are for staff; a published report is public.
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, Router, get, patch, post
@@ -56,7 +57,8 @@ OFFICE = [auth.requires(*auth.OFFICE)]
 LEADS = [auth.requires(*auth.LEADS)]
 
 
-_MEDIA = {"json": MediaType.JSON, "csv": "text/csv; charset=utf-8", "png": "image/png"}
+_MEDIA = {"json": MediaType.JSON, "csv": "text/csv; charset=utf-8", "svg": "image/svg+xml; charset=utf-8",
+          "png": "image/png"}
 
 
 class SurveyController(Controller):
@@ -71,10 +73,11 @@ class SurveyController(Controller):
 
     @get("/reports/{name:str}")
     async def report(self, request: Request[Any, Any, Any], surveys: Surveys, name: str) -> Response[Any]:
-        """The yearly report as ``{year}.json``, ``.csv`` or ``.png``; a draft (unpublished) needs staff."""
+        """The yearly report as ``{year}.json``, ``.csv``, ``.svg`` (the chart) or ``.png`` (the chart, when the
+        optional ``charts`` extra is installed); a draft (unpublished) needs staff."""
         year_text, _, ext = name.rpartition(".")
         if ext not in _MEDIA or not year_text.isdigit() or not 2000 <= int(year_text) <= 2099:
-            raise Invalid("name", "ask for <year>.json, <year>.csv or <year>.png")
+            raise Invalid("name", "ask for <year>.json, <year>.csv, <year>.svg or <year>.png")
         year = int(year_text)
         report = await surveys.report(year)
         if report["status"] != domain.PUBLISHED and not auth.staff(request).has(*auth.READERS):
@@ -83,7 +86,12 @@ class SurveyController(Controller):
             body: Any = report
         elif ext == "csv":
             body = domain.report_csv(report)
+        elif ext == "svg":
+            body = await surveys.report_svg(year)
         else:
+            if importlib.util.find_spec("matplotlib") is None:
+                raise DomainError("not_installed", "the PNG chart needs the optional 'charts' extra "
+                                  "(pip install 'minwon[charts]'); the SVG chart is at <year>.svg", 501)
             body = await surveys.report_png(year)
         headers = {"Content-Disposition": f'inline; filename="survey-report-{year}.{ext}"'}
         return Response(body, media_type=_MEDIA[ext], headers=headers)

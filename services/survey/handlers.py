@@ -23,6 +23,7 @@ from minwon.service import Clock
 from minwon.workcal import WorkCalendar
 from services.survey import domain, metrics
 from services.survey.domain import Answers, Survey
+from services.survey.chart import render_svg
 from services.survey.report import render_png
 from services.survey.store import SurveyStore
 
@@ -203,6 +204,9 @@ class Surveys:
 
     async def report_csv(self, year: int) -> str:
         return domain.report_csv(await self.report(year))
+
+    async def report_svg(self, year: int) -> str:
+        return render_svg(await self.report(year))
 
     async def report_png(self, year: int) -> bytes:
         return await asyncio.to_thread(render_png, await self.report(year))

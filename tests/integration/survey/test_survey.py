@@ -225,6 +225,8 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
         csv_text = (await client.get(f"/api/v1/surveys/reports/{year}.csv")).text
         rows = list(csv.DictReader(io.StringIO(csv_text)))
         assert any(row["section"] == "department" and row["key"] == department for row in rows)
+        svg = await client.get(f"/api/v1/surveys/reports/{year}.svg")
+        assert svg.headers["content-type"].startswith("image/svg+xml") and department in svg.text
         png = await client.get(f"/api/v1/surveys/reports/{year}.png")
         assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -133,6 +133,27 @@ def test_the_report_csv_parses_and_carries_every_group() -> None:
                 assert row["mean_overall"] == ""
 
 
+def test_the_report_svg_is_a_chart_of_the_figures_with_korean_labels() -> None:
+    import xml.etree.ElementTree as ET
+
+    from services.survey.chart import render_svg
+
+    report = _report()
+    svg = render_svg(report)
+    root = ET.fromstring(svg)  # well-formed XML
+    assert root.tag.endswith("svg")
+    texts = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text") or t.tag.endswith("title"))
+    assert "부서별 만족도" in texts and "신속성" in texts
+    for group in report["by_department"]:
+        assert group["key"] in texts
+    bars = [r for r in root.iter() if r.tag.endswith("rect") and r.find("{http://www.w3.org/2000/svg}title") is not None]
+    department_bars = sum(1 for g in report["by_department"] for d in domain.DIMENSIONS if g["mean"][d] is not None)
+    assert len(bars) == department_bars + len(report["by_month"])
+    empty = render_svg(domain.yearly_report([], year=YEAR, title="<t&>", generated_at=GENERATED))
+    assert "응답 없음" in empty and "&lt;t&amp;&gt;" in empty
+    ET.fromstring(empty)
+
+
 def test_the_report_png_is_a_real_chart() -> None:
     png = render_png(_report())
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
