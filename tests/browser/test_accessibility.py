@@ -143,6 +143,10 @@ def test_english_is_available_and_remembered(new_page: Any) -> None:
     expect(page.locator("h1")).to_have_text("Overdue and pre-warning board")
     page.goto("/console/stats")
     expect(page.locator("h1")).to_contain_text("Satisfaction statistics")
+    for path, heading in (("/console/approvals", "Answers awaiting approval"), ("/console/templates", "Canned answers"),
+                          ("/console/intake/new", "Register a complaint")):
+        page.goto(path)
+        expect(page.locator("h1")).to_contain_text(heading)
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     page.get_by_role("link", name="한국어").click()
