@@ -250,10 +250,10 @@ class SqliteBus:
         self._w.close()
 
     async def publish(self, topic: str, event: Event) -> None:
-        event = telemetry.inject(event)
-        row = (topic, event.subject, event.id, event.time.isoformat(), event.to_json().decode())
-        await self._w.write(lambda conn: conn.execute(
-            "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, ?, ?, ?, ?)", row))
+        with telemetry.publish_span("sqlite", topic, event) as event:
+            row = (topic, event.subject, event.id, event.time.isoformat(), event.to_json().decode())
+            await self._w.write(lambda conn: conn.execute(
+                "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, ?, ?, ?, ?)", row))
         telemetry.PUBLISHED.labels(topic=topic).inc()
         for wake in self._wakes.get(topic, ()):
             wake.set()
@@ -616,14 +616,17 @@ class KafkaBus:
             await self.ensure_topics()
             await self.broker.connect()
             self._started = True
-        event = telemetry.inject(event)
-        await self.broker.publish(
-            event.to_json(),
-            topic=self._prefix + topic,
-            key=event.subject.encode(),
-            timestamp_ms=int(event.time.timestamp() * 1000),
-            headers={"content-type": "application/cloudevents+json", "ce_id": event.id, "ce_type": event.type},
-        )
+        with telemetry.publish_span("kafka", topic, event) as event:
+            headers = {"content-type": "application/cloudevents+json", "ce_id": event.id, "ce_type": event.type}
+            if event.traceparent:  # W3C trace context in the record's headers too, for any Kafka tool
+                headers["traceparent"] = event.traceparent
+            await self.broker.publish(
+                event.to_json(),
+                topic=self._prefix + topic,
+                key=event.subject.encode(),
+                timestamp_ms=int(event.time.timestamp() * 1000),
+                headers=headers,
+            )
         telemetry.PUBLISHED.labels(topic=topic).inc()
 
     async def ping(self) -> bool:

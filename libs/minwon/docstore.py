@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from minwon import telemetry
 from minwon.sqlite import SqliteWriter, connect
 
 Doc = dict[str, Any]
@@ -307,6 +308,7 @@ class MongoStore:
     def __init__(self, uri: str, database: str) -> None:
         from pymongo import AsyncMongoClient
 
+        telemetry.instrument_mongodb()  # before the client: its command listener is registered globally
         self._client = AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
         self._db = self._client[database]
 

@@ -66,6 +66,29 @@ def inject(event: Event) -> Event:
 
 
 @contextmanager
+def publish_span(system: str, topic: str, event: Event) -> Iterator[Event]:
+    """A producer span for one publication, in the trace the event was made in (its traceparent, else the
+    current one); yields the event carrying the producer span's context, which consumers continue."""
+    parent = _propagator.extract({"traceparent": event.traceparent} if event.traceparent else {})
+    token = context.attach(parent) if event.traceparent else None
+    try:
+        with tracer.start_as_current_span(
+            f"{topic} publish",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"messaging.system": system, "messaging.destination.name": topic,
+                        "messaging.operation.type": "send", "messaging.message.id": event.id,
+                        "cloudevents.event_type": event.type},
+        ):
+            carrier: dict[str, str] = {}
+            _propagator.inject(carrier)
+            yield event.model_copy(update={"traceparent": carrier["traceparent"]}) if "traceparent" in carrier \
+                else event
+    finally:
+        if token is not None:
+            context.detach(token)
+
+
+@contextmanager
 def consume_span(group: str, topic: str, event: Event) -> Iterator[None]:
     parent = _propagator.extract({"traceparent": event.traceparent} if event.traceparent else {})
     token = context.attach(parent)
@@ -225,3 +248,20 @@ def zero_http(routes: Iterable[tuple[str, str, str]]) -> None:
     for service, method, route in routes:
         zero(HTTP_REQUESTS, {"service": service, "method": method, "route": route, "status": "200"})
         zero(HTTP_LATENCY, {"service": service, "method": method, "route": route})
+
+
+_mongodb_instrumented = False
+
+
+def instrument_mongodb() -> None:
+    """A client span for every MongoDB command (OpenTelemetry's pymongo instrumentation: command
+    monitoring, so the async client too), without the command's content: filters and documents may hold
+    personal data, so only the command name, database and collection are recorded."""
+    global _mongodb_instrumented
+    if _mongodb_instrumented:
+        return
+    from opentelemetry.instrumentation.pymongo import PymongoInstrumentor
+
+    PymongoInstrumentor().instrument(capture_statement=False)
+    _mongodb_instrumented = True
+

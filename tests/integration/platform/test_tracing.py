@@ -52,3 +52,11 @@ async def test_a_complaint_trace_spans_every_service_it_touches(backend) -> None
     internal = [s for s in spans if s.kind == trace.SpanKind.CONSUMER
                 and s.attributes["messaging.destination.name"] != topics.PUBLIC]  # public: a pseudonym
     assert internal and all(s.attributes.get("minwon.receipt_no") == receipt for s in internal)
+    # the producer spans of the hops, and (distributed) the MongoDB commands, in the same trace
+    producers = [s for s in spans if s.kind == trace.SpanKind.PRODUCER]
+    assert {topics.COMPLAINTS, topics.ROUTING} <= {s.attributes["messaging.destination.name"] for s in producers}
+    if backend.name == "distributed":
+        mongo = [s for s in spans if s.kind == trace.SpanKind.CLIENT and s.attributes.get("db.system") == "mongodb"]
+        assert mongo, sorted({s.name for s in spans})
+        assert not any("김" in str(v) or "010-" in str(v) for s in mongo for v in s.attributes.values())
+
