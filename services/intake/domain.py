@@ -315,15 +315,15 @@ def register(
 
 def confirm(complaint: Complaint, *, now: datetime, source: str,
             at_counter: bool = False) -> tuple[Complaint, list[Event]]:
-    """The citizen confirms an oral complaint written down by staff; it is received now. With the
-    check code the citizen confirms it themselves; ``at_counter``: an official confirms it with the
-    citizen present (the official is stamped on the step by :func:`attribute`)."""
+    """The citizen confirms an oral complaint written down by staff. It keeps the time it was told
+    (``received_at`` of the registration: the clock runs from when the citizen spoke, not from the
+    read-back). With the check code the citizen confirms it themselves; ``at_counter``: an official
+    confirms it with the citizen present (the official is stamped on the step by :func:`attribute`)."""
     _require(complaint, "confirm", {DRAFT})
     how = "official_at_counter" if at_counter else "citizen_with_check_code"
     confirmed = replace(
         complaint,
         status=RECEIVED,
-        received_at=now.isoformat(),
         timeline=complaint.timeline + (Step(now.isoformat(), "received", {"confirmed": True, "confirmed_by": how}),),
     )
     return confirmed, _received(confirmed, now, source)

@@ -210,8 +210,10 @@ def test_oral_complaints_wait_for_confirmation() -> None:
         domain.acknowledge(draft, now=NOW, source=SRC)
     later = NOW + timedelta(minutes=10)
     confirmed, events = domain.confirm(draft, now=later, source=SRC)
-    assert confirmed.status == domain.RECEIVED and confirmed.received_at == later.isoformat()
+    # received when the citizen told it, not when it was read back and confirmed
+    assert confirmed.status == domain.RECEIVED and confirmed.received_at == draft.received_at == NOW.isoformat()
     assert [e.type for e in events] == [c.COMPLAINT_RECEIVED]
+    assert events[0].data["received_at"] == NOW.isoformat()
     with pytest.raises(Conflict):
         domain.confirm(confirmed, now=later, source=SRC)
 
