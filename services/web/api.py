@@ -168,6 +168,13 @@ class Api:
     async def delete_template(self, template_id: str) -> Doc:
         return await self._json("DELETE", f"/api/v1/complaints/answer-templates/{_seg(template_id)}", staff=True)
 
+    async def followups(self, *, status: str = "open") -> Doc:
+        return await self._json("GET", "/api/v1/surveys/followups", staff=True, params={"status": status})
+
+    async def resolve_followup(self, receipt_no: str, *, note: str) -> Doc:
+        return await self._json("POST", f"/api/v1/surveys/followups/{_seg(receipt_no)}/resolve", staff=True,
+                                json={"note": note})
+
     async def answer_policies(self) -> Doc:
         return await self._json("GET", "/api/v1/complaints/answer-policies", staff=True)
 
@@ -257,5 +264,5 @@ class Api:
     async def survey_stats(self, *, year: int, by: str) -> Doc:
         return await self._json("GET", "/api/v1/surveys/stats", staff=True, params={"year": year, "by": by})
 
-    async def survey_report_png(self, year: int) -> bytes:
-        return (await self._send("GET", f"/api/v1/surveys/reports/{year}.png", staff=True)).content
+    async def survey_report_svg(self, year: int) -> bytes:
+        return (await self._send("GET", f"/api/v1/surveys/reports/{year}.svg", staff=True)).content

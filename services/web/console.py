@@ -476,6 +476,28 @@ def build(web: Web) -> list[Any]:
             await api.set_answer_policy(department, approval_required=_text(form, "approval_required") == "1")
         return web.redirect(page, "/console/approvals?done=policy#policies")
 
+    # ------------------------------------------------------------ low-score follow-ups (survey)
+
+    @get("/console/followups", include_in_schema=False)
+    async def followups(request: Request[Any, Any, Any]) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_review(staff):
+            raise WebError(403, "error.forbidden")
+        async with web.api(staff) as api:
+            found, names = await asyncio.gather(api.followups(), _departments(api))
+        return web.render(page, "console/followups.html.j2", rows=found["items"], departments=names,
+                          done=request.query_params.get("done") == "1")
+
+    @post("/console/followups/{receipt_no:str}/resolve", include_in_schema=False, status_code=200)
+    async def resolve_followup(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
+        page, staff = web.staff_page(request)
+        if not access.may_review(staff):
+            raise WebError(403, "error.forbidden")
+        form = await web.form(page)
+        async with web.api(staff) as api:
+            await api.resolve_followup(receipt_no, note=_text(form, "note"))
+        return web.redirect(page, "/console/followups?done=1")
+
     # ------------------------------------------------------------ overdue and pre-warning board
 
     @get("/console/board", include_in_schema=False)
@@ -579,17 +601,18 @@ def build(web: Web) -> list[Any]:
                           departments=names)
 
     @get("/console/stats/report/{year:int}", include_in_schema=False)
-    async def report_png(request: Request[Any, Any, Any], year: int) -> Response[bytes]:
+    async def report_chart(request: Request[Any, Any, Any], year: int) -> Response[bytes]:
+        """The yearly survey report's chart (SVG, shown in an <img>: no script runs in it)."""
         _, staff = web.staff_page(request)
         if not 2000 <= year <= 2099:
             raise WebError(404, "error.not_found")
         async with web.api(staff) as api:
-            png = await api.survey_report_png(year)
-        return Response(png, media_type="image/png", headers={"Cache-Control": "no-store",
-                                                              "X-Content-Type-Options": "nosniff"})
+            svg = await api.survey_report_svg(year)
+        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store",
+                                                                  "X-Content-Type-Options": "nosniff"})
 
     return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, decide_voucher,
-            answer_step, approvals, set_policy, board, rules, preview, holidays, add_holiday, stats, report_png]
+            answer_step, approvals, set_policy, board, rules, preview, holidays, add_holiday, stats, report_chart, followups, resolve_followup]
 
 
 __all__ = ["build", "SignIn", "action_body", "answer_body"]

@@ -188,7 +188,7 @@ def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey
     expect(group.locator(".responses")).to_have_text("1")
     expect(group.locator(".mean-overall")).to_have_text("4.00")
     expect(group.locator(".mean-speed")).to_have_text("5.00")
-    wait_for(lambda: lead.evaluate("document.getElementById('report-png').naturalWidth") > 0, timeout=20)
+    wait_for(lambda: lead.evaluate("document.getElementById('report-chart').naturalWidth") > 0, timeout=20)
     shot(lead, "console-stats")
 
     lead.goto(f"/console/complaints/{receipt_no}")
