@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -41,6 +42,12 @@ def _seg(value: str) -> str:
     return quote(str(value), safe="")
 
 
+CLIENT: ContextVar[str | None] = ContextVar("web_client_address", default=None)
+"""The address of the person whose page is being served (set per request by the web app): passed on in
+``X-Forwarded-For``, so intake counts wrong check codes per citizen, not per web-front replica (intake
+trusts the header only from the peers in ``MINWON_TRUSTED_PROXIES``)."""
+
+
 class Api:
     def __init__(self, client: httpx.AsyncClient, *, staff_token: str, actor: str | None = None,
                  concurrency: int = 8) -> None:
@@ -54,6 +61,9 @@ class Api:
     def _headers(self, staff: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
         headers: dict[str, str] = {}
         propagate.inject(headers)
+        client = CLIENT.get()
+        if client:
+            headers["X-Forwarded-For"] = client
         if staff:
             headers["Authorization"] = f"Bearer {self.staff_token}"
             if self.actor:

@@ -17,10 +17,10 @@ from litestar.static_files import create_static_files_router
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from minwon import telemetry
-from minwon.settings import Settings
+from minwon.settings import Settings, development_defaults, refuse_development_secrets
 from services.web import canned, console, portal, staff_intake
 from services.web.accounts import Accounts
-from services.web.api import ApiError, ApiUnavailable
+from services.web.api import CLIENT, ApiError, ApiUnavailable
 from services.web.pages import HERE, SignIn, Web, WebError
 from services.web.settings import WebSettings
 
@@ -59,13 +59,14 @@ def routes(settings: Settings, own: WebSettings | None = None, *,
         log.error("page failed", exc_info=exc, extra={"path_template": request.scope.get("path_template")})
         return error_page(request, 500, "error.unavailable")
 
-    async def read_accounts(_: Request[Any, Any, Any]) -> None:
+    async def before_page(request: Request[Any, Any, Any]) -> None:
+        CLIENT.set(request.client.host if request.client else None)  # passed on to the services
         await web.refresh_directory()  # a disabled account is signed out here, within seconds
 
     pages = Router(
         path="/",
         route_handlers=[*portal.build(web), *console.build(web), *canned.build(web), *staff_intake.build(web)],
-        before_request=read_accounts,
+        before_request=before_page,
         exception_handlers={WebError: on_web_error, SignIn: on_sign_in, ApiUnavailable: on_unavailable,
                             ApiError: on_api_error, Exception: on_unexpected},
         include_in_schema=False,
@@ -76,7 +77,11 @@ def routes(settings: Settings, own: WebSettings | None = None, *,
 
 
 def create_app(settings: Settings, own: WebSettings | None = None) -> Litestar:
-    """The web front alone, for ``minwon web`` (the services run elsewhere)."""
+    """The web front alone, for ``minwon web`` (the services run elsewhere). In production it refuses to
+    start with a development secret, as the services do: the signing key of its tokens for the built-in
+    accounts and its session secret."""
+    own = own or WebSettings()
+    refuse_development_secrets(settings, fields=("auth_secret",), also=development_defaults(own))
 
     @get("/healthz", media_type=MediaType.JSON, include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -73,3 +73,16 @@ def test_minwon_env_production_refuses_them_on_the_embedded_backend_too(tmp_path
     monkeypatch.setenv("MINWON_WEB_SESSION_SECRET", TEST_SECRETS_ENV["MINWON_WEB_SESSION_SECRET"])
     assert build_app(Settings(env="production", data_dir=tmp_path / "var", **TEST_SECRETS)) is not None
     assert build_app(Settings(data_dir=tmp_path / "dev")) is not None  # development keeps its defaults
+
+
+def test_the_web_front_alone_refuses_development_secrets_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.web.app import create_app
+    from services.web.settings import WebSettings
+
+    monkeypatch.delenv("MINWON_WEB_SESSION_SECRET", raising=False)
+    with pytest.raises(DevelopmentSecrets) as refused:
+        create_app(Settings(env="production"), WebSettings())
+    assert "MINWON_AUTH_SECRET" in str(refused.value) and "MINWON_WEB_SESSION_SECRET" in str(refused.value)
+    monkeypatch.setenv("MINWON_WEB_SESSION_SECRET", TEST_SECRETS_ENV["MINWON_WEB_SESSION_SECRET"])
+    assert create_app(Settings(env="production", **TEST_SECRETS), WebSettings()) is not None
+    assert create_app(Settings(), WebSettings()) is not None  # development keeps its defaults
