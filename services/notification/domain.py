@@ -25,12 +25,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from minwon import contracts as c
 from minwon import topics
 from minwon.docstore import iso
 from minwon.events import Event, derive_id
 from minwon.workcal import WorkCalendar
+
+_SEOUL = ZoneInfo("Asia/Seoul")
 
 # ------------------------------------------------------------------ vocabulary
 
@@ -44,8 +47,9 @@ SENT = "sent"
 FAILED = "failed"  # an attempt failed; retried at next_attempt_at
 DEAD = "dead"  # retries exhausted (or no lawful channel for a legally required notice)
 SKIPPED = "skipped"  # nothing to send: the citizen chose no channel for an optional notice
-STATUSES = (PENDING, DEFERRED, SENDING, SENT, FAILED, DEAD, SKIPPED)
-FINAL = frozenset({SENT, DEAD, SKIPPED})
+SUPERSEDED = "superseded"  # outdated before it went (the complaint finished, or a newer notice of its kind)
+STATUSES = (PENDING, DEFERRED, SENDING, SENT, FAILED, DEAD, SKIPPED, SUPERSEDED)
+FINAL = frozenset({SENT, DEAD, SKIPPED, SUPERSEDED})
 DUE = (PENDING, DEFERRED, FAILED, SENDING)  # the delivery loop looks at these when next_attempt_at has come
 
 # channels
@@ -102,7 +106,7 @@ TEMPLATES: Mapping[str, Template] = {
         Template(REASSIGNED, 1, CITIZEN, "민원 담당자 변경 안내"),
         Template(SUPPLEMENTATION, 1, CITIZEN, "민원 보완 요청"),
         Template(EXTENSION, 1, CITIZEN, "민원 처리기간 연장 통지", legal=True),
-        Template(PROGRESS, 1, CITIZEN, "민원 처리 진행상황 안내"),
+        Template(PROGRESS, 2, CITIZEN, "민원 처리 진행상황 안내"),
         Template(TRANSFERRED, 1, CITIZEN, "민원 이송 통지", legal=True, needs_handler=False),
         Template(RESULT, 2, CITIZEN, "민원 처리결과 통지", legal=True),
         Template(RESULT_LETTER, 2, CITIZEN, "민원 처리결과 통지서", legal=True, letter=True),
@@ -222,6 +226,8 @@ def note(state: Mapping[str, Any] | None, event: Event, *, sealed: str | None = 
         doc["closed_at"] = data.get("occurred_at") or _iso(event.time)
     elif event.type == c.COMPLAINT_WITHDRAWN:
         doc["withdrawn_at"] = data.get("occurred_at") or _iso(event.time)
+    elif event.type == c.COMPLAINT_TRANSFERRED:
+        doc["transferred_at"] = data.get("occurred_at") or _iso(event.time)
     elif event.type != c.COMPLAINT_RECEIVED:
         return None
     return doc
@@ -418,10 +424,62 @@ def answer_deadline(record: Mapping[str, Any], policy: Policy) -> datetime | Non
 
 
 def handler_of(record: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str, Any]:
-    """The handler a notice names: the one its cause named, else the complaint's current one."""
+    """The handler a notice names: the complaint's current one when it is sent (a notice held by quiet
+    hours or retries names whoever handles the complaint by then), else the one its cause named."""
     named = (record.get("vars") or {}).get("handler") or {}
     current = state.get("handler") or {}
-    return named if named.get("name") else dict(current)
+    return dict(current) if current.get("name") else dict(named)
+
+
+# ------------------------------------------------------------------ superseded notices
+
+MOOT_WHEN_FINISHED = frozenset({RECEIPT, REASSIGNED, SUPPLEMENTATION, PROGRESS,
+                                STAFF_ASSIGNED, STAFF_WARNING, STAFF_ESCALATED})
+"""Notices about a complaint in progress: outdated once it is closed, withdrawn or transferred.
+Legally required notices (extension, transfer, result) and those that follow the end (survey,
+compensation) are never dropped."""
+LATEST_ONLY = frozenset({REASSIGNED, PROGRESS, STAFF_ASSIGNED, STAFF_WARNING, STAFF_ESCALATED})
+"""Notices whose newer one of the same template and recipient role says all the older one would."""
+FINISHED = (("closed_at", "closed"), ("withdrawn_at", "withdrawn"), ("transferred_at", "transferred"))
+
+
+def latest_key(template: str, role: str) -> str:
+    """The key of the complaint's newest notice of a kind (``state["latest"]``)."""
+    return f"{template}|{role}"
+
+
+def newest(drafts: Sequence[Draft]) -> dict[str, str]:
+    """The ``state["latest"]`` entries a batch of new notices sets (kinds that keep only the newest)."""
+    return {latest_key(d.template, d.role): d.id for d in drafts if d.template in LATEST_ONLY}
+
+
+def superseded(record: Mapping[str, Any], state: Mapping[str, Any]) -> str | None:
+    """Why a notice not yet sent is outdated (``None``: it is not).
+
+    - ``closed`` / ``withdrawn`` / ``transferred``: a notice about the complaint in progress (receipt,
+      reassignment, supplementation request, progress, staff assignment, warning, escalation) whose
+      complaint has ended, whatever the order its events came in;
+    - ``newer_notice``: a reassignment, progress, staff assignment, warning or escalation notice when
+      a newer one of the same template goes to the same role.
+    """
+    if record.get("status") in FINAL:
+        return None
+    template = record["template"]
+    if template in MOOT_WHEN_FINISHED:
+        for key, reason in FINISHED:
+            if state.get(key):
+                return reason
+    if template in LATEST_ONLY:
+        latest = (state.get("latest") or {}).get(latest_key(template, record["role"]))
+        if latest and latest != record["id"]:
+            return "newer_notice"
+    return None
+
+
+def superseded_record(record: Mapping[str, Any], reason: str, now: datetime) -> dict[str, Any]:
+    """Dropped, never sent: its information was outdated before it could go."""
+    return {**record, "status": SUPERSEDED, "waiting": [], "claim": None, "superseded_reason": reason,
+            "superseded_at": _iso(now), "updated_at": _iso(now), "next_attempt_at": None}
 
 
 # ------------------------------------------------------------------ channels
@@ -723,8 +781,12 @@ def notification_event(type: str, record: Mapping[str, Any], now: datetime, sour
 
 def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact: Mapping[str, Any] | None,
                 part: Mapping[str, Any] | None, org_name: str, policy: Policy,
-                channel: str | None = None) -> dict[str, Any]:
+                channel: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """The variables of a notice's template: its cause's facts, the complaint's, and opened details.
+
+    Rendered when the notice is sent, from the complaint's facts then: the current handler, department,
+    contact and due date (the cause's own due date only when notification has none of its own);
+    ``overdue`` says the due date has passed by ``now`` (the progress notice then says 기한 경과).
 
     The result names the official of its answer (the answer part's handler) and carries the full
     text for e-mail and the letter; on SMS/LMS/AlimTalk (``short``) only the outcome and an
@@ -735,7 +797,7 @@ def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact:
     answered_by = answer_handler(part)
     if answered_by.get("name"):
         handler = {**handler, **{k: v for k, v in answered_by.items() if v}}
-    due_at = named.get("due_at") or state.get("due_at")
+    due_at = state.get("due_at") if "due_at" in state else named.get("due_at")
     variables: dict[str, Any] = {
         **{k: v for k, v in named.items() if k != "handler"},
         "org_name": org_name,
@@ -744,6 +806,7 @@ def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact:
         "handler_contact": handler.get("contact") or policy.office_contact,
         "department": handler.get("department") or state.get("department") or "",
         "due_at": due_at,
+        "overdue": is_past(due_at, now),
         "role": record["role"],
         "role_label": ROLE_LABELS.get(record["role"], record["role"]),
         "citizen_name": (contact or {}).get("name") or "",
@@ -777,6 +840,23 @@ def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact:
 
 SHORT_CHANNELS = frozenset({SMS, LMS, ALIMTALK})
 """Channels that carry a short text and a link, not the answer in full."""
+
+
+def is_past(due_at: Any, now: datetime | None) -> bool:
+    """Whether a due instant (ISO text, with its zone) has passed by ``now``; a bare date counts
+    from the end of that day in Seoul."""
+    if not due_at or now is None:
+        return False
+    text = str(due_at)
+    try:
+        if len(text) == 10:
+            return now >= datetime.combine(date.fromisoformat(text) + timedelta(days=1), time(0), _SEOUL)
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=_SEOUL)
+    return now >= at
 
 
 def answer_handler(part: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from minwon import contracts as c
@@ -61,13 +61,20 @@ class Notifier:
 
     async def on_event(self, event: Event) -> None:
         """Every consumed event: note its facts, create the notices it causes, try to send."""
+        if event.type == c.DEADLINE_HOLIDAY_ADDED:
+            await self.keep_holiday(event)
+            return
         if event.type == c.COMPLAINT_SEALED:
             state, changed = await self.keep_sealed(event), True
         else:
             state, changed = await self.note_facts(event)
-        created = await self.create_notifications(event, state)
+        drafts = domain.plan(event, state)
+        created = await self.create_notifications(event, drafts)
         if created:
-            state = await self.store.remember(event.subject, created)
+            latest = domain.newest(drafts)
+            state = await self.store.remember(event.subject, created, latest=latest)
+            # an older notice of a kind that keeps only the newest is dropped now, not when it comes due
+            changed = changed or bool(latest)
         # the complaint's earlier notices may have waited for what this event brought; if it brought
         # nothing new, only the new notices are tried
         await self.wake(created, known=(state or {}).get("notices", []) if changed else [])
@@ -104,12 +111,28 @@ class Notifier:
         # not have finished
         return applied.state, applied.duplicate or bool(changed and changed[0])
 
-    async def create_notifications(self, event: Event, state: dict[str, Any] | None) -> list[str]:
+    async def keep_holiday(self, event: Event) -> None:
+        """A holiday the deadline service added at run time: quiet hours treat it as a non-working day."""
+        raw = event.data.get("date")
+        try:
+            day = date.fromisoformat(str(raw))
+        except ValueError:
+            log.warning("holiday without a date ignored", extra={"event_id": event.id})
+            return
+        if await self.store.add_holiday(day, str(event.data.get("name") or "")):
+            log.info("holiday added", extra={"date": day.isoformat(), "event_id": event.id})
+
+    async def calendar_now(self) -> WorkCalendar:
+        """The working calendar with the holidays added at run time (read from the store, which every
+        instance shares: the holiday event reaches only one of them)."""
+        return self.calendar.with_holidays(await self.store.holidays())
+
+    async def create_notifications(self, event: Event, drafts: list[domain.Draft]) -> list[str]:
         """The ids of the notices ``event`` causes: created now, or already by an earlier delivery of it
         (whose attempt a crash may have cut short)."""
         now = self.clock()
         created = []
-        for draft in domain.plan(event, state):
+        for draft in drafts:
             created.append(draft.id)
             if await self.store.create(doc=draft.to_doc(now)):
                 log.info("notification created", extra={"notification_id": draft.id, "receipt_no": event.subject,
@@ -143,12 +166,17 @@ class Notifier:
             log.warning("notification attempt failed", extra={"notification_id": id, "error": type(exc).__name__})
 
     async def attempt(self, id: str) -> dict[str, Any] | None:
-        """One delivery attempt: wait, skip, defer, or claim → send → record."""
+        """One delivery attempt: drop if superseded, wait, skip, defer, or claim → send → record."""
         now = self.clock()
         record = await self.store.get(id)
-        if record is None or not domain.attemptable(record, now):
+        if record is None or record["status"] in domain.FINAL:
             return record
         state = await self.store.complaints.get(record["receipt_no"]) or {}
+        reason = domain.superseded(record, state)
+        if reason is not None:
+            return await self._supersede(id, reason, now)
+        if not domain.attemptable(record, now):
+            return record
         missing = domain.missing(record, state, now, self.policy)
         if missing:
             if record["status"] == domain.PENDING and record.get("waiting") == missing and \
@@ -166,7 +194,8 @@ class Notifier:
                 return await self._change(id, now, lambda r: domain.dead(r, "no_lawful_channel", now, self.source))
             return await self._change(id, now, lambda r: domain.skipped(r, choice.reason or "no_channel", now))
         channel = choice.channel
-        until = domain.quiet_until(channel, record, now, self.calendar, self.policy)
+        calendar = await self.calendar_now() if channel in domain.QUIET_CHANNELS else self.calendar
+        until = domain.quiet_until(channel, record, now, calendar, self.policy)
         if until is not None:
             return await self._change(id, now, lambda r: domain.deferred(r, until, channel, now))
 
@@ -233,7 +262,7 @@ class Notifier:
         if found is not None:
             part = self.sealer.open_json(found["sealed"], context=record["receipt_no"])
         variables = domain.render_vars(record, state, contact=contact, part=part, org_name=self.org_name,
-                                       policy=self.policy, channel=channel)
+                                       policy=self.policy, channel=channel, now=self.clock())
         subject, text = self.renderer.render(record["template"], record["template_version"], variables)
         channel = domain.sized(channel, text)
         to = domain.recipient_address(channel, contact, record, state)
@@ -268,6 +297,28 @@ class Notifier:
         return message, rendered
 
     # ------------------------------------------------------------------ writes
+
+    async def _supersede(self, id: str, reason: str, now: datetime) -> dict[str, Any] | None:
+        """Drop an outdated notice (never sent), unless a sender holds a live claim on it."""
+
+        wrote = [False]
+
+        def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+            wrote[0] = False
+            if state is None or state["status"] in domain.FINAL:
+                return None, []
+            if state["status"] == domain.SENDING and not domain.attemptable(state, now):
+                return None, []  # being sent right now: its outcome is recorded by that sender
+            wrote[0] = True
+            return domain.superseded_record(state, reason, now), []
+
+        applied = await self.store.notifications.apply(id, decide)
+        record = applied.state or {}
+        if wrote[0] and record.get("status") == domain.SUPERSEDED:
+            metrics.SUPERSEDED.labels(template=record["template"]).inc()
+            log.info("notification superseded", extra={"notification_id": id, "receipt_no": record["receipt_no"],
+                                                       "template": record["template"], "reason": reason})
+        return applied.state
 
     async def _change(self, id: str, now: datetime, change: Change) -> dict[str, Any] | None:
         """Apply ``change`` to a record that is still attemptable (compare-and-set)."""
@@ -332,7 +383,7 @@ def view(record: dict[str, Any], deliveries: list[dict[str, Any]]) -> dict[str, 
     keys = ("id", "receipt_no", "template", "template_version", "audience", "role", "legal", "urgent", "cause",
             "cause_type", "status", "waiting", "skip_reason", "error", "channel", "attempts", "attempt_log",
             "created_at", "updated_at", "next_attempt_at", "deferred_until", "sent_at", "text_sha256", "letter",
-            "delivery")
+            "delivery", "superseded_reason", "superseded_at")
     out = {k: record.get(k) for k in keys}
     out["to"] = record.get("to_masked")
     out["text"] = record.get("text_masked")

@@ -14,6 +14,11 @@ SENT = Counter(
 )
 DEFERRED = Gauge("minwon_notification_deferred", "Notifications held back by quiet hours right now")
 DEAD = Counter("minwon_notification_dead_total", "Notifications given up on (dead-lettered)")
+SUPERSEDED = Counter(
+    "minwon_notification_superseded_total",
+    "Notifications dropped unsent because a later event outdated them, per template",
+    ["template"],
+)
 
 
 def initialise(departments: Sequence[str]) -> None:
@@ -21,5 +26,6 @@ def initialise(departments: Sequence[str]) -> None:
     from services.notification import domain
 
     zero(SENT, *({"channel": ch, "outcome": o} for ch in domain.CHANNELS for o in ("sent", "failed", "duplicate")))
+    zero(SUPERSEDED, *({"template": t} for t in domain.TEMPLATES))
     from services.notification.webhooks import DELIVERIES  # the webhook alerts' increase() needs the 0
     zero(DELIVERIES, *({"outcome": o} for o in ("delivered", "failed", "dead")))

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from minwon.docstore import DocumentStore
@@ -39,6 +39,7 @@ class NotificationStore:
         self.notifications = Aggregates(self.records, self.relay, timers=(self.attempts,))
         self.sink = self.db.collection("sink")
         self.letters = self.db.collection("letters")
+        self.holiday_days = self.db.collection("holidays")
 
     async def setup(self) -> None:
         await self.records.ensure_index("receipt_no")
@@ -60,18 +61,30 @@ class NotificationStore:
                                        limit=limit)
         return [public(d) or {} for d in docs]
 
-    async def remember(self, receipt_no: str, ids: list[str]) -> dict[str, Any] | None:
+    async def remember(self, receipt_no: str, ids: list[str], *,
+                       latest: dict[str, str] | None = None) -> dict[str, Any] | None:
         """Note the complaint's notification ids on its facts document, so that events of the
-        complaint find its notices by id instead of querying all notifications."""
+        complaint find its notices by id instead of querying all notifications; ``latest``: the
+        newest notice of each kind that keeps only the newest (set only by a notice new here, so a
+        redelivered older cause does not make its notice the newest again)."""
 
         def add(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
             known = list((state or {}).get("notices", []))
             new = [i for i in ids if i not in known]
             if not new:
                 return None, []
-            return {**(state or {"receipt_no": receipt_no}), "notices": known + new}, []
+            newest = dict((state or {}).get("latest") or {})
+            newest.update({k: v for k, v in (latest or {}).items() if v in new})
+            return {**(state or {"receipt_no": receipt_no}), "notices": known + new, "latest": newest}, []
 
         return (await self.complaints.apply(receipt_no, add)).state
+
+    async def add_holiday(self, day: date, name: str) -> bool:
+        """A holiday added at run time (by the deadline service); False if it was known."""
+        return await self.holiday_days.create({"_id": day.isoformat(), "date": day.isoformat(), "name": name})
+
+    async def holidays(self) -> list[date]:
+        return [date.fromisoformat(d["date"]) for d in await self.holiday_days.find({}, limit=10_000)]
 
     async def due(self, *, now_iso: str, limit: int) -> list[str]:
         where = {"status": {"$in": list(domain.DUE)}}

@@ -65,9 +65,13 @@ def test_extension_notice_has_the_reason_period_and_new_due_date_once_known() ->
 
 
 def test_progress_notice_has_the_expected_completion_date() -> None:
-    e = event(c.DEADLINE_PROGRESS_DUE, receipt_no(), {"due_at": "2026-12-18T09:00:00+00:00"})
-    _, (_, text) = render(e)
+    # the complaint's current due date (deadline.set/updated as notification last heard it), not the
+    # one the signal carried when it fired
+    e = event(c.DEADLINE_PROGRESS_DUE, receipt_no(), {"due_at": "2026-12-11T09:00:00+00:00"})
+    record, (_, text) = render(e, state={"due_at": "2026-12-18T09:00:00+00:00"})
+    assert record["template_version"] == 2
     assert "처리완료 예정일: 2026년 12월 18일(금) 18:00" in text and "김담당" in text
+    assert "기한 경과" not in text
 
 
 def test_rejection_result_has_reasons_and_the_remedy_procedure() -> None:
@@ -186,7 +190,9 @@ def test_staff_messages() -> None:
     r = receipt_no()
     _, (_, text) = render(assigned(r), template=domain.STAFF_ASSIGNED)
     assert f"접수번호 {r} 민원이 도로과 김담당 님에게 배정" in text
-    _, (_, text) = render(event(c.DEADLINE_WARNING, r, {"due_at": "2026-11-20T09:00:00+00:00"}))
+    # the complaint's due date when the warning is sent (the same as the signal's, unless it moved since)
+    _, (_, text) = render(event(c.DEADLINE_WARNING, r, {"due_at": "2026-11-20T09:00:00+00:00"}),
+                          state={"due_at": "2026-11-20T09:00:00+00:00"})
     assert "[사전예고]" in text and "2026년 11월 20일(금) 18:00" in text and "수신: 담당자" in text
     e = event(c.DEADLINE_ESCALATED, r, {"level": 2, "recipients": ["team_lead"]})
     _, (_, text) = render(e)
