@@ -141,3 +141,39 @@ async def test_a_complaint_about_the_service_signals_the_stage_it_missed(backend
 
         [signal] = await until(stage_missed)
         assert signal.data["sla"] == "stage.investigate"
+
+
+async def test_a_transfer_tells_the_citizen_where_and_why_and_agencies_which_agency(backend, quick) -> None:
+    from minwon import contracts as c
+    from minwon import topics
+
+    clock = MovableClock()
+    async with running(backend, clock) as (client, infra):
+        filed = await _filed(client, kind="grievance", title="고속도로 소음", body="고속도로 방음벽 설치 요청")
+        receipt = filed["receipt_no"]
+        await until(lambda: _intake_knows_the_clock(client, receipt))
+        moved = await client.post(f"/api/v1/complaints/{receipt}/transfer", headers=STAFF,
+                                  json={"agency": "molit", "agency_name": "국토교통부",
+                                        "reason": "고속도로 시설은 국토교통부 소관입니다"})
+        assert moved.status_code == 200 and moved.json()["status"] == "transferred"
+        [notice] = await until(lambda: _notices(client, receipt, "citizen.transferred"))
+        assert notice["status"] == "sent"
+        clock_state = await until(lambda: _closed_clock(client, receipt))
+        assert clock_state["closed_at"]
+
+        from services.notification.public import pseudonym
+
+        complaint_id = pseudonym(receipt, b"minwon-development-public-id-secret")
+
+        async def published():
+            return [e async for _, e in infra.bus.read([topics.PUBLIC])
+                    if e.type == c.PUBLIC_COMPLAINT_TRANSFERRED and e.subject == complaint_id]
+
+        [public] = await until(published)
+        assert public.data["agency"] == "molit"
+        assert "소관" not in public.to_json().decode() and receipt not in public.to_json().decode()
+
+
+async def _closed_clock(client, receipt):
+    state = await _clock(client, receipt)
+    return state if state and state.get("closed_at") else None
