@@ -444,8 +444,9 @@ FINISHED = (("closed_at", "closed"), ("withdrawn_at", "withdrawn"), ("transferre
 
 
 def latest_key(template: str, role: str) -> str:
-    """The key of the complaint's newest notice of a kind (``state["latest"]``)."""
-    return f"{template}|{role}"
+    """The key of the complaint's newest notice of a kind (``state["latest"]``); no dots (a document
+    store reads a dotted field name as a path)."""
+    return f"{template}|{role}".replace(".", ":")
 
 
 def newest(drafts: Sequence[Draft]) -> dict[str, str]:
