@@ -74,6 +74,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         )
     else:
         terminalreporter.write_line("identity provider used: none (no test needed OpenID Connect)")
+    if _used and not os.environ.get("MINWON_TEST_MONGODB_URI"):
+        terminalreporter.write_line("MongoDB proper: not reachable (MINWON_TEST_MONGODB_URI unset): the atomic store "
+                                    "mode's concurrency contract did not run; its semantics ran on FerretDB")
 
 
 @dataclass

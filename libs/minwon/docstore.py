@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,10 +101,13 @@ class MongoCollection:
     document.
     """
 
-    def __init__(self, coll: Any, versions: Any) -> None:
+    def __init__(self, coll: Any, versions: Any, atomic: Callable[[], Awaitable[bool]] | None = None) -> None:
         self._c = coll
         self._m = versions
         self._keys: dict[str, tuple[int, frozenset[str]]] = {}
+        self._atomic = atomic
+        """Whether the server's conditional writes are atomic (decided once per store): then a write is
+        one ``replace_one`` with the version in its filter and no marker is kept."""
 
     @staticmethod
     def _key(id: str, version: int) -> str:
@@ -144,6 +147,8 @@ class MongoCollection:
     async def _write(self, doc: Doc, version: int, *, fresh: bool = False) -> bool:
         from pymongo.errors import DuplicateKeyError
 
+        if self._atomic is not None and await self._atomic():
+            return await self._write_atomic(doc, version, fresh=fresh)
         id = doc["_id"]
         new = {**doc, "_v": version}
         started = time.time()
@@ -175,6 +180,20 @@ class MongoCollection:
         if version > MARKERS_KEPT:
             await self._m.update_one({"_id": self._key(id, version - MARKERS_KEPT)}, {"$unset": {"doc": ""}})
         return True
+
+    async def _write_atomic(self, doc: Doc, version: int, *, fresh: bool = False) -> bool:
+        """MongoDB proper: the version in the filter makes ``replace_one`` the compare-and-set."""
+        from pymongo.errors import DuplicateKeyError
+
+        new = {**doc, "_v": version}
+        if version == 1 or fresh:
+            try:
+                await self._c.insert_one(new)
+            except DuplicateKeyError:
+                return False
+            return True
+        result = await self._c.replace_one({"_id": doc["_id"], "_v": version - 1}, new)
+        return result.matched_count == 1
 
     async def _roll_forward(self, id: str, version: int) -> None:
         """The marker of ``version`` exists: make sure the document reached it (a writer that
@@ -216,6 +235,8 @@ class MongoCollection:
     async def create(self, doc: Doc) -> bool:
         if await self._write(doc, 1):
             return True
+        if self._atomic is not None and await self._atomic():
+            return False
         id = doc["_id"]
         if await self._c.find_one({"_id": id}, {"_id": 1}) is not None:
             return False
@@ -254,6 +275,9 @@ class MongoCollection:
         later create() continues the id's versions."""
         from pymongo.errors import DuplicateKeyError
 
+        if self._atomic is not None and await self._atomic():
+            self._keys.pop(id, None)
+            return (await self._c.delete_one({"_id": id})).deleted_count == 1
         while True:
             latest = await self.get(id)
             if latest is None:
@@ -304,16 +328,34 @@ class MongoCollection:
         await self._c.create_index([(f, 1) for f in fields])
 
 
+def atomic_server(build_info: Mapping[str, Any]) -> bool:
+    """Does the server behind ``buildInfo`` make a filtered ``replace_one`` atomic? MongoDB does;
+    FerretDB (which names itself there) applies it as a read and a write."""
+    return not any(str(key).lower().startswith("ferretdb") for key in build_info)
+
+
 class MongoStore:
-    def __init__(self, uri: str, database: str) -> None:
+    """One database. Writes are compare-and-set by the server's own atomic conditional replace on
+    MongoDB, and by inserting version markers (:class:`MongoCollection`) where conditional writes are
+    not atomic; ``atomic`` (``MINWON_MONGODB_ATOMIC``): ``auto`` asks the server (``buildInfo``) once,
+    ``true`` / ``false`` decide without asking."""
+
+    def __init__(self, uri: str, database: str, *, atomic: str = "auto") -> None:
         from pymongo import AsyncMongoClient
 
         telemetry.instrument_mongodb()  # before the client: its command listener is registered globally
         self._client = AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
         self._db = self._client[database]
+        self._choice = atomic.strip().lower()
+        self._mode: bool | None = {"true": True, "false": False}.get(self._choice)
+
+    async def atomic(self) -> bool:
+        if self._mode is None:
+            self._mode = atomic_server(await self._client.admin.command("buildInfo"))
+        return self._mode
 
     def collection(self, name: str) -> MongoCollection:
-        return MongoCollection(self._db[name], self._db[f"{name}.versions"])
+        return MongoCollection(self._db[name], self._db[f"{name}.versions"], self.atomic)
 
     async def ping(self) -> bool:
         try:

@@ -173,7 +173,8 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
                      security=KafkaSecurity.from_settings(settings),
                      replication_factor=settings.kafka_replication_factor,
                      min_insync_replicas=settings.kafka_min_insync_replicas),
-        stores={n: MongoStore(settings.mongodb_uri, settings.database(n)) for n in names},
+        stores={n: MongoStore(settings.mongodb_uri, settings.database(n), atomic=settings.mongodb_atomic)
+                for n in names},
     )
 
 

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     backend: Literal["embedded", "distributed"] = "embedded"
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias="MONGODB_URI")
+    mongodb_atomic: str = Field("auto", pattern="^(auto|true|false)$", description=(
+        "Compare-and-set by the server's atomic conditional replace (MongoDB) or by version markers "
+        "(FerretDB): auto asks the server's buildInfo once"))
     kafka_topic_prefix: str = ""
     kafka_partitions: int | None = None
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
