@@ -177,3 +177,14 @@ async def test_a_transfer_tells_the_citizen_where_and_why_and_agencies_which_age
 async def _closed_clock(client, receipt):
     state = await _clock(client, receipt)
     return state if state and state.get("closed_at") else None
+
+
+async def test_the_30_day_progress_notice_never_promises_a_date_already_past(backend, quick) -> None:
+    clock = MovableClock()
+    async with running(backend, clock) as (client, _):
+        filed = await _filed(client, kind="inquiry_law")  # 14 days: due long before the 30-day notice
+        receipt = filed["receipt_no"]
+        await until(lambda: _intake_knows_the_clock(client, receipt))
+        clock.advance(timedelta(days=31))
+        [notice] = await until(lambda: _notices(client, receipt, "citizen.progress"), timeout=90)
+        assert "기한 경과" in notice["text"], notice["text"]
