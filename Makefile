@@ -8,6 +8,7 @@ PYTEST := $(BIN)/python -m pytest
 
 CHROMIUM ?= /usr/bin/chromium
 NGINX ?= /usr/sbin/nginx
+COMPOSE ?= /usr/bin/docker-compose
 
 .PHONY: help install run test test-unit test-contract test-integration test-e2e test-browser soak infra-up infra-down bench clean
 
@@ -37,11 +38,15 @@ $(NGINX):
 	@echo "installing Debian's nginx-light for the API gateway tests"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light
 
+$(COMPOSE):
+	@echo "installing Debian's docker-compose for 'compose config' (no Docker engine needed)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose
+
 # Four sessions: the end-to-end system runs start from a fresh process (no state left by
 # the hundreds of in-process apps before them), the soak (reduced here; `make soak` runs it
 # at full size) runs on its own Kafka and FerretDB, and Playwright's sync API keeps an event
 # loop on the main thread, which the asyncio tests must not inherit.
-test: install $(CHROMIUM) $(NGINX)
+test: install $(CHROMIUM) $(NGINX) $(COMPOSE)
 	$(PYTEST) tests -q -rfEs --ignore=tests/browser --ignore=tests/e2e --ignore=tests/soak
 	$(PYTEST) tests/e2e -q -rfEs
 	$(PYTEST) tests/soak -q -rfEs

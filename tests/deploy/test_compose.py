@@ -181,3 +181,29 @@ def test_dockerfile_is_multi_stage_non_root_with_a_health_check() -> None:
     ignore = DOCKERFILE.with_name("Dockerfile.dockerignore").read_text("utf-8")
     for source in ("pyproject.toml", "libs", "services"):
         assert f"!{source}" in ignore
+
+
+def test_compose_config_lists_the_web_front_and_every_service(tmp_path) -> None:
+    """What `docker compose config` says of the file (Compose v2, or Debian's docker-compose v1: neither
+    needs a Docker engine for `config`); make test installs docker-compose."""
+    import os
+    import shutil
+    import subprocess
+
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        command = ["docker", "compose"]
+    elif shutil.which("docker-compose"):
+        command = ["docker-compose"]
+    else:
+        message = "neither docker compose nor docker-compose is installed (make test installs docker-compose)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    env_file = tmp_path / "minwon.env"
+    env_file.write_text(ROOT.joinpath("deploy/docker/minwon.env.example").read_text("utf-8"), "utf-8")
+    done = subprocess.run([*command, "--project-directory", str(ROOT), "-p", "minwon", "--env-file", str(env_file),
+                           "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    services = set(done.stdout.split())
+    assert {"web", "api-gateway", *SERVICES} <= services, services
