@@ -162,6 +162,7 @@ def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
         except ImportError:
             logging.getLogger("minwon").warning("OTLP exporter not installed; traces are not exported")
     trace.set_tracer_provider(provider)
+    instrument_http_clients()
 
 
 ACCESS = logging.getLogger("minwon.access")
@@ -264,4 +265,19 @@ def instrument_mongodb() -> None:
 
     PymongoInstrumentor().instrument(capture_statement=False)
     _mongodb_instrumented = True
+
+
+_http_instrumented = False
+
+
+def instrument_http_clients() -> None:
+    """A client span for every outgoing HTTP call made with httpx (the web front calling the services,
+    webhook deliveries, message providers, the identity provider), with the trace context passed on."""
+    global _http_instrumented
+    if _http_instrumented:
+        return
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    HTTPXClientInstrumentor().instrument()
+    _http_instrumented = True
 

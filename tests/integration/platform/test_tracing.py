@@ -60,3 +60,35 @@ async def test_a_complaint_trace_spans_every_service_it_touches(backend) -> None
         assert mongo, sorted({s.name for s in spans})
         assert not any("김" in str(v) or "010-" in str(v) for s in mongo for v in s.attributes.values())
 
+
+
+async def test_outgoing_http_calls_get_a_client_span_and_carry_its_trace_context() -> None:
+    import httpx
+
+    from minwon.telemetry import instrument_http_clients
+
+    exporter = _exporter()
+    instrument_http_clients()
+    received: list[bytes] = []
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        received.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(b"HTTP/1.1 204 No Content\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    tracer = trace.get_tracer("test")
+    try:
+        with tracer.start_as_current_span("a webhook delivery") as parent:
+            async with httpx.AsyncClient() as client:
+                assert (await client.post(f"http://127.0.0.1:{port}/hook", content=b"{}")).status_code == 204
+    finally:
+        server.close()
+    trace_id = f"{parent.get_span_context().trace_id:032x}"
+    [span] = [s for s in exporter.get_finished_spans()
+              if s.kind == trace.SpanKind.CLIENT and f"{s.context.trace_id:032x}" == trace_id]
+    assert span.attributes.get("http.request.method", span.attributes.get("http.method")) == "POST"
+    headers = received[0].decode("latin-1").lower()
+    assert f"traceparent: 00-{trace_id}-{span.context.span_id:016x}" in headers
