@@ -278,6 +278,20 @@ def instrument_http_clients() -> None:
         return
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
-    HTTPXClientInstrumentor().instrument()
+    def without_query(span: Any, request: Any) -> None:
+        # a query may hold a citizen's check code or a survey token: the recorded URL stops before it
+        if span is not None and span.is_recording():
+            url = str(request[1] if isinstance(request, tuple) else request.url).split("?", 1)[0]
+            span.set_attribute("url.full", url)
+            span.set_attribute("http.url", url)
+
+    HTTPXClientInstrumentor().instrument(request_hook=without_query, async_request_hook=_async(without_query))
     _http_instrumented = True
+
+
+def _async(hook: Callable[..., None]) -> Callable[..., Any]:
+    async def run(*args: Any) -> None:
+        hook(*args)
+
+    return run
 

@@ -83,12 +83,14 @@ async def test_outgoing_http_calls_get_a_client_span_and_carry_its_trace_context
     try:
         with tracer.start_as_current_span("a webhook delivery") as parent:
             async with httpx.AsyncClient() as client:
-                assert (await client.post(f"http://127.0.0.1:{port}/hook", content=b"{}")).status_code == 204
+                url = f"http://127.0.0.1:{port}/hook?code=SECRETCODE7"
+                assert (await client.post(url, content=b"{}")).status_code == 204
     finally:
         server.close()
     trace_id = f"{parent.get_span_context().trace_id:032x}"
     [span] = [s for s in exporter.get_finished_spans()
               if s.kind == trace.SpanKind.CLIENT and f"{s.context.trace_id:032x}" == trace_id]
     assert span.attributes.get("http.request.method", span.attributes.get("http.method")) == "POST"
+    assert not any("SECRETCODE7" in str(v) for v in span.attributes.values()), dict(span.attributes)
     headers = received[0].decode("latin-1").lower()
     assert f"traceparent: 00-{trace_id}-{span.context.span_id:016x}" in headers
