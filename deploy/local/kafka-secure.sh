@@ -15,10 +15,10 @@
 #   deploy/local/kafka-secure.sh logs     where the logs are and their last lines
 #
 # Listeners, all on 127.0.0.1:
-#   SASL_SSL  MINWON_KAFKA_SECURE_PORT (default 49093)  clients: SCRAM-SHA-512 over TLS
-#   CONTROLLER                          port + 1 (49094)  TLS, client certificate required (the
+#   SASL_SSL  MINWON_KAFKA_SECURE_PORT (default 29193)  clients: SCRAM-SHA-512 over TLS
+#   CONTROLLER                          port + 1 (29194)  TLS, client certificate required (the
 #                                                         broker's own, principal kafka-broker)
-#   MTLS      (SSL)                     port + 2 (49095)  client certificate required; the user is
+#   MTLS      (SSL)                     port + 2 (29195)  client certificate required; the user is
 #                                                         the certificate's CN
 # Users: admin (super user; creates topics and ACLs) and minwon-<service> for each KafkaUser of
 # k8s/base/kafka/users.yaml, with random passwords in $RUN_DIR/credentials ("user password").
@@ -26,7 +26,7 @@
 # Environment (all optional):
 #   MINWON_CACHE               cache with the Kafka jars (default: $HOME/.cache/minwon)
 #   MINWON_KAFKA_SECURE_DIR    run dir (default: /tmp/minwon-kafka-secure)
-#   MINWON_KAFKA_SECURE_PORT   SASL_SSL port (default: 49093; controller +1, mTLS +2)
+#   MINWON_KAFKA_SECURE_PORT   SASL_SSL port (default: 29193; controller +1, mTLS +2)
 #   MINWON_KAFKA_USERS         the KafkaUser manifests (default: k8s/base/kafka/users.yaml)
 #   MINWON_INFRA_TIMEOUT       seconds to wait for the broker (default: 120)
 #
@@ -38,7 +38,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 CACHE_DIR="${MINWON_CACHE:-$HOME/.cache/minwon}"
 RUN_DIR="${MINWON_KAFKA_SECURE_DIR:-/tmp/minwon-kafka-secure}"
-PORT="${MINWON_KAFKA_SECURE_PORT:-49093}"
+PORT="${MINWON_KAFKA_SECURE_PORT:-29193}"
 CONTROLLER_PORT=$((PORT + 1))
 MTLS_PORT=$((PORT + 2))
 USERS_FILE="${MINWON_KAFKA_USERS:-$ROOT/k8s/base/kafka/users.yaml}"

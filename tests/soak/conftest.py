@@ -2,7 +2,7 @@
 Kafka + FerretDB (never the shared instance other tests use: the soak stops and restarts them).
 
 The own instance is ``deploy/local/infra.sh`` with ``MINWON_INFRA_DIR=/tmp/minwon-soak-infra``,
-Kafka on 49092 and FerretDB on 47017 (``MINWON_SOAK_INFRA_DIR``, ``MINWON_SOAK_KAFKA_PORT``,
+Kafka on 29092 and FerretDB on 27217 (``MINWON_SOAK_INFRA_DIR``, ``MINWON_SOAK_KAFKA_PORT``,
 ``MINWON_SOAK_FERRETDB_PORT`` change them). It is brought up when missing and taken down
 after the session if the session brought it up (``MINWON_SOAK_KEEP_INFRA=1`` keeps it).
 """
@@ -41,8 +41,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 def soak_infra() -> Iterator[LocalInfra]:
     infra = LocalInfra(env={
         "MINWON_INFRA_DIR": os.environ.get("MINWON_SOAK_INFRA_DIR", "/tmp/minwon-soak-infra"),
-        "MINWON_KAFKA_PORT": os.environ.get("MINWON_SOAK_KAFKA_PORT", "49092"),
-        "MINWON_FERRETDB_PORT": os.environ.get("MINWON_SOAK_FERRETDB_PORT", "47017"),
+        "MINWON_KAFKA_PORT": os.environ.get("MINWON_SOAK_KAFKA_PORT", "29092"),
+        "MINWON_FERRETDB_PORT": os.environ.get("MINWON_SOAK_FERRETDB_PORT", "27217"),
     })
     was_running = infra.running()
     if not was_running:
