@@ -121,7 +121,7 @@ def populate(path: str, n: int, start_iso: str, due_fraction: float, window_minu
     derived: dict[Any, tuple[str, str]] = {}
     store = SqliteStore(path)
     store.collection("clocks")  # the table, as the service creates it
-    conn = store._conn  # noqa: SLF001 - bulk load for the benchmark's setup only
+    conn = store._w.conn  # noqa: SLF001 - bulk load for the benchmark's setup only (nothing else runs yet)
     t0 = time.perf_counter()
     written = 0
     build_seconds = 0.0

@@ -89,6 +89,10 @@ class Aggregates:
                 return Applied(public(doc), (), duplicate=True)
             state, events = decide(public(doc))
             if state is None and not events:
+                if publish and doc is not None and doc.get("_outbox"):
+                    # a repeated request whose first try wrote the state but did not publish it
+                    # (the store answered too late, the process died): publish it now
+                    await self._flush(id)
                 return Applied(public(doc), ())
             new: Doc = {**(state if state is not None else public(doc) or {}), "_id": id}
             inbox = list(doc.get("_inbox", [])) if doc else []
@@ -173,6 +177,9 @@ class Relay:
         except Exception as exc:  # noqa: BLE001 - retried every interval
             self.remember(coll, id)
             log.warning("outbox publish failed; will retry", extra={"doc": id, "error": type(exc).__name__})
+        except BaseException:  # cancelled mid-publish (a request or a task given up): retried all the same
+            self.remember(coll, id)
+            raise
         finally:
             if sent:
                 await self._clear(coll, doc, sent)
@@ -212,6 +219,9 @@ class Relay:
                 total += sum(flushed)
                 if len(found) < 200 or not any(flushed):
                     break
+        if total:
+            log.warning("outbox sweep published events left unpublished (a crash or an outage)",
+                        extra={"events": total})
         return total
 
     async def _run(self) -> None:
@@ -220,8 +230,8 @@ class Relay:
         while True:
             try:
                 if loop.time() >= next_full:
-                    next_full = loop.time() + self.full_interval
                     await self.sweep()
+                    next_full = loop.time() + self.full_interval  # a failed sweep is tried again next pass
                 else:
                     await self.retry()
             except Exception as exc:  # noqa: BLE001

@@ -124,10 +124,16 @@ class Filing:
     acked_at: float = 0.0
     failures: Counter[str] = field(default_factory=Counter)
     last_error: str | None = None
+    history: list[str] = field(default_factory=list)
+    """Each attempt's wall-clock time and outcome (shown for a complaint the checks find wrong)."""
 
     @property
     def acknowledged(self) -> bool:
         return self.receipt is not None
+
+
+def _clock() -> str:
+    return time.strftime("%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
 
 
 def filings(n: int) -> list[Filing]:
@@ -210,8 +216,10 @@ class Citizens:
             except httpx.HTTPError as exc:
                 item.failures[type(exc).__name__] += 1
                 item.last_error = type(exc).__name__
+                item.history.append(f"{_clock()} {type(exc).__name__}")
             else:
                 item.status = r.status_code
+                item.history.append(f"{_clock()} {r.status_code}")
                 if 200 <= r.status_code < 300:
                     item.receipt = r.json()["receipt_no"]
                     item.acked_at = time.time()
@@ -496,21 +504,35 @@ class Verdict:
     def problem(self, kind: str, example: str) -> None:
         self.problems.setdefault(kind, []).append(example)
 
-    def check_states(self, acked: Sequence[Filing], states: dict[str, State]) -> None:
+    def check_states(self, acked: Sequence[Filing], states: dict[str, State]) -> list[Filing]:
+        """Check each acknowledged complaint end to end; returns those found wrong (their attempts
+        are added to the figures, so a failed run shows how each was filed)."""
+        wrong: list[Filing] = []
         for item in acked:
             assert item.receipt is not None
-            s = states.get(item.receipt)
-            if s is None:
-                self.problem("not looked at", item.receipt)
-                continue
+            found = self._found()
+            self._check_state(item, states.get(item.receipt))
+            if self._found() > found:
+                wrong.append(item)
+        if wrong:
+            self.figures["wrong_filings"] = {f.receipt: f.history for f in wrong[:5]}
+        return wrong
+
+    def _found(self) -> int:
+        return sum(len(v) for v in self.problems.values())
+
+    def _check_state(self, item: Filing, s: State | None) -> None:
+        if s is None:
+            self.problem("not looked at", str(item.receipt))
+        else:
             if s.intake_status is not None and s.intake_status != 200:
                 self.problem("intake does not show it", f"{item.receipt}: {s.intake_status}")
             if not (s.department and s.handler):
-                self.problem("not routed (department + handler)", item.receipt)
+                self.problem("not routed (department + handler)", str(item.receipt))
             if not s.due_at:
-                self.problem("no deadline clock", item.receipt)
+                self.problem("no deadline clock", str(item.receipt))
             if len(s.receipt_notices) != 1:
-                self.problem(f"receipt notices != 1", f"{item.receipt}: {len(s.receipt_notices)}")
+                self.problem("receipt notices != 1", f"{item.receipt}: {len(s.receipt_notices)}")
             if s.error:
                 self.problem("API error while checking", f"{item.receipt}: {s.error}")
 

@@ -77,6 +77,19 @@ def kafka_lag(bootstrap: str, prefix: str) -> dict[tuple[str, str, int], int]:
     return asyncio.run(read())
 
 
+def intake_documents(uri: str, database: str, receipts: list[str]) -> dict[str, object]:
+    """What intake stored for these complaints: version, status and the events still waiting in
+    the outbox (a complaint the other services never saw shows here whether it was published)."""
+    from pymongo import MongoClient
+
+    with MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
+        docs = {d["_id"]: d for d in client[database]["complaints"].find({"_id": {"$in": receipts}})}
+    return {r: None if r not in docs else {
+        "version": docs[r].get("_v"), "status": docs[r].get("status"),
+        "outbox": [(e.get("topic"), (e.get("event") or {}).get("type")) for e in docs[r].get("_outbox", [])],
+    } for r in receipts}
+
+
 def dead_letters(bootstrap: str, prefix: str) -> list[dict[str, object]]:
     async def read() -> list[dict[str, object]]:
         bus = KafkaBus(bootstrap, client_id="soak-reader", prefix=prefix)
@@ -128,7 +141,10 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
         broker_lag = _retry(lambda: kafka_lag(brokers["KAFKA_BOOTSTRAP_SERVERS"], prefix))
         time.sleep(3)  # a late duplicate notice would show up now
         final = sweep(at, receipts, with_intake=True)
-        verdict.check_states(acked, final)
+        wrong = verdict.check_states(acked, final)
+        if wrong:
+            verdict.figures["wrong_in_intake_store"] = _retry(lambda: intake_documents(
+                brokers["MONGODB_URI"], f"{tag}_intake", [f.receipt for f in wrong[:5] if f.receipt]))
         latency = notice_latencies(acked, final)
         dead = [p.name for p in services.values() if not p.alive]
     finally:
