@@ -1,4 +1,4 @@
-"""Operators' dead-letter tools (registered by ``minwon.cli``)::
+"""Operators' dead-letter tools (registered by ``apps.cli``)::
 
     minwon deadletter list [--all] [--group G] [--topic T] [--json]
     minwon deadletter show <letter-id>

@@ -1,23 +1,23 @@
-"""The composition root: builds the bus and stores for a backend, bootstraps
-services, and serves them behind one Litestar app.
+"""The host: serves services behind one Litestar app, over the bus and stores built for a backend.
 
 - ``embedded``: one SQLite event log (``var/events.db``) and one SQLite file per
-  service database (``var/<service>.db``); all six services in one process.
+  service database (``var/<service>.db``); every service in one process.
 - ``distributed``: Kafka and one MongoDB database per service; usually one
-  service per process (``minwon service intake``).
+  service per process.
 
-Clients are created here, inside the app's lifespan, never at import time.
+Which services exist, their URL prefixes, secrets and metrics, is a :class:`Registry` handed in
+by the application (``apps/registry.py``); this module imports no service. Clients are created
+here, inside the app's lifespan, never at import time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
-import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,44 +39,63 @@ from minwon.settings import DEV_AUTH_SECRET, Settings, development_defaults, ref
 
 log = logging.getLogger("minwon.host")
 
-SERVICES = ("intake", "routing", "deadline", "notification", "compensation", "survey")
-PREFIXES = {
-    "/api/v1/complaints": "intake",
-    "/open311": "intake",
-    "/api/v1/routing": "routing",
-    "/api/v1/deadlines": "deadline",
-    "/api/v1/notifications": "notification",
-    "/api/v1/subscriptions": "notification",
-    "/api/v1/compensations": "compensation",
-    "/api/v1/surveys": "survey",
-}
 LAG_INTERVAL = 15.0
 
-SECRETS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "intake": (("pii_key", "contacts_key", "check_code_secret"), ()),
-    "routing": (("contacts_key",), ()),
-    "deadline": ((), ()),
-    "notification": (("contacts_key",), ("services.notification.settings:NotificationSettings",
-                                          "services.notification.public:PublicSettings")),
-    "compensation": ((), ("services.compensation.settings:CompensationSettings",)),
-    "survey": (("survey_secret",), ()),
-}
-"""Per service: the shared secrets it uses (:class:`minwon.settings.Settings` fields; every service
-also verifies staff tokens with ``auth_secret``) and its own settings classes, whose development
-defaults production refuses too. A service is given only the secrets it uses (docker-compose.yml)."""
-WEB_SETTINGS = ("services.web.settings:WebSettings",)
+
+@dataclass(frozen=True)
+class ServiceEntry:
+    """One service as the host knows it."""
+
+    name: str
+    bootstrap: Callable[..., Service]
+    """``bootstrap(settings, *, store, bus, clock) -> Service``."""
+    prefixes: tuple[str, ...] = ()
+    """The URL prefixes of its routes (its requests' ``service`` label; the gateway's table)."""
+    secrets: tuple[str, ...] = ()
+    """The shared secrets it uses (:class:`minwon.settings.Settings` fields; every service also
+    verifies staff tokens with ``auth_secret``). A service is given only these (docker-compose.yml)."""
+    settings: tuple[str, ...] = ()
+    """Its own settings classes (``module:Class``), whose development defaults production refuses too."""
+    initialise_metrics: Callable[[Sequence[str]], None] | None = None
+    """Sets every labelled series a dashboard or alert names at 0, given the known departments."""
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The services an application is made of, and what one process serving all of them adds."""
+
+    services: tuple[ServiceEntry, ...]
+    front: Callable[[Settings], Sequence[object]] | None = None
+    """Routes served beside the services when one process serves all of them (a web front)."""
+    front_settings: tuple[str, ...] = ()
+    departments: Callable[[], Sequence[str]] = tuple
+    """The known departments, for the metric series labelled by department."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(e.name for e in self.services)
+
+    def entry(self, name: str) -> ServiceEntry:
+        for e in self.services:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    @property
+    def prefixes(self) -> dict[str, str]:
+        """``{URL prefix: service}``."""
+        return {prefix: e.name for e in self.services for prefix in e.prefixes}
+
+    def service_of(self, path: str) -> str:
+        for prefix, name in self.prefixes.items():
+            if path.startswith(prefix):
+                return name
+        return "host"
 
 
 def _settings_class(path: str) -> type[Any]:
     module, _, name = path.partition(":")
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
-
-
-def service_of(path: str) -> str:
-    for prefix, name in PREFIXES.items():
-        if path.startswith(prefix):
-            return name
-    return "host"
 
 
 async def _watch_lag(bus: Bus) -> None:
@@ -89,32 +108,30 @@ async def _watch_lag(bus: Bus) -> None:
         await asyncio.sleep(LAG_INTERVAL)
 
 
-def _zero_metrics(services: Sequence[Service], app: Litestar) -> None:
+def _zero_metrics(services: Sequence[Service], app: Litestar, registry: Registry | None) -> None:
     """Every labelled series a dashboard or an alert rule names, at 0 from the start, for the label
-    values known now: the groups' topics, the routes, the sample department directory."""
+    values known now: the groups' topics, the routes, the registry's departments."""
     from minwon.topics import TOPICS
 
     groups: dict[str, set[str]] = {}
     for svc in services:
-        for topics, _ in svc.subscriptions:
-            groups.setdefault(svc.group, set()).update(topics)
+        for group, topics, _ in svc.all_subscriptions():
+            groups.setdefault(group, set()).update(topics)
     telemetry.zero_bus(groups, [t.name for t in TOPICS])
+    service_of = registry.service_of if registry else _host
     telemetry.zero_http((service_of(r.path_format), m, r.path_format) for r in app.routes
                         for m in sorted(getattr(r, "methods", ())) if m not in ("HEAD", "OPTIONS"))
-    departments = _known_departments()
+    if registry is None:
+        return
+    departments = list(registry.departments())
     for svc in services:
-        metrics = importlib.import_module(f"services.{svc.name}.metrics")
-        metrics.initialise(departments)
+        initialise = registry.entry(svc.name).initialise_metrics if svc.name in registry.names else None
+        if initialise:
+            initialise(departments)
 
 
-def _known_departments() -> list[str]:
-    from services.routing.settings import RoutingSettings
-
-    try:
-        listed = json.loads((RoutingSettings().data_dir / "departments.json").read_text("utf-8"))
-        return [str(d["code"]) for d in listed]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
+def _host(_: str) -> str:
+    return "host"
 
 
 SHUTDOWN_STEP_SECONDS = 20.0
@@ -178,14 +195,10 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
     )
 
 
-def build_services(
-    settings: Settings, names: Sequence[str], infra: Infrastructure, *, clock: Clock = system_clock
-) -> list[Service]:
-    services = []
-    for name in names:
-        module = importlib.import_module(f"services.{name}.bootstrap")
-        services.append(module.bootstrap(settings, store=infra.stores[name], bus=infra.bus, clock=clock))
-    return services
+def build_services(settings: Settings, registry: Registry, names: Sequence[str], infra: Infrastructure, *,
+                   clock: Clock = system_clock) -> list[Service]:
+    return [registry.entry(name).bootstrap(settings, store=infra.stores[name], bus=infra.bus, clock=clock)
+            for name in names]
 
 
 def _domain_error(_: Request, exc: DomainError) -> Response:
@@ -263,15 +276,17 @@ def _unavailable_errors() -> dict[type[Exception], object]:
 
 
 def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str = "minwon",
-               extra_routes: Sequence[object] = (), verifier: auth.Verifier | None = None) -> Litestar:
+               extra_routes: Sequence[object] = (), verifier: auth.Verifier | None = None,
+               registry: Registry | None = None) -> Litestar:
     """The app; every request passes :class:`minwon.auth.AuthMiddleware` first (``verifier``: the
-    deployment's identity sources; default: built-in accounts with the development secret)."""
+    deployment's identity sources; default: built-in accounts with the development secret).
+    ``registry`` labels requests by service and zeroes the services' metrics (without: ``host``)."""
     verifier = verifier or auth.Verifier(local_key=DEV_AUTH_SECRET)
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         for svc in services:
             svc.subscribe()
-        _zero_metrics(services, app)
+        _zero_metrics(services, app, registry)
         await infra.bus.start()
         for svc in services:
             await svc.start()
@@ -316,7 +331,7 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
             **_unavailable_errors(),
             Exception: _internal_error,
         },
-        middleware=[telemetry.http_middleware(service_of),  # outermost first: identity before any parsing
+        middleware=[telemetry.http_middleware(registry.service_of if registry else _host),  # outermost first: identity before any parsing
                     DefineMiddleware(auth.AuthMiddleware, verifier=verifier), limits.body_limits()],
         request_max_body_size=limits.MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",
@@ -326,19 +341,22 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
     )
 
 
-def build_app(settings: Settings, names: Sequence[str] = SERVICES, *, clock: Clock = system_clock) -> Litestar:
-    """The app for ``names``. In production (distributed, or ``MINWON_ENV=production``) it first
-    refuses development secrets (:class:`minwon.settings.DevelopmentSecrets`), before connecting
-    to anything."""
-    web_too = set(names) == set(SERVICES)
+def build_app(settings: Settings, registry: Registry, names: Sequence[str] | None = None, *,
+              clock: Clock = system_clock) -> Litestar:
+    """The app for ``names`` (default: every service of ``registry``, with its front). In production
+    (distributed, or ``MINWON_ENV=production``) it first refuses development secrets
+    (:class:`minwon.settings.DevelopmentSecrets`), before connecting to anything."""
+    names = tuple(names or registry.names)
+    entries = [registry.entry(n) for n in names]
+    front_too = set(names) == set(registry.names) and registry.front is not None
     if settings.production:
-        own = [*(c for n in names for c in SECRETS[n][1]), *(WEB_SETTINGS if web_too else ())]
+        own = [*(c for e in entries for c in e.settings), *(registry.front_settings if front_too else ())]
         also = [name for path in own for name in development_defaults(_settings_class(path)())]
-        refuse_development_secrets(settings, fields={"auth_secret", *(f for n in names for f in SECRETS[n][0])},
+        refuse_development_secrets(settings, fields={"auth_secret", *(f for e in entries for f in e.secrets)},
                                    also=also)
     infra = build_infrastructure(settings, names)
-    services = build_services(settings, names, infra, clock=clock)
+    services = build_services(settings, registry, names, infra, clock=clock)
     title = "minwon" if len(names) > 1 else f"minwon {names[0]}"
-    # the standalone app also serves the web console and citizen portal (services/web), calling these APIs
-    web = importlib.import_module("services.web.app").routes(settings) if web_too else []
-    return create_app(services, infra, title=title, extra_routes=web, verifier=auth.verifier_from(settings))
+    extra = registry.front(settings) if front_too and registry.front else []
+    return create_app(services, infra, title=title, extra_routes=extra, verifier=auth.verifier_from(settings),
+                      registry=registry)

@@ -45,9 +45,13 @@ class Service:
     def group(self) -> str:
         return f"minwon-{self.name}"
 
+    def all_subscriptions(self) -> list[tuple[str, Sequence[str], Handler]]:
+        """(consumer group, topics, handler) of every subscription."""
+        return [(self.group, topics, handler) for topics, handler in self.subscriptions]
+
     def subscribe(self) -> None:
-        for topics, handler in self.subscriptions:
-            self.bus.subscribe(self.group, topics, handler)
+        for group, topics, handler in self.all_subscriptions():
+            self.bus.subscribe(group, topics, handler)
 
     async def start(self) -> None:
         for hook in self.on_start:
@@ -65,6 +69,19 @@ class Service:
 
     async def ready(self) -> dict[str, bool]:
         return {"store": await self.store.ping(), "bus": await self.bus.ping()}
+
+
+@dataclass
+class GroupedService(Service):
+    """A service with subscriptions in extra consumer groups (``minwon-<service>-<suffix>``) as well, so
+    that each progresses, lags and replays independently of the others."""
+
+    groups: Sequence[tuple[str, Sequence[str], Handler]] = ()
+    """(suffix, topics, handler)."""
+
+    def all_subscriptions(self) -> list[tuple[str, Sequence[str], Handler]]:
+        return [*super().all_subscriptions(),
+                *((f"{self.group}-{suffix}", topics, handler) for suffix, topics, handler in self.groups)]
 
 
 async def _every(interval: float, one_pass: Loop, name: str) -> None:

@@ -16,6 +16,9 @@ from services.compensation.handlers import Compensation
 from services.compensation.settings import CompensationSettings
 from services.compensation.store import CompensationStore
 
+PREFIXES = ("/api/v1/compensations",)
+"""The URL prefixes of compensation's routes (the gateway routes them here; its requests' ``service`` label)."""
+
 
 def bootstrap(
     settings: Settings,

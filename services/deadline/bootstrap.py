@@ -12,6 +12,9 @@ from services.deadline.handlers import Deadlines
 from services.deadline.settings import DeadlineSettings
 from services.deadline.store import DeadlineStore
 
+PREFIXES = ("/api/v1/deadlines",)
+"""The URL prefixes of deadline's routes (the gateway routes them here; its requests' ``service`` label)."""
+
 
 def build(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
           deadline_settings: DeadlineSettings | None = None, relay: Relay | None = None) -> Deadlines:

@@ -1,4 +1,4 @@
-"""The deadline service's commands (registered by ``minwon.cli``)::
+"""The deadline service's commands (registered by ``apps.cli``)::
 
     minwon deadline compute --received <ISO> (--kind K | --period 3h|40h|5d|14d|2w|1m|1y)
                             [--statutory-type T] [--pause <ISO>/<ISO>]... [--extend <period>]

@@ -15,6 +15,9 @@ from services.intake.handlers import Intake
 from services.intake.settings import IntakeSettings
 from services.intake.store import IntakeStore
 
+PREFIXES = ("/api/v1/complaints", "/open311")
+"""The URL prefixes of intake's routes (the gateway routes them here; its requests' ``service`` label)."""
+
 
 def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
               intake_settings: IntakeSettings | None = None) -> Service:

@@ -1,4 +1,4 @@
-"""Intake's commands (registered by ``minwon.cli``)::
+"""Intake's commands (registered by ``apps.cli``)::
 
     minwon keys reseal [--batch N]   seal every complaint's personal data again under the current key
     minwon keys status               how many values are still sealed under an old key

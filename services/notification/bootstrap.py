@@ -8,7 +8,7 @@ from minwon.bus import Bus
 from minwon.crypto import Sealer
 from minwon.docstore import DocumentStore
 from minwon.outbox import Aggregates, Relay
-from minwon.service import Clock, Service, system_clock
+from minwon.service import Clock, GroupedService, Service, system_clock
 from minwon.settings import Settings
 from minwon.workcal import WorkCalendar
 from services.notification import api, consumers, domain, letters, public, subscriptions, webhooks
@@ -24,6 +24,9 @@ from services.notification.providers import (
 from services.notification.rendering import Renderer
 from services.notification.settings import NotificationSettings
 from services.notification.store import NotificationStore
+
+PREFIXES = ("/api/v1/notifications", "/api/v1/subscriptions")
+"""The URL prefixes of notification's routes (the gateway routes them here; its requests' ``service`` label)."""
 
 
 def build_providers(ns: NotificationSettings, store: NotificationStore, sealer: Sealer, clock: Clock) -> Providers:
@@ -116,7 +119,7 @@ def bootstrap(
     subs = subscriptions.Subscriptions(
         agencies=store.collection("agencies"), subscriptions=store.collection("subscriptions"), webhooks=hooks,
         sealer=sealer, clock=clock, allow_loopback=ps.webhook_allow_http_loopback)
-    return consumers.GroupedService(
+    return GroupedService(
         name="notification",
         store=store,
         bus=bus,

@@ -3,12 +3,8 @@ and the restricted topic with the sealed contact details (read by routing and no
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 from minwon import topics
 from minwon.bus import Handler
-from minwon.service import Service
 from services.notification.handlers import Notifier
 from services.notification.public import Projector
 from services.notification.webhooks import Webhooks
@@ -27,15 +23,3 @@ def groups(projector: Projector, webhooks: Webhooks) -> list[tuple[str, list[str
         ("public", [topics.COMPLAINTS, topics.ROUTING, topics.DEADLINES], projector.on_event),
         ("webhooks", [topics.PUBLIC], webhooks.on_public_event),
     ]
-
-
-@dataclass
-class GroupedService(Service):
-    """A service with subscriptions in extra consumer groups (until ``minwon.service.Service`` has them)."""
-
-    groups: Sequence[tuple[str, Sequence[str], Handler]] = ()
-
-    def subscribe(self) -> None:
-        super().subscribe()
-        for suffix, names, handler in self.groups:
-            self.bus.subscribe(f"{self.group}-{suffix}", names, handler)

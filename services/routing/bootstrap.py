@@ -13,6 +13,9 @@ from services.routing.handlers import Routing
 from services.routing.settings import RoutingSettings
 from services.routing.store import RoutingStore
 
+PREFIXES = ("/api/v1/routing",)
+"""The URL prefixes of routing's routes (the gateway routes them here; its requests' ``service`` label)."""
+
 
 def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
               routing_settings: RoutingSettings | None = None) -> Service:

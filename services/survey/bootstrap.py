@@ -14,6 +14,9 @@ from services.survey.handlers import Surveys
 from services.survey.settings import SurveySettings
 from services.survey.store import SurveyStore
 
+PREFIXES = ("/api/v1/surveys",)
+"""The URL prefixes of survey's routes (the gateway routes them here; its requests' ``service`` label)."""
+
 
 def bootstrap(
     settings: Settings,

@@ -1,7 +1,7 @@
 """The web front's composition root.
 
 ``routes(settings)`` is what a host mounts: ``minwon run`` serves it beside the six services'
-APIs on the same port (``libs/minwon/host.py``); ``create_app(settings)`` serves it alone
+APIs on the same port (``apps/registry.py``); ``create_app(settings)`` serves it alone
 (``minwon web``), calling the APIs at ``MINWON_WEB_API_URL``.
 """
 

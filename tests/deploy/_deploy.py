@@ -18,7 +18,7 @@ import yaml
 from pydantic import AliasChoices, AliasPath
 from pydantic_settings import BaseSettings
 
-from minwon.host import SERVICES
+from apps.registry import SERVICES
 from minwon.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

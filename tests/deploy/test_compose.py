@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from minwon.host import SERVICES
+from apps.registry import SERVICES
 from tests.deploy._deploy import (
     COLLECTOR,
     DOCKERFILE,
@@ -179,7 +179,7 @@ def test_dockerfile_is_multi_stage_non_root_with_a_health_check() -> None:
         assert (ROOT / source).exists(), f"Dockerfile copies missing {source}"
     # the context filter keeps what the Dockerfile copies
     ignore = DOCKERFILE.with_name("Dockerfile.dockerignore").read_text("utf-8")
-    for source in ("pyproject.toml", "libs", "services"):
+    for source in ("pyproject.toml", "libs", "services", "apps"):
         assert f"!{source}" in ignore
 
 

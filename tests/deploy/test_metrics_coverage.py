@@ -14,7 +14,7 @@ from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 
-from minwon.host import build_app
+from apps.host import build_app
 from minwon.settings import Settings
 from tests.deploy._deploy import METRICS_DOC, exposed_metrics, missing_metrics, used_metrics
 

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 
-from minwon.host import PREFIXES, SERVICES
+from apps.registry import PREFIXES, SERVICES
 from tests.deploy._deploy import (
     GATEWAY_COMPOSE,
     GATEWAY_K8S,

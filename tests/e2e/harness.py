@@ -58,7 +58,7 @@ class MinwonProcess:
                "MINWON_BACKEND": "embedded", "MINWON_OUTBOX_INTERVAL_SECONDS": "0.2",
                "MINWON_TIMER_INTERVAL_SECONDS": "0.2", **self.env}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "minwon.cli", *self.args], cwd=ROOT, env=env,
+            [sys.executable, "-m", "apps.cli", *self.args], cwd=ROOT, env=env,
             stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
         )
         if wait:

@@ -16,7 +16,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from minwon import topics
-from minwon.host import SERVICES, Infrastructure, build_services, create_app
+from apps.host import SERVICES, Infrastructure, build_services, create_app
 from tests.factories import STAFF, complaint_payload
 
 QUICK_ENV = {

@@ -41,7 +41,7 @@ from typing import Any
 
 import httpx
 
-from minwon.host import SERVICES
+from apps.registry import SERVICES
 from tests._infra import INFRA_SCRIPT, REPO_ROOT
 from tests.e2e.harness import MinwonProcess, parse_metrics
 from tests.factories import TEST_SECRETS_ENV, complaint_payload

@@ -17,7 +17,7 @@ from typing import TypeVar
 import pytest
 
 from minwon.bus import KafkaBus
-from minwon.host import SERVICES
+from apps.registry import SERVICES
 from minwon.topics import DEADLETTER
 from tests.factories import STAFF_TEST_SECRET as STAFF
 from tests.soak.harness import (

@@ -113,7 +113,7 @@ class Receiver:
 
 def notification_app(backend: Any, store: Any, bus: Any, *, clock: Callable[[], datetime], **public: Any):
     """The notification service alone (its public stream and webhooks), loops fast, http://127.0.0.1 allowed."""
-    from minwon.host import Infrastructure, create_app
+    from apps.host import Infrastructure, create_app
     from services.notification.bootstrap import bootstrap
     from services.notification.public import PublicSettings
     from services.notification.settings import NotificationSettings

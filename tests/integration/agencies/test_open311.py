@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from minwon import contracts as c
 from minwon import topics
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
 from tests.factories import STAFF, complaint_payload
 from tests.integration.agencies.helpers import close, until

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from minwon import contracts as c
 from minwon import topics
-from minwon.host import SERVICES, Infrastructure, build_services, create_app
+from apps.host import SERVICES, Infrastructure, build_services, create_app
 from services.notification import public
 from tests.factories import STAFF, complaint_payload
 from tests.integration.agencies.helpers import MovingClock, Receiver, close, register, subscribe, until

@@ -20,7 +20,7 @@ from litestar.testing import AsyncTestClient
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import Event
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 from services.compensation import domain
 from services.compensation.bootstrap import bootstrap
 from services.compensation.settings import DATA, CompensationSettings

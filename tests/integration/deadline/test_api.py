@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from litestar.testing import AsyncTestClient
 
 from minwon import topics
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 
 from tests.factories import STAFF, staff_headers
 from tests.integration.deadline.harness import (

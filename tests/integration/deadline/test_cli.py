@@ -9,7 +9,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from minwon import cli
+from apps import cli
 from minwon.events import derive_id
 
 from tests.integration.deadline.harness import (
@@ -28,7 +28,7 @@ MINWON = ROOT / ".venv" / "bin" / "minwon"
 
 
 def _minwon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [str(MINWON)] if MINWON.exists() else [sys.executable, "-m", "minwon.cli"]
+    command = [str(MINWON)] if MINWON.exists() else [sys.executable, "-m", "apps.cli"]
     return subprocess.run([*command, *args], cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True,
                           text=True, timeout=300)
 

@@ -15,7 +15,7 @@ from minwon import contracts as c
 from minwon import topics
 from minwon.crypto import Sealer
 from minwon.events import Event
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
 from tests.factories import STAFF, complaint_payload, staff_headers
 

@@ -66,7 +66,7 @@ def test_the_command_reseals_an_embedded_data_directory(tmp_path: Path) -> None:
     env = {**os.environ, "MINWON_BACKEND": "embedded", "MINWON_DATA_DIR": str(tmp_path)}
 
     def minwon(*args: str, **extra: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "minwon.cli", *args], cwd=ROOT, env={**env, **extra},
+        done = subprocess.run([sys.executable, "-m", "apps.cli", *args], cwd=ROOT, env={**env, **extra},
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])

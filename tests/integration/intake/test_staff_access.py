@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import Event
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
 from tests.factories import STAFF, complaint_payload, staff_headers

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 from services.notification.bootstrap import bootstrap
 from services.notification.providers import Providers
 from services.notification.settings import NotificationSettings

@@ -23,7 +23,7 @@ from tests.factories import STAFF, complaint_payload
 def minwon(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     """The command as an operator types it, with ``MINWON_DATA_DIR`` set."""
     env = {**os.environ, "MINWON_DATA_DIR": str(data_dir), "MINWON_BACKEND": "embedded"}
-    return subprocess.run([sys.executable, "-m", "minwon.cli", *args], cwd=ROOT, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "apps.cli", *args], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

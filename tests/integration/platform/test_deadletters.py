@@ -1,6 +1,6 @@
 """``minwon deadletter list|show|redrive`` on both backends: the embedded log and Kafka.
 
-The command runs as an operator runs it, through ``minwon.cli.main`` with the backend named by the
+The command runs as an operator runs it, through ``apps.cli.main`` with the backend named by the
 environment, in a thread of its own (it runs its own event loop, as on the command line).
 """
 
@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from minwon import cli, topics
+from apps import cli
+from minwon import topics
 from minwon.bus import Bus
 from minwon.deadletters import LETTER
 from minwon.events import Event

@@ -319,7 +319,7 @@ async def services(secure_kafka: SecureKafka, topics_made: None, infra: Any) -> 
     settings the way ``minwon serve`` builds them (``build_infrastructure``); MongoDB as the tests have it."""
     from litestar.testing import AsyncTestClient
 
-    from minwon.host import build_infrastructure, build_services, create_app
+    from apps.host import build_infrastructure, build_services, create_app
     from tests.factories import STAFF
 
     tag = uuid.uuid4().hex[:8]

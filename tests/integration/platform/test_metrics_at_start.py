@@ -8,7 +8,7 @@ from pathlib import Path
 
 from litestar.testing import AsyncTestClient
 
-from minwon.host import build_app
+from apps.host import build_app
 from minwon.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from minwon.host import build_app
+from apps.host import build_app
 from minwon.settings import DevelopmentSecrets, Settings
 from tests.factories import TEST_SECRETS, TEST_SECRETS_ENV
 
@@ -26,7 +26,7 @@ def _service(tmp_path: Path, name: str = "intake", **env: str) -> subprocess.Com
     # brokers nobody listens on: the refusal must come before any connection
     clean.update(MINWON_BACKEND="distributed", KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9",
                  MONGODB_URI="mongodb://127.0.0.1:9/", MINWON_DATA_DIR=str(tmp_path / "var"), MINWON_HTTP_PORT="9", **env)
-    return subprocess.run([sys.executable, "-m", "minwon.cli", "service", name], cwd=ROOT, env=clean,
+    return subprocess.run([sys.executable, "-m", "apps.cli", "service", name], cwd=ROOT, env=clean,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from minwon import auth
-from minwon.host import build_app
+from apps.host import build_app
 from minwon.settings import Settings
 from tests.factories import staff_headers
 

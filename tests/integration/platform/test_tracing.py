@@ -12,7 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from minwon import topics
-from minwon.host import SERVICES, Infrastructure, build_services, create_app
+from apps.host import SERVICES, Infrastructure, build_services, create_app
 from tests.factories import STAFF, complaint_payload
 
 

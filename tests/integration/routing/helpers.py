@@ -19,7 +19,7 @@ from minwon.bus import Bus
 from minwon.crypto import Sealer
 from minwon.docstore import DocumentStore
 from minwon.events import Event, derive_id
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 from minwon.settings import Settings
 from tests.factories import STAFF
 from services.routing.bootstrap import bootstrap

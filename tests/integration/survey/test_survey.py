@@ -23,7 +23,7 @@ from litestar.testing import AsyncTestClient
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import Event
-from minwon.host import Infrastructure, create_app
+from apps.host import Infrastructure, create_app
 from services.survey.bootstrap import bootstrap
 from services.survey.settings import SurveySettings
 from tests.factories import STAFF, staff_headers

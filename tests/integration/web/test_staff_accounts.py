@@ -33,7 +33,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinwonProcess]:
 
 def staff_cli(system: MinwonProcess, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MINWON_DATA_DIR": str(system.data_dir), "MINWON_BACKEND": "embedded"}
-    return subprocess.run([sys.executable, "-m", "minwon.cli", "staff", *args], cwd=ROOT, env=env, text=True,
+    return subprocess.run([sys.executable, "-m", "apps.cli", "staff", *args], cwd=ROOT, env=env, text=True,
                           capture_output=True, input=password + "\n" if password is not None else None, timeout=60)
 
 
