@@ -9,7 +9,9 @@ Glossary: processing period / 처리기간; receipt / 접수; immediately / 즉�
 (3 working hours); working hours / 근무시간; supplementation / 보완 (a pause);
 extension / 연장; pre-warning / 사전예고; escalation / 상향보고; service
 standard / 민원서비스 이행표준 (the department's shorter target); progress
-notice / 중간통지 (30 days after receipt). How each rule is read: docs/deadline-rules.md.
+notice / 중간통지 (30 days after receipt); department hours / 부서 근무시간 (the
+calendar of the service-standard target, the SLA and the stage signals; the legal
+period keeps the statutory calendar). How each rule is read: docs/deadline-rules.md.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from minwon import statutory
-from minwon.workcal import DEFAULT_YEARS, SEOUL, OutsideCalendar, WorkCalendar
+from minwon.workcal import DEFAULT_YEARS, SEOUL, HoursError, OutsideCalendar, WorkCalendar, WorkingHours, hours_from_spec
 
 ONE_DAY = timedelta(days=1)
 HOURS_PER_DAY = 8  # 1 day = 8 working hours (시행령, 처리기간의 계산)
@@ -73,6 +75,10 @@ class InvalidExtension(DeadlineError):
 
 class InvalidTarget(DeadlineError):
     """A service-standard target that is not shorter than the legal period."""
+
+
+class InvalidHours(DeadlineError):
+    """A department's working hours that do not read."""
 
 
 class UnknownKind(DeadlineError):
@@ -485,24 +491,27 @@ def service_target_at(
     calendar: WorkCalendar,
     *,
     pauses: Iterable[Pause] = (),
+    department: WorkCalendar | None = None,
 ) -> datetime | None:
     """When the department's target falls: ``ratio`` × the legal working time after receipt,
-    or its own period counted like a legal one. Pauses count as for the legal period;
-    extensions do not move it. None while paused."""
+    or its own period counted like a legal one. The legal period is counted on ``calendar``,
+    the target on the ``department``'s hours (the statutory calendar when None). Pauses
+    count as for the legal period; extensions do not move it. None while paused."""
+    dept = department or calendar
     received = calendar.local(_instant(received_at, "received_at"))
     legal_due = _count(received, legal, calendar).due
     if target.period is not None:
-        count = _count(received, target.period, calendar)
+        count = _count(received, target.period, dept)
         if count.due > legal_due:
             raise InvalidTarget("target", f"the target {target.period} is longer than the legal period {legal}")
     else:
         assert target.ratio is not None
-        due = calendar.add_working_hours(received, calendar.working_time_between(received, legal_due) * target.ratio)
+        due = dept.add_working_hours(received, calendar.working_time_between(received, legal_due) * target.ratio)
         count = _Count(due, Basis.HOURS, due.date())
     for pause in sorted(pauses, key=lambda p: p.started_at):
         if pause.ended_at is None:
             return None
-        count = _after_pause(count, pause, calendar)
+        count = _after_pause(count, pause, dept)
     return count.due
 
 
@@ -628,18 +637,22 @@ def build_schedule(
     policy: SignalPolicy = DEFAULT_POLICY,
     daily_life: bool = False,
     forwarding_clock: bool = False,
+    department: WorkCalendar | None = None,
 ) -> tuple[Signal, ...]:
     """Every signal of a clock, in time order (ties keep the order listed here).
 
     Deadline signals (warning, breach, escalations) only while there is a due
     time; escalations and the progress notice are normalised to working time,
-    the breach and the SLA instants are not.
+    the breach and the SLA instants are not. The legal signals count on
+    ``calendar``; the forwarding and assignment SLAs on the ``department``'s
+    working hours (the statutory calendar when None).
     """
     received = calendar.local(received_at)
+    dept = department or calendar
     signals: list[Signal] = []
     if forwarding_clock:
-        signals.append(Signal(SLA_FORWARDING, calendar.add_working_hours(received, policy.forwarding_within)))
-    signals.append(Signal(SLA_ASSIGNMENT, calendar.add_working_hours(received, policy.assignment_within)))
+        signals.append(Signal(SLA_FORWARDING, dept.add_working_hours(received, policy.forwarding_within)))
+    signals.append(Signal(SLA_ASSIGNMENT, dept.add_working_hours(received, policy.assignment_within)))
     if daily_life:
         first_response = received.astimezone(UTC) + policy.first_response_within
         signals.append(Signal(SLA_FIRST_RESPONSE, calendar.local(first_response)))
@@ -682,6 +695,8 @@ class Clock:
     assigned_at: datetime | None = None
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
+    hours: WorkingHours | None = None
+    """The handling department's working hours (None: the statutory calendar's)."""
     breached_at: datetime | None = None
     """When the legal period ran out, once it has: a fact that a later pause, extension or
     resumption does not undo (the future clock moves, the breach stays)."""
@@ -755,16 +770,41 @@ def open_clock(
         return recompute(clock, calendar)
 
 
+def department_calendar(calendar: WorkCalendar, hours: WorkingHours | None) -> WorkCalendar:
+    """The calendar of a department's targets and SLAs: ``calendar`` (its added holidays
+    included) with the department's hours; the statutory calendar itself when None."""
+    return calendar.with_hours(hours)
+
+
+def parse_hours(spec: Any, *, field: str = "department_hours") -> WorkingHours | None:
+    """A department's hours as routing publishes them (``WorkingHours.to_spec``); None: statutory."""
+    try:
+        return hours_from_spec(spec)
+    except HoursError as error:
+        raise InvalidHours(f"{field}.{error.field}" if error.field else field, str(error)) from None
+
+
+def with_department_hours(clock: Clock, hours: WorkingHours | None, calendar: WorkCalendar) -> Clock:
+    """The complaint went to a department with ``hours``: its targets and SLA signals are counted
+    anew on them; the legal due time, warning and escalations do not move."""
+    if hours == clock.hours:
+        return clock
+    with _counted("received_at"):
+        return recompute(replace(clock, hours=hours), calendar)
+
+
 def recompute(clock: Clock, calendar: WorkCalendar) -> Clock:
     """Everything derived, computed anew (after a change, or when a holiday is added)."""
     count = _run(clock.received_at, clock.period, calendar, clock.pauses, clock.extensions)
     due = None if count is None else count.due
+    dept = department_calendar(calendar, clock.hours)
     target_at = None
     if clock.target is not None and due is not None:
-        target_at = service_target_at(clock.received_at, clock.period, clock.target, calendar, pauses=clock.pauses)
+        target_at = service_target_at(clock.received_at, clock.period, clock.target, calendar, pauses=clock.pauses,
+                                      department=dept)
     stages: tuple[tuple[str, datetime], ...] = ()
     if clock.kind is Kind.SERVICE_COMPLAINT and due is not None:
-        stages = stage_targets(clock.received_at, calendar, pauses=clock.pauses)
+        stages = stage_targets(clock.received_at, dept, pauses=clock.pauses)
     schedule = build_schedule(
         clock.received_at,
         due,
@@ -772,6 +812,7 @@ def recompute(clock: Clock, calendar: WorkCalendar) -> Clock:
         policy=clock.policy,
         daily_life=clock.daily_life,
         forwarding_clock=clock.forwarding_clock,
+        department=dept,
     )
     if stages:
         schedule = tuple(sorted([*schedule, *(Signal(f"stage.{name}", at) for name, at in stages)],
@@ -964,6 +1005,7 @@ def preview(clock: Clock) -> dict[str, Any]:
             s.name.removeprefix("sla."): _iso(s.at) for s in clock.schedule if s.name.startswith("sla.")
         },
         "progress_notice_at": _iso(clock.signal_at(PROGRESS_NOTICE)),
+        "department_hours": clock.hours.to_spec() if clock.hours else None,
         "paused": clock.paused,
         "closed": clock.closed,
     }
@@ -1049,6 +1091,7 @@ def clock_to_doc(clock: Clock) -> dict[str, Any]:
         "breached_at": _utc(clock.breached_at),
         "daily_life": clock.daily_life,
         "forwarding_clock": clock.forwarding_clock,
+        "department_hours": clock.hours.to_spec() if clock.hours else None,
     }
 
 
@@ -1106,6 +1149,7 @@ def clock_from_doc(doc: Mapping[str, Any], calendar: WorkCalendar) -> Clock:
         first_response_at=optional(doc.get("first_response_at"), "first_response_at"),
         closed_at=optional(doc.get("closed_at"), "closed_at"),
         breached_at=optional(doc.get("breached_at"), "breached_at"),
+        hours=parse_hours(doc.get("department_hours")),
     )
     with _counted("received_at"):
         return recompute(clock, calendar)

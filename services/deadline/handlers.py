@@ -145,9 +145,9 @@ class Deadlines:
         if t in CLOSING:
             return lambda r: tracking.on_closed(r, at=at, by=CLOSING[t])
         if t == c.COMPLAINT_ROUTED:
-            return lambda r: tracking.on_routed(r, data, receipt_no=receipt_no)
+            return lambda r: tracking.on_routed(r, data, receipt_no=receipt_no, at=at, calendar=self.calendar)
         if t in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
-            return lambda r: tracking.on_assigned(r, data, receipt_no=receipt_no, at=at)
+            return lambda r: tracking.on_assigned(r, data, receipt_no=receipt_no, at=at, calendar=self.calendar)
         return None
 
     async def on_own_event(self, event: Event) -> Outcome | None:

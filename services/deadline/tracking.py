@@ -86,6 +86,7 @@ class Record:
     assigned_at: datetime | None = None  # before the clock opens; then the clock's
     department: str | None = None
     department_name: str | None = None
+    department_hours: dict[str, Any] | None = None  # as routing published them (None: statutory hours)
     handler: dict[str, Any] | None = None
     closed_by: str | None = None
     sent: tuple[Sent, ...] = ()
@@ -130,6 +131,7 @@ def dump(rec: Record) -> dict[str, Any]:
         "emitted": [s.to_doc() for s in rec.sent],
         "department": rec.department,
         "department_name": rec.department_name,
+        "department_hours": rec.department_hours,
         "handler": rec.handler,
         "closed_by": rec.closed_by,
         "facts": rec.facts,
@@ -163,6 +165,7 @@ def load(receipt_no: str, doc: Mapping[str, Any] | None, calendar: WorkCalendar)
         assigned_at=_parse_opt(doc.get("assigned_at")) if clock is None else None,
         department=doc.get("department"),
         department_name=doc.get("department_name"),
+        department_hours=doc.get("department_hours"),
         handler=doc.get("handler"),
         closed_by=doc.get("closed_by"),
         sent=sent,
@@ -207,6 +210,7 @@ def on_received(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str,
             daily_life=data.get("daily_life") if isinstance(data.get("daily_life"), bool) else None,
             forwarding_clock=bool(data.get("forwarding_clock")),
         )
+        clock = d.with_department_hours(clock, d.parse_hours(rec.department_hours), calendar)
     except d.DeadlineError as error:
         return replace(_refuse(rec, "complaint.received", error, at), refused_open=True), []
     clock = _with_emitted(clock, rec.sent)
@@ -264,22 +268,42 @@ def on_closed(rec: Record | None, *, at: datetime, by: str) -> Change:
 # ---------------------------------------------------------------- facts from routing
 
 
-def on_routed(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str) -> Change:
+def on_routed(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime | None = None,
+              calendar: WorkCalendar | None = None) -> Change:
     """The department designated (routing may be heard before intake's received)."""
     rec = rec or Record(receipt_no)
     if rec.handler is not None:
         return None, []  # an assignment already named the department
-    return replace(rec, department=data.get("department") or rec.department,
-                   department_name=data.get("department_name") or rec.department_name), []
+    rec = replace(rec, department=data.get("department") or rec.department,
+                  department_name=data.get("department_name") or rec.department_name)
+    return _with_hours(rec, data, at, calendar), []
 
 
-def on_assigned(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime) -> Change:
+def _with_hours(rec: Record, data: Mapping[str, Any], at: datetime | None, calendar: WorkCalendar | None) -> Record:
+    """The department's working hours (부서 근무시간) as routing published them: the clock's
+    targets and SLA signals count on them. Hours that do not read are recorded as refused
+    and the hours known before are kept."""
+    if "department_hours" not in data or calendar is None or at is None:
+        return rec
+    try:
+        hours = d.parse_hours(data.get("department_hours"))
+    except d.DeadlineError as error:
+        return _refuse(rec, "department_hours", error, at)
+    rec = replace(rec, department_hours=hours.to_spec() if hours else None)
+    if rec.clock is None:
+        return rec
+    return replace(rec, clock=d.with_department_hours(rec.clock, hours, calendar))
+
+
+def on_assigned(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime,
+                calendar: WorkCalendar | None = None) -> Change:
     """A handler assigned (or reassigned): the assignment SLAs are met; the handler is remembered."""
     rec = rec or Record(receipt_no)
     raw = data.get("handler") if isinstance(data.get("handler"), Mapping) else {}
     handler = {"id": raw.get("id"), "name": raw.get("name"), "contact": raw.get("contact")}
     rec = replace(rec, handler=handler, department=data.get("department") or rec.department,
                   department_name=data.get("department_name") or rec.department_name)
+    rec = _with_hours(rec, data, at, calendar)
     if rec.clock is None:
         return replace(rec, assigned_at=rec.assigned_at or at), []
     return replace(rec, clock=d.mark_assigned(rec.clock, max(at, rec.clock.received_at))), []
@@ -379,6 +403,7 @@ def view(rec: Record, *, now: datetime, calendar: WorkCalendar) -> dict[str, Any
         "status": rec.status,
         "department": rec.department,
         "department_name": rec.department_name,
+        "department_hours": rec.department_hours,
         "handler": rec.handler,
         "closed_by": rec.closed_by,
         "refused": list(rec.refused),

@@ -38,7 +38,7 @@ class ComplaintIn(BaseModel):
     body: str = Field(min_length=1, max_length=20000)
     kind: str = Field(description=f"One of {', '.join(domain.KINDS)}")
     category: str = Field(min_length=1, max_length=100)
-    district: str = Field(min_length=1, max_length=100)
+    district: str = Field("", max_length=100, description="구·군; when empty, read from location or address")
     channel: Literal["online", "visit", "phone", "mail", "fax", "sns", "oral"] = "online"
     received_at: datetime | None = Field(None, description="Staff channels: the real arrival time (ISO 8601 with offset)")
     received_at_reason: str | None = Field(None, max_length=500)

@@ -22,6 +22,7 @@ from minwon import contracts as c
 from minwon import extensions, statutory
 from minwon.errors import Conflict, DomainError, Invalid
 from minwon.events import Event, derive_id
+from services.intake import geo
 
 KINDS = (
     "statutory",  # 법정민원 (인허가·등록·증명)
@@ -174,6 +175,11 @@ class Complaint:
 # ---------------------------------------------------------------- filing
 
 
+def district_of_filing(filing: Filing) -> str:
+    """The district given, else the one the problem's location or the citizen's address names."""
+    return geo.district_for(filing.district, filing.location, filing.identity.address)
+
+
 def check_identity(identity: Identity) -> None:
     """The statute does not treat an unidentifiable person as a complainant."""
     if not identity.name.strip() or not any(
@@ -197,9 +203,11 @@ def check_filing(filing: Filing, now: datetime, *, max_age: timedelta) -> dateti
         raise Invalid("channel", f"unknown channel {filing.channel!r}; one of {', '.join(CHANNELS)}")
     if filing.kind == "statutory" and not filing.statutory_type:
         raise Invalid("statutory_type", "a statutory complaint names its type (민원처리기준표)")
-    for name in ("title", "body", "category", "district"):
+    for name in ("title", "body", "category"):
         if not getattr(filing, name).strip():
             raise Invalid(name, f"{name} is required")
+    if not district_of_filing(filing):
+        raise Invalid("district", "district is required (or a location or address that names 구·군)")
     if filing.received_at is None:
         return now
     if filing.channel not in STAFF_CHANNELS:
@@ -296,7 +304,7 @@ def register(
         sealed=sealed,
         kind=filing.kind,
         category=filing.category,
-        district=filing.district,
+        district=district_of_filing(filing),
         channel=filing.channel,
         status=DRAFT if oral else RECEIVED,
         received_at=received_at.isoformat(),

@@ -15,8 +15,9 @@ Choices where this system and the specification meet:
 - ``service_request_id`` is the receipt number (``2026-BUSAN-0000001``); the notice carries the
   citizen's check code, which opens the detailed view (``/api/v1/complaints/{no}?code=...``).
 - ``address_string``/``lat``/``long`` are where the problem is, not where the citizen lives: they go
-  into the complaint's (sealed) text, and only the district (구·군) read from the address is kept as a
-  fact. So the identity rule (no anonymous complaints) needs ``first_name``/``last_name`` **and**
+  into the complaint's (sealed) text, and only the district (구·군) read from the address — or, with
+  coordinates only, the one they fall in (:mod:`services.intake.geo`, approximate boundaries) — is
+  kept as a fact. So the identity rule (no anonymous complaints) needs ``first_name``/``last_name`` **and**
   ``phone`` or ``email`` here; a request without them is refused with 400.
 - ``api_key`` is accepted and not required (a citizen's app files for the citizen).
 - E-mail notices are consented to by giving an e-mail address; SMS only with ``attribute[sms]=true``.
@@ -27,7 +28,6 @@ Choices where this system and the specification meet:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,7 +38,8 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
 
 from minwon.errors import DomainError
-from services.intake import domain
+from services.intake import domain, geo
+from services.intake.geo import district_of
 from services.intake.domain import Complaint, Consent, Filing, Identity
 from services.intake.handlers import Intake
 
@@ -100,9 +101,6 @@ KIND_NAMES = {
     "other": "기타 민원", "grievance": "고충 민원", "petition": "진정", "service_complaint": "민원서비스 불만",
 }
 
-_DISTRICT = re.compile(r"^\S+(?:구|군)$")
-_CITY = re.compile(r"^\S+시$")
-_METRO = ("광역시", "특별시", "특별자치시")
 _LAT = (-90.0, 90.0)
 _LONG = (-180.0, 180.0)
 
@@ -157,18 +155,6 @@ def request_json(complaint: Complaint) -> dict[str, Any]:
         "long": None,
         "media_url": None,
     }
-
-
-def district_of(address: str | None) -> str | None:
-    """The district (구·군, else a city 시 that is not a metropolitan one) named in an address."""
-    tokens = (address or "").split()
-    for token in tokens:
-        if _DISTRICT.match(token):
-            return token
-    for token in tokens:
-        if _CITY.match(token) and not token.endswith(_METRO):
-            return token
-    return None
 
 
 def _text(fields: Mapping[str, Any], name: str, limit: int = 200) -> str | None:
@@ -236,7 +222,8 @@ def filing_of(fields: Mapping[str, Any]) -> Filing:
         lines.append(f"[사진] {media}")
     first_line = (description or "").strip().splitlines()[0][:80] if description else ""
     title = f"{service.name}: {first_line}" if first_line else service.name
-    district = _text(fields, "attribute[district]", 50) or district_of(address) or "미상"
+    located = geo.district_at(geo.busan(), lat, long) if lat is not None and long is not None else None
+    district = _text(fields, "attribute[district]", 50) or district_of(address) or located or "미상"
     return Filing(
         identity=Identity(name=name, phone=phone, email=email, address=None),
         title=title[:200],

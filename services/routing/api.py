@@ -104,10 +104,23 @@ class OfficialPatch(_Strict):
     guardian: bool | None = None
 
 
+class HoursIn(_Strict):
+    """A department's working hours (부서 근무시간): its targets and SLA signals count on them."""
+
+    always_open: bool = Field(False, description="24시간·연중무휴: every hour of every day, holidays included")
+    days: list[str] | None = Field(None, max_length=7, description="Working weekdays: mon, tue, ... sun")
+    periods: list[str] | None = Field(None, max_length=6, description="Spans like 09:00-12:00; 24:00 is midnight")
+    open_on_holidays: bool = Field(False, description="Open on public holidays too")
+
+    def spec(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
 class DepartmentPut(_Strict):
     name: str = Field(min_length=1, max_length=100)
     phone: str = Field("", max_length=40)
     handlers: list[OfficialIn] | None = Field(None, description="Absent: keep the current handlers")
+    hours: HoursIn | None = Field(None, description="Absent: keep the current hours; null: the statutory hours")
 
 
 class DepartmentIn(DepartmentPut):
@@ -209,7 +222,8 @@ class DepartmentController(Controller):
 
     @post("/", status_code=201, guards=OFFICE)
     async def create(self, data: DepartmentIn, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
-        dept = Department(data.code, data.name, data.phone, tuple(h.to_official() for h in data.handlers or ()))
+        hours = domain.department_hours(data.hours.spec() if data.hours else None)
+        dept = Department(data.code, data.name, data.phone, tuple(h.to_official() for h in data.handlers or ()), hours)
         return await routing.create_department(dept, actor=auth.staff(request).id)
 
     @get("/{code:str}")
@@ -221,8 +235,9 @@ class DepartmentController(Controller):
     async def put(self, code: str, data: DepartmentPut, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Create or update a department."""
         handlers = [h.to_official() for h in data.handlers] if data.handlers is not None else None
+        hours = (data.hours.spec() if data.hours else None) if "hours" in data.model_fields_set else ...
         return await routing.put_department(code, name=data.name, phone=data.phone, handlers=handlers,
-                                            actor=auth.staff(request).id)
+                                            actor=auth.staff(request).id, hours=hours)
 
     @post("/{code:str}/handlers", status_code=201, guards=LEADS)
     async def add_handler(self, code: str, data: OfficialIn, routing: Routing,

@@ -7,7 +7,9 @@ Glossary: routing / 부서 지정; rule / 배정 규칙; handler / 담당자;
 guardian official / 민원후견인; complaint office / 민원과 (triage of what no
 rule matches); district / 구·군·읍·면·동; misroute / 오배정; on duty / 근무 중;
 accountability by name / 민원책임실명제 (a handler's name and office phone are
-public, so they travel on the shared topic).
+public, so they travel on the shared topic); working hours / 부서 근무시간 (a
+department's own hours, e.g. 24시간·연중무휴, published with the department so the
+deadline service counts its targets and SLAs on them).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from minwon import contracts as c
 from minwon.errors import Conflict, Invalid
 from minwon.events import Event, derive_id
+from minwon.workcal import HoursError, hours_from_spec
 
 KINDS = ("statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition",
          "service_complaint")
@@ -408,18 +411,32 @@ class Department:
     name: str
     phone: str = ""
     handlers: tuple[Official, ...] = ()
+    hours: Mapping[str, Any] | None = field(default=None, hash=False, compare=True)
+    """Working hours (부서 근무시간) in the form :func:`department_hours` returns; None: the statutory hours."""
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Department:
         return cls(code=doc.get("code") or doc["_id"], name=doc["name"], phone=doc.get("phone", ""),
-                   handlers=tuple(Official(**h) for h in doc.get("handlers", ())))
+                   handlers=tuple(Official(**h) for h in doc.get("handlers", ())), hours=doc.get("hours"))
 
     def to_doc(self) -> dict[str, Any]:
         return {"code": self.code, "name": self.name, "phone": self.phone,
-                "handlers": [asdict(h) for h in self.handlers]}
+                "handlers": [asdict(h) for h in self.handlers], "hours": self.hours}
 
     def official(self, id: str) -> Official | None:
         return next((h for h in self.handlers if h.id == id), None)
+
+
+def department_hours(spec: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A department's working hours in their one stored and published form, e.g.
+    ``{"always_open": true}`` → every day 00:00–24:00, holidays included; ``{"days": ["mon", ...],
+    "periods": ["09:00-12:00", ...], "open_on_holidays": false}`` as given. None (or ``{}``): the
+    statutory hours (weekdays 09–12, 13–18). Refused with :class:`Invalid` naming ``hours.<field>``."""
+    try:
+        hours = hours_from_spec(spec)
+    except HoursError as error:
+        raise Invalid(f"hours.{error.field}" if error.field else "hours", str(error)) from None
+    return None if hours is None else hours.to_spec()
 
 
 def check_department(dept: Department, *, others: Iterable[Department]) -> None:
@@ -427,6 +444,7 @@ def check_department(dept: Department, *, others: Iterable[Department]) -> None:
         raise Invalid("code", "a department code is 2-63 lowercase letters, digits or '-', e.g. traffic")
     if not dept.name.strip():
         raise Invalid("name", "a department has a name")
+    department_hours(dept.hours)
     seen: set[str] = set()
     taken = {h.id: o.code for o in others if o.code != dept.code for h in o.handlers}
     for i, h in enumerate(dept.handlers):
@@ -592,7 +610,7 @@ def route(facts: Facts, found: Match, dept: Department | None, *, receipt_no: st
     a = replace(a, history=a._note(now, "routed", department=code, rule_id=found.rule.id,
                                    rule_version=found.rule.version))
     data = {"department": code, "department_name": name, "department_phone": dept.phone if dept else None,
-            "rule_id": found.rule.id,
+            "department_hours": dept.hours if dept else None, "rule_id": found.rule.id,
             "rule_version": found.rule.version, "reason": found.reason, "matched": list(a.matched),
             "priority": priority, "kind": facts.kind, "category": facts.category, "district": facts.district,
             "channel": facts.channel, "statutory_type": facts.statutory_type, "received_at": received_at}
@@ -612,7 +630,8 @@ def assign(a: Assignment, dept: Department, pick: Pick, *, now: datetime,
                   history=a._note(now, "reassigned" if reassigned else "assigned", department=dept.code,
                                   handler_id=handler["id"], guardian_id=guardian["id"] if guardian else None))
     data: dict[str, Any] = {"department": dept.code, "department_name": dept.name,
-                            "department_phone": dept.phone or None, "handler": handler,
+                            "department_phone": dept.phone or None, "department_hours": dept.hours,
+                            "handler": handler,
                             "guardian": guardian, "priority": a.priority, "kind": a.kind,
                             "received_at": a.received_at}
     if not reassigned:

@@ -13,9 +13,10 @@ import logging
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import EllipsisType
 from typing import Any
 
 from minwon import contracts as c
@@ -216,10 +217,14 @@ class Routing:
         return await self.save_department(dept.code, change, actor=actor, action="created")
 
     async def put_department(self, code: str, *, name: str, phone: str, handlers: list[Official] | None,
-                             actor: str) -> dict[str, Any]:
+                             actor: str, hours: Mapping[str, Any] | None | EllipsisType = ...) -> dict[str, Any]:
+        """``hours`` ``...``: keep the current working hours; None: the statutory hours."""
+        stored = None if hours is ... else domain.department_hours(hours)
+
         def change(current: Department | None) -> Department:
             kept = current.handlers if current else ()
-            return Department(code, name, phone, tuple(handlers) if handlers is not None else kept)
+            kept_hours = (current.hours if current else None) if hours is ... else stored
+            return Department(code, name, phone, tuple(handlers) if handlers is not None else kept, kept_hours)
 
         return await self.save_department(code, change, actor=actor, action="updated")
 
@@ -496,6 +501,7 @@ def _check_facts(facts: Facts) -> None:
 
 def _department_view(doc: dict[str, Any], *, audit: bool = False) -> dict[str, Any]:
     view = {"code": doc.get("code"), "name": doc.get("name"), "phone": doc.get("phone", ""),
+            "hours": doc.get("hours"),
             "handlers": [dict(h) for h in doc.get("handlers", [])], "version": doc.get("version"),
             "updated_at": doc.get("updated_at"), "updated_by": doc.get("updated_by")}
     if audit:
