@@ -61,6 +61,17 @@ class Sealer:
         return f"p-{digest[:24]}"
 
 
+    @property
+    def key_ids(self) -> list[str]:
+        """The current key id first, then the old ones."""
+        return [self.key_id, *sorted(k for k in self._keys if k != self.key_id)]
+
+    def derived(self, purpose: str, key_id: str | None = None) -> bytes:
+        """A key for ``purpose`` (e.g. the search index), derived from the key ``key_id`` (default:
+        the current one) by HMAC-SHA256; it changes when that key rotates."""
+        return hmac.new(self._keys[key_id or self.key_id], f"minwon/{purpose}".encode(), hashlib.sha256).digest()
+
+
 def _key(b64: str) -> bytes:
     key = base64.b64decode(b64)
     if len(key) != 32:

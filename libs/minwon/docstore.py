@@ -10,7 +10,8 @@ Documents carry a ``_v`` version; :meth:`Collection.update` is a
 compare-and-set on it, atomic on both adapters (see :class:`MongoCollection`
 for how, on servers whose conditional updates are not). ``_id`` is the only
 unique key. Queries use a subset of the MongoDB filter language:
-equality on (dotted) fields and ``$lt $lte $gt $gte $ne $in $nin $exists``.
+equality on (dotted) fields and ``$lt $lte $gt $gte $ne $in $nin $exists``, and ``$all`` on an
+array field (every given value is an element; SQLite cannot index it, MongoDB's multikey index can).
 Values are JSON: datetimes are stored as UTC ISO-8601 strings (see
 :func:`iso`), which sort correctly as text on both backends.
 """
@@ -422,6 +423,10 @@ def _compile(where: Mapping[str, Any] | None) -> tuple[str, list[Any]]:
                     else:
                         clauses.append(f"({col} IS NULL OR {col} NOT IN ({marks}))")
                     params += [_sql_value(v) for v in values]
+                elif op == "$all":
+                    for v in value:
+                        clauses.append(f"EXISTS (SELECT 1 FROM json_each(doc, '{_path(field)}') WHERE value = ?)")
+                        params.append(_sql_value(v))
                 elif op == "$exists":
                     clauses.append(f"json_type(doc, '{_path(field)}') IS {'NOT ' if value else ''}NULL")
                 else:

@@ -130,6 +130,26 @@ class PolicyIn(BaseModel):
     approval_required: bool
 
 
+class NoteIn(BaseModel):
+    text: str = Field(min_length=1, max_length=domain.MAX_NOTE)
+
+
+class LinkIn(BaseModel):
+    receipt_no: str = Field(min_length=1, max_length=40, description="The other citizen's complaint")
+
+
+def _instant(name: str, value: str | None) -> datetime | None:
+    """A search bound: ``YYYY-MM-DD`` (the day's start in KST) or an ISO 8601 time with an offset."""
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise DomainError("invalid", f"{name} is a date (YYYY-MM-DD) or an ISO 8601 time", 422,
+                          field=name) from None
+    return at if at.tzinfo else at.replace(tzinfo=domain.KST)
+
+
 def staff_view(complaint: Complaint) -> dict[str, Any]:
     """The staff listing's view: no personal data (a role that may see it reads it separately, at
     ``/personal``); the officials who acted are named."""
@@ -145,6 +165,8 @@ def staff_view(complaint: Complaint) -> dict[str, Any]:
         complainant_ref=complaint.complainant_ref,
         registered_by=complaint.registered_by,
         last_actor=complaint.last_actor,
+        repeat_of=list(complaint.repeat_of),
+        links=list(complaint.links),
         timeline=[{"at": s.at, "step": s.step, "detail": s.detail, "by": s.by} for s in complaint.timeline],
     )
     return view
@@ -224,7 +246,75 @@ class ComplaintController(Controller):
         department (or the complaint office) see the same with more facts."""
         if code is not None:
             return await intake.get_for_citizen(receipt_no, code, client=_client(request, intake))
-        return staff_view(await _in_scope(request, intake, receipt_no))
+        complaint = await _in_scope(request, intake, receipt_no)
+        who = auth.staff(request)
+        suggestions = [x for x in await intake.link_suggestions(complaint) if who.may_see(x["department"])]
+        return {**staff_view(complaint), "notes": intake.notes_of(complaint), "link_suggestions": suggestions}
+
+    @get("/search", guards=READERS)
+    async def search(
+        self,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        receipt_no: Annotated[str | None, Parameter(max_length=40)] = None,
+        name: Annotated[str | None, Parameter(max_length=100)] = None,
+        phone: Annotated[str | None, Parameter(max_length=40)] = None,
+        email: Annotated[str | None, Parameter(max_length=200)] = None,
+        words: Annotated[str | None, Parameter(max_length=200)] = None,
+        district: Annotated[str | None, Parameter(max_length=100)] = None,
+        status: Annotated[str | None, Parameter(max_length=40)] = None,
+        department: Annotated[str | None, Parameter(max_length=100)] = None,
+        category: Annotated[str | None, Parameter(max_length=100)] = None,
+        received_from: Annotated[str | None, Parameter(max_length=40)] = None,
+        received_to: Annotated[str | None, Parameter(max_length=40)] = None,
+        purpose: Annotated[str, Parameter(min_length=2, max_length=300)] = "민원 검색",
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> dict[str, Any]:
+        """Staff search by receipt number, name, phone, e-mail, words of the title or body, district,
+        status, department, category and receipt dates (``received_from`` inclusive, ``received_to``
+        exclusive). Personal data is matched through a keyed blind index, never in clear; a search by
+        name, phone, e-mail or words is written to the audit log. An official outside the complaint
+        office finds their own department's complaints only, as in the listing."""
+        who = auth.staff(request)
+        if not any((receipt_no, name, phone, email, words, district, status, department, category, received_from,
+                    received_to)):
+            raise DomainError("invalid", "give at least one search criterion", 422, field="q")
+        if not (who.office or who.has(auth.AUDITOR)):
+            department = who.department or "-"
+        criteria = {"receipt_no": receipt_no, "name": name, "phone": phone, "email": email, "words": words,
+                    "district": district, "status": status, "department": department, "category": category,
+                    "received_from": _instant("received_from", received_from),
+                    "received_to": _instant("received_to", received_to)}
+        items = await intake.search(criteria, by=who.audit(), purpose=purpose, after=cursor, limit=limit)
+        return {"items": [staff_view(x) for x in items],
+                "next_cursor": items[-1].receipt_no if len(items) == limit else None}
+
+    @post("/{receipt_no:str}/notes", status_code=201, guards=CASEWORK)
+    async def add_note(self, receipt_no: str, data: NoteIn, request: Request[Any, Any, Any],
+                       intake: Intake) -> dict[str, Any]:
+        """An internal note: for officials who may see the complaint; never to the citizen, never on a topic."""
+        await _in_scope(request, intake, receipt_no)
+        complaint = await intake.add_note(receipt_no, data.text, by=_by(request))
+        return {"receipt_no": receipt_no, "notes": intake.notes_of(complaint)}
+
+    @post("/{receipt_no:str}/links", status_code=200, guards=CASEWORK)
+    async def link(self, receipt_no: str, data: LinkIn, request: Request[Any, Any, Any],
+                   intake: Intake) -> dict[str, Any]:
+        """Link another citizen's complaint about the same thing (중복민원), both ways; each citizen keeps
+        their own notice and clock."""
+        await _in_scope(request, intake, receipt_no)
+        await _in_scope(request, intake, data.receipt_no)
+        return staff_view(await intake.link(receipt_no, data.receipt_no, by=_by(request)))
+
+    @post("/{receipt_no:str}/close-as-repeat", status_code=200, guards=OFFICE)
+    async def close_as_repeat(self, receipt_no: str, data: ReasonIn, request: Request[Any, Any, Any],
+                              intake: Intake, idempotency_key: IdempotencyKey) -> dict[str, Any]:
+        """반복민원 종결 (민원처리법 제23조): the complaint office closes a complaint flagged as a repeat; the
+        statutory notice (the earlier receipt numbers, the reason, the remedy) reaches the citizen as
+        the result notice."""
+        return staff_view(await intake.close_as_repeat(receipt_no, reason=data.reason, by=_by(request),
+                                                       idempotency_key=idempotency_key))
 
     @get("/{receipt_no:str}/personal", guards=CASEWORK)
     async def personal(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,

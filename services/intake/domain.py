@@ -102,6 +102,9 @@ class Step:
     """The acting official (:meth:`minwon.auth.Principal.audit`); ``None``: the citizen or the system."""
 
 
+LIST_FIELDS = ("search_terms", "title_index", "repeat_of", "links", "notes")
+
+
 @dataclass(frozen=True)
 class Complaint:
     """A complaint as intake keeps it. Personal data is held only in ``sealed``."""
@@ -142,10 +145,27 @@ class Complaint:
     answer_state: str | None = None
     """``answer["state"]``, kept beside it for the approval queue's filter."""
     timeline: tuple[Step, ...] = ()
+    search_terms: tuple[str, ...] = ()
+    """Blind index for staff search: keyed terms of the name, phone, e-mail and text bigrams
+    (:mod:`services.intake.similarity`); never a value in clear."""
+    title_index: tuple[str, ...] = ()
+    """The title's keyed bigrams, compared for repeats and duplicates."""
+    identity_index: str | None = None
+    """The citizen's keyed identity (normalised name and contact): their earlier complaints."""
+    index_key: str | None = None
+    """The personal-data key id the index terms were derived under (rotation re-indexes)."""
+    repeat_of: tuple[str, ...] = ()
+    """반복민원: the same citizen's earlier answered complaints on the same subject (two or more)."""
+    links: tuple[str, ...] = ()
+    """중복민원: other citizens' complaints about the same thing, linked by an official."""
+    notes: tuple[dict[str, Any], ...] = ()
+    """Officials' internal notes (``{"id", "at", "by", "sealed"}``): never to the citizen, never on a topic."""
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
         doc["timeline"] = [asdict(s) for s in self.timeline]
+        for name in LIST_FIELDS:
+            doc[name] = list(doc[name])
         return doc
 
     @classmethod
@@ -153,6 +173,8 @@ class Complaint:
         fields = {k: v for k, v in doc.items() if k in cls.__dataclass_fields__}
         fields["consent"] = Consent(**(doc.get("consent") or {}))
         fields["timeline"] = tuple(Step(**s) for s in doc.get("timeline", ()))
+        for name in LIST_FIELDS:
+            fields[name] = tuple(doc.get(name) or ())
         return cls(**fields)
 
     @property
@@ -799,17 +821,80 @@ def fill_template(text: str, values: dict[str, str | None]) -> str:
 def resealed(doc: dict[str, Any], *, stale: Callable[[str], bool],
              again: Callable[[str], str]) -> dict[str, Any] | None:
     """The complaint document with each sealed value that is ``stale`` (under an old key) sealed
-    ``again`` under the current key: the personal data and the answer. None when nothing is stale."""
+    ``again`` under the current key: the personal data, the answer and the internal notes. None when
+    nothing is stale."""
     new = dict(doc)
     if isinstance(doc.get("sealed"), str) and stale(doc["sealed"]):
         new["sealed"] = again(doc["sealed"])
     answer = doc.get("answer")
     if isinstance(answer, dict) and isinstance(answer.get("sealed"), str) and stale(answer["sealed"]):
         new["answer"] = {**answer, "sealed": again(answer["sealed"])}
+    notes = doc.get("notes") or []
+    if any(stale(n["sealed"]) for n in notes):
+        new["notes"] = [{**n, "sealed": again(n["sealed"])} if stale(n["sealed"]) else n for n in notes]
     return new if new != doc else None
 
 
 def needs_reseal(doc: dict[str, Any], *, stale: Callable[[str], bool]) -> bool:
     answer = doc.get("answer") if isinstance(doc.get("answer"), dict) else {}
-    return any(isinstance(v, str) and stale(v) for v in (doc.get("sealed"), answer.get("sealed")))
+    notes = [n.get("sealed") for n in doc.get("notes") or []]
+    return any(isinstance(v, str) and stale(v) for v in (doc.get("sealed"), answer.get("sealed"), *notes))
+
+
+# ------------------------------------------- repeats, duplicates, notes (제23조)
+
+MAX_NOTE = 2000
+REPEAT_NOTICE = (
+    "「민원 처리에 관한 법률」 제23조에 따라 알려드립니다. 같은 내용의 민원을 정당한 사유 없이 반복하여 "
+    "제출하셨고, 이미 {count}회 답변드렸습니다(접수번호 {earlier}). 이번 민원은 종결 처리합니다."
+)
+REPEAT_REMEDY = "이 처리에 이의가 있으면 이의신청, 행정심판 또는 행정소송을 제기할 수 있습니다."
+
+
+def add_note(complaint: Complaint, *, text: str, note_id: str, sealed: str, now: datetime,
+             by: dict[str, Any]) -> Complaint:
+    """An official's internal note (``sealed``: its text, sealed). No step, no event: the citizen's
+    timeline and the topics never see it."""
+    if not text.strip():
+        raise Invalid("text", "a note has a text")
+    if len(text) > MAX_NOTE:
+        raise Invalid("text", f"a note is at most {MAX_NOTE} characters")
+    note = {"id": note_id, "at": now.isoformat(), "by": _who(by), "sealed": sealed}
+    return replace(complaint, notes=complaint.notes + (note,))
+
+
+def link(complaint: Complaint, other: str) -> Complaint:
+    """Record a link to another citizen's complaint about the same thing (each keeps its own notice
+    and clock); linking twice changes nothing."""
+    if other == complaint.receipt_no:
+        raise Invalid("receipt_no", "a complaint is not linked to itself")
+    if other in complaint.links:
+        return complaint
+    return replace(complaint, links=complaint.links + (other,))
+
+
+def repeat_draft(complaint: Complaint, *, reason: str) -> AnswerDraft:
+    """The statutory notice of a repeat's closing (종결), as the answer the citizen receives."""
+    if not reason.strip():
+        raise Invalid("reason", "state why the complaint is closed as a repeat")
+    if len(reason) > MAX_COMMENT:
+        raise Invalid("reason", f"a reason is at most {MAX_COMMENT} characters")
+    if len(complaint.repeat_of) < 2:
+        raise Conflict("only a complaint flagged as a repeat (two earlier answers or more) is closed as one",
+                       receipt_no=complaint.receipt_no)
+    text = REPEAT_NOTICE.format(count=len(complaint.repeat_of), earlier=", ".join(complaint.repeat_of))
+    return AnswerDraft(outcome="rejected", text=text, reasons=reason, remedy=REPEAT_REMEDY)
+
+
+def close_as_repeat(complaint: Complaint, *, draft: AnswerDraft, sealed: str, now: datetime, source: str,
+                    by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """The complaint office closes a repeat with the statutory notice (no approval step: 제23조 closing
+    is the office's decision); the notice travels like any answer."""
+    _require(complaint, "close as a repeat", ANSWERABLE)
+    answer = {"state": ANSWER_APPROVED, "outcome": draft.outcome, "sealed": sealed, "template_id": None,
+              "drafted_by": _who(by), "drafted_at": now.isoformat(), "submitted_at": None,
+              "approved_at": now.isoformat(), "reviews": list((complaint.answer or {}).get("reviews", [])),
+              "repeat": True}
+    answered = replace(complaint, answer=answer, answer_state=ANSWER_APPROVED)
+    return _close_answered(answered, opened=draft.private, now=now, source=source)
 

@@ -20,7 +20,7 @@ from minwon.crypto import Sealer
 from minwon.errors import DomainError, Invalid, NotFound
 from minwon.events import Event
 from minwon.service import Clock
-from services.intake import domain, metrics
+from services.intake import domain, metrics, similarity
 from services.intake.domain import Complaint, Filing
 from services.intake.store import IntakeStore
 
@@ -79,6 +79,10 @@ class Intake:
         if filing.location:
             private["location"] = filing.location
         sealed_at_rest = self.pii.seal_json(private, context=receipt_no)
+        index = self._index(private)
+        earlier = await self._same_citizen(index["identity_index"], filing.category)
+        repeat_of = similarity.repeat_of(category=filing.category, title=index["title_index"],
+                                         earlier=[e for e in earlier if e.receipt_no != receipt_no])
         created = False
 
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
@@ -97,6 +101,9 @@ class Intake:
                 source=self.source,
                 by=by,
             )
+            complaint = replace(complaint, search_terms=tuple(index["search_terms"]),
+                                title_index=tuple(index["title_index"]), identity_index=index["identity_index"],
+                                index_key=index["index_key"], repeat_of=tuple(repeat_of))
             if complaint.status == domain.RECEIVED:
                 events.append(domain.private_event(complaint, "filing", private, now, self.source))
             return complaint.to_doc(), self._route(events)
@@ -182,9 +189,12 @@ class Intake:
                     if state is None:
                         return None, []
                     again = lambda v: self.pii.seal(self.pii.open(v, context=no), context=no)  # noqa: E731
-                    return domain.resealed(state, stale=self.pii.needs_rotation, again=again), []
+                    new = domain.resealed(state, stale=self.pii.needs_rotation, again=again) or dict(state)
+                    if new.get("index_key") != self.pii.key_id:  # the search index, under the current key
+                        new.update(self._index(self.pii.open_json(new["sealed"], context=no)))
+                    return (new if new != state else None), []
 
-                if domain.needs_reseal(doc, stale=self.pii.needs_rotation):
+                if domain.needs_reseal(doc, stale=self.pii.needs_rotation) or doc.get("index_key") != self.pii.key_id:
                     await self.store.complaints.apply(receipt_no, decide, publish=False)
                     run["resealed"] += 1
             run["checked"] += len(page)
@@ -406,6 +416,126 @@ class Intake:
                          purpose=f"{department}: approval {'required' if approval_required else 'not required'}")
         return {"department": department, "approval_required": approval_required}
 
+    # ----------------------------------------- search, repeats, duplicates, notes
+
+    def _index(self, private: dict[str, Any], key_id: str | None = None) -> dict[str, Any]:
+        """The blind-index fields of a complaint's opened personal data, under ``key_id``'s index key."""
+        kid = key_id or self.pii.key_id
+        terms = similarity.index_terms(self.pii.derived(INDEX_PURPOSE, kid), name=private.get("name") or "",
+                                       phone=private.get("phone"), email=private.get("email"),
+                                       address=private.get("address"), title=private.get("title") or "",
+                                       body=private.get("body") or "")
+        return {"search_terms": terms.terms, "title_index": terms.title, "identity_index": terms.identity,
+                "index_key": kid}
+
+    async def _same_citizen(self, identity: str | None, category: str) -> list[similarity.Earlier]:
+        """The citizen's earlier complaints in ``category``, found by their identity's blind index."""
+        if identity is None:
+            return []
+        docs = await self.store.find(where={"identity_index": identity, "category": category},
+                                     limit=similarity_lookup_limit)
+        return [_earlier(d) for d in docs]
+
+    async def search(self, criteria: dict[str, Any], *, by: dict[str, Any], purpose: str,
+                     after: str | None, limit: int) -> list[Complaint]:
+        """Staff search. Personal data and words are looked up through the blind index (under the
+        current key and any old key still listed, so complaints not yet re-indexed are found); a
+        search using them is written to the audit log, with the fields used, never the values."""
+        words = similarity.words_of(criteria.get("words") or "")
+        if criteria.get("words") and not words:
+            raise Invalid("words", "give a word of letters or digits")
+        personal = {k: criteria.get(k) for k in ("name", "phone", "email") if criteria.get(k)}
+        if "phone" in personal and not similarity.normal_phone(personal["phone"]):
+            raise Invalid("phone", "a phone number has digits")
+        where: dict[str, Any] = {k: criteria[k] for k in ("district", "status", "department", "category")
+                                 if criteria.get(k)}
+        if criteria.get("receipt_no"):
+            where["_id"] = criteria["receipt_no"].strip()
+        since, until = criteria.get("received_from"), criteria.get("received_to")
+        if since and until and since >= until:
+            raise Invalid("received_to", "received_to is after received_from")
+        span = {op: (at + pad).astimezone(UTC).isoformat()[:10] for op, at, pad in
+                (("$gte", since, -timedelta(days=1)), ("$lte", until, timedelta(days=1))) if at}
+        if span:  # a coarse, index-friendly window; times with other offsets are checked exactly below
+            where["received_at"] = {op: v if op == "$gte" else v + "\uffff" for op, v in span.items()}
+        if not where and not personal and not words:
+            raise Invalid("q", "give at least one search criterion")
+        if personal or words:
+            await self.audit(by, "search_personal_data", None,
+                             purpose=f"{purpose} [{', '.join([*personal, *(['words'] if words else [])])}]")
+            queries = [{**where, "index_key": kid, "search_terms": {"$all": similarity.query_terms(
+                self.pii.derived(INDEX_PURPOSE, kid), words=words, **personal)}} for kid in self.pii.key_ids]
+        else:
+            queries = [where]
+        found: list[Complaint] = []
+        cursor = after
+        while len(found) < limit:
+            pages = [await self.store.list(where=q, after=cursor, limit=limit) for q in queries]
+            page = sorted((d for p in pages for d in p), key=lambda d: d["_id"])[:limit]
+            for doc in page:
+                complaint = Complaint.from_doc(doc)
+                if _received_within(complaint, since, until) and self._has_words(complaint, words):
+                    found.append(complaint)
+            if len(page) < limit:
+                break
+            cursor = page[-1]["_id"]
+        return found[:limit]
+
+    def _has_words(self, complaint: Complaint, words: list[str]) -> bool:
+        if not words:
+            return True
+        private = self.pii.open_json(complaint.sealed, context=complaint.receipt_no)
+        return similarity.text_matches(words, private.get("title") or "", private.get("body") or "")
+
+    async def link_suggestions(self, complaint: Complaint) -> list[dict[str, Any]]:
+        """Other citizens' complaints about the same thing (중복민원), from a bounded lookup: the same
+        category and district, received within the window (indexed fields), at most a few hundred."""
+        if not complaint.title_index:
+            return []
+        this = _earlier(complaint.to_doc())
+        window = similarity.LINK_WINDOW + timedelta(days=1)  # received_at may carry another offset
+        docs = await self.store.find(where={
+            "category": complaint.category, "district": complaint.district, "index_key": complaint.index_key,
+            "received_at": {"$gte": (this.received_at - window).astimezone(UTC).isoformat(),
+                            "$lte": (this.received_at + window).astimezone(UTC).isoformat()}},
+            limit=similarity_lookup_limit * 4)
+        found = similarity.link_suggestions(this, [_earlier(d) for d in docs if d.get("status") != domain.DRAFT],
+                                            linked=complaint.links)
+        by_no = {d["_id"]: d for d in docs}
+        return [{**x, "department": by_no[str(x["receipt_no"])].get("department"),
+                 "status": by_no[str(x["receipt_no"])].get("status")} for x in found]
+
+    async def link(self, receipt_no: str, other: str, *, by: dict[str, Any]) -> Complaint:
+        """Link two complaints about the same thing, both ways; each keeps its notice and clock."""
+        await self.get(other)
+        linked = await self.run(receipt_no, lambda x: (domain.link(x, other), []), by=by, action="link")
+        await self.run(other, lambda x: (domain.link(x, receipt_no), []), by=by, action="link")
+        return linked
+
+    async def add_note(self, receipt_no: str, text: str, *, by: dict[str, Any]) -> Complaint:
+        """An internal note, sealed like the complaint's text."""
+        sealed = self.pii.seal(text, context=receipt_no)
+        note_id = uuid.uuid4().hex[:12]
+        return await self.run(receipt_no, lambda x: (domain.add_note(
+            x, text=text, note_id=note_id, sealed=sealed, now=self.clock(), by=by), []), by=by, action="add_note")
+
+    def notes_of(self, complaint: Complaint) -> list[dict[str, Any]]:
+        return [{"id": n["id"], "at": n["at"], "by": n["by"],
+                 "text": self.pii.open(n["sealed"], context=complaint.receipt_no)} for n in complaint.notes]
+
+    async def close_as_repeat(self, receipt_no: str, *, reason: str, by: dict[str, Any],
+                              idempotency_key: str | None = None) -> Complaint:
+        """반복민원 종결 (제23조): closed with the statutory notice, which reaches the citizen as the result."""
+
+        def command(x: Complaint) -> tuple[Complaint, list[Event]]:
+            draft = domain.repeat_draft(x, reason=reason)
+            sealed = self.pii.seal_json(draft.private, context=receipt_no)
+            return domain.close_as_repeat(x, draft=draft, sealed=sealed, now=self.clock(), source=self.source,
+                                          by=by)
+
+        return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by,
+                              action="close_as_repeat")
+
     # ---------------------------------------------------------------- helpers
 
     async def _next_receipt(self, year: int) -> str:
@@ -422,6 +552,25 @@ class Intake:
             else:
                 out.append((topics.COMPLAINTS, event))
         return out
+
+
+INDEX_PURPOSE = "search-index"
+"""The purpose the blind index's key is derived for, from the personal-data key."""
+similarity_lookup_limit = 50
+"""Earlier complaints of one citizen in one category read to decide a repeat."""
+
+
+def _earlier(doc: dict[str, Any]) -> similarity.Earlier:
+    return similarity.Earlier(
+        receipt_no=doc["receipt_no"], category=doc["category"], district=doc["district"],
+        title=doc.get("title_index") or (), identity=doc.get("identity_index"),
+        received_at=datetime.fromisoformat(doc["received_at"]),
+        answered=doc.get("status") == domain.CLOSED and doc.get("answer_state") == domain.ANSWER_APPROVED)
+
+
+def _received_within(complaint: Complaint, since: datetime | None, until: datetime | None) -> bool:
+    at = datetime.fromisoformat(complaint.received_at)
+    return (since is None or at >= since) and (until is None or at < until)
 
 
 def _template(doc: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from minwon.docstore import DocumentStore
+from minwon.docstore import DocumentStore, MongoCollection
 from minwon.outbox import Aggregates, Relay
 
 
@@ -30,8 +30,10 @@ class IntakeStore:
     async def setup(self) -> None:
         coll = self.db.collection("complaints")
         for fields in (("status",), ("department",), ("kind",), ("channel",), ("due_at",), ("registered_at",),
-                       ("answer_state",)):
+                       ("answer_state",), ("identity_index", "category"), ("category", "district", "received_at")):
             await coll.ensure_index(*fields)
+        if isinstance(coll, MongoCollection):  # a multikey index; SQLite cannot index array elements
+            await coll.ensure_index("search_terms")
         for fields in (("receipt_no",), ("actor_id",), ("at",)):
             await self.audit.ensure_index(*fields)
         await self.templates.ensure_index("category")
@@ -75,6 +77,10 @@ class IntakeStore:
         if after:
             where = {**where, "_id": {"$gt": after}}
         return await self.db.collection("complaints").find(where, sort=[("_id", 1)], limit=limit)
+
+    async def find(self, *, where: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+        """Complaints matching ``where``, newest receipt first, at most ``limit`` (a bounded lookup)."""
+        return await self.db.collection("complaints").find(where, sort=[("_id", -1)], limit=limit)
 
     # ------------------------------------------------------- answer templates
 

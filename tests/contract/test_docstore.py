@@ -50,6 +50,17 @@ async def test_find_filters_sort_limit(coll: Collection) -> None:
     assert await coll.count({"sub.v": {"$exists": True}}) == 10
 
 
+async def test_all_matches_documents_whose_array_holds_every_value(coll: Collection) -> None:
+    await coll.create({"_id": "a", "terms": ["t1", "t2", "t3"], "k": 1})
+    await coll.create({"_id": "b", "terms": ["t2", "t4"], "k": 1})
+    await coll.create({"_id": "c", "terms": [], "k": 2})
+    await coll.create({"_id": "d", "k": 1})
+    assert [d["_id"] for d in await coll.find({"terms": {"$all": ["t2"]}}, sort=[("_id", 1)])] == ["a", "b"]
+    assert [d["_id"] for d in await coll.find({"terms": {"$all": ["t1", "t2"]}, "k": 1})] == ["a"]
+    assert await coll.find({"terms": {"$all": ["t1", "t4"]}}) == []
+    assert await coll.count({"terms": {"$all": ["t4"]}, "k": 2}) == 0
+
+
 async def test_array_element_exists_and_pull(coll: Collection) -> None:
     await coll.create({"_id": "a", "box": [{"id": "1"}, {"id": "2"}, {"id": "3"}]})
     await coll.create({"_id": "b", "box": []})
