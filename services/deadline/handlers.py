@@ -23,7 +23,7 @@ from minwon.events import Event, derive_id
 from minwon.outbox import Applied
 from minwon.service import Clock
 from minwon.workcal import WorkCalendar
-from services.deadline import domain, metrics, tracking
+from services.deadline import domain, metrics, statistics, tracking
 from services.deadline.store import DeadlineStore
 from services.deadline.tracking import Record
 
@@ -75,9 +75,11 @@ class Deadlines:
 
     # ------------------------------------------------------------- the one write path
 
-    async def apply(self, receipt_no: str, change: Change, *, cause: str | None = None) -> Outcome:
+    async def apply(self, receipt_no: str, change: Change, *, cause: str | None = None,
+                    category: str | None = None) -> Outcome:
         calendar = self.calendar
         seen: list[tuple[Record | None, Record | None]] = []
+        counts: list[Any] = []  # what the complaint counted as in the statistics, and counts as now
 
         def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
             before = tracking.load(receipt_no, doc, calendar)
@@ -87,12 +89,16 @@ class Deadlines:
                 return None, []
             after, events = tracking.settle(after, events)
             state = tracking.dump(after)
+            counts[:] = [(doc or {}).get("statistics"), _counted(after, doc, category, calendar)]
+            state["statistics"] = counts[1]
             if not events and doc is not None and state == doc:
                 return None, []
             return state, [(topics.DEADLINES, e) for e in events]
 
         applied = await self.store.clocks.apply(receipt_no, decide, cause=cause)
         before, after = seen[0] if seen and not applied.duplicate else (None, None)
+        if after is not None and counts and counts[0] != counts[1]:
+            await self._count(receipt_no, counts[0], counts[1])
         self._observe(receipt_no, applied, before, after)
         return Outcome(applied, before, after)
 
@@ -124,7 +130,8 @@ class Deadlines:
         change = self._change_for(event)
         if change is None:
             return None
-        return await self.apply(event.subject, change, cause=event.id)
+        category = event.data.get("category") if event.type == c.COMPLAINT_RECEIVED else None
+        return await self.apply(event.subject, change, cause=event.id, category=category)
 
     def _change_for(self, event: Event) -> Change | None:
         t, data, receipt_no = event.type, event.data, event.subject
@@ -152,7 +159,7 @@ class Deadlines:
 
     async def on_own_event(self, event: Event) -> Outcome | None:
         """An event this service published, read back from its topic in a rebuild."""
-        if event.type == tracking.HOLIDAY_ADDED:
+        if event.type == c.DEADLINE_HOLIDAY_ADDED:
             await self._restore_holiday(event)
         elif event.type in tracking.SIGNAL_TYPES + tracking.CLOCK_TYPES:
             return await self.apply(event.subject, lambda r: tracking.on_published(r, event), cause=event.id)
@@ -309,9 +316,42 @@ class Deadlines:
         except domain.DeadlineError as error:
             raise domain_error(error) from None
 
+    async def _count(self, receipt_no: str, before: Any, after: Any) -> None:
+        try:
+            await self.store.statistics.count(receipt_no, before, after)
+        except Exception as exc:  # noqa: BLE001 - the clock is written; docs/statistics.md: recount
+            log.warning("statistics not counted", extra={"receipt_no": receipt_no, "error": type(exc).__name__})
+
+    async def statistics(self, *, group_by: str, first: str | None, last: str | None,
+                         department: str | None) -> dict[str, Any]:
+        """Processing statistics of the months ``first..last`` (default: the last twelve) by ``group_by``,
+        from the counters (no complaint is read)."""
+        if group_by not in statistics.GROUPINGS:
+            raise Invalid("group_by", f"one of {', '.join(statistics.GROUPINGS)}")
+        first, last = statistics.month_range(first, last, now=self.clock(), calendar=self.calendar)
+        cells = await self.store.statistics.list(first=first, last=last, department=department)
+        return {**statistics.summarise(cells, group_by=group_by), "from": first, "to": last,
+                "department": department}
+
+    async def public_statistics(self, *, group_by: str, year: int | None) -> dict[str, Any]:
+        """The published figures of ``year`` (default: this year): the same counters, every department."""
+        year = year or self.calendar.local(self.clock()).year
+        first, last = statistics.year_range(year)
+        return {**await self.statistics(group_by=group_by, first=first, last=last, department=None), "year": year}
+
     async def refresh_gauges(self) -> None:
         metrics.OPEN_CLOCKS.set(await self.store.count_live())
         metrics.OVERDUE.set(await self.store.count_overdue(now=self.clock()))
+
+
+def _counted(rec: Record, doc: Doc | None, category: str | None, calendar: WorkCalendar) -> Any:
+    """What ``rec`` counts as in the statistics; the category is heard once, with the receipt."""
+    previous = (doc or {}).get("statistics")
+    known = (previous or {}).get("cell", {}).get("category")
+    return statistics.counted(rec.clock, department=rec.department, category=category or known,
+                              channel=rec.facts.get("channel"), closed_by=rec.closed_by,
+                              breached=any(s.name == domain.BREACHED for s in rec.sent), calendar=calendar,
+                              previous=previous, department_name=rec.department_name)
 
 
 def _holiday_doc(day: date, name: str, actor: str, now: datetime) -> Doc:

@@ -3,9 +3,9 @@
 
 Pure: the boundaries are parsed from GeoJSON text the caller reads (:func:`busan` reads the file
 shipped in ``services/intake/data``); the point-in-polygon test is ray casting (even-odd rule,
-holes included). The shipped Busan boundaries are APPROXIMATE (see docs/intake.md, "District from
-coordinates", and ``data/build_busan_districts.py``): good away from a boundary, a fallback for
-requests that carry only coordinates.
+holes included). The shipped Busan boundaries are APPROXIMATE (docs/districts.md and
+``data/build_busan_districts.py``): good away from a boundary, a fallback for requests that carry
+only coordinates.
 """
 
 from __future__ import annotations

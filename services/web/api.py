@@ -211,6 +211,11 @@ class Api:
     async def departments(self) -> list[Doc]:
         return (await self._json("GET", "/api/v1/routing/departments/", staff=True))["items"]
 
+    async def set_department_hours(self, code: str, *, name: str, phone: str, hours: Doc | None) -> Doc:
+        """Set a department's working hours (None: the statutory hours); its handlers are kept."""
+        return await self._json("PUT", f"/api/v1/routing/departments/{_seg(code)}", staff=True,
+                                json={"name": name, "phone": phone, "hours": hours})
+
     async def preview_route(self, body: Doc) -> Doc:
         return await self._json("POST", "/api/v1/routing/preview", staff=True, json=body)
 

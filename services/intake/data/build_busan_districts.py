@@ -1,6 +1,6 @@
 """Builds ``busan_districts.geojson``: APPROXIMATE boundaries of Busan's 16 구·군.
 
-Method (docs/intake.md, "District from coordinates"): each district is given a few reference
+Method (docs/districts.md): each district is given a few reference
 points (its office and well-known places inside it, coordinates written down from general
 knowledge, rounded to about 100 m); every point of the plane belongs to the nearest reference point
 (a Voronoi partition, distances measured with longitude scaled by cos 35.15°); the cells of a
