@@ -93,7 +93,9 @@ PUBLIC: tuple[Rule, ...] = (
     Rule(frozenset({"POST"}), r"/api/v1/complaints/[^/]+/(confirm|withdraw)",
          "a citizen confirms an oral complaint or withdraws one, with the check code (intake checks it)", "code"),
     Rule(_READ, r"/api/v1/compensations/charter", "the charter's compensation rules"),
-    Rule(_READ, r"/api/v1/deadlines/statutory-types", "the statutory-type catalogue (민원처리기준표), for the filing forms"),
+    Rule(_READ, r"/api/v1/deadlines/(statutory-types|statistics/public)",
+         "the statutory-type catalogue (민원처리기준표) for the filing forms; the published processing statistics "
+         "(counts only, no person)"),
     Rule(_READ, r"/api/v1/surveys/reports/[^/]+", "a published yearly survey report (drafts need staff: checked)"),
     Rule(frozenset({"GET", "HEAD", "POST"}), r"/api/v1/surveys/(?!stats$|complaints/|reports/|followups$)[^/]+",
          "a citizen answers a survey with its signed token"),
@@ -101,7 +103,7 @@ PUBLIC: tuple[Rule, ...] = (
          r"/open311/v2/(services\.json|services/[^/]+|requests\.json|requests/[^/]+)",
          "Open311: discovery, public request views, filing (no personal data returned)"),
     Rule(frozenset({"GET", "HEAD", "POST"}),
-         r"/|/complaints(/new)?|/lookup|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
+         r"/|/complaints(/new)?|/lookup|/statistics|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
          "the citizen portal, static files and the console's sign-in"),
 )
 

@@ -7,11 +7,12 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.di import Provide
-from litestar.params import HeaderParameter, Parameter
+from litestar.params import HeaderParameter, Parameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from minwon import auth
 from minwon.errors import DomainError
+from services.deadline import statistics_export
 from services.deadline.handlers import Deadlines
 
 
@@ -38,6 +39,11 @@ class HolidayIn(_Strict):
     date: date
     name: str = Field(min_length=1, max_length=100, description="e.g. 임시공휴일")
 
+
+GroupBy = Annotated[str, Parameter(max_length=20, description="department, category, channel or month")]
+FirstMonth = Annotated[str | None, QueryParameter(name="from", max_length=7, description="first month, YYYY-MM")]
+LastMonth = Annotated[str | None, QueryParameter(name="to", max_length=7, description="last month, YYYY-MM")]
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 STAFF = [auth.requires(*auth.STAFF)]
 READERS = [auth.requires(*auth.READERS)]
@@ -74,6 +80,42 @@ class DeadlineController(Controller):
         doc, created = await deadlines.add_holiday(data.date, data.name, auth.staff(request).id)
         return Response(doc, status_code=201 if created else 200)
 
+    @get("/statistics", guards=READERS)
+    async def statistics(self, request: Request[Any, Any, Any], deadlines: Deadlines, group_by: GroupBy = "department",
+                         first: FirstMonth = None, last: LastMonth = None,
+                         department: str | None = None) -> dict[str, Any]:
+        """Processing statistics (처리 통계) by department, category, channel or month of receipt: on-time rate,
+        mean and 90th-percentile working days, backlog and overdue (docs/statistics.md). An official outside
+        the complaint office sees their own department's."""
+        return await deadlines.statistics(group_by=group_by, first=first, last=last,
+                                          department=_scope(request, department))
+
+    @get("/statistics.csv", guards=READERS, media_type="text/csv")
+    async def statistics_csv(self, request: Request[Any, Any, Any], deadlines: Deadlines,
+                             group_by: GroupBy = "department", first: FirstMonth = None, last: LastMonth = None,
+                             department: str | None = None) -> Response[bytes]:
+        """The statistics as CSV (UTF-8 with BOM)."""
+        result = await deadlines.statistics(group_by=group_by, first=first, last=last,
+                                            department=_scope(request, department))
+        return _file(statistics_export.to_csv(result), "text/csv; charset=utf-8",
+                     statistics_export.filename(result, "csv"))
+
+    @get("/statistics.xlsx", guards=READERS, media_type=XLSX)
+    async def statistics_xlsx(self, request: Request[Any, Any, Any], deadlines: Deadlines,
+                              group_by: GroupBy = "department", first: FirstMonth = None, last: LastMonth = None,
+                              department: str | None = None) -> Response[bytes]:
+        """The statistics as an XLSX workbook (a sheet of figures, a sheet of definitions)."""
+        result = await deadlines.statistics(group_by=group_by, first=first, last=last,
+                                            department=_scope(request, department))
+        return _file(statistics_export.to_xlsx(result), XLSX, statistics_export.filename(result, "xlsx"))
+
+    @get("/statistics/public")
+    async def public_statistics(self, deadlines: Deadlines, group_by: GroupBy = "department",
+                                year: Annotated[int | None, Parameter(ge=2000, le=2099)] = None) -> dict[str, Any]:
+        """The published figures of a year (the charter's 공표): counts and rates only, no complaint and no
+        person. Public."""
+        return await deadlines.public_statistics(group_by=group_by, year=year)
+
     @get("/{receipt_no:str}", guards=READERS)
     async def show(self, receipt_no: str, request: Request[Any, Any, Any], deadlines: Deadlines) -> dict[str, Any]:
         """One complaint's clock: due time, remaining working time, pauses, extensions, signals."""
@@ -100,6 +142,17 @@ class DeadlineController(Controller):
         items = await deadlines.list(overdue=overdue, department=department, status=status, after=cursor,
                                      limit=limit)
         return {"items": items, "next_cursor": items[-1]["receipt_no"] if len(items) == limit else None}
+
+
+def _scope(request: Request[Any, Any, Any], department: str | None) -> str | None:
+    """The department an official may read: their own, unless the complaint office or an auditor."""
+    who = auth.staff(request)
+    return department if who.office or who.has(auth.AUDITOR) else (who.department or "-")
+
+
+def _file(body: bytes, media_type: str, name: str) -> Response[bytes]:
+    return Response(body, media_type=media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
 
 
 def routes(deadlines: Deadlines) -> list[Any]:

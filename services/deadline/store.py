@@ -4,6 +4,8 @@
   us, what was published, and derived ``status``, ``due_at`` and ``next_fire_at`` for
   the indexes (aggregates with inbox and outbox: every deadline event is written with
   the state that caused it).
+- ``statistics``: processing statistics per month, department, category and channel (a read model
+  of the clocks, see :mod:`services.deadline.statistics_store`).
 - ``holidays``: dates an administrator added (임시공휴일), each with the progress of
   the recomputation it started; its ``holiday_added`` event goes out with it.
 
@@ -20,6 +22,7 @@ from minwon.docstore import Doc, DocumentStore, iso
 from minwon.outbox import Aggregates, Relay, public
 from minwon.service import Clock, system_clock
 from minwon.timers import TimeIndex, due_ids
+from services.deadline.statistics_store import StatisticsStore
 from services.deadline.tracking import LIVE, OPEN
 
 INDEXES: tuple[tuple[str, ...], ...] = (
@@ -42,10 +45,12 @@ class DeadlineStore:
         self.timers = TimeIndex(self.db.collection("clock_timers"), ("next_fire_at",), clock=self.clock)
         self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
+        self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay))
 
     async def setup(self) -> None:
         for fields in INDEXES:
             await self.clocks.coll.ensure_index(*fields)
+        await self.statistics.setup()
 
     # ------------------------------------------------------------- timers
 

@@ -1,0 +1,56 @@
+"""The statistics read model's persistence: the ``statistics`` collection of deadline's database.
+
+One document per cell ``month|department|category|channel`` with its counters and days histogram
+(rules: :mod:`services.deadline.statistics`). A read costs one indexed query over the cells of the
+months asked for — as many documents as there are cells (months x departments x categories x
+channels that occurred), never one per complaint.
+
+Each change is written with the inbox of :class:`~minwon.outbox.Aggregates`, keyed by the
+complaint and the sequence number of what it counts as: a redelivered change is added once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from minwon.docstore import Doc
+from minwon.events import derive_id
+from minwon.outbox import Aggregates, public
+from services.deadline import statistics as s
+
+log = logging.getLogger("minwon.deadline")
+
+
+@dataclass
+class StatisticsStore:
+    cells: Aggregates
+
+    async def setup(self) -> None:
+        await self.cells.coll.ensure_index("month")
+        await self.cells.coll.ensure_index("department", "month")
+
+    async def count(self, receipt_no: str, before: Mapping[str, Any] | None,
+                    after: Mapping[str, Any] | None) -> None:
+        """Move a complaint's contribution from ``before`` to ``after`` (both as stored on its clock)."""
+        changes = s.deltas(before, after)
+        if not changes:
+            return
+        seq = (after or before or {}).get("seq", 0)
+        cause = derive_id(receipt_no, "statistics", str(seq))
+        home = s.cell_id(after["cell"]) if after else None
+        name = (after or {}).get("department_name")
+        for cid, change in changes.items():
+            def decide(doc: Doc | None, cid: str = cid, change: Mapping[str, int] = change) -> Any:
+                return s.add(doc, cid, change, name if cid == home else None), []
+
+            await self.cells.apply(cid, decide, cause=cause)
+
+    async def list(self, *, first: str, last: str, department: str | None) -> list[Doc]:
+        """The cells of months ``first..last`` (of one department): one page per cell, no complaint read."""
+        where: dict[str, Any] = {"month": {"$gte": first, "$lte": last}}
+        if department is not None:
+            where["department"] = department
+        return [public(d) or {} for d in await self.cells.coll.find(where, sort=[("_id", 1)])]
