@@ -42,7 +42,6 @@ DEADLINE_HOLIDAY_ADDED = event_type("deadline", "holiday_added")
 # notification -> minwon.notifications.v1
 NOTIFICATION_SENT = event_type("notification", "sent")
 NOTIFICATION_FAILED = event_type("notification", "failed")
-NOTIFICATION_REQUESTED = event_type("notification", "requested")
 
 # compensation -> minwon.compensations.v1
 COMPENSATION_GRANTED = event_type("compensation", "granted")

@@ -32,7 +32,7 @@ from typing import Any
 
 from minwon import contracts as c
 from minwon.docstore import iso
-from minwon.events import Event, derive_id, event_type
+from minwon.events import Event, derive_id
 from minwon.workcal import WorkCalendar
 from services.deadline import domain as d
 
@@ -44,9 +44,8 @@ CLOSED = "closed"  # closed, withdrawn or transferred
 REFUSED = "refused"  # the received complaint could not be given a clock (unknown kind or type)
 LIVE = (OPEN, PAUSED)
 
-#: Published by this service on its own topic when an administrator adds a holiday (임시공휴일);
-#: a rebuild restores the calendar from it. (To be added to minwon.contracts: DEADLINE_HOLIDAY_ADDED.)
-HOLIDAY_ADDED = event_type("deadline", "holiday_added")
+#: The subject of ``deadline.holiday_added`` (:data:`minwon.contracts.DEADLINE_HOLIDAY_ADDED`): published on
+#: this service's own topic when an administrator adds a holiday (임시공휴일); a rebuild restores the calendar from it.
 CALENDAR_SUBJECT = "calendar"
 
 SIGNAL_TYPES = (c.DEADLINE_WARNING, c.DEADLINE_ESCALATED, c.DEADLINE_BREACHED, c.DEADLINE_SLA_MISSED,
@@ -381,7 +380,7 @@ def on_calendar(rec: Record | None, *, holiday: date, now: datetime, source: str
 
 def holiday_event(day: date, name: str, actor: str, *, now: datetime, source: str) -> Event:
     """The administrator's added holiday, on the service's own topic (a rebuild restores it)."""
-    return Event.new(HOLIDAY_ADDED, id=derive_id("holiday", day.isoformat()), source=source,
+    return Event.new(c.DEADLINE_HOLIDAY_ADDED, id=derive_id("holiday", day.isoformat()), source=source,
                      subject=CALENDAR_SUBJECT, time=now,
                      data={"date": day.isoformat(), "name": name, "actor": actor, "occurred_at": now.isoformat()})
 
