@@ -266,9 +266,11 @@ class MongoCollection:
         return await self._write(doc, expected_version + 1)
 
     async def put(self, doc: Doc) -> None:
+        """Create or replace, at the next version: absent (never written, or deleted) it is a create,
+        which continues a deleted id's versions."""
         while True:
             latest = await self.get(doc["_id"])
-            if await self._write(doc, int(latest["_v"]) + 1 if latest else 1):
+            if await (self._write(doc, int(latest["_v"]) + 1) if latest else self.create(doc)):
                 return
 
     async def delete(self, id: str) -> bool:

@@ -89,6 +89,23 @@ async def test_put_delete_and_recreate(coll: Collection) -> None:
     assert (await coll.get("a"))["n"] == 4
 
 
+async def test_put_versions_the_document_as_update_does(coll: Collection) -> None:
+    """Both adapters: a put stores ``_v`` (the caller's own ``_v`` is not trusted), an update compares
+    on it, and a put after a delete writes the document again with a version an update accepts."""
+    await coll.put({"_id": "v", "n": 1, "_v": 99})
+    doc = await coll.get("v")
+    assert (doc["n"], doc["_v"]) == (1, 1)
+    assert await coll.update({**doc, "n": 2}, expected_version=1)
+    await coll.put({**doc, "n": 3})  # carries the stale _v 1: put writes over version 2 all the same
+    assert await coll.get("v") == {"_id": "v", "n": 3, "_v": 3}
+    assert await coll.delete("v")
+    await asyncio.wait_for(coll.put({"_id": "v", "n": 4}), timeout=10)
+    again = await coll.get("v")
+    assert again is not None and again["n"] == 4 and isinstance(again["_v"], int)
+    assert await coll.update({**again, "n": 5}, expected_version=again["_v"])
+    assert (await coll.get("v"))["n"] == 5
+
+
 async def test_concurrent_compare_and_set_has_exactly_one_winner_per_version(coll: Collection) -> None:
     await coll.create({"_id": "a", "n": 0})
 
