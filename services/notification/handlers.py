@@ -15,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -32,6 +33,9 @@ from services.notification.domain import Consent, Policy, Rendered, Try
 from services.notification.providers import DeliveryFailed, Message, Providers
 from services.notification.rendering import Renderer
 from services.notification.store import NotificationStore
+
+FINAL_REMEMBERED = 100_000
+"""How many final notice ids a process keeps in memory (a few MiB), oldest forgotten first."""
 
 log = logging.getLogger("minwon.notification")
 
@@ -56,6 +60,9 @@ class Notifier:
     org_name: str
     font: letters.Font
     batch_size: int = 100
+    _final: OrderedDict[str, None] = field(default_factory=OrderedDict, repr=False)
+    """Ids of notices seen sent, dead, skipped or superseded (a state they never leave): a wake
+    skips them instead of reading each again for every later event of the complaint."""
 
     # ------------------------------------------------------------------ events in
 
@@ -144,7 +151,16 @@ class Notifier:
         """Try the new notices and the complaint's earlier ones (details they waited for may just have
         arrived); each is read by id, and one already sent or skipped is left as it is."""
         for id in dict.fromkeys([*ids, *known]):
-            await self._attempt_safely(id)
+            if id not in self._final:
+                await self._attempt_safely(id)
+
+    def _seen(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Note a notice that reached a final state; returns it."""
+        if record is not None and record.get("status") in domain.FINAL and record.get("id"):
+            self._final[record["id"]] = None
+            if len(self._final) > FINAL_REMEMBERED:
+                self._final.popitem(last=False)
+        return record
 
     # ------------------------------------------------------------------ the delivery loop
 
@@ -161,7 +177,7 @@ class Notifier:
 
     async def _attempt_safely(self, id: str) -> None:
         try:
-            await self.attempt(id)
+            self._seen(await self.attempt(id))
         except Exception as exc:  # noqa: BLE001 - the record stays due; the loop tries again
             log.warning("notification attempt failed", extra={"notification_id": id, "error": type(exc).__name__})
 
