@@ -167,7 +167,11 @@ class MongoCollection:
             keys = await self._keys_of(id, version - 1)
             if keys is None:  # not at our base: our base's writer has not finished (or crashed)
                 current = await self._c.find_one({"_id": id})
-                if current is None:
+                if current is None or (int(current.get("_v", 0)) < version - 1
+                                       and not await self._marked(id, version - 1)):
+                    # no such base version (one never stored, or the document deleted): our marker
+                    # must not stand for a write that did not happen
+                    await self._m.delete_one({"_id": self._key(id, version)})
                     return False
                 if int(current.get("_v", 0)) < version:  # the marker decided: ours is the newest
                     keys = frozenset(current)
@@ -195,6 +199,9 @@ class MongoCollection:
             return True
         result = await self._c.replace_one({"_id": doc["_id"], "_v": version - 1}, new)
         return result.matched_count == 1
+
+    async def _marked(self, id: str, version: int) -> bool:
+        return await self._m.find_one({"_id": self._key(id, version)}, {"_id": 1}) is not None
 
     async def _roll_forward(self, id: str, version: int) -> None:
         """The marker of ``version`` exists: make sure the document reached it (a writer that

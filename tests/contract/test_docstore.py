@@ -95,10 +95,13 @@ async def test_put_versions_the_document_as_update_does(coll: Collection) -> Non
     await coll.put({"_id": "v", "n": 1, "_v": 99})
     doc = await coll.get("v")
     assert (doc["n"], doc["_v"]) == (1, 1)
+    assert not await coll.update({**doc, "n": 0}, expected_version=99)  # a version never stored
     assert await coll.update({**doc, "n": 2}, expected_version=1)
     await coll.put({**doc, "n": 3})  # carries the stale _v 1: put writes over version 2 all the same
     assert await coll.get("v") == {"_id": "v", "n": 3, "_v": 3}
     assert await coll.delete("v")
+    assert not await coll.update({"_id": "v", "n": -1}, expected_version=3)  # deleted: nothing to update
+    assert await coll.get("v") is None
     await asyncio.wait_for(coll.put({"_id": "v", "n": 4}), timeout=10)
     again = await coll.get("v")
     assert again is not None and again["n"] == 4 and isinstance(again["_v"], int)
