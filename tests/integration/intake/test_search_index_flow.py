@@ -3,6 +3,7 @@ through intake's HTTP API on both backends (embedded SQLite; Kafka + MongoDB-wir
 
 from __future__ import annotations
 
+import base64
 import json
 import uuid
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from minwon import contracts as c
 from minwon.events import Event
 from minwon.host import Infrastructure, create_app
 from minwon.outbox import Relay
+from services.intake.api import ComplaintIn
 from services.intake.bootstrap import bootstrap, build
 from services.intake.settings import IntakeSettings
 from tests.factories import STAFF, complaint_payload, staff_headers
@@ -200,4 +202,32 @@ async def test_notes_are_for_officials_who_may_see_the_complaint_never_for_the_c
         assert view["notes"][0]["by"]["id"].startswith("handler-")
         citizen = await client.get(f"{API}/{receipt}", params={"code": code})
         assert citizen.status_code == 200 and "현장 사진" not in citizen.text and "notes" not in citizen.json()
+    await bus.stop()
+
+
+async def test_after_a_key_rotation_search_finds_both_keys_and_reseal_reindexes_under_the_new_one(backend) -> None:
+    store, bus = backend.store("intake"), backend.bus()
+    office = {"id": "office-kim", "name": "김민원", "roles": ["complaint_office"]}
+    old_settings = backend.settings()
+    filing = ComplaintIn(**complaint_payload(name="최 유리", phone="010-4444-1212")).to_filing()
+    old, _ = await build(old_settings, store=store, relay=Relay(bus)).file_complaint(filing)
+    old_id = old.index_key
+    rotated = old_settings.model_copy(update={"pii_key": base64.b64encode(b"n" * 32).decode(), "pii_key_id": "k2",
+                                              "pii_old_keys": f"{old_id}={old_settings.pii_key}"})
+    during = build(rotated, store=store, relay=Relay(bus))
+    new, _ = await during.file_complaint(ComplaintIn(**complaint_payload(name="최유리")).to_filing())
+    assert (old_id, new.index_key) == (old.index_key, "k2") and old_id != "k2"
+
+    async def named() -> list[str]:
+        found = await during.search({"name": "최유리"}, by=office, purpose="검색", after=None, limit=10)
+        return sorted(x.receipt_no for x in found)
+
+    both = sorted([old.receipt_no, new.receipt_no])
+    assert await named() == both  # the old complaint under the old key's terms, the new one under the new
+    stale = await store.collection("complaints").get(old.receipt_no)
+    await during.reseal()
+    fresh = await store.collection("complaints").get(old.receipt_no)
+    assert fresh["index_key"] == "k2" and not set(fresh["search_terms"]) & set(stale["search_terms"])
+    during = build(rotated.model_copy(update={"pii_old_keys": ""}), store=store, relay=Relay(bus))
+    assert await named() == both  # the old key gone, everything found under the new one
     await bus.stop()
