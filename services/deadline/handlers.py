@@ -333,6 +333,24 @@ class Deadlines:
         return {**statistics.summarise(cells, group_by=group_by), "from": first, "to": last,
                 "department": department}
 
+    async def recount_statistics(self, *, page_size: int = 500) -> int:
+        """Rebuild the statistics counters from what every clock counts as (one pass over the clocks,
+        a page at a time; memory grows with the cells, not the complaints). For a repair or a clock
+        store older than the counters; run it with the consumers stopped. Returns the cells written."""
+        totals: dict[str, dict[str, Any]] = {}
+        after: str | None = None
+        while True:
+            page = await self.store.page(after=after, limit=page_size)
+            for doc in page:
+                rec = tracking.load(doc["receipt_no"], doc, self.calendar)
+                counted = doc.get("statistics") or (_counted(rec, doc, None, self.calendar) if rec else None)
+                for cid, change in statistics.deltas(None, counted).items():
+                    totals[cid] = statistics.add(totals.get(cid), cid, change, (counted or {}).get("department_name"))
+            if len(page) < page_size:
+                break
+            after = page[-1]["receipt_no"]
+        return await self.store.statistics.replace_all(totals)
+
     async def public_statistics(self, *, group_by: str, year: int | None) -> dict[str, Any]:
         """The published figures of ``year`` (default: this year): the same counters, every department."""
         year = year or self.calendar.local(self.clock()).year

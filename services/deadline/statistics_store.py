@@ -48,6 +48,16 @@ class StatisticsStore:
 
             await self.cells.apply(cid, decide, cause=cause)
 
+    async def replace_all(self, totals: Mapping[str, Mapping[str, Any]]) -> int:
+        """Set every cell to ``totals`` (cell id -> the :func:`~services.deadline.statistics.add` of its
+        counters) and empty the cells not in it: the recount. Returns the cells written."""
+        stale = [d["_id"] for d in await self.cells.coll.find({}, sort=[("_id", 1)]) if d["_id"] not in totals]
+        for cid in stale:
+            await self.cells.coll.delete(cid)
+        for cid, cell in totals.items():
+            await self.cells.apply(cid, lambda doc, cell=cell: (dict(cell), []))
+        return len(totals)
+
     async def list(self, *, first: str, last: str, department: str | None) -> list[Doc]:
         """The cells of months ``first..last`` (of one department): one page per cell, no complaint read."""
         where: dict[str, Any] = {"month": {"$gte": first, "$lte": last}}
