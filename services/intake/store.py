@@ -4,7 +4,8 @@ officials' access, answer templates and each department's answer policy, in its 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Any
 
 from minwon.docstore import DocumentStore, MongoCollection
@@ -15,6 +16,10 @@ from minwon.outbox import Aggregates, Relay
 class IntakeStore:
     db: DocumentStore
     relay: Relay
+    receipt_block: int = 1
+    """Sequence numbers reserved per write to the shared counter (see ``next_sequence``)."""
+    _reserved: dict[str, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _reserving: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def __post_init__(self) -> None:
         self.complaints = Aggregates(self.db.collection("complaints"), self.relay)
@@ -57,8 +62,17 @@ class IntakeStore:
         return await self.audit.find(where, sort=[("_id", 1)], limit=limit)
 
     async def next_sequence(self, *, org: str, year: int) -> int:
-        """Unique per organisation and year, across any number of intake replicas."""
-        return await self.sequences.increment(f"{org}:{year}", "value")
+        """Unique per organisation and year, across any number of intake replicas. Each process
+        reserves ``receipt_block`` numbers with one counter write and hands them out in order, so
+        replicas interleave blocks and a restart skips what was left of its block."""
+        key = f"{org}:{year}"
+        async with self._reserving:
+            following, last = self._reserved.get(key, (1, 0))
+            if following > last:
+                last = await self.sequences.increment(key, "value", by=self.receipt_block)
+                following = last - self.receipt_block + 1
+            self._reserved[key] = (following + 1, last)
+            return following
 
     async def claim(self, *, key: str, receipt_no: str, fingerprint: str) -> dict[str, Any]:
         """Bind an idempotency key to a receipt number; the first claim wins."""
