@@ -43,6 +43,7 @@ class HolidayIn(_Strict):
 GroupBy = Annotated[str, Parameter(max_length=20, description="department, category, channel or month")]
 FirstMonth = Annotated[str | None, QueryParameter(name="from", max_length=7, description="first month, YYYY-MM")]
 LastMonth = Annotated[str | None, QueryParameter(name="to", max_length=7, description="last month, YYYY-MM")]
+Department = Annotated[str | None, Parameter(max_length=100, description="one department (the complaint office)")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 STAFF = [auth.requires(*auth.STAFF)]
@@ -83,7 +84,7 @@ class DeadlineController(Controller):
     @get("/statistics", guards=READERS)
     async def statistics(self, request: Request[Any, Any, Any], deadlines: Deadlines, group_by: GroupBy = "department",
                          first: FirstMonth = None, last: LastMonth = None,
-                         department: str | None = None) -> dict[str, Any]:
+                         department: Department = None) -> dict[str, Any]:
         """Processing statistics (처리 통계) by department, category, channel or month of receipt: on-time rate,
         mean and 90th-percentile working days, backlog and overdue (docs/statistics.md). An official outside
         the complaint office sees their own department's."""
@@ -93,7 +94,7 @@ class DeadlineController(Controller):
     @get("/statistics.csv", guards=READERS, media_type="text/csv")
     async def statistics_csv(self, request: Request[Any, Any, Any], deadlines: Deadlines,
                              group_by: GroupBy = "department", first: FirstMonth = None, last: LastMonth = None,
-                             department: str | None = None) -> Response[bytes]:
+                             department: Department = None) -> Response[bytes]:
         """The statistics as CSV (UTF-8 with BOM)."""
         result = await deadlines.statistics(group_by=group_by, first=first, last=last,
                                             department=_scope(request, department))
@@ -103,7 +104,7 @@ class DeadlineController(Controller):
     @get("/statistics.xlsx", guards=READERS, media_type=XLSX)
     async def statistics_xlsx(self, request: Request[Any, Any, Any], deadlines: Deadlines,
                               group_by: GroupBy = "department", first: FirstMonth = None, last: LastMonth = None,
-                              department: str | None = None) -> Response[bytes]:
+                              department: Department = None) -> Response[bytes]:
         """The statistics as an XLSX workbook (a sheet of figures, a sheet of definitions)."""
         result = await deadlines.statistics(group_by=group_by, first=first, last=last,
                                             department=_scope(request, department))
@@ -147,7 +148,7 @@ class DeadlineController(Controller):
 def _scope(request: Request[Any, Any, Any], department: str | None) -> str | None:
     """The department an official may read: their own, unless the complaint office or an auditor."""
     who = auth.staff(request)
-    return department if who.office or who.has(auth.AUDITOR) else (who.department or "-")
+    return department if who.office or who.has(auth.AUDITOR) else (who.department or "(none)")
 
 
 def _file(body: bytes, media_type: str, name: str) -> Response[bytes]:
