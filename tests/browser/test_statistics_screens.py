@@ -65,6 +65,9 @@ def test_the_console_table_and_the_public_page_show_the_figures(system: System, 
     rows = {r[0]: r for r in sheet.iter_rows(values_only=True)}
     assert rows[category][1:3] == (2, 1) and rows["합계"][1] >= 2
 
+    page.goto("/console/statistics?from=2026-13&by=month")  # a month that is not one: the field is named
+    expect(page.get_by_role("alert")).to_contain_text("시작 월")
+
     citizen_page = new_page()
     citizen_page.goto("/")
     citizen_page.get_by_role("link", name="민원 처리 현황").click()
