@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from minwon import contracts as c
+from minwon.errors import Conflict, Invalid
+from services.intake import domain
 from services.intake import similarity as s
+from services.intake.domain import Complaint
+from tests.unit.intake.test_domain import registered
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32
@@ -103,3 +110,56 @@ def test_other_citizens_on_the_same_thing_within_a_week_are_suggested() -> None:
     assert [x["receipt_no"] for x in found] == ["B-8", "B-2"]  # most alike first
     assert found[0]["similarity"] == 1.0 and 0.5 <= float(found[1]["similarity"]) < 1.0
     assert [x["receipt_no"] for x in s.link_suggestions(this, others, linked=["B-8"])] == ["B-2"]
+
+
+# ------------------------------------------------ the domain's commands for them
+
+
+def _complaint(**changes: Any) -> Complaint:
+    return replace(registered(), **changes)
+
+
+def test_a_note_is_kept_sealed_without_a_step_or_an_event() -> None:
+    noted = domain.add_note(_complaint(), text="현장 확인", note_id="n1", sealed="k1:zz", now=T0,
+                            by={"id": "road-01", "name": "박담당", "roles": ["handler"]})
+    assert noted.notes == ({"id": "n1", "at": T0.isoformat(), "by": {"id": "road-01", "name": "박담당"},
+                            "sealed": "k1:zz"},)
+    assert noted.timeline == _complaint().timeline and "현장" not in str(noted.to_doc())
+    for text in ("  ", "가" * (domain.MAX_NOTE + 1)):
+        with pytest.raises(Invalid) as refused:
+            domain.add_note(_complaint(), text=text, note_id="n2", sealed="k1:zz", now=T0, by={"id": "x"})
+        assert refused.value.field == "text"
+
+
+def test_a_link_is_recorded_once_and_never_to_itself() -> None:
+    linked = domain.link(domain.link(_complaint(), "2026-BUSAN-0000009"), "2026-BUSAN-0000009")
+    assert linked.links == ("2026-BUSAN-0000009",)
+    assert Complaint.from_doc(linked.to_doc()).links == linked.links
+    with pytest.raises(Invalid):
+        domain.link(linked, linked.receipt_no)
+
+
+def test_only_a_flagged_repeat_closes_as_one_with_the_statutory_notice() -> None:
+    with pytest.raises(Conflict):
+        domain.repeat_draft(_complaint(), reason="반복")
+    flagged = _complaint(repeat_of=("2026-BUSAN-0000001", "2026-BUSAN-0000002"))
+    with pytest.raises(Invalid):
+        domain.repeat_draft(flagged, reason=" ")
+    draft = domain.repeat_draft(flagged, reason="세 번째 같은 내용")
+    assert "제23조" in draft.text and "2026-BUSAN-0000002" in draft.text and draft.outcome == "rejected"
+    closed, events = domain.close_as_repeat(flagged, draft=draft, sealed="k1:aa", now=T0, source="/t", by=None)
+    assert closed.status == domain.CLOSED and closed.answer_state == domain.ANSWER_APPROVED
+    assert [e.type for e in events] == [c.COMPLAINT_CLOSED, c.COMPLAINT_SEALED, c.COMPLAINT_SEALED]
+    assert [e.data["part"] for e in events[1:]] == ["closed", "answer"]  # as any rejection: the result notice's parts
+    assert "제23조" in events[2].data["content"]["text"] and events[1].data["content"]["reasons"] == "세 번째 같은 내용"
+    assert "제23조" not in str(events[0].data)  # the public event carries no text
+    with pytest.raises(Conflict):
+        domain.close_as_repeat(closed, draft=draft, sealed="k1:aa", now=T0, source="/t", by=None)
+
+
+def test_reseal_covers_the_notes() -> None:
+    doc = _complaint(notes=({"id": "n1", "at": "t", "by": None, "sealed": "k1:old"},)).to_doc()
+    stale = lambda v: v.startswith("k1:")  # noqa: E731
+    assert domain.needs_reseal({**doc, "sealed": "k2:x"}, stale=stale)
+    again = domain.resealed({**doc, "sealed": "k2:x"}, stale=stale, again=lambda v: "k2:" + v[3:])
+    assert again is not None and again["notes"][0]["sealed"] == "k2:old"
