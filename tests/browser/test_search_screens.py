@@ -49,3 +49,39 @@ def test_an_official_searches_by_name_opens_the_complaint_and_keeps_a_note(syste
     sign_in(stranger, f"{other_department(assignment['department'])}-lead")
     stranger.goto(f"/console/search?name={name}")
     expect(stranger.locator("#search-none")).to_be_visible()
+
+
+def _answered(system: System, receipt_no: str) -> None:
+    """Answered and closed by the complaint office (approved where the department needs it)."""
+    system.json("PUT", f"/api/v1/complaints/{receipt_no}/answer", json={"outcome": "accepted", "text": "수리했습니다."})
+    system.json("POST", f"/api/v1/complaints/{receipt_no}/answer/submit")
+    if system.json("GET", f"/api/v1/complaints/{receipt_no}")["status"] != "closed":
+        system.json("POST", f"/api/v1/complaints/{receipt_no}/answer/approve", json={})
+
+
+def test_the_complaint_office_closes_a_flagged_repeat_with_the_statutory_notice(system: System,
+                                                                                new_page: Any) -> None:
+    tag = uuid.uuid4().hex[:4]
+    citizen = {"name": f"반복{tag}", "phone": f"010-9{int(tag, 16) % 1000:03d}-4321", "title": "놀이터 그네 파손 신고"}
+    earlier = []
+    for _ in range(2):
+        receipt_no = system.file(**citizen)["receipt_no"]
+        system.assignment(receipt_no)
+        _answered(system, receipt_no)
+        earlier.append(receipt_no)
+    third = system.file(**citizen)["receipt_no"]
+    system.assignment(third)
+
+    page = new_page()
+    sign_in(page, "office")
+    page.goto(f"/console/complaints/{third}")
+    flag = page.locator("#repeat-flag")
+    for receipt_no in earlier:
+        expect(flag).to_contain_text(receipt_no)
+    shot(page, "console-repeat")
+    page.get_by_label("종결 사유").fill("같은 내용으로 세 번째 제출")
+    page.get_by_role("button", name="반복민원으로 종결").click()
+    expect(page.locator("h1")).to_contain_text("처리 완료")
+    closed = system.json("GET", f"/api/v1/complaints/{third}")
+    assert closed["status"] == "closed" and closed["outcome"] == "rejected"
+    assert closed["timeline"][-1]["by"]["id"] == "office"
