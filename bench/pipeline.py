@@ -18,6 +18,8 @@ Printed, per backend:
   events are copies of real ones taken from the run.
 - intake POSTs/s (``clients`` concurrent citizens, embedded) and end-to-end complaints/s
   (first POST to the last receipt notice recorded), each as a ratio to its raw limit.
+- CPU per complaint in the burst, by process (``/proc``): ``minwon run``, or each service,
+  Kafka and FerretDB when the bench runs them: where the machine's time goes.
 - POST-to-receipt-notice latency p50/p99 at a fixed offered rate (open loop: each POST leaves on
   schedule whatever the earlier ones did). A notice missing at the bound counts as infinitely
   late, so p99 says ``>bound`` when more than 1 % are missing.
@@ -470,6 +472,9 @@ class Embedded:
 
     notification = intake
 
+    def pids(self) -> dict[str, int]:
+        return {"minwon run": self.proc.proc.pid} if self.proc and self.proc.proc else {}
+
     def fill(self, cloner: Cloner, first: int, count: int) -> int:
         assert self.proc
         self.proc.stop()
@@ -483,11 +488,16 @@ class Distributed:
 
     name = "distributed"
 
-    def __init__(self, base: Path, brokers: dict[str, str]):
+    def __init__(self, base: Path, brokers: dict[str, str], servers: dict[str, int] | None = None):
         self.base = base
         self.brokers = brokers
         self.procs: dict[str, MinwonProcess] = {}
         self.tag = ""
+        self.servers = servers or {}
+        """Process ids of Kafka and FerretDB when the bench runs them (their CPU is counted too)."""
+
+    def pids(self) -> dict[str, int]:
+        return {**{n: p.proc.pid for n, p in self.procs.items() if p.proc}, **self.servers}
 
     def start(self, fresh: bool = True) -> None:
         self.tag = f"bench{uuid.uuid4().hex[:8]}"
@@ -539,11 +549,15 @@ def phases(system: Embedded | Distributed, config: Config, burst: int, cohort: i
     system.start()
     tags.append(getattr(system, "tag", ""))
     try:
+        pids = system.pids()
+        before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         work, seconds, posts = file_burst(system.intake, burst, config.clients)
         acked = sum(1 for f in work if f.receipt)
         out["intake_posts_per_second"] = round(acked / seconds, 1)
         notices = await_notices(system.notification, [f.receipt for f in work if f.receipt], config.wait_seconds)
         out["burst"] = asdict(outcome(work, notices, posts))
+        out["cpu_ms_per_complaint"] = cpu_per_item(before, {n: cpu_seconds(p) for n, p in pids.items()},
+                                                   len(notices))
     finally:
         system.stop()
     out["sample"] = sample(system, work)
@@ -638,6 +652,41 @@ def _cohort(system: Embedded | Distributed, config: Config, cohort: int) -> dict
             "done": result.done, "filed": result.filed, "receipts": receipts}
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a process has used so far (``/proc``; ``None`` where unreadable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_item(before: dict[str, float | None], after: dict[str, float | None], items: int) -> dict[str, float]:
+    """Milliseconds of CPU each process spent per item between two readings (the burst: filing
+    and the wait for its notices, which includes the polling of the notices)."""
+    out = {}
+    for name, start in before.items():
+        end = after.get(name)
+        if start is not None and end is not None and items:
+            out[name] = round((end - start) / items * 1000, 1)
+    return out
+
+
+def _server_pids(infra: LocalInfra | None) -> dict[str, int]:
+    """Kafka's and FerretDB's process ids from the bench's own run directory (none for servers
+    the bench did not start)."""
+    if infra is None:
+        return {}
+    run_dir = Path(os.environ.get("MINWON_BENCH_INFRA_DIR", "/tmp/minwon-bench-infra"))
+    out = {}
+    for name in ("kafka", "ferretdb"):
+        try:
+            out[name] = int((run_dir / f"{name}.pid").read_text().strip())
+        except (OSError, ValueError):
+            continue
+    return out
+
+
 def _ratio(a: float | None, b: float | None) -> float | None:
     """``a / b`` to three significant figures."""
     return float(f"{a / b:.3g}") if a is not None and b else None
@@ -684,7 +733,7 @@ def run(config: Config | None = None) -> dict[str, Any]:
         if "distributed" in config.backends:
             brokers, infra, started = _brokers(base)
             try:
-                distributed = phases(Distributed(base, brokers), config, config.burst_distributed,
+                distributed = phases(Distributed(base, brokers, _server_pids(infra)), config, config.burst_distributed,
                                      config.cohort_distributed)
                 smp = distributed.pop("sample")
                 doc = sample_doc or smp["doc"] or {}
@@ -753,6 +802,10 @@ def show(report: dict[str, Any]) -> None:
                          f"done {fr['done']}/{fr['filed']} within {cfg['wait_seconds']:g} s"))
     width = max(len(r[0]) for r in rows) if rows else 0
     lines += [f"  {a:<{width}}  {b:>16}  {c}" for a, b, c in rows]
+    for name, sys in (("embedded", emb), ("distributed", dist)):
+        if sys and sys.get("cpu_ms_per_complaint"):
+            shares = ", ".join(f"{k} {v:g}" for k, v in sys["cpu_ms_per_complaint"].items())
+            lines.append(f"  {name} CPU ms per complaint in the burst, by process: {shares}")
     sizes = [str(s) for s in cfg["growth_sizes"]]
     if sizes and (emb or dist):
         lines.append("  growth: seconds per operation at 90 % of each size vs nearly empty stores (ratio last/first; "
