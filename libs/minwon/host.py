@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Response, get
-from litestar.middleware import DefineMiddleware
 from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from opentelemetry import trace

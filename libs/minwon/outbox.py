@@ -23,6 +23,7 @@ import builtins
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+
 from minwon import telemetry
 from minwon.bus import Bus
 from minwon.docstore import Collection, Doc

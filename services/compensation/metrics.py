@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from minwon.telemetry import zero
 from prometheus_client import Counter
 
+from minwon.telemetry import zero
 from services.compensation.domain import CAUSES
 
 VOUCHERS_GRANTED = Counter(

@@ -12,7 +12,6 @@ from litestar.params import Parameter
 from minwon import auth
 from services.notification.handlers import Notifier
 
-
 READERS = [auth.requires(*auth.READERS)]
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge
+
+from minwon.telemetry import zero
 
 SENT = Counter(
     "minwon_notification_sent_total",

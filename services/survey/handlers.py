@@ -22,8 +22,8 @@ from minwon.outbox import Decision
 from minwon.service import Clock
 from minwon.workcal import WorkCalendar
 from services.survey import domain, metrics
-from services.survey.domain import Answers, Survey
 from services.survey.chart import render_svg
+from services.survey.domain import Answers, Survey
 from services.survey.report import render_png
 from services.survey.store import SurveyStore
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge
+
+from minwon.telemetry import zero
 
 INVITATIONS = Counter("minwon_survey_invitations_total", "Survey invitations sent")
 SKIPPED = Counter("minwon_survey_skipped_total", "Closed complaints not invited, per reason", ["reason"])

@@ -11,8 +11,8 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from minwon import topics
 from apps.registry import SERVICES
+from minwon import topics
 from tests.deploy._deploy import ADAPTER_VALUES, K8S, OVERLAYS, ROOT, env_read_by_any, load_yaml, of_kind, render
 
 KUBERNETES_VERSION = "1.31.0"

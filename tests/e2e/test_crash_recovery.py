@@ -10,7 +10,6 @@ import pytest
 from tests.e2e.harness import MinwonProcess, wait_for
 from tests.factories import STAFF, complaint_payload
 
-
 QUICK = {
     # deliver at any hour, and retry a send a crash interrupted after 2 s instead of 5 min
     "MINWON_NOTIFICATION_QUIET_ON_NON_WORKING_DAYS": "false",

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from minwon import topics
 from apps.host import SERVICES, Infrastructure, build_services, create_app
+from minwon import topics
 from tests.factories import STAFF, complaint_payload
 
 QUICK_ENV = {

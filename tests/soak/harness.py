@@ -27,8 +27,8 @@ import queue
 import random
 import re
 import shutil
-import subprocess
 import statistics
+import subprocess
 import threading
 import time
 import uuid

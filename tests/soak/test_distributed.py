@@ -16,8 +16,8 @@ from typing import TypeVar
 
 import pytest
 
-from minwon.bus import KafkaBus
 from apps.registry import SERVICES
+from minwon.bus import KafkaBus
 from minwon.topics import DEADLETTER
 from tests.factories import STAFF_TEST_SECRET as STAFF
 from tests.soak.harness import (

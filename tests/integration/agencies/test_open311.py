@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 from litestar.testing import AsyncTestClient
 
+from apps.host import Infrastructure, create_app
 from minwon import contracts as c
 from minwon import topics
-from apps.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
 from tests.factories import STAFF, complaint_payload
 from tests.integration.agencies.helpers import close, until

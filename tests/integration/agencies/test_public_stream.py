@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 import jsonschema
 from litestar.testing import AsyncTestClient
 
+from apps.host import SERVICES, Infrastructure, build_services, create_app
 from minwon import contracts as c
 from minwon import topics
-from apps.host import SERVICES, Infrastructure, build_services, create_app
 from services.notification import public
 from tests.factories import STAFF, complaint_payload
 from tests.integration.agencies.helpers import MovingClock, Receiver, close, register, subscribe, until

@@ -20,7 +20,15 @@ from services.notification import public
 from services.notification.public import Filter
 from tests.factories import STAFF
 from tests.integration.agencies.helpers import (
-    MovingClock, Receiver, close, deliveries, notification_app, register, subscribe, until)
+    MovingClock,
+    Receiver,
+    close,
+    deliveries,
+    notification_app,
+    register,
+    subscribe,
+    until,
+)
 from tests.unit.agencies import factories as f
 from tests.unit.agencies.examples import load
 

@@ -17,10 +17,10 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
+from apps.host import Infrastructure, create_app
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import Event
-from apps.host import Infrastructure, create_app
 from services.compensation import domain
 from services.compensation.bootstrap import bootstrap
 from services.compensation.settings import DATA, CompensationSettings

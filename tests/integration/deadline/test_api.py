@@ -7,16 +7,15 @@ from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
 
-from minwon import topics
 from apps.host import Infrastructure, create_app
-
+from minwon import topics
 from tests.factories import STAFF, staff_headers
 from tests.integration.deadline.harness import (
     MovableClock,
     assigned,
     deadlines_for,
-    received,
     receipt,
+    received,
     wait_for,
 )
 

@@ -11,14 +11,13 @@ from pathlib import Path
 
 from apps import cli
 from minwon.events import derive_id
-
 from tests.integration.deadline.harness import (
     MovableClock,
     deadline_events,
     feed,
     now_utc,
-    received,
     receipt,
+    received,
     signal_counts,
     started,
 )

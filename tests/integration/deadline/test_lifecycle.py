@@ -12,7 +12,6 @@ from prometheus_client import REGISTRY
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import derive_id
-
 from tests.integration.deadline.harness import (
     MovableClock,
     assigned,
@@ -20,8 +19,8 @@ from tests.integration.deadline.harness import (
     deadline_events,
     deadlines_for,
     feed,
-    received,
     receipt,
+    received,
     running,
     started,
     wait_for,

@@ -11,18 +11,17 @@ from minwon import contracts as c
 from minwon.events import derive_id
 from services.deadline import domain as d
 from services.deadline import replay
-
 from tests.integration.deadline.harness import (
     MovableClock,
     deadline_events,
     deadlines_for,
     feed,
     now_utc,
-    received,
     receipt,
+    received,
     running,
-    started,
     signal_counts,
+    started,
     wait_for,
 )
 

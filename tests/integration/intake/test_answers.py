@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 from litestar.testing import AsyncTestClient
 
+from apps.host import Infrastructure, create_app
 from minwon import contracts as c
 from minwon import topics
 from minwon.crypto import Sealer
 from minwon.events import Event
-from apps.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
 from tests.factories import STAFF, complaint_payload, staff_headers
 

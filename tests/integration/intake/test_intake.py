@@ -9,9 +9,9 @@ from contextlib import AsyncExitStack
 
 from litestar.testing import AsyncTestClient
 
+from apps.host import Infrastructure, create_app
 from minwon import contracts as c
 from minwon import topics
-from apps.host import Infrastructure, create_app
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
 from tests.factories import STAFF, complaint_payload

@@ -3,7 +3,6 @@ and the gateway wired into the service on both backends."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import re
@@ -21,7 +20,6 @@ from services.notification import domain, letters
 from services.notification.providers import DeliveryFailed, HttpGateway, Message, SmtpEmail, SpoolPost
 from tests.integration.notification.helpers import SmtpServer, app, listed, of, statuses, until
 from tests.unit.notification.factories import assigned, filing, receipt_no, received
-
 
 # ------------------------------------------------------------------ a local SMS gateway
 

@@ -18,8 +18,7 @@ from services.notification import domain
 from services.notification.providers import DeliveryFailed, Message, Providers
 from tests.factories import STAFF
 from tests.integration.notification.helpers import MovingClock, app, events, listed, of, statuses, until
-from tests.unit.notification.factories import (
-    HANDLER, NOW, assigned, event, filing, receipt_no, received, sealed)
+from tests.unit.notification.factories import HANDLER, NOW, assigned, event, filing, receipt_no, received, sealed
 
 
 def _filed_and_assigned(r: str) -> list:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from minwon import auth
 from apps.host import build_app
+from minwon import auth
 from minwon.settings import Settings
 from tests.factories import staff_headers
 

@@ -11,10 +11,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from minwon import topics
 from apps.host import SERVICES, Infrastructure, build_services, create_app
+from minwon import topics
 from tests.factories import STAFF, complaint_payload
-
 
 
 def _exporter() -> InMemorySpanExporter:

@@ -13,17 +13,17 @@ from typing import Any, TypeVar
 
 from litestar.testing import AsyncTestClient
 
+from apps.host import Infrastructure, create_app
 from minwon import contracts as c
 from minwon import topics
 from minwon.bus import Bus
 from minwon.crypto import Sealer
 from minwon.docstore import DocumentStore
 from minwon.events import Event, derive_id
-from apps.host import Infrastructure, create_app
 from minwon.settings import Settings
-from tests.factories import STAFF
 from services.routing.bootstrap import bootstrap
 from services.routing.settings import RoutingSettings
+from tests.factories import STAFF
 
 GROUP = "minwon-routing"
 T = TypeVar("T")

@@ -11,10 +11,19 @@ from minwon import contracts as c
 from minwon import topics
 from minwon.events import derive_id
 from minwon.outbox import Relay
-from tests.factories import staff_headers
 from services.routing.store import RoutingStore
-from tests.integration.routing.helpers import (in_app, lifecycle, publish, receipt, routing_events, running,
-                                               sealed_filing, settled, wait_for)
+from tests.factories import staff_headers
+from tests.integration.routing.helpers import (
+    in_app,
+    lifecycle,
+    publish,
+    receipt,
+    routing_events,
+    running,
+    sealed_filing,
+    settled,
+    wait_for,
+)
 
 
 def _metric(name: str, **labels: str) -> float:

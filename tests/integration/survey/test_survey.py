@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 
 from litestar.testing import AsyncTestClient
 
+from apps.host import Infrastructure, create_app
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import Event
-from apps.host import Infrastructure, create_app
 from services.survey.bootstrap import bootstrap
 from services.survey.settings import SurveySettings
 from tests.factories import STAFF, staff_headers

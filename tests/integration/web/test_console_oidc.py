@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 import re
 import time
-from contextlib import closing
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 

@@ -11,7 +11,17 @@ from minwon.errors import DomainError
 from services.intake import domain
 from services.intake.domain import Complaint, Step
 from services.intake.open311 import (
-    BY_CODE, CATALOG, Open311Error, district_of, filing_of, full_name, request_json, service_of, status_of, visible)
+    BY_CODE,
+    CATALOG,
+    Open311Error,
+    district_of,
+    filing_of,
+    full_name,
+    request_json,
+    service_of,
+    status_of,
+    visible,
+)
 
 # the field names of the specification's sample answers
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}

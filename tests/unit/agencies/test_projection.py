@@ -14,7 +14,18 @@ from minwon.events import Event, derive_id
 from services.notification import public
 from services.notification.public import Filter, label, project, pseudonym
 from tests.unit.agencies.factories import (
-    NOW, ORIGIN, SECRET, assigned, breached, closed, deadline_set, extended, received, receipt_no, routed)
+    NOW,
+    ORIGIN,
+    SECRET,
+    assigned,
+    breached,
+    closed,
+    deadline_set,
+    extended,
+    receipt_no,
+    received,
+    routed,
+)
 
 
 def run(events: list[Event], state: dict[str, Any] | None = None) -> tuple[dict[str, Any] | None, list[Event]]:

@@ -12,10 +12,9 @@ from minwon import contracts as c
 from minwon import topics
 from minwon.docstore import iso
 from services.notification import webhooks as w
-from services.notification.public import pseudonym
+from services.notification.public import project, pseudonym
 from tests.unit.agencies.examples import load
 from tests.unit.agencies.factories import NOW, ORIGIN, SECRET, receipt_no, received
-from services.notification.public import project
 
 verifier = load("verify_webhook")
 SUB = {"id": "sub-1", "agency": "busan-police"}

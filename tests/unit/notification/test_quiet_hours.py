@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.notification import domain
 from minwon.workcal import WorkCalendar
+from services.notification import domain
 
 SEOUL = ZoneInfo("Asia/Seoul")
 CAL = WorkCalendar()

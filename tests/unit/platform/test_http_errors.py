@@ -19,9 +19,9 @@ from pydantic import BaseModel
 
 from minwon.errors import Invalid
 from minwon.host import Infrastructure, create_app
-from tests.factories import STAFF
 from minwon.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, body_limits, json_depth
 from minwon.telemetry import JsonFormatter
+from tests.factories import STAFF
 from tests.fakes import MemoryBus
 
 JSON = {"Content-Type": "application/json"}
