@@ -10,10 +10,11 @@ CHROMIUM ?= /usr/bin/chromium
 NGINX ?= /usr/sbin/nginx
 COMPOSE ?= /usr/bin/docker-compose
 
-.PHONY: help install run test test-unit test-contract test-integration test-e2e test-browser soak infra-up infra-down bench clean
+.PHONY: help install lint run test test-unit test-contract test-integration test-e2e test-browser soak infra-up infra-down bench clean
 
 help:
 	@echo "make run    - all six services in one process on embedded storage (http://127.0.0.1:8000)"
+	@echo "make lint   - ruff (the whole tree) and mypy (the modules pyproject.toml lists)"
 	@echo "make test   - unit, contract, integration and end-to-end tests (starts Kafka and FerretDB itself)"
 	@echo "make soak   - soak at full size: 5,000 complaints through minwon run with SIGKILLs; 2,000 through"
 	@echo "              the six services with SIGKILLs, a FerretDB outage and a Kafka restart (make test: reduced)"
@@ -26,6 +27,11 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
+
+# ruff over the whole tree; mypy over the modules listed in pyproject.toml [tool.mypy] files
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 run: install
 	$(BIN)/minwon run

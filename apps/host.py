@@ -47,7 +47,7 @@ def serve(names: Sequence[str], settings: Settings) -> None:
 
 def run(port: int | None = None, backend: str | None = None) -> None:
     """``minwon run``: every service in one process (embedded storage unless ``backend`` says otherwise)."""
-    settings = Settings(**({"backend": backend} if backend else {}))
+    settings = Settings(backend=backend) if backend else Settings()
     if port:
         settings.http_port = port
     serve(SERVICES, settings)

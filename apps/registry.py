@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from litestar.types import ControllerRouterHandler
+
 from minwon.host import Registry, ServiceEntry
 from minwon.settings import Settings
 from minwon.topics import TOPICS
@@ -35,7 +37,7 @@ def _known_departments() -> list[str]:
         return []
 
 
-def _web(settings: Settings) -> Sequence[object]:
+def _web(settings: Settings) -> Sequence[ControllerRouterHandler]:
     """The web console and citizen portal (services/web), calling the services' APIs on the same port."""
     from services.web.app import routes
 

@@ -811,7 +811,7 @@ def show(report: dict[str, Any]) -> None:
         lines.append("  growth: seconds per operation at 90 % of each size vs nearly empty stores (ratio last/first; "
                      "intake POST p50 ratio)")
         lines.append(f"  {'stored complaints':>18}  {'embedded':>34}  {'distributed':>34}")
-        for name, sys in (("first", None), *((s, None) for s in sizes)):
+        for name in ("first", *sizes):
             cells = []
             for backend in (emb, dist):
                 g = (backend or {}).get("growth", {})

@@ -115,8 +115,7 @@ def _docker_available() -> tuple[bool, str]:
         proc = subprocess.run(
             [docker, "info", "--format", "{{.ServerVersion}}"],
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             timeout=_DOCKER_INFO_TIMEOUT,
             check=False,
         )
@@ -405,7 +404,8 @@ def ensure_identity() -> Identity:
                 env[m.group(1)] = m.group(2).strip().strip("'\"")
         if "MINWON_OIDC_ISSUER" not in env:
             raise RuntimeError("deploy/local/keycloak.sh env did not print MINWON_OIDC_ISSUER")
-        _identity = _realm_identity(env["MINWON_OIDC_ISSUER"], f"local (Keycloak {_keycloak_version()}, development mode)")
+        _identity = _realm_identity(env["MINWON_OIDC_ISSUER"],
+                                    f"local (Keycloak {_keycloak_version()}, development mode)")
         _log(f"using {_identity.provider}: issuer {_identity.issuer}")
         return _identity
 

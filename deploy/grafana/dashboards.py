@@ -205,7 +205,8 @@ def query_variable(name: str, label: str, query: str, *, multi: bool = True) -> 
 
 GOOD_BAD = [(None, "red"), (0.95, "orange"), (0.99, "green")]
 LOW_HIGH = [(None, "green"), (1, "orange"), (10, "red")]
-LATE_CLOSED = 'sum(rate(minwon_deadline_closed_total{within_period="false"}[%s])) / sum(rate(minwon_deadline_closed_total[%s]))'
+LATE_CLOSED = ('sum(rate(minwon_deadline_closed_total{within_period="false"}[%s]))'
+               ' / sum(rate(minwon_deadline_closed_total[%s]))')
 
 
 def operations_overview() -> Dashboard:

@@ -168,7 +168,7 @@ def verify(source: Path) -> dict[str, Any]:
             raise BackupError(f"{name}: {path.stat().st_size} bytes, the manifest says {entry['bytes']}")
         if _sha256(path) != entry["sha256"]:
             raise BackupError(f"{name}: checksum differs from the manifest (damaged or changed)")
-    return manifest  # type: ignore[no-any-return]
+    return manifest
 
 
 def restore(source: Path, data_dir: Path, *, force: bool = False) -> dict[str, Any]:

@@ -336,8 +336,9 @@ class SqliteBus:
         lanes: dict[str, list[tuple[int, str, str, Event | Exception]]] = {}
         for seq, topic, body in rows:
             try:
-                item: Event | Exception = Event.from_json(body)
-                key = item.subject or item.id
+                event = Event.from_json(body)
+                item: Event | Exception = event
+                key = event.subject or event.id
             except Exception as exc:  # noqa: BLE001 - poison: dead-lettered in its own lane
                 item, key = exc, f"unparsable:{seq}"
             lanes.setdefault(key, []).append((seq, topic, body, item))
@@ -377,13 +378,14 @@ class SqliteBus:
             ).fetchall())
             if not rows:
                 return
-            for seq, topic, body in rows:
+            for _seq, topic, body in rows:
                 try:
                     event = Event.from_json(body)
                 except Exception:  # noqa: BLE001
                     continue
                 if since is None or event.time >= since:
                     yield topic, event
+            seq = rows[-1][0]  # the next page starts after the last row read
 
     def count(self, topics: Sequence[str]) -> int:
         marks = ",".join("?" * len(topics))
@@ -541,7 +543,7 @@ class KafkaBus:
         async def on_message(body: bytes, message: KafkaMessage) -> None:
             # Never raises: a poison record is dead-lettered and acknowledged, a transient
             # failure holds this partition inside the deliverer until it clears.
-            record = message.raw_message
+            record: Any = message.raw_message  # one ConsumerRecord (not a batch subscriber); aiokafka is untyped
             topic = record.topic[strip:]
             try:
                 event = Event.from_json(record.value or b"")

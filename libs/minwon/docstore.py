@@ -354,7 +354,8 @@ class MongoStore:
         from pymongo import AsyncMongoClient
 
         telemetry.instrument_mongodb()  # before the client: its command listener is registered globally
-        self._client = AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+        self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+            uri, tz_aware=True, serverSelectionTimeoutMS=5000)
         self._db = self._client[database]
         self._choice = atomic.strip().lower()
         self._mode: bool | None = {"true": True, "false": False}.get(self._choice)

@@ -27,6 +27,7 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ControllerRouterHandler, ExceptionHandlersMap
 from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -65,7 +66,7 @@ class Registry:
     """The services an application is made of, and what one process serving all of them adds."""
 
     services: tuple[ServiceEntry, ...]
-    front: Callable[[Settings], Sequence[object]] | None = None
+    front: Callable[[Settings], Sequence[ControllerRouterHandler]] | None = None
     """Routes served beside the services when one process serves all of them (a web front)."""
     front_settings: tuple[str, ...] = ()
     departments: Callable[[], Sequence[str]] = tuple
@@ -95,7 +96,7 @@ class Registry:
 
 def _settings_class(path: str) -> type[Any]:
     module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module), name)
 
 
 async def _watch_lag(bus: Bus) -> None:
@@ -268,7 +269,7 @@ def _internal_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _unavailable_errors() -> dict[type[Exception], object]:
+def _unavailable_errors() -> ExceptionHandlersMap:
     from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 
     return {ConnectionFailure: _unavailable, ServerSelectionTimeoutError: _unavailable,
@@ -276,7 +277,7 @@ def _unavailable_errors() -> dict[type[Exception], object]:
 
 
 def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str = "minwon",
-               extra_routes: Sequence[object] = (), verifier: auth.Verifier | None = None,
+               extra_routes: Sequence[ControllerRouterHandler] = (), verifier: auth.Verifier | None = None,
                registry: Registry | None = None) -> Litestar:
     """The app; every request passes :class:`minwon.auth.AuthMiddleware` first (``verifier``: the
     deployment's identity sources; default: built-in accounts with the development secret).
@@ -315,7 +316,7 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    routes: list[object] = [healthz, readyz, metrics]
+    routes: list[ControllerRouterHandler] = [healthz, readyz, metrics]
     for svc in services:
         routes.extend(svc.routes)
     routes.extend(extra_routes)
@@ -331,7 +332,8 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
             **_unavailable_errors(),
             Exception: _internal_error,
         },
-        middleware=[telemetry.http_middleware(registry.service_of if registry else _host),  # outermost first: identity before any parsing
+        # outermost first: identity before any parsing
+        middleware=[telemetry.http_middleware(registry.service_of if registry else _host),
                     DefineMiddleware(auth.AuthMiddleware, verifier=verifier), limits.body_limits()],
         request_max_body_size=limits.MAX_BODY_BYTES,
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",

@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING
 from minwon.errors import DomainError
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import (
+        ASGIApp,
+        HTTPRequestEvent,
+        HTTPResponseBodyEvent,
+        HTTPResponseStartEvent,
+        Receive,
+        ReceiveMessage,
+        Scope,
+        Send,
+    )
 
 #: No request of any API comes near it (a complaint's text is at most 20,000 characters).
 MAX_BODY_BYTES = 1024 * 1024
@@ -84,7 +93,7 @@ async def _read(receive: Receive, max_bytes: int) -> tuple[bytes | None, Receive
     """The whole body (None once it passes ``max_bytes``) and a ``receive`` that hands it to the app again."""
     chunks: list[bytes] = []
     size = 0
-    pending: list[Message] = []
+    pending: list[ReceiveMessage] = []
     while True:
         message = await receive()
         if message["type"] != "http.request":  # the client went away: the app sees it after the body
@@ -97,9 +106,10 @@ async def _read(receive: Receive, max_bytes: int) -> tuple[bytes | None, Receive
         if not message.get("more_body", False):
             break
     body = b"".join(chunks)
-    pending.insert(0, {"type": "http.request", "body": body, "more_body": False})
+    replayed: HTTPRequestEvent = {"type": "http.request", "body": body, "more_body": False}
+    pending.insert(0, replayed)
 
-    async def replay() -> Message:
+    async def replay() -> ReceiveMessage:
         return pending.pop(0) if pending else await receive()
 
     return body, replay
@@ -111,6 +121,9 @@ def _too_large(max_bytes: int) -> DomainError:
 
 async def _refuse(send: Send, error: DomainError) -> None:
     content = json.dumps(error.body(), ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": error.status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]})
-    await send({"type": "http.response.body", "body": content})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start", "status": error.status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]}
+    await send(start)
+    done: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
+    await send(done)

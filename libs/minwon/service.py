@@ -21,7 +21,7 @@ from minwon.outbox import Relay
 log = logging.getLogger("minwon.service")
 
 Clock = Callable[[], datetime]
-Loop = Callable[[], Awaitable[None]]
+Loop = Callable[[], Awaitable[object]]  # what a pass returns (a count, or nothing) is not read
 
 
 def system_clock() -> datetime:

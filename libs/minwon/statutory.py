@@ -101,7 +101,8 @@ def parse(data: Any) -> Catalogue:
             raise CatalogueError(f"{where}.aliases", "aliases is a list of non-empty strings")
         if any(e.code == row["code"].strip() for e in entries):
             raise CatalogueError(f"{where}.code", f"duplicate code {row['code']!r}")
-        entries.append(Entry(*(row[k].strip() for k in FIELDS), aliases=tuple(a.strip() for a in aliases)))
+        code, name_ko, name_en, period, department_hint = (row[k].strip() for k in FIELDS)
+        entries.append(Entry(code, name_ko, name_en, period, department_hint, tuple(a.strip() for a in aliases)))
     return Catalogue(tuple(entries))
 
 

@@ -17,14 +17,14 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from opentelemetry import context, trace
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import Counter, Gauge, Histogram
 
 if TYPE_CHECKING:
-    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+    from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
     from minwon.events import Event
 
@@ -179,6 +179,7 @@ def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASG
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
+            scope = cast("HTTPScope", scope)  # what the check above established
             headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", [])}
             token = context.attach(_propagator.extract(headers))
             status = {"code": 500}

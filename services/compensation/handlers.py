@@ -7,6 +7,7 @@ replayed or repeated cause finds the entry already written and grants nothing.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -278,7 +279,7 @@ class Compensation:
         return {"year": year, "rule_version": self.charter.version,
                 **domain.summarize(entries, await self.store.budgets_of(year))}
 
-    async def budgets(self, year: int) -> list[dict[str, Any]]:
+    async def budgets(self, year: int) -> builtins.list[dict[str, Any]]:
         return [b.to_doc() for b in await self.store.budgets_of(year)]
 
     # ---------------------------------------------------------------- helpers

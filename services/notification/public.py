@@ -384,8 +384,8 @@ def project(state: dict[str, Any] | None, event: Event, *, complaint_id: str,
     """
     if event.type not in SOURCES:
         return None, []
-    new = json.loads(json.dumps(state)) if state else {"complaint_id": complaint_id, "known": False,
-                                                       "confidential": False, "held": [], "facts": {}}
+    new: dict[str, Any] = json.loads(json.dumps(state)) if state else {
+        "complaint_id": complaint_id, "known": False, "confidential": False, "held": [], "facts": {}}
     data = event.data
     if event.type in _INTAKE:
         new["known"] = True

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -64,7 +65,7 @@ class NotificationStore:
         docs.sort(key=lambda d: (d.get("created_at", ""), d["_id"]))
         return [public(d) or {} for d in docs[:limit]]
 
-    async def remember(self, receipt_no: str, ids: list[str], *,
+    async def remember(self, receipt_no: str, ids: builtins.list[str], *,
                        latest: dict[str, str] | None = None) -> dict[str, Any] | None:
         """Note the complaint's notification ids on its facts document, so that events of the
         complaint find its notices by id instead of querying all notifications; ``latest``: the
@@ -86,10 +87,10 @@ class NotificationStore:
         """A holiday added at run time (by the deadline service); False if it was known."""
         return await self.holiday_days.create({"_id": day.isoformat(), "date": day.isoformat(), "name": name})
 
-    async def holidays(self) -> list[date]:
+    async def holidays(self) -> builtins.list[date]:
         return [date.fromisoformat(d["date"]) for d in await self.holiday_days.find({}, limit=10_000)]
 
-    async def due(self, *, now_iso: str, limit: int) -> list[str]:
+    async def due(self, *, now_iso: str, limit: int) -> builtins.list[str]:
         where = {"status": {"$in": list(domain.DUE)}}
 
         async def scan() -> list[dict[str, Any]]:
@@ -102,5 +103,5 @@ class NotificationStore:
     async def count(self, *, status: str) -> int:
         return await self.records.count({"status": status})
 
-    async def deliveries(self, *, receipt_no: str) -> list[dict[str, Any]]:
+    async def deliveries(self, *, receipt_no: str) -> builtins.list[dict[str, Any]]:
         return await self.sink.find({"receipt_no": receipt_no}, sort=[("delivered_at", 1), ("_id", 1)])

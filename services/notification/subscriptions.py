@@ -19,6 +19,7 @@ The filter (``types``, ``kinds``, ``categories``, ``districts``) is :class:`~ser
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import ipaddress
@@ -234,7 +235,7 @@ class Subscriptions:
         return await self.webhooks.replay(doc, parse_instant(since, "from", self.clock()))
 
     async def deliveries(self, agency: str, id: str, *, status: str | None, replay: bool | None,
-                         limit: int) -> list[dict[str, Any]]:
+                         limit: int) -> builtins.list[dict[str, Any]]:
         await self.get(agency, id)
         if status is not None and status not in STATUSES:
             raise Invalid("status", f"status is one of {', '.join(STATUSES)}")
@@ -268,7 +269,8 @@ class SubscriptionController(Controller):
     tags = ["subscriptions"]
 
     @post("/agencies", status_code=201, guards=ADMIN)
-    async def create_agency(self, data: AgencyIn, request: Request[Any, Any, Any], subs: Subscriptions) -> dict[str, Any]:
+    async def create_agency(self, data: AgencyIn, request: Request[Any, Any, Any],
+                            subs: Subscriptions) -> dict[str, Any]:
         """Register an agency (staff). The API key is shown in this answer only."""
         return await subs.create_agency(code=data.code, name=data.name)
 

@@ -40,7 +40,7 @@ from minwon.bus import Bus
 from minwon.crypto import Sealer
 from minwon.docstore import Collection, iso
 from minwon.events import Event, derive_id
-from minwon.outbox import Aggregates, public
+from minwon.outbox import Aggregates, Decide, public
 from services.notification.public import Filter
 
 log = logging.getLogger("minwon.notification")
@@ -168,6 +168,11 @@ def supersede(d: Mapping[str, Any], by: str, now: datetime) -> dict[str, Any] | 
     if d["status"] not in UNDELIVERED:
         return None
     return {**d, "status": SUPERSEDED, "superseded_by": by, "next_attempt_at": None, "closed_at": iso(now)}
+
+
+def superseding(by: str, now: datetime) -> Decide:
+    """The decision that marks a still-undelivered record as superseded by ``by``."""
+    return lambda d: (supersede(d, by, now) if d else None, [])
 
 
 def cancel(d: Mapping[str, Any], now: datetime) -> dict[str, Any] | None:
@@ -313,14 +318,14 @@ class Webhooks:
             if count >= self.replay_max:
                 truncated = True
                 break
-            id = derive_id(event.id, sub["id"], "replay", replay_id)
-            if await self.records.create(new_delivery(id=id, subscription=sub, event=event, now=now,
+            replay_delivery = derive_id(event.id, sub["id"], "replay", replay_id)
+            if await self.records.create(new_delivery(id=replay_delivery, subscription=sub, event=event, now=now,
                                                       replay_id=replay_id)):
                 count += 1
                 last = event.time
             for older in open_by_event.pop(event.id, []):
-                applied = await self.deliveries.apply(older, lambda d: (supersede(d, id, now) if d else None, []))
-                if (applied.state or {}).get("superseded_by") == id:
+                applied = await self.deliveries.apply(older, superseding(replay_delivery, now))
+                if (applied.state or {}).get("superseded_by") == replay_delivery:
                     superseded += 1
         log.info("webhook replay", extra={"subscription_id": sub["id"], "replay_id": replay_id, "count": count,
                                           "superseded": superseded, "truncated": truncated})

@@ -478,4 +478,5 @@ def followup_view(s: Survey, *, now: datetime) -> dict[str, Any]:
     due = f.get("due_at")
     return {"receipt_no": s.receipt_no, "department": s.department, "handler": s.handler,
             "scores": s.scores, "text": s.text, "responded_at": s.responded_at, **f,
-            "overdue": f.get("status") == FOLLOWUP_OPEN and bool(due) and now >= datetime.fromisoformat(due)}
+            "overdue": f.get("status") == FOLLOWUP_OPEN and isinstance(due, str) and bool(due)
+                       and now >= datetime.fromisoformat(due)}

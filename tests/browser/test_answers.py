@@ -134,7 +134,8 @@ def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str],
     lead = new_page()
     sign_in_as(lead, lead_id)
     add_template(lead, title=f"도로 파손 처리 ({tag})",
-                 text="{민원인}님, 접수번호 {접수번호} 민원에 답변드립니다. 현장을 확인하고 보수하겠습니다. 담당자 {담당자}")
+                 text="{민원인}님, 접수번호 {접수번호} 민원에 답변드립니다. "
+                      "현장을 확인하고 보수하겠습니다. 담당자 {담당자}")
     snap(lead, "console-templates")
 
     # the handler reads the full text and the contact: each view is one audit entry
@@ -318,7 +319,8 @@ def test_mail_needs_its_arrival_time_and_keeps_it(system: System, new_page: Any)
     expect(clerk.get_by_role("alert")).to_contain_text("실제 도착 일시가 필요합니다")
     expect(clerk.get_by_label("제목")).to_have_value("팩스 민원")
 
-    receipt_no, _ = register_by_phone(clerk, channel="mail", title="불법 주정차", body="매일 밤 불법 주정차가 있습니다.",
+    receipt_no, _ = register_by_phone(clerk, channel="mail", title="불법 주정차",
+                                      body="매일 밤 불법 주정차가 있습니다.",
                                       category="교통", received_at="2026-11-27T10:30")
     view = system.json("GET", f"/api/v1/complaints/{receipt_no}")
     assert view["channel"] == "mail"
@@ -351,7 +353,8 @@ def test_another_departments_handler_is_refused_and_a_confidential_identity_is_w
 
 
 def test_a_handler_reports_a_revisit_and_withdraws_at_the_citizens_request(system: System, new_page: Any) -> None:
-    receipt_no = system.file(title="주차 위반 과태료 문의", body="과태료 고지서를 두 번 받았습니다.", category="도로")["receipt_no"]
+    receipt_no = system.file(title="주차 위반 과태료 문의", body="과태료 고지서를 두 번 받았습니다.",
+                             category="도로")["receipt_no"]
     assignment = system.assignment(receipt_no)
     handler = new_page()
     sign_in(handler, assignment["handler"]["id"])
@@ -369,7 +372,8 @@ def test_a_handler_reports_a_revisit_and_withdraws_at_the_citizens_request(syste
 
 
 def test_the_team_lead_reassigns_a_complaint_to_a_colleague(system: System, new_page: Any) -> None:
-    receipt_no = system.file(title="인도 위 적치물", body="인도에 공사 자재가 쌓여 있습니다.", category="도로")["receipt_no"]
+    receipt_no = system.file(title="인도 위 적치물", body="인도에 공사 자재가 쌓여 있습니다.",
+                             category="도로")["receipt_no"]
     assignment = system.assignment(receipt_no)
     department, first = assignment["department"], assignment["handler"]["id"]
     lead = new_page()
@@ -388,7 +392,8 @@ def test_the_team_lead_reassigns_a_complaint_to_a_colleague(system: System, new_
     assert moved["handler"]["id"] == other.split("|")[1]
 
 
-def test_a_transfer_names_the_receiving_agency_from_the_list_and_notifies_the_citizen(system: System, new_page: Any) -> None:
+def test_a_transfer_names_the_receiving_agency_from_the_list_and_notifies_the_citizen(
+        system: System, new_page: Any) -> None:
     filed = system.file(title="고속도로 소음", body="고속도로 방음벽이 낮아 소음이 심합니다.", category="도로")
     receipt_no, code = filed["receipt_no"], filed["check_code"]
     assignment = system.assignment(receipt_no)
@@ -403,7 +408,8 @@ def test_a_transfer_names_the_receiving_agency_from_the_list_and_notifies_the_ci
     handler.once("dialog", lambda dialog: dialog.accept())
     handler.locator("#do-transfer").click()
     expect(handler.locator("h1 .badge")).to_have_text("이송")
-    reload_until(handler, "section[aria-labelledby=notes-h]", "이송 안내")  # the citizen is notified (SMS: the consent given)
+    # the citizen is notified (SMS: the consent given)
+    reload_until(handler, "section[aria-labelledby=notes-h]", "이송 안내")
     shot(handler, "console-transferred")
     result = look_up(new_page(), receipt_no, code)
     expect(result.locator(".badge").first).to_have_text("이송")

@@ -19,7 +19,8 @@ def test_team_lead_sees_a_breached_complaint_on_the_overdue_board(system: System
     # a letter that arrived 20 days ago, registered now by staff (within MINWON_RECEIVED_AT_MAX_AGE_DAYS,
     # with a reason anyway): an immediate (즉시) complaint, so its deadline is long past
     filed = system.file(channel="mail", received_at=days_ago(20), received_at_reason="우편 접수분 늦은 입력",
-                        kind="other", category="교통", title="불법주차 단속 요청", body="골목 불법주차로 통행이 어렵습니다.")
+                        kind="other", category="교통", title="불법주차 단속 요청",
+                        body="골목 불법주차로 통행이 어렵습니다.")
     receipt_no = filed["receipt_no"]
     department = system.assignment(receipt_no)["department"]
     clock = system.clock(receipt_no, lambda c: "breached" in {s["name"] for s in c["signals"]["emitted"]})

@@ -168,7 +168,7 @@ def test_only_intake_writes_and_only_routing_and_notification_read_the_restricte
     assert readers(users, private.name, "Write") == {"intake"}
     assert readers(users, private.name, "Read") == {"routing", "notification"}
     for user in users.values():
-        for (kind, name, pattern), ops in acl_table(user).items():
+        for (kind, _name, pattern), ops in acl_table(user).items():
             if kind == "topic" and pattern == "prefix":
                 assert ops == {"Describe"}, "a prefix ACL must not grant reading or writing the restricted topic"
 

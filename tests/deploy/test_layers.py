@@ -35,7 +35,8 @@ def test_libs_import_neither_services_nor_apps() -> None:
 def test_a_service_imports_no_other_service_nor_the_application(name: str) -> None:
     offending = {}
     for path in (ROOT / "services" / name).rglob("*.py"):
-        bad = sorted(m for m in _imported(path) if m == "apps" or (m.startswith("services.") and m != f"services.{name}"))
+        bad = sorted(m for m in _imported(path)
+                     if m == "apps" or (m.startswith("services.") and m != f"services.{name}"))
         if bad:
             offending[str(path.relative_to(ROOT))] = bad
     assert offending == {}

@@ -47,7 +47,8 @@ async def test_dashboards_and_alerts_query_only_metrics_the_system_exposes(tmp_p
 
     _, families = exposed_metrics(text)
     documented = METRICS_DOC.read_text("utf-8")
-    undocumented = sorted(n for n in families if n.startswith("minwon_") and not n.endswith("_created")  # client's timestamps
+    undocumented = sorted(n for n in families
+                          if n.startswith("minwon_") and not n.endswith("_created")  # client's timestamps
                           and f"`{n}`" not in documented)
     assert not undocumented, f"exposed but not in docs/metrics.md: {undocumented}"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from tests.e2e.test_flows import (
     STAFF,
     MovableClock,
@@ -15,11 +17,13 @@ from tests.e2e.test_flows import (
     _json,
     _signals,
     notices,
-    quick,  # noqa: F401 - the fixture
+    quick,  # noqa: F401 - the fixture every test here uses (pytestmark)
     running,
     until,
 )
 from tests.factories import complaint_payload
+
+pytestmark = pytest.mark.usefixtures("quick")
 
 
 async def _filed(client, **payload) -> dict:
@@ -33,7 +37,7 @@ async def _clock(client, receipt):
 
 
 async def test_a_statutory_type_filed_by_code_or_korean_name_gets_the_same_department_and_due_date(
-        backend, quick) -> None:
+        backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, _):
         by_name = await _filed(client, kind="statutory", statutory_type="건축허가", title="건축허가 신청")
@@ -59,7 +63,7 @@ async def _routed_with_clock(client, receipt):
 
 
 async def test_an_extension_longer_than_the_period_is_refused_at_the_request_and_nothing_is_sent(
-        backend, quick) -> None:
+        backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, _):
         filed = await _filed(client, kind="grievance")  # 7 days
@@ -89,7 +93,7 @@ async def _notices(client, receipt, template):
 
 
 async def test_a_supplementation_requested_after_the_deadline_keeps_the_breach_and_the_voucher(
-        backend, quick) -> None:
+        backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, infra):
         filed = await _filed(client, kind="grievance", channel="mail", received_at_reason="우편 접수 후 등록 지연",
@@ -113,7 +117,7 @@ async def _paused_and_overdue(client, receipt):
     return state if state and state["paused"] and state["overdue"] else None
 
 
-async def test_a_mail_complaint_registered_days_late_records_the_forwarding_miss(backend, quick) -> None:
+async def test_a_mail_complaint_registered_days_late_records_the_forwarding_miss(backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, infra):
         filed = await _filed(client, kind="grievance", channel="mail", received_at_reason="우편 접수 후 등록 지연",
@@ -127,7 +131,7 @@ async def test_a_mail_complaint_registered_days_late_records_the_forwarding_miss
         await until(missed)
 
 
-async def test_a_complaint_about_the_service_signals_the_stage_it_missed(backend, quick) -> None:
+async def test_a_complaint_about_the_service_signals_the_stage_it_missed(backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, infra):
         filed = await _filed(client, kind="service_complaint")
@@ -143,7 +147,7 @@ async def test_a_complaint_about_the_service_signals_the_stage_it_missed(backend
         assert signal.data["sla"] == "stage.investigate"
 
 
-async def test_a_transfer_tells_the_citizen_where_and_why_and_agencies_which_agency(backend, quick) -> None:
+async def test_a_transfer_tells_the_citizen_where_and_why_and_agencies_which_agency(backend) -> None:
     from minwon import contracts as c
     from minwon import topics
 
@@ -179,7 +183,7 @@ async def _closed_clock(client, receipt):
     return state if state and state.get("closed_at") else None
 
 
-async def test_the_30_day_progress_notice_never_promises_a_date_already_past(backend, quick) -> None:
+async def test_the_30_day_progress_notice_never_promises_a_date_already_past(backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, _):
         filed = await _filed(client, kind="inquiry_law")  # 14 days: due long before the 30-day notice

@@ -334,7 +334,8 @@ class LocalInfra:
 
 def distributed_env(brokers: dict[str, str], tag: str) -> dict[str, str]:
     """The environment of every service of one distributed run: its own topics and databases."""
-    return {**QUICK_ENV, **TEST_SECRETS_ENV, **brokers, "MINWON_BACKEND": "distributed", "MINWON_KAFKA_TOPIC_PREFIX": f"{tag}.",
+    return {**QUICK_ENV, **TEST_SECRETS_ENV, **brokers, "MINWON_BACKEND": "distributed",
+            "MINWON_KAFKA_TOPIC_PREFIX": f"{tag}.",
             "MINWON_DATABASE_PREFIX": f"{tag}_", "MINWON_KAFKA_PARTITIONS": "3"}
 
 

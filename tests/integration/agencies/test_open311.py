@@ -102,10 +102,12 @@ async def test_a_request_round_trips_through_intake_form_and_json(backend) -> No
             assert suggestion in {r["service_request_id"] for r in by_code}
             assert receipt not in {r["service_request_id"] for r in by_code}
             now = datetime.now(UTC)
-            window = {"start_date": (now - timedelta(hours=1)).isoformat(), "end_date": (now + timedelta(hours=1)).isoformat()}
+            window = {"start_date": (now - timedelta(hours=1)).isoformat(),
+                      "end_date": (now + timedelta(hours=1)).isoformat()}
             recent = (await client.get(f"/open311/v2/requests.json?{urlencode(window)}&status=open")).json()
             assert {receipt, suggestion} <= {r["service_request_id"] for r in recent}
-            old = {"start_date": (now - timedelta(days=9)).isoformat(), "end_date": (now - timedelta(days=8)).isoformat()}
+            old = {"start_date": (now - timedelta(days=9)).isoformat(),
+                   "end_date": (now - timedelta(days=8)).isoformat()}
             assert receipt not in {r["service_request_id"] for r in
                                    (await client.get(f"/open311/v2/requests.json?{urlencode(old)}")).json()}
             closed = (await client.get("/open311/v2/requests.json?status=closed")).json()

@@ -102,7 +102,8 @@ async def test_nothing_personal_reaches_an_agency(backend, monkeypatch) -> None:
             overdue = {pids["api2"], pids["open311"]}
             events = await until(published, lambda es: overdue <= {
                 e.subject for e in es if e.type == c.PUBLIC_COMPLAINT_BREACHED}, timeout=120)
-            got = await until(lambda: _received(receiver), lambda xs: {x.event.id for x in xs} >= {e.id for e in events})
+            got = await until(lambda: _received(receiver),
+                              lambda xs: {x.event.id for x in xs} >= {e.id for e in events})
             events = await _public(reader)
             handlers = await _handler_names(client, receipts)
             if backend.distributed:  # the copyable Kafka consumer reads the same events

@@ -161,7 +161,8 @@ async def test_another_departments_handler_is_refused_and_only_leads_decide(back
         mine = await client.get(f"{API}/{receipt}/personal", params={"purpose": "현장 확인"}, headers=handler)
         assert mine.status_code == 200 and mine.json()["location"] == "해운대구 우동 123 앞"
         assert mine.json()["body"] == payload["body"]
-        assert (await client.put(path, json={"outcome": "accepted", "text": "처리"}, headers=handler)).status_code == 200
+        drafted = await client.put(path, json={"outcome": "accepted", "text": "처리"}, headers=handler)
+        assert drafted.status_code == 200
         assert (await client.post(f"{path}/submit", headers=stranger)).status_code == 403
         assert (await client.post(f"{path}/submit", headers=handler)).status_code == 200
         for role in ("handler", "call_centre", "auditor"):
@@ -192,7 +193,8 @@ async def test_rejections_need_a_remedy_and_the_department_policy_decides_on_app
         rejected = {"outcome": "rejected", "text": "요청하신 사항은 처리할 수 없습니다", "reasons": "사유지입니다"}
         bad = await client.put(path, json=rejected, headers=handler)
         assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "remedy"
-        blocked = await client.post(f"{API}/{receipt}/close", json={"outcome": "accepted", "text": "끝"}, headers=handler)
+        blocked = await client.post(f"{API}/{receipt}/close", json={"outcome": "accepted", "text": "끝"},
+                                    headers=handler)
         assert blocked.status_code == 409 and blocked.json()["error"] == "approval_required"
 
         policy = f"{API}/answer-policies/road"

@@ -165,7 +165,8 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         twice = await client.post(f"/api/v1/complaints/{receipt}/close", json={"outcome": "accepted"}, headers=STAFF)
         assert twice.status_code == 409 and twice.json()["status"] == "closed"
         public = await client.get(f"/api/v1/complaints/{receipt}?code={code}")
-        assert [s["step"] for s in public.json()["timeline"]] == ["drafted", "received", "due_set", "extended", "closed"]
+        assert [s["step"] for s in public.json()["timeline"]] == [
+            "drafted", "received", "due_set", "extended", "closed"]
         assert (await client.get(f"/api/v1/complaints/{receipt}?code=WRONG1")).status_code == 404
         assert (await client.get(f"/api/v1/complaints/{receipt}")).status_code == 401
     await bus.stop()

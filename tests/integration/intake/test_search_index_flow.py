@@ -114,7 +114,7 @@ async def test_the_stored_index_holds_no_personal_data_in_clear(backend) -> None
 
 
 async def test_a_third_identical_complaint_after_two_answers_is_a_repeat_closed_with_the_notice(backend) -> None:
-    bus, store = backend.bus(), backend.store("intake")  # ``store``: the test's own client of intake's database
+    bus = backend.bus()
     citizen = {"name": "이 민호", "phone": "010-7777-8888", "title": "우리 집 앞 가로등 고장", "category": "road"}
     async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
         earlier = []

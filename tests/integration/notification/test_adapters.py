@@ -176,8 +176,10 @@ async def test_a_refused_recipient_is_permanent_and_no_server_is_transient() -> 
 
 
 LETTER = letters.Letter(
-    org_name="부산광역시", title="민원 처리결과 통지서", recipient_name="홍길동", address="부산광역시 해운대구 우동 1번지",
-    body="귀하께서 신청하신 민원의 처리결과를 다음과 같이 알려 드립니다.\n1. 처리결과: 불수용\n2. 사유: 관련 법령 미충족",
+    org_name="부산광역시", title="민원 처리결과 통지서", recipient_name="홍길동",
+    address="부산광역시 해운대구 우동 1번지",
+    body="귀하께서 신청하신 민원의 처리결과를 다음과 같이 알려 드립니다.\n"
+         "1. 처리결과: 불수용\n2. 사유: 관련 법령 미충족",
     receipt_no="2026-TEST-1", letter_no="n-letter", issued_at=datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
 )
 
@@ -200,7 +202,8 @@ def test_a_letter_renders_korean_with_the_bundled_font_when_the_system_has_none(
     for char in "부산광역시홍길동처리결과불수용":
         assert ord(char) in points, char
     assert meta["sha256"] == hashlib.sha256(pdf).hexdigest() and meta["pages"] == 1
-    assert meta["font_source"] == "bundled" and meta["recipient"] == "홍*동" and meta["address"] == "부산광역시 해운대구 ***"
+    assert meta["font_source"] == "bundled" and meta["recipient"] == "홍*동"
+    assert meta["address"] == "부산광역시 해운대구 ***"
     again, _ = letters.render_pdf(LETTER, font)
     assert again == pdf  # deterministic: the hash is stable evidence across retries
 

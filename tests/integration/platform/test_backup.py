@@ -101,7 +101,8 @@ def test_backup_while_running_then_restore_into_an_empty_directory(tmp_path: Pat
         kept = [r for r in during if restored.get(f"/api/v1/complaints/{r}", headers=STAFF).status_code == 200]
         assert during and kept, (len(during), len(kept))  # the copy was taken while complaints arrived
         for receipt in kept:
-            wait_for(lambda: restored.get(f"/api/v1/deadlines/{receipt}", headers=STAFF).status_code == 200,
+            wait_for(lambda receipt=receipt: restored.get(f"/api/v1/deadlines/{receipt}", headers=STAFF).status_code
+                     == 200,
                      timeout=60)
         # and the restored system takes new complaints
         receipt, _ = file_complaint(restored)

@@ -174,7 +174,8 @@ def test_min_insync_replicas_cannot_exceed_the_replication_factor() -> None:
 # ------------------------------------------------------------------ the broker: users and ACLs
 
 
-async def test_intake_publishes_and_routing_consumes_over_sasl_ssl(secure_kafka: SecureKafka, topics_made: None) -> None:
+async def test_intake_publishes_and_routing_consumes_over_sasl_ssl(
+        secure_kafka: SecureKafka, topics_made: None) -> None:
     intake = secure_kafka.bus("minwon-intake")
     routing = secure_kafka.bus("minwon-routing")
     public, private = event(), event()
@@ -195,7 +196,8 @@ async def test_intake_publishes_and_routing_consumes_over_sasl_ssl(secure_kafka:
         assert seen[public.id] == public.subject and seen[private.id] == private.subject
         # the lag reader (admin and consumer clients) uses the same credentials
         lag = await until(routing.lag)
-        assert {(g, t) for g, t, _ in lag} == {("minwon-routing", topics.COMPLAINTS), ("minwon-routing", topics.PRIVATE)}
+        assert {(g, t) for g, t, _ in lag} == {("minwon-routing", topics.COMPLAINTS),
+                                              ("minwon-routing", topics.PRIVATE)}
     finally:
         await routing.stop()
         await intake.stop()

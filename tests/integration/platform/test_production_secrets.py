@@ -25,7 +25,8 @@ def _service(tmp_path: Path, name: str = "intake", **env: str) -> subprocess.Com
     clean = {k: v for k, v in os.environ.items() if k not in (*SECRETS, *OWN, *TEST_SECRETS_ENV, "MINWON_ENV")}
     # brokers nobody listens on: the refusal must come before any connection
     clean.update(MINWON_BACKEND="distributed", KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9",
-                 MONGODB_URI="mongodb://127.0.0.1:9/", MINWON_DATA_DIR=str(tmp_path / "var"), MINWON_HTTP_PORT="9", **env)
+                 MONGODB_URI="mongodb://127.0.0.1:9/", MINWON_DATA_DIR=str(tmp_path / "var"), MINWON_HTTP_PORT="9",
+                 **env)
     return subprocess.run([sys.executable, "-m", "apps.cli", "service", name], cwd=ROOT, env=clean,
                           capture_output=True, text=True, timeout=120)
 

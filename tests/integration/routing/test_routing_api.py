@@ -57,7 +57,8 @@ async def test_rule_lifecycle_keeps_every_version_and_audit_record(backend) -> N
             "conditions": {"keywords": ["포트홀"], "districts": ["해운대구"]}})
         assert put.status_code == 200 and put.json()["version"] == 3 and put.json()["updated_by"] == "office-kim"
 
-        disabled = await c.post(f"{RULES}/haeundae-pothole/disable", headers=staff_headers("lee", roles=("complaint_office",)))
+        disabled = await c.post(f"{RULES}/haeundae-pothole/disable",
+                                headers=staff_headers("lee", roles=("complaint_office",)))
         assert disabled.status_code == 200 and disabled.json()["enabled"] is False
         after = (await c.post("/api/v1/routing/preview", json=_preview())).json()
         assert after["rule"]["id"] == "road-damage"

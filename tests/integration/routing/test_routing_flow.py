@@ -75,7 +75,8 @@ async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(
     async with running(backend) as run:
         for official in ("building-01", "building-02", "building-03"):
             r = await run.client.patch(f"/api/v1/routing/departments/building/handlers/{official}",
-                                       json={"on_duty": False}, headers=staff_headers("lead", roles=("complaint_office",)))
+                                       json={"on_duty": False},
+                                       headers=staff_headers("lead", roles=("complaint_office",)))
             assert r.status_code == 200, r.text
         ordinary, elder = receipt(), receipt()
         await publish(run, topics.PRIVATE, sealed_filing(run.settings, ordinary, title="허가 신청", kind="statutory",

@@ -98,7 +98,8 @@ def test_an_address_id_alone_is_a_location_and_json_numbers_are_accepted() -> No
 
 
 @pytest.mark.parametrize("address, district", [
-    ("부산광역시 해운대구 우동 1234", "해운대구"), ("경기도 포천시 소흘읍 1", "포천시"), ("전라남도 구례군 구례읍", "구례군"),
+    ("부산광역시 해운대구 우동 1234", "해운대구"), ("경기도 포천시 소흘읍 1", "포천시"),
+    ("전라남도 구례군 구례읍", "구례군"),
     ("부산광역시", None), ("", None), (None, None),
 ])
 def test_the_district_is_read_from_the_address(address: str | None, district: str | None) -> None:

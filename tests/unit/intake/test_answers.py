@@ -85,7 +85,8 @@ def test_submit_return_redraft_approve_closes_with_the_answer_and_its_sealed_par
     assert [s.step for s in closed.timeline[-2:]] == ["answer_approved", "closed"]
     assert [r["decision"] for r in closed.answer["reviews"]] == ["returned", "approved"]
     public, private = events
-    assert public.type == contracts.COMPLAINT_CLOSED and "text" not in public.data and TEXT["text"] not in str(public.data)
+    assert public.type == contracts.COMPLAINT_CLOSED
+    assert "text" not in public.data and TEXT["text"] not in str(public.data)
     assert private.type == contracts.COMPLAINT_SEALED and private.data["part"] == "answer"
     assert private.data["content"] == {
         "outcome": "accepted", "text": TEXT["text"], "reasons": None, "remedy": None,

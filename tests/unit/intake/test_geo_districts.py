@@ -40,7 +40,8 @@ def test_known_places_fall_in_their_district(place: str, lat: float, lon: float,
     assert geo.district_at(geo.busan(), lat, lon) == district, place
 
 
-@pytest.mark.parametrize(("lat", "lon"), [(35.3350, 129.0370), (35.2285, 128.8894), (35.10, 129.40), (37.5665, 126.978)])
+@pytest.mark.parametrize(("lat", "lon"),
+                         [(35.3350, 129.0370), (35.2285, 128.8894), (35.10, 129.40), (37.5665, 126.978)])
 def test_points_outside_busan_have_no_district(lat: float, lon: float) -> None:
     """양산시청, 김해시청, the open sea, Seoul City Hall."""
     assert geo.district_at(geo.busan(), lat, lon) is None

@@ -18,7 +18,8 @@ from tests.unit.notification.factories import HANDLER, NOW, assigned, event, rec
 RENDERER = Renderer()
 POLICY = domain.Policy()
 SEOUL = ZoneInfo("Asia/Seoul")
-CONTACT = {"name": "홍길동", "phone": "010-2345-6789", "email": "hong@example.kr", "address": "부산광역시 해운대구 우동 1"}
+CONTACT = {"name": "홍길동", "phone": "010-2345-6789", "email": "hong@example.kr",
+           "address": "부산광역시 해운대구 우동 1"}
 NEW_HANDLER = {"id": "h-202", "name": "이새담", "contact": "051-888-2222"}
 
 

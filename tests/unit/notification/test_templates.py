@@ -13,7 +13,8 @@ from tests.unit.notification.factories import HANDLER, NOW, assigned, event, rec
 
 RENDERER = Renderer()
 POLICY = domain.Policy()
-CONTACT = {"name": "홍길동", "phone": "010-2345-6789", "email": "hong@example.kr", "address": "부산광역시 해운대구 우동 1"}
+CONTACT = {"name": "홍길동", "phone": "010-2345-6789", "email": "hong@example.kr",
+           "address": "부산광역시 해운대구 우동 1"}
 HANDLER_STATE = {**HANDLER, "department": "도로과"}
 
 
@@ -83,7 +84,8 @@ def test_rejection_result_has_reasons_and_the_remedy_procedure() -> None:
     assert "불복 절차: 이의신청(60일 이내) 또는 행정심판" in text
     _, (title, letter) = render(e, part=part, template=domain.RESULT_LETTER)
     assert title == "민원 처리결과 통지서"
-    assert "1. 처리결과: 불수용" in letter and "2. 사유: 도로법" in letter and "3. 불복 절차: 이 처분에 이의가" in letter
+    assert "1. 처리결과: 불수용" in letter and "2. 사유: 도로법" in letter
+    assert "3. 불복 절차: 이 처분에 이의가" in letter
     assert "이의신청(60일 이내) 또는 행정심판" in letter
 
 
@@ -205,7 +207,8 @@ CITIZEN_TRIGGERS = [
     (lambda r: event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, r, {"supplement_due": None}), {"reason": "사진"}),
     (lambda r: event(c.COMPLAINT_EXTENDED, r, {"period": "7d"}), {"reason": "협의"}),
     (lambda r: event(c.DEADLINE_PROGRESS_DUE, r, {}), None),
-    (lambda r: event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"}), {"reason": "국토부 소관", "agency_name": "국토교통부"}),
+    (lambda r: event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"}),
+     {"reason": "국토부 소관", "agency_name": "국토교통부"}),
     (lambda r: event(c.COMPLAINT_CLOSED, r, {"outcome": "partly_accepted"}), {"reasons": "일부", "remedy": "이의"}),
     (lambda r: event(c.SURVEY_INVITED, r, {"link": "https://x"}), None),
     (lambda r: event(c.COMPENSATION_GRANTED, r, {"voucher_code": "V", "amount_krw": 10000}), None),

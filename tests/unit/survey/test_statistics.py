@@ -146,7 +146,8 @@ def test_the_report_svg_is_a_chart_of_the_figures_with_korean_labels() -> None:
     assert "부서별 만족도" in texts and "신속성" in texts
     for group in report["by_department"]:
         assert group["key"] in texts
-    bars = [r for r in root.iter() if r.tag.endswith("rect") and r.find("{http://www.w3.org/2000/svg}title") is not None]
+    bars = [r for r in root.iter()
+            if r.tag.endswith("rect") and r.find("{http://www.w3.org/2000/svg}title") is not None]
     department_bars = sum(1 for g in report["by_department"] for d in domain.DIMENSIONS if g["mean"][d] is not None)
     assert len(bars) == department_bars + len(report["by_month"])
     empty = render_svg(domain.yearly_report([], year=YEAR, title="<t&>", generated_at=GENERATED))
