@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, Router, get, post
 from litestar.di import Provide
-from litestar.params import HeaderParameter, Parameter, QueryParameter
+from litestar.params import Parameter, QueryParameter
 from pydantic import BaseModel, ConfigDict, Field
 
 from minwon import auth
-from minwon.errors import DomainError
 from services.deadline import statistics_export
 from services.deadline.handlers import Deadlines
 

@@ -28,7 +28,15 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from minwon import statutory
-from minwon.workcal import DEFAULT_YEARS, SEOUL, HoursError, OutsideCalendar, WorkCalendar, WorkingHours, hours_from_spec
+from minwon.workcal import (
+    DEFAULT_YEARS,
+    SEOUL,
+    HoursError,
+    OutsideCalendar,
+    WorkCalendar,
+    WorkingHours,
+    hours_from_spec,
+)
 
 ONE_DAY = timedelta(days=1)
 HOURS_PER_DAY = 8  # 1 day = 8 working hours (시행령, 처리기간의 계산)

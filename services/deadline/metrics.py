@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge, Histogram
+
+from minwon.telemetry import zero
 
 OPEN_CLOCKS = Gauge("minwon_deadline_open_clocks", "Clocks running or paused (not closed)")
 OVERDUE = Gauge("minwon_deadline_overdue", "Running clocks past their legal due time")

@@ -40,7 +40,8 @@ class ComplaintIn(BaseModel):
     category: str = Field(min_length=1, max_length=100)
     district: str = Field("", max_length=100, description="구·군; when empty, read from location or address")
     channel: Literal["online", "visit", "phone", "mail", "fax", "sns", "oral"] = "online"
-    received_at: datetime | None = Field(None, description="Staff channels: the real arrival time (ISO 8601 with offset)")
+    received_at: datetime | None = Field(
+        None, description="Staff channels: the real arrival time (ISO 8601 with offset)")
     received_at_reason: str | None = Field(None, max_length=500)
     statutory_type: str | None = Field(None, max_length=100)
     priority: bool = Field(False, description="Elderly, disabled or pregnant citizen")

@@ -32,7 +32,8 @@ def build(settings: Settings, *, store: DocumentStore, relay: Relay, clock: Cloc
     """Intake's handlers over ``store`` (the service, or a command such as ``minwon keys reseal``)."""
     own = own or IntakeSettings()
     return Intake(
-        store=IntakeStore(store, relay, receipt_block=own.receipt_block or (10 if settings.backend == "distributed" else 1)),
+        store=IntakeStore(store, relay,
+                          receipt_block=own.receipt_block or (10 if settings.backend == "distributed" else 1)),
         pii=Sealer.from_settings(settings.pii_key_id, settings.pii_key, settings.pii_old_keys),
         contacts=Sealer("c1", settings.contacts_key),
         clock=clock,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge
+
+from minwon.telemetry import zero
 
 RECEIVED = Counter("minwon_intake_complaints_received_total", "Complaints received", ["channel", "kind"])
 OPEN = Gauge("minwon_intake_open_complaints", "Complaints by status (refreshed periodically)", ["status"])

@@ -39,8 +39,8 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 
 from minwon.errors import DomainError
 from services.intake import domain, geo
-from services.intake.geo import district_of
 from services.intake.domain import Complaint, Consent, Filing, Identity
+from services.intake.geo import district_of
 from services.intake.handlers import Intake
 
 MAX_WINDOW = timedelta(days=90)

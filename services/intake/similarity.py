@@ -164,7 +164,8 @@ def repeat_of(*, category: str, title: Sequence[str], earlier: Iterable[Earlier]
     return same if len(same) >= REPEAT_ANSWERED else []
 
 
-def link_suggestions(this: Earlier, others: Iterable[Earlier], *, linked: Iterable[str] = ()) -> list[dict[str, object]]:
+def link_suggestions(this: Earlier, others: Iterable[Earlier], *,
+                     linked: Iterable[str] = ()) -> list[dict[str, object]]:
     """Other citizens' complaints about the same thing: same category and district, received within
     :data:`LINK_WINDOW` of this one, titles at least :data:`LINK_SIMILARITY` alike; most alike first.
     Complaints already ``linked`` and the same citizen's own are left out."""

@@ -163,7 +163,8 @@ class RuleController(Controller):
     @post("/", status_code=201, guards=OFFICE)
     async def create(self, data: RuleIn, routing: Routing, request: Request[Any, Any, Any],
                      idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        return await routing.create_rule(data.model_dump(), actor=auth.staff(request).id, idempotency_key=idempotency_key)
+        return await routing.create_rule(data.model_dump(), actor=auth.staff(request).id,
+                                         idempotency_key=idempotency_key)
 
     @get("/stats")
     async def stats(self, routing: Routing) -> dict[str, Any]:
@@ -232,7 +233,8 @@ class DepartmentController(Controller):
         return await routing.get_department(code)
 
     @put("/{code:str}", guards=OFFICE)
-    async def put(self, code: str, data: DepartmentPut, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def put(self, code: str, data: DepartmentPut, routing: Routing,
+                  request: Request[Any, Any, Any]) -> dict[str, Any]:
         """Create or update a department."""
         handlers = [h.to_official() for h in data.handlers] if data.handlers is not None else None
         hours = (data.hours.spec() if data.hours else None) if "hours" in data.model_fields_set else ...

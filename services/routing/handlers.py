@@ -21,7 +21,7 @@ from typing import Any
 
 from minwon import contracts as c
 from minwon import statutory, topics
-from minwon.crypto import SealError, Sealer
+from minwon.crypto import Sealer, SealError
 from minwon.errors import Conflict, Invalid, NotFound
 from minwon.events import Event
 from minwon.outbox import Decision

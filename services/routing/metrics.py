@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
-from collections.abc import Sequence
-
-from minwon.telemetry import zero
 from prometheus_client import Counter, Gauge
 
 from minwon import contracts as c
 from minwon.events import Event
+from minwon.telemetry import zero
 
 ROUTED = Counter("minwon_routing_routed_total", "Complaints routed, per department and rule", ["department", "rule"])
 ASSIGNED = Counter("minwon_routing_assigned_total", "Complaints given a handler, per department", ["department"])

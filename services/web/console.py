@@ -612,7 +612,8 @@ def build(web: Web) -> list[Any]:
                                                                   "X-Content-Type-Options": "nosniff"})
 
     return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, decide_voucher,
-            answer_step, approvals, set_policy, board, rules, preview, holidays, add_holiday, stats, report_chart, followups, resolve_followup]
+            answer_step, approvals, set_policy, board, rules, preview, holidays, add_holiday, stats, report_chart,
+            followups, resolve_followup]
 
 
 __all__ = ["build", "SignIn", "action_body", "answer_body"]

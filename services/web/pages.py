@@ -25,8 +25,8 @@ from minwon import auth
 from minwon.settings import Settings
 from services.web import access, i18n
 from services.web.access import Staff
-from services.web.api import Api
 from services.web.accounts import Accounts, open_store
+from services.web.api import Api
 from services.web.auth import Directory, Signer, new_nonce
 from services.web.oidc import OidcLogin, ProviderStaff
 from services.web.settings import WebSettings, api_base

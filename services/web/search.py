@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from litestar import Request, Response, get, post
 
 from services.web import access
-from services.web.api import Api, ApiError, _seg
+from services.web.api import ApiError, _seg
 from services.web.console import _text
 from services.web.pages import Web, WebError
 

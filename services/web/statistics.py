@@ -63,7 +63,8 @@ def build(web: Web) -> list[Any]:
         async with web.api(staff) as api:
             answer = await api._send("GET", f"{PATH}.{ext}", staff=True, params=_query(request))
         return Response(answer.content, media_type=FILES[ext], headers={
-            "Content-Disposition": answer.headers.get("content-disposition", f'attachment; filename="statistics.{ext}"'),
+            "Content-Disposition": answer.headers.get("content-disposition",
+                                                      f'attachment; filename="statistics.{ext}"'),
             "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
 
     @get("/statistics", include_in_schema=False)
