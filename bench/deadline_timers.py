@@ -68,7 +68,7 @@ class Config:
             interval=float(env("MINWON_BENCH_INTERVAL", 1.0)),
             scan_limit=int(env("MINWON_BENCH_SCAN_LIMIT", 200)),
             keep=env("MINWON_BENCH_KEEP", "") == "1",
-            directory=Path(env("MINWON_BENCH_DIR")) if env("MINWON_BENCH_DIR") else None,
+            directory=Path(where) if (where := env("MINWON_BENCH_DIR")) else None,
         )
 
 
@@ -137,6 +137,7 @@ def populate(path: str, n: int, start_iso: str, due_fraction: float, window_minu
             day = received.astimezone(calendar.zone).date()
             if day not in derived:
                 clock = d.open_clock(received, "other", calendar, period="1y", daily_life=True)
+                assert clock.due_at is not None and clock.warning_at is not None  # a one-year period is dated
                 derived[day] = (iso(clock.due_at), iso(clock.warning_at))
             due, warn = derived[day]
             values = {"@@ID@@": f"2026-BENCH-{i:09d}", "@@RECEIVED@@": iso(received), "@@DUE@@": due,
@@ -246,7 +247,8 @@ async def scan(config: Config, directory: Path, start: datetime) -> dict[str, An
     await deadlines.store.due(now=clock(), limit=config.scan_limit)
     indexed_query = time.perf_counter() - q0
 
-    backlog, live = [], []
+    backlog: list[float] = []
+    live: list[float] = []
     drained = 0.0
     async for _, event in bus.read([DEADLINES]):
         scheduled = datetime.fromisoformat(event.data["scheduled_at"])

@@ -124,7 +124,7 @@ class Config:
             wait_seconds=float(env("MINWON_BENCH_WAIT_SECONDS", 600 if full else 120)),
             backends=tuple(b.strip() for b in env("MINWON_BENCH_BACKENDS", "embedded,distributed").split(",")
                            if b.strip()),
-            directory=Path(env("MINWON_BENCH_DIR")) if env("MINWON_BENCH_DIR") else None,
+            directory=Path(where) if (where := env("MINWON_BENCH_DIR")) else None,
             keep=env("MINWON_BENCH_KEEP", "") == "1",
         )
 
