@@ -11,8 +11,9 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from minwon import contracts as c
 from minwon import statutory, topics
@@ -111,6 +112,7 @@ class Intake:
         applied = await self.store.complaints.apply(receipt_no, decide)
         assert applied.state is not None
         complaint = Complaint.from_doc(applied.state)
+        await self._note_ledgers(complaint)  # a repeated request too: a crash may have come between the writes
         if created:
             metrics.RECEIVED.labels(channel=filing.channel, kind=filing.kind).inc()
         if by is not None:
@@ -196,7 +198,9 @@ class Intake:
                     return (new if new != state else None), []
 
                 if domain.needs_reseal(doc, stale=self.pii.needs_rotation) or doc.get("index_key") != self.pii.key_id:
-                    await self.store.complaints.apply(receipt_no, decide, publish=False)
+                    done = (await self.store.complaints.apply(receipt_no, decide, publish=False)).state or {}
+                    if done.get("identity_index") and done.get("category"):  # its citizen, under the new key
+                        await self.store.note_citizen_complaint(done["identity_index"], done["category"], receipt_no)
                     run["resealed"] += 1
             run["checked"] += len(page)
             if page:
@@ -429,12 +433,21 @@ class Intake:
         return {"search_terms": terms.terms, "title_index": terms.title, "identity_index": terms.identity,
                 "index_key": kid}
 
+    async def _note_ledgers(self, complaint: Complaint) -> None:
+        """File the complaint under its citizen and under its place and day (the lookups of repeats
+        and duplicates)."""
+        if complaint.identity_index:
+            await self.store.note_citizen_complaint(complaint.identity_index, complaint.category,
+                                                    complaint.receipt_no)
+        if complaint.district:
+            await self.store.note_place_complaint(complaint.category, complaint.district,
+                                                  _day_in_korea(complaint.received_at), complaint.receipt_no)
+
     async def _same_citizen(self, identity: str | None, category: str) -> list[similarity.Earlier]:
         """The citizen's earlier complaints in ``category``, found by their identity's blind index."""
         if identity is None:
             return []
-        docs = await self.store.find(where={"identity_index": identity, "category": category},
-                                     limit=similarity_lookup_limit)
+        docs = await self.store.citizen_complaints(identity, category, limit=similarity_lookup_limit)
         return [_earlier(d) for d in docs]
 
     async def search(self, criteria: dict[str, Any], *, by: dict[str, Any], purpose: str,
@@ -494,12 +507,12 @@ class Intake:
         if not complaint.title_index:
             return []
         this = _earlier(complaint.to_doc())
-        window = similarity.LINK_WINDOW + timedelta(days=1)  # received_at may carry another offset
-        docs = await self.store.find(where={
-            "category": complaint.category, "district": complaint.district, "index_key": complaint.index_key,
-            "received_at": {"$gte": (this.received_at - window).astimezone(UTC).isoformat(),
-                            "$lte": (this.received_at + window).astimezone(UTC).isoformat()}},
-            limit=similarity_lookup_limit * 4)
+        day = _day_in_korea(complaint.received_at)
+        span = similarity.LINK_WINDOW.days + 1
+        days = [day + timedelta(days=d) for n in range(span + 1) for d in dict.fromkeys((n, -n))]  # nearest first
+        docs = [d for d in await self.store.place_complaints(complaint.category, complaint.district, days,
+                                                              limit=similarity_lookup_limit * 4)
+                if d.get("index_key") == complaint.index_key]
         found = similarity.link_suggestions(this, [_earlier(d) for d in docs if d.get("status") != domain.DRAFT],
                                             linked=complaint.links)
         by_no = {d["_id"]: d for d in docs}
@@ -589,3 +602,11 @@ def _fingerprint(filing: Filing) -> str:
         del fields["location"]
     raw = json.dumps(fields, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
+
+
+KOREA = ZoneInfo("Asia/Seoul")
+
+
+def _day_in_korea(at: datetime | str) -> date:
+    instant = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return instant.astimezone(KOREA).date()

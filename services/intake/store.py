@@ -5,7 +5,9 @@ officials' access, answer templates and each department's answer policy, in its 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from minwon.docstore import DocumentStore, MongoCollection
@@ -30,12 +32,20 @@ class IntakeStore:
         self.templates = self.db.collection("answer_templates")
         self.policies = self.db.collection("answer_policies")
         self.maintenance = self.db.collection("maintenance")
+        self.citizens = Aggregates(self.db.collection("citizen_complaints"), self.relay)
+        self.places = Aggregates(self.db.collection("place_complaints"), self.relay)
+        """Per category, district and day of receipt (Korea time), the receipt numbers filed: the
+        candidates for duplicate complaints (중복민원) read by ``_id``, like the citizens' ledgers."""
+        """Per citizen (identity's blind-index term) and category, the receipt numbers of their
+        complaints, newest last: found by ``_id``, so looking up a filer's earlier complaints reads
+        one document however many complaints are stored (a query on another field is a scan on
+        some MongoDB-wire servers)."""
         """Progress of long operations (``reseal``: the key and the last receipt number done)."""
 
     async def setup(self) -> None:
         coll = self.db.collection("complaints")
         for fields in (("status",), ("department",), ("kind",), ("channel",), ("due_at",), ("registered_at",),
-                       ("answer_state",), ("identity_index", "category"), ("category", "district", "received_at")):
+                       ("answer_state",)):
             await coll.ensure_index(*fields)
         if isinstance(coll, MongoCollection):  # a multikey index; SQLite cannot index array elements
             await coll.ensure_index("search_terms")
@@ -73,6 +83,31 @@ class IntakeStore:
                 following = last - self.receipt_block + 1
             self._reserved[key] = (following + 1, last)
             return following
+
+    async def citizen_complaints(self, identity: str, category: str, *, limit: int) -> list[dict[str, Any]]:
+        """The citizen's latest ``limit`` complaints in ``category``, newest first."""
+        ledger = await self.citizens.get(_citizen_key(identity, category)) or {}
+        found = [await self.complaints.coll.get(no) for no in reversed(ledger.get("receipts", [])[-limit:])]
+        return [doc for doc in found if doc is not None]
+
+    async def note_citizen_complaint(self, identity: str, category: str, receipt_no: str) -> None:
+        """Add a complaint to its citizen's ledger (again: nothing changes)."""
+        await self.citizens.apply(_citizen_key(identity, category), _adding(receipt_no, CITIZEN_LEDGER))
+
+    async def place_complaints(self, category: str, district: str, days: Sequence[date], *,
+                               limit: int) -> list[dict[str, Any]]:
+        """Complaints in ``category`` and ``district`` received on ``days`` (nearest first), at most ``limit``."""
+        receipts: list[str] = []
+        for day in days:
+            ledger = await self.places.get(_place_key(category, district, day)) or {}
+            receipts += [no for no in reversed(ledger.get("receipts", [])) if no not in receipts]
+            if len(receipts) >= limit:
+                break
+        found = [await self.complaints.coll.get(no) for no in receipts[:limit]]
+        return [doc for doc in found if doc is not None]
+
+    async def note_place_complaint(self, category: str, district: str, day: date, receipt_no: str) -> None:
+        await self.places.apply(_place_key(category, district, day), _adding(receipt_no, PLACE_LEDGER))
 
     async def claim(self, *, key: str, receipt_no: str, fingerprint: str) -> dict[str, Any]:
         """Bind an idempotency key to a receipt number; the first claim wins."""
@@ -121,3 +156,31 @@ class IntakeStore:
                          by: dict[str, Any]) -> None:
         await self.policies.put({"_id": department, "approval_required": approval_required,
                                  "updated_at": at, "updated_by": by})
+
+
+CITIZEN_LEDGER = 200
+"""Receipt numbers a citizen's ledger keeps per category (the oldest are dropped)."""
+
+
+def _citizen_key(identity: str, category: str) -> str:
+    return f"{identity}|{category}"
+
+
+PLACE_LEDGER = 1000
+"""Receipt numbers a place ledger keeps for one day (the oldest are dropped)."""
+
+
+def _place_key(category: str, district: str, day: date) -> str:
+    return f"{category}|{district}|{day.isoformat()}"
+
+
+def _adding(receipt_no: str, keep: int) -> Any:
+    """A decision adding ``receipt_no`` to a ledger's receipts (kept to the last ``keep``)."""
+
+    def add(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+        receipts = list((state or {}).get("receipts", []))
+        if receipt_no in receipts:
+            return None, []
+        return {"receipts": (receipts + [receipt_no])[-keep:]}, []
+
+    return add
