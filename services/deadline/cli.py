@@ -3,6 +3,7 @@
     minwon deadline compute --received <ISO> (--kind K | --period 3h|40h|5d|14d|2w|1m|1y)
                             [--statutory-type T] [--pause <ISO>/<ISO>]... [--extend <period>]
                             [--holiday YYYY-MM-DD]...
+    minwon deadline recount-statistics
     minwon replay deadline --from beginning|<ISO> [--dry-run] [--republish] [--quiet]
 
 ``compute`` prints the due time as JSON (exit 2 and a JSON error naming the flag on
@@ -40,6 +41,10 @@ def register(sub: Any) -> None:
     compute.add_argument("--holiday", action="append", default=[], metavar="YYYY-MM-DD",
                          help="an extra non-working day (임시공휴일); repeatable")
 
+    commands.add_parser("recount-statistics",
+                        help="rebuild the processing-statistics counters from the clocks (stop the deadline "
+                             "service first; docs/statistics.md)")
+
     replay = sub.add_parser("replay", help="rebuild a service's state from the event log, or republish its events")
     replay.add_argument("service", choices=["deadline"])
     replay.add_argument("--from", dest="start", default="beginning", metavar="beginning|ISO",
@@ -52,6 +57,9 @@ def register(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.command == "deadline" and args.deadline_command == "recount-statistics":
+        print(json.dumps(asyncio.run(recount(Settings())), ensure_ascii=False, indent=2))
+        return 0
     if args.command == "deadline":
         try:
             print(json.dumps(compute(args), ensure_ascii=False, indent=2))
@@ -129,6 +137,19 @@ async def replay(settings: Settings, *, since: datetime | None, dry_run: bool = 
         return (await r.rebuild(deadlines, bus, since=since, progress=progress)).to_dict()
     finally:
         await bus.stop()
+        await infra.close()
+
+
+async def recount(settings: Settings) -> dict[str, Any]:
+    """``minwon deadline recount-statistics``, on the deadline store the settings name."""
+    from minwon.host import build_infrastructure
+    from services.deadline.bootstrap import build
+
+    infra = build_infrastructure(settings, ["deadline"])
+    try:
+        deadlines = build(settings, store=infra.stores["deadline"], bus=infra.bus)
+        return {"cells_written": await deadlines.recount_statistics()}
+    finally:
         await infra.close()
 
 

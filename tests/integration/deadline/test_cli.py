@@ -126,3 +126,21 @@ async def test_replay_dry_run_rebuild_and_republish_from_the_command_line(backen
     bad = _minwon("replay", "deadline", "--from", "yesterday", env=env)
     assert bad.returncode == 2 and json.loads(bad.stderr)["fields"][0]["field"] == "--from"
     await bus.stop()
+
+
+async def test_recount_statistics_from_the_command_line(backend) -> None:
+    clock = MovableClock(now_utc())
+    store, bus = backend.store("deadline"), backend.bus()
+    deadlines = await started(backend, store, bus, clock)
+    for _ in range(2):
+        await feed(bus, deadlines, received(receipt(), clock.now - timedelta(days=1)))
+    cells = store.collection("statistics")
+    kept = sorted((d["_id"], (d.get("counts") or {}).get("received")) for d in await cells.find({}))
+    assert kept and sum(n or 0 for _, n in kept) == 2
+    for doc in await cells.find({}):  # counters lost (a crash between the clock and the counter write)
+        await cells.delete(doc["_id"])
+
+    done = _minwon("deadline", "recount-statistics", env=_env(backend))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["cells_written"] == len(kept)
+    assert sorted((d["_id"], (d.get("counts") or {}).get("received")) for d in await cells.find({})) == kept
