@@ -7,10 +7,16 @@ channels that occurred), never one per complaint.
 
 Each change is written with the inbox of :class:`~minwon.outbox.Aggregates`, keyed by the
 complaint and the sequence number of what it counts as: a redelivered change is added once.
+
+A busy cell (this month, a big department, the web channel) would have every complaint's change
+compare-and-set one document: on a server whose conditional updates are retried (FerretDB) they
+queue on it. So each cell is kept in :data:`CELL_SHARDS` documents ``<cell>#<n>``, a complaint always
+writing the same one (by its receipt number); reads add them up like any cells of a group.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +28,9 @@ from minwon.outbox import Aggregates, public
 from services.deadline import statistics as s
 
 log = logging.getLogger("minwon.deadline")
+
+CELL_SHARDS = 8
+"""Documents each cell is kept in (see the module's docstring)."""
 
 
 @dataclass
@@ -42,11 +51,12 @@ class StatisticsStore:
         cause = derive_id(receipt_no, "statistics", str(seq))
         home = s.cell_id(after["cell"]) if after else None
         name = (after or {}).get("department_name")
+        shard = int(hashlib.sha256(receipt_no.encode()).hexdigest()[:8], 16) % CELL_SHARDS
         for cid, change in changes.items():
             def decide(doc: Doc | None, cid: str = cid, change: Mapping[str, int] = change) -> Any:
                 return s.add(doc, cid, change, name if cid == home else None), []
 
-            await self.cells.apply(cid, decide, cause=cause)
+            await self.cells.apply(f"{cid}#{shard}", decide, cause=cause)
 
     async def replace_all(self, totals: Mapping[str, Mapping[str, Any]]) -> int:
         """Set every cell to ``totals`` (cell id -> the :func:`~services.deadline.statistics.add` of its
