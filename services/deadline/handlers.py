@@ -8,6 +8,7 @@ emitted without its clock saying so.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -78,8 +79,8 @@ class Deadlines:
     async def apply(self, receipt_no: str, change: Change, *, cause: str | None = None,
                     category: str | None = None) -> Outcome:
         calendar = self.calendar
-        seen: list[tuple[Record | None, Record | None]] = []
-        counts: list[Any] = []  # what the complaint counted as in the statistics, and counts as now
+        seen: builtins.list[tuple[Record | None, Record | None]] = []
+        counts: builtins.list[Any] = []  # what the complaint counted as in the statistics, and counts as now
 
         def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
             before = tracking.load(receipt_no, doc, calendar)
@@ -87,7 +88,9 @@ class Deadlines:
             seen[:] = [(before, after)]
             if after is None:
                 return None, []
-            after, events = tracking.settle(after, events)
+            settled, events = tracking.settle(after, events)
+            assert settled is not None  # settling a clock never removes it
+            after = settled
             state = tracking.dump(after)
             counts[:] = [(doc or {}).get("statistics"), _counted(after, doc, category, calendar)]
             state["statistics"] = counts[1]
@@ -192,7 +195,7 @@ class Deadlines:
         if not name.strip():
             raise Invalid("name", "a holiday has a name")
         now = self.clock()
-        created: list[bool] = []
+        created: builtins.list[bool] = []
 
         def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
             if doc is not None:
@@ -275,7 +278,7 @@ class Deadlines:
             log.info("holiday recomputed", extra={"date": day.isoformat(), "changed": changed})
         return changed
 
-    async def holidays(self) -> list[dict[str, Any]]:
+    async def holidays(self) -> builtins.list[dict[str, Any]]:
         return [{**h, "weekday": date.fromisoformat(h["date"]).strftime("%a")}
                 for h in await self.store.list_holidays()]
 
@@ -288,7 +291,7 @@ class Deadlines:
         return tracking.view(rec, now=self.clock(), calendar=self.calendar)
 
     async def list(self, *, overdue: bool, department: str | None, status: str | None, after: str | None,
-                   limit: int) -> list[dict[str, Any]]:
+                   limit: int) -> builtins.list[dict[str, Any]]:
         now = self.clock()
         docs = await self.store.list(overdue_at=now if overdue else None, department=department, status=status,
                                      after=after, limit=limit)
@@ -299,7 +302,7 @@ class Deadlines:
             out.append(tracking.summary(rec, now=now))
         return out
 
-    def statutory_types(self, query: str | None = None) -> list[dict[str, Any]]:
+    def statutory_types(self, query: str | None = None) -> builtins.list[dict[str, Any]]:
         """The catalogue's types whose code, Korean, English name or an alias contains ``query``."""
         wanted = statutory.fold(query or "")
         return [{"code": t.code, "name_ko": t.name_ko, "name_en": t.name_en, "period": str(t.period),

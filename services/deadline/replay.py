@@ -229,6 +229,9 @@ class CapturingBus:
     async def ping(self) -> bool:
         return True
 
+    async def lag(self) -> dict[tuple[str, str, int], int]:
+        return {}  # nothing consumes from it
+
     def read(self, topics: Sequence[str], *, since: datetime | None = None) -> AsyncIterator[tuple[str, Event]]:
         raise RuntimeError("a dry run reads the real log")
 

@@ -65,7 +65,7 @@ class StatisticsStore:
         for cid in stale:
             await self.cells.coll.delete(cid)
         for cid, cell in totals.items():
-            await self.cells.apply(cid, lambda doc, cell=cell: (dict(cell), []))
+            await self.cells.apply(cid, _setting(cell))
         return len(totals)
 
     async def list(self, *, first: str, last: str, department: str | None) -> list[Doc]:
@@ -74,3 +74,12 @@ class StatisticsStore:
         if department is not None:
             where["department"] = department
         return [public(d) or {} for d in await self.cells.coll.find(where, sort=[("_id", 1)])]
+
+
+def _setting(cell: Mapping[str, Any]) -> Any:
+    """A decision that sets a cell document to ``cell`` whatever it held."""
+
+    def decide(_: Doc | None) -> tuple[Doc, list[Any]]:
+        return dict(cell), []
+
+    return decide

@@ -14,6 +14,7 @@ Every query pages (``limit``): the scanner never holds more than one page of clo
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,18 +55,18 @@ class DeadlineStore:
 
     # ------------------------------------------------------------- timers
 
-    async def due(self, *, now: datetime, limit: int) -> list[str]:
+    async def due(self, *, now: datetime, limit: int) -> builtins.list[str]:
         """Receipt numbers of clocks with a timer at or before ``now``, earliest first (one page):
         from the timer wheel, with the indexed query as its safety net."""
 
-        async def scan() -> list[Doc]:
+        async def scan() -> builtins.list[Doc]:
             return await self.clocks.coll.find({"next_fire_at": {"$lte": iso(now)}},
                                                sort=[("next_fire_at", 1)], limit=limit)
 
         return await due_ids(self.timers, self.clocks.coll, now=now, limit=limit, time_field="next_fire_at",
                              where={}, scan=scan)
 
-    async def open_page(self, *, after: str | None, limit: int) -> list[Doc]:
+    async def open_page(self, *, after: str | None, limit: int) -> builtins.list[Doc]:
         """Running (not paused) clocks by receipt number after ``after``: one page.
 
         Paged on ``(status, _id)`` so that walking every open clock costs one pass over
@@ -78,7 +79,7 @@ class DeadlineStore:
     # ------------------------------------------------------------- reads
 
     async def list(self, *, overdue_at: datetime | None, department: str | None, status: str | None,
-                   after: str | None, limit: int) -> list[Doc]:
+                   after: str | None, limit: int) -> builtins.list[Doc]:
         where: dict[str, Any] = {}
         if status is not None:
             where["status"] = status
@@ -97,14 +98,14 @@ class DeadlineStore:
     async def count_overdue(self, *, now: datetime) -> int:
         return await self.clocks.coll.count({"status": {"$in": list(LIVE)}, "overdue_since": {"$lt": iso(now)}})
 
-    async def page(self, *, after: str | None, limit: int) -> list[Doc]:
+    async def page(self, *, after: str | None, limit: int) -> builtins.list[Doc]:
         """Every clock document by receipt number (replay comparisons)."""
         where = {"_id": {"$gt": after}} if after is not None else {}
         return [public(d) or {} for d in await self.clocks.coll.find(where, sort=[("_id", 1)], limit=limit)]
 
-    async def list_holidays(self) -> list[Doc]:
+    async def list_holidays(self) -> builtins.list[Doc]:
         return [public(d) or {} for d in await self.holidays.coll.find(sort=[("_id", 1)])]
 
-    async def pending_holidays(self) -> list[Doc]:
+    async def pending_holidays(self) -> builtins.list[Doc]:
         return [public(d) or {} for d in await self.holidays.coll.find({"recompute.status": "pending"},
                                                                        sort=[("_id", 1)])]

@@ -298,7 +298,8 @@ def on_assigned(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str,
                 calendar: WorkCalendar | None = None) -> Change:
     """A handler assigned (or reassigned): the assignment SLAs are met; the handler is remembered."""
     rec = rec or Record(receipt_no)
-    raw = data.get("handler") if isinstance(data.get("handler"), Mapping) else {}
+    given = data.get("handler")
+    raw: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     handler = {"id": raw.get("id"), "name": raw.get("name"), "contact": raw.get("contact")}
     rec = replace(rec, handler=handler, department=data.get("department") or rec.department,
                   department_name=data.get("department_name") or rec.department_name)

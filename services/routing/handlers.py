@@ -142,7 +142,8 @@ class Routing:
                 raise Conflict(f"rule {rule_id} is at version {state['version']}, not {expected_version}",
                                version=state["version"])
             current = Rule.from_doc(state)
-            base = {"conditions": {}, "description": "", "enabled": True} if replace_all else current.definition()
+            base: dict[str, Any] = ({"conditions": {}, "description": "", "enabled": True} if replace_all
+                                    else current.definition())
             merged = {**base, **{k: v for k, v in changes.items() if k != "conditions"}}
             if "conditions" in changes:
                 merged["conditions"] = ({**(base["conditions"] or {}), **changes["conditions"]}
