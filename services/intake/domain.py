@@ -836,7 +836,8 @@ def resealed(doc: dict[str, Any], *, stale: Callable[[str], bool],
 
 
 def needs_reseal(doc: dict[str, Any], *, stale: Callable[[str], bool]) -> bool:
-    answer = doc.get("answer") if isinstance(doc.get("answer"), dict) else {}
+    given = doc.get("answer")
+    answer: dict[str, Any] = given if isinstance(given, dict) else {}
     notes = [n.get("sealed") for n in doc.get("notes") or []]
     return any(isinstance(v, str) and stale(v) for v in (doc.get("sealed"), answer.get("sealed"), *notes))
 

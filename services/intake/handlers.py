@@ -5,6 +5,7 @@ The HTTP API and the Kafka consumers call these same functions.
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import logging
@@ -179,9 +180,10 @@ class Intake:
         service may keep running meanwhile."""
         saved = await self.store.maintenance.get("reseal") or {}
         fresh = saved.get("key_id") != self.pii.key_id or saved.get("finished")
-        run = {"_id": "reseal", "key_id": self.pii.key_id, "cursor": None if fresh else saved.get("cursor"),
-               "checked": 0 if fresh else int(saved.get("checked", 0)),
-               "resealed": 0 if fresh else int(saved.get("resealed", 0)), "finished": False}
+        run: dict[str, Any] = {
+            "_id": "reseal", "key_id": self.pii.key_id, "cursor": None if fresh else saved.get("cursor"),
+            "checked": 0 if fresh else int(saved.get("checked", 0)),
+            "resealed": 0 if fresh else int(saved.get("resealed", 0)), "finished": False}
         while True:
             page = await self.store.list(where={}, after=run["cursor"], limit=batch)
             for doc in page:
@@ -263,7 +265,7 @@ class Intake:
         return {"receipt_no": receipt_no, **{k: private.get(k) for k in keys}}
 
     async def audit_log(self, *, receipt_no: str | None, actor: str | None, since: datetime | None,
-                        until: datetime | None, after: str | None, limit: int) -> list[dict[str, Any]]:
+                        until: datetime | None, after: str | None, limit: int) -> builtins.list[dict[str, Any]]:
         where: dict[str, Any] = {}
         if receipt_no:
             where["receipt_no"] = receipt_no
@@ -274,7 +276,7 @@ class Intake:
             where["at"] = span
         return await self.store.list_audit(where=where, after=after, limit=limit)
 
-    async def list(self, *, filters: dict[str, Any], after: str | None, limit: int) -> list[Complaint]:
+    async def list(self, *, filters: dict[str, Any], after: str | None, limit: int) -> builtins.list[Complaint]:
         where = {k: v for k, v in filters.items() if v is not None and k != "overdue"}
         if filters.get("answer_state") in (domain.ANSWER_DRAFT, domain.ANSWER_SUBMITTED, domain.ANSWER_RETURNED) \
                 and "status" not in where:  # a withdrawn or transferred complaint's answer waits for nobody
@@ -387,7 +389,7 @@ class Intake:
 
     # ------------------------------------------------------------ templates
 
-    async def templates(self, *, category: str | None) -> list[dict[str, Any]]:
+    async def templates(self, *, category: str | None) -> builtins.list[dict[str, Any]]:
         return [_template(d) for d in await self.store.list_templates(category=category)]
 
     async def save_template(self, template_id: str | None, *, category: str, title: str, text: str,
@@ -443,7 +445,7 @@ class Intake:
             await self.store.note_place_complaint(complaint.category, complaint.district,
                                                   _day_in_korea(complaint.received_at), complaint.receipt_no)
 
-    async def _same_citizen(self, identity: str | None, category: str) -> list[similarity.Earlier]:
+    async def _same_citizen(self, identity: str | None, category: str) -> builtins.list[similarity.Earlier]:
         """The citizen's earlier complaints in ``category``, found by their identity's blind index."""
         if identity is None:
             return []
@@ -451,14 +453,14 @@ class Intake:
         return [_earlier(d) for d in docs]
 
     async def search(self, criteria: dict[str, Any], *, by: dict[str, Any], purpose: str,
-                     after: str | None, limit: int) -> list[Complaint]:
+                     after: str | None, limit: int) -> builtins.list[Complaint]:
         """Staff search. Personal data and words are looked up through the blind index (under the
         current key and any old key still listed, so complaints not yet re-indexed are found); a
         search using them is written to the audit log, with the fields used, never the values."""
         words = similarity.words_of(criteria.get("words") or "")
         if criteria.get("words") and not words:
             raise Invalid("words", "give a word of letters or digits")
-        personal = {k: criteria.get(k) for k in ("name", "phone", "email") if criteria.get(k)}
+        personal: dict[str, str] = {k: str(criteria[k]) for k in ("name", "phone", "email") if criteria.get(k)}
         if "phone" in personal and not similarity.normal_phone(personal["phone"]):
             raise Invalid("phone", "a phone number has digits")
         where: dict[str, Any] = {k: criteria[k] for k in ("district", "status", "department", "category")
@@ -481,7 +483,7 @@ class Intake:
                 self.pii.derived(INDEX_PURPOSE, kid), words=words, **personal)}} for kid in self.pii.key_ids]
         else:
             queries = [where]
-        found: list[Complaint] = []
+        found: builtins.list[Complaint] = []
         cursor = after
         while len(found) < limit:
             pages = [await self.store.list(where=q, after=cursor, limit=limit) for q in queries]
@@ -495,13 +497,13 @@ class Intake:
             cursor = page[-1]["_id"]
         return found[:limit]
 
-    def _has_words(self, complaint: Complaint, words: list[str]) -> bool:
+    def _has_words(self, complaint: Complaint, words: builtins.list[str]) -> bool:
         if not words:
             return True
         private = self.pii.open_json(complaint.sealed, context=complaint.receipt_no)
         return similarity.text_matches(words, private.get("title") or "", private.get("body") or "")
 
-    async def link_suggestions(self, complaint: Complaint) -> list[dict[str, Any]]:
+    async def link_suggestions(self, complaint: Complaint) -> builtins.list[dict[str, Any]]:
         """Other citizens' complaints about the same thing (중복민원), from a bounded lookup: the same
         category and district, received within the window (indexed fields), at most a few hundred."""
         if not complaint.title_index:
@@ -533,7 +535,7 @@ class Intake:
         return await self.run(receipt_no, lambda x: (domain.add_note(
             x, text=text, note_id=note_id, sealed=sealed, now=self.clock(), by=by), []), by=by, action="add_note")
 
-    def notes_of(self, complaint: Complaint) -> list[dict[str, Any]]:
+    def notes_of(self, complaint: Complaint) -> builtins.list[dict[str, Any]]:
         return [{"id": n["id"], "at": n["at"], "by": n["by"],
                  "text": self.pii.open(n["sealed"], context=complaint.receipt_no)} for n in complaint.notes]
 
@@ -555,7 +557,7 @@ class Intake:
     async def _next_receipt(self, year: int) -> str:
         return domain.receipt_number(year, self.org, await self.store.next_sequence(org=self.org, year=year))
 
-    def _route(self, events: list[Event]) -> list[tuple[str, Event]]:
+    def _route(self, events: builtins.list[Event]) -> builtins.list[tuple[str, Event]]:
         """Public events to the lifecycle topic; free text sealed, to the restricted one."""
         out = []
         for event in events:

@@ -271,7 +271,7 @@ async def find_requests(intake: Intake, query: Mapping[str, str]) -> list[Compla
     statuses = {s.strip() for s in (query.get("status") or "").split(",") if s.strip()}
     if statuses - {"open", "closed"}:
         raise Open311Error(400, "status is open or closed (comma-separated)")
-    wanted = set()
+    wanted: set[str] = set()
     if not statuses or "open" in statuses:
         wanted |= domain.OPEN
     if not statuses or "closed" in statuses:

@@ -5,6 +5,7 @@ officials' access, answer templates and each department's answer policy, in its 
 from __future__ import annotations
 
 import asyncio
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,11 +54,11 @@ class IntakeStore:
             await self.audit.ensure_index(*fields)
         await self.templates.ensure_index("category")
 
-    async def failures(self, *, keys: list[str]) -> list[int]:
+    async def failures(self, *, keys: builtins.list[str]) -> builtins.list[int]:
         """Check-code failures counted under each key (one document per key, read by ``_id``)."""
         return [int((await self.attempts.get(key) or {}).get("failures", 0)) for key in keys]
 
-    async def count_failure(self, *, keys: list[str]) -> None:
+    async def count_failure(self, *, keys: builtins.list[str]) -> None:
         for key in keys:
             await self.attempts.increment(key, "failures")
 
@@ -66,7 +67,8 @@ class IntakeStore:
         if not await self.audit.create(entry):
             raise RuntimeError(f"audit entry {entry['_id']} already exists")
 
-    async def list_audit(self, *, where: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
+    async def list_audit(self, *, where: dict[str, Any], after: str | None,
+                         limit: int) -> builtins.list[dict[str, Any]]:
         if after:
             where = {**where, "_id": {"$gt": after}}
         return await self.audit.find(where, sort=[("_id", 1)], limit=limit)
@@ -84,7 +86,7 @@ class IntakeStore:
             self._reserved[key] = (following + 1, last)
             return following
 
-    async def citizen_complaints(self, identity: str, category: str, *, limit: int) -> list[dict[str, Any]]:
+    async def citizen_complaints(self, identity: str, category: str, *, limit: int) -> builtins.list[dict[str, Any]]:
         """The citizen's latest ``limit`` complaints in ``category``, newest first."""
         ledger = await self.citizens.get(_citizen_key(identity, category)) or {}
         found = [await self.complaints.coll.get(no) for no in reversed(ledger.get("receipts", [])[-limit:])]
@@ -95,9 +97,9 @@ class IntakeStore:
         await self.citizens.apply(_citizen_key(identity, category), _adding(receipt_no, CITIZEN_LEDGER))
 
     async def place_complaints(self, category: str, district: str, days: Sequence[date], *,
-                               limit: int) -> list[dict[str, Any]]:
+                               limit: int) -> builtins.list[dict[str, Any]]:
         """Complaints in ``category`` and ``district`` received on ``days`` (nearest first), at most ``limit``."""
-        receipts: list[str] = []
+        receipts: builtins.list[str] = []
         for day in days:
             ledger = await self.places.get(_place_key(category, district, day)) or {}
             receipts += [no for no in reversed(ledger.get("receipts", [])) if no not in receipts]
@@ -122,18 +124,18 @@ class IntakeStore:
     async def count(self, **where: Any) -> int:
         return await self.db.collection("complaints").count(where)
 
-    async def list(self, *, where: dict[str, Any], after: str | None, limit: int) -> list[dict[str, Any]]:
+    async def list(self, *, where: dict[str, Any], after: str | None, limit: int) -> builtins.list[dict[str, Any]]:
         if after:
             where = {**where, "_id": {"$gt": after}}
         return await self.db.collection("complaints").find(where, sort=[("_id", 1)], limit=limit)
 
-    async def find(self, *, where: dict[str, Any], limit: int) -> list[dict[str, Any]]:
+    async def find(self, *, where: dict[str, Any], limit: int) -> builtins.list[dict[str, Any]]:
         """Complaints matching ``where``, newest receipt first, at most ``limit`` (a bounded lookup)."""
         return await self.db.collection("complaints").find(where, sort=[("_id", -1)], limit=limit)
 
     # ------------------------------------------------------- answer templates
 
-    async def list_templates(self, *, category: str | None) -> list[dict[str, Any]]:
+    async def list_templates(self, *, category: str | None) -> builtins.list[dict[str, Any]]:
         """A department keeps a few templates a category: read them all, no paging."""
         return await self.templates.find({"category": category} if category else {}, sort=[("_id", 1)])
 
