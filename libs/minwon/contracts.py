@@ -20,6 +20,10 @@ COMPLAINT_TRANSFERRED = event_type("complaint", "transferred")
 COMPLAINT_CLOSED = event_type("complaint", "closed")
 COMPLAINT_WITHDRAWN = event_type("complaint", "withdrawn")
 COMPLAINT_REVISIT_REPORTED = event_type("complaint", "revisit_reported")
+# cooperating departments (협조부서): a request, its reply and its cancellation (the texts stay in intake)
+COMPLAINT_COOPERATION_REQUESTED = event_type("complaint", "cooperation_requested")
+COMPLAINT_COOPERATION_REPLIED = event_type("complaint", "cooperation_replied")
+COMPLAINT_COOPERATION_CANCELLED = event_type("complaint", "cooperation_cancelled")
 
 # intake -> minwon.private.complaints.v1 (restricted: routing and notification)
 COMPLAINT_SEALED = event_type("complaint", "sealed")
@@ -38,6 +42,10 @@ DEADLINE_BREACHED = event_type("deadline", "breached")
 DEADLINE_SLA_MISSED = event_type("deadline", "sla_missed")
 DEADLINE_PROGRESS_DUE = event_type("deadline", "progress_due")
 DEADLINE_HOLIDAY_ADDED = event_type("deadline", "holiday_added")
+# a cooperation request's own clock: its due time set, the warning before it, and the overdue escalation
+DEADLINE_COOPERATION_SET = event_type("deadline", "cooperation_set")
+DEADLINE_COOPERATION_WARNING = event_type("deadline", "cooperation_warning")
+DEADLINE_COOPERATION_OVERDUE = event_type("deadline", "cooperation_overdue")
 
 # notification -> minwon.notifications.v1
 NOTIFICATION_SENT = event_type("notification", "sent")
