@@ -55,7 +55,7 @@ REGISTRY = Registry(
                      initialise_metrics=deadline_metrics.initialise),
         ServiceEntry("notification", notification.bootstrap, notification.PREFIXES, secrets=("contacts_key",),
                      settings=("services.notification.settings:NotificationSettings",
-                               "services.notification.public:PublicSettings"),
+                               "services.notification.agencies.public:PublicSettings"),
                      initialise_metrics=notification_metrics.initialise),
         ServiceEntry("compensation", compensation.bootstrap, compensation.PREFIXES,
                      settings=("services.compensation.settings:CompensationSettings",),

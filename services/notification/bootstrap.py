@@ -11,7 +11,8 @@ from minwon.outbox import Aggregates, Relay
 from minwon.service import Clock, GroupedService, Service, system_clock
 from minwon.settings import Settings
 from minwon.workcal import WorkCalendar
-from services.notification import api, consumers, domain, letters, public, subscriptions, webhooks
+from services.notification import api, consumers, domain, letters
+from services.notification.agencies import public, subscriptions, webhooks
 from services.notification.handlers import Notifier
 from services.notification.providers import (
     DevSink,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from minwon import topics
 from minwon.bus import Handler
+from services.notification.agencies.public import Projector
+from services.notification.agencies.webhooks import Webhooks
 from services.notification.handlers import Notifier
-from services.notification.public import Projector
-from services.notification.webhooks import Webhooks
 
 TOPICS = [topics.PRIVATE, topics.COMPLAINTS, topics.ROUTING, topics.DEADLINES, topics.COMPENSATIONS, topics.SURVEYS]
 

@@ -62,13 +62,13 @@ def env_names(cls: type[BaseSettings]) -> set[str]:
 
 
 def service_settings_classes(service: str) -> list[type[BaseSettings]]:
-    """The BaseSettings classes defined in services/<service>/settings.py and public.py (the public
-    stream's settings; none if the files do not exist)."""
+    """The BaseSettings classes defined in services/<service>/settings.py and agencies/public.py (the
+    public stream's settings; none if the files do not exist)."""
     found: list[type[BaseSettings]] = []
-    for part in ("settings", "public"):
+    for part in ("settings", "agencies/public"):
         if not (ROOT / "services" / service / f"{part}.py").exists():
             continue
-        module = importlib.import_module(f"services.{service}.{part}")
+        module = importlib.import_module(f"services.{service}.{part.replace('/', '.')}")
         found += [obj for obj in vars(module).values()
                   if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings
                   and obj.__module__ == module.__name__]

@@ -165,7 +165,7 @@ async def test_a_transfer_tells_the_citizen_where_and_why_and_agencies_which_age
         clock_state = await until(lambda: _closed_clock(client, receipt))
         assert clock_state["closed_at"]
 
-        from services.notification.public import pseudonym
+        from services.notification.agencies.public import pseudonym
 
         complaint_id = pseudonym(receipt, b"minwon-development-public-id-secret")
 

@@ -20,7 +20,7 @@ Ids are deterministic, ``derive_id(source event id, "public")``: a replayed or r
 event gives the same public id, so an agency can drop duplicates by ``id``.
 
 The AsyncAPI document (``docs/asyncapi.yaml``) and the JSON Schemas (``docs/schemas/``) are
-generated from these models (``python -m services.notification.public docs``); a test fails when
+generated from these models (``python -m services.notification.agencies.public docs``); a test fails when
 the committed files and the code differ.
 
 Glossary: complaint / 민원; pseudonymous id / 가명 식별자; whistleblower / 공익신고자.
@@ -543,6 +543,6 @@ def write_docs(docs: Path) -> list[Path]:
     return written
 
 
-if __name__ == "__main__":  # python -m services.notification.public docs
+if __name__ == "__main__":  # python -m services.notification.agencies.public docs
     for path in write_docs(Path(sys.argv[1] if len(sys.argv) > 1 else "docs")):
         print(path)

@@ -14,7 +14,8 @@
   ``agency-<code>`` with consumer groups ``agency-<code>.*`` (operators create that user: see
   docs/public-events.md); the filter is then the agency's to apply, and is recorded for the record.
 
-The filter (``types``, ``kinds``, ``categories``, ``districts``) is :class:`~services.notification.public.Filter`.
+The filter (``types``, ``kinds``, ``categories``, ``districts``) is
+:class:`~services.notification.agencies.public.Filter`.
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ from minwon.crypto import Sealer
 from minwon.docstore import Collection, iso
 from minwon.errors import Conflict, DomainError, Invalid, NotFound
 from minwon.outbox import public as without_bookkeeping
-from services.notification import public
-from services.notification.public import Filter
-from services.notification.webhooks import STATUSES, Webhooks
+from services.notification.agencies import public
+from services.notification.agencies.public import Filter
+from services.notification.agencies.webhooks import STATUSES, Webhooks
 
 log = logging.getLogger("minwon.notification")
 

@@ -41,7 +41,7 @@ from minwon.crypto import Sealer
 from minwon.docstore import Collection, iso
 from minwon.events import Event, derive_id
 from minwon.outbox import Aggregates, Decide, public
-from services.notification.public import Filter
+from services.notification.agencies.public import Filter
 
 log = logging.getLogger("minwon.notification")
 

@@ -114,8 +114,8 @@ class Receiver:
 def notification_app(backend: Any, store: Any, bus: Any, *, clock: Callable[[], datetime], **public: Any):
     """The notification service alone (its public stream and webhooks), loops fast, http://127.0.0.1 allowed."""
     from apps.host import Infrastructure, create_app
+    from services.notification.agencies.public import PublicSettings
     from services.notification.bootstrap import bootstrap
-    from services.notification.public import PublicSettings
     from services.notification.settings import NotificationSettings
 
     values = {"webhook_allow_http_loopback": True, "webhook_interval_seconds": 0.1, "webhook_timeout_seconds": 2.0,

@@ -10,10 +10,10 @@ import yaml
 
 from minwon import contracts as c
 from minwon import topics
-from services.notification import public
+from services.notification.agencies import public
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
-REGENERATE = "regenerate with: PYTHONPATH=libs:. .venv/bin/python -m services.notification.public docs"
+REGENERATE = "regenerate with: PYTHONPATH=libs:. .venv/bin/python -m services.notification.agencies.public docs"
 
 # v1 as first published (1.0.0): these fields stay, and none becomes required (docs/public-events.md)
 V1_COMMON = {"complaint_id", "kind", "category", "district", "channel", "department", "received_at", "due_at",

@@ -16,7 +16,7 @@ from litestar.testing import AsyncTestClient
 from apps.host import SERVICES, Infrastructure, build_services, create_app
 from minwon import contracts as c
 from minwon import topics
-from services.notification import public
+from services.notification.agencies import public
 from tests.factories import STAFF, complaint_payload
 from tests.integration.agencies.helpers import MovingClock, Receiver, close, register, subscribe, until
 from tests.unit.agencies.examples import load

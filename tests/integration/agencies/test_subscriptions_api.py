@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from litestar.testing import AsyncTestClient
 
-from services.notification import public
+from services.notification.agencies import public
 from tests.factories import STAFF
 from tests.integration.agencies.helpers import MovingClock, notification_app, register, subscribe
 from tests.unit.agencies.factories import NOW

@@ -16,8 +16,8 @@ from minwon import contracts as c
 from minwon import topics
 from minwon.docstore import iso
 from minwon.events import Event
-from services.notification import public
-from services.notification.public import Filter
+from services.notification.agencies import public
+from services.notification.agencies.public import Filter
 from tests.factories import STAFF
 from tests.integration.agencies.helpers import (
     MovingClock,

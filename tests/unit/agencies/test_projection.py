@@ -11,8 +11,8 @@ import pytest
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import Event, derive_id
-from services.notification import public
-from services.notification.public import Filter, label, project, pseudonym
+from services.notification.agencies import public
+from services.notification.agencies.public import Filter, label, project, pseudonym
 from tests.unit.agencies.factories import (
     NOW,
     ORIGIN,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from minwon.errors import Invalid
-from services.notification.subscriptions import check_url, key_code, key_hash, new_api_key
+from services.notification.agencies.subscriptions import check_url, key_code, key_hash, new_api_key
 
 
 @pytest.mark.parametrize("url", ["https://hooks.police.go.kr/minwon", "https://hooks.example.kr:8443/a?b=c"])

@@ -11,8 +11,8 @@ import pytest
 from minwon import contracts as c
 from minwon import topics
 from minwon.docstore import iso
-from services.notification import webhooks as w
-from services.notification.public import project, pseudonym
+from services.notification.agencies import webhooks as w
+from services.notification.agencies.public import project, pseudonym
 from tests.unit.agencies.examples import load
 from tests.unit.agencies.factories import NOW, ORIGIN, SECRET, receipt_no, received
 
