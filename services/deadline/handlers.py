@@ -21,10 +21,10 @@ from minwon import statutory, topics
 from minwon.docstore import Doc, iso
 from minwon.errors import DomainError, Invalid, NotFound
 from minwon.events import Event, derive_id
-from minwon.outbox import Applied
+from minwon.outbox import Applied, public
 from minwon.service import Clock
 from minwon.workcal import WorkCalendar
-from services.deadline import domain, metrics, statistics, tracking
+from services.deadline import cooperation, domain, metrics, statistics, tracking
 from services.deadline.store import DeadlineStore
 from services.deadline.tracking import Record
 
@@ -130,6 +130,8 @@ class Deadlines:
         await self.handle(event)
 
     async def handle(self, event: Event) -> Outcome | None:
+        if event.type in cooperation.INPUTS:
+            await self.cooperate(event)
         change = self._change_for(event)
         if change is None:
             return None
@@ -164,6 +166,8 @@ class Deadlines:
         """An event this service published, read back from its topic in a rebuild."""
         if event.type == c.DEADLINE_HOLIDAY_ADDED:
             await self._restore_holiday(event)
+        elif event.type in cooperation.OWN:
+            await self._cooperation(event.subject, lambda r: cooperation.on_published(r, event), cause=event.id)
         elif event.type in tracking.SIGNAL_TYPES + tracking.CLOCK_TYPES:
             return await self.apply(event.subject, lambda r: tracking.on_published(r, event), cause=event.id)
         return None
@@ -183,8 +187,53 @@ class Deadlines:
                 log.warning("timer failed", extra={"receipt_no": receipt_no, "error": type(exc).__name__})
                 continue
             fired += len(outcome.applied.events)
+        fired += await self.fire_cooperation(now)
         metrics.SCAN_SECONDS.observe(time.perf_counter() - started)
         return fired
+
+    # ------------------------------------------------------------- cooperation requests (협조 요청)
+
+    async def cooperate(self, event: Event) -> None:
+        """A cooperation request opens its clock; a reply, a cancellation or the complaint's end stops it."""
+        t, data, at, now = event.type, event.data, tracking.event_at(event), self.clock()
+        change: Callable[[Doc | None], cooperation.Change]
+        if t == c.COMPLAINT_COOPERATION_REQUESTED:
+            change = lambda r: cooperation.on_requested(  # noqa: E731
+                r, data, receipt_no=event.subject, at=at, calendar=self.calendar, now=now, source=self.source)
+        elif t in (c.COMPLAINT_COOPERATION_REPLIED, c.COMPLAINT_COOPERATION_CANCELLED):
+            state = cooperation.REPLIED if t == c.COMPLAINT_COOPERATION_REPLIED else cooperation.CANCELLED
+            change = lambda r: cooperation.on_stopped(r, str(data.get("request_id")), state=state, at=at)  # noqa: E731
+        else:
+            change = lambda r: cooperation.on_complaint_finished(r, at=at)  # noqa: E731
+        await self._cooperation(event.subject, change, cause=event.id)
+
+    async def fire_cooperation(self, now: datetime) -> int:
+        """One pass over the requests' clocks whose warning or due time has come."""
+        fired = 0
+        for receipt_no in await self.store.due_cooperation(now=now, limit=self.scan_limit):
+            try:
+                fired += len(await self._cooperation(receipt_no, lambda r: cooperation.fire(
+                    r, now=now, source=self.source, calendar=self.calendar)))
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the others
+                log.warning("cooperation timer failed", extra={"receipt_no": receipt_no,
+                                                               "error": type(exc).__name__})
+        return fired
+
+    async def _cooperation(self, receipt_no: str, change: Callable[[Doc | None], cooperation.Change], *,
+                           cause: str | None = None) -> tuple[Event, ...]:
+        def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
+            rec, events = change(public(doc))
+            if rec is None:
+                return None, []
+            rec, events = cooperation.settle(rec, events)
+            assert rec is not None
+            return rec, [(topics.DEADLINES, e) for e in events]
+
+        return (await self.store.cooperation.apply(receipt_no, decide, cause=cause)).events
+
+    async def cooperation_clocks(self, receipt_no: str) -> builtins.list[dict[str, Any]]:
+        doc = await self.store.cooperation.get(receipt_no)
+        return cooperation.view(doc, now=self.clock(), calendar=self.calendar)
 
     # ------------------------------------------------------------- holidays
 

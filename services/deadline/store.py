@@ -47,11 +47,17 @@ class DeadlineStore:
         self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
         self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay))
+        self.cooperation_timers = TimeIndex(self.db.collection("cooperation_timers"), ("next_fire_at",),
+                                            clock=self.clock)
+        self.cooperation = Aggregates(self.db.collection("cooperation_clocks"), self.relay,
+                                      timers=(self.cooperation_timers,))
+        """The clocks of cooperation requests (협조 요청), one document per complaint (its receipt number)."""
 
     async def setup(self) -> None:
         for fields in INDEXES:
             await self.clocks.coll.ensure_index(*fields)
         await self.statistics.setup()
+        await self.cooperation.coll.ensure_index("next_fire_at")
 
     # ------------------------------------------------------------- timers
 
@@ -65,6 +71,16 @@ class DeadlineStore:
 
         return await due_ids(self.timers, self.clocks.coll, now=now, limit=limit, time_field="next_fire_at",
                              where={}, scan=scan)
+
+    async def due_cooperation(self, *, now: datetime, limit: int) -> builtins.list[str]:
+        """Receipt numbers whose cooperation requests have a signal at or before ``now`` (one page)."""
+
+        async def scan() -> builtins.list[Doc]:
+            return await self.cooperation.coll.find({"next_fire_at": {"$lte": iso(now)}},
+                                                    sort=[("next_fire_at", 1)], limit=limit)
+
+        return await due_ids(self.cooperation_timers, self.cooperation.coll, now=now, limit=limit,
+                             time_field="next_fire_at", where={}, scan=scan)
 
     async def open_page(self, *, after: str | None, limit: int) -> builtins.list[Doc]:
         """Running (not paused) clocks by receipt number after ``after``: one page.

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from minwon import auth
 from minwon.errors import DomainError
 from services.intake import domain
+from services.intake.cooperation import CooperationController
 from services.intake.domain import Complaint, Consent, Filing, Identity
 from services.intake.handlers import Intake
 
@@ -574,5 +575,5 @@ class ComplaintController(Controller):
 
 
 def routes(intake: Intake) -> list[Any]:
-    return [Router(path="/", route_handlers=[ComplaintController],
+    return [Router(path="/", route_handlers=[ComplaintController, CooperationController],
                    dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True)})]

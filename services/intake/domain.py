@@ -102,7 +102,7 @@ class Step:
     """The acting official (:meth:`minwon.auth.Principal.audit`); ``None``: the citizen or the system."""
 
 
-LIST_FIELDS = ("search_terms", "title_index", "repeat_of", "links", "notes")
+LIST_FIELDS = ("search_terms", "title_index", "repeat_of", "links", "notes", "cooperations")
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,9 @@ class Complaint:
     """중복민원: other citizens' complaints about the same thing, linked by an official."""
     notes: tuple[dict[str, Any], ...] = ()
     """Officials' internal notes (``{"id", "at", "by", "sealed"}``): never to the citizen, never on a topic."""
+    cooperations: tuple[dict[str, Any], ...] = ()
+    """Requests to cooperating departments (협조 요청, :func:`request_cooperation`); their question and
+    reply only sealed, never to the citizen, never on a topic."""
 
     def to_doc(self) -> dict[str, Any]:
         doc = asdict(self)
@@ -832,6 +835,10 @@ def resealed(doc: dict[str, Any], *, stale: Callable[[str], bool],
     notes = doc.get("notes") or []
     if any(stale(n["sealed"]) for n in notes):
         new["notes"] = [{**n, "sealed": again(n["sealed"])} if stale(n["sealed"]) else n for n in notes]
+    asked = doc.get("cooperations") or []
+    if any(isinstance(e.get(k), str) and stale(e[k]) for e in asked for k in COOPERATION_SEALED):
+        new["cooperations"] = [{**e, **{k: again(e[k]) for k in COOPERATION_SEALED
+                                        if isinstance(e.get(k), str) and stale(e[k])}} for e in asked]
     return new if new != doc else None
 
 
@@ -839,6 +846,7 @@ def needs_reseal(doc: dict[str, Any], *, stale: Callable[[str], bool]) -> bool:
     given = doc.get("answer")
     answer: dict[str, Any] = given if isinstance(given, dict) else {}
     notes = [n.get("sealed") for n in doc.get("notes") or []]
+    notes += [e.get(k) for e in doc.get("cooperations") or [] for k in COOPERATION_SEALED]
     return any(isinstance(v, str) and stale(v) for v in (doc.get("sealed"), answer.get("sealed"), *notes))
 
 
@@ -899,3 +907,142 @@ def close_as_repeat(complaint: Complaint, *, draft: AnswerDraft, sealed: str, no
     answered = replace(complaint, answer=answer, answer_state=ANSWER_APPROVED)
     return _close_answered(answered, opened=draft.private, now=now, source=source)
 
+
+# ------------------------------------------------------- cooperating departments (협조부서)
+
+COOPERATION_OPEN, COOPERATION_REPLIED, COOPERATION_CANCELLED = "open", "replied", "cancelled"
+COOPERATION_DEFAULT_DAYS = 3
+"""Working days a cooperating department is given when the request names none."""
+COOPERATION_MAX_DAYS = 30
+MAX_COOPERATION_TEXT = 4000
+COOPERATION_SEALED = ("question_sealed", "reply_sealed")
+"""A request's sealed texts (re-sealed on key rotation like the notes)."""
+
+
+def _cooperation(complaint: Complaint, request_id: str) -> dict[str, Any]:
+    for entry in complaint.cooperations:
+        if entry["id"] == request_id:
+            return dict(entry)
+    raise DomainError("not_found", f"no cooperation request {request_id} on {complaint.receipt_no}", 404,
+                      field="request_id")
+
+
+def _with_cooperation(complaint: Complaint, entry: dict[str, Any]) -> Complaint:
+    if not any(e["id"] == entry["id"] for e in complaint.cooperations):
+        return replace(complaint, cooperations=complaint.cooperations + (entry,))
+    return replace(complaint, cooperations=tuple(entry if e["id"] == entry["id"] else e
+                                                 for e in complaint.cooperations))
+
+
+def _cooperation_event(complaint: Complaint, type: str, entry: dict[str, Any], what: str, now: datetime,
+                       source: str, **extra: Any) -> Event:
+    """PII-free: codes, departments, the request id and its days; never the question or the reply."""
+    data = {"request_id": entry["id"], "department": entry["department"],
+            "from_department": entry["from_department"], "working_days": entry["working_days"],
+            "requested_at": entry["requested_at"], "kind": complaint.kind, "category": complaint.category,
+            "district": complaint.district, **extra}
+    return _event(complaint, type, data, now, source, "cooperation", entry["id"], what)
+
+
+def check_cooperation_text(name: str, text: str, what: str) -> None:
+    if not text.strip():
+        raise Invalid(name, f"a cooperation {what} has a text")
+    if len(text) > MAX_COOPERATION_TEXT:
+        raise Invalid(name, f"a cooperation {what} is at most {MAX_COOPERATION_TEXT} characters")
+
+
+def request_cooperation(complaint: Complaint, *, request_id: str, department: str, working_days: int | None,
+                        question: str, sealed: str, now: datetime, source: str, by: dict[str, Any] | None,
+                        department_name: str | None = None) -> tuple[Complaint, list[Event]]:
+    """협조 요청: the lead department asks another department for its input, within ``working_days``
+    (default :data:`COOPERATION_DEFAULT_DAYS`) counted by the deadline service on the working calendar.
+    ``sealed``: the question, sealed. One open request per department at a time."""
+    _require(complaint, "request cooperation on", OPEN)
+    if complaint.department is None:
+        raise Conflict("the complaint has no lead department yet", receipt_no=complaint.receipt_no)
+    department = department.strip()
+    if not department:
+        raise Invalid("department", "name the cooperating department")
+    if department == complaint.department:
+        raise Invalid("department", "a cooperating department is another department than the lead one")
+    days = COOPERATION_DEFAULT_DAYS if working_days is None else working_days
+    if not 1 <= days <= COOPERATION_MAX_DAYS:
+        raise Invalid("working_days", f"between 1 and {COOPERATION_MAX_DAYS} working days")
+    check_cooperation_text("question", question, "request")
+    if any(e["department"] == department and e["state"] == COOPERATION_OPEN for e in complaint.cooperations):
+        raise Conflict("this department already has an open request on the complaint", department=department,
+                       receipt_no=complaint.receipt_no)
+    if any(e["id"] == request_id for e in complaint.cooperations):
+        raise Conflict("a cooperation request with this id exists", request_id=request_id)
+    entry = {"id": request_id, "department": department, "department_name": department_name,
+             "from_department": complaint.department, "working_days": days, "state": COOPERATION_OPEN,
+             "requested_at": now.isoformat(), "requested_by": _who(by), "question_sealed": sealed,
+             "due_at": None, "warning_at": None, "overdue": False, "reply_sealed": None, "replied_at": None,
+             "replied_by": None, "cancelled_at": None, "cancelled_by": None}
+    new = _with_cooperation(complaint, entry)
+    return new, [_cooperation_event(new, c.COMPLAINT_COOPERATION_REQUESTED, entry, "requested", now, source)]
+
+
+def reply_cooperation(complaint: Complaint, *, request_id: str, department: str | None, text: str, sealed: str,
+                      now: datetime, source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """The cooperating department's reply (``sealed``: its text): for the lead handler only, never to the
+    citizen. ``department``: the replying official's (None: the complaint office, on its behalf)."""
+    entry = _cooperation(complaint, request_id)
+    if department is not None and department != entry["department"]:
+        raise DomainError("forbidden", "only the department asked replies to a cooperation request", 403,
+                          field="request_id")
+    if entry["state"] != COOPERATION_OPEN:
+        raise Conflict(f"cannot reply to a cooperation request that is {entry['state']}", state=entry["state"],
+                       request_id=request_id)
+    check_cooperation_text("text", text, "reply")
+    entry.update(state=COOPERATION_REPLIED, reply_sealed=sealed, replied_at=now.isoformat(), replied_by=_who(by))
+    new = _with_cooperation(complaint, entry)
+    return new, [_cooperation_event(new, c.COMPLAINT_COOPERATION_REPLIED, entry, "replied", now, source,
+                                    replied_at=now.isoformat())]
+
+
+def cancel_cooperation(complaint: Complaint, *, request_id: str, now: datetime, source: str,
+                       by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+    """The lead department withdraws its request: its clock stops, no reply is expected."""
+    entry = _cooperation(complaint, request_id)
+    if entry["state"] != COOPERATION_OPEN:
+        raise Conflict(f"cannot cancel a cooperation request that is {entry['state']}", state=entry["state"],
+                       request_id=request_id)
+    entry.update(state=COOPERATION_CANCELLED, cancelled_at=now.isoformat(), cancelled_by=_who(by))
+    new = _with_cooperation(complaint, entry)
+    return new, [_cooperation_event(new, c.COMPLAINT_COOPERATION_CANCELLED, entry, "cancelled", now, source,
+                                    cancelled_at=now.isoformat())]
+
+
+def note_cooperation_clock(complaint: Complaint, *, request_id: str, due_at: str | None = None,
+                           warning_at: str | None = None, overdue: bool | None = None) -> Complaint:
+    """What the deadline service announced of a request's clock (its due time, that it is overdue)."""
+    try:
+        entry = _cooperation(complaint, request_id)
+    except DomainError:
+        return complaint  # a clock of a request this complaint does not have: nothing to note
+    if due_at is not None:
+        entry.update(due_at=due_at, warning_at=warning_at)
+    if overdue is not None:
+        entry["overdue"] = overdue
+    return _with_cooperation(complaint, entry)
+
+
+def may_read_as_cooperating(complaint: Complaint, department: str | None) -> bool:
+    """An official of ``department`` may read the complaint while it has asked them (an open request)."""
+    return department is not None and any(
+        e["department"] == department and e["state"] == COOPERATION_OPEN for e in complaint.cooperations)
+
+
+def cooperation_view(entry: dict[str, Any], *, question: str | None, reply: str | None) -> dict[str, Any]:
+    """A request as officials see it (``question``/``reply``: opened, or None when not theirs to read)."""
+    keys = ("id", "department", "department_name", "from_department", "working_days", "state", "requested_at",
+            "requested_by", "due_at", "warning_at", "overdue", "replied_at", "replied_by", "cancelled_at",
+            "cancelled_by")
+    return {**{k: entry.get(k) for k in keys}, "question": question, "reply": reply}
+
+
+def visible_cooperations(complaint: Complaint, department: str | None, *, every: bool) -> list[dict[str, Any]]:
+    """The requests an official sees: all of them (the lead department, the complaint office: ``every``),
+    else only those addressed to their ``department``."""
+    return [e for e in complaint.cooperations if every or e["department"] == department]

@@ -20,7 +20,7 @@ from minwon import contracts as c
 from minwon import statutory, topics
 from minwon.crypto import Sealer
 from minwon.errors import DomainError, Invalid, NotFound
-from minwon.events import Event
+from minwon.events import Event, derive_id
 from minwon.service import Clock
 from services.intake import domain, metrics, similarity
 from services.intake.domain import Complaint, Filing
@@ -305,6 +305,11 @@ class Intake:
         elif event.type in (c.DEADLINE_SET, c.DEADLINE_UPDATED):
             note = lambda x: domain.note_due(x, due_at=data["due_at"], at=event.time.isoformat(),  # noqa: E731
                                              period=data.get("period"))
+        elif event.type in (c.DEADLINE_COOPERATION_SET, c.DEADLINE_COOPERATION_OVERDUE):
+            overdue = True if event.type == c.DEADLINE_COOPERATION_OVERDUE else None
+            note = lambda x: domain.note_cooperation_clock(  # noqa: E731
+                x, request_id=data["request_id"], due_at=data.get("due_at"), warning_at=data.get("warning_at"),
+                overdue=overdue)
         if note is None:
             return
 
@@ -313,7 +318,9 @@ class Intake:
                 return None, []
             return note(Complaint.from_doc(state)).to_doc(), []
 
-        await self.store.complaints.apply(event.subject, decide, cause=event.id)
+        applied = await self.store.complaints.apply(event.subject, decide, cause=event.id)
+        if applied.state is not None and event.type in (c.DEADLINE_COOPERATION_SET, c.DEADLINE_COOPERATION_OVERDUE):
+            await self._list_cooperation(Complaint.from_doc(applied.state))
 
     # ------------------------------------------------------ answers (답변, 결재)
 
@@ -538,6 +545,71 @@ class Intake:
     def notes_of(self, complaint: Complaint) -> builtins.list[dict[str, Any]]:
         return [{"id": n["id"], "at": n["at"], "by": n["by"],
                  "text": self.pii.open(n["sealed"], context=complaint.receipt_no)} for n in complaint.notes]
+
+    # ------------------------------------------------- cooperating departments (협조부서)
+
+    async def request_cooperation(self, receipt_no: str, *, department: str, working_days: int | None,
+                                  question: str, by: dict[str, Any], department_name: str | None = None,
+                                  idempotency_key: str | None = None) -> tuple[Complaint, str]:
+        """Ask another department for its input (its question sealed); returns the request's id.
+        A repeated ``Idempotency-Key`` names the same request."""
+        sealed = self.pii.seal(question, context=receipt_no)
+        request_id = (derive_id(receipt_no, "cooperation", idempotency_key) if idempotency_key
+                      else uuid.uuid4().hex)[-12:]
+        complaint = await self.run(receipt_no, lambda x: domain.request_cooperation(
+            x, request_id=request_id, department=department, working_days=working_days, question=question,
+            sealed=sealed, now=self.clock(), source=self.source, by=by, department_name=department_name),
+            idempotency_key=idempotency_key, by=by, action="request_cooperation")
+        await self._list_cooperation(complaint)
+        return complaint, request_id
+
+    async def reply_cooperation(self, receipt_no: str, request_id: str, *, text: str, department: str | None,
+                                by: dict[str, Any], idempotency_key: str | None = None) -> Complaint:
+        sealed = self.pii.seal(text, context=receipt_no)
+        complaint = await self.run(receipt_no, lambda x: domain.reply_cooperation(
+            x, request_id=request_id, department=department, text=text, sealed=sealed, now=self.clock(),
+            source=self.source, by=by), idempotency_key=idempotency_key, by=by, action="reply_cooperation")
+        await self._list_cooperation(complaint)
+        return complaint
+
+    async def cancel_cooperation(self, receipt_no: str, request_id: str, *, by: dict[str, Any],
+                                 idempotency_key: str | None = None) -> Complaint:
+        complaint = await self.run(receipt_no, lambda x: domain.cancel_cooperation(
+            x, request_id=request_id, now=self.clock(), source=self.source, by=by),
+            idempotency_key=idempotency_key, by=by, action="cancel_cooperation")
+        await self._list_cooperation(complaint)
+        return complaint
+
+    def cooperations_of(self, complaint: Complaint, *, department: str | None,
+                        every: bool) -> builtins.list[dict[str, Any]]:
+        """The requests an official sees, their question and reply opened (staff only)."""
+        def opened(value: str | None) -> str | None:
+            return self.pii.open(value, context=complaint.receipt_no) if value else None
+
+        return [domain.cooperation_view(e, question=opened(e.get("question_sealed")),
+                                        reply=opened(e.get("reply_sealed")))
+                for e in domain.visible_cooperations(complaint, department, every=every)]
+
+    async def cooperation_requests(self, department: str, *, states: builtins.list[str],
+                                   limit: int) -> builtins.list[dict[str, Any]]:
+        """The requests addressed to ``department`` (its list 협조 요청), no text."""
+        rows = await self.store.list_cooperation(department=department, states=states, limit=limit)
+        out = []
+        for row in rows:  # the complaint's status now (closed since the row was written?), read by _id
+            doc = await self.store.complaints.coll.get(row["receipt_no"]) or {}
+            out.append({**{k: v for k, v in row.items() if k not in ("_id", "_v")},
+                        "complaint_status": doc.get("status", row.get("complaint_status"))})
+        return out
+
+    async def _list_cooperation(self, complaint: Complaint) -> None:
+        """Each request as a row of its department's list (again after a crash: the same rows)."""
+        for entry in complaint.cooperations:
+            await self.store.put_cooperation(row={
+                "_id": f"{complaint.receipt_no}#{entry['id']}", "receipt_no": complaint.receipt_no,
+                "request_id": entry["id"], "complaint_status": complaint.status, "kind": complaint.kind,
+                "category": complaint.category,
+                **{k: entry.get(k) for k in ("department", "department_name", "from_department", "working_days",
+                                             "state", "requested_at", "due_at", "overdue", "replied_at")}})
 
     async def close_as_repeat(self, receipt_no: str, *, reason: str, by: dict[str, Any],
                               idempotency_key: str | None = None) -> Complaint:

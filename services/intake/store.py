@@ -33,6 +33,9 @@ class IntakeStore:
         self.templates = self.db.collection("answer_templates")
         self.policies = self.db.collection("answer_policies")
         self.maintenance = self.db.collection("maintenance")
+        self.cooperation = self.db.collection("cooperation_requests")
+        """Each cooperation request (협조 요청) as a row of its department's list: ``<receipt_no>#<id>``,
+        no text (the texts stay sealed in the complaint); rewritten from the complaint after each change."""
         self.citizens = Aggregates(self.db.collection("citizen_complaints"), self.relay)
         self.places = Aggregates(self.db.collection("place_complaints"), self.relay)
         """Per category, district and day of receipt (Korea time), the receipt numbers filed: the
@@ -53,6 +56,7 @@ class IntakeStore:
         for fields in (("receipt_no",), ("actor_id",), ("at",)):
             await self.audit.ensure_index(*fields)
         await self.templates.ensure_index("category")
+        await self.cooperation.ensure_index("department", "state")
 
     async def failures(self, *, keys: builtins.list[str]) -> builtins.list[int]:
         """Check-code failures counted under each key (one document per key, read by ``_id``)."""
@@ -132,6 +136,20 @@ class IntakeStore:
     async def find(self, *, where: dict[str, Any], limit: int) -> builtins.list[dict[str, Any]]:
         """Complaints matching ``where``, newest receipt first, at most ``limit`` (a bounded lookup)."""
         return await self.db.collection("complaints").find(where, sort=[("_id", -1)], limit=limit)
+
+    # ------------------------------------------------------- cooperation requests
+
+    async def put_cooperation(self, *, row: dict[str, Any]) -> None:
+        await self.cooperation.put(row)
+
+    async def list_cooperation(self, *, department: str, states: Sequence[str],
+                               limit: int) -> builtins.list[dict[str, Any]]:
+        """A department's requests in ``states``, oldest request first (at most ``limit``)."""
+        found: builtins.list[dict[str, Any]] = []
+        for state in states:
+            found += await self.cooperation.find({"department": department, "state": state},
+                                                 sort=[("requested_at", 1)], limit=limit)
+        return sorted(found, key=lambda r: r["requested_at"])[:limit]
 
     # ------------------------------------------------------- answer templates
 
