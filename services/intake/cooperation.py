@@ -72,7 +72,8 @@ class CooperationController(Controller):
     @get("/cooperation-requests", guards=CASEWORK)
     async def addressed(self, request: Request[Any, Any, Any], intake: Intake,
                         department: Annotated[str | None, Parameter(max_length=100)] = None,
-                        state: Literal["open", "replied", "cancelled", "all"] = "open",
+                        which: Annotated[Literal["open", "replied", "cancelled", "all"],
+                                         Parameter(query="state")] = "open",
                         limit: Annotated[int, Parameter(ge=1, le=200)] = 100) -> dict[str, Any]:
         """The requests addressed to a department (협조 요청): the caller's own; the complaint office
         names any department."""
@@ -82,7 +83,7 @@ class CooperationController(Controller):
         if not department:
             return {"items": []}
         return {"department": department,
-                "items": await intake.cooperation_requests(department, states=STATES[state], limit=limit)}
+                "items": await intake.cooperation_requests(department, states=STATES[which], limit=limit)}
 
     @get("/{receipt_no:str}/cooperation", guards=CASEWORK)
     async def show(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake) -> dict[str, Any]:

@@ -98,6 +98,10 @@ COMPENSATION = "citizen.compensation"
 STAFF_ASSIGNED = "staff.assigned"
 STAFF_WARNING = "staff.warning"
 STAFF_ESCALATED = "staff.escalated"
+STAFF_COOPERATION_REQUESTED = "staff.cooperation_requested"
+STAFF_COOPERATION_WARNING = "staff.cooperation_warning"
+STAFF_COOPERATION_OVERDUE = "staff.cooperation_overdue"
+STAFF_COOPERATION_REPLIED = "staff.cooperation_replied"
 
 TEMPLATES: Mapping[str, Template] = {
     t.id: t
@@ -115,6 +119,10 @@ TEMPLATES: Mapping[str, Template] = {
         Template(STAFF_ASSIGNED, 1, STAFF, "민원 배정 알림"),
         Template(STAFF_WARNING, 1, STAFF, "처리기한 사전예고"),
         Template(STAFF_ESCALATED, 1, STAFF, "처리기한 경과 독촉"),
+        Template(STAFF_COOPERATION_REQUESTED, 1, STAFF, "협조 요청", needs_handler=False),
+        Template(STAFF_COOPERATION_WARNING, 1, STAFF, "협조 회신기한 사전예고", needs_handler=False),
+        Template(STAFF_COOPERATION_OVERDUE, 1, STAFF, "협조 회신기한 경과 독촉", needs_handler=False),
+        Template(STAFF_COOPERATION_REPLIED, 1, STAFF, "협조 회신 도착"),
     )
 }
 
@@ -125,6 +133,7 @@ ROLE_LABELS = {
     "team_lead": "팀장",
     "section_chief": "과장",
     "complaint_office": "민원담당관",
+    "cooperating_department": "협조부서 담당자",
 }
 
 
@@ -353,6 +362,13 @@ def plan(event: Event, state: Mapping[str, Any] | None) -> list[Draft]:
         return [Draft(COMPENSATION, ROLE_CITIZEN, event,
                       {"voucher_code": data.get("voucher_code"), "amount_krw": data.get("amount_krw"),
                        "compensation_cause": data.get("cause")})]
+    if t in COOPERATION_NOTICES:
+        template, default = COOPERATION_NOTICES[t]
+        asked = {"to_department": data.get("department") if default != "handler" else None,
+                 "asked_department": data.get("department"), "request_id": data.get("request_id"),
+                 "request_due_at": data.get("due_at"), "working_days": data.get("working_days")}
+        return [Draft(template, r, event, asked, urgent=t == c.DEADLINE_COOPERATION_OVERDUE)
+                for r in _roles(data.get("recipients")) or [default]]
     if t == c.DEADLINE_WARNING:
         roles = _roles(data.get("recipients")) or ["handler"]
         return [Draft(STAFF_WARNING, r, event, {"due_at": data.get("due_at")}) for r in roles]
@@ -362,6 +378,17 @@ def plan(event: Event, state: Mapping[str, Any] | None) -> list[Draft]:
         return [Draft(STAFF_ESCALATED, r, event, {"level": level, "due_at": data.get("due_at")},
                       urgent=level >= 2) for r in roles]
     return []
+
+
+COOPERATION_NOTICES = {
+    c.COMPLAINT_COOPERATION_REQUESTED: (STAFF_COOPERATION_REQUESTED, "cooperating_department"),
+    c.DEADLINE_COOPERATION_WARNING: (STAFF_COOPERATION_WARNING, "cooperating_department"),
+    c.DEADLINE_COOPERATION_OVERDUE: (STAFF_COOPERATION_OVERDUE, "team_lead"),
+    c.COMPLAINT_COOPERATION_REPLIED: (STAFF_COOPERATION_REPLIED, "handler"),
+}
+"""협조 요청: the department asked is told of a request, warned before its due time, and its team lead
+escalated to when it is overdue (``to_department``: theirs, not the complaint's); the lead handler is
+told of the reply (its text stays in intake: the notice says only that it came)."""
 
 
 def _roles(raw: Any) -> list[str]:
@@ -964,6 +991,9 @@ def recipient_address(channel: str, contact: Mapping[str, Any] | None, record: M
         return str((contact or {}).get("email") or "")
     if channel == POST:
         return str((contact or {}).get("address") or "")
+    to_department = (record.get("vars") or {}).get("to_department")
+    if to_department:  # a cooperating department's officials (협조부서), not the complaint's own
+        return f"{record['role']}@{to_department}"
     handler = handler_of(record, state)
     if record["role"] == "handler" and (handler.get("id") or handler.get("contact")):
         return str(handler.get("id") or handler.get("contact"))
