@@ -21,12 +21,26 @@ from typing import Any
 
 import pytest
 
+from pydantic import BaseModel, ConfigDict
+
+from minwon import contracts, topics
 from minwon.bus import Bus, KafkaBus, RetryPolicy, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.settings import Settings
 
 _used: dict[str, str] = {}
 _used_identity: dict[str, str] = {}
+
+
+class TestData(BaseModel):
+    """The data of the event types the mechanism tests (bus, outbox, Kafka security) publish: any fields."""
+
+    __test__ = False
+    model_config = ConfigDict(extra="allow")
+
+
+for _type in ("kr.minwon.test.happened.v1", "kr.minwon.test.filed.v1", "kr.minwon.test.security.v1"):
+    contracts.register(_type, *(t.name for t in topics.TOPICS))(TestData)
 
 
 def _ci() -> bool:

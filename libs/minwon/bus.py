@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from faststream.kafka.annotations import KafkaMessage  # resolved by name in subscriber signatures
 
-from minwon import telemetry
+from minwon import contracts, telemetry
 from minwon.errors import DomainError, TransientError
 from minwon.events import Event
 from minwon.sqlite import SqliteWriter, connect
@@ -35,7 +35,7 @@ log = logging.getLogger("minwon.bus")
 
 Handler = Callable[[Event], Awaitable[None]]
 
-DEADLETTER_TYPE = "kr.minwon.deadletter.message.v1"
+DEADLETTER_TYPE = contracts.DEADLETTER_MESSAGE
 RAW_KEPT = 65536
 
 
@@ -249,6 +249,7 @@ class SqliteBus:
         self._w.close()
 
     async def publish(self, topic: str, event: Event) -> None:
+        contracts.check(topic, event)
         with telemetry.publish_span("sqlite", topic, event) as event:
             row = (topic, event.subject, event.id, event.time.isoformat(), event.to_json().decode())
             await self._w.write(lambda conn: conn.execute(
@@ -613,6 +614,7 @@ class KafkaBus:
             self._started = False
 
     async def publish(self, topic: str, event: Event) -> None:
+        contracts.check(topic, event)
         if not self._started:
             await self.ensure_topics()
             await self.broker.connect()

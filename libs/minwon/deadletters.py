@@ -33,15 +33,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from minwon import contracts
 from minwon.bus import DEADLETTER_TYPE, Bus, KafkaBus, KafkaSecurity, SqliteBus
-from minwon.events import Event, derive_id, event_type
+from minwon.events import Event, derive_id
 from minwon.settings import Settings
 from minwon.topics import DEADLETTER
 
 COMMANDS = ("deadletter",)
 
 LETTER = DEADLETTER_TYPE
-REDRIVEN = event_type("deadletter", "redriven")
+REDRIVEN = contracts.DEADLETTER_REDRIVEN
 SOURCE = "/minwon/operator"
 
 

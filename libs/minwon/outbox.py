@@ -24,7 +24,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from minwon import telemetry
+from minwon import contracts, telemetry
 from minwon.bus import Bus
 from minwon.docstore import Collection, Doc
 from minwon.errors import TransientError
@@ -100,6 +100,8 @@ class Aggregates:
             if cause is not None:
                 inbox = (inbox + [cause])[-INBOX_LIMIT:]
             new["_inbox"] = inbox
+            for topic, e in events:
+                contracts.check(topic, e)
             new["_outbox"] = (list(doc.get("_outbox", [])) if doc else []) + [
                 {"id": e.id, "topic": topic, "event": telemetry.inject(e).to_doc()} for topic, e in events
             ]

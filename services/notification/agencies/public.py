@@ -230,6 +230,8 @@ EVENTS: dict[str, type[CloudEvent]] = {
 DATA: dict[str, type[ComplaintFacts]] = {
     t: m.model_fields["data"].annotation for t, m in EVENTS.items()  # type: ignore[misc]
 }
+for _type, _model in DATA.items():  # checked like every internal type before it is published
+    c.register(_type, topics.PUBLIC)(_model)
 SHORT = {t: t.split(".")[-2] for t in EVENTS}  # received, routed, ...
 
 

@@ -83,7 +83,11 @@ async def test_list_shows_the_letters_and_show_prints_the_original_event(backend
             await bus.publish(topics.DEADLETTER, x)
         # not a bus letter: the agencies' given-up webhook delivery shares the topic
         other = Event.new("kr.minwon.subscription.delivery_dead.v1", source="/minwon/notification",
-                          subject="x", data={}, time=datetime.now(UTC))
+                          subject="x", time=datetime.now(UTC), data={
+                              "delivery_id": "d-1", "subscription_id": "s-1", "agency": "molit", "event_id": "e-1",
+                              "event_type": "kr.minwon.public.complaint.received.v1", "replay": False,
+                              "attempts": 8, "error": "http_503", "status_code": 503,
+                              "occurred_at": datetime.now(UTC).isoformat()})
         await bus.publish(topics.DEADLETTER, other)
 
         found = await listed(operator)
