@@ -92,6 +92,8 @@ PUBLIC: tuple[Rule, ...] = (
     Rule(_READ, r"/api/v1/complaints/[^/]+", "a citizen looks up a complaint with its check code", "code"),
     Rule(frozenset({"POST"}), r"/api/v1/complaints/[^/]+/(confirm|withdraw)",
          "a citizen confirms an oral complaint or withdraws one, with the check code (intake checks it)", "code"),
+    Rule(frozenset({"GET", "HEAD", "POST"}), r"/api/v1/complaints/[^/]+/attachments(/[^/]+(/thumbnail)?)?",
+         "a citizen adds files to their complaint and reads them (and the answer's) with the check code", "code"),
     Rule(_READ, r"/api/v1/compensations/charter", "the charter's compensation rules"),
     Rule(_READ, r"/api/v1/deadlines/(statutory-types|statistics/public)",
          "the statutory-type catalogue (민원처리기준표) for the filing forms; the published processing statistics "
@@ -103,7 +105,7 @@ PUBLIC: tuple[Rule, ...] = (
          r"/open311/v2/(services\.json|services/[^/]+|requests\.json|requests/[^/]+)",
          "Open311: discovery, public request views, filing (no personal data returned)"),
     Rule(frozenset({"GET", "HEAD", "POST"}),
-         r"/|/complaints(/new)?|/lookup|/statistics|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
+         r"/|/complaints(/new)?|/lookup(/attachments/[^/]+(/thumbnail)?)?|/statistics|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
          "the citizen portal, static files and the console's sign-in"),
 )
 

@@ -10,7 +10,7 @@ from minwon.docstore import DocumentStore
 from minwon.outbox import Relay
 from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
-from services.intake import api, consumers, open311
+from services.intake import api, attachments_api, attachments_handlers, consumers, open311
 from services.intake.handlers import Intake
 from services.intake.settings import IntakeSettings
 from services.intake.store import IntakeStore
@@ -24,7 +24,8 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
     own = intake_settings or IntakeSettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
     intake = build(settings, store=store, relay=relay, clock=clock, own=own)
-    return _service(intake, store, bus, relay)
+    files = attachments_handlers.build(settings, intake, store)
+    return _service(intake, store, bus, relay, files)
 
 
 def build(settings: Settings, *, store: DocumentStore, relay: Relay, clock: Clock = system_clock,
@@ -48,13 +49,14 @@ def build(settings: Settings, *, store: DocumentStore, relay: Relay, clock: Cloc
     )
 
 
-def _service(intake: Intake, store: DocumentStore, bus: Bus, relay: Relay) -> Service:
+def _service(intake: Intake, store: DocumentStore, bus: Bus, relay: Relay,
+             files: attachments_handlers.Attachments) -> Service:
     return Service(
         name="intake",
         store=store,
         bus=bus,
         relay=relay,
-        routes=[*api.routes(intake), *open311.routes(intake)],
+        routes=[*api.routes(intake), *attachments_api.routes(files), *open311.routes(intake, files)],
         subscriptions=consumers.subscriptions(intake),
         loops=[("open-complaints-gauge", 15.0, intake.count_open)],
         on_start=[intake.store.setup],

@@ -23,6 +23,8 @@ Choices where this system and the specification meet:
 - E-mail notices are consented to by giving an e-mail address; SMS only with ``attribute[sms]=true``.
 - Status: ``received``, ``in_progress``, ``awaiting_supplement`` → open; ``closed``, ``withdrawn``,
   ``transferred`` → closed (``status_notes`` says which, as a code).
+- ``media_url`` stays a link in the complaint's sealed text; it is fetched and attached only when its host
+  is listed in ``MINWON_ATTACHMENT_FETCH_HOSTS`` (empty by default), bounded in size and time (docs/attachments.md).
 - Errors are the specification's array, ``[{"code": 400, "description": "..."}]``. XML is not offered.
 """
 
@@ -39,6 +41,7 @@ from litestar.exceptions import HTTPException, SerializationException, Validatio
 
 from minwon.errors import DomainError
 from services.intake import domain, geo
+from services.intake.attachments_handlers import Attachments
 from services.intake.domain import Complaint, Consent, Filing, Identity
 from services.intake.geo import district_of
 from services.intake.handlers import Intake
@@ -363,7 +366,8 @@ async def show_request(name: str, intake: Intake) -> list[dict[str, Any]]:
 
 
 @post("/requests.json", status_code=201)
-async def create_request(request: Request[Any, Any, Any], intake: Intake) -> list[dict[str, Any]]:
+async def create_request(request: Request[Any, Any, Any], intake: Intake,
+                         attachments: Attachments | None) -> list[dict[str, Any]]:
     """File a complaint (GeoReport v2 ``POST request``; form-encoded or JSON). ``Idempotency-Key`` is honoured."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -376,17 +380,21 @@ async def create_request(request: Request[Any, Any, Any], intake: Intake) -> lis
     else:
         raise Open311Error(400, "send application/x-www-form-urlencoded (or application/json)")
     key = request.headers.get("idempotency-key")
-    complaint, _ = await intake.file_complaint(filing_of(fields), idempotency_key=key[:200] if key else None)
+    complaint, created = await intake.file_complaint(filing_of(fields), idempotency_key=key[:200] if key else None)
+    media = _text(fields, "media_url", 1000)
+    if media and created and attachments is not None:  # fetched only from the allow-listed hosts
+        await attachments.fetch_media(complaint, media)
     notice = (f"접수되었습니다. 접수번호 {complaint.receipt_no}, 확인코드 {complaint.check_code}. "
               f"Received as {complaint.receipt_no}; check code {complaint.check_code} opens its details.")
     return [{"service_request_id": complaint.receipt_no, "service_notice": notice, "account_id": None}]
 
 
-def routes(intake: Intake) -> list[Any]:
+def routes(intake: Intake, attachments: Attachments | None = None) -> list[Any]:
     return [Router(
         path="/open311/v2",
         route_handlers=[list_services, service_definition, list_requests, show_request, create_request],
-        dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True)},
+        dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
+                      "attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True)},
         exception_handlers={Open311Error: _open311_error, DomainError: _domain_error,
                             ValidationException: _http_error, HTTPException: _http_error,
                             SerializationException: _malformed_body},
