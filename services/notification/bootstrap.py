@@ -12,6 +12,7 @@ from minwon.service import Clock, GroupedService, Service, system_clock
 from minwon.settings import Settings
 from minwon.workcal import WorkCalendar
 from services.notification import api, consumers, domain, letters
+from services.notification.agencies import api as agencies_api
 from services.notification.agencies import public, subscriptions, webhooks
 from services.notification.handlers import Notifier
 from services.notification.providers import (
@@ -125,7 +126,7 @@ def bootstrap(
         store=store,
         bus=bus,
         relay=relay,
-        routes=[*api.routes(notifier), *subscriptions.routes(subs)],
+        routes=[*api.routes(notifier), *agencies_api.routes(subs)],
         subscriptions=consumers.subscriptions(notifier),
         groups=consumers.groups(projector, hooks),
         loops=[("deliver", ns.deliver_interval_seconds, notifier.deliver_due),
