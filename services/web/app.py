@@ -21,6 +21,7 @@ from minwon.settings import Settings, development_defaults, refuse_development_s
 from services.web import canned, console, department_hours, portal, search, staff_intake, statistics
 from services.web.accounts import Accounts
 from services.web.api import CLIENT, ApiError, ApiUnavailable
+from services.web.attachments import build as attachment_routes
 from services.web.pages import HERE, SignIn, Web, WebError
 from services.web.settings import WebSettings
 
@@ -65,7 +66,8 @@ def routes(settings: Settings, own: WebSettings | None = None, *,
 
     pages = Router(
         path="/",
-        route_handlers=[*portal.build(web), *console.build(web), *canned.build(web), *staff_intake.build(web),
+        route_handlers=[*portal.build(web), *attachment_routes(web),
+                        *console.build(web), *canned.build(web), *staff_intake.build(web),
                         *department_hours.build(web), *search.build(web), *statistics.build(web)],
         before_request=before_page,
         exception_handlers={WebError: on_web_error, SignIn: on_sign_in, ApiUnavailable: on_unavailable,

@@ -26,6 +26,7 @@ from litestar import Request, Response, get, post
 from services.web import access, timeline
 from services.web.access import Staff
 from services.web.api import Api, ApiError
+from services.web.attachments import attachments_of
 from services.web.oidc import ProviderStaff, SignInFailed
 from services.web.pages import KST, OIDC_STATE_COOKIE, Page, SignIn, Web, WebError, instant
 
@@ -297,6 +298,7 @@ def build(web: Web) -> list[Any]:
                 _personal(api, staff, receipt_no, confidential=confidential, purpose=purpose),
                 _answer(api, receipt_no),
                 _templates(api, complaint.get("category")) if drafting else _nothing())
+            files = await attachments_of(api, receipt_no)
         if survey is not None and not access.may_read_survey_text(staff):
             survey = {k: v for k, v in survey.items() if k != "text"}
         if not access.may_read_notification_text(staff):
@@ -325,6 +327,7 @@ def build(web: Web) -> list[Any]:
                           personal=personal, purpose=purpose, purposes=PURPOSES, answer=answer, current=current,
                           may_edit=may_edit, may_review=may_review, templates=templates or [], form=form,
                           outcomes=OUTCOMES, agencies=web.portal.get("agencies") or [], reassign_to=reassign_to,
+                          attachments=files,
                           reason_codes=REASON_CODES, may_decide_vouchers=access.may_review_answer(staff, complaint))
 
     @get("/console/complaints/{receipt_no:str}", include_in_schema=False)

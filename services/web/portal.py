@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 
+from services.web import attachments
 from services.web.api import ApiError
 from services.web.pages import Web, WebError
 
@@ -54,7 +55,7 @@ def build(web: Web) -> list[Any]:
         return web.render(web.page(request), "portal/file.html.j2", values={}, key=str(uuid.uuid4()),
                           statutory_types=types)
 
-    @post("/complaints", include_in_schema=False, status_code=200)
+    @post("/complaints", include_in_schema=False, status_code=200, request_max_body_size=attachments.MAX_FORM_BYTES)
     async def file(request: Request[Any, Any, Any]) -> Response[str]:
         page = web.page(request)
         page.here = "/complaints/new"
@@ -72,8 +73,10 @@ def build(web: Web) -> list[Any]:
                 types = await api.statutory_types()
                 return web.render(page, "portal/file.html.j2", status=422, values=values, key=key, error=error,
                                   statutory_types=types)
+            attached, not_attached = await attachments.attach_filed(api, receipt, form)
         page.here = "/lookup"
-        return web.render(page, "portal/receipt.html.j2", receipt=receipt)
+        return web.render(page, "portal/receipt.html.j2", receipt=receipt, attached=attached,
+                          not_attached=not_attached)
 
     # ------------------------------------------------------------ look a complaint up
 
@@ -101,9 +104,10 @@ def build(web: Web) -> list[Any]:
                             raise
                         error = failed
                 complaint = await api.optional(api.complaint_for_citizen(receipt_no, code))
+                files = await attachments.listing(api, receipt_no, code=code) if complaint else []
         return web.render(page, "portal/lookup.html.j2", status=200 if complaint else 404, receipt_no=receipt_no,
                           code=code, complaint=complaint, not_found=complaint is None, confirmed=confirmed,
-                          error=error)
+                          error=error, files=files if complaint else [])
 
     # ------------------------------------------------------------ the satisfaction survey
 

@@ -1,0 +1,92 @@
+"""Attachments on screen: a citizen files on the portal with a photo, the department's handler sees its
+thumbnail on the console's complaint page and attaches a document to the answer, the citizen finds
+their file on the lookup page, and an official of another department is refused (403)."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+from typing import Any
+
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests import attachment_files as files
+from tests.browser.conftest import System, other_department, shot, sign_in
+from tests.factories import staff_headers
+
+
+def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_department(
+        system: System, new_page: Any) -> None:
+    tag = uuid.uuid4().hex[:6]
+    citizen = new_page()
+    citizen.goto("/complaints/new")
+    citizen.get_by_label("성명").fill("김시민")
+    citizen.get_by_label("휴대전화 번호").fill("010-2345-6789")
+    citizen.locator("#category").select_option("도로")
+    citizen.get_by_label("제목").fill(f"보도블록 파손 {tag}")
+    citizen.get_by_label("내용").fill("집 앞 보도블록이 깨져 위험합니다. 사진을 첨부합니다.")
+    citizen.locator("#attachments").set_input_files([
+        {"name": f"보도-{tag}.jpg", "mimeType": "image/jpeg", "buffer": files.photo()},
+        {"name": "setup.jpg", "mimeType": "image/jpeg", "buffer": files.executable()},
+    ])
+    citizen.get_by_role("button", name=re.compile("신청")).click()
+    receipt_no = citizen.locator("#receipt-no").inner_text().strip()
+    code = citizen.locator("#check-code").inner_text().strip()
+    expect(citizen.locator("#attached")).to_contain_text(f"보도-{tag}.jpg")
+    expect(citizen.locator("#not-attached")).to_contain_text("setup.jpg")  # an executable named .jpg
+    shot(citizen, "portal-attachments-receipt")
+
+    assignment = system.assignment(receipt_no)
+    department, handler = assignment["department"], assignment["handler"]["id"]
+    official = new_page()
+    sign_in(official, handler)
+    official.goto(f"/console/complaints/{receipt_no}")
+    item = official.locator("#attachments-complaint li").first
+    expect(item).to_contain_text(f"보도-{tag}.jpg")
+    thumbnail = item.locator("img.thumbnail")
+    expect(thumbnail).to_be_visible()
+    official.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
+    assert thumbnail.evaluate("img => Math.max(img.naturalWidth, img.naturalHeight)") == 240
+
+    # the downloaded photo carries no GPS position or camera
+    href = item.locator("a.attachment-name").get_attribute("href")
+    download = official.request.get(href)
+    assert download.status == 200 and files.exif_of(download.body()) == {}
+    with Image.open(io.BytesIO(download.body())) as image:
+        assert image.size == (640, 480)
+
+    # the handler adds a document to the answer
+    official.locator("#answer-attachment-file").set_input_files(
+        [{"name": "조치결과.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}])
+    official.locator("#do-attach-answer").click()
+    expect(official.locator("#attachment-added")).to_be_visible()
+    expect(official.locator("#attachments-answer")).to_contain_text("조치결과.pdf")
+    expect(official.locator("#attachments-complaint img.thumbnail")).to_be_visible()
+    shot(official, "console-attachments")
+
+    # the citizen sees their file on the lookup page (the answer's only once it is given)
+    citizen.goto(f"/lookup?receipt_no={receipt_no}")
+    citizen.locator("#code").fill(code)
+    citizen.get_by_role("button", name=re.compile("조회")).click()
+    expect(citizen.locator("#citizen-attachments-complaint")).to_contain_text(f"보도-{tag}.jpg")
+    expect(citizen.locator("#citizen-attachments-answer")).to_have_count(0)
+    with citizen.expect_download() as got:
+        citizen.get_by_role("button", name=re.compile(f"보도-{tag}")).click()
+    path = got.value.path()
+    assert path is not None and files.exif_of(open(path, "rb").read()) == {}
+    shot(citizen, "portal-attachments-lookup")
+
+    # an official of another department: the page and the file itself are refused
+    outsider = new_page()
+    sign_in(outsider, f"{other_department(department)}-01")
+    assert outsider.goto(f"/console/complaints/{receipt_no}").status == 403
+    assert outsider.request.get(href).status == 403
+    assert outsider.request.get(f"{href}/thumbnail").status == 403
+    privacy = staff_headers("privacy-01", department=None, roles=("privacy_officer",))
+    audit = system.json("GET", "/api/v1/complaints/audit", params={"receipt_no": receipt_no}, headers=privacy)["items"]
+    reads = {(x["actor_id"], x["action"]) for x in audit}
+    assert (handler, "read_attachment_thumbnail") in reads and (handler, "read_attachment") in reads
+    assert ("citizen", "read_attachment") in reads
+    assert not any(x["actor_id"].startswith(other_department(department)) for x in audit)
