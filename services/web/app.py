@@ -18,7 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from minwon import telemetry
 from minwon.settings import Settings, development_defaults, refuse_development_secrets
-from services.web import canned, console, department_hours, portal, search, staff_intake, statistics
+from services.web import canned, console, cooperation, department_hours, portal, search, staff_intake, statistics
 from services.web.accounts import Accounts
 from services.web.api import CLIENT, ApiError, ApiUnavailable
 from services.web.attachments import build as attachment_routes
@@ -68,7 +68,8 @@ def routes(settings: Settings, own: WebSettings | None = None, *,
         path="/",
         route_handlers=[*portal.build(web), *attachment_routes(web),
                         *console.build(web), *canned.build(web), *staff_intake.build(web),
-                        *department_hours.build(web), *search.build(web), *statistics.build(web)],
+                        *department_hours.build(web), *search.build(web), *statistics.build(web),
+                        *cooperation.build(web)],
         before_request=before_page,
         exception_handlers={WebError: on_web_error, SignIn: on_sign_in, ApiUnavailable: on_unavailable,
                             ApiError: on_api_error, Exception: on_unexpected},

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, get, post
 
-from services.web import access, timeline
+from services.web import access, cooperation, timeline
 from services.web.access import Staff
 from services.web.api import Api, ApiError
 from services.web.attachments import attachments_of
@@ -281,7 +281,8 @@ def build(web: Web) -> list[Any]:
 
     async def _complaint_page(page: Page, staff: Staff, receipt_no: str, *, status: int = 200,
                               error: ApiError | None = None, done: str | None = None, purpose: str | None = None,
-                              answer_form: dict[str, Any] | None = None) -> Response[str]:
+                              answer_form: dict[str, Any] | None = None,
+                              coop_done: str | None = None) -> Response[str]:
         purpose = _purpose(purpose)
         async with web.api(staff) as api:
             complaint = await api.optional(api.complaint(receipt_no))
@@ -299,6 +300,7 @@ def build(web: Web) -> list[Any]:
                 _answer(api, receipt_no),
                 _templates(api, complaint.get("category")) if drafting else _nothing())
             files = await attachments_of(api, receipt_no)
+            asked = await cooperation.section(api, staff, complaint)
         if survey is not None and not access.may_read_survey_text(staff):
             survey = {k: v for k, v in survey.items() if k != "text"}
         if not access.may_read_notification_text(staff):
@@ -328,14 +330,15 @@ def build(web: Web) -> list[Any]:
                           may_edit=may_edit, may_review=may_review, templates=templates or [], form=form,
                           outcomes=OUTCOMES, agencies=web.portal.get("agencies") or [], reassign_to=reassign_to,
                           attachments=files,
-                          reason_codes=REASON_CODES, may_decide_vouchers=access.may_review_answer(staff, complaint))
+                          reason_codes=REASON_CODES, may_decide_vouchers=access.may_review_answer(staff, complaint),
+                          cooperation=asked, coop_done=coop_done if coop_done in cooperation.DONE else None)
 
     @get("/console/complaints/{receipt_no:str}", include_in_schema=False)
     async def complaint_page(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
         page, staff = web.staff_page(request)
         done = request.query_params.get("done")
         return await _complaint_page(page, staff, receipt_no, done=done if done in DONE else None,
-                                     purpose=request.query_params.get("purpose"))
+                                     purpose=request.query_params.get("purpose"), coop_done=done)
 
     async def _open_for(api: Api, staff: Staff, receipt_no: str) -> dict[str, Any]:
         complaint = await api.optional(api.complaint(receipt_no))

@@ -191,8 +191,9 @@ class Web:
         """The posted form, after its CSRF token is checked."""
         form = await page.request.form()
         data = {k: form.getall(k) if len(form.getall(k)) > 1 else form.get(k) for k in form.keys()}
-        if not self.signer.check_csrf(data.get("csrf"), page.request.cookies.get(CSRF_COOKIE),
-                                      page.staff.id if page.staff else ""):
+        token = data.get("csrf")  # one text field; twice posted or a file is no token
+        if not self.signer.check_csrf(token if isinstance(token, str) else None,
+                                      page.request.cookies.get(CSRF_COOKIE), page.staff.id if page.staff else ""):
             raise WebError(403, "error.csrf")
         return data
 

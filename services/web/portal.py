@@ -67,7 +67,7 @@ def build(web: Web) -> list[Any]:
             except ApiError as error:
                 if error.status not in (400, 409, 422):
                     raise
-                values = {k: _text(form, k) for k in (*CONTACT, *CONTENT)}
+                values: dict[str, str | bool] = {k: _text(form, k) for k in (*CONTACT, *CONTENT)}
                 values.update({k: _text(form, k) == "on" for k in ("priority", "whistleblower")})
                 values.update({f"consent_{k}": _text(form, f"consent_{k}") == "on" for k in CONSENTS})
                 types = await api.statutory_types()

@@ -489,6 +489,7 @@ def test_the_queue_filters_by_status_due_date_and_overdue(system: System, new_pa
     lead.get_by_label("처리기한이 이날까지인 것만").fill("")
     lead.get_by_label("상태").select_option("in_progress")
     lead.get_by_role("button", name="보기").last.click()
+    expect(lead.get_by_label("상태")).to_have_value("in_progress")  # the queue page again, its filter kept
     expect(lead.locator(f"#queue tr[data-receipt='{fresh}']")).to_have_count(0)  # still 접수, not 처리 중
 
 
