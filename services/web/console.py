@@ -274,7 +274,7 @@ def build(web: Web) -> list[Any]:
         if due_by is not None:  # due on that day (Seoul) or before
             rows = [x for x in rows if (day := _due_day(x)) is not None and day <= due_by]
         return web.render(page, "console/queue.html.j2", rows=rows, department=department, mine=mine,
-                          departments=names, status=status, overdue=overdue, statuses=access.OPEN_STATUSES,
+                          departments=names, status_filter=status, overdue=overdue, statuses=access.OPEN_STATUSES,
                           due_by=due_by.isoformat() if due_by else "")
 
     # ------------------------------------------------------------ one complaint
@@ -292,13 +292,17 @@ def build(web: Web) -> list[Any]:
                 raise WebError(403, "error.forbidden")
             confidential = bool(complaint.get("confidential"))
             drafting = access.may_draft_answer(staff, complaint)
-            assignment, clock, notes, comp, survey, names, personal, answer, templates = await asyncio.gather(
-                api.optional(api.assignment(receipt_no)), api.optional(api.deadline(receipt_no)),
-                api.optional(api.notifications(receipt_no)), api.optional(api.compensations(receipt_no)),
-                api.optional(api.survey_for_staff(receipt_no)), _departments(api),
-                _personal(api, staff, receipt_no, confidential=confidential, purpose=purpose),
-                _answer(api, receipt_no),
-                _templates(api, complaint.get("category")) if drafting else _nothing())
+            # two typed groups (asyncio.gather types at most six results), still all at once
+            (assignment, clock, notes, comp, survey), (names, personal, answer, templates) = await asyncio.gather(
+                asyncio.gather(
+                    api.optional(api.assignment(receipt_no)), api.optional(api.deadline(receipt_no)),
+                    api.optional(api.notifications(receipt_no)), api.optional(api.compensations(receipt_no)),
+                    api.optional(api.survey_for_staff(receipt_no))),
+                asyncio.gather(
+                    _departments(api),
+                    _personal(api, staff, receipt_no, confidential=confidential, purpose=purpose),
+                    _answer(api, receipt_no),
+                    _templates(api, complaint.get("category")) if drafting else _nothing()))
             files = await attachments_of(api, receipt_no)
             asked = await cooperation.section(api, staff, complaint)
         if survey is not None and not access.may_read_survey_text(staff):
