@@ -23,6 +23,10 @@ SELF_CHECKED = {
     ("POST", "/api/v1/complaints/{receipt_no:str}/confirm"),
     ("POST", "/api/v1/complaints/{receipt_no:str}/withdraw"),
     ("GET", "/api/v1/surveys/reports/{name:str}"),
+    ("GET", "/api/v1/complaints/{receipt_no:str}/attachments"),
+    ("POST", "/api/v1/complaints/{receipt_no:str}/attachments"),
+    ("GET", "/api/v1/complaints/{receipt_no:str}/attachments/{attachment_id:str}"),
+    ("GET", "/api/v1/complaints/{receipt_no:str}/attachments/{attachment_id:str}/thumbnail"),
 }
 
 
