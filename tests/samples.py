@@ -93,7 +93,8 @@ SAMPLES: dict[str, dict[str, Any]] = {
     c.DEADLINE_PROGRESS_DUE: {**SIGNAL, "signal": "progress_notice.30d", "expected_completion": DUE},
     c.DEADLINE_HOLIDAY_ADDED: {"date": "2026-11-20", "name": "임시공휴일", "actor": "admin-1", "occurred_at": LATER},
     c.DEADLINE_COOPERATION_SET: COOPERATION_CLOCK,
-    c.DEADLINE_COOPERATION_WARNING: {**COOPERATION_CLOCK, "signal": "warning", "recipients": ["cooperating_department"]},
+    c.DEADLINE_COOPERATION_WARNING: {**COOPERATION_CLOCK, "signal": "warning",
+                                     "recipients": ["cooperating_department"]},
     c.DEADLINE_COOPERATION_OVERDUE: {**COOPERATION_CLOCK, "signal": "overdue", "recipients": ["team_lead"]},
     c.NOTIFICATION_SENT: {**DELIVERY, "fallback_from": None},
     c.NOTIFICATION_FAILED: {**DELIVERY, "error": "http_503"},
@@ -127,6 +128,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
 def data(type: str, **overrides: Any) -> dict[str, Any]:
     """The sample data of ``type`` with ``overrides`` (a field the model does not have is refused on publish)."""
     return {**SAMPLES[type], **overrides}
+
+
+def shaped(type: str, *layers: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The sample of ``type``, then each of ``layers`` for the fields the type's model has (a factory's
+    common facts), then ``overrides`` as given."""
+    fields = c.model_of(type).model_fields
+    body = dict(SAMPLES[type])
+    for layer in layers:
+        body.update({k: v for k, v in layer.items() if k in fields})
+    return {**body, **overrides}
 
 
 def event(type: str, subject: str | None = None, *, id: str | None = None, time: datetime | None = None,

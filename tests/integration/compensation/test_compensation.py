@@ -24,6 +24,7 @@ from minwon.events import Event
 from services.compensation import domain
 from services.compensation.bootstrap import bootstrap
 from services.compensation.settings import DATA, CompensationSettings
+from tests import samples
 from tests.factories import STAFF
 
 
@@ -41,7 +42,7 @@ def _receipt() -> str:
 def _event(type: str, receipt_no: str, **data: Any) -> Event:
     at = datetime.now(UTC)
     return Event.new(type, source="/itest", subject=receipt_no, time=at,
-                     data={"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data})
+                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
 
 
 def _received(receipt_no: str, kind: str) -> Event:

@@ -21,6 +21,7 @@ from minwon.service import Service
 from services.deadline.bootstrap import build, service
 from services.deadline.handlers import Deadlines
 from services.deadline.settings import DeadlineSettings
+from tests import samples
 
 SIGNAL_TYPES = (c.DEADLINE_WARNING, c.DEADLINE_ESCALATED, c.DEADLINE_BREACHED, c.DEADLINE_SLA_MISSED,
                 c.DEADLINE_PROGRESS_DUE)
@@ -53,7 +54,7 @@ def facts(receipt_no: str, *, kind: str = "grievance", received_at: datetime, ch
 def complaint_event(type: str, receipt_no: str, at: datetime, step: str, /, **data: Any) -> Event:
     """A complaint event as intake publishes it (deterministic id per step)."""
     return Event.new(type, id=derive_id(receipt_no, step), source="/test/intake", subject=receipt_no, time=at,
-                     data={**data, "receipt_no": receipt_no, "occurred_at": at.isoformat()})
+                     data=samples.shaped(type, data, receipt_no=receipt_no, occurred_at=at.isoformat()))
 
 
 def received(receipt_no: str, received_at: datetime, *, kind: str = "grievance", channel: str = "online",
@@ -69,8 +70,8 @@ def assigned(receipt_no: str, at: datetime, *, department: str = "road", handler
             "handler": {"id": handler_id, "name": "김담당", "contact": "051-000-0000"}, "guardian": None,
             "priority": False, "kind": "grievance", "received_at": None}
     return Event.new(c.COMPLAINT_ASSIGNED, id=derive_id(receipt_no, "assigned"), source="/test/routing",
-                     subject=receipt_no, time=at, data={"receipt_no": receipt_no, **data,
-                                                        "occurred_at": at.isoformat()})
+                     subject=receipt_no, time=at,
+                     data=samples.shaped(c.COMPLAINT_ASSIGNED, data, receipt_no=receipt_no, occurred_at=at.isoformat()))
 
 
 async def feed(bus: Bus, deadlines: Deadlines, event: Event) -> None:

@@ -14,6 +14,7 @@ from openpyxl import load_workbook
 from minwon import contracts as c
 from minwon.events import Event, derive_id
 from minwon.host import Infrastructure, create_app
+from tests import samples
 from tests.factories import STAFF, staff_headers
 from tests.integration.deadline.harness import (
     MovableClock,
@@ -41,9 +42,9 @@ def filed(receipt_no: str, when: datetime, *, category: str, channel: str) -> Ev
 def reassigned(receipt_no: str, when: datetime, department: str, name: str) -> Event:
     return Event.new(c.COMPLAINT_REASSIGNED, id=derive_id(receipt_no, "reassigned"), source="/test/routing",
                      subject=receipt_no, time=when,
-                     data={"receipt_no": receipt_no, "department": department, "department_name": name,
-                           "handler": {"id": "h-9", "name": "이담당", "contact": "051-000-0009"},
-                           "occurred_at": when.isoformat()})
+                     data=samples.shaped(c.COMPLAINT_REASSIGNED, receipt_no=receipt_no, department=department,
+                                         department_name=name, occurred_at=when.isoformat(),
+                                         handler={"id": "h-9", "name": "이담당", "contact": "051-000-0009"}))
 
 
 def closed(receipt_no: str, when: datetime, type: str = c.COMPLAINT_CLOSED) -> Event:

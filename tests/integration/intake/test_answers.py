@@ -17,6 +17,7 @@ from minwon import topics
 from minwon.crypto import Sealer
 from minwon.events import Event
 from services.intake.bootstrap import bootstrap
+from tests import samples
 from tests.factories import STAFF, complaint_payload, staff_headers
 
 API = "/api/v1/complaints"
@@ -57,9 +58,9 @@ class World:
         receipt = filed["receipt_no"]
         await self.probe.publish(topics.ROUTING, Event.new(
             c.COMPLAINT_ASSIGNED, id=str(uuid.uuid4()), source="/test/routing", subject=receipt,
-            time=datetime.now(UTC), data={"receipt_no": receipt, "department": department,
-                                          "department_name": "도로관리과" if department == "road" else None,
-                                          "handler": HANDLER}))
+            time=datetime.now(UTC), data=samples.shaped(
+                c.COMPLAINT_ASSIGNED, receipt_no=receipt, department=department,
+                department_name="도로관리과" if department == "road" else department, handler=HANDLER)))
         for _ in range(150):
             view = (await self.client.get(f"{API}/{receipt}", headers=STAFF)).json()
             if view["department"] == department and view["handler"]:

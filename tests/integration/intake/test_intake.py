@@ -14,6 +14,7 @@ from minwon import contracts as c
 from minwon import topics
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
+from tests import samples
 from tests.factories import STAFF, complaint_payload
 
 
@@ -35,8 +36,8 @@ async def _clock_set(backend, receipt_no: str, *, period: str) -> None:
     try:
         await bus.publish(topics.DEADLINES, Event.new(
             c.DEADLINE_SET, source="/test/deadline", subject=receipt_no, time=now,
-            data={"receipt_no": receipt_no, "period": period, "due_at": (now + timedelta(days=9)).isoformat(),
-                  "occurred_at": now.isoformat()}))
+            data=samples.shaped(c.DEADLINE_SET, receipt_no=receipt_no, period=period,
+                               due_at=(now + timedelta(days=9)).isoformat(), occurred_at=now.isoformat())))
     finally:
         await bus.stop()
         if hasattr(bus, "close"):

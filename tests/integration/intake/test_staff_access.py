@@ -17,6 +17,7 @@ from minwon import topics
 from minwon.events import Event
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
+from tests import samples
 from tests.factories import STAFF, complaint_payload, staff_headers
 
 ALL_TOPICS = sorted({v for v in vars(topics).values() if isinstance(v, str) and v.startswith("minwon.")})
@@ -111,7 +112,7 @@ async def _routed(client, probe, receipt: str, department: str) -> None:
     """Routing's fact, published by a bus of this test's own event loop (``probe``, started)."""
     await probe.publish(topics.ROUTING, Event.new(
         c.COMPLAINT_ROUTED, id=str(uuid.uuid4()), source="/test/routing", subject=receipt,
-        time=datetime.now(UTC), data={"receipt_no": receipt, "department": department}))
+        time=datetime.now(UTC), data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department=department)))
     for _ in range(150):
         if (await client.get(f"/api/v1/complaints/{receipt}", headers=STAFF)).json()["department"] == department:
             return

@@ -169,7 +169,7 @@ async def test_a_survey_link_in_the_notice_is_absolute(backend, pub) -> None:
     r = receipt_no()
     consent = {"sms": True, "alimtalk": False, "email": False, "post": False}
     sealed_filing, _ = filing(r, consent=consent)
-    invited = event(c.SURVEY_INVITED, r, {"link": "/survey/tok-abc", "expires_at": None}, at=CLOSED_AT)
+    invited = event(c.SURVEY_INVITED, r, {"link": "/survey/tok-abc"}, at=CLOSED_AT)
     async with AsyncTestClient(app(backend, store, bus, public_base_url=BASE)) as client:
         for topic, e in [(topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)),
                          (topics.ROUTING, assigned(r)), (topics.SURVEYS, invited)]:

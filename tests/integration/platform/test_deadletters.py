@@ -20,6 +20,7 @@ from minwon import topics
 from minwon.bus import Bus
 from minwon.deadletters import LETTER
 from minwon.events import Event
+from tests import samples
 
 # ------------------------------------------------------------------ factories
 
@@ -27,7 +28,8 @@ from minwon.events import Event
 def original(topic_tag: str = "complaint.received", **data: Any) -> Event:
     receipt = f"2AA-{uuid.uuid4().hex[:10]}"
     return Event.new(f"kr.minwon.{topic_tag}.v1", source="/minwon/intake", subject=receipt,
-                     data={"receipt_no": receipt, **data}, time=datetime.now(UTC))
+                     data=samples.shaped(f"kr.minwon.{topic_tag}.v1", receipt_no=receipt, **data),
+                     time=datetime.now(UTC))
 
 
 def letter(event: Event, *, group: str, topic: str, error: str = "KeyError: 'department'",
@@ -75,7 +77,7 @@ async def on_topic(bus: Bus, topic: str, event_id: str) -> list[Event]:
 
 async def test_list_shows_the_letters_and_show_prints_the_original_event(backend: Any, operator: Any) -> None:
     bus = backend.bus()
-    first, second = original(), original("routing.routed", department="roads")
+    first, second = original(), original("complaint.routed", department="roads")
     letters = [letter(first, group="minwon-routing", topic=topics.COMPLAINTS),
                letter(second, group="minwon-deadline", topic=topics.ROUTING, error="TimeoutError: store")]
     try:
@@ -94,7 +96,7 @@ async def test_list_shows_the_letters_and_show_prints_the_original_event(backend
         assert set(found) == {x.id for x in letters}
         assert found[letters[1].id]["group"] == "minwon-deadline"
         assert found[letters[1].id]["topic"] == topics.ROUTING
-        assert found[letters[1].id]["event_type"] == "kr.minwon.routing.routed.v1"
+        assert found[letters[1].id]["event_type"] == "kr.minwon.complaint.routed.v1"
         assert found[letters[1].id]["attempts"] == 5 and found[letters[1].id]["status"] == "pending"
         assert set(await listed(operator, "--group", "minwon-routing")) == {letters[0].id}
         assert set(await listed(operator, "--topic", topics.ROUTING)) == {letters[1].id}
@@ -118,7 +120,7 @@ async def test_list_shows_the_letters_and_show_prints_the_original_event(backend
 
 async def test_redrive_republishes_the_original_once_and_list_hides_it(backend: Any, operator: Any) -> None:
     bus = backend.bus()
-    event = original(department="parks")
+    event = original(district="수영구")
     dead = letter(event, group="minwon-notification", topic=topics.COMPLAINTS)
     try:
         await bus.publish(topics.DEADLETTER, dead)

@@ -23,6 +23,7 @@ from minwon.events import Event, derive_id
 from minwon.settings import Settings
 from services.routing.bootstrap import bootstrap
 from services.routing.settings import RoutingSettings
+from tests import samples
 from tests.factories import STAFF
 
 GROUP = "minwon-routing"
@@ -84,7 +85,7 @@ def sealed_filing(settings: Settings, receipt_no: str, *, title: str, body: str 
 def lifecycle(type: str, receipt_no: str) -> Event:
     now = datetime.now(UTC)
     return Event.new(type, id=derive_id(receipt_no, type), source="test/intake", subject=receipt_no, time=now,
-                     data={"receipt_no": receipt_no, "kind": "other", "occurred_at": now.isoformat()})
+                     data=samples.shaped(type, receipt_no=receipt_no, kind="other", occurred_at=now.isoformat()))
 
 
 async def routing_events(bus: Bus, receipt_no: str) -> list[Event]:

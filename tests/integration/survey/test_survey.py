@@ -26,6 +26,7 @@ from minwon import topics
 from minwon.events import Event
 from services.survey.bootstrap import bootstrap
 from services.survey.settings import SurveySettings
+from tests import samples
 from tests.factories import STAFF, staff_headers
 
 DELAY = 3600.0
@@ -54,7 +55,7 @@ def _receipt() -> str:
 
 def _event(type: str, receipt_no: str, at: datetime, **data: Any) -> Event:
     return Event.new(type, source="/itest", subject=receipt_no, time=at,
-                     data={"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data})
+                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
 
 
 async def _close_a_complaint(probe: Any, r: str, at: datetime, *, department: str = "건축과") -> Event:

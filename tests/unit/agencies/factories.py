@@ -8,6 +8,7 @@ from typing import Any
 
 from minwon import contracts as c
 from minwon.events import Event, derive_id
+from tests import samples
 
 NOW = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)  # Wednesday 10:00 in Seoul
 SECRET = b"test-public-id-secret"
@@ -28,7 +29,7 @@ def event(type: str, receipt: str, data: dict[str, Any] | None = None, *, at: da
           name: str | None = None) -> Event:
     return Event.new(type, source="/test", subject=receipt, time=at,
                      id=derive_id(receipt, name or type, at.isoformat()),
-                     data={**facts(receipt), **(data or {}), "occurred_at": at.isoformat()})
+                     data=samples.shaped(type, facts(receipt), data or {}, occurred_at=at.isoformat()))
 
 
 def received(r: str, **extra: Any) -> Event:

@@ -12,6 +12,7 @@ from minwon.outbox import Relay
 from services.compensation.domain import Charter
 from services.compensation.handlers import Compensation
 from services.compensation.store import CompensationStore
+from tests import samples
 from tests.fakes import FakeClock, MemoryBus, MemoryStore
 
 SECRET = b"test-voucher-secret"
@@ -51,7 +52,7 @@ def receipt() -> str:
 
 def event(type: str, receipt_no: str, at: datetime, **data: Any) -> Event:
     return Event.new(type, source="/test", subject=receipt_no, time=at,
-                     data={"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data})
+                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
 
 
 def received(receipt_no: str, at: datetime, kind: str = "inquiry_system", **data: Any) -> Event:

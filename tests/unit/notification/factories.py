@@ -10,6 +10,7 @@ from minwon import contracts as c
 from minwon.crypto import Sealer
 from minwon.events import Event, derive_id
 from minwon.settings import DEV_KEY
+from tests import samples
 
 NOW = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)  # Wednesday 10:00 in Seoul
 SOURCE = "/test/notification"
@@ -29,7 +30,7 @@ def facts(receipt: str, **extra: Any) -> dict[str, Any]:
 
 def event(type: str, receipt: str, data: dict[str, Any] | None = None, *, at: datetime = NOW,
           id: str | None = None, source: str = "/test") -> Event:
-    body = {**facts(receipt), **(data or {}), "occurred_at": at.isoformat()}
+    body = samples.shaped(type, facts(receipt), data or {}, occurred_at=at.isoformat())
     return Event.new(type, source=source, subject=receipt, time=at, data=body,
                      id=id or derive_id(receipt, type, at.isoformat(), str(sorted((data or {}).items()))))
 

@@ -106,7 +106,7 @@ def test_superseded_record_is_final_and_never_due() -> None:
 
 def _progress(due_signal: str, state_due: str | None):
     r = receipt_no()
-    e = event(c.DEADLINE_PROGRESS_DUE, r, {"expected_completion": due_signal})
+    e = event(c.DEADLINE_PROGRESS_DUE, r, {"expected_completion": due_signal, "due_at": due_signal})
     (draft,) = domain.plan(e, {})
     state = {"handler": {**HANDLER, "department": "도로과"}}
     if state_due is not None:

@@ -13,6 +13,7 @@ from minwon.outbox import Relay
 from services.survey import domain
 from services.survey.handlers import Surveys
 from services.survey.store import SurveyStore
+from tests import samples
 from tests.fakes import FakeClock, MemoryBus, MemoryStore
 
 SECRET = b"test-survey-secret"
@@ -28,7 +29,7 @@ def receipt() -> str:
 
 def event(type: str, receipt_no: str, at: datetime, **data: Any) -> Event:
     return Event.new(type, source="/test", subject=receipt_no, time=at,
-                     data={"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data})
+                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
 
 
 def received(receipt_no: str, at: datetime, *, sms: bool = True, email: bool = False, kind: str = "grievance",
