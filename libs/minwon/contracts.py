@@ -200,6 +200,12 @@ class Table:
         return Table({**self.handlers, **other.handlers})
 
 
+def table(handles: Mapping[str, str], on: object) -> Table:
+    """The table of ``handles`` (``{event type: method name}``, declared by a service's handler class)
+    bound to ``on``, its instance."""
+    return Table({type: getattr(on, name) for type, name in handles.items()})
+
+
 def dump(data: BaseModel) -> dict[str, Any]:
     """A model as event data (JSON types; absent optional fields are written as null)."""
     return data.model_dump(mode="json")

@@ -6,19 +6,20 @@ The HTTP API, the consumers and the invitation timer loop call these functions.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from minwon import contracts as c
 from minwon import topics
 from minwon.docstore import iso
 from minwon.errors import NotFound
 from minwon.events import Event
-from minwon.outbox import Decision
+from minwon.outbox import Applied, Decision
 from minwon.service import Clock
 from minwon.workcal import WorkCalendar
 from services.survey import domain, metrics
@@ -51,40 +52,61 @@ class Surveys:
 
     # ------------------------------------------------------- facts from events
 
+    HANDLES: ClassVar[dict[str, str]] = {
+        c.COMPLAINT_RECEIVED: "on_received",
+        c.COMPLAINT_ROUTED: "on_routed",
+        c.COMPLAINT_ASSIGNED: "on_assigned",
+        c.COMPLAINT_REASSIGNED: "on_assigned",
+        c.COMPLAINT_WITHDRAWN: "on_ended",
+        c.COMPLAINT_TRANSFERRED: "on_ended",
+        c.COMPLAINT_CLOSED: "on_closed",
+    }
+    """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
+
+    @functools.cached_property
+    def table(self) -> c.Table:
+        return c.table(self.HANDLES, self)
+
     async def on_event(self, event: Event) -> None:
-        """Keep the facts statistics need; a closure sets the invitation timer."""
-        data = event.data
+        """The bus consumer: the handler of the event's type, with its data as the type's model."""
+        await self.table(event)
+
+    async def on_received(self, event: Event, data: c.ComplaintReceived) -> None:
+        """Consent and the facts statistics need."""
+        await self._note(event, lambda s: domain.note_received(s, event.data))
+
+    async def on_routed(self, event: Event, data: c.ComplaintRouted) -> None:
+        await self._note(event, lambda s: domain.note_routed(s, department=data.department))
+
+    async def on_assigned(self, event: Event, data: c.ComplaintAssigned) -> None:
+        handler = data.handler.model_dump()
+        await self._note(event, lambda s: domain.note_assigned(s, department=data.department, handler=handler))
+
+    async def on_ended(self, event: Event, data: c.ComplaintFacts) -> None:
+        """Withdrawn or transferred: no survey."""
+        reason = event.type.split(".")[3]
+        await self._note(event, lambda s: domain.note_ended(s, reason=reason))
+
+    async def on_closed(self, event: Event, data: c.ComplaintClosed) -> None:
+        """A closure sets the invitation timer (or skips the survey)."""
         now = self.clock()
-        note: Callable[[Survey], Survey] | None = None
-        t = event.type
-        if t == c.COMPLAINT_RECEIVED:
-            note = lambda s: domain.note_received(s, data)  # noqa: E731
-        elif t == c.COMPLAINT_ROUTED:
-            note = lambda s: domain.note_routed(s, department=data.get("department"))  # noqa: E731
-        elif t in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
-            note = lambda s: domain.note_assigned(  # noqa: E731
-                s, department=data.get("department"), handler=data.get("handler"))
-        elif t in (c.COMPLAINT_WITHDRAWN, c.COMPLAINT_TRANSFERRED):
-            note = lambda s: domain.note_ended(s, reason=t.split(".")[3])  # noqa: E731
-        elif t == c.COMPLAINT_CLOSED:
-            note = lambda s: domain.note_closed(  # noqa: E731
-                s, closed_at=event.time, outcome=data.get("outcome"), now=now, delay=self.delay,
-                max_age=self.max_age)
-        if note is None:
-            return
-        receipt_no = str(data.get("receipt_no") or event.subject)
+        applied = await self._note(event, lambda s: domain.note_closed(
+            s, closed_at=event.time, outcome=data.outcome, now=now, delay=self.delay, max_age=self.max_age))
+        if applied.state and not applied.duplicate:
+            survey = Survey.from_doc(applied.state)
+            if survey.status == domain.SKIPPED:
+                metrics.SKIPPED.labels(reason=survey.skip_reason or "").inc()
+            elif survey.status == domain.SCHEDULED and (survey.invite_at or "") <= iso(now):
+                await self.invite(survey.receipt_no)
+
+    async def _note(self, event: Event, note: Callable[[Survey], Survey]) -> Applied:
+        receipt_no = event.subject
 
         def decide(state: Doc | None) -> Decision:
             survey = Survey.from_doc(state) if state else domain.new_survey(receipt_no)
             return note(survey).to_doc(), []
 
-        applied = await self.store.surveys.apply(receipt_no, decide, cause=event.id)
-        if t == c.COMPLAINT_CLOSED and applied.state and not applied.duplicate:
-            survey = Survey.from_doc(applied.state)
-            if survey.status == domain.SKIPPED:
-                metrics.SKIPPED.labels(reason=survey.skip_reason or "").inc()
-            elif survey.status == domain.SCHEDULED and (survey.invite_at or "") <= iso(now):
-                await self.invite(receipt_no)
+        return await self.store.surveys.apply(receipt_no, decide, cause=event.id)
 
     # ---------------------------------------------------------------- timer
 

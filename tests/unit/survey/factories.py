@@ -40,7 +40,7 @@ def received(receipt_no: str, at: datetime, *, sms: bool = True, email: bool = F
 
 def assigned(receipt_no: str, at: datetime, department: str = "건축과") -> Event:
     return event(c.COMPLAINT_ASSIGNED, receipt_no, at, department=department,
-                 handler={"id": "h-17", "name": "김담당", "phone": "031-000-0000"})
+                 handler={"id": "h-17", "name": "김담당", "contact": "031-000-0000"})
 
 
 def closed(receipt_no: str, at: datetime) -> Event:
