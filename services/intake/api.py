@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from minwon import auth
 from minwon.errors import DomainError
 from services.intake import domain
+from services.intake.attachments_handlers import Attachments
 from services.intake.cooperation import CooperationController
 from services.intake.domain import Complaint, Consent, Filing, Identity
 from services.intake.handlers import Intake
@@ -453,12 +454,13 @@ class ComplaintController(Controller):
 
     @post("/{receipt_no:str}/close", status_code=200, guards=CASEWORK)
     async def close(self, receipt_no: str, data: CloseIn, request: Request[Any, Any, Any], intake: Intake,
-                    idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        """처리완료 with the answer (``text``), where the department's answers need no approval;
-        otherwise 409 ``approval_required``: draft, submit and have it approved."""
+                    idempotency_key: IdempotencyKey, attachments: Attachments | None) -> dict[str, Any]:
+        """처리완료 with the answer (``text``, ending with the list of the answer's files), where the
+        department's answers need no approval; otherwise 409 ``approval_required``: draft, submit and
+        have it approved."""
         await _in_scope(request, intake, receipt_no)
-        return staff_view(await intake.close(receipt_no, data.to_draft(), by=_by(request),
-                                             idempotency_key=idempotency_key))
+        draft = await attachments.enclose(receipt_no, data.to_draft()) if attachments else data.to_draft()
+        return staff_view(await intake.close(receipt_no, draft, by=_by(request), idempotency_key=idempotency_key))
 
     # -------------------------------------------------------- answers (답변, 결재)
 
@@ -479,9 +481,12 @@ class ComplaintController(Controller):
 
     @post("/{receipt_no:str}/answer/submit", status_code=200, guards=CASEWORK)
     async def submit_answer(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                            idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        """Send the answer for approval (결재); without a required approval it closes the complaint."""
+                            idempotency_key: IdempotencyKey, attachments: Attachments | None) -> dict[str, Any]:
+        """Send the answer for approval (결재); without a required approval it closes the complaint. Its text
+        ends with the list of the answer's files (붙임), redrafted first if it does not."""
         await _in_scope(request, intake, receipt_no)
+        if attachments is not None:
+            await attachments.enclose_saved(receipt_no, by=_by(request))
         complaint = await intake.submit_answer(receipt_no, by=_by(request), idempotency_key=idempotency_key)
         return {"answer": intake.answer_of(complaint), "status": complaint.status}
 
@@ -574,6 +579,7 @@ class ComplaintController(Controller):
                                            action=action))
 
 
-def routes(intake: Intake) -> list[Any]:
+def routes(intake: Intake, attachments: Attachments | None = None) -> list[Any]:
     return [Router(path="/", route_handlers=[ComplaintController, CooperationController],
-                   dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True)})]
+                   dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
+                                 "attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True)})]

@@ -209,16 +209,41 @@ def content_disposition(name: str, *, inline: bool) -> str:
     return f"{'inline' if inline else 'attachment'}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
-def may_add(target: str, *, status: str, citizen: bool, open_statuses: frozenset[str]) -> str | None:
+SEALED_ANSWER_STATES = frozenset({"submitted", "approved"})
+"""An answer in these states is with the approver or given: its files are what was approved."""
+
+
+def may_add(target: str, *, status: str, citizen: bool, open_statuses: frozenset[str],
+            answer_state: str | None = None) -> str | None:
     """Why a file may not be added now (None: it may). A citizen adds to their own complaint while
-    it is open; officials add to the complaint or its answer while it is open."""
+    it is open; officials add to the complaint or, while the answer is not submitted for approval
+    (결재) or approved, to its answer."""
     if target not in TARGETS:
         return "target"
     if citizen and target != COMPLAINT:
         return "target"
     if status not in open_statuses:
         return "status"
+    if target == ANSWER and answer_state in SEALED_ANSWER_STATES:
+        return "answer_state"
     return None
+
+
+ENCLOSURE_HEAD = "붙임"
+ENCLOSURE_TAIL = "(첨부파일은 민원 포털의 처리 상황 조회에서 내려받으실 수 있습니다.)"
+_ENCLOSURE = re.compile(rf"(?:\A|\n)\s*{ENCLOSURE_HEAD}\n(?:\d+\. [^\n]*\n)+{re.escape(ENCLOSURE_TAIL)}\s*\Z")
+
+
+def enclosed(text: str, names: list[str]) -> str:
+    """The answer's text ending with its list of enclosures (붙임), as an official letter does: the
+    list this function wrote before is replaced, so it always names the answer's files as they are
+    (none: no list). The citizen reads it on the portal and in the result notice."""
+    body = _ENCLOSURE.sub("", text or "").rstrip()
+    if not names:
+        return body
+    lines = "\n".join(f"{n}. {name}" for n, name in enumerate(names, 1))
+    block = f"{ENCLOSURE_HEAD}\n{lines}\n{ENCLOSURE_TAIL}"
+    return f"{body}\n\n{block}" if body else block
 
 
 def citizen_sees(target: str, *, answered: bool) -> bool:

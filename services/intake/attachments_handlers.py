@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,12 +93,16 @@ class Attachments:
                   citizen: bool = False) -> list[dict[str, Any]]:
         """Check, encrypt and store ``uploads`` on ``complaint`` (``by``: the official; None: the
         citizen). Returns the new records' views."""
-        why = rules.may_add(target, status=complaint.status, citizen=citizen, open_statuses=domain.OPEN)
+        why = rules.may_add(target, status=complaint.status, citizen=citizen, open_statuses=domain.OPEN,
+                            answer_state=(complaint.answer or {}).get("state"))
         if why == "target":
             raise DomainError("invalid", f"target is one of {', '.join(rules.TARGETS)}"
                               + (" (a citizen adds to the complaint)" if citizen else ""), 422, field="target")
         if why == "status":
             raise DomainError("not_open", "files are added while the complaint is open", 409, field="file")
+        if why == "answer_state":
+            raise DomainError("answer_submitted", "the answer is submitted for approval or approved: its files are "
+                              "what is approved (return it to add files)", 409, field="file")
         if not uploads:
             raise DomainError("invalid", "send one or more files in the form field 'file'", 422, field="file")
         limits = self.limits
@@ -134,7 +138,31 @@ class Attachments:
             await self.intake.audit(by, "add_attachment", receipt_no,
                                     purpose=f"{target}: {', '.join(r['id'] for r in records)}")
         log.info("attachments added", extra={"receipt_no": receipt_no, "target": target, "count": len(records)})
+        if target == rules.ANSWER and by is not None:
+            await self.enclose_saved(receipt_no, by=by)
         return [self._view(receipt_no, r) for r in records]
+
+    # ------------------------------------------------------------ the answer's enclosures (붙임)
+
+    async def enclose(self, receipt_no: str, draft: domain.AnswerDraft) -> domain.AnswerDraft:
+        """``draft`` with its text ending in the list of the answer's files (붙임), so the citizen's
+        result notice and the portal name them."""
+        names = [self._name(receipt_no, r) for r in await self.store.list(receipt_no) if r["target"] == rules.ANSWER]
+        text = rules.enclosed(draft.text, names)
+        return draft if text == draft.text else replace(draft, text=text)
+
+    async def enclose_saved(self, receipt_no: str, *, by: dict[str, Any]) -> None:
+        """The saved draft (or returned answer) redrafted by ``by`` when its list of enclosures is not the
+        answer's files as they are (before it is submitted, and when a file is added)."""
+        complaint = await self.intake.get(receipt_no)
+        view = self.intake.answer_of(complaint)
+        if view is None or view.get("state") not in (domain.ANSWER_DRAFT, domain.ANSWER_RETURNED):
+            return
+        draft = domain.AnswerDraft(outcome=view["outcome"], text=view.get("text") or "", reasons=view.get("reasons"),
+                                   remedy=view.get("remedy"), template_id=view.get("template_id"))
+        new = await self.enclose(receipt_no, draft)
+        if new is not draft:
+            await self.intake.draft_answer(receipt_no, new, by=by)
 
     async def fetch_media(self, complaint: Complaint, url: str) -> dict[str, Any] | None:
         """An Open311 ``media_url``, fetched and attached when its host is on the allow-list (at most
@@ -198,13 +226,16 @@ class Attachments:
         if sealed is None:
             raise NotFound("attachment", id)
         data = self._open(sealed, context, record["key_id"])
-        name = self.intake.pii.open(record["name"], context=f"{complaint.receipt_no}/{id}")
+        name = self._name(complaint.receipt_no, record)
         return data, str(record["thumbnail_type"] if thumbnail else record["media_type"]), name
 
     # ------------------------------------------------------------------ plumbing
 
+    def _name(self, receipt_no: str, record: dict[str, Any]) -> str:
+        return self.intake.pii.open(record["name"], context=f"{receipt_no}/{record['id']}")
+
     def _view(self, receipt_no: str, record: dict[str, Any]) -> dict[str, Any]:
-        name = self.intake.pii.open(record["name"], context=f"{receipt_no}/{record['id']}")
+        name = self._name(receipt_no, record)
         return {"id": record["id"], "target": record["target"], "media_type": record["media_type"],
                 "size": record["size"], "name": name,
                 "thumbnail": bool(record.get("thumbnail_type")), "uploaded_at": record["at"],

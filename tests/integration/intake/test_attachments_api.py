@@ -21,6 +21,7 @@ from PIL import Image
 from apps.host import Infrastructure, create_app
 from minwon import contracts as c
 from minwon import topics
+from minwon.crypto import Sealer
 from minwon.events import Event
 from services.intake.attachments_handlers import blobs_for
 from services.intake.bootstrap import bootstrap
@@ -132,6 +133,8 @@ async def test_citizen_and_officials_add_list_and_download_within_scope(backend)
         closed = await w.client.post(f"{API}/{receipt}/close", headers=HANDLER,
                                      json={"outcome": "accepted", "text": "가로등을 교체했습니다."})
         assert closed.status_code == 200, closed.text
+        assert "붙임\n1. 처리결과.pdf" in (await w.client.get(f"{API}/{receipt}", params={"code": code})).json()[
+            "answer"]["text"]
         theirs = await w.client.get(f"{API}/{receipt}/attachments", params={"code": code})
         assert [x["target"] for x in theirs.json()["items"]] == ["complaint", "complaint", "answer"]
         read = await w.client.get(f"{API}/{receipt}/attachments/{answer_id}", params={"code": code})
@@ -244,3 +247,51 @@ async def test_open311_media_url_is_fetched_only_from_an_allowed_host(backend, m
         receipt = other.json()[0]["service_request_id"]
         assert (await w.client.get(f"{API}/{receipt}/attachments", headers=STAFF)).json()["items"] == []
         assert _PhotoHost.served == [f"/photos/{tag}.jpg"]  # the other host was never asked
+
+
+async def test_the_answers_files_are_named_in_its_text_and_fixed_once_submitted(backend) -> None:
+    lead = staff_headers("road-lead", department="road", roles=("team_lead",), name="박팀장")
+    async with World(backend) as w:
+        receipt, code = await w.file()
+        path = f"{API}/{receipt}/answer"
+        drafted = await w.client.put(path, headers=HANDLER, json={"outcome": "accepted", "text": "보수했습니다."})
+        assert drafted.status_code == 200, drafted.text
+        added = await w.upload(receipt, ("보수결과.pdf", files.pdf(), "application/pdf"), headers=HANDLER,
+                               target="answer")
+        assert added.status_code == 201, added.text
+        text = (await w.client.get(path, headers=HANDLER)).json()["answer"]["text"]
+        assert text.startswith("보수했습니다.\n\n붙임\n1. 보수결과.pdf\n")  # the draft names its file
+
+        # the handler rewrites the text without the list: submitting puts it back
+        assert (await w.client.put(path, headers=HANDLER,
+                                   json={"outcome": "accepted", "text": "보수를 마쳤습니다."})).status_code == 200
+        submitted = await w.client.post(f"{path}/submit", headers=HANDLER)
+        assert submitted.status_code == 200 and submitted.json()["answer"]["state"] == "submitted"
+        assert "붙임\n1. 보수결과.pdf" in submitted.json()["answer"]["text"]
+        late = await w.upload(receipt, ("추가.pdf", files.pdf(), "application/pdf"), headers=HANDLER, target="answer")
+        assert late.status_code == 409 and late.json()["error"] == "answer_submitted"
+        assert (await w.upload(receipt, ("현장.pdf", files.pdf(), "application/pdf"),
+                               headers=HANDLER)).status_code == 201  # the complaint's own files still may
+
+        approved = await w.client.post(f"{path}/approve", headers=lead, json={})
+        assert approved.status_code == 200 and approved.json()["status"] == "closed"
+        public = (await w.client.get(f"{API}/{receipt}", params={"code": code})).json()
+        assert public["answer"]["text"].startswith("보수를 마쳤습니다.\n\n붙임\n1. 보수결과.pdf\n")
+        theirs = (await w.client.get(f"{API}/{receipt}/attachments", params={"code": code})).json()["items"]
+        assert [x["name"] for x in theirs if x["target"] == "answer"] == ["보수결과.pdf"]
+
+        # the result notice is written from the sealed answer part: it names the file; no topic carries it in clear
+        bus = w.backend.bus() if w.backend.distributed else w.bus
+        for _ in range(100):
+            found = [e async for _, e in bus.read([topics.PRIVATE]) if e.subject == receipt
+                     and e.data.get("part") == "answer"]
+            if found:
+                break
+            await asyncio.sleep(0.1)
+        [answer] = found
+        content = Sealer("c1", w.backend.settings().contacts_key).open_json(answer.data["sealed"], context=receipt)
+        assert "붙임\n1. 보수결과.pdf" in content["text"]
+        for topic in (topics.COMPLAINTS, topics.PRIVATE):
+            leaked = [e async for _, e in bus.read([topic])
+                      if e.subject == receipt and "보수결과" in json.dumps(e.data, ensure_ascii=False)]
+            assert leaked == []

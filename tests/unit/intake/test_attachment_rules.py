@@ -149,3 +149,27 @@ def test_who_may_add_and_see() -> None:
     assert rules.citizen_sees("complaint", answered=False)
     assert not rules.citizen_sees("answer", answered=False)
     assert rules.citizen_sees("answer", answered=True)
+
+
+def test_an_answer_in_approval_or_approved_takes_no_more_files() -> None:
+    open_ = frozenset({"received", "in_progress"})
+    for state in (None, "draft", "returned"):
+        assert rules.may_add("answer", status="in_progress", citizen=False, open_statuses=open_, answer_state=state) \
+            is None
+    for state in ("submitted", "approved"):
+        assert rules.may_add("answer", status="in_progress", citizen=False, open_statuses=open_,
+                             answer_state=state) == "answer_state"
+    assert rules.may_add("complaint", status="in_progress", citizen=False, open_statuses=open_,
+                         answer_state="submitted") is None
+
+
+def test_the_answer_text_ends_with_its_enclosures_replaced_not_repeated() -> None:
+    text = "가로등을 교체했습니다.\n감사합니다."
+    once = rules.enclosed(text, ["조치결과.pdf", "현장.jpg"])
+    assert once == (f"{text}\n\n붙임\n1. 조치결과.pdf\n2. 현장.jpg\n{rules.ENCLOSURE_TAIL}")
+    assert rules.enclosed(once, ["조치결과.pdf", "현장.jpg"]) == once
+    assert rules.enclosed(once + "\n\n", ["a.pdf"]) == f"{text}\n\n붙임\n1. a.pdf\n{rules.ENCLOSURE_TAIL}"
+    assert rules.enclosed(once, []) == text
+    assert rules.enclosed("", ["a.pdf"]) == f"붙임\n1. a.pdf\n{rules.ENCLOSURE_TAIL}"
+    assert rules.enclosed(rules.enclosed("", ["a.pdf"]), ["b.pdf"]) == f"붙임\n1. b.pdf\n{rules.ENCLOSURE_TAIL}"
+    assert rules.enclosed("붙임\n1. 직접 적은 목록", ["a.pdf"]).startswith("붙임\n1. 직접 적은 목록\n\n붙임\n1. a.pdf")
