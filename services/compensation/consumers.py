@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from minwon import topics
 from minwon.bus import Handler
 from services.compensation.handlers import Compensation
 
 
 def subscriptions(compensation: Compensation) -> list[tuple[list[str], Handler]]:
-    return [([topics.COMPLAINTS, topics.ROUTING, topics.DEADLINES], compensation.on_event)]
+    return [(compensation.table.topics, compensation.table)]

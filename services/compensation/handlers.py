@@ -8,11 +8,12 @@ replayed or repeated cause finds the entry already written and grants nothing.
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from minwon import contracts as c
 from minwon import topics
@@ -46,33 +47,58 @@ class Compensation:
 
     # ------------------------------------------------------- facts from events
 
+    HANDLES: ClassVar[dict[str, str]] = {
+        c.COMPLAINT_RECEIVED: "on_received",
+        c.COMPLAINT_SUPPLEMENTATION_REQUESTED: "on_supplementation",
+        c.COMPLAINT_EXTENDED: "on_extended",
+        c.COMPLAINT_ROUTED: "on_placed",
+        c.COMPLAINT_ASSIGNED: "on_placed",
+        c.COMPLAINT_REASSIGNED: "on_placed",
+        c.DEADLINE_SET: "on_clock",
+        c.DEADLINE_UPDATED: "on_clock",
+        c.DEADLINE_BREACHED: "on_breached",
+        c.COMPLAINT_REVISIT_REPORTED: "on_revisit",
+    }
+    """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
+
+    @functools.cached_property
+    def table(self) -> c.Table:
+        return c.table(self.HANDLES, self)
+
     async def on_event(self, event: Event) -> None:
-        """Track what the rules need; a breach or a revisit may earn a voucher."""
+        """The bus consumer: track what the rules need; a breach or a revisit may earn a voucher."""
+        await self.table(event)
+
+    async def on_received(self, event: Event, data: c.ComplaintReceived) -> None:
         now = self.clock()
-        data = event.data
-        note: Callable[[Case], Case] | None = None
-        t = event.type
-        if t == c.COMPLAINT_RECEIVED:
-            note = lambda x: domain.note_received(x, data, now=now, settle=self.settle)  # noqa: E731
-        elif t == c.COMPLAINT_SUPPLEMENTATION_REQUESTED:
-            note = lambda x: domain.note_supplementation(x, data.get("occurred_at"))  # noqa: E731
-        elif t == c.COMPLAINT_EXTENDED:
-            note = lambda x: domain.note_extension(x, data.get("occurred_at"))  # noqa: E731
-        elif t in (c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
-            note = lambda x: domain.note_department(x, data.get("department"), now=now, settle=self.settle)  # noqa: E731
-        elif t in (c.DEADLINE_SET, c.DEADLINE_UPDATED):
-            note = lambda x: domain.note_immediate(x, data)  # noqa: E731
-        elif t == c.DEADLINE_BREACHED:
-            note = lambda x: domain.note_breach(x, data, now=now, settle=self.settle)  # noqa: E731
-        elif t == c.COMPLAINT_REVISIT_REPORTED:
-            # keyed by the report's event id: each revisit is one occurrence, a replay is none
-            note = lambda x: domain.note_revisit(  # noqa: E731
-                domain.note_department(x, data.get("department"), now=now, settle=self.settle),
-                occurrence=event.id, occurred_at=str(data.get("occurred_at") or event.time.isoformat()),
-                now=now, settle=self.settle)
-        if note is None:
-            return
-        receipt_no = str(data.get("receipt_no") or event.subject)
+        await self._note(event, lambda x: domain.note_received(x, event.data, now=now, settle=self.settle))
+
+    async def on_supplementation(self, event: Event, data: c.ComplaintSupplementationRequested) -> None:
+        await self._note(event, lambda x: domain.note_supplementation(x, event.data["occurred_at"]))
+
+    async def on_extended(self, event: Event, data: c.ComplaintExtended) -> None:
+        await self._note(event, lambda x: domain.note_extension(x, event.data["occurred_at"]))
+
+    async def on_placed(self, event: Event, data: c.ComplaintRouted | c.ComplaintAssigned) -> None:
+        now = self.clock()
+        await self._note(event, lambda x: domain.note_department(x, data.department, now=now, settle=self.settle))
+
+    async def on_clock(self, event: Event, data: c.DeadlineSet | c.DeadlineUpdated) -> None:
+        await self._note(event, lambda x: domain.note_immediate(x, event.data))
+
+    async def on_breached(self, event: Event, data: c.DeadlineBreached) -> None:
+        now = self.clock()
+        await self._note(event, lambda x: domain.note_breach(x, event.data, now=now, settle=self.settle))
+
+    async def on_revisit(self, event: Event, data: c.ComplaintRevisitReported) -> None:
+        """Keyed by the report's event id: each revisit is one occurrence, a replay is none."""
+        now = self.clock()
+        await self._note(event, lambda x: domain.note_revisit(
+            x, occurrence=event.id, occurred_at=event.data["occurred_at"], now=now, settle=self.settle))
+
+    async def _note(self, event: Event, note: Callable[[Case], Case]) -> None:
+        now = self.clock()
+        receipt_no = event.subject
         applied = await self.store.cases.apply(receipt_no, _noting(receipt_no, note), cause=event.id)
         case = Case.from_doc(applied.state or {"receipt_no": receipt_no})
         if case.revisits and (case.revisit_evaluate_after or "~") <= iso(now):
