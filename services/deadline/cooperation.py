@@ -8,6 +8,8 @@ request's clock never moves the complaint's), holding every request it made:
   (of 8 working hours, on the working calendar with the holidays an administrator added) after the
   request; the warning when one working day remains (half the time, for a one-day request).
   ``deadline.cooperation_set`` announces both (intake shows them to both departments).
+- a holiday an administrator adds later moves the times: when the request's timer comes they are
+  counted again, and a moved due time is announced again (``deadline.cooperation_set``).
 - at the warning: ``deadline.cooperation_warning`` to the department asked; at the due time, with no
   reply: ``deadline.cooperation_overdue``, the escalation to that department's team lead.
 - ``cooperation_replied``, ``cooperation_cancelled``, and the complaint closed, withdrawn or
@@ -149,6 +151,12 @@ def fire(doc: Doc | None, *, now: datetime, source: str, calendar: WorkCalendar)
     for request in list(rec["requests"]):
         if request["state"] != OPEN:
             continue
+        moved = _recounted(request, calendar)
+        if moved is not None:  # a holiday added since the request: the due time moved later, announced again
+            request = moved
+            rec = _put(rec, request)
+            events.append(_event(rec, request, c.DEADLINE_COOPERATION_SET, f"set:{request['due_at']}", now, source,
+                                 calendar))
         sent = list(request.get("sent", []))
         for time_name in (WARNING, "due"):
             name = _signal(time_name)
@@ -159,6 +167,19 @@ def fire(doc: Doc | None, *, now: datetime, source: str, calendar: WorkCalendar)
         if sent != request.get("sent", []):
             rec = _put(rec, {**request, "sent": sent})
     return rec, events
+
+
+def _recounted(request: Doc, calendar: WorkCalendar) -> Doc | None:
+    """The request with its due and warning times counted again on ``calendar`` (a holiday an
+    administrator added since), or None when they stand."""
+    try:
+        due, warning = due_times(datetime.fromisoformat(request["requested_at"]), int(request["working_days"]),
+                                 calendar)
+    except (CooperationError, ValueError):
+        return None
+    if iso(due) == request["due_at"] and iso(warning) == request["warning_at"]:
+        return None
+    return {**request, "due_at": iso(due), "warning_at": iso(warning)}
 
 
 def settle(rec: Doc, events: list[Event]) -> Change:
@@ -209,7 +230,8 @@ def _event(rec: Doc, request: Doc, type: str, name: str, now: datetime, source: 
 
 
 def event_id(receipt_no: str, request_id: str, name: str) -> str:
-    """The id of a request's clock event (``set``, ``warning``, ``overdue``): the same in every replay."""
+    """The id of a request's clock event (``set``, ``warning``, ``overdue``; ``set:<due>`` when a holiday
+    moved it): the same in every replay."""
     return derive_id(receipt_no, "cooperation", request_id, name)
 
 

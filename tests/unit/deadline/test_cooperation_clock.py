@@ -112,3 +112,17 @@ def test_a_replay_that_read_the_topic_first_publishes_nothing_again() -> None:
     _, signals = coop.settle(*coop.fire(settled, now=MONDAY + timedelta(days=11), source=SRC, calendar=CAL))  # type: ignore[misc]
     assert signals == []
     assert published["published"][0] == opened()[1][0].id
+
+
+def test_a_holiday_added_later_moves_the_times_when_the_timer_comes_and_is_announced_once() -> None:
+    rec, _ = opened()  # due Thursday 10:00, warning Wednesday 10:00
+    later = CAL.with_holidays([date(2030, 3, 6)])  # Wednesday becomes a holiday
+    at_old_warning = datetime(2030, 3, 6, 10, 0, tzinfo=KST)
+    moved, events = coop.settle(*coop.fire(rec, now=at_old_warning, source=SRC, calendar=later))  # type: ignore[misc]
+    assert [e.type for e in events] == [c.DEADLINE_COOPERATION_SET]
+    assert datetime.fromisoformat(events[0].data["due_at"]) == datetime(2030, 3, 8, 10, 0, tzinfo=KST)
+    assert moved["next_fire_at"] == coop.iso(datetime(2030, 3, 7, 10, 0, tzinfo=KST))
+    again, none = coop.settle(*coop.fire(moved, now=at_old_warning, source=SRC, calendar=later))  # type: ignore[misc]
+    assert none == []
+    _, warned = coop.fire(again, now=datetime(2030, 3, 7, 10, 0, tzinfo=KST), source=SRC, calendar=later)
+    assert [e.type for e in warned] == [c.DEADLINE_COOPERATION_WARNING]
