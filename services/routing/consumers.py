@@ -3,10 +3,9 @@ lifecycle events that release a handler's load."""
 
 from __future__ import annotations
 
-from minwon import topics
 from minwon.bus import Handler
 from services.routing.handlers import Routing
 
 
 def subscriptions(routing: Routing) -> list[tuple[list[str], Handler]]:
-    return [([topics.PRIVATE, topics.COMPLAINTS], routing.on_event)]
+    return [(routing.table.topics, routing.table)]

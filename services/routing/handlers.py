@@ -8,6 +8,7 @@ memory, only to match keywords; they are never stored, logged or published.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -17,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import EllipsisType
-from typing import Any
+from typing import Any, ClassVar
 
 from minwon import contracts as c
 from minwon import statutory, topics
@@ -269,14 +270,25 @@ class Routing:
             "skipped": [{"rule_id": r, "failed": f} for r, f in found.skipped],
         }
 
+    HANDLES: ClassVar[dict[str, str]] = {
+        c.COMPLAINT_SEALED: "on_sealed",
+        **{t: "release" for t in domain.RELEASED_BY},
+    }
+    """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
+
+    @functools.cached_property
+    def table(self) -> c.Table:
+        return c.table(self.HANDLES, self)
+
     async def on_event(self, event: Event) -> None:
         """The bus consumer: a sealed filing is routed; a closed, withdrawn or transferred complaint is released."""
-        if event.type == c.COMPLAINT_SEALED and event.data.get("part") == "filing":
-            await self.route_filing(event)
-        elif event.type in domain.RELEASED_BY:
-            await self.release(event)
+        await self.table(event)
 
-    async def route_filing(self, event: Event) -> None:
+    async def on_sealed(self, event: Event, data: c.ComplaintSealed) -> None:
+        if data.part == "filing":
+            await self.route_filing(event, data)
+
+    async def route_filing(self, event: Event, data: c.ComplaintSealed) -> None:
         receipt_no = event.subject
         existing = await self.store.assignments.get(receipt_no)
         if existing is not None:  # routed already (or closed before the filing arrived)
@@ -284,21 +296,18 @@ class Routing:
                 await self.assign_waiting(department=existing["department"])
             return
         rules, departments = await self.tables()
-        found = domain.match(rules, self._open(event), default_department=self.default_department)
+        found = domain.match(rules, self._open(event, data), default_department=self.default_department)
         dept = departments.get(found.rule.department)
-        data = event.data
         now = self.clock()
 
         def decide(state: dict[str, Any] | None) -> Decision:
             if state is not None:
                 return None, []
-            facts = Facts(kind=data["kind"], category=data.get("category", ""), district=data.get("district", ""),
-                          channel=data.get("channel", ""), statutory_type=data.get("statutory_type"),
-                          statutory_names=statutory_names(data.get("statutory_type")),
-                          confidential=bool(data.get("confidential")))
-            routed, events = domain.route(facts, found, dept, receipt_no=receipt_no,
-                                          priority=bool(data.get("priority")),
-                                          received_at=data.get("received_at", ""), cause=event.id, now=now,
+            facts = Facts(kind=data.kind, category=data.category, district=data.district, channel=data.channel,
+                          statutory_type=data.statutory_type, statutory_names=statutory_names(data.statutory_type),
+                          confidential=data.confidential)
+            routed, events = domain.route(facts, found, dept, receipt_no=receipt_no, priority=data.priority,
+                                          received_at=event.data["received_at"], cause=event.id, now=now,
                                           source=self.source)
             return routed.to_doc(), _on_routing(events)
 
@@ -415,7 +424,7 @@ class Routing:
                                                     "actor": actor, "queued": state.status == domain.QUEUED})
         return domain.assignment_view(state)
 
-    async def release(self, event: Event) -> None:
+    async def release(self, event: Event, data: c.ComplaintFacts) -> None:
         now = self.clock()
         seen: list[dict[str, Any] | None] = [None]
 
@@ -451,23 +460,21 @@ class Routing:
 
     # ---------------------------------------------------------------- helpers
 
-    def _open(self, event: Event) -> Facts:
+    def _open(self, event: Event, data: c.ComplaintSealed) -> Facts:
         """The facts a rule looks at; title and body opened in memory only, never kept."""
-        data = event.data
         title = body = ""
         available = True
         try:
-            content = self.contacts.open_json(data["sealed"], context=event.subject)
+            content = self.contacts.open_json(data.sealed, context=event.subject)
             title, body = str(content.get("title") or ""), str(content.get("body") or "")
             del content
         except (SealError, KeyError, ValueError, AttributeError) as exc:
             available = False
             log.warning("sealed content unavailable; routing without keywords",
                         extra={"receipt_no": event.subject, "event_id": event.id, "error": type(exc).__name__})
-        return Facts(kind=data["kind"], category=data.get("category", ""), district=data.get("district", ""),
-                     channel=data.get("channel", ""), statutory_type=data.get("statutory_type"),
-                     statutory_names=statutory_names(data.get("statutory_type")), title=title,
-                     body=body, confidential=bool(data.get("confidential")), text_available=available)
+        return Facts(kind=data.kind, category=data.category, district=data.district, channel=data.channel,
+                     statutory_type=data.statutory_type, statutory_names=statutory_names(data.statutory_type),
+                     title=title, body=body, confidential=data.confidential, text_available=available)
 
     async def _department_codes(self) -> set[str]:
         return set(await self.departments())
