@@ -10,9 +10,13 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import System, other_department, shot, sign_in
+from tests.browser.test_accessibility import UNLABELLED
 from tests.e2e.harness import wait_for
 from tests.factories import staff_headers
 
+DUPLICATE_IDS = """() => { const seen = {}; const twice = [];
+  for (const el of document.querySelectorAll('[id]')) { if (seen[el.id]) twice.push(el.id); seen[el.id] = 1; }
+  return twice; }"""
 QUESTION = "보도 들뜸이 가로수 뿌리 때문인지 현장 확인 후 회신 바랍니다"
 REPLY = "가로수 뿌리가 원인입니다. 다음 주 화요일에 뿌리 정리 작업을 하겠습니다"
 
@@ -42,6 +46,7 @@ def test_the_lead_asks_another_department_which_replies_and_the_lead_reads_it(sy
     handler.reload()
     expect(handler.locator(f"#cooperation-list tr[data-department='{asked}']")).not_to_contain_text("근무일 이내")
     shot(handler, "console-cooperation-request")
+    assert handler.evaluate(UNLABELLED) == [] and handler.evaluate(DUPLICATE_IDS) == []
 
     official = new_page()
     sign_in(official, f"{asked}-01")
@@ -50,14 +55,20 @@ def test_the_lead_asks_another_department_which_replies_and_the_lead_reads_it(sy
     listed = official.locator(f"#cooperation-requests tr[data-receipt='{receipt_no}']")
     expect(listed).to_contain_text("회신 대기")
     shot(official, "console-cooperation-list")
+    assert official.evaluate(UNLABELLED) == []
     listed.get_by_role("link", name=receipt_no).click()
     expect(official.locator("#coop-text")).to_contain_text("가로수 옆 보도블록")
     expect(official.locator(".coop-question")).to_contain_text(QUESTION)
     official.get_by_label("회신").fill(REPLY)
     shot(official, "console-cooperation-reply-form")
+    assert official.evaluate(UNLABELLED) == [] and official.evaluate(DUPLICATE_IDS) == []
     official.get_by_role("button", name="회신 보내기").click()
     expect(official.locator("#coop-done")).to_contain_text("회신을 보냈습니다")
     expect(official.locator(".coop-reply")).to_contain_text(REPLY)
+    expect(official.locator("#coop-closed")).to_be_visible()  # the request answered: the complaint is not shown
+    expect(official.locator("#coop-text")).to_have_count(0)
+    official.goto("/console/cooperation?state=all&lang=en")
+    expect(official.locator(f"#cooperation-requests tr[data-receipt='{receipt_no}']")).to_contain_text("replied")
 
     handler.reload()
     done = handler.locator(f"#cooperation-list tr[data-department='{asked}']")
