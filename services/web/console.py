@@ -341,8 +341,13 @@ def build(web: Web) -> list[Any]:
     async def complaint_page(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
         page, staff = web.staff_page(request)
         done = request.query_params.get("done")
-        return await _complaint_page(page, staff, receipt_no, done=done if done in DONE else None,
-                                     purpose=request.query_params.get("purpose"), coop_done=done)
+        try:
+            return await _complaint_page(page, staff, receipt_no, done=done if done in DONE else None,
+                                         purpose=request.query_params.get("purpose"), coop_done=done)
+        except (ApiError, WebError) as refused:  # another department's: its request's page, if it asked mine
+            if refused.status != 403 or staff.role not in access.DEPARTMENT_ROLES:
+                raise
+            return web.redirect(page, f"/console/cooperation/{quote(receipt_no, safe='')}")
 
     async def _open_for(api: Api, staff: Staff, receipt_no: str) -> dict[str, Any]:
         complaint = await api.optional(api.complaint(receipt_no))

@@ -67,6 +67,10 @@ def test_the_lead_asks_another_department_which_replies_and_the_lead_reads_it(sy
     expect(official.locator(".coop-reply")).to_contain_text(REPLY)
     expect(official.locator("#coop-closed")).to_be_visible()  # the request answered: the complaint is not shown
     expect(official.locator("#coop-text")).to_have_count(0)
+    # the lead department's complaint page sends the department asked to its request's page
+    official.goto(f"/console/complaints/{receipt_no}")
+    expect(official).to_have_url(re.compile(f"/console/cooperation/{receipt_no}$"))
+    expect(official.locator(".coop-reply")).to_contain_text(REPLY)
     official.goto("/console/cooperation?state=all&lang=en")
     expect(official.locator(f"#cooperation-requests tr[data-receipt='{receipt_no}']")).to_contain_text("replied")
 
