@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from minwon import topics
 from minwon.bus import Handler
 from services.intake.handlers import Intake
 
 
 def subscriptions(intake: Intake) -> list[tuple[list[str], Handler]]:
-    return [([topics.ROUTING, topics.DEADLINES], intake.on_event)]
+    return [(intake.table.topics, intake.table)]

@@ -6,6 +6,7 @@ The HTTP API and the Kafka consumers call these same functions.
 from __future__ import annotations
 
 import builtins
+import functools
 import hashlib
 import json
 import logging
@@ -13,7 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
 from minwon import contracts as c
@@ -21,6 +22,7 @@ from minwon import statutory, topics
 from minwon.crypto import Sealer
 from minwon.errors import DomainError, Invalid, NotFound
 from minwon.events import Event, derive_id
+from minwon.outbox import Applied
 from minwon.service import Clock
 from services.intake import domain, metrics, similarity
 from services.intake.domain import Complaint, Filing
@@ -289,38 +291,56 @@ class Intake:
 
     # ------------------------------------------------------- facts from events
 
-    async def on_event(self, event: Event) -> None:
-        """Keep the timeline: who handles it, when it is due."""
-        data = event.data
-        note: Callable[[Complaint], Complaint] | None = None
-        if event.type == c.COMPLAINT_ROUTED:
-            note = lambda x: domain.note_routed(  # noqa: E731
-                x, department=data["department"], department_name=data.get("department_name"),
-                department_phone=data.get("department_phone"), at=event.time.isoformat())
-        elif event.type in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
-            note = lambda x: domain.note_assigned(  # noqa: E731
-                x, handler=data["handler"], department=data["department"],
-                department_name=data.get("department_name"), department_phone=data.get("department_phone"),
-                at=event.time.isoformat())
-        elif event.type in (c.DEADLINE_SET, c.DEADLINE_UPDATED):
-            note = lambda x: domain.note_due(x, due_at=data["due_at"], at=event.time.isoformat(),  # noqa: E731
-                                             period=data.get("period"))
-        elif event.type in (c.DEADLINE_COOPERATION_SET, c.DEADLINE_COOPERATION_OVERDUE):
-            overdue = True if event.type == c.DEADLINE_COOPERATION_OVERDUE else None
-            note = lambda x: domain.note_cooperation_clock(  # noqa: E731
-                x, request_id=data["request_id"], due_at=data.get("due_at"), warning_at=data.get("warning_at"),
-                overdue=overdue)
-        if note is None:
-            return
+    HANDLES: ClassVar[dict[str, str]] = {
+        c.COMPLAINT_ROUTED: "on_routed",
+        c.COMPLAINT_ASSIGNED: "on_assigned",
+        c.COMPLAINT_REASSIGNED: "on_assigned",
+        c.DEADLINE_SET: "on_due",
+        c.DEADLINE_UPDATED: "on_due",
+        c.DEADLINE_COOPERATION_SET: "on_cooperation_clock",
+        c.DEADLINE_COOPERATION_OVERDUE: "on_cooperation_clock",
+    }
+    """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
 
+    @functools.cached_property
+    def table(self) -> c.Table:
+        return c.table(self.HANDLES, self)
+
+    async def on_event(self, event: Event) -> None:
+        """The bus consumer: keep the timeline (who handles it, when it is due)."""
+        await self.table(event)
+
+    async def on_routed(self, event: Event, data: c.ComplaintRouted) -> None:
+        await self._note(event, lambda x: domain.note_routed(
+            x, department=data.department, department_name=data.department_name,
+            department_phone=data.department_phone, at=event.time.isoformat()))
+
+    async def on_assigned(self, event: Event, data: c.ComplaintAssigned) -> None:
+        handler = data.handler.model_dump()
+        await self._note(event, lambda x: domain.note_assigned(
+            x, handler=handler, department=data.department, department_name=data.department_name,
+            department_phone=data.department_phone, at=event.time.isoformat()))
+
+    async def on_due(self, event: Event, data: c.DeadlineSet | c.DeadlineUpdated) -> None:
+        await self._note(event, lambda x: domain.note_due(x, due_at=event.data["due_at"], at=event.time.isoformat(),
+                                                          period=data.period))
+
+    async def on_cooperation_clock(self, event: Event,
+                                   data: c.DeadlineCooperationSet | c.DeadlineCooperationOverdue) -> None:
+        overdue = True if event.type == c.DEADLINE_COOPERATION_OVERDUE else None
+        applied = await self._note(event, lambda x: domain.note_cooperation_clock(
+            x, request_id=data.request_id, due_at=event.data["due_at"], warning_at=event.data["warning_at"],
+            overdue=overdue))
+        if applied.state is not None:
+            await self._list_cooperation(Complaint.from_doc(applied.state))
+
+    async def _note(self, event: Event, note: Callable[[Complaint], Complaint]) -> Applied:
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
             if state is None:
                 return None, []
             return note(Complaint.from_doc(state)).to_doc(), []
 
-        applied = await self.store.complaints.apply(event.subject, decide, cause=event.id)
-        if applied.state is not None and event.type in (c.DEADLINE_COOPERATION_SET, c.DEADLINE_COOPERATION_OVERDUE):
-            await self._list_cooperation(Complaint.from_doc(applied.state))
+        return await self.store.complaints.apply(event.subject, decide, cause=event.id)
 
     # ------------------------------------------------------ answers (답변, 결재)
 

@@ -17,6 +17,7 @@ from minwon.outbox import Relay
 from services.intake.api import ComplaintIn
 from services.intake.bootstrap import bootstrap, build
 from services.intake.settings import IntakeSettings
+from tests import samples
 from tests.factories import STAFF, complaint_payload, staff_headers
 
 API = "/api/v1/complaints"
@@ -37,7 +38,7 @@ async def _route(backend, store, bus, receipt: str, department: str) -> None:
     intake = build(backend.settings(), store=store, relay=Relay(bus))
     await intake.on_event(Event.new(c.COMPLAINT_ROUTED, id=str(uuid.uuid4()), source="/test/routing",
                                     subject=receipt, time=datetime.now(UTC),
-                                    data={"receipt_no": receipt, "department": department}))
+                                    data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department=department)))
 
 
 async def _file(client, **overrides) -> tuple[dict, str]:
