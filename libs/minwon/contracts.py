@@ -8,7 +8,7 @@ names and contacts travel only sealed, on the restricted topic
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date as Day
 from typing import Any, TypeVar
 
@@ -187,17 +187,25 @@ class Table:
 
     @property
     def topics(self) -> list[str]:
-        """The topics the handled types travel on (their first topic), in the registry's order."""
-        wanted = {TOPICS_OF[type][0] for type in self.handlers}
-        return [t.name for t in topics.TOPICS if t.name in wanted]
+        """The topics the handled types travel on."""
+        return topics_of(self.handlers)
+
+    async def run(self, event: Event) -> object | None:
+        """The handler's result for an event of a handled type; ``None`` for any other type."""
+        on = self.handlers.get(event.type)
+        return None if on is None else await on(event, payload(event))
 
     async def __call__(self, event: Event) -> None:
-        on = self.handlers.get(event.type)
-        if on is not None:
-            await on(event, payload(event))
+        await self.run(event)
 
     def __or__(self, other: Table) -> Table:
         return Table({**self.handlers, **other.handlers})
+
+
+def topics_of(types: Iterable[str]) -> list[str]:
+    """The topics events of ``types`` travel on (each type's first topic), in the topic registry's order."""
+    wanted = {TOPICS_OF[type][0] for type in types if model_of(type)}
+    return [t.name for t in topics.TOPICS if t.name in wanted]
 
 
 def table(handles: Mapping[str, str], on: object) -> Table:

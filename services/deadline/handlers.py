@@ -9,12 +9,15 @@ emitted without its clock saying so.
 from __future__ import annotations
 
 import builtins
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from minwon import contracts as c
 from minwon import statutory, topics
@@ -125,42 +128,79 @@ class Deadlines:
 
     # ------------------------------------------------------------- facts from intake and routing
 
+    HANDLES: ClassVar[dict[str, str]] = {
+        c.COMPLAINT_RECEIVED: "on_received",
+        c.COMPLAINT_SUPPLEMENTATION_REQUESTED: "on_paused",
+        c.COMPLAINT_SUPPLEMENT_RECEIVED: "on_resumed",
+        c.COMPLAINT_EXTENDED: "on_extended",
+        c.COMPLAINT_ACKNOWLEDGED: "on_acknowledged",
+        c.COMPLAINT_CLOSED: "on_closing",
+        c.COMPLAINT_WITHDRAWN: "on_closing",
+        c.COMPLAINT_TRANSFERRED: "on_closing",
+        c.COMPLAINT_ROUTED: "on_routed",
+        c.COMPLAINT_ASSIGNED: "on_assigned",
+        c.COMPLAINT_REASSIGNED: "on_assigned",
+        c.COMPLAINT_COOPERATION_REQUESTED: "cooperate",
+        c.COMPLAINT_COOPERATION_REPLIED: "cooperate",
+        c.COMPLAINT_COOPERATION_CANCELLED: "cooperate",
+    }
+    """Event type -> the method that handles it: the subscription (consumers.py) and a rebuild's inputs
+    (replay.py) are derived from it."""
+
+    @functools.cached_property
+    def table(self) -> c.Table:
+        return c.table(self.HANDLES, self)
+
     async def on_event(self, event: Event) -> None:
-        """complaint.* (intake) and complaint.routed/assigned/reassigned (routing)."""
+        """The bus consumer: complaint.* (intake) and complaint.routed/assigned/reassigned (routing)."""
         await self.handle(event)
 
     async def handle(self, event: Event) -> Outcome | None:
-        if event.type in cooperation.INPUTS:
-            await self.cooperate(event)
-        change = self._change_for(event)
-        if change is None:
-            return None
-        category = event.data.get("category") if event.type == c.COMPLAINT_RECEIVED else None
-        return await self.apply(event.subject, change, cause=event.id, category=category)
+        """The handler of the event's type, with its data as the type's model (a rebuild calls it too)."""
+        outcome = await self.table.run(event)
+        return outcome if isinstance(outcome, Outcome) else None
 
-    def _change_for(self, event: Event) -> Change | None:
-        t, data, receipt_no = event.type, event.data, event.subject
-        at, now, source = tracking.event_at(event), self.clock(), self.source
-        if t == c.COMPLAINT_RECEIVED:
-            return lambda r: tracking.on_received(r, data, receipt_no=receipt_no, at=at, calendar=self.calendar,
-                                                  types=self.types, now=now, source=source)
-        if t == c.COMPLAINT_SUPPLEMENTATION_REQUESTED:
-            return lambda r: tracking.on_paused(r, at=at, cause=event.id, now=now, source=source)
-        if t == c.COMPLAINT_SUPPLEMENT_RECEIVED:
-            return lambda r: tracking.on_resumed(r, at=at, cause=event.id, calendar=self.calendar, now=now,
-                                                 source=source)
-        if t == c.COMPLAINT_EXTENDED:
-            return lambda r: tracking.on_extended(r, data, at=at, cause=event.id, calendar=self.calendar, now=now,
-                                                  source=source)
-        if t == c.COMPLAINT_ACKNOWLEDGED:
-            return lambda r: tracking.on_first_response(r, at=at)
-        if t in CLOSING:
-            return lambda r: tracking.on_closed(r, at=at, by=CLOSING[t])
-        if t == c.COMPLAINT_ROUTED:
-            return lambda r: tracking.on_routed(r, data, receipt_no=receipt_no, at=at, calendar=self.calendar)
-        if t in (c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED):
-            return lambda r: tracking.on_assigned(r, data, receipt_no=receipt_no, at=at, calendar=self.calendar)
-        return None
+    async def on_received(self, event: Event, data: c.ComplaintReceived) -> Outcome:
+        at, now = tracking.event_at(event), self.clock()
+        return await self.apply(event.subject, lambda r: tracking.on_received(
+            r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar, types=self.types, now=now,
+            source=self.source), cause=event.id, category=data.category)
+
+    async def on_paused(self, event: Event, data: c.ComplaintSupplementationRequested) -> Outcome:
+        at, now = tracking.event_at(event), self.clock()
+        return await self.apply(event.subject, lambda r: tracking.on_paused(
+            r, at=at, cause=event.id, now=now, source=self.source), cause=event.id)
+
+    async def on_resumed(self, event: Event, data: c.ComplaintSupplementReceived) -> Outcome:
+        at, now = tracking.event_at(event), self.clock()
+        return await self.apply(event.subject, lambda r: tracking.on_resumed(
+            r, at=at, cause=event.id, calendar=self.calendar, now=now, source=self.source), cause=event.id)
+
+    async def on_extended(self, event: Event, data: c.ComplaintExtended) -> Outcome:
+        at, now = tracking.event_at(event), self.clock()
+        return await self.apply(event.subject, lambda r: tracking.on_extended(
+            r, event.data, at=at, cause=event.id, calendar=self.calendar, now=now, source=self.source),
+            cause=event.id)
+
+    async def on_acknowledged(self, event: Event, data: c.ComplaintAcknowledged) -> Outcome:
+        at = tracking.event_at(event)
+        return await self.apply(event.subject, lambda r: tracking.on_first_response(r, at=at), cause=event.id)
+
+    async def on_closing(self, event: Event, data: c.ComplaintFacts) -> Outcome:
+        """Closed, withdrawn or transferred: the clock stops, and so do its cooperation requests' clocks."""
+        await self.cooperate(event, data)
+        at, by = tracking.event_at(event), CLOSING[event.type]
+        return await self.apply(event.subject, lambda r: tracking.on_closed(r, at=at, by=by), cause=event.id)
+
+    async def on_routed(self, event: Event, data: c.ComplaintRouted) -> Outcome:
+        at = tracking.event_at(event)
+        return await self.apply(event.subject, lambda r: tracking.on_routed(
+            r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar), cause=event.id)
+
+    async def on_assigned(self, event: Event, data: c.ComplaintAssigned) -> Outcome:
+        at = tracking.event_at(event)
+        return await self.apply(event.subject, lambda r: tracking.on_assigned(
+            r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar), cause=event.id)
 
     async def on_own_event(self, event: Event) -> Outcome | None:
         """An event this service published, read back from its topic in a rebuild."""
@@ -193,16 +233,18 @@ class Deadlines:
 
     # ------------------------------------------------------------- cooperation requests (협조 요청)
 
-    async def cooperate(self, event: Event) -> None:
+    async def cooperate(self, event: Event, data: BaseModel) -> None:
         """A cooperation request opens its clock; a reply, a cancellation or the complaint's end stops it."""
-        t, data, at, now = event.type, event.data, tracking.event_at(event), self.clock()
+        t, at, now = event.type, tracking.event_at(event), self.clock()
         change: Callable[[Doc | None], cooperation.Change]
         if t == c.COMPLAINT_COOPERATION_REQUESTED:
             change = lambda r: cooperation.on_requested(  # noqa: E731
-                r, data, receipt_no=event.subject, at=at, calendar=self.calendar, now=now, source=self.source)
-        elif t in (c.COMPLAINT_COOPERATION_REPLIED, c.COMPLAINT_COOPERATION_CANCELLED):
+                r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar, now=now,
+                source=self.source)
+        elif isinstance(data, c.ComplaintCooperationReplied | c.ComplaintCooperationCancelled):
             state = cooperation.REPLIED if t == c.COMPLAINT_COOPERATION_REPLIED else cooperation.CANCELLED
-            change = lambda r: cooperation.on_stopped(r, str(data.get("request_id")), state=state, at=at)  # noqa: E731
+            request = data.request_id
+            change = lambda r: cooperation.on_stopped(r, request, state=state, at=at)  # noqa: E731
         else:
             change = lambda r: cooperation.on_complaint_finished(r, at=at)  # noqa: E731
         await self._cooperation(event.subject, change, cause=event.id)
