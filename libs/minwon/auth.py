@@ -105,7 +105,7 @@ PUBLIC: tuple[Rule, ...] = (
          r"/open311/v2/(services\.json|services/[^/]+|requests\.json|requests/[^/]+)",
          "Open311: discovery, public request views, filing (no personal data returned)"),
     Rule(frozenset({"GET", "HEAD", "POST"}),
-         r"/|/complaints(/new)?|/lookup(/attachments/[^/]+(/thumbnail)?)?|/statistics|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
+         r"/|/complaints(/new)?|/lookup(/attachments(/[^/]+)?)?|/statistics|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
          "the citizen portal, static files and the console's sign-in"),
 )
 

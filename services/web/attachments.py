@@ -95,13 +95,13 @@ async def fetch(api: Api, receipt_no: str, id: str, *, thumbnail: bool, code: st
                     headers={k: response.headers[k] for k in keep if k in response.headers})
 
 
-async def attach_filed(api: Api, receipt: dict[str, Any], form: dict[str, Any]
+async def attach_filed(api: Api, receipt: dict[str, Any], form: dict[str, Any], *, field: str = "attachments"
                        ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """The filing form's files, sent one by one with the new complaint's check code: those attached,
+    """The form's files (field ``field``), sent one by one with the complaint's check code: those attached,
     and (name, error code) of those refused (the complaint is received either way)."""
     attached: list[dict[str, Any]] = []
     refused: list[tuple[str, str]] = []
-    for n, part in enumerate(uploads(form, "attachments")):
+    for n, part in enumerate(uploads(form, field)):
         if n >= PORTAL_FILES:
             refused.append((str(part.filename), "too_many_files"))
             continue
@@ -176,7 +176,21 @@ def build(web: Web) -> list[Any]:
         async with web.api() as api:
             return await fetch(api, receipt_no, attachment_id, thumbnail=_text(form, "thumbnail") == "1", code=code)
 
-    return [console_file, console_thumbnail, console_add, portal_file]
+    @post("/lookup/attachments", include_in_schema=False, status_code=200, request_max_body_size=MAX_FORM_BYTES)
+    async def portal_add(request: Request[Any, Any, Any]) -> Response[str]:
+        """The citizen adds files to their open complaint (보완 서류, more photos) from the lookup page."""
+        page = web.page(request)
+        page.here = "/lookup"
+        form = await web.form(page)
+        receipt = {"receipt_no": _text(form, "receipt_no").upper(), "check_code": _text(form, "code").upper()}
+        if not receipt["receipt_no"] or not receipt["check_code"]:
+            raise WebError(404, "error.not_found")
+        async with web.api() as api:
+            attached, refused = await attach_filed(api, receipt, form, field="file")
+        return web.render(page, "portal/attached.html.j2", status=200 if attached or not refused else 422,
+                          receipt=receipt, attached=attached, not_attached=refused, chosen=bool(attached or refused))
+
+    return [console_file, console_thumbnail, console_add, portal_file, portal_add]
 
 
 async def attachments_of(api: Api, receipt_no: str) -> dict[str, list[dict[str, Any]]]:

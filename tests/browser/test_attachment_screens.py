@@ -78,6 +78,14 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     assert path is not None and files.exif_of(open(path, "rb").read()) == {}
     shot(citizen, "portal-attachments-lookup")
 
+    # while it is open, the citizen adds a document (e.g. one asked for as a supplement)
+    citizen.locator("#citizen-attachment-file").set_input_files(
+        [{"name": "등기부등본.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}])
+    citizen.locator("#do-citizen-attach").click()
+    expect(citizen.locator("#attached")).to_contain_text("등기부등본.pdf")
+    citizen.get_by_role("button", name="처리 상황 보기").click()
+    expect(citizen.locator("#citizen-attachments-complaint")).to_contain_text("등기부등본.pdf")
+
     # an official of another department: the page and the file itself are refused
     outsider = new_page()
     sign_in(outsider, f"{other_department(department)}-01")
