@@ -13,15 +13,19 @@ records the outcome and its event in one write.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel
 
 from minwon import contracts as c
+from minwon import topics
 from minwon.crypto import Sealer
 from minwon.docstore import iso
 from minwon.errors import NotFound
@@ -38,6 +42,10 @@ FINAL_REMEMBERED = 100_000
 """How many final notice ids a process keeps in memory (a few MiB), oldest forgotten first."""
 
 log = logging.getLogger("minwon.notification")
+
+FACT_TOPICS = (topics.PRIVATE, topics.COMPLAINTS, topics.ROUTING, topics.DEADLINES, topics.COMPENSATIONS,
+               topics.SURVEYS)
+"""The topics whose events may cause a notice, and the restricted topic with the sealed contact details."""
 
 Change = Callable[[dict[str, Any]], "dict[str, Any] | tuple[dict[str, Any], list[Any]] | None"]
 
@@ -66,15 +74,32 @@ class Notifier:
 
     # ------------------------------------------------------------------ events in
 
+    HANDLES: ClassVar[dict[str, str]] = {
+        **{type: "on_fact" for type, on in c.TOPICS_OF.items() if on[0] in FACT_TOPICS},
+        c.COMPLAINT_SEALED: "on_sealed",
+        c.DEADLINE_HOLIDAY_ADDED: "keep_holiday",
+    }
+    """Event type -> the method that handles it (the subscription is derived from it: consumers.py).
+    Every fact of the lifecycle topics is noted: a notice's text may depend on any of them."""
+
+    @functools.cached_property
+    def table(self) -> c.Table:
+        return c.table(self.HANDLES, self)
+
     async def on_event(self, event: Event) -> None:
-        """Every consumed event: note its facts, create the notices it causes, try to send."""
-        if event.type == c.DEADLINE_HOLIDAY_ADDED:
-            await self.keep_holiday(event)
-            return
-        if event.type == c.COMPLAINT_SEALED:
-            state, changed = await self.keep_sealed(event), True
-        else:
-            state, changed = await self.note_facts(event)
+        """The bus consumer: the handler of the event's type, with its data as the type's model."""
+        await self.table(event)
+
+    async def on_sealed(self, event: Event, data: c.ComplaintSealed) -> None:
+        """A sealed part: kept re-sealed under this service's key; notices that waited for it may go."""
+        await self._notices(event, await self.keep_sealed(event), True)
+
+    async def on_fact(self, event: Event, data: BaseModel) -> None:
+        """A lifecycle fact: note it, create the notices it causes, try to send."""
+        state, changed = await self.note_facts(event)
+        await self._notices(event, state, changed)
+
+    async def _notices(self, event: Event, state: dict[str, Any] | None, changed: bool) -> None:
         drafts = domain.plan(event, state)
         created = await self.create_notifications(event, drafts)
         if created:
@@ -118,15 +143,10 @@ class Notifier:
         # not have finished
         return applied.state, applied.duplicate or bool(changed and changed[0])
 
-    async def keep_holiday(self, event: Event) -> None:
+    async def keep_holiday(self, event: Event, data: c.DeadlineHolidayAdded) -> None:
         """A holiday the deadline service added at run time: quiet hours treat it as a non-working day."""
-        raw = event.data.get("date")
-        try:
-            day = date.fromisoformat(str(raw))
-        except ValueError:
-            log.warning("holiday without a date ignored", extra={"event_id": event.id})
-            return
-        if await self.store.add_holiday(day, str(event.data.get("name") or "")):
+        day = data.date
+        if await self.store.add_holiday(day, data.name):
             log.info("holiday added", extra={"date": day.isoformat(), "event_id": event.id})
 
     async def calendar_now(self) -> WorkCalendar:

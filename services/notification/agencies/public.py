@@ -438,9 +438,15 @@ class Projector:
         self.secret = secret
         self.origin = origin
 
+    @functools.cached_property
+    def table(self) -> c.Table:
+        """Every source type of the public stream -> :meth:`on_source` (the subscription is derived from it)."""
+        return c.Table(dict.fromkeys(SOURCES, self.on_source))
+
     async def on_event(self, event: Event) -> None:
-        if event.type not in SOURCES:
-            return
+        await self.table(event)
+
+    async def on_source(self, event: Event, data: BaseModel) -> None:
         complaint_id = pseudonym(event.subject, self.secret)
         applied = await self.states.apply(
             event.subject,

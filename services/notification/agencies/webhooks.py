@@ -21,6 +21,7 @@ Deliveries are at least once and not ordered across retries: order by the event'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -33,6 +34,7 @@ from typing import Any, Protocol
 
 import httpx
 from prometheus_client import Counter
+from pydantic import BaseModel
 
 from minwon import contracts as c
 from minwon import topics
@@ -41,7 +43,7 @@ from minwon.crypto import Sealer
 from minwon.docstore import Collection, iso
 from minwon.events import Event, derive_id
 from minwon.outbox import Aggregates, Decide, public
-from services.notification.agencies.public import Filter
+from services.notification.agencies.public import EVENTS, Filter
 
 log = logging.getLogger("minwon.notification")
 
@@ -250,10 +252,13 @@ class Webhooks:
 
     # -------------------------------------------------------------- fan-out
 
-    async def on_public_event(self, event: Event) -> None:
+    @functools.cached_property
+    def table(self) -> c.Table:
+        """Every public event type -> :meth:`on_public_event` (the subscription is derived from it)."""
+        return c.Table(dict.fromkeys(EVENTS, self.on_public_event))
+
+    async def on_public_event(self, event: Event, data: BaseModel) -> None:
         """One delivery per matching webhook subscription (a redelivered event creates none)."""
-        if not event.type.startswith("kr.minwon.public."):
-            return
         now = self.clock()
         for sub in await self.subscriptions.find({"mode": "webhook", "status": "active"}):
             if not Filter.model_validate(sub.get("filter") or {}).matches(event):
