@@ -10,6 +10,7 @@ import contextlib
 import io
 import json
 import threading
+import time
 import uuid
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -197,11 +198,23 @@ async def test_bad_files_are_refused_naming_the_field(backend, monkeypatch) -> N
 
 
 class _PhotoHost(BaseHTTPRequestHandler):
+    """Serves a photo; ``/redirect/...`` answers 302 to another photo, ``/big/...`` more than the fetch limit,
+    ``/slow/...`` after longer than the fetch timeout."""
+
     served: list[str] = []
 
     def do_GET(self) -> None:  # noqa: N802 - the standard library's name
         type(self).served.append(self.path)
-        body = files.photo(size=(320, 240))
+        if self.path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", "/photos/elsewhere.jpg")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path.startswith("/slow/"):
+            time.sleep(2)
+        body = files.photo(size=(2400, 1800)) + bytes(400_000) if self.path.startswith("/big/") else \
+            files.photo(size=(320, 240))
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
         self.send_header("Content-Length", str(len(body)))
@@ -247,6 +260,26 @@ async def test_open311_media_url_is_fetched_only_from_an_allowed_host(backend, m
         receipt = other.json()[0]["service_request_id"]
         assert (await w.client.get(f"{API}/{receipt}/attachments", headers=STAFF)).json()["items"] == []
         assert _PhotoHost.served == [f"/photos/{tag}.jpg"]  # the other host was never asked
+
+
+async def test_open311_fetch_is_bounded_in_size_and_time_and_follows_no_redirect(backend, monkeypatch,
+                                                                                 photo_host) -> None:
+    monkeypatch.setenv("MINWON_ATTACHMENT_FETCH_HOSTS", "127.0.0.1")
+    monkeypatch.setenv("MINWON_ATTACHMENT_FETCH_MAX_BYTES", "300000")
+    monkeypatch.setenv("MINWON_ATTACHMENT_FETCH_TIMEOUT_SECONDS", "0.5")
+    tag = uuid.uuid4().hex[:8]
+    fields = {"service_code": "road", "address_string": f"부산광역시 해운대구 우동 {tag[:3]}",
+              "email": f"o311-{tag}@example.kr", "first_name": "길동", "last_name": "홍", "description": "파손"}
+    async with World(backend) as w:
+        for path in ("redirect", "big", "slow"):
+            started = time.monotonic()
+            filed = await w.client.post("/open311/v2/requests.json", json={
+                **fields, "media_url": f"http://127.0.0.1:{photo_host}/{path}/{tag}.jpg"})
+            assert filed.status_code == 201, filed.text  # the filing stands
+            assert time.monotonic() - started < 1.9, path  # the slow host is not waited for
+            receipt = filed.json()[0]["service_request_id"]
+            assert (await w.client.get(f"{API}/{receipt}/attachments", headers=STAFF)).json()["items"] == [], path
+        assert "/photos/elsewhere.jpg" not in _PhotoHost.served  # the redirect was not followed
 
 
 async def test_the_answers_files_are_named_in_its_text_and_fixed_once_submitted(backend) -> None:
