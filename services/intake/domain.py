@@ -988,6 +988,7 @@ def reply_cooperation(complaint: Complaint, *, request_id: str, department: str 
     """The cooperating department's reply (``sealed``: its text): for the lead handler only, never to the
     citizen. ``department``: the replying official's (None: the complaint office, on its behalf)."""
     entry = _cooperation(complaint, request_id)
+    _require(complaint, "reply to a cooperation request on", OPEN)
     if department is not None and department != entry["department"]:
         raise DomainError("forbidden", "only the department asked replies to a cooperation request", 403,
                           field="request_id")
@@ -1029,8 +1030,9 @@ def note_cooperation_clock(complaint: Complaint, *, request_id: str, due_at: str
 
 
 def may_read_as_cooperating(complaint: Complaint, department: str | None) -> bool:
-    """An official of ``department`` may read the complaint while it has asked them (an open request)."""
-    return department is not None and any(
+    """An official of ``department`` may read the complaint while it has asked them (an open request on a
+    complaint still open: once it is closed, withdrawn or transferred, the request is moot)."""
+    return department is not None and complaint.status in OPEN and any(
         e["department"] == department and e["state"] == COOPERATION_OPEN for e in complaint.cooperations)
 
 

@@ -113,6 +113,11 @@ def test_the_department_asked_may_read_while_the_request_is_open() -> None:
     assert domain.may_read_as_cooperating(complaint, "parks")
     assert not domain.may_read_as_cooperating(complaint, "water")
     assert not domain.may_read_as_cooperating(complaint, None)
+    closed = replace(complaint, status=domain.CLOSED)
+    assert not domain.may_read_as_cooperating(closed, "parks")
+    with pytest.raises(Conflict):  # a closed complaint's request is moot
+        domain.reply_cooperation(closed, request_id="r1", department="parks", text="답", sealed="k1:r",
+                                 now=NOW, source=SRC, by=ASKED)
     replied, _ = domain.reply_cooperation(complaint, request_id="r1", department="parks", text="답",
                                           sealed="k1:r", now=NOW, source=SRC, by=ASKED)
     assert not domain.may_read_as_cooperating(replied, "parks")
