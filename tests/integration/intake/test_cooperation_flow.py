@@ -19,6 +19,7 @@ from minwon.outbox import Relay
 from services.deadline import replay
 from services.intake.bootstrap import bootstrap, build
 from services.intake.settings import IntakeSettings
+from tests import samples
 from tests.factories import complaint_payload, staff_headers
 from tests.integration.deadline.harness import MovableClock, deadlines_for, now_utc, started, wait_for
 
@@ -51,7 +52,7 @@ async def test_a_request_its_clock_the_reply_and_the_cancellation(backend) -> No
         receipt = filed.json()["receipt_no"]
         await intake.on_event(Event.new(c.COMPLAINT_ROUTED, id=str(uuid.uuid4()), source="/test/routing",
                                         subject=receipt, time=datetime.now(UTC),
-                                        data={"receipt_no": receipt, "department": "road"}))
+                                        data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department="road")))
         # only the lead department asks; another department may not, nor read before it is asked
         refused = await client.post(f"{API}/{receipt}/cooperation", headers=water,
                                     json={"department": "parks", "question": question})
