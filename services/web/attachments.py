@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
+from litestar.exceptions import ClientException
 
 from services.web import access
 from services.web.api import Api, ApiError, ApiUnavailable
@@ -147,13 +148,24 @@ def build(web: Web) -> list[Any]:
         async with web.api(staff) as api:
             return await fetch(api, receipt_no, attachment_id, thumbnail=True)
 
+    async def _form(page: Page) -> dict[str, Any] | None:
+        """The posted form, or None when it is larger than :data:`MAX_FORM_BYTES` (refused whole)."""
+        try:
+            return await web.form(page)
+        except ClientException as exc:
+            if exc.status_code == 413:
+                return None
+            raise
+
     @post("/console/complaints/{receipt_no:str}/attachments", include_in_schema=False, status_code=200,
           request_max_body_size=MAX_FORM_BYTES)
     async def console_add(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
         page, staff = _staff(request)
-        form = await web.form(page)
-        target = _text(form, "target") if _text(form, "target") in TARGETS else "complaint"
         back = f"/console/complaints/{quote(receipt_no, safe='')}"
+        form = await _form(page)
+        if form is None:
+            return web.redirect(page, f"{back}?attachment_error=too_large#attachments")
+        target = _text(form, "target") if _text(form, "target") in TARGETS else "complaint"
         files = uploads(form, "file")
         if not files:
             return web.redirect(page, f"{back}?attachment_error=empty#attachments")
@@ -181,7 +193,9 @@ def build(web: Web) -> list[Any]:
         """The citizen adds files to their open complaint (보완 서류, more photos) from the lookup page."""
         page = web.page(request)
         page.here = "/lookup"
-        form = await web.form(page)
+        form = await _form(page)
+        if form is None:
+            return web.render(page, "error.html.j2", status=413, message_key="attachments.error.too_large")
         receipt = {"receipt_no": _text(form, "receipt_no").upper(), "check_code": _text(form, "code").upper()}
         if not receipt["receipt_no"] or not receipt["check_code"]:
             raise WebError(404, "error.not_found")
