@@ -9,6 +9,7 @@ names are sealed like the complaint's text (they often name a person).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import uuid
@@ -220,14 +221,57 @@ class Attachments:
         await self.intake.audit(by or CITIZEN, "read_attachment_thumbnail" if thumbnail else "read_attachment",
                                 complaint.receipt_no,
                                 purpose=f"{id} ({'citizen with the check code' if by is None else 'casework'})")
-        blob_id, context = (f"{id}.thumb", f"{complaint.receipt_no}/{id}/thumb") if thumbnail else \
-            (id, f"{complaint.receipt_no}/{id}")
+        blob_id, context = (_thumb_blob(record), f"{complaint.receipt_no}/{id}/thumb") if thumbnail else \
+            (_blob(record), f"{complaint.receipt_no}/{id}")
         sealed = await self.store.get_bytes(blob_id)
         if sealed is None:
             raise NotFound("attachment", id)
         data = self._open(sealed, context, record["key_id"])
         name = self._name(complaint.receipt_no, record)
         return data, str(record["thumbnail_type"] if thumbnail else record["media_type"]), name
+
+    # ------------------------------------------------------------------ key rotation
+
+    async def reseal(self, *, batch: int = 100) -> dict[str, int]:
+        """Encrypt again, under the current personal-data key, every file, thumbnail and name still under
+        an old one (``minwon keys reseal``; then the old key can go). The new bytes are written under new
+        blob ids, the record switched to them by compare-and-set, then the old blobs deleted: an
+        interruption leaves every file readable, and a second run finishes the rest."""
+        checked = resealed = 0
+        after: str | None = None
+        while True:
+            docs = await self.store.page(after=after, limit=batch)
+            for doc in docs:
+                for record in doc.get("items", []):
+                    checked += 1
+                    if record.get("key_id") != self.intake.pii.key_id or \
+                            self.intake.pii.needs_rotation(record["name"]):
+                        await self._reseal_one(doc["_id"], record)
+                        resealed += 1
+            if len(docs) < batch:
+                return {"checked": checked, "resealed": resealed}
+            after = docs[-1]["_id"]
+
+    async def _reseal_one(self, receipt_no: str, record: dict[str, Any]) -> None:
+        pii, id = self.intake.pii, record["id"]
+        suffix = hashlib.sha256(pii.key_id.encode()).hexdigest()[:10]
+        new = {**record, "key_id": pii.key_id, "blob": f"{id}.{suffix}",
+               "name": pii.seal(self._name(receipt_no, record), context=f"{receipt_no}/{id}")}
+        parts = [(_blob(record), new["blob"], f"{receipt_no}/{id}")]
+        if record.get("thumbnail_type"):
+            new["thumb_blob"] = f"{id}.{suffix}.thumb"
+            parts.append((_thumb_blob(record), new["thumb_blob"], f"{receipt_no}/{id}/thumb"))
+        for old_blob, new_blob, context in parts:
+            if old_blob == new_blob:
+                continue
+            sealed = await self.store.get_bytes(old_blob)
+            if sealed is None:
+                raise NotFound("attachment bytes", id)
+            await self.store.put_bytes(new_blob, self._seal(self._open(sealed, context, record["key_id"]), context))
+        await self.store.change(receipt_no, lambda items: [new if r["id"] == id else r for r in items])
+        for old_blob, new_blob, _ in parts:
+            if old_blob != new_blob:
+                await self.store.delete_bytes(old_blob)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -249,6 +293,15 @@ class Attachments:
     def _open(self, sealed: bytes, context: str, key_id: str) -> bytes:
         key = self.intake.pii.derived(PURPOSE, key_id)
         return AESGCM(key).decrypt(sealed[:12], sealed[12:], context.encode())
+
+
+def _blob(record: dict[str, Any]) -> str:
+    """Where a file's bytes are: its id, or after a key rotation the blob written then."""
+    return str(record.get("blob") or record["id"])
+
+
+def _thumb_blob(record: dict[str, Any]) -> str:
+    return str(record.get("thumb_blob") or f"{record['id']}.thumb")
 
 
 def _answered(complaint: Complaint) -> bool:

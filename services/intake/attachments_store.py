@@ -166,6 +166,23 @@ class AttachmentStore:
                 return current + items
         raise TransientError(f"attachments of {receipt_no}: too much contention")
 
+    async def change(self, receipt_no: str,
+                     edit: Callable[[builtins.list[dict[str, Any]]], builtins.list[dict[str, Any]]]) -> None:
+        """Rewrite the complaint's records with ``edit`` (compare-and-set, retried on contention)."""
+        for _ in range(self.attempts):
+            doc = await self._lists.get(receipt_no)
+            if doc is None:
+                return
+            items = edit(list(doc.get("items", [])))
+            if items == doc.get("items") or await self._lists.update({"_id": receipt_no, "items": items},
+                                                                      expected_version=doc["_v"]):
+                return
+        raise TransientError(f"attachments of {receipt_no}: too much contention")
+
+    async def page(self, *, after: str | None, limit: int) -> builtins.list[dict[str, Any]]:
+        """Complaints' lists in receipt-number order, after ``after`` (maintenance: key rotation)."""
+        return await self._lists.find({"_id": {"$gt": after}} if after else {}, sort=[("_id", 1)], limit=limit)
+
     async def put_bytes(self, id: str, data: bytes) -> None:
         await self.blobs.put(id, data)
 

@@ -38,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     from minwon.host import build_infrastructure
     from minwon.outbox import Relay
-    from services.intake import domain
+    from services.intake import attachments_handlers, domain
     from services.intake.bootstrap import build
 
     infra = build_infrastructure(settings, ["intake"])
@@ -50,7 +50,13 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"checked {state['checked']}, resealed {state['resealed']}, "
                           f"last {state['cursor']}", file=sys.stderr, flush=True)
 
-            print(json.dumps(await intake.reseal(batch=args.batch, progress=progress)))
+            done = await intake.reseal(batch=args.batch, progress=progress)
+            files = attachments_handlers.build(settings, intake, infra.stores["intake"])
+            try:  # the attachments' files and names too (docs/attachments.md)
+                done["attachments"] = await files.reseal(batch=args.batch)
+            finally:
+                await files.store.blobs.close()
+            print(json.dumps(done))
             return 0
         stale = checked = 0
         cursor = None
