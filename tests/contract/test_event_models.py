@@ -93,3 +93,39 @@ async def test_one_of_each_type_reaches_a_consumer_as_the_same_model(backend: An
             assert type(received[key]) is c.model_of(event.type)
     finally:
         await bus.stop()
+
+
+async def test_a_record_whose_data_does_not_fit_is_dead_lettered_and_the_next_is_handled(backend: Any) -> None:
+    """A producer outside the bus (or an older release) wrote a closure without its outcome: the table
+    refuses it as InvalidEvent, the bus dead-letters it after its attempts, and the consumer moves on."""
+    from tests.contract.test_bus import _append_garbage
+
+    bus = backend.bus()
+    subject = uuid.uuid4().hex
+    handled: list[str] = []
+    letters: list[Event] = []
+
+    async def closed(event: Event, data: c.ComplaintClosed) -> None:
+        if event.subject == subject:
+            handled.append(data.outcome)
+
+    async def dead(event: Event) -> None:
+        if event.data.get("group") == "typed":
+            letters.append(event)
+
+    bus.subscribe("typed", [topics.COMPLAINTS], c.Table({c.COMPLAINT_CLOSED: closed}))
+    bus.subscribe("watch-typed", [topics.DEADLETTER], dead)
+    await bus.start()
+    try:
+        broken = samples.event(c.COMPLAINT_CLOSED, subject, id=f"{subject}-broken")
+        broken = broken.model_copy(update={"data": {k: v for k, v in broken.data.items() if k != "outcome"}})
+        await _append_garbage(backend, bus, topics.COMPLAINTS, broken.to_json())
+        await bus.publish(topics.COMPLAINTS, samples.event(c.COMPLAINT_CLOSED, subject, outcome="rejected"))
+        deadline = asyncio.get_running_loop().time() + 60
+        while not (handled and letters) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.1)
+        assert handled == ["rejected"]
+        assert len(letters) == 1 and letters[0].data["event"]["id"] == f"{subject}-broken"
+        assert letters[0].data["error"].startswith("InvalidEvent") and "outcome" in letters[0].data["error"]
+    finally:
+        await bus.stop()
