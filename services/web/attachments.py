@@ -72,13 +72,16 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
-async def listing(api: Api, receipt_no: str, *, code: str | None = None) -> list[dict[str, Any]]:
-    """The files an official (or the citizen, with the code) may see; empty when intake refuses."""
+async def listing(api: Api, receipt_no: str, *, code: str | None = None) -> list[dict[str, Any]] | None:
+    """The files an official (or the citizen, with the code) may see: None when intake refuses (403:
+    a confidential complaint's files are for the complaint office), empty when it cannot answer."""
     try:
         response = await api.client.get(_path(receipt_no, "/"), params={"code": code} if code else None,
                                         headers=api._headers(staff=code is None))
         return list(_checked(response)["items"])
-    except (ApiError, ApiUnavailable, httpx.HTTPError, KeyError, TypeError):
+    except ApiError as error:
+        return None if error.status == 403 else []
+    except (ApiUnavailable, httpx.HTTPError, KeyError, TypeError):
         return []
 
 
@@ -207,6 +210,7 @@ def build(web: Web) -> list[Any]:
     return [console_file, console_thumbnail, console_add, portal_file, portal_add]
 
 
-async def attachments_of(api: Api, receipt_no: str) -> dict[str, list[dict[str, Any]]]:
-    """The complaint page's files, by target (``complaint``, ``answer``)."""
-    return split(await listing(api, receipt_no))
+async def attachments_of(api: Api, receipt_no: str) -> dict[str, Any]:
+    """The complaint page's files, by target (``complaint``, ``answer``); ``hidden`` when intake refused."""
+    files = await listing(api, receipt_no)
+    return {**split(files or []), "hidden": files is None}

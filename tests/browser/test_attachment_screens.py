@@ -98,3 +98,22 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     assert (handler, "read_attachment_thumbnail") in reads and (handler, "read_attachment") in reads
     assert ("citizen", "read_attachment") in reads
     assert not any(x["actor_id"].startswith(other_department(department)) for x in audit)
+
+
+def test_a_whistleblowers_files_are_for_the_complaint_office_only(system: System, new_page: Any) -> None:
+    filed = system.file(title="공사 현장 비리 신고", whistleblower=True, category="도로")
+    receipt_no = filed["receipt_no"]
+    added = system.api("POST", f"/api/v1/complaints/{receipt_no}/attachments", params={"code": filed["check_code"]},
+                       headers={"Authorization": ""},
+                       files=[("file", ("증거.jpg", files.photo(), "image/jpeg"))])
+    assert added.status_code == 201, added.text
+    handler = system.assignment(receipt_no)["handler"]["id"]
+    official = new_page()
+    sign_in(official, handler)
+    official.goto(f"/console/complaints/{receipt_no}")
+    expect(official.locator("#attachments-hidden")).to_contain_text("민원과만")
+    expect(official.locator("#attachments img")).to_have_count(0)
+    office = new_page()
+    sign_in(office, "office")
+    office.goto(f"/console/complaints/{receipt_no}")
+    expect(office.locator("#attachments-complaint")).to_contain_text("증거.jpg")
