@@ -11,8 +11,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
+from apps import asyncapi
 from apps.registry import SERVICES
-from minwon import topics
+from minwon import contracts, topics
 from tests.deploy._deploy import ADAPTER_VALUES, K8S, OVERLAYS, ROOT, env_read_by_any, load_yaml, of_kind, render
 
 KUBERNETES_VERSION = "1.31.0"
@@ -29,10 +30,10 @@ DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 
 def consumed_topics(service: str) -> set[str]:
-    """The topics services/<service>/consumers.py subscribes to (``topics.NAME`` references)."""
-    text = (ROOT / "services" / service / "consumers.py").read_text("utf-8")
-    return {getattr(topics, name) for name in re.findall(r"\btopics\.([A-Z_]+)\b", text)
-            if isinstance(getattr(topics, name, None), str)}
+    """The topics the service's consumer groups read: derived from their handler tables."""
+    return {topic for group, types in asyncapi.CONSUMERS
+            if group == f"minwon-{service}" or group.startswith(f"minwon-{service}-")
+            for topic in contracts.topics_of(types)}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
