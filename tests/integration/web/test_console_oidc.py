@@ -112,7 +112,10 @@ def test_console_signs_in_at_the_provider_and_calls_the_apis_as_that_official(
                         headers={"Authorization": f"Bearer {password_token(identity, other)}"})
     assert refused.status_code == 403, refused.text
     with closing(console_sign_in(system, identity, other, "/console/queue")) as browser:
-        assert browser.get(f"/console/complaints/{receipt}").status_code == 403
+        # another department's complaint: sent to the cooperation page, which refuses as none was asked of it
+        page = browser.get(f"/console/complaints/{receipt}")
+        assert page.status_code == 303 and page.headers["location"].endswith(f"/console/cooperation/{receipt}")
+        assert browser.get(page.headers["location"]).status_code == 403
         assert receipt not in browser.get("/console/queue").text
 
 
