@@ -8,9 +8,10 @@ names and contacts travel only sealed, on the restricted topic
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date as Day
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -206,6 +207,22 @@ def topics_of(types: Iterable[str]) -> list[str]:
     """The topics events of ``types`` travel on (each type's first topic), in the topic registry's order."""
     wanted = {TOPICS_OF[type][0] for type in types if model_of(type)}
     return [t.name for t in topics.TOPICS if t.name in wanted]
+
+
+class Consumer:
+    """A handler class's table: ``HANDLES`` names the method of each event type it consumes, :attr:`table`
+    binds them (the subscription is derived from it) and :meth:`on_event` is the bus consumer."""
+
+    HANDLES: ClassVar[dict[str, str]] = {}
+    """Event type -> the name of the method that handles it, given the event and its data as the model."""
+
+    @functools.cached_property
+    def table(self) -> Table:
+        return table(self.HANDLES, self)
+
+    async def on_event(self, event: Event) -> None:
+        """The bus consumer: the handler of the event's type, with its data as the type's model."""
+        await self.table(event)
 
 
 def table(handles: Mapping[str, str], on: object) -> Table:

@@ -8,12 +8,11 @@ replayed or repeated cause finds the entry already written and grants nothing.
 from __future__ import annotations
 
 import builtins
-import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from minwon import contracts as c
 from minwon import topics
@@ -32,7 +31,7 @@ Doc = dict[str, Any]
 
 
 @dataclass
-class Compensation:
+class Compensation(c.Consumer):
     """Everything compensation's handlers need, passed in by the bootstrap."""
 
     store: CompensationStore
@@ -47,7 +46,7 @@ class Compensation:
 
     # ------------------------------------------------------- facts from events
 
-    HANDLES: ClassVar[dict[str, str]] = {
+    HANDLES = {
         c.COMPLAINT_RECEIVED: "on_received",
         c.COMPLAINT_SUPPLEMENTATION_REQUESTED: "on_supplementation",
         c.COMPLAINT_EXTENDED: "on_extended",
@@ -60,14 +59,6 @@ class Compensation:
         c.COMPLAINT_REVISIT_REPORTED: "on_revisit",
     }
     """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
-
-    @functools.cached_property
-    def table(self) -> c.Table:
-        return c.table(self.HANDLES, self)
-
-    async def on_event(self, event: Event) -> None:
-        """The bus consumer: track what the rules need; a breach or a revisit may earn a voucher."""
-        await self.table(event)
 
     async def on_received(self, event: Event, data: c.ComplaintReceived) -> None:
         now = self.clock()

@@ -9,13 +9,12 @@ emitted without its clock saying so.
 from __future__ import annotations
 
 import builtins
-import functools
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -52,7 +51,7 @@ class Outcome:
 
 
 @dataclass
-class Deadlines:
+class Deadlines(c.Consumer):
     store: DeadlineStore
     clock: Clock
     source: str
@@ -128,7 +127,7 @@ class Deadlines:
 
     # ------------------------------------------------------------- facts from intake and routing
 
-    HANDLES: ClassVar[dict[str, str]] = {
+    HANDLES = {
         c.COMPLAINT_RECEIVED: "on_received",
         c.COMPLAINT_SUPPLEMENTATION_REQUESTED: "on_paused",
         c.COMPLAINT_SUPPLEMENT_RECEIVED: "on_resumed",
@@ -146,10 +145,6 @@ class Deadlines:
     }
     """Event type -> the method that handles it: the subscription (consumers.py) and a rebuild's inputs
     (replay.py) are derived from it."""
-
-    @functools.cached_property
-    def table(self) -> c.Table:
-        return c.table(self.HANDLES, self)
 
     async def on_event(self, event: Event) -> None:
         """The bus consumer: complaint.* (intake) and complaint.routed/assigned/reassigned (routing)."""

@@ -6,7 +6,6 @@ The HTTP API and the Kafka consumers call these same functions.
 from __future__ import annotations
 
 import builtins
-import functools
 import hashlib
 import json
 import logging
@@ -14,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from minwon import contracts as c
@@ -34,7 +33,7 @@ Command = Callable[[Complaint], tuple[Complaint, list[Event]]]
 
 
 @dataclass
-class Intake:
+class Intake(c.Consumer):
     """Everything intake's handlers need, passed in by the bootstrap."""
 
     store: IntakeStore
@@ -291,7 +290,7 @@ class Intake:
 
     # ------------------------------------------------------- facts from events
 
-    HANDLES: ClassVar[dict[str, str]] = {
+    HANDLES = {
         c.COMPLAINT_ROUTED: "on_routed",
         c.COMPLAINT_ASSIGNED: "on_assigned",
         c.COMPLAINT_REASSIGNED: "on_assigned",
@@ -301,14 +300,6 @@ class Intake:
         c.DEADLINE_COOPERATION_OVERDUE: "on_cooperation_clock",
     }
     """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
-
-    @functools.cached_property
-    def table(self) -> c.Table:
-        return c.table(self.HANDLES, self)
-
-    async def on_event(self, event: Event) -> None:
-        """The bus consumer: keep the timeline (who handles it, when it is due)."""
-        await self.table(event)
 
     async def on_routed(self, event: Event, data: c.ComplaintRouted) -> None:
         await self._note(event, lambda x: domain.note_routed(

@@ -13,14 +13,13 @@ records the outcome and its event in one write.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -51,7 +50,7 @@ Change = Callable[[dict[str, Any]], "dict[str, Any] | tuple[dict[str, Any], list
 
 
 @dataclass
-class Notifier:
+class Notifier(c.Consumer):
     """Everything the notification handlers need, passed in by the bootstrap."""
 
     store: NotificationStore
@@ -74,21 +73,13 @@ class Notifier:
 
     # ------------------------------------------------------------------ events in
 
-    HANDLES: ClassVar[dict[str, str]] = {
+    HANDLES = {
         **{type: "on_fact" for type, on in c.TOPICS_OF.items() if on[0] in FACT_TOPICS},
         c.COMPLAINT_SEALED: "on_sealed",
         c.DEADLINE_HOLIDAY_ADDED: "keep_holiday",
     }
     """Event type -> the method that handles it (the subscription is derived from it: consumers.py).
     Every fact of the lifecycle topics is noted: a notice's text may depend on any of them."""
-
-    @functools.cached_property
-    def table(self) -> c.Table:
-        return c.table(self.HANDLES, self)
-
-    async def on_event(self, event: Event) -> None:
-        """The bus consumer: the handler of the event's type, with its data as the type's model."""
-        await self.table(event)
 
     async def on_sealed(self, event: Event, data: c.ComplaintSealed) -> None:
         """A sealed part: kept re-sealed under this service's key; notices that waited for it may go."""

@@ -8,7 +8,6 @@ memory, only to match keywords; they are never stored, logged or published.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import time
@@ -18,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import EllipsisType
-from typing import Any, ClassVar
+from typing import Any
 
 from minwon import contracts as c
 from minwon import statutory, topics
@@ -35,7 +34,7 @@ log = logging.getLogger("minwon.routing")
 
 
 @dataclass
-class Routing:
+class Routing(c.Consumer):
     """Everything routing's handlers need, passed in by the bootstrap."""
 
     store: RoutingStore
@@ -270,19 +269,11 @@ class Routing:
             "skipped": [{"rule_id": r, "failed": f} for r, f in found.skipped],
         }
 
-    HANDLES: ClassVar[dict[str, str]] = {
+    HANDLES = {
         c.COMPLAINT_SEALED: "on_sealed",
         **{t: "release" for t in domain.RELEASED_BY},
     }
     """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
-
-    @functools.cached_property
-    def table(self) -> c.Table:
-        return c.table(self.HANDLES, self)
-
-    async def on_event(self, event: Event) -> None:
-        """The bus consumer: a sealed filing is routed; a closed, withdrawn or transferred complaint is released."""
-        await self.table(event)
 
     async def on_sealed(self, event: Event, data: c.ComplaintSealed) -> None:
         if data.part == "filing":

@@ -6,13 +6,12 @@ The HTTP API, the consumers and the invitation timer loop call these functions.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any
 
 from minwon import contracts as c
 from minwon import topics
@@ -34,7 +33,7 @@ Doc = dict[str, Any]
 
 
 @dataclass
-class Surveys:
+class Surveys(c.Consumer):
     """Everything survey's handlers need, passed in by the bootstrap."""
 
     store: SurveyStore
@@ -52,7 +51,7 @@ class Surveys:
 
     # ------------------------------------------------------- facts from events
 
-    HANDLES: ClassVar[dict[str, str]] = {
+    HANDLES = {
         c.COMPLAINT_RECEIVED: "on_received",
         c.COMPLAINT_ROUTED: "on_routed",
         c.COMPLAINT_ASSIGNED: "on_assigned",
@@ -62,14 +61,6 @@ class Surveys:
         c.COMPLAINT_CLOSED: "on_closed",
     }
     """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
-
-    @functools.cached_property
-    def table(self) -> c.Table:
-        return c.table(self.HANDLES, self)
-
-    async def on_event(self, event: Event) -> None:
-        """The bus consumer: the handler of the event's type, with its data as the type's model."""
-        await self.table(event)
 
     async def on_received(self, event: Event, data: c.ComplaintReceived) -> None:
         """Consent and the facts statistics need."""
