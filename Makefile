@@ -14,7 +14,7 @@ COMPOSE ?= /usr/bin/docker-compose
 
 help:
 	@echo "make run    - all six services in one process on embedded storage (http://127.0.0.1:8000)"
-	@echo "make lint   - ruff (the whole tree) and mypy (the modules pyproject.toml lists)"
+	@echo "make lint   - ruff check and ruff format --check (the whole tree), mypy (the modules pyproject.toml lists)"
 	@echo "make test   - unit, contract, integration and end-to-end tests (starts Kafka and FerretDB itself)"
 	@echo "make soak   - soak at full size: 5,000 complaints through minwon run with SIGKILLs; 2,000 through"
 	@echo "              the six services with SIGKILLs, a FerretDB outage and a Kafka restart (make test: reduced)"
@@ -28,9 +28,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# ruff over the whole tree; mypy over the modules listed in pyproject.toml [tool.mypy] files
+# ruff (lint and format) over the whole tree; mypy over the modules listed in pyproject.toml [tool.mypy] files
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 run: install

@@ -63,9 +63,14 @@ class Envelope(BaseModel):
 
 def internal_types() -> dict[str, tuple[str, ...]]:
     """Every internal event type and its topics (the public stream's types are in their own document)."""
-    return {type: on for type, on in contracts.TOPICS_OF.items()
-            if topics.PUBLIC not in on and type in contracts.MODELS and type.startswith("kr.minwon.")
-            and ".test." not in type}
+    return {
+        type: on
+        for type, on in contracts.TOPICS_OF.items()
+        if topics.PUBLIC not in on
+        and type in contracts.MODELS
+        and type.startswith("kr.minwon.")
+        and ".test." not in type
+    }
 
 
 def readers(type: str, consumers: Iterable[tuple[str, Iterable[str]]] = CONSUMERS) -> list[str]:
@@ -73,11 +78,16 @@ def readers(type: str, consumers: Iterable[tuple[str, Iterable[str]]] = CONSUMER
 
 
 def _envelope(kind: str) -> type[BaseModel]:
-    name = "".join(part.title() for part in kind.removeprefix("kr.minwon.").removesuffix(".v1").replace(
-        "_", ".").split(".")) + "Event"
+    name = (
+        "".join(
+            part.title() for part in kind.removeprefix("kr.minwon.").removesuffix(".v1").replace("_", ".").split(".")
+        )
+        + "Event"
+    )
     literal: Any = cast(Any, Literal)[kind]  # the type's name as the envelope's constant
-    model: type[BaseModel] = create_model(name, __base__=Envelope, type=(literal, ...),
-                                          data=(contracts.model_of(kind), ...))
+    model: type[BaseModel] = create_model(
+        name, __base__=Envelope, type=(literal, ...), data=(contracts.model_of(kind), ...)
+    )
     return model
 
 
@@ -86,8 +96,9 @@ def asyncapi() -> Any:
     from faststream.kafka import KafkaBroker
     from faststream.specification import AsyncAPI
 
-    broker = KafkaBroker(DOC_SERVER, description="Each deployment's Kafka cluster (SASL per service in "
-                                                 "production: docs/deployment.md).")
+    broker = KafkaBroker(
+        DOC_SERVER, description="Each deployment's Kafka cluster (SASL per service in production: docs/deployment.md)."
+    )
     for type, on in internal_types().items():
         model = contracts.model_of(type)
         for topic in on:
@@ -105,10 +116,12 @@ def asyncapi() -> Any:
         broker,
         title="minwon internal events",
         version=VERSION,
-        description=("The events minwon's six services exchange: CloudEvents 1.0 in structured JSON mode, "
-                     "one model per event type (libs/minwon/contracts.py), checked before an event is "
-                     "stored in an outbox or published. No personal data on any topic but the restricted "
-                     "minwon.private.complaints.v1, where it travels sealed. Versioning: additive within v1."),
+        description=(
+            "The events minwon's six services exchange: CloudEvents 1.0 in structured JSON mode, "
+            "one model per event type (libs/minwon/contracts.py), checked before an event is "
+            "stored in an outbox or published. No personal data on any topic but the restricted "
+            "minwon.private.complaints.v1, where it travels sealed. Versioning: additive within v1."
+        ),
         schema_version="3.0.0",
     ).to_specification()
 

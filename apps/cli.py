@@ -1,11 +1,11 @@
 """The ``minwon`` command.
 
-    minwon run                       all six services in one process (embedded default)
-    minwon service <name>            one service (distributed: Kafka + MongoDB)
-    minwon replay deadline ...       rebuild or republish from the event log
-    minwon deadline compute ...      print a legal due time as JSON
-    minwon deadletter ...            list, show and redrive dead letters
-    minwon backup|restore <dir>      copy the embedded mode's SQLite files (minwon.backup)
+minwon run                       all six services in one process (embedded default)
+minwon service <name>            one service (distributed: Kafka + MongoDB)
+minwon replay deadline ...       rebuild or republish from the event log
+minwon deadline compute ...      print a legal due time as JSON
+minwon deadletter ...            list, show and redrive dead letters
+minwon backup|restore <dir>      copy the embedded mode's SQLite files (minwon.backup)
 """
 
 from __future__ import annotations

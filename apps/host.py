@@ -15,12 +15,22 @@ from minwon.host import Infrastructure, build_infrastructure
 from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
 
-__all__ = ["SERVICES", "Infrastructure", "build_app", "build_infrastructure", "build_services", "create_app",
-           "run", "run_service", "serve"]
+__all__ = [
+    "SERVICES",
+    "Infrastructure",
+    "build_app",
+    "build_infrastructure",
+    "build_services",
+    "create_app",
+    "run",
+    "run_service",
+    "serve",
+]
 
 
-def build_services(settings: Settings, names: Sequence[str], infra: Infrastructure, *,
-                   clock: Clock = system_clock) -> list[Service]:
+def build_services(
+    settings: Settings, names: Sequence[str], infra: Infrastructure, *, clock: Clock = system_clock
+) -> list[Service]:
     return host.build_services(settings, REGISTRY, names, infra, clock=clock)
 
 

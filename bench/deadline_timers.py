@@ -85,13 +85,29 @@ def _template(start: datetime) -> tuple[str, list[str]]:
     from services.deadline import tracking as t
 
     clock = d.mark_assigned(d.open_clock(start, "other", WorkCalendar(), period="1y", daily_life=True), start)
-    record = t.Record("R", clock=clock, department="D", handler={"id": "h-1", "name": "담당", "contact": "051"},
-                      facts={"kind": "other", "received_at": start.isoformat()}, announced_due_at=clock.due_at)
+    record = t.Record(
+        "R",
+        clock=clock,
+        department="D",
+        handler={"id": "h-1", "name": "담당", "contact": "051"},
+        facts={"kind": "other", "received_at": start.isoformat()},
+        announced_due_at=clock.due_at,
+    )
     doc = {**t.dump(record), "_id": "R", "_v": 1, "_inbox": [], "_outbox": []}
-    doc.update({"_id": "@@ID@@", "receipt_no": "@@ID@@", "received_at": "@@RECEIVED@@",
-                "assigned_at": "@@RECEIVED@@", "due_at": "@@DUE@@", "announced_due_at": "@@DUE@@",
-                "warning_at": "@@WARN@@", "next_fire_at": "@@NEXT@@", "department": "@@DEPT@@",
-                "facts": {"kind": "other", "received_at": "@@RECEIVED@@"}})
+    doc.update(
+        {
+            "_id": "@@ID@@",
+            "receipt_no": "@@ID@@",
+            "received_at": "@@RECEIVED@@",
+            "assigned_at": "@@RECEIVED@@",
+            "due_at": "@@DUE@@",
+            "announced_due_at": "@@DUE@@",
+            "warning_at": "@@WARN@@",
+            "next_fire_at": "@@NEXT@@",
+            "department": "@@DEPT@@",
+            "facts": {"kind": "other", "received_at": "@@RECEIVED@@"},
+        }
+    )
     text = json.dumps(doc, ensure_ascii=False, separators=(",", ":")).replace("%", "%%")
     names: list[str] = []
     pieces: list[str] = []
@@ -103,11 +119,12 @@ def _template(start: datetime) -> tuple[str, list[str]]:
         at, token = min(hits)
         pieces.append(text[:at])
         names.append(token)
-        text = text[at + len(token):]
+        text = text[at + len(token) :]
 
 
-def populate(path: str, n: int, start_iso: str, due_fraction: float, window_minutes: float,
-             seed: int = 7) -> dict[str, float]:
+def populate(
+    path: str, n: int, start_iso: str, due_fraction: float, window_minutes: float, seed: int = 7
+) -> dict[str, float]:
     """Write ``n`` open clocks into the deadline store at ``path``; then its indexes."""
     from minwon.docstore import SqliteStore, iso
     from minwon.workcal import WorkCalendar
@@ -140,8 +157,14 @@ def populate(path: str, n: int, start_iso: str, due_fraction: float, window_minu
                 assert clock.due_at is not None and clock.warning_at is not None  # a one-year period is dated
                 derived[day] = (iso(clock.due_at), iso(clock.warning_at))
             due, warn = derived[day]
-            values = {"@@ID@@": f"2026-BENCH-{i:09d}", "@@RECEIVED@@": iso(received), "@@DUE@@": due,
-                      "@@WARN@@": warn, "@@NEXT@@": iso(target), "@@DEPT@@": DEPARTMENTS[i % len(DEPARTMENTS)]}
+            values = {
+                "@@ID@@": f"2026-BENCH-{i:09d}",
+                "@@RECEIVED@@": iso(received),
+                "@@DUE@@": due,
+                "@@WARN@@": warn,
+                "@@NEXT@@": iso(target),
+                "@@DEPT@@": DEPARTMENTS[i % len(DEPARTMENTS)],
+            }
             rows.append((values["@@ID@@"], fmt % tuple(values[name] for name in names)))
         build_seconds += time.perf_counter() - b0
         conn.execute("BEGIN")
@@ -156,8 +179,12 @@ def populate(path: str, n: int, start_iso: str, due_fraction: float, window_minu
     indexed = time.perf_counter() - i0
     size = Path(path).stat().st_size
     conn.close()
-    return {"insert_seconds": inserted, "build_docs_seconds": build_seconds, "index_seconds": indexed,
-            "db_bytes": float(size)}
+    return {
+        "insert_seconds": inserted,
+        "build_docs_seconds": build_seconds,
+        "index_seconds": indexed,
+        "db_bytes": float(size),
+    }
 
 
 def _populate_child(queue: Any, *args: Any) -> None:
@@ -206,8 +233,13 @@ async def scan(config: Config, directory: Path, start: datetime) -> dict[str, An
     def clock() -> datetime:  # the service clock: ``start`` at the first pass, then real time
         return start + timedelta(seconds=time.monotonic() - origin)
 
-    deadlines = build(Settings(data_dir=directory), store=store, bus=bus, clock=clock,
-                      deadline_settings=DeadlineSettings(scan_limit=config.scan_limit))
+    deadlines = build(
+        Settings(data_dir=directory),
+        store=store,
+        bus=bus,
+        clock=clock,
+        deadline_settings=DeadlineSettings(scan_limit=config.scan_limit),
+    )
     await deadlines.start()
 
     passes = Passes()
@@ -259,18 +291,24 @@ async def scan(config: Config, directory: Path, start: datetime) -> dict[str, An
     bus.close()
     await store.close()
     return {
-        "rss_mb": {"before_open": round(rss_before, 1), "first_pass": round(rss_start, 1),
-                   "after_run": round(rss_after, 1), "max_over_passes": round(max(passes.rss, default=0), 1),
-                   "min_over_passes": round(min(passes.rss, default=0), 1),
-                   "process_peak_maxrss": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)},
+        "rss_mb": {
+            "before_open": round(rss_before, 1),
+            "first_pass": round(rss_start, 1),
+            "after_run": round(rss_after, 1),
+            "max_over_passes": round(max(passes.rss, default=0), 1),
+            "min_over_passes": round(min(passes.rss, default=0), 1),
+            "process_peak_maxrss": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        },
         "traced_heap_peak_mb_per_pass": round(traced_peak, 2),
         "passes": len(passes.durations),
         "pass_seconds": _summary(passes.durations),
         "due_query_ms": {k: round(v * 1000, 2) for k, v in _summary(passes.query).items()},
         "steady_due_query_ms": {"indexed": round(indexed_query * 1000, 2), "port_find": round(port_query * 1000, 1)},
         "backlog_drained_after_seconds": round(drained, 1),
-        "signals_per_pass": {"max": max(passes.fired, default=0), "mean": round(statistics.fmean(passes.fired), 1)
-                             if passes.fired else 0},
+        "signals_per_pass": {
+            "max": max(passes.fired, default=0),
+            "mean": round(statistics.fmean(passes.fired), 1) if passes.fired else 0,
+        },
         "signals_emitted": len(backlog) + len(live),
         "lateness_seconds": {"backlog": _lateness(backlog), "came_due_during_run": _lateness(live)},
         "still_due_at_end": remaining_due,
@@ -286,8 +324,13 @@ def _summary(values: list[float]) -> dict[str, float]:
 def _lateness(values: list[float]) -> dict[str, float]:
     if not values:
         return {"count": 0}
-    return {"count": len(values), "p50": round(_pct(values, 50), 2), "p95": round(_pct(values, 95), 2),
-            "p99": round(_pct(values, 99), 2), "max": round(max(values), 2)}
+    return {
+        "count": len(values),
+        "p50": round(_pct(values, 50), 2),
+        "p95": round(_pct(values, 95), 2),
+        "p99": round(_pct(values, 99), 2),
+        "max": round(max(values), 2),
+    }
 
 
 def run(config: Config | None = None) -> dict[str, Any]:
@@ -299,9 +342,17 @@ def run(config: Config | None = None) -> dict[str, Any]:
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
         s0 = time.perf_counter()
-        child = ctx.Process(target=_populate_child, args=(queue, str(directory / "deadline.db"), config.clocks,
-                                                          start.isoformat(), config.due_fraction,
-                                                          config.window_minutes))
+        child = ctx.Process(
+            target=_populate_child,
+            args=(
+                queue,
+                str(directory / "deadline.db"),
+                config.clocks,
+                start.isoformat(),
+                config.due_fraction,
+                config.window_minutes,
+            ),
+        )
         child.start()
         setup = queue.get()
         child.join()
@@ -310,12 +361,18 @@ def run(config: Config | None = None) -> dict[str, Any]:
     finally:
         if not config.keep:
             shutil.rmtree(directory, ignore_errors=True)
-    report = {"benchmark": "deadline_timers", "clocks": config.clocks, "due_at_start": "~" + str(
-        round(config.clocks * config.due_fraction)), "window_minutes": config.window_minutes,
-        "run_seconds": config.seconds, "interval_seconds": config.interval, "scan_limit": config.scan_limit,
+    report = {
+        "benchmark": "deadline_timers",
+        "clocks": config.clocks,
+        "due_at_start": "~" + str(round(config.clocks * config.due_fraction)),
+        "window_minutes": config.window_minutes,
+        "run_seconds": config.seconds,
+        "interval_seconds": config.interval,
+        "scan_limit": config.scan_limit,
         "sqlite": sqlite3.sqlite_version,
         "setup": {k: round(v, 1) if k != "db_bytes" else f"{v / 2**20:.0f} MiB" for k, v in setup.items()},
-        **result}
+        **result,
+    }
     return report
 
 

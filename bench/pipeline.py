@@ -122,8 +122,9 @@ class Config:
             cohort=int(env("MINWON_BENCH_COHORT", 100 if full else 50)),
             cohort_distributed=int(env("MINWON_BENCH_COHORT_DISTRIBUTED", 50 if full else 20)),
             wait_seconds=float(env("MINWON_BENCH_WAIT_SECONDS", 600 if full else 120)),
-            backends=tuple(b.strip() for b in env("MINWON_BENCH_BACKENDS", "embedded,distributed").split(",")
-                           if b.strip()),
+            backends=tuple(
+                b.strip() for b in env("MINWON_BENCH_BACKENDS", "embedded,distributed").split(",") if b.strip()
+            ),
             directory=Path(where) if (where := env("MINWON_BENCH_DIR")) else None,
             keep=env("MINWON_BENCH_KEEP", "") == "1",
         )
@@ -155,8 +156,7 @@ def file_at_rate(url: str, rate: float, seconds: float) -> list[Filing]:
         item.sent_at = time.time()
         item.attempts = 1
         try:
-            r = local.client.post(f"{url}/api/v1/complaints", json=item.payload,
-                                  headers={"Idempotency-Key": item.key})
+            r = local.client.post(f"{url}/api/v1/complaints", json=item.payload, headers={"Idempotency-Key": item.key})
         except httpx.HTTPError as exc:
             item.last_error = type(exc).__name__
             return
@@ -185,8 +185,11 @@ def await_notices(url: str, receipts: Sequence[str], bound: float) -> dict[str, 
             while time.monotonic() < deadline:
                 try:
                     r = client.get(f"{url}/api/v1/notifications", params={"receipt_no": receipt}, headers=STAFF)
-                    notices = [n for n in r.json().get("items", []) if n["template"] == RECEIPT_NOTICE] \
-                        if r.status_code == 200 else []
+                    notices = (
+                        [n for n in r.json().get("items", []) if n["template"] == RECEIPT_NOTICE]
+                        if r.status_code == 200
+                        else []
+                    )
                 except (httpx.HTTPError, ValueError):
                     notices = []
                 if notices and notices[0].get("created_at"):
@@ -223,10 +226,13 @@ def outcome(work: Sequence[Filing], notices: dict[str, float], post_latencies: S
     span = (max(notices[f.receipt] for f in done if f.receipt) - min(f.sent_at for f in work)) if done else None
     posts = post_latencies or [f.acked_at - f.sent_at for f in acked]
     return Outcome(
-        filed=len(work), acknowledged=len(acked), done=len(done),
+        filed=len(work),
+        acknowledged=len(acked),
+        done=len(done),
         seconds_first_post_to_last_notice=_r(span),
         per_second=_r(len(done) / span, digits=2) if span else None,
-        latency_p50_s=_r(percentile(lat, 50)), latency_p99_s=_r(percentile(lat, 99)),
+        latency_p50_s=_r(percentile(lat, 50)),
+        latency_p99_s=_r(percentile(lat, 99)),
         post_p50_ms=_r(percentile(posts, 50), 1000),
     )
 
@@ -368,8 +374,9 @@ def clone_sqlite(data_dir: Path, cloner: Cloner, first: int, count: int) -> int:
             continue
         conn = sqlite3.connect(str(path), isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        tables = [r[0] for r in conn.execute(
-            "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")]
+        tables = [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+        ]
         plans: dict[str, list[tuple[str, list[str], list[Any]]]] = {t: [] for t in cloner.templates}
         for table in tables:
             info = conn.execute(f'PRAGMA table_info("{table}")').fetchall()
@@ -556,8 +563,7 @@ def phases(system: Embedded | Distributed, config: Config, burst: int, cohort: i
         out["intake_posts_per_second"] = round(acked / seconds, 1)
         notices = await_notices(system.notification, [f.receipt for f in work if f.receipt], config.wait_seconds)
         out["burst"] = asdict(outcome(work, notices, posts))
-        out["cpu_ms_per_complaint"] = cpu_per_item(before, {n: cpu_seconds(p) for n, p in pids.items()},
-                                                   len(notices))
+        out["cpu_ms_per_complaint"] = cpu_per_item(before, {n: cpu_seconds(p) for n, p in pids.items()}, len(notices))
     finally:
         system.stop()
     out["sample"] = sample(system, work)
@@ -584,8 +590,7 @@ def sample(system: Embedded | Distributed, work: Sequence[Filing]) -> dict[str, 
             bus: Any = SqliteBus(system.proc.data_dir / "events.db")
         else:
             store = MongoStore(system.brokers["MONGODB_URI"], f"{system.tag}_intake")
-            bus = KafkaBus(system.brokers["KAFKA_BOOTSTRAP_SERVERS"], client_id="bench-sample",
-                           prefix=f"{system.tag}.")
+            bus = KafkaBus(system.brokers["KAFKA_BOOTSTRAP_SERVERS"], client_id="bench-sample", prefix=f"{system.tag}.")
         try:
             doc = await store.collection("complaints").get(receipt)
             event = None
@@ -622,16 +627,21 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
             if target > stored:
                 t0 = time.perf_counter()
                 written = system.fill(cloner, copies, target - stored)
-                _log(f"{system.name}: filled to {target:,} complaints ({written:,} rows) in "
-                     f"{time.perf_counter() - t0:.0f} s")
+                _log(
+                    f"{system.name}: filled to {target:,} complaints ({written:,} rows) in "
+                    f"{time.perf_counter() - t0:.0f} s"
+                )
                 copies += target - stored
                 stored = target
             last = _cohort(system, config, cohort)
             last.pop("receipts")
             stored += cohort
-            out[str(size)] = {**last, "stored_before": stored - cohort,
-                              "ratio_last_to_first": _ratio(last["seconds_per_op"], first["seconds_per_op"]),
-                              "post_ratio_last_to_first": _ratio(last["post_p50_ms"], first["post_p50_ms"])}
+            out[str(size)] = {
+                **last,
+                "stored_before": stored - cohort,
+                "ratio_last_to_first": _ratio(last["seconds_per_op"], first["seconds_per_op"]),
+                "post_ratio_last_to_first": _ratio(last["post_p50_ms"], first["post_p50_ms"]),
+            }
     finally:
         system.stop()
     return out
@@ -648,8 +658,14 @@ def _cohort(system: Embedded | Distributed, config: Config, cohort: int) -> dict
         per_op, at_least = result.seconds_first_post_to_last_notice / result.done, False
     else:
         per_op, at_least = (time.time() - min(f.sent_at for f in work)) / len(work), True
-    return {"seconds_per_op": _r(per_op, digits=4), "at_least": at_least, "post_p50_ms": result.post_p50_ms,
-            "done": result.done, "filed": result.filed, "receipts": receipts}
+    return {
+        "seconds_per_op": _r(per_op, digits=4),
+        "at_least": at_least,
+        "post_p50_ms": result.post_p50_ms,
+        "done": result.done,
+        "filed": result.filed,
+        "receipts": receipts,
+    }
 
 
 def cpu_seconds(pid: int) -> float | None:
@@ -699,11 +715,13 @@ def _brokers(base: Path) -> tuple[dict[str, str], LocalInfra | None, bool]:
     kafka, mongo = os.environ.get("MINWON_BENCH_KAFKA"), os.environ.get("MINWON_BENCH_MONGODB_URI")
     if kafka and mongo:
         return {"KAFKA_BOOTSTRAP_SERVERS": kafka, "MONGODB_URI": mongo}, None, False
-    infra = LocalInfra(env={
-        "MINWON_INFRA_DIR": os.environ.get("MINWON_BENCH_INFRA_DIR", "/tmp/minwon-bench-infra"),
-        "MINWON_KAFKA_PORT": os.environ.get("MINWON_BENCH_KAFKA_PORT", "48092"),
-        "MINWON_FERRETDB_PORT": os.environ.get("MINWON_BENCH_FERRETDB_PORT", "46017"),
-    })
+    infra = LocalInfra(
+        env={
+            "MINWON_INFRA_DIR": os.environ.get("MINWON_BENCH_INFRA_DIR", "/tmp/minwon-bench-infra"),
+            "MINWON_KAFKA_PORT": os.environ.get("MINWON_BENCH_KAFKA_PORT", "48092"),
+            "MINWON_FERRETDB_PORT": os.environ.get("MINWON_BENCH_FERRETDB_PORT", "46017"),
+        }
+    )
     started = not infra.running()
     if started:
         _log("starting the bench's own Kafka and FerretDB")
@@ -715,9 +733,13 @@ def run(config: Config | None = None) -> dict[str, Any]:
     config = config or Config.from_env()
     base = config.directory or Path(tempfile.mkdtemp(prefix="minwon-bench-pipeline-"))
     base.mkdir(parents=True, exist_ok=True)
-    report: dict[str, Any] = {"benchmark": "pipeline", "scale": config.scale, "cpus": os.cpu_count(),
-                              "sqlite": sqlite3.sqlite_version, "config": {
-                                  k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()}}
+    report: dict[str, Any] = {
+        "benchmark": "pipeline",
+        "scale": config.scale,
+        "cpus": os.cpu_count(),
+        "sqlite": sqlite3.sqlite_version,
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items()},
+    }
     sample_doc: dict[str, Any] | None = None
     try:
         if "embedded" in config.backends:
@@ -733,17 +755,29 @@ def run(config: Config | None = None) -> dict[str, Any]:
         if "distributed" in config.backends:
             brokers, infra, started = _brokers(base)
             try:
-                distributed = phases(Distributed(base, brokers, _server_pids(infra)), config, config.burst_distributed,
-                                     config.cohort_distributed)
+                distributed = phases(
+                    Distributed(base, brokers, _server_pids(infra)),
+                    config,
+                    config.burst_distributed,
+                    config.cohort_distributed,
+                )
                 smp = distributed.pop("sample")
                 doc = sample_doc or smp["doc"] or {}
                 doc = {k: v for k, v in doc.items() if k != "_id"}
                 tag = uuid.uuid4().hex[:8]
                 _log(f"raw Kafka and FerretDB: {config.raw_ops} each, 1 and {config.clients} in flight")
-                produce = asyncio.run(raw_kafka(brokers["KAFKA_BOOTSTRAP_SERVERS"], f"bench{tag}.raw",
-                                                smp["event"].encode(), config.raw_ops, config.clients))
-                insert = asyncio.run(raw_mongo(brokers["MONGODB_URI"], f"bench{tag}_raw", doc, config.raw_ops,
-                                               config.clients))
+                produce = asyncio.run(
+                    raw_kafka(
+                        brokers["KAFKA_BOOTSTRAP_SERVERS"],
+                        f"bench{tag}.raw",
+                        smp["event"].encode(),
+                        config.raw_ops,
+                        config.clients,
+                    )
+                )
+                insert = asyncio.run(
+                    raw_mongo(brokers["MONGODB_URI"], f"bench{tag}_raw", doc, config.raw_ops, config.clients)
+                )
                 width = str(config.clients)
                 combined = 1 / (1 / produce[width] + 1 / insert[width])
                 distributed.update(
@@ -772,18 +806,29 @@ def _fmt(value: Any, unit: str = "") -> str:
 
 def show(report: dict[str, Any]) -> None:
     cfg = report["config"]
-    lines = [f"pipeline ({report['scale']}; {report['cpus']} CPUs; SQLite {report['sqlite']}; citizens are "
-             f"{cfg['clients']} threads of the bench on the same machine)"]
+    lines = [
+        f"pipeline ({report['scale']}; {report['cpus']} CPUs; SQLite {report['sqlite']}; citizens are "
+        f"{cfg['clients']} threads of the bench on the same machine)"
+    ]
     emb, dist = report.get("embedded"), report.get("distributed")
     rows: list[tuple[str, str, str]] = []
     if emb:
         rows += [
-            ("raw SQLite inserts/s (WAL, synchronous=FULL, 1 commit each)", _fmt(emb["raw_sqlite_inserts_per_second"]),
-             ""),
-            ("embedded intake POSTs/s", _fmt(emb["intake_posts_per_second"]),
-             f"ratio {_fmt(emb['ratio_intake_posts_to_raw'])}"),
-            ("embedded end-to-end complaints/s (POST → receipt notice)", _fmt(emb["burst"]["per_second"]),
-             f"ratio {_fmt(emb['ratio_end_to_end_to_raw'])}; done {emb['burst']['done']}/{emb['burst']['filed']}"),
+            (
+                "raw SQLite inserts/s (WAL, synchronous=FULL, 1 commit each)",
+                _fmt(emb["raw_sqlite_inserts_per_second"]),
+                "",
+            ),
+            (
+                "embedded intake POSTs/s",
+                _fmt(emb["intake_posts_per_second"]),
+                f"ratio {_fmt(emb['ratio_intake_posts_to_raw'])}",
+            ),
+            (
+                "embedded end-to-end complaints/s (POST → receipt notice)",
+                _fmt(emb["burst"]["per_second"]),
+                f"ratio {_fmt(emb['ratio_end_to_end_to_raw'])}; done {emb['burst']['done']}/{emb['burst']['filed']}",
+            ),
         ]
     if dist:
         k, m = dist["raw_kafka_produces_per_second"], dist["raw_ferretdb_inserts_per_second"]
@@ -791,15 +836,22 @@ def show(report: dict[str, Any]) -> None:
             ("raw Kafka produces/s, acks=all (1 / N in flight)", " / ".join(_fmt(v) for v in k.values()), ""),
             ("raw FerretDB insert_one/s (1 / N in flight)", " / ".join(_fmt(v) for v in m.values()), ""),
             ("raw combined produce + insert per item/s (N in flight)", _fmt(dist["raw_combined_per_second"]), ""),
-            ("distributed end-to-end complaints/s", _fmt(dist["burst"]["per_second"]),
-             f"ratio {_fmt(dist['ratio_end_to_end_to_raw'])}; done {dist['burst']['done']}/{dist['burst']['filed']}"),
+            (
+                "distributed end-to-end complaints/s",
+                _fmt(dist["burst"]["per_second"]),
+                f"ratio {_fmt(dist['ratio_end_to_end_to_raw'])}; done {dist['burst']['done']}/{dist['burst']['filed']}",
+            ),
         ]
     for name, sys in (("embedded", emb), ("distributed", dist)):
         if sys:
             fr = sys["fixed_rate"]
-            rows.append((f"{name} POST → receipt notice at {cfg['rate']:g}/s: p50 / p99 s",
-                         f"{_fmt(fr['latency_p50_s'])} / {_fmt(fr['latency_p99_s'])}",
-                         f"done {fr['done']}/{fr['filed']} within {cfg['wait_seconds']:g} s"))
+            rows.append(
+                (
+                    f"{name} POST → receipt notice at {cfg['rate']:g}/s: p50 / p99 s",
+                    f"{_fmt(fr['latency_p50_s'])} / {_fmt(fr['latency_p99_s'])}",
+                    f"done {fr['done']}/{fr['filed']} within {cfg['wait_seconds']:g} s",
+                )
+            )
     width = max(len(r[0]) for r in rows) if rows else 0
     lines += [f"  {a:<{width}}  {b:>16}  {c}" for a, b, c in rows]
     for name, sys in (("embedded", emb), ("distributed", dist)):
@@ -808,8 +860,10 @@ def show(report: dict[str, Any]) -> None:
             lines.append(f"  {name} CPU ms per complaint in the burst, by process: {shares}")
     sizes = [str(s) for s in cfg["growth_sizes"]]
     if sizes and (emb or dist):
-        lines.append("  growth: seconds per operation at 90 % of each size vs nearly empty stores (ratio last/first; "
-                     "intake POST p50 ratio)")
+        lines.append(
+            "  growth: seconds per operation at 90 % of each size vs nearly empty stores (ratio last/first; "
+            "intake POST p50 ratio)"
+        )
         lines.append(f"  {'stored complaints':>18}  {'embedded':>34}  {'distributed':>34}")
         for name in ("first", *sizes):
             cells = []
@@ -826,8 +880,10 @@ def show(report: dict[str, Any]) -> None:
                         cells.append("skipped")
                     else:
                         ge = "≥" if row["at_least"] else ""
-                        cells.append(f"{ge}{_fmt(row['seconds_per_op'])} s/op ×{ge}{_fmt(row['ratio_last_to_first'])} "
-                                     f"(POST ×{_fmt(row['post_ratio_last_to_first'])})")
+                        cells.append(
+                            f"{ge}{_fmt(row['seconds_per_op'])} s/op ×{ge}{_fmt(row['ratio_last_to_first'])} "
+                            f"(POST ×{_fmt(row['post_ratio_last_to_first'])})"
+                        )
             label = "~0 (first 10 %)" if name == "first" else f"{int(name):,}"
             lines.append(f"  {label:>18}  {cells[0]:>34}  {cells[1]:>34}")
     print("\n".join(lines))

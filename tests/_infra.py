@@ -175,8 +175,7 @@ def _script_versions() -> str:
     kafka = re.search(r"^KAFKA_VERSION=(\S+)", text, re.M)
     ferret = re.search(r"^FERRETDB_VERSION=(\S+)", text, re.M)
     return (
-        f"local (Apache Kafka {kafka.group(1) if kafka else '?'} KRaft"
-        f" + FerretDB {ferret.group(1) if ferret else '?'})"
+        f"local (Apache Kafka {kafka.group(1) if kafka else '?'} KRaft + FerretDB {ferret.group(1) if ferret else '?'})"
     )
 
 
@@ -364,8 +363,9 @@ def _realm_identity(issuer: str, provider: str) -> Identity:
             password=passwords[0],
         )
     secrets = {c["clientId"]: c.get("secret", "") for c in realm.get("clients", [])}
-    return Identity(issuer=issuer.rstrip("/"), provider=provider, users=users,
-                    api_client_secret=secrets.get("minwon-api", ""))
+    return Identity(
+        issuer=issuer.rstrip("/"), provider=provider, users=users, api_client_secret=secrets.get("minwon-api", "")
+    )
 
 
 def _keycloak_version() -> str:
@@ -404,8 +404,9 @@ def ensure_identity() -> Identity:
                 env[m.group(1)] = m.group(2).strip().strip("'\"")
         if "MINWON_OIDC_ISSUER" not in env:
             raise RuntimeError("deploy/local/keycloak.sh env did not print MINWON_OIDC_ISSUER")
-        _identity = _realm_identity(env["MINWON_OIDC_ISSUER"],
-                                    f"local (Keycloak {_keycloak_version()}, development mode)")
+        _identity = _realm_identity(
+            env["MINWON_OIDC_ISSUER"], f"local (Keycloak {_keycloak_version()}, development mode)"
+        )
         _log(f"using {_identity.provider}: issuer {_identity.issuer}")
         return _identity
 

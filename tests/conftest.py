@@ -88,8 +88,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     else:
         terminalreporter.write_line("identity provider used: none (no test needed OpenID Connect)")
     if _used and not os.environ.get("MINWON_TEST_MONGODB_URI"):
-        terminalreporter.write_line("MongoDB proper: not reachable (MINWON_TEST_MONGODB_URI unset): the atomic store "
-                                    "mode's concurrency contract did not run; its semantics ran on FerretDB")
+        terminalreporter.write_line(
+            "MongoDB proper: not reachable (MINWON_TEST_MONGODB_URI unset): the atomic store "
+            "mode's concurrency contract did not run; its semantics ran on FerretDB"
+        )
 
 
 @dataclass
@@ -126,8 +128,13 @@ class Backend:
     def bus(self) -> Bus:
         retry = RetryPolicy(attempts=3, first_delay=0.05, max_delay=0.5)
         if self.distributed:
-            bus: Bus = KafkaBus(self.infra.kafka_bootstrap, client_id=f"test-{self.tag}",
-                                prefix=f"t{self.tag}.", partitions=2, retry=retry)
+            bus: Bus = KafkaBus(
+                self.infra.kafka_bootstrap,
+                client_id=f"test-{self.tag}",
+                prefix=f"t{self.tag}.",
+                partitions=2,
+                retry=retry,
+            )
         else:
             bus = SqliteBus(self.tmp / "var" / "events.db", poll_interval=0.05, retry=retry)
         return bus

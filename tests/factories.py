@@ -46,16 +46,22 @@ TEST_SECRETS_ENV: dict[str, str] = {
 """The same as environment variables, for processes (``minwon service <name>``, ``minwon run``)."""
 
 
-def staff_headers(id: str = "office-kim", *, department: str | None = "civil",
-                  roles: tuple[str, ...] = ("complaint_office",), name: str = "김민원",
-                  secret: str | None = None) -> dict[str, str]:
+def staff_headers(
+    id: str = "office-kim",
+    *,
+    department: str | None = "civil",
+    roles: tuple[str, ...] = ("complaint_office",),
+    name: str = "김민원",
+    secret: str | None = None,
+) -> dict[str, str]:
     """A bearer token of the built-in accounts' issuer for an official: signed with the development
     secret, or ``secret`` (:data:`TEST_AUTH_SECRET` for processes started with :data:`TEST_SECRETS_ENV`)."""
     from minwon.auth import Principal, Verifier
     from minwon.settings import DEV_AUTH_SECRET
 
     token = Verifier(local_key=secret or DEV_AUTH_SECRET).mint(
-        Principal(id=id, name=name, department=department, roles=frozenset(roles)), ttl=7 * 86400)
+        Principal(id=id, name=name, department=department, roles=frozenset(roles)), ttl=7 * 86400
+    )
     return {"Authorization": f"Bearer {token}"}
 
 

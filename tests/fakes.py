@@ -86,8 +86,14 @@ class MemoryCollection:
     async def delete(self, id: str) -> bool:
         return self.docs.pop(id, None) is not None
 
-    async def find(self, where: Mapping[str, Any] | None = None, *, sort: Sequence[tuple[str, int]] = (),
-                   limit: int = 0, skip: int = 0) -> list[dict[str, Any]]:
+    async def find(
+        self,
+        where: Mapping[str, Any] | None = None,
+        *,
+        sort: Sequence[tuple[str, int]] = (),
+        limit: int = 0,
+        skip: int = 0,
+    ) -> list[dict[str, Any]]:
         found = [copy.deepcopy(d) for d in self.docs.values() if _matches(d, where)]
         for name, direction in reversed(list(sort)):
             found.sort(key=lambda d: (_get(d, name) is _MISSING, str(_get(d, name))), reverse=direction < 0)

@@ -50,8 +50,10 @@ def main(argv: list[str]) -> int:
     if "--check" in argv:
         wrong = [(path.name, b, a) for path in FILES for b, a in links(path.read_text("utf-8")) if b != base]
         for name, b, anchor in wrong:
-            print(f"{name}: runbook #{anchor} links to {b!r}, not {base!r}: run deploy/prometheus/runbooks.py",
-                  file=sys.stderr)
+            print(
+                f"{name}: runbook #{anchor} links to {b!r}, not {base!r}: run deploy/prometheus/runbooks.py",
+                file=sys.stderr,
+            )
         return 1 if wrong else 0
     for path in FILES:
         path.write_text(render(path.read_text("utf-8"), base), "utf-8")

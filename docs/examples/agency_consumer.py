@@ -29,25 +29,50 @@ TOPIC = "minwon.public.complaints.v1"
 def handle(event: dict[str, Any]) -> None:
     """Your logic here; ``event["data"]`` follows the schema of ``event["type"]`` (docs/schemas/)."""
     data = event["data"]
-    print(event["time"], event["type"].split(".")[-2], data["complaint_id"], data["kind"], data.get("district"),
-          data.get("department"))
+    print(
+        event["time"],
+        event["type"].split(".")[-2],
+        data["complaint_id"],
+        data["kind"],
+        data.get("district"),
+        data.get("department"),
+    )
 
 
-async def consume(*, bootstrap: str, group: str, topic: str = TOPIC, username: str | None = None,
-                  password: str | None = None, cafile: str | None = None, security_protocol: str = "SASL_SSL",
-                  on_event: Callable[[dict[str, Any]], None] = handle, stop_after: int | None = None,
-                  idle_seconds: float | None = None) -> int:
+async def consume(
+    *,
+    bootstrap: str,
+    group: str,
+    topic: str = TOPIC,
+    username: str | None = None,
+    password: str | None = None,
+    cafile: str | None = None,
+    security_protocol: str = "SASL_SSL",
+    on_event: Callable[[dict[str, Any]], None] = handle,
+    stop_after: int | None = None,
+    idle_seconds: float | None = None,
+) -> int:
     """Consume from the group's committed position (the beginning for a new group); commit after handling.
 
     ``stop_after``/``idle_seconds`` end the loop (for a trial run); otherwise it runs until cancelled.
     """
     options: dict[str, Any] = {}
     if security_protocol != "PLAINTEXT":
-        options.update(security_protocol=security_protocol, sasl_mechanism="SCRAM-SHA-512",
-                       sasl_plain_username=username, sasl_plain_password=password,
-                       ssl_context=create_ssl_context(cafile=cafile))
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
-                                auto_offset_reset="earliest", **options)
+        options.update(
+            security_protocol=security_protocol,
+            sasl_mechanism="SCRAM-SHA-512",
+            sasl_plain_username=username,
+            sasl_plain_password=password,
+            ssl_context=create_ssl_context(cafile=cafile),
+        )
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **options,
+    )
     seen: OrderedDict[str, None] = OrderedDict()  # recent ids; keep them in your database in earnest
     handled = 0
     await consumer.start()
@@ -76,7 +101,12 @@ async def consume(*, bootstrap: str, group: str, topic: str = TOPIC, username: s
 
 if __name__ == "__main__":
     code = os.environ["AGENCY_CODE"]
-    asyncio.run(consume(
-        bootstrap=os.environ["MINWON_KAFKA"], group=f"agency-{code}.complaints", username=f"agency-{code}",
-        password=os.environ["MINWON_KAFKA_PASSWORD"], cafile=os.environ.get("MINWON_KAFKA_CA"),
-    ))
+    asyncio.run(
+        consume(
+            bootstrap=os.environ["MINWON_KAFKA"],
+            group=f"agency-{code}.complaints",
+            username=f"agency-{code}",
+            password=os.environ["MINWON_KAFKA_PASSWORD"],
+            cafile=os.environ.get("MINWON_KAFKA_CA"),
+        )
+    )

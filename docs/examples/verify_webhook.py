@@ -30,8 +30,9 @@ class InvalidSignature(Exception):
     """The delivery is not from minwon, was altered, or is too old."""
 
 
-def verify(body: bytes, header: str | None, secret: str, *, tolerance: float = TOLERANCE_SECONDS,
-           now: float | None = None) -> int:
+def verify(
+    body: bytes, header: str | None, secret: str, *, tolerance: float = TOLERANCE_SECONDS, now: float | None = None
+) -> int:
     """Check ``X-Minwon-Signature`` for the raw ``body``; return its timestamp or raise :class:`InvalidSignature`."""
     if not header:
         raise InvalidSignature("no signature header")

@@ -87,34 +87,57 @@ _READ = frozenset({"GET", "HEAD"})
 PUBLIC: tuple[Rule, ...] = (
     Rule(_READ, r"/healthz|/readyz|/metrics", "health and metrics (scraped inside the cluster)"),
     Rule(_READ, r"/schema(/.*)?|/asyncapi(\.yaml)?", "the OpenAPI and AsyncAPI documents"),
-    Rule(frozenset({"POST"}), r"/api/v1/complaints",
-         "a citizen files online; staff channels and past received_at need a staff identity (intake checks)"),
+    Rule(
+        frozenset({"POST"}),
+        r"/api/v1/complaints",
+        "a citizen files online; staff channels and past received_at need a staff identity (intake checks)",
+    ),
     Rule(_READ, r"/api/v1/complaints/[^/]+", "a citizen looks up a complaint with its check code", "code"),
-    Rule(frozenset({"POST"}), r"/api/v1/complaints/[^/]+/(confirm|withdraw)",
-         "a citizen confirms an oral complaint or withdraws one, with the check code (intake checks it)", "code"),
-    Rule(frozenset({"GET", "HEAD", "POST"}), r"/api/v1/complaints/[^/]+/attachments(/[^/]+(/thumbnail)?)?",
-         "a citizen adds files to their complaint and reads them (and the answer's) with the check code", "code"),
+    Rule(
+        frozenset({"POST"}),
+        r"/api/v1/complaints/[^/]+/(confirm|withdraw)",
+        "a citizen confirms an oral complaint or withdraws one, with the check code (intake checks it)",
+        "code",
+    ),
+    Rule(
+        frozenset({"GET", "HEAD", "POST"}),
+        r"/api/v1/complaints/[^/]+/attachments(/[^/]+(/thumbnail)?)?",
+        "a citizen adds files to their complaint and reads them (and the answer's) with the check code",
+        "code",
+    ),
     Rule(_READ, r"/api/v1/compensations/charter", "the charter's compensation rules"),
-    Rule(_READ, r"/api/v1/deadlines/(statutory-types|statistics/public)",
-         "the statutory-type catalogue (민원처리기준표) for the filing forms; the published processing statistics "
-         "(counts only, no person)"),
+    Rule(
+        _READ,
+        r"/api/v1/deadlines/(statutory-types|statistics/public)",
+        "the statutory-type catalogue (민원처리기준표) for the filing forms; the published processing statistics "
+        "(counts only, no person)",
+    ),
     Rule(_READ, r"/api/v1/surveys/reports/[^/]+", "a published yearly survey report (drafts need staff: checked)"),
-    Rule(frozenset({"GET", "HEAD", "POST"}), r"/api/v1/surveys/(?!stats$|complaints/|reports/|followups$)[^/]+",
-         "a citizen answers a survey with its signed token"),
-    Rule(frozenset({"GET", "HEAD", "POST"}),
-         r"/open311/v2/(services\.json|services/[^/]+|requests\.json|requests/[^/]+)",
-         "Open311: discovery, public request views, filing (no personal data returned)"),
-    Rule(frozenset({"GET", "HEAD", "POST"}),
-         r"/|/complaints(/new)?|/lookup(/attachments(/[^/]+)?)?|/statistics|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
-         "the citizen portal, static files and the console's sign-in"),
+    Rule(
+        frozenset({"GET", "HEAD", "POST"}),
+        r"/api/v1/surveys/(?!stats$|complaints/|reports/|followups$)[^/]+",
+        "a citizen answers a survey with its signed token",
+    ),
+    Rule(
+        frozenset({"GET", "HEAD", "POST"}),
+        r"/open311/v2/(services\.json|services/[^/]+|requests\.json|requests/[^/]+)",
+        "Open311: discovery, public request views, filing (no personal data returned)",
+    ),
+    Rule(
+        frozenset({"GET", "HEAD", "POST"}),
+        r"/|/complaints(/new)?|/lookup(/attachments(/[^/]+)?)?|/statistics|/survey/[^/]+|/static/.+|/favicon\.ico|/console/log(in|out)(/.*)?",
+        "the citizen portal, static files and the console's sign-in",
+    ),
 )
 
 SESSION = Rule(_ANY, r"/console(/.*)?", "console pages: the signed session cookie, else a redirect to sign-in")
 """Pages of the staff console: the web front checks its session on each (services/web)."""
 
-AGENCY = Rule(frozenset({"GET", "HEAD", "POST", "DELETE"}),
-              r"/api/v1/subscriptions(/(?!agencies(/|$))[^/]+(/replay|/deliveries)?)?",
-              "agencies, with their own API key (checked by the route)")
+AGENCY = Rule(
+    frozenset({"GET", "HEAD", "POST", "DELETE"}),
+    r"/api/v1/subscriptions(/(?!agencies(/|$))[^/]+(/replay|/deliveries)?)?",
+    "agencies, with their own API key (checked by the route)",
+)
 """Routes that agencies call with their own API key instead of a staff token."""
 
 
@@ -181,8 +204,9 @@ class Principal:
         department = claims.get("department")
         if isinstance(department, list):
             department = department[0] if department else None
-        return cls(id=sub, name=str(claims.get("name") or sub), department=department or None, roles=known,
-                   issuer=issuer)
+        return cls(
+            id=sub, name=str(claims.get("name") or sub), department=department or None, roles=known, issuer=issuer
+        )
 
 
 class Unauthenticated(Exception):
@@ -237,10 +261,17 @@ class Verifier:
         if self.local_key is None:
             raise RuntimeError("no local signing key: built-in accounts are off")
         issued = int(now if now is not None else time.time())
-        claims = {"iss": LOCAL_ISSUER, "aud": LOCAL_AUDIENCE, "sub": principal.id,
-                  "preferred_username": principal.id, "name": principal.name,
-                  "department": principal.department, "roles": sorted(principal.roles),
-                  "iat": issued, "exp": issued + (ttl or self.local_ttl)}
+        claims = {
+            "iss": LOCAL_ISSUER,
+            "aud": LOCAL_AUDIENCE,
+            "sub": principal.id,
+            "preferred_username": principal.id,
+            "name": principal.name,
+            "department": principal.department,
+            "roles": sorted(principal.roles),
+            "iat": issued,
+            "exp": issued + (ttl or self.local_ttl),
+        }
         return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, self._local(), algorithms=["HS256"])
 
     async def verify(self, token: str) -> Principal:
@@ -265,8 +296,9 @@ class Verifier:
         except (JoseError, ValueError) as exc:
             raise Unauthenticated(f"invalid token: {type(exc).__name__}") from exc
         claims = dict(decoded.claims)
-        registry = jwt.JWTClaimsRegistry(leeway=self.leeway, iss={"essential": True, "value": issuer},
-                                         exp={"essential": True})
+        registry = jwt.JWTClaimsRegistry(
+            leeway=self.leeway, iss={"essential": True, "value": issuer}, exp={"essential": True}
+        )
         try:
             registry.validate(claims)
         except JoseError as exc:
@@ -401,6 +433,19 @@ def verifier_from(settings: Any) -> Verifier:
 
 
 __all__: Sequence[str] = (
-    "ROLES", "PUBLIC", "AGENCY", "SESSION", "Principal", "Verifier", "OidcProvider", "AuthMiddleware", "requires",
-    "staff", "in_scope", "is_public", "is_agency", "verifier_from", "Unauthenticated",
+    "ROLES",
+    "PUBLIC",
+    "AGENCY",
+    "SESSION",
+    "Principal",
+    "Verifier",
+    "OidcProvider",
+    "AuthMiddleware",
+    "requires",
+    "staff",
+    "in_scope",
+    "is_public",
+    "is_agency",
+    "verifier_from",
+    "Unauthenticated",
 )

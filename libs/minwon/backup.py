@@ -50,6 +50,7 @@ class BackupError(Exception):
 
 # ---------------------------------------------------------------- helpers
 
+
 def _version() -> str:
     try:
         return metadata.version("minwon")
@@ -67,8 +68,12 @@ def _sha256(path: Path) -> str:
 
 def row_counts(conn: sqlite3.Connection) -> dict[str, int]:
     """Rows of every table of a database (SQLite's own tables left out)."""
-    names = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    names = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
     return {name: int(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]) for name in names}
 
 
@@ -116,6 +121,7 @@ def _pinned(files: list[Path]) -> Iterator[dict[Path, sqlite3.Connection]]:
 
 # ---------------------------------------------------------------- backup
 
+
 def backup(data_dir: Path, target: Path, *, now: datetime | None = None) -> dict[str, Any]:
     """Copy every ``*.db`` of ``data_dir`` into ``target`` (new or empty) and write the manifest."""
     files = database_files(data_dir)
@@ -136,16 +142,27 @@ def backup(data_dir: Path, target: Path, *, now: datetime | None = None) -> dict
             finally:
                 dest.close()
             os.replace(partial, target / path.name)
-            entries.append({"name": path.name, "bytes": (target / path.name).stat().st_size,
-                            "sha256": _sha256(target / path.name), "tables": tables})
-    manifest = {"format": FORMAT, "minwon_version": _version(),
-                "created": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
-                "source": str(data_dir.resolve()), "files": entries}
+            entries.append(
+                {
+                    "name": path.name,
+                    "bytes": (target / path.name).stat().st_size,
+                    "sha256": _sha256(target / path.name),
+                    "tables": tables,
+                }
+            )
+    manifest = {
+        "format": FORMAT,
+        "minwon_version": _version(),
+        "created": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        "source": str(data_dir.resolve()),
+        "files": entries,
+    }
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return manifest
 
 
 # ---------------------------------------------------------------- restore
+
 
 def verify(source: Path) -> dict[str, Any]:
     """The manifest of a backup directory, after checking each file's presence, size and checksum."""
@@ -175,8 +192,10 @@ def restore(source: Path, data_dir: Path, *, force: bool = False) -> dict[str, A
     """Copy a verified backup into ``data_dir`` (empty, or with ``force``) and check what was restored."""
     manifest = verify(source)
     if data_dir.exists() and any(data_dir.iterdir()) and not force:
-        raise BackupError(f"{data_dir} is not empty; restore into an empty data directory, or pass --force "
-                          "(with minwon stopped) to replace its database files")
+        raise BackupError(
+            f"{data_dir} is not empty; restore into an empty data directory, or pass --force "
+            "(with minwon stopped) to replace its database files"
+        )
     data_dir.mkdir(parents=True, exist_ok=True)
     if force:
         for old in database_files(data_dir):
@@ -206,6 +225,7 @@ def restore(source: Path, data_dir: Path, *, force: bool = False) -> dict[str, A
 
 # ---------------------------------------------------------------- the command
 
+
 def register(sub: Any) -> None:
     b = sub.add_parser("backup", help="copy the embedded mode's SQLite files (safe while minwon run runs)")
     b.add_argument("dir", type=Path, help="a new or empty directory for the copy and its manifest.json")
@@ -228,8 +248,10 @@ def main(args: argparse.Namespace) -> int:
             print(f"backed up {data_dir} to {args.dir}: {_summary(manifest)}")
         else:
             manifest = restore(args.dir, data_dir, force=args.force)
-            print(f"restored {args.dir} (taken {manifest['created']}, minwon {manifest['minwon_version']}) "
-                  f"into {data_dir}: {_summary(manifest)}")
+            print(
+                f"restored {args.dir} (taken {manifest['created']}, minwon {manifest['minwon_version']}) "
+                f"into {data_dir}: {_summary(manifest)}"
+            )
     except (BackupError, sqlite3.Error, OSError) as error:
         print(f"minwon {args.command}: {error}", file=sys.stderr)
         return 1

@@ -53,9 +53,7 @@ class Bus(Protocol):
     async def publish(self, topic: str, event: Event) -> None: ...
     async def ping(self) -> bool: ...
     async def lag(self) -> dict[tuple[str, str, int], int]: ...
-    def read(
-        self, topics: Sequence[str], *, since: datetime | None = None
-    ) -> AsyncIterator[tuple[str, Event]]: ...
+    def read(self, topics: Sequence[str], *, since: datetime | None = None) -> AsyncIterator[tuple[str, Event]]: ...
 
 
 @dataclass
@@ -81,10 +79,14 @@ def _transient_one(exc: BaseException) -> bool:
         from pymongo.errors import ConnectionFailure, PyMongoError
 
         return isinstance(exc, ConnectionFailure) or (
-            isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError"))
+            isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError")
+        )
     if module.startswith(("aiokafka", "kafka")):
         return bool(getattr(exc, "retriable", False)) or type(exc).__name__ in (
-            "KafkaConnectionError", "KafkaTimeoutError", "NodeNotReadyError")
+            "KafkaConnectionError",
+            "KafkaTimeoutError",
+            "NodeNotReadyError",
+        )
     return False
 
 
@@ -126,9 +128,14 @@ class _Deliverer:
                         if not transient and failures >= self.retry.attempts:
                             log.error(
                                 "event dead-lettered",
-                                extra={"group": sub.group, "topic": topic, "event_id": event.id,
-                                       "event_type": event.type, "attempts": failures,
-                                       "error": _reason(exc)},
+                                extra={
+                                    "group": sub.group,
+                                    "topic": topic,
+                                    "event_id": event.id,
+                                    "event_type": event.type,
+                                    "attempts": failures,
+                                    "error": _reason(exc),
+                                },
                             )
                         raise
                 telemetry.CONSUMED.labels(group=sub.group, topic=topic, outcome="ok").inc()
@@ -136,29 +143,59 @@ class _Deliverer:
             except Exception as exc:  # noqa: BLE001 - classified: paused and retried, or dead-lettered
                 telemetry.CONSUMED.labels(group=sub.group, topic=topic, outcome="error").inc()
                 if not is_transient(exc) and failures >= self.retry.attempts:
-                    await self._dead_letter(sub, topic, {"event": event.to_doc()}, exc, failures,
-                                            id=f"{event.id}:{sub.group}", subject=event.subject)
+                    await self._dead_letter(
+                        sub,
+                        topic,
+                        {"event": event.to_doc()},
+                        exc,
+                        failures,
+                        id=f"{event.id}:{sub.group}",
+                        subject=event.subject,
+                    )
                     return
                 log.warning(
                     "handler failed; will retry",
-                    extra={"group": sub.group, "event_id": event.id, "event_type": event.type,
-                           "attempt": failures, "transient": is_transient(exc), "error": _reason(exc)},
+                    extra={
+                        "group": sub.group,
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "attempt": failures,
+                        "transient": is_transient(exc),
+                        "error": _reason(exc),
+                    },
                 )
                 telemetry.RETRIES.labels(group=sub.group, topic=topic).inc()
                 await asyncio.sleep(delay)
                 delay = min(delay * self.retry.factor, self.retry.max_delay)
 
-    async def unparsable(self, sub: Subscription, topic: str, raw: bytes | str, position: str,
-                         exc: Exception) -> None:
+    async def unparsable(self, sub: Subscription, topic: str, raw: bytes | str, position: str, exc: Exception) -> None:
         """A record that is not an event at all: dead-lettered at once (it cannot get better)."""
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-        log.error("unparsable record dead-lettered",
-                  extra={"group": sub.group, "topic": topic, "position": position, "error": _reason(exc)})
-        await self._dead_letter(sub, topic, {"raw": text[:RAW_KEPT], "position": position}, exc, 1,
-                                id=f"raw:{topic}:{position}:{sub.group}", subject=f"{topic}:{position}")
+        log.error(
+            "unparsable record dead-lettered",
+            extra={"group": sub.group, "topic": topic, "position": position, "error": _reason(exc)},
+        )
+        await self._dead_letter(
+            sub,
+            topic,
+            {"raw": text[:RAW_KEPT], "position": position},
+            exc,
+            1,
+            id=f"raw:{topic}:{position}:{sub.group}",
+            subject=f"{topic}:{position}",
+        )
 
-    async def _dead_letter(self, sub: Subscription, topic: str, payload: dict[str, Any], exc: Exception,
-                           attempts: int, *, id: str, subject: str) -> None:
+    async def _dead_letter(
+        self,
+        sub: Subscription,
+        topic: str,
+        payload: dict[str, Any],
+        exc: Exception,
+        attempts: int,
+        *,
+        id: str,
+        subject: str,
+    ) -> None:
         letter = Event.new(
             DEADLETTER_TYPE,
             source=f"/minwon/{sub.group}",
@@ -198,8 +235,15 @@ class SqliteBus:
     next start. A record that does not parse is dead-lettered and skipped.
     """
 
-    def __init__(self, path: str | Path, *, poll_interval: float = 0.2, retry: RetryPolicy | None = None,
-                 batch: int = 200, lanes: int = 32):
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        poll_interval: float = 0.2,
+        retry: RetryPolicy | None = None,
+        batch: int = 200,
+        lanes: int = 32,
+    ):
         self._w = SqliteWriter(connect(path), "events")
         self._w.conn.executescript(
             """
@@ -252,8 +296,11 @@ class SqliteBus:
         contracts.check(topic, event)
         with telemetry.publish_span("sqlite", topic, event) as event:
             row = (topic, event.subject, event.id, event.time.isoformat(), event.to_json().decode())
-            await self._w.write(lambda conn: conn.execute(
-                "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, ?, ?, ?, ?)", row))
+            await self._w.write(
+                lambda conn: conn.execute(
+                    "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, ?, ?, ?, ?)", row
+                )
+            )
         telemetry.PUBLISHED.labels(topic=topic).inc()
         for wake in self._wakes.get(topic, ()):
             wake.set()
@@ -282,9 +329,13 @@ class SqliteBus:
 
     async def _commit(self, group: str, done: dict[str, int]) -> None:
         items = [(group, topic, seq) for topic, seq in done.items()]
-        await self._w.write(lambda conn: conn.executemany(
-            "INSERT INTO positions (grp, topic, seq) VALUES (?, ?, ?) "
-            "ON CONFLICT(grp, topic) DO UPDATE SET seq = MAX(seq, excluded.seq)", items))
+        await self._w.write(
+            lambda conn: conn.executemany(
+                "INSERT INTO positions (grp, topic, seq) VALUES (?, ?, ?) "
+                "ON CONFLICT(grp, topic) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+                items,
+            )
+        )
 
     async def lag(self) -> dict[tuple[str, str, int], int]:
         """Events not yet handled, per (group, topic, partition); the embedded log has one partition."""
@@ -294,7 +345,8 @@ class SqliteBus:
             for sub in self._subs:
                 for topic, pos in self._positions(sub.group, sub.topics).items():
                     row = self._w.conn.execute(
-                        "SELECT COUNT(*) FROM log WHERE topic = ? AND seq > ?", (topic, pos)).fetchone()
+                        "SELECT COUNT(*) FROM log WHERE topic = ? AND seq > ?", (topic, pos)
+                    ).fetchone()
                     out[(sub.group, topic, 0)] = row[0]
             return out
 
@@ -357,26 +409,28 @@ class SqliteBus:
             await run(next(iter(lanes.values())))
             return
         # every lane finishes before the batch is retried, so no lane runs twice at once
-        failed = [r for r in await asyncio.gather(*(run(lane) for lane in lanes.values()), return_exceptions=True)
-                  if isinstance(r, BaseException)]
+        failed = [
+            r
+            for r in await asyncio.gather(*(run(lane) for lane in lanes.values()), return_exceptions=True)
+            if isinstance(r, BaseException)
+        ]
         if failed:
             raise failed[0]
 
-    async def read(
-        self, topics: Sequence[str], *, since: datetime | None = None
-    ) -> AsyncIterator[tuple[str, Event]]:
+    async def read(self, topics: Sequence[str], *, since: datetime | None = None) -> AsyncIterator[tuple[str, Event]]:
         """Every event of ``topics`` in log order (from ``since``), up to the end as it is now.
         Records that do not parse are skipped (they are dead-lettered by the consumers)."""
         marks = ",".join("?" * len(topics))
-        end = (await self._w.call(lambda: self._w.conn.execute(
-            "SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()))[0]
+        end = (await self._w.call(lambda: self._w.conn.execute("SELECT COALESCE(MAX(seq), 0) FROM log").fetchone()))[0]
         seq = 0
         while True:
-            rows = await self._w.call(lambda s=seq: self._w.conn.execute(
-                f"SELECT seq, topic, body FROM log WHERE topic IN ({marks}) AND seq > ? AND seq <= ? "
-                "ORDER BY seq LIMIT 500",
-                (*topics, s, end),
-            ).fetchall())
+            rows = await self._w.call(
+                lambda s=seq: self._w.conn.execute(
+                    f"SELECT seq, topic, body FROM log WHERE topic IN ({marks}) AND seq > ? AND seq <= ? "
+                    "ORDER BY seq LIMIT 500",
+                    (*topics, s, end),
+                ).fetchall()
+            )
             if not rows:
                 return
             for _seq, topic, body in rows:
@@ -456,8 +510,9 @@ class KafkaSecurity:
             return None
         from aiokafka.helpers import create_ssl_context
 
-        return create_ssl_context(cafile=self.cafile, certfile=self.certfile, keyfile=self.keyfile,
-                                  password=self.keyfile_password)
+        return create_ssl_context(
+            cafile=self.cafile, certfile=self.certfile, keyfile=self.keyfile, password=self.keyfile_password
+        )
 
     def client_options(self) -> dict[str, Any]:
         """Keyword arguments for aiokafka's clients (producer, consumer, admin)."""
@@ -467,8 +522,9 @@ class KafkaSecurity:
         if self.tls:
             options["ssl_context"] = self.ssl_context()
         if self.sasl:
-            options.update(sasl_mechanism=self.mechanism, sasl_plain_username=self.username,
-                           sasl_plain_password=self.password)
+            options.update(
+                sasl_mechanism=self.mechanism, sasl_plain_username=self.username, sasl_plain_password=self.password
+            )
         return options
 
     def faststream(self) -> Any:
@@ -502,9 +558,18 @@ class KafkaBus:
     """Each subscription is a FastStream subscriber in its own consumer group,
     committing after the handler (``AckPolicy.NACK_ON_ERROR``)."""
 
-    def __init__(self, bootstrap: str, *, client_id: str = "minwon", retry: RetryPolicy | None = None,
-                 prefix: str = "", partitions: int | None = None, security: KafkaSecurity | None = None,
-                 replication_factor: int = 1, min_insync_replicas: int | None = None):
+    def __init__(
+        self,
+        bootstrap: str,
+        *,
+        client_id: str = "minwon",
+        retry: RetryPolicy | None = None,
+        prefix: str = "",
+        partitions: int | None = None,
+        security: KafkaSecurity | None = None,
+        replication_factor: int = 1,
+        min_insync_replicas: int | None = None,
+    ):
         """``prefix`` namespaces topics and groups (one deployment, or one test, per prefix);
         ``partitions`` overrides the registry's partition counts (small test brokers);
         ``security`` is how every client connects (default: PLAINTEXT); ``replication_factor`` and
@@ -520,15 +585,21 @@ class KafkaBus:
         if replication_factor < 1:
             raise ValueError(f"replication factor {replication_factor}: at least 1")
         if min_insync_replicas is not None and not 1 <= min_insync_replicas <= replication_factor:
-            raise ValueError(f"min.insync.replicas {min_insync_replicas}: from 1 to the replication factor "
-                             f"({replication_factor})")
+            raise ValueError(
+                f"min.insync.replicas {min_insync_replicas}: from 1 to the replication factor ({replication_factor})"
+            )
         self._replication = replication_factor
         self._min_insync = min_insync_replicas
         # replicated topics: a write counts once min.insync.replicas have it (acks=1 would lose it with the leader)
         durable: dict[str, Any] = {"acks": "all"} if replication_factor > 1 else {}
         # FastStream's own logger writes colour-coded text; ours goes through the JSON formatter
-        self.broker = KafkaBroker(bootstrap, client_id=client_id, security=self._security.faststream(),
-                                  logger=logging.getLogger("minwon.faststream"), **durable)
+        self.broker = KafkaBroker(
+            bootstrap,
+            client_id=client_id,
+            security=self._security.faststream(),
+            logger=logging.getLogger("minwon.faststream"),
+            **durable,
+        )
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
         self._started = False
         self._groups: dict[str, set[str]] = {}
@@ -549,8 +620,7 @@ class KafkaBus:
             try:
                 event = Event.from_json(record.value or b"")
             except Exception as exc:  # noqa: BLE001
-                await deliverer.unparsable(sub, topic, record.value or b"",
-                                           f"{record.partition}:{record.offset}", exc)
+                await deliverer.unparsable(sub, topic, record.value or b"", f"{record.partition}:{record.offset}", exc)
                 return
             await deliverer.deliver(sub, topic, event)
 
@@ -571,8 +641,9 @@ class KafkaBus:
         from aiokafka.admin import AIOKafkaAdminClient, NewTopic
         from aiokafka.errors import TopicAlreadyExistsError
 
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin",
-                                    **self._security.client_options())
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-admin", **self._security.client_options()
+        )
         try:
             await admin.start()  # inside: a refused start (credentials, certificate) still closes the client
             existing = set(await admin.list_topics())
@@ -638,15 +709,17 @@ class KafkaBus:
         except Exception:  # noqa: BLE001
             return False
 
-    async def read(
-        self, topics: Sequence[str], *, since: datetime | None = None
-    ) -> AsyncIterator[tuple[str, Event]]:
+    async def read(self, topics: Sequence[str], *, since: datetime | None = None) -> AsyncIterator[tuple[str, Event]]:
         """Every event of ``topics`` from ``since`` (or the beginning) up to the end offsets
         as they are when the read starts; no consumer group, so nothing is committed."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    client_id=f"{self._client_id}-reader", **self._security.client_options())
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            client_id=f"{self._client_id}-reader",
+            **self._security.client_options(),
+        )
         try:
             await consumer.start()
             physical = [self._prefix + t for t in topics]
@@ -679,7 +752,7 @@ class KafkaBus:
                         except Exception:  # noqa: BLE001 - not an event (dead-lettered by the consumers)
                             continue
                         if since is None or event.time >= since:
-                            yield tp.topic[len(self._prefix):], event
+                            yield tp.topic[len(self._prefix) :], event
                 for tp in list(remaining):
                     if await consumer.position(tp) >= end[tp]:
                         remaining.discard(tp)
@@ -696,24 +769,29 @@ class KafkaBus:
             return {}
         options = self._security.client_options()
         admin = AIOKafkaAdminClient(bootstrap_servers=self._bootstrap, client_id=f"{self._client_id}-lag", **options)
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False,
-                                    client_id=f"{self._client_id}-lag", **options)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, client_id=f"{self._client_id}-lag", **options
+        )
         try:
             await admin.start()
             await consumer.start()
             out = {}
             for group, group_topics in groups.items():
                 committed = await admin.list_consumer_group_offsets(group)
-                parts = [TopicPartition(self._prefix + t, p) for t in sorted(group_topics)
-                         for p in sorted(await _partitions(consumer, self._prefix + t, attempts=3))]
+                parts = [
+                    TopicPartition(self._prefix + t, p)
+                    for t in sorted(group_topics)
+                    for p in sorted(await _partitions(consumer, self._prefix + t, attempts=3))
+                ]
                 if not parts:
                     continue
                 ends = await consumer.end_offsets(parts)
                 starts = await consumer.beginning_offsets(parts)
                 for tp in parts:
                     done = committed[tp].offset if tp in committed and committed[tp].offset >= 0 else starts[tp]
-                    out[(group[len(self._prefix):], tp.topic[len(self._prefix):], tp.partition)] = max(
-                        0, ends[tp] - done)
+                    out[(group[len(self._prefix) :], tp.topic[len(self._prefix) :], tp.partition)] = max(
+                        0, ends[tp] - done
+                    )
             return out
         finally:
             await consumer.stop()

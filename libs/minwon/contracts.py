@@ -93,6 +93,7 @@ SUBSCRIPTION_DELIVERY_DEAD = event_type("subscription", "delivery_dead")
 # (:func:`payload`, :class:`minwon.service.Handlers`), and docs/asyncapi-internal.yaml is generated
 # from it. A field added here is additive (v1); removing or retyping one is a v2.
 
+
 class Data(BaseModel):
     """The data of one event type. Unknown fields are refused: a producer and its consumers agree on
     every field, or a test fails."""
@@ -344,8 +345,9 @@ class Placement(Data):
     department: str = Field(description="Code of the handling department.")
     department_name: str
     department_phone: str | None = None
-    department_hours: dict[str, Any] | None = Field(None, description=(
-        "The department's working hours (service targets follow them); null: the standard calendar."))
+    department_hours: dict[str, Any] | None = Field(
+        None, description=("The department's working hours (service targets follow them); null: the standard calendar.")
+    )
     priority: bool
     kind: str
     received_at: AwareDatetime | None

@@ -60,7 +60,6 @@ class Sealer:
         digest = hmac.new(self._keys[self.key_id], value.encode(), hashlib.sha256).hexdigest()
         return f"p-{digest[:24]}"
 
-
     @property
     def key_ids(self) -> list[str]:
         """The current key id first, then the old ones."""

@@ -97,13 +97,17 @@ class Letter:
     def refusal(self) -> str | None:
         """Why this letter cannot be redriven, or None."""
         if self.redriven_at:
-            return (f"letter {self.id} was already redriven at {self.redriven_at}; if its group failed again, "
-                    "a new letter with the same id appears in `minwon deadletter list`")
+            return (
+                f"letter {self.id} was already redriven at {self.redriven_at}; if its group failed again, "
+                "a new letter with the same id appears in `minwon deadletter list`"
+            )
         if self.event is None:
             where = f" at {self.position}" if self.position else ""
             kind = "an unparsable record" if self.raw is not None else "no original event"
-            return (f"letter {self.id} holds {kind}{where} from {self.topic or 'an unknown topic'}, "
-                    "not an event: it cannot be redriven; fix the producer, then publish a corrected event by hand")
+            return (
+                f"letter {self.id} holds {kind}{where} from {self.topic or 'an unknown topic'}, "
+                "not an event: it cannot be redriven; fix the producer, then publish a corrected event by hand"
+            )
         if not self.topic:
             return f"letter {self.id} does not name the topic its event came from: it cannot be redriven"
         return None
@@ -161,11 +165,14 @@ def collect(events: Iterable[Event]) -> list[Letter]:
     return out
 
 
-def select(letters: Iterable[Letter], *, everything: bool = False, group: str | None = None,
-           topic: str | None = None) -> list[Letter]:
+def select(
+    letters: Iterable[Letter], *, everything: bool = False, group: str | None = None, topic: str | None = None
+) -> list[Letter]:
     return [
-        x for x in letters
-        if (everything or not x.redriven_at) and (group is None or x.group == group)
+        x
+        for x in letters
+        if (everything or not x.redriven_at)
+        and (group is None or x.group == group)
         and (topic is None or x.topic == topic)
     ]
 
@@ -229,9 +236,13 @@ def open_bus(settings: Settings) -> Bus:
         if not path.is_file():
             raise DeadLetterError(f"no event log at {path} (set MINWON_DATA_DIR, or MINWON_BACKEND=distributed)")
         return SqliteBus(path)
-    return KafkaBus(settings.kafka_bootstrap_servers, client_id="minwon-deadletter",
-                    prefix=settings.kafka_topic_prefix, partitions=settings.kafka_partitions,
-                    security=KafkaSecurity.from_settings(settings))
+    return KafkaBus(
+        settings.kafka_bootstrap_servers,
+        client_id="minwon-deadletter",
+        prefix=settings.kafka_topic_prefix,
+        partitions=settings.kafka_partitions,
+        security=KafkaSecurity.from_settings(settings),
+    )
 
 
 async def close_bus(bus: Bus) -> None:
@@ -286,8 +297,9 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         letters = await read(bus)
         if args.deadletter_command == "list":
             chosen = select(letters, everything=args.everything, group=args.group, topic=args.topic)
-            print(json.dumps([x.summary() for x in chosen], ensure_ascii=False, indent=2) if args.json
-                  else table(chosen))
+            print(
+                json.dumps([x.summary() for x in chosen], ensure_ascii=False, indent=2) if args.json else table(chosen)
+            )
         elif args.deadletter_command == "show":
             print(json.dumps(find(letters, args.letter_id).detail(), ensure_ascii=False, indent=2))
         elif args.letter_id:
@@ -310,8 +322,10 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
 async def _redrive_one(bus: Bus, letter: Letter, *, dry_run: bool) -> None:
     await redrive(bus, letter, at=datetime.now(UTC), dry_run=dry_run)
     assert letter.event is not None
-    print(f"{'would redrive' if dry_run else 'redriven'} {letter.id}: {letter.event.type} {letter.event.id} "
-          f"-> {letter.topic}")
+    print(
+        f"{'would redrive' if dry_run else 'redriven'} {letter.id}: {letter.event.type} {letter.event.id} "
+        f"-> {letter.topic}"
+    )
 
 
 def table(letters: Sequence[Letter]) -> str:

@@ -167,8 +167,9 @@ class MongoCollection:
             keys = await self._keys_of(id, version - 1)
             if keys is None:  # not at our base: our base's writer has not finished (or crashed)
                 current = await self._c.find_one({"_id": id})
-                if current is None or (int(current.get("_v", 0)) < version - 1
-                                       and not await self._marked(id, version - 1)):
+                if current is None or (
+                    int(current.get("_v", 0)) < version - 1 and not await self._marked(id, version - 1)
+                ):
                     # no such base version (one never stored, or the document deleted): our marker
                     # must not stand for a write that did not happen
                     await self._m.delete_one({"_id": self._key(id, version)})
@@ -355,7 +356,8 @@ class MongoStore:
 
         telemetry.instrument_mongodb()  # before the client: its command listener is registered globally
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=5000)
+            uri, tz_aware=True, serverSelectionTimeoutMS=5000
+        )
         self._db = self._client[database]
         self._choice = atomic.strip().lower()
         self._mode: bool | None = {"true": True, "false": False}.get(self._choice)
@@ -513,14 +515,13 @@ class SqliteCollection:
         await self._change(doc["_id"], lambda _: (doc, None))
 
     async def delete(self, id: str) -> bool:
-        return bool(await self._w.write(
-            lambda conn: conn.execute(f"DELETE FROM {self._t} WHERE id = ?", (id,)).rowcount == 1))
+        return bool(
+            await self._w.write(lambda conn: conn.execute(f"DELETE FROM {self._t} WHERE id = ?", (id,)).rowcount == 1)
+        )
 
     def _select(self, where: Mapping[str, Any] | None, sort: Sort, limit: int, skip: int) -> tuple[str, list[Any]]:
         sql_where, params = _compile(where)
-        order = ", ".join(
-            f"json_extract(doc, '{_path(f)}') {'DESC' if d < 0 else 'ASC'}" for f, d in sort
-        )
+        order = ", ".join(f"json_extract(doc, '{_path(f)}') {'DESC' if d < 0 else 'ASC'}" for f, d in sort)
         sql = f"SELECT doc FROM {self._t} WHERE {sql_where}"
         if order:
             sql += f" ORDER BY {order}"

@@ -30,11 +30,11 @@ def check_extension(*, original: str, requested: str | None, granted: int, citiz
     """Refuse an extension the rule does not allow: a second one without the citizen's consent
     (409), a first one longer than the original period (422 naming ``period``)."""
     if granted >= 1 and not citizen_consent:
-        raise Conflict("a second extension needs the citizen's consent (citizen_consent: true)",
-                       extensions=granted)
+        raise Conflict("a second extension needs the citizen's consent (citizen_consent: true)", extensions=granted)
     if requested is None:
         return
     asked = working_hours(requested)
     if granted == 0 and asked > working_hours(original, field="original_period"):
-        raise Invalid("period", f"the first extension is at most the original period ({original}); "
-                                f"{requested} is longer")
+        raise Invalid(
+            "period", f"the first extension is at most the original period ({original}); {requested} is longer"
+        )

@@ -120,8 +120,12 @@ def _zero_metrics(services: Sequence[Service], app: Litestar, registry: Registry
             groups.setdefault(group, set()).update(topics)
     telemetry.zero_bus(groups, [t.name for t in TOPICS])
     service_of = registry.service_of if registry else _host
-    telemetry.zero_http((service_of(r.path_format), m, r.path_format) for r in app.routes
-                        for m in sorted(getattr(r, "methods", ())) if m not in ("HEAD", "OPTIONS"))
+    telemetry.zero_http(
+        (service_of(r.path_format), m, r.path_format)
+        for r in app.routes
+        for m in sorted(getattr(r, "methods", ()))
+        if m not in ("HEAD", "OPTIONS")
+    )
     if registry is None:
         return
     departments = list(registry.departments())
@@ -148,8 +152,10 @@ async def _bounded(step: str, work: Awaitable[None], seconds: float = SHUTDOWN_S
         if not task.cancelled() and task.exception() is not None:
             log.warning("shutdown step failed", extra={"step": step, "error": repr(task.exception())})
         return
-    log.error("shutdown step did not finish; left behind", extra={"step": step, "seconds": seconds,
-                                                                    "awaiting": _awaiting(task)})
+    log.error(
+        "shutdown step did not finish; left behind",
+        extra={"step": step, "seconds": seconds, "awaiting": _awaiting(task)},
+    )
     task.cancel()
 
 
@@ -186,20 +192,27 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
             stores={n: SqliteStore(settings.data_dir / f"{n}.db") for n in names},
         )
     return Infrastructure(
-        bus=KafkaBus(settings.kafka_bootstrap_servers, client_id=f"minwon-{'-'.join(names)}"[:60],
-                     prefix=settings.kafka_topic_prefix, partitions=settings.kafka_partitions,
-                     security=KafkaSecurity.from_settings(settings),
-                     replication_factor=settings.kafka_replication_factor,
-                     min_insync_replicas=settings.kafka_min_insync_replicas),
-        stores={n: MongoStore(settings.mongodb_uri, settings.database(n), atomic=settings.mongodb_atomic)
-                for n in names},
+        bus=KafkaBus(
+            settings.kafka_bootstrap_servers,
+            client_id=f"minwon-{'-'.join(names)}"[:60],
+            prefix=settings.kafka_topic_prefix,
+            partitions=settings.kafka_partitions,
+            security=KafkaSecurity.from_settings(settings),
+            replication_factor=settings.kafka_replication_factor,
+            min_insync_replicas=settings.kafka_min_insync_replicas,
+        ),
+        stores={
+            n: MongoStore(settings.mongodb_uri, settings.database(n), atomic=settings.mongodb_atomic) for n in names
+        },
     )
 
 
-def build_services(settings: Settings, registry: Registry, names: Sequence[str], infra: Infrastructure, *,
-                   clock: Clock = system_clock) -> list[Service]:
-    return [registry.entry(name).bootstrap(settings, store=infra.stores[name], bus=infra.bus, clock=clock)
-            for name in names]
+def build_services(
+    settings: Settings, registry: Registry, names: Sequence[str], infra: Infrastructure, *, clock: Clock = system_clock
+) -> list[Service]:
+    return [
+        registry.entry(name).bootstrap(settings, store=infra.stores[name], bus=infra.bus, clock=clock) for name in names
+    ]
 
 
 def _domain_error(_: Request, exc: DomainError) -> Response:
@@ -258,12 +271,22 @@ def _internal_error(request: Request, exc: Exception) -> Response:
     trace_id = trace.format_trace_id(context.trace_id) if context.is_valid else uuid.uuid4().hex
     span.record_exception(exc)
     span.set_status(trace.Status(trace.StatusCode.ERROR, type(exc).__name__))
-    log.error("unhandled error", exc_info=exc, extra={
-        "trace_id": trace_id, "method": request.method, "error": type(exc).__name__,
-        "route": request.scope.get("path_template") or request.scope["path"]})
+    log.error(
+        "unhandled error",
+        exc_info=exc,
+        extra={
+            "trace_id": trace_id,
+            "method": request.method,
+            "error": type(exc).__name__,
+            "route": request.scope.get("path_template") or request.scope["path"],
+        },
+    )
     return Response(
-        {"error": "internal", "message": "an unexpected error; quote the trace id when reporting it",
-         "trace_id": trace_id},
+        {
+            "error": "internal",
+            "message": "an unexpected error; quote the trace id when reporting it",
+            "trace_id": trace_id,
+        },
         status_code=500,
         media_type=MediaType.JSON,
     )
@@ -272,17 +295,27 @@ def _internal_error(request: Request, exc: Exception) -> Response:
 def _unavailable_errors() -> ExceptionHandlersMap:
     from pymongo.errors import ConnectionFailure, ServerSelectionTimeoutError
 
-    return {ConnectionFailure: _unavailable, ServerSelectionTimeoutError: _unavailable,
-            sqlite3.OperationalError: _unavailable}
+    return {
+        ConnectionFailure: _unavailable,
+        ServerSelectionTimeoutError: _unavailable,
+        sqlite3.OperationalError: _unavailable,
+    }
 
 
-def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str = "minwon",
-               extra_routes: Sequence[ControllerRouterHandler] = (), verifier: auth.Verifier | None = None,
-               registry: Registry | None = None) -> Litestar:
+def create_app(
+    services: Sequence[Service],
+    infra: Infrastructure,
+    *,
+    title: str = "minwon",
+    extra_routes: Sequence[ControllerRouterHandler] = (),
+    verifier: auth.Verifier | None = None,
+    registry: Registry | None = None,
+) -> Litestar:
     """The app; every request passes :class:`minwon.auth.AuthMiddleware` first (``verifier``: the
     deployment's identity sources; default: built-in accounts with the development secret).
     ``registry`` labels requests by service and zeroes the services' metrics (without: ``host``)."""
     verifier = verifier or auth.Verifier(local_key=DEV_AUTH_SECRET)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         for svc in services:
@@ -333,18 +366,23 @@ def create_app(services: Sequence[Service], infra: Infrastructure, *, title: str
             Exception: _internal_error,
         },
         # outermost first: identity before any parsing
-        middleware=[telemetry.http_middleware(registry.service_of if registry else _host),
-                    DefineMiddleware(auth.AuthMiddleware, verifier=verifier), limits.body_limits()],
+        middleware=[
+            telemetry.http_middleware(registry.service_of if registry else _host),
+            DefineMiddleware(auth.AuthMiddleware, verifier=verifier),
+            limits.body_limits(),
+        ],
         request_max_body_size=limits.MAX_BODY_BYTES,
-        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema",
-                                     render_plugins=[SwaggerRenderPlugin()]),
+        openapi_config=OpenAPIConfig(
+            title=title, version="1.0.0", path="/schema", render_plugins=[SwaggerRenderPlugin()]
+        ),
         logging_config=None,
         debug=False,
     )
 
 
-def build_app(settings: Settings, registry: Registry, names: Sequence[str] | None = None, *,
-              clock: Clock = system_clock) -> Litestar:
+def build_app(
+    settings: Settings, registry: Registry, names: Sequence[str] | None = None, *, clock: Clock = system_clock
+) -> Litestar:
     """The app for ``names`` (default: every service of ``registry``, with its front). In production
     (distributed, or ``MINWON_ENV=production``) it first refuses development secrets
     (:class:`minwon.settings.DevelopmentSecrets`), before connecting to anything."""
@@ -354,11 +392,13 @@ def build_app(settings: Settings, registry: Registry, names: Sequence[str] | Non
     if settings.production:
         own = [*(c for e in entries for c in e.settings), *(registry.front_settings if front_too else ())]
         also = [name for path in own for name in development_defaults(_settings_class(path)())]
-        refuse_development_secrets(settings, fields={"auth_secret", *(f for e in entries for f in e.secrets)},
-                                   also=also)
+        refuse_development_secrets(
+            settings, fields={"auth_secret", *(f for e in entries for f in e.secrets)}, also=also
+        )
     infra = build_infrastructure(settings, names)
     services = build_services(settings, registry, names, infra, clock=clock)
     title = "minwon" if len(names) > 1 else f"minwon {names[0]}"
     extra = registry.front(settings) if front_too and registry.front else []
-    return create_app(services, infra, title=title, extra_routes=extra, verifier=auth.verifier_from(settings),
-                      registry=registry)
+    return create_app(
+        services, infra, title=title, extra_routes=extra, verifier=auth.verifier_from(settings), registry=registry
+    )

@@ -75,8 +75,15 @@ def body_limits(max_bytes: int = MAX_BODY_BYTES, max_depth: int = MAX_JSON_DEPTH
                 await _refuse(send, _too_large(max_bytes))
                 return
             if json_depth(body) > max_depth:
-                await _refuse(send, DomainError("invalid_body", f"the JSON body nests deeper than {max_depth} "
-                                                                "levels of arrays and objects", 400, field="body"))
+                await _refuse(
+                    send,
+                    DomainError(
+                        "invalid_body",
+                        f"the JSON body nests deeper than {max_depth} levels of arrays and objects",
+                        400,
+                        field="body",
+                    ),
+                )
                 return
             await app(scope, replay, send)
 
@@ -122,8 +129,10 @@ def _too_large(max_bytes: int) -> DomainError:
 async def _refuse(send: Send, error: DomainError) -> None:
     content = json.dumps(error.body(), ensure_ascii=False).encode()
     start: HTTPResponseStartEvent = {
-        "type": "http.response.start", "status": error.status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())]}
+        "type": "http.response.start",
+        "status": error.status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
+    }
     await send(start)
     done: HTTPResponseBodyEvent = {"type": "http.response.body", "body": content, "more_body": False}
     await send(done)

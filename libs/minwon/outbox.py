@@ -73,8 +73,9 @@ class Aggregates:
     async def get(self, id: str) -> Doc | None:
         return public(await self.coll.get(id))
 
-    async def apply(self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20,
-                    publish: bool = True) -> Applied:
+    async def apply(
+        self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20, publish: bool = True
+    ) -> Applied:
         """Load, decide, and write state + cause + events in one compare-and-set.
 
         ``decide`` receives the current state (``None`` if there is none) and
@@ -106,9 +107,7 @@ class Aggregates:
                 {"id": e.id, "topic": topic, "event": telemetry.inject(e).to_doc()} for topic, e in events
             ]
             written = (
-                await self.coll.create(new)
-                if doc is None
-                else await self.coll.update(new, expected_version=doc["_v"])
+                await self.coll.create(new) if doc is None else await self.coll.update(new, expected_version=doc["_v"])
             )
             if written:
                 new["_v"] = (int(doc["_v"]) if doc else 0) + 1  # as both adapters number versions
@@ -223,8 +222,9 @@ class Relay:
                 if len(found) < 200 or not any(flushed):
                     break
         if total:
-            log.warning("outbox sweep published events left unpublished (a crash or an outage)",
-                        extra={"events": total})
+            log.warning(
+                "outbox sweep published events left unpublished (a crash or an outage)", extra={"events": total}
+            )
         return total
 
     async def _run(self) -> None:

@@ -80,8 +80,10 @@ class GroupedService(Service):
     """(suffix, topics, handler)."""
 
     def all_subscriptions(self) -> list[tuple[str, Sequence[str], Handler]]:
-        return [*super().all_subscriptions(),
-                *((f"{self.group}-{suffix}", topics, handler) for suffix, topics, handler in self.groups)]
+        return [
+            *super().all_subscriptions(),
+            *((f"{self.group}-{suffix}", topics, handler) for suffix, topics, handler in self.groups),
+        ]
 
 
 async def _every(interval: float, one_pass: Loop, name: str) -> None:

@@ -39,9 +39,14 @@ class Settings(BaseSettings):
     backend: Literal["embedded", "distributed"] = "embedded"
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     mongodb_uri: str = Field("mongodb://127.0.0.1:27017/", validation_alias="MONGODB_URI")
-    mongodb_atomic: str = Field("auto", pattern="^(auto|true|false)$", description=(
-        "Compare-and-set by the server's atomic conditional replace (MongoDB) or by version markers "
-        "(FerretDB): auto asks the server's buildInfo once"))
+    mongodb_atomic: str = Field(
+        "auto",
+        pattern="^(auto|true|false)$",
+        description=(
+            "Compare-and-set by the server's atomic conditional replace (MongoDB) or by version markers "
+            "(FerretDB): auto asks the server's buildInfo once"
+        ),
+    )
     kafka_topic_prefix: str = ""
     kafka_partitions: int | None = None
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -100,8 +105,11 @@ class Settings(BaseSettings):
     def development_secrets(self, fields: Iterable[str] | None = None) -> list[str]:
         """The environment variables (of ``fields``; default: all) still at their public development default."""
         wanted = set(DEVELOPMENT_SECRETS if fields is None else fields)
-        return [f"MINWON_{name.upper()}" for name, default in DEVELOPMENT_SECRETS.items()
-                if name in wanted and getattr(self, name) == default]
+        return [
+            f"MINWON_{name.upper()}"
+            for name, default in DEVELOPMENT_SECRETS.items()
+            if name in wanted and getattr(self, name) == default
+        ]
 
 
 def development_defaults(settings: BaseSettings) -> list[str]:
@@ -111,14 +119,18 @@ def development_defaults(settings: BaseSettings) -> list[str]:
     found = []
     for name, info in type(settings).model_fields.items():
         default = info.default
-        if isinstance(default, str) and (default == DEV_KEY or "development" in default) \
-                and getattr(settings, name) == default:
+        if (
+            isinstance(default, str)
+            and (default == DEV_KEY or "development" in default)
+            and getattr(settings, name) == default
+        ):
             found.append(f"{prefix}{name}".upper())
     return found
 
 
-def refuse_development_secrets(settings: Settings, *, fields: Iterable[str] | None = None,
-                               also: Iterable[str] = ()) -> None:
+def refuse_development_secrets(
+    settings: Settings, *, fields: Iterable[str] | None = None, also: Iterable[str] = ()
+) -> None:
     """In production (``MINWON_ENV=production`` or the distributed backend), fail naming every
     variable still at its development default: of ``fields`` (the secrets the services being
     started use; default: all), and ``also`` (more variables the caller found at their default,
@@ -131,4 +143,5 @@ def refuse_development_secrets(settings: Settings, *, fields: Iterable[str] | No
         raise DevelopmentSecrets(
             f"refusing to start ({why}): {', '.join(found)} "
             f"{'is' if len(found) == 1 else 'are'} still at the development default; "
-            "set each to this deployment's own secret (docs/security.md)")
+            "set each to this deployment's own secret (docs/security.md)"
+        )

@@ -40,16 +40,19 @@ DEADLETTERED = Counter(
     "minwon_bus_deadlettered_total", "Events dead-lettered after the retry limit", ["group", "topic"]
 )
 PROCESSING = Histogram(
-    "minwon_bus_processing_seconds", "Handler time per event, retries included", ["group", "topic"],
+    "minwon_bus_processing_seconds",
+    "Handler time per event, retries included",
+    ["group", "topic"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-LAG = Gauge("minwon_bus_consumer_lag", "Events not yet handled, per group, topic and partition",
-            ["group", "topic", "partition"])
-HTTP_REQUESTS = Counter(
-    "minwon_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+LAG = Gauge(
+    "minwon_bus_consumer_lag", "Events not yet handled, per group, topic and partition", ["group", "topic", "partition"]
 )
+HTTP_REQUESTS = Counter("minwon_http_requests_total", "HTTP requests", ["service", "method", "route", "status"])
 HTTP_LATENCY = Histogram(
-    "minwon_http_request_duration_seconds", "HTTP request latency", ["service", "method", "route"],
+    "minwon_http_request_duration_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 
@@ -75,14 +78,19 @@ def publish_span(system: str, topic: str, event: Event) -> Iterator[Event]:
         with tracer.start_as_current_span(
             f"{topic} publish",
             kind=trace.SpanKind.PRODUCER,
-            attributes={"messaging.system": system, "messaging.destination.name": topic,
-                        "messaging.operation.type": "send", "messaging.message.id": event.id,
-                        "cloudevents.event_type": event.type},
+            attributes={
+                "messaging.system": system,
+                "messaging.destination.name": topic,
+                "messaging.operation.type": "send",
+                "messaging.message.id": event.id,
+                "cloudevents.event_type": event.type,
+            },
         ):
             carrier: dict[str, str] = {}
             _propagator.inject(carrier)
-            yield event.model_copy(update={"traceparent": carrier["traceparent"]}) if "traceparent" in carrier \
-                else event
+            yield (
+                event.model_copy(update={"traceparent": carrier["traceparent"]}) if "traceparent" in carrier else event
+            )
     finally:
         if token is not None:
             context.detach(token)
@@ -193,7 +201,8 @@ def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASG
             ids: dict[str, str] = {}
             try:
                 with tracer.start_as_current_span(
-                    f"{scope['method']} {scope['path']}", kind=trace.SpanKind.SERVER,
+                    f"{scope['method']} {scope['path']}",
+                    kind=trace.SpanKind.SERVER,
                     attributes={"http.request.method": scope["method"], "url.path": scope["path"]},
                 ) as span:
                     ctx = span.get_span_context()
@@ -213,8 +222,17 @@ def http_middleware(service_of: Callable[[str], str]) -> Callable[[ASGIApp], ASG
                 HTTP_LATENCY.labels(service, scope["method"], route).observe(seconds)
                 if route not in QUIET_ROUTES:
                     # the route template, never the path or the query: no receipt numbers, codes or tokens
-                    ACCESS.info("request", extra={"method": scope["method"], "route": route, "service": service,
-                                                  "status": status["code"], "ms": round(seconds * 1000, 1), **ids})
+                    ACCESS.info(
+                        "request",
+                        extra={
+                            "method": scope["method"],
+                            "route": route,
+                            "service": service,
+                            "status": status["code"],
+                            "ms": round(seconds * 1000, 1),
+                            **ids,
+                        },
+                    )
 
         return middleware
 
@@ -295,4 +313,3 @@ def _async(hook: Callable[..., None]) -> Callable[..., Any]:
         hook(*args)
 
     return run
-

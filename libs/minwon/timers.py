@@ -80,8 +80,7 @@ class TimeIndex:
             if await (self.coll.create(new) if doc is None else self.coll.update(new, expected_version=doc["_v"])):
                 return
 
-    async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None
-                           ) -> None:
+    async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
         """File the watched times of ``after`` that are new, or whose document changed state."""
         if not after:
             return
@@ -115,8 +114,10 @@ class TimeIndex:
         self._cursor = reached
         await self.coll.put({"_id": CURSOR, "minute": reached})
         if old is not None:  # (at most two hours of them: a longer gap leaves a few behind)
-            minute = max(datetime.strptime(old, MINUTE).replace(tzinfo=UTC),
-                         datetime.strptime(reached, MINUTE).replace(tzinfo=UTC) - timedelta(hours=2))
+            minute = max(
+                datetime.strptime(old, MINUTE).replace(tzinfo=UTC),
+                datetime.strptime(reached, MINUTE).replace(tzinfo=UTC) - timedelta(hours=2),
+            )
             while _minute(minute) < reached:
                 for shard in range(self.shards):
                     await self.coll.delete(f"{_minute(minute)}/{shard}")
@@ -135,15 +136,26 @@ class TimeIndex:
     def rescan_due(self, now: datetime) -> bool:
         """Time for the slow safety-net query: at start, every ``rescan_every`` seconds, and on every
         pass while the last one filled its page (a backlog after downtime drains a page a pass)."""
-        if self._backlog or self._last_rescan is None or \
-                abs((now - self._last_rescan).total_seconds()) >= self.rescan_every:
+        if (
+            self._backlog
+            or self._last_rescan is None
+            or abs((now - self._last_rescan).total_seconds()) >= self.rescan_every
+        ):
             self._last_rescan = now
             return True
         return False
 
 
-async def due_ids(index: TimeIndex, source: Collection, *, now: datetime, limit: int, time_field: str,
-                  where: Mapping[str, Any], scan: Any) -> list[str]:
+async def due_ids(
+    index: TimeIndex,
+    source: Collection,
+    *,
+    now: datetime,
+    limit: int,
+    time_field: str,
+    where: Mapping[str, Any],
+    scan: Any,
+) -> list[str]:
     """One pass: the ids of ``source`` whose ``time_field`` has come and which match ``where``
     (equality or ``$in`` only), earliest first. Candidates come from the wheel; ``scan()`` (the
     plain query) runs as a safety net every ``rescan_every`` seconds."""

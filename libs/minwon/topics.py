@@ -38,20 +38,34 @@ DEADLETTER = "minwon.deadletter.v1"
 PUBLIC = "minwon.public.complaints.v1"
 
 TOPICS: tuple[TopicSpec, ...] = (
-    TopicSpec(COMPLAINTS, "intake", "Complaint lifecycle: received, acknowledged, supplementation, "
-              "extension, transfer, closed, withdrawn, revisit reported. PII-free."),
+    TopicSpec(
+        COMPLAINTS,
+        "intake",
+        "Complaint lifecycle: received, acknowledged, supplementation, "
+        "extension, transfer, closed, withdrawn, revisit reported. PII-free.",
+    ),
     TopicSpec(ROUTING, "routing", "Routed to a department, assigned to a handler, reassigned. PII-free."),
     TopicSpec(DEADLINES, "deadline", "Legal clocks: set, updated, warnings, escalations, breaches, SLA misses."),
     TopicSpec(NOTIFICATIONS, "notification", "Delivery outcomes of notices to citizens and staff. PII-free."),
     TopicSpec(COMPENSATIONS, "compensation", "Vouchers granted, refused or reversed. PII-free."),
     TopicSpec(SURVEYS, "survey", "Survey invitations, responses, low scores. PII-free."),
-    TopicSpec(PRIVATE, "intake", "Sealed (AES-GCM) title, body and contact details of each complaint; "
-              "restricted by ACL to intake (write), routing and notification (read).", restricted=True),
-    TopicSpec(DEADLETTER, "all", "Events a consumer kept failing on, with the error.", partitions=3,
-              retention_ms=4 * WEEK_MS),
-    TopicSpec(PUBLIC, "notification", "Public complaint events for other agencies (contract: docs/public-events.md, "
-              "docs/asyncapi.yaml): a pseudonymous complaint id, kind, category, district, department, channel, "
-              "times, due dates, outcome. No personal data, no free text; keyed by the pseudonymous id."),
+    TopicSpec(
+        PRIVATE,
+        "intake",
+        "Sealed (AES-GCM) title, body and contact details of each complaint; "
+        "restricted by ACL to intake (write), routing and notification (read).",
+        restricted=True,
+    ),
+    TopicSpec(
+        DEADLETTER, "all", "Events a consumer kept failing on, with the error.", partitions=3, retention_ms=4 * WEEK_MS
+    ),
+    TopicSpec(
+        PUBLIC,
+        "notification",
+        "Public complaint events for other agencies (contract: docs/public-events.md, "
+        "docs/asyncapi.yaml): a pseudonymous complaint id, kind, category, district, department, channel, "
+        "times, due dates, outcome. No personal data, no free text; keyed by the pseudonymous id.",
+    ),
 )
 
 LIFECYCLE = (COMPLAINTS, ROUTING, DEADLINES)

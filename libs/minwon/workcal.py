@@ -104,8 +104,7 @@ class WorkCalendar:
     @property
     def around_the_clock(self) -> bool:
         """Every hour of every day is working time (24시간·연중무휴)."""
-        return (self.periods == ((MIDNIGHT, MIDNIGHT),) and len(self.weekdays) == 7
-                and self.open_on_holidays)
+        return self.periods == ((MIDNIGHT, MIDNIGHT),) and len(self.weekdays) == 7 and self.open_on_holidays
 
     def with_holidays(self, dates: Iterable[date]) -> WorkCalendar:
         """A new calendar that also treats ``dates`` as holidays."""
@@ -115,8 +114,7 @@ class WorkCalendar:
         """This calendar (its zone, years and added holidays) with other working hours; None keeps it."""
         if hours is None:
             return self
-        return replace(self, periods=hours.periods, weekdays=hours.weekdays,
-                       open_on_holidays=hours.open_on_holidays)
+        return replace(self, periods=hours.periods, weekdays=hours.weekdays, open_on_holidays=hours.open_on_holidays)
 
     def holiday_name(self, d: date) -> str | None:
         """The holiday's name (public, substitute, election or added), or None."""
@@ -363,8 +361,9 @@ class WorkingHours:
         return {
             "always_open": self.around_the_clock,
             "days": [WEEKDAYS[i] for i in sorted(self.weekdays)],
-            "periods": [f"{start:%H:%M}-{'24:00' if end == MIDNIGHT else f'{end:%H:%M}'}"
-                        for start, end in self.periods],
+            "periods": [
+                f"{start:%H:%M}-{'24:00' if end == MIDNIGHT else f'{end:%H:%M}'}" for start, end in self.periods
+            ],
             "open_on_holidays": self.open_on_holidays,
         }
 

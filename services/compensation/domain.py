@@ -125,8 +125,10 @@ class Charter:
             wb = rules["whistleblower"]
             bands = tuple(
                 sorted(
-                    (Band(int(b["over_krw"]), int(b["base_krw"]), Decimal(str(b["rate_percent"])))
-                     for b in wb["bands"]),
+                    (
+                        Band(int(b["over_krw"]), int(b["base_krw"]), Decimal(str(b["rate_percent"])))
+                        for b in wb["bands"]
+                    ),
                     key=lambda b: b.over_krw,
                 )
             )
@@ -174,8 +176,10 @@ class Charter:
             },
             "staff_revisit": {"amount_krw": self.revisit_krw, "instrument": self.revisit_instrument},
             "whistleblower": {
-                "bands": [{"over_krw": b.over_krw, "base_krw": b.base_krw, "rate_percent": str(b.rate_percent)}
-                          for b in self.whistleblower.bands],
+                "bands": [
+                    {"over_krw": b.over_krw, "base_krw": b.base_krw, "rate_percent": str(b.rate_percent)}
+                    for b in self.whistleblower.bands
+                ],
                 "no_recovery_krw": self.whistleblower.no_recovery_krw,
                 "maximum_krw": self.whistleblower.maximum_krw,
                 "round_down_to_krw": self.whistleblower.round_down_to_krw,
@@ -227,8 +231,11 @@ def note_received(case: Case, data: Mapping[str, Any], *, now: datetime, settle:
 
 
 def note_supplementation(case: Case, occurred_at: str | None = None) -> Case:
-    return replace(case, supplementation_requested=True,
-                   supplementation_requested_at=_earliest(case.supplementation_requested_at, occurred_at))
+    return replace(
+        case,
+        supplementation_requested=True,
+        supplementation_requested_at=_earliest(case.supplementation_requested_at, occurred_at),
+    )
 
 
 def note_extension(case: Case, occurred_at: str | None = None) -> Case:
@@ -267,12 +274,16 @@ def note_revisit(case: Case, *, occurrence: str, occurred_at: str, now: datetime
         return case
     pending = {"occurrence": occurrence, "occurred_at": occurred_at, "recorded_at": now.isoformat()}
     after = _iso(now + settle)
-    return replace(case, revisits=(*case.revisits, pending),
-                   revisit_evaluate_after=min(case.revisit_evaluate_after or after, after))
+    return replace(
+        case,
+        revisits=(*case.revisits, pending),
+        revisit_evaluate_after=min(case.revisit_evaluate_after or after, after),
+    )
 
 
-def assess_revisits(case: Case, charter: Charter, *, now: datetime, facts_wait: timedelta) -> tuple[
-        list[Claim], datetime | None]:
+def assess_revisits(
+    case: Case, charter: Charter, *, now: datetime, facts_wait: timedelta
+) -> tuple[list[Claim], datetime | None]:
     """The revisits to grant now, and when to look again at those still waiting for the department.
 
     Routing's events travel on another topic than the revisit report, so the
@@ -643,8 +654,9 @@ def reverse(
 
 def _require_status(entry: Mapping[str, Any], status: str, command: str) -> None:
     if entry.get("status") != status:
-        raise Conflict(f"cannot {command} an entry that is {entry.get('status')}", id=entry.get("id"),
-                       status=entry.get("status"))
+        raise Conflict(
+            f"cannot {command} an entry that is {entry.get('status')}", id=entry.get("id"), status=entry.get("status")
+        )
 
 
 def _granted(entry: Mapping[str, Any], now: datetime, source: str) -> Event:
@@ -709,8 +721,12 @@ class Budget:
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Budget:
-        return cls(year=int(doc["year"]), department=str(doc["department"]),
-                   limit_krw=doc.get("limit_krw"), spent_krw=int(doc.get("spent_krw", 0)))
+        return cls(
+            year=int(doc["year"]),
+            department=str(doc["department"]),
+            limit_krw=doc.get("limit_krw"),
+            spent_krw=int(doc.get("spent_krw", 0)),
+        )
 
 
 def budget_id(year: int, department: str) -> str:
@@ -749,8 +765,18 @@ def summarize(entries: Iterable[Mapping[str, Any]], budgets: Iterable[Budget] = 
     out: dict[str, dict[str, Any]] = {}
 
     def dept(name: str) -> dict[str, Any]:
-        return out.setdefault(name, {"count": 0, "amount_krw": 0, "causes": {}, "refused": 0,
-                                     "awaiting_approval": 0, "reversed": 0, "budget": None})
+        return out.setdefault(
+            name,
+            {
+                "count": 0,
+                "amount_krw": 0,
+                "causes": {},
+                "refused": 0,
+                "awaiting_approval": 0,
+                "reversed": 0,
+                "budget": None,
+            },
+        )
 
     for e in entries:
         d = dept(e["department"])
@@ -772,13 +798,18 @@ def summarize(entries: Iterable[Mapping[str, Any]], budgets: Iterable[Budget] = 
         elif status == AWAITING_APPROVAL:
             d["awaiting_approval"] += 1
     for b in budgets:
-        dept(b.department)["budget"] = {"limit_krw": b.limit_krw, "spent_krw": b.spent_krw,
-                                        "remaining_krw": b.remaining_krw}
+        dept(b.department)["budget"] = {
+            "limit_krw": b.limit_krw,
+            "spent_krw": b.spent_krw,
+            "remaining_krw": b.remaining_krw,
+        }
     return {
         "departments": dict(sorted(out.items())),
-        "total": {"count": sum(d["count"] for d in out.values()),
-                  "amount_krw": sum(d["amount_krw"] for d in out.values()),
-                  "refused": sum(d["refused"] for d in out.values())},
+        "total": {
+            "count": sum(d["count"] for d in out.values()),
+            "amount_krw": sum(d["amount_krw"] for d in out.values()),
+            "refused": sum(d["refused"] for d in out.values()),
+        },
     }
 
 

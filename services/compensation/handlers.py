@@ -84,8 +84,12 @@ class Compensation(c.Consumer):
     async def on_revisit(self, event: Event, data: c.ComplaintRevisitReported) -> None:
         """Keyed by the report's event id: each revisit is one occurrence, a replay is none."""
         now = self.clock()
-        await self._note(event, lambda x: domain.note_revisit(
-            x, occurrence=event.id, occurred_at=event.data["occurred_at"], now=now, settle=self.settle))
+        await self._note(
+            event,
+            lambda x: domain.note_revisit(
+                x, occurrence=event.id, occurred_at=event.data["occurred_at"], now=now, settle=self.settle
+            ),
+        )
 
     async def _note(self, event: Event, note: Callable[[Case], Case]) -> None:
         now = self.clock()
@@ -177,30 +181,49 @@ class Compensation(c.Consumer):
             if state is not None:
                 return None, []
             created = True
-            entry, events = domain.open_entry(claim, budget_ok=budget_ok, now=now,
-                                              voucher_secret=self.voucher_secret, source=self.source)
+            entry, events = domain.open_entry(
+                claim, budget_ok=budget_ok, now=now, voucher_secret=self.voucher_secret, source=self.source
+            )
             return entry, _on(topics.COMPENSATIONS, events)
 
         applied = await self.store.ledger.apply(gid, decide)
         entry = applied.state or {}
         if created:
             self._count(entry)
-            log.info("ledger entry written", extra={"receipt_no": claim.receipt_no, "entry_id": gid,
-                                                    "cause": claim.cause, "status": entry.get("status")})
+            log.info(
+                "ledger entry written",
+                extra={
+                    "receipt_no": claim.receipt_no,
+                    "entry_id": gid,
+                    "cause": claim.cause,
+                    "status": entry.get("status"),
+                },
+            )
         elif budget_ok and entry.get("status") != domain.GRANTED:
             # a concurrent writer won with another decision: give back what this call reserved
             await self._release(claim.year, claim.department, claim.amount_krw, cause=f"release:{gid}:unused")
         return entry, created
 
     async def open_whistleblower_case(
-        self, *, receipt_no: str, complainant_ref: str, department: str, verified: bool, recovered_krw: int,
+        self,
+        *,
+        receipt_no: str,
+        complainant_ref: str,
+        department: str,
+        verified: bool,
+        recovered_krw: int,
         verified_at: datetime | None,
     ) -> tuple[Doc, bool]:
         now = self.clock()
         claim = domain.whistleblower_claim(
-            self.charter, receipt_no=receipt_no, complainant_ref=complainant_ref, department=department,
-            verified=verified, recovered_krw=recovered_krw,
-            verified_at=domain.check_verified_at(verified_at, now) if verified_at else now)
+            self.charter,
+            receipt_no=receipt_no,
+            complainant_ref=complainant_ref,
+            department=department,
+            verified=verified,
+            recovered_krw=recovered_krw,
+            verified_at=domain.check_verified_at(verified_at, now) if verified_at else now,
+        )
         return await self.grant(claim)
 
     async def approve(self, entry_id: str, *, approver: str) -> Doc:
@@ -212,12 +235,18 @@ class Compensation(c.Consumer):
         ok = await self._reserve(entry["year"], entry["department"], entry["amount_krw"], cause=f"reserve:{entry_id}")
         now = self.clock()
         try:
-            applied = await self.store.ledger.apply(entry_id, _existing(entry_id, lambda x: _routed(
-                domain.approve(x, budget_ok=ok, approver=approver, now=now, source=self.source))))
+            applied = await self.store.ledger.apply(
+                entry_id,
+                _existing(
+                    entry_id,
+                    lambda x: _routed(domain.approve(x, budget_ok=ok, approver=approver, now=now, source=self.source)),
+                ),
+            )
         except Conflict:
             if ok:
-                await self._release(entry["year"], entry["department"], entry["amount_krw"],
-                                    cause=f"release:{entry_id}:unapproved")
+                await self._release(
+                    entry["year"], entry["department"], entry["amount_krw"], cause=f"release:{entry_id}:unapproved"
+                )
             raise
         assert applied.state is not None
         self._count(applied.state)
@@ -225,8 +254,10 @@ class Compensation(c.Consumer):
 
     async def reject(self, entry_id: str, *, by: str, reason: str) -> Doc:
         now = self.clock()
-        applied = await self.store.ledger.apply(entry_id, _existing(entry_id, lambda x: _routed(
-            domain.reject(x, by=by, reason=reason, now=now, source=self.source))))
+        applied = await self.store.ledger.apply(
+            entry_id,
+            _existing(entry_id, lambda x: _routed(domain.reject(x, by=by, reason=reason, now=now, source=self.source))),
+        )
         assert applied.state is not None
         metrics.REFUSED.inc()
         return applied.state
@@ -253,8 +284,15 @@ class Compensation(c.Consumer):
         await self._release(entry["year"], entry["department"], entry["amount_krw"], cause=f"release:{rid}")
         if created:
             metrics.REVERSED.inc()
-            log.info("grant reversed", extra={"receipt_no": entry["receipt_no"], "entry_id": entry_id,
-                                              "reversal_id": rid, "reason_code": code})
+            log.info(
+                "grant reversed",
+                extra={
+                    "receipt_no": entry["receipt_no"],
+                    "entry_id": entry_id,
+                    "reversal_id": rid,
+                    "reason_code": code,
+                },
+            )
         assert applied.state is not None
         return applied.state
 
@@ -286,15 +324,21 @@ class Compensation(c.Consumer):
         return {
             "receipt_no": receipt_no,
             "items": [domain.entry_view(e, reversed_by=reversals.get(e["id"])) for e in entries],
-            "breach": (case or {}).get("breach_outcome") or (
+            "breach": (case or {}).get("breach_outcome")
+            or (
                 {"outcome": "pending", "evaluate_after": case.get("breach_evaluate_after")}
-                if case and case.get("breach_status") == domain.PENDING else None),
+                if case and case.get("breach_status") == domain.PENDING
+                else None
+            ),
         }
 
     async def summary(self, year: int) -> dict[str, Any]:
         entries = await self.store.entries(year=year)
-        return {"year": year, "rule_version": self.charter.version,
-                **domain.summarize(entries, await self.store.budgets_of(year))}
+        return {
+            "year": year,
+            "rule_version": self.charter.version,
+            **domain.summarize(entries, await self.store.budgets_of(year)),
+        }
 
     async def budgets(self, year: int) -> builtins.list[dict[str, Any]]:
         return [b.to_doc() for b in await self.store.budgets_of(year)]

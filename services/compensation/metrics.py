@@ -19,6 +19,7 @@ EXCLUDED = Counter(
     "minwon_compensation_breaches_excluded_total", "Missed legal periods the charter excludes, per reason", ["reason"]
 )
 
+
 def initialise(departments: Sequence[str]) -> None:
     """Every series a dashboard or alert names, at 0."""
     zero(VOUCHERS_GRANTED, *({"cause": c} for c in CAUSES))

@@ -26,12 +26,15 @@ class CompensationStore:
     clock: Clock = system_clock
 
     def __post_init__(self) -> None:
-        self.breach_timers = TimeIndex(self.db.collection("breach_timers"), ("breach_evaluate_after",),
-                                       clock=self.clock)
-        self.revisit_timers = TimeIndex(self.db.collection("revisit_timers"), ("revisit_evaluate_after",),
-                                        clock=self.clock)
-        self.cases = Aggregates(self.db.collection("cases"), self.relay,
-                                timers=(self.breach_timers, self.revisit_timers))
+        self.breach_timers = TimeIndex(
+            self.db.collection("breach_timers"), ("breach_evaluate_after",), clock=self.clock
+        )
+        self.revisit_timers = TimeIndex(
+            self.db.collection("revisit_timers"), ("revisit_evaluate_after",), clock=self.clock
+        )
+        self.cases = Aggregates(
+            self.db.collection("cases"), self.relay, timers=(self.breach_timers, self.revisit_timers)
+        )
         self.ledger = Aggregates(self.db.collection("ledger"), self.relay)
         self.budgets = Aggregates(self.db.collection("budgets"), self.relay)
 
@@ -49,20 +52,37 @@ class CompensationStore:
         where = {"breach_status": domain.PENDING}
 
         async def scan() -> list[dict[str, Any]]:
-            return await self.cases.coll.find({**where, "breach_evaluate_after": {"$lte": now_iso}},
-                                              sort=[("breach_evaluate_after", 1)], limit=limit)
+            return await self.cases.coll.find(
+                {**where, "breach_evaluate_after": {"$lte": now_iso}}, sort=[("breach_evaluate_after", 1)], limit=limit
+            )
 
-        return await due_ids(self.breach_timers, self.cases.coll, now=datetime.fromisoformat(now_iso), limit=limit,
-                             time_field="breach_evaluate_after", where=where, scan=scan)
+        return await due_ids(
+            self.breach_timers,
+            self.cases.coll,
+            now=datetime.fromisoformat(now_iso),
+            limit=limit,
+            time_field="breach_evaluate_after",
+            where=where,
+            scan=scan,
+        )
 
     async def due_revisits(self, *, now_iso: str, limit: int = 100) -> list[str]:
         """Complaints with reported revisits whose time to be granted has come."""
-        async def scan() -> list[dict[str, Any]]:
-            return await self.cases.coll.find({"revisit_evaluate_after": {"$lte": now_iso}},
-                                              sort=[("revisit_evaluate_after", 1)], limit=limit)
 
-        return await due_ids(self.revisit_timers, self.cases.coll, now=datetime.fromisoformat(now_iso), limit=limit,
-                             time_field="revisit_evaluate_after", where={}, scan=scan)
+        async def scan() -> list[dict[str, Any]]:
+            return await self.cases.coll.find(
+                {"revisit_evaluate_after": {"$lte": now_iso}}, sort=[("revisit_evaluate_after", 1)], limit=limit
+            )
+
+        return await due_ids(
+            self.revisit_timers,
+            self.cases.coll,
+            now=datetime.fromisoformat(now_iso),
+            limit=limit,
+            time_field="revisit_evaluate_after",
+            where={},
+            scan=scan,
+        )
 
     async def entries(self, *, receipt_no: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
         where: dict[str, Any] = {}

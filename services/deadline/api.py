@@ -27,8 +27,9 @@ class PauseIn(_Strict):
 class PreviewIn(_Strict):
     received_at: datetime = Field(description="ISO 8601 with offset, e.g. 2026-03-10T10:00:00+09:00")
     kind: str | None = Field(None, max_length=40, description="A kind of complaint (statutory, inquiry_law, ...)")
-    period: str | None = Field(None, max_length=20, description="3h, 40h, 5d, 14d, 2w, 1m, 1y or immediate; "
-                               "overrides the kind's period")
+    period: str | None = Field(
+        None, max_length=20, description="3h, 40h, 5d, 14d, 2w, 1m, 1y or immediate; overrides the kind's period"
+    )
     statutory_type: str | None = Field(None, max_length=100, description="For kind statutory (민원처리기준표)")
     pauses: list[PauseIn] = Field(default_factory=list, max_length=50, description="Supplementation waits (보완)")
     extend: str | None = Field(None, max_length=20, description="A first extension (연장) by this period")
@@ -57,13 +58,19 @@ class DeadlineController(Controller):
     @post("/preview", status_code=200, guards=STAFF)
     async def preview(self, data: PreviewIn, deadlines: Deadlines) -> dict[str, Any]:
         """The due time, warning and escalation ladder a complaint would get (nothing is stored)."""
-        return deadlines.preview(received_at=data.received_at, kind=data.kind, period=data.period,
-                                 statutory_type=data.statutory_type,
-                                 pauses=[(p.start, p.end) for p in data.pauses], extend=data.extend)
+        return deadlines.preview(
+            received_at=data.received_at,
+            kind=data.kind,
+            period=data.period,
+            statutory_type=data.statutory_type,
+            pauses=[(p.start, p.end) for p in data.pauses],
+            extend=data.extend,
+        )
 
     @get("/statutory-types")
-    async def statutory_types(self, deadlines: Deadlines,
-                              q: Annotated[str | None, Parameter(max_length=100)] = None) -> dict[str, Any]:
+    async def statutory_types(
+        self, deadlines: Deadlines, q: Annotated[str | None, Parameter(max_length=100)] = None
+    ) -> dict[str, Any]:
         """The statutory-type catalogue (민원처리기준표): code, Korean name, aliases, period and the department
         it usually goes to; ``q`` filters by a part of any name. Public: the filing forms offer it."""
         return {"items": deadlines.statutory_types(q)}
@@ -74,44 +81,71 @@ class DeadlineController(Controller):
         return {"items": await deadlines.holidays()}
 
     @post("/calendar/holidays", status_code=201, guards=OFFICE)
-    async def add_holiday(self, data: HolidayIn, request: Request[Any, Any, Any],
-                          deadlines: Deadlines) -> Response[dict[str, Any]]:
+    async def add_holiday(
+        self, data: HolidayIn, request: Request[Any, Any, Any], deadlines: Deadlines
+    ) -> Response[dict[str, Any]]:
         """Add a non-working day (임시공휴일): every open clock due on or after it is recomputed."""
         doc, created = await deadlines.add_holiday(data.date, data.name, auth.staff(request).id)
         return Response(doc, status_code=201 if created else 200)
 
     @get("/statistics", guards=READERS)
-    async def statistics(self, request: Request[Any, Any, Any], deadlines: Deadlines, group_by: GroupBy = "department",
-                         first: FirstMonth = None, last: LastMonth = None,
-                         department: Department = None) -> dict[str, Any]:
+    async def statistics(
+        self,
+        request: Request[Any, Any, Any],
+        deadlines: Deadlines,
+        group_by: GroupBy = "department",
+        first: FirstMonth = None,
+        last: LastMonth = None,
+        department: Department = None,
+    ) -> dict[str, Any]:
         """Processing statistics (처리 통계) by department, category, channel or month of receipt: on-time rate,
         mean and 90th-percentile working days, backlog and overdue (docs/statistics.md). An official outside
         the complaint office sees their own department's."""
-        return await deadlines.statistics(group_by=group_by, first=first, last=last,
-                                          department=_scope(request, department))
+        return await deadlines.statistics(
+            group_by=group_by, first=first, last=last, department=_scope(request, department)
+        )
 
     @get("/statistics.csv", guards=READERS, media_type="text/csv")
-    async def statistics_csv(self, request: Request[Any, Any, Any], deadlines: Deadlines,
-                             group_by: GroupBy = "department", first: FirstMonth = None, last: LastMonth = None,
-                             department: Department = None) -> Response[bytes]:
+    async def statistics_csv(
+        self,
+        request: Request[Any, Any, Any],
+        deadlines: Deadlines,
+        group_by: GroupBy = "department",
+        first: FirstMonth = None,
+        last: LastMonth = None,
+        department: Department = None,
+    ) -> Response[bytes]:
         """The statistics as CSV (UTF-8 with BOM)."""
-        result = await deadlines.statistics(group_by=group_by, first=first, last=last,
-                                            department=_scope(request, department))
-        return _file(statistics_export.to_csv(result), "text/csv; charset=utf-8",
-                     statistics_export.filename(result, "csv"))
+        result = await deadlines.statistics(
+            group_by=group_by, first=first, last=last, department=_scope(request, department)
+        )
+        return _file(
+            statistics_export.to_csv(result), "text/csv; charset=utf-8", statistics_export.filename(result, "csv")
+        )
 
     @get("/statistics.xlsx", guards=READERS, media_type=XLSX)
-    async def statistics_xlsx(self, request: Request[Any, Any, Any], deadlines: Deadlines,
-                              group_by: GroupBy = "department", first: FirstMonth = None, last: LastMonth = None,
-                              department: Department = None) -> Response[bytes]:
+    async def statistics_xlsx(
+        self,
+        request: Request[Any, Any, Any],
+        deadlines: Deadlines,
+        group_by: GroupBy = "department",
+        first: FirstMonth = None,
+        last: LastMonth = None,
+        department: Department = None,
+    ) -> Response[bytes]:
         """The statistics as an XLSX workbook (a sheet of figures, a sheet of definitions)."""
-        result = await deadlines.statistics(group_by=group_by, first=first, last=last,
-                                            department=_scope(request, department))
+        result = await deadlines.statistics(
+            group_by=group_by, first=first, last=last, department=_scope(request, department)
+        )
         return _file(statistics_export.to_xlsx(result), XLSX, statistics_export.filename(result, "xlsx"))
 
     @get("/statistics/public")
-    async def public_statistics(self, deadlines: Deadlines, group_by: GroupBy = "department",
-                                year: Annotated[int | None, Parameter(ge=2000, le=2099)] = None) -> dict[str, Any]:
+    async def public_statistics(
+        self,
+        deadlines: Deadlines,
+        group_by: GroupBy = "department",
+        year: Annotated[int | None, Parameter(ge=2000, le=2099)] = None,
+    ) -> dict[str, Any]:
         """The published figures of a year (the charter's 공표): counts and rates only, no complaint and no
         person. Public."""
         return await deadlines.public_statistics(group_by=group_by, year=year)
@@ -139,8 +173,7 @@ class DeadlineController(Controller):
         who = auth.staff(request)
         if not (who.office or who.has(auth.AUDITOR)):
             department = who.department or "-"
-        items = await deadlines.list(overdue=overdue, department=department, status=status, after=cursor,
-                                     limit=limit)
+        items = await deadlines.list(overdue=overdue, department=department, status=status, after=cursor, limit=limit)
         return {"items": items, "next_cursor": items[-1]["receipt_no"] if len(items) == limit else None}
 
 
@@ -151,10 +184,18 @@ def _scope(request: Request[Any, Any, Any], department: str | None) -> str | Non
 
 
 def _file(body: bytes, media_type: str, name: str) -> Response[bytes]:
-    return Response(body, media_type=media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+    )
 
 
 def routes(deadlines: Deadlines) -> list[Any]:
-    return [Router(path="/", route_handlers=[DeadlineController],
-                   dependencies={"deadlines": Provide(lambda: deadlines, sync_to_thread=False, use_cache=True)})]
+    return [
+        Router(
+            path="/",
+            route_handlers=[DeadlineController],
+            dependencies={"deadlines": Provide(lambda: deadlines, sync_to_thread=False, use_cache=True)},
+        )
+    ]

@@ -16,8 +16,15 @@ PREFIXES = ("/api/v1/deadlines",)
 """The URL prefixes of deadline's routes (the gateway routes them here; its requests' ``service`` label)."""
 
 
-def build(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
-          deadline_settings: DeadlineSettings | None = None, relay: Relay | None = None) -> Deadlines:
+def build(
+    settings: Settings,
+    *,
+    store: DocumentStore,
+    bus: Bus,
+    clock: Clock = system_clock,
+    deadline_settings: DeadlineSettings | None = None,
+    relay: Relay | None = None,
+) -> Deadlines:
     """The handlers over ``store``; ``relay`` publishes the outboxes (default: to ``bus``)."""
     own = deadline_settings or DeadlineSettings()
     return Deadlines(
@@ -31,8 +38,9 @@ def build(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = 
     )
 
 
-def service(deadlines: Deadlines, settings: Settings, *, bus: Bus,
-            deadline_settings: DeadlineSettings | None = None) -> Service:
+def service(
+    deadlines: Deadlines, settings: Settings, *, bus: Bus, deadline_settings: DeadlineSettings | None = None
+) -> Service:
     own = deadline_settings or DeadlineSettings()
     return Service(
         name="deadline",
@@ -50,8 +58,14 @@ def service(deadlines: Deadlines, settings: Settings, *, bus: Bus,
     )
 
 
-def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
-              deadline_settings: DeadlineSettings | None = None) -> Service:
+def bootstrap(
+    settings: Settings,
+    *,
+    store: DocumentStore,
+    bus: Bus,
+    clock: Clock = system_clock,
+    deadline_settings: DeadlineSettings | None = None,
+) -> Service:
     own = deadline_settings or DeadlineSettings()
     deadlines = build(settings, store=store, bus=bus, clock=clock, deadline_settings=own)
     return service(deadlines, settings, bus=bus, deadline_settings=own)

@@ -35,24 +35,45 @@ def register(sub: Any) -> None:
     which.add_argument("--kind", help=f"one of {', '.join(k.value for k in domain.Kind)}")
     which.add_argument("--period", help="3h, 40h, 5d, 14d, 2w, 1m, 1y or immediate")
     compute.add_argument("--statutory-type", help="the type of a statutory complaint (민원처리기준표)")
-    compute.add_argument("--pause", action="append", default=[], metavar="ISO/ISO",
-                         help="a supplementation wait (보완), start/end; repeatable")
+    compute.add_argument(
+        "--pause",
+        action="append",
+        default=[],
+        metavar="ISO/ISO",
+        help="a supplementation wait (보완), start/end; repeatable",
+    )
     compute.add_argument("--extend", metavar="PERIOD", help="a first extension (연장)")
-    compute.add_argument("--holiday", action="append", default=[], metavar="YYYY-MM-DD",
-                         help="an extra non-working day (임시공휴일); repeatable")
+    compute.add_argument(
+        "--holiday",
+        action="append",
+        default=[],
+        metavar="YYYY-MM-DD",
+        help="an extra non-working day (임시공휴일); repeatable",
+    )
 
-    commands.add_parser("recount-statistics",
-                        help="rebuild the processing-statistics counters from the clocks (stop the deadline "
-                             "service first; docs/statistics.md)")
+    commands.add_parser(
+        "recount-statistics",
+        help="rebuild the processing-statistics counters from the clocks (stop the deadline "
+        "service first; docs/statistics.md)",
+    )
 
     replay = sub.add_parser("replay", help="rebuild a service's state from the event log, or republish its events")
     replay.add_argument("service", choices=["deadline"])
-    replay.add_argument("--from", dest="start", default="beginning", metavar="beginning|ISO",
-                        help="where in the log to start (default: the beginning)")
-    replay.add_argument("--dry-run", action="store_true",
-                        help="rebuild into a throwaway store and report what would change; write nothing")
-    replay.add_argument("--republish", action="store_true",
-                        help="re-send the signal events of the window with their original ids")
+    replay.add_argument(
+        "--from",
+        dest="start",
+        default="beginning",
+        metavar="beginning|ISO",
+        help="where in the log to start (default: the beginning)",
+    )
+    replay.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="rebuild into a throwaway store and report what would change; write nothing",
+    )
+    replay.add_argument(
+        "--republish", action="store_true", help="re-send the signal events of the window with their original ids"
+    )
     replay.add_argument("--quiet", action="store_true", help="no progress line")
 
 
@@ -76,8 +97,9 @@ def main(args: argparse.Namespace) -> int:
         if args.republish and args.dry_run:
             _error("invalid", "--republish and --dry-run do not go together", "--dry-run")
             return 2
-        result = asyncio.run(replay(Settings(), since=since, dry_run=args.dry_run, republish=args.republish,
-                                    quiet=args.quiet))
+        result = asyncio.run(
+            replay(Settings(), since=since, dry_run=args.dry_run, republish=args.republish, quiet=args.quiet)
+        )
         print(json.dumps(result, ensure_ascii=False, indent=2))
         return 0
     raise SystemExit(f"unknown command {args.command}")
@@ -104,18 +126,32 @@ def compute(args: argparse.Namespace) -> dict[str, Any]:
         types = domain.load_statutory_types(domain.STATUTORY_TYPES_PATH.read_text(encoding="utf-8"))
         statutory = domain.find_statutory_type(types, args.statutory_type)
     try:
-        return domain.what_if(received, calendar, kind=args.kind, period=args.period, statutory_type=statutory,
-                              pauses=pauses, extend_by=args.extend)
+        return domain.what_if(
+            received,
+            calendar,
+            kind=args.kind,
+            period=args.period,
+            statutory_type=statutory,
+            pauses=pauses,
+            extend_by=args.extend,
+        )
     except domain.DeadlineError as error:
-        flag = {"kind": "--kind", "period": "--period", "extend": "--extend", "by": "--extend",
-                "statutory_type": "--statutory-type", "received_at": "--received"}.get(error.field, error.field)
+        flag = {
+            "kind": "--kind",
+            "period": "--period",
+            "extend": "--extend",
+            "by": "--extend",
+            "statutory_type": "--statutory-type",
+            "received_at": "--received",
+        }.get(error.field, error.field)
         if error.field.startswith("pauses["):
             flag = "--pause[" + error.field.removeprefix("pauses[")
         raise type(error)(flag, str(error)) from None
 
 
-async def replay(settings: Settings, *, since: datetime | None, dry_run: bool = False, republish: bool = False,
-                 quiet: bool = False) -> dict[str, Any]:
+async def replay(
+    settings: Settings, *, since: datetime | None, dry_run: bool = False, republish: bool = False, quiet: bool = False
+) -> dict[str, Any]:
     """``minwon replay deadline``, on the bus and the deadline store the settings name."""
     from minwon import topics
     from minwon.host import build_infrastructure

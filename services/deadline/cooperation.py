@@ -36,9 +36,16 @@ OPEN, REPLIED, CANCELLED, CLOSED = "open", "replied", "cancelled", "closed"
 WARNING, OVERDUE = "warning", "overdue"
 WARN_BEFORE = timedelta(hours=8)
 """The warning comes when one working day (8 working hours) remains."""
-INPUTS = frozenset({c.COMPLAINT_COOPERATION_REQUESTED, c.COMPLAINT_COOPERATION_REPLIED,
-                    c.COMPLAINT_COOPERATION_CANCELLED, c.COMPLAINT_CLOSED, c.COMPLAINT_WITHDRAWN,
-                    c.COMPLAINT_TRANSFERRED})
+INPUTS = frozenset(
+    {
+        c.COMPLAINT_COOPERATION_REQUESTED,
+        c.COMPLAINT_COOPERATION_REPLIED,
+        c.COMPLAINT_COOPERATION_CANCELLED,
+        c.COMPLAINT_CLOSED,
+        c.COMPLAINT_WITHDRAWN,
+        c.COMPLAINT_TRANSFERRED,
+    }
+)
 SIGNALS = {c.DEADLINE_COOPERATION_WARNING: WARNING, c.DEADLINE_COOPERATION_OVERDUE: OVERDUE}
 OWN = frozenset({c.DEADLINE_COOPERATION_SET, *SIGNALS})
 RECIPIENTS = {WARNING: ["cooperating_department"], OVERDUE: ["team_lead"]}
@@ -68,8 +75,7 @@ def due_times(requested_at: datetime, working_days: int, calendar: WorkCalendar)
 
 
 def _record(doc: Doc | None, receipt_no: str) -> Doc:
-    base = {"receipt_no": receipt_no, "requests": [], "published": [], "complaint_closed": False,
-            "next_fire_at": None}
+    base = {"receipt_no": receipt_no, "requests": [], "published": [], "complaint_closed": False, "next_fire_at": None}
     return {**base, **{k: v for k, v in (doc or {}).items() if k in base}} if doc else base
 
 
@@ -87,8 +93,13 @@ def _put(rec: Doc, request: Doc) -> Doc:
 
 def next_fire_at(rec: Mapping[str, Any]) -> str | None:
     """The earliest signal still to fire of an open request (None: nothing will fire)."""
-    times = [r[f"{name}_at"] for r in rec.get("requests", ()) if r["state"] == OPEN
-             for name in (WARNING, "due") if _signal(name) not in r.get("sent", [])]
+    times = [
+        r[f"{name}_at"]
+        for r in rec.get("requests", ())
+        if r["state"] == OPEN
+        for name in (WARNING, "due")
+        if _signal(name) not in r.get("sent", [])
+    ]
     return min(times, default=None)
 
 
@@ -100,8 +111,16 @@ def with_next_fire(rec: Doc) -> Doc:
     return {**rec, "next_fire_at": next_fire_at(rec)}
 
 
-def on_requested(doc: Doc | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime,
-                 calendar: WorkCalendar, now: datetime, source: str) -> Change:
+def on_requested(
+    doc: Doc | None,
+    data: Mapping[str, Any],
+    *,
+    receipt_no: str,
+    at: datetime,
+    calendar: WorkCalendar,
+    now: datetime,
+    source: str,
+) -> Change:
     """A request's clock opens; ``deadline.cooperation_set`` announces its due and warning times."""
     rec = _record(doc, receipt_no)
     request_id = str(data["request_id"])
@@ -112,10 +131,18 @@ def on_requested(doc: Doc | None, data: Mapping[str, Any], *, receipt_no: str, a
         due, warning = due_times(requested_at, int(data.get("working_days") or 0), calendar)
     except (CooperationError, ValueError):
         return None, []  # intake checks the days; a request that does not read gets no clock
-    request: Doc = {"id": request_id, "department": data.get("department"),
-               "from_department": data.get("from_department"), "working_days": int(data["working_days"]),
-               "requested_at": iso(requested_at), "due_at": iso(due), "warning_at": iso(warning),
-               "state": CLOSED if rec["complaint_closed"] else OPEN, "sent": [], "stopped_at": None}
+    request: Doc = {
+        "id": request_id,
+        "department": data.get("department"),
+        "from_department": data.get("from_department"),
+        "working_days": int(data["working_days"]),
+        "requested_at": iso(requested_at),
+        "due_at": iso(due),
+        "warning_at": iso(warning),
+        "state": CLOSED if rec["complaint_closed"] else OPEN,
+        "sent": [],
+        "stopped_at": None,
+    }
     rec = _put(rec, request)
     return rec, [_event(rec, request, c.DEADLINE_COOPERATION_SET, "set", now, source, calendar)]
 
@@ -155,8 +182,9 @@ def fire(doc: Doc | None, *, now: datetime, source: str, calendar: WorkCalendar)
         if moved is not None:  # a holiday added since the request: the due time moved later, announced again
             request = moved
             rec = _put(rec, request)
-            events.append(_event(rec, request, c.DEADLINE_COOPERATION_SET, f"set:{request['due_at']}", now, source,
-                                 calendar))
+            events.append(
+                _event(rec, request, c.DEADLINE_COOPERATION_SET, f"set:{request['due_at']}", now, source, calendar)
+            )
         sent = list(request.get("sent", []))
         for time_name in (WARNING, "due"):
             name = _signal(time_name)
@@ -173,8 +201,9 @@ def _recounted(request: Doc, calendar: WorkCalendar) -> Doc | None:
     """The request with its due and warning times counted again on ``calendar`` (a holiday an
     administrator added since), or None when they stand."""
     try:
-        due, warning = due_times(datetime.fromisoformat(request["requested_at"]), int(request["working_days"]),
-                                 calendar)
+        due, warning = due_times(
+            datetime.fromisoformat(request["requested_at"]), int(request["working_days"]), calendar
+        )
     except (CooperationError, ValueError):
         return None
     if iso(due) == request["due_at"] and iso(warning) == request["warning_at"]:
@@ -207,26 +236,39 @@ def view(doc: Mapping[str, Any] | None, *, now: datetime, calendar: WorkCalendar
     out = []
     for r in (doc or {}).get("requests", ()):
         due = datetime.fromisoformat(r["due_at"])
-        out.append({**{k: r.get(k) for k in ("id", "department", "from_department", "working_days", "state",
-                                             "sent", "stopped_at")},
-                    "requested_at": _local(r["requested_at"], calendar), "due_at": _local(r["due_at"], calendar),
-                    "warning_at": _local(r["warning_at"], calendar),
-                    "overdue": r["state"] == OPEN and due <= now})
+        out.append(
+            {
+                **{
+                    k: r.get(k)
+                    for k in ("id", "department", "from_department", "working_days", "state", "sent", "stopped_at")
+                },
+                "requested_at": _local(r["requested_at"], calendar),
+                "due_at": _local(r["due_at"], calendar),
+                "warning_at": _local(r["warning_at"], calendar),
+                "overdue": r["state"] == OPEN and due <= now,
+            }
+        )
     return out
 
 
-def _event(rec: Doc, request: Doc, type: str, name: str, now: datetime, source: str,
-           calendar: WorkCalendar) -> Event:
+def _event(rec: Doc, request: Doc, type: str, name: str, now: datetime, source: str, calendar: WorkCalendar) -> Event:
     receipt_no = rec["receipt_no"]
     data: dict[str, Any] = {
-        "receipt_no": receipt_no, "request_id": request["id"], "department": request["department"],
-        "from_department": request["from_department"], "working_days": request["working_days"],
-        "requested_at": _local(request["requested_at"], calendar), "due_at": _local(request["due_at"], calendar),
-        "warning_at": _local(request["warning_at"], calendar), "occurred_at": now.isoformat()}
+        "receipt_no": receipt_no,
+        "request_id": request["id"],
+        "department": request["department"],
+        "from_department": request["from_department"],
+        "working_days": request["working_days"],
+        "requested_at": _local(request["requested_at"], calendar),
+        "due_at": _local(request["due_at"], calendar),
+        "warning_at": _local(request["warning_at"], calendar),
+        "occurred_at": now.isoformat(),
+    }
     if name in RECIPIENTS:
         data.update(signal=name, recipients=list(RECIPIENTS[name]))
-    return Event.new(type, id=event_id(receipt_no, request["id"], name), source=source, subject=receipt_no,
-                     time=now, data=data)
+    return Event.new(
+        type, id=event_id(receipt_no, request["id"], name), source=source, subject=receipt_no, time=now, data=data
+    )
 
 
 def event_id(receipt_no: str, request_id: str, name: str) -> str:

@@ -231,16 +231,18 @@ class Period:
 
 
 #: The legal period of each kind; statutory complaints take theirs from their type.
-KIND_PERIODS: Mapping[Kind, Period | None] = MappingProxyType({
-    Kind.STATUTORY: None,
-    Kind.INQUIRY_LAW: Period(14, Unit.DAYS),
-    Kind.INQUIRY_SYSTEM: Period(7, Unit.DAYS),
-    Kind.SUGGESTION: Period(14, Unit.DAYS),
-    Kind.OTHER: Period.parse(IMMEDIATE),
-    Kind.GRIEVANCE: Period(7, Unit.DAYS),
-    Kind.PETITION: Period(7, Unit.DAYS),
-    Kind.SERVICE_COMPLAINT: Period(7, Unit.DAYS),
-})
+KIND_PERIODS: Mapping[Kind, Period | None] = MappingProxyType(
+    {
+        Kind.STATUTORY: None,
+        Kind.INQUIRY_LAW: Period(14, Unit.DAYS),
+        Kind.INQUIRY_SYSTEM: Period(7, Unit.DAYS),
+        Kind.SUGGESTION: Period(14, Unit.DAYS),
+        Kind.OTHER: Period.parse(IMMEDIATE),
+        Kind.GRIEVANCE: Period(7, Unit.DAYS),
+        Kind.PETITION: Period(7, Unit.DAYS),
+        Kind.SERVICE_COMPLAINT: Period(7, Unit.DAYS),
+    }
+)
 #: Kinds that are daily-life complaints (생활민원) unless the caller says otherwise.
 DAILY_LIFE_KINDS = frozenset({Kind.OTHER})
 #: Stage targets of a complaint about the service (charter), each counted from receipt.
@@ -287,9 +289,14 @@ def statutory_types_from_json(data: Any) -> Mapping[str, StatutoryType]:
             period = Period.parse(entry.period, field=f"types[{i}].period")
         except InvalidPeriod as error:
             raise InvalidStatutoryTypes(error.field, str(error)) from None
-        table[entry.code] = StatutoryType(code=entry.code, name_ko=entry.name_ko, name_en=entry.name_en,
-                                          period=period, department_hint=entry.department_hint,
-                                          aliases=entry.aliases)
+        table[entry.code] = StatutoryType(
+            code=entry.code,
+            name_ko=entry.name_ko,
+            name_en=entry.name_en,
+            period=period,
+            department_hint=entry.department_hint,
+            aliases=entry.aliases,
+        )
     return MappingProxyType(table)
 
 
@@ -596,8 +603,13 @@ class SignalPolicy:
             raise DeadlineError("policy.ladder", "escalation levels are distinct and at least 1")
         if any(step.after < timedelta() or step.anchor not in ("warning", "due") for step in self.ladder):
             raise DeadlineError("policy.ladder", "a step is anchored at 'warning' or 'due', never before it")
-        durations = (self.warning_window, self.assignment_within, self.forwarding_within,
-                     self.first_response_within, self.progress_notice_after)
+        durations = (
+            self.warning_window,
+            self.assignment_within,
+            self.forwarding_within,
+            self.first_response_within,
+            self.progress_notice_after,
+        )
         if any(d < timedelta() for d in durations):
             raise DeadlineError("policy", "durations must not be negative")
 
@@ -808,8 +820,9 @@ def recompute(clock: Clock, calendar: WorkCalendar) -> Clock:
     dept = department_calendar(calendar, clock.hours)
     target_at = None
     if clock.target is not None and due is not None:
-        target_at = service_target_at(clock.received_at, clock.period, clock.target, calendar, pauses=clock.pauses,
-                                      department=dept)
+        target_at = service_target_at(
+            clock.received_at, clock.period, clock.target, calendar, pauses=clock.pauses, department=dept
+        )
     stages: tuple[tuple[str, datetime], ...] = ()
     if clock.kind is Kind.SERVICE_COMPLAINT and due is not None:
         stages = stage_targets(clock.received_at, dept, pauses=clock.pauses)
@@ -823,8 +836,7 @@ def recompute(clock: Clock, calendar: WorkCalendar) -> Clock:
         department=dept,
     )
     if stages:
-        schedule = tuple(sorted([*schedule, *(Signal(f"stage.{name}", at) for name, at in stages)],
-                                key=lambda s: s.at))
+        schedule = tuple(sorted([*schedule, *(Signal(f"stage.{name}", at) for name, at in stages)], key=lambda s: s.at))
     if clock.breached_at is not None:
         schedule = _breach_kept(schedule, clock.breached_at)
     return replace(clock, due_at=due, target_at=target_at, stage_targets=stages, schedule=schedule)
@@ -1009,9 +1021,7 @@ def preview(clock: Clock) -> dict[str, Any]:
         ],
         "target_at": _iso(clock.target_at),
         "stage_targets": {name: _iso(at) for name, at in clock.stage_targets},
-        "sla": {
-            s.name.removeprefix("sla."): _iso(s.at) for s in clock.schedule if s.name.startswith("sla.")
-        },
+        "sla": {s.name.removeprefix("sla."): _iso(s.at) for s in clock.schedule if s.name.startswith("sla.")},
         "progress_notice_at": _iso(clock.signal_at(PROGRESS_NOTICE)),
         "department_hours": clock.hours.to_spec() if clock.hours else None,
         "paused": clock.paused,
@@ -1051,8 +1061,9 @@ def what_if(
         _instant(start, f"pauses[{i}].start")
         _instant(end, f"pauses[{i}].end")
         if end <= start:
-            raise InvalidPause(f"pauses[{i}].end", f"pause {i} ends ({end.isoformat()}) before it starts "
-                                                   f"({start.isoformat()})")
+            raise InvalidPause(
+                f"pauses[{i}].end", f"pause {i} ends ({end.isoformat()}) before it starts ({start.isoformat()})"
+            )
         try:
             clock = pause(clock, start)
         except DeadlineError as error:
@@ -1109,6 +1120,7 @@ def clock_from_doc(doc: Mapping[str, Any], calendar: WorkCalendar) -> Clock:
     The stored ``period`` is used as is, so a later change of the statutory-type
     table does not move the deadline of a complaint already received.
     """
+
     def instant(value: Any, field: str) -> datetime:
         if not isinstance(value, str):
             raise InvalidInstant(field, f"{field} is an ISO 8601 string, got {value!r}")
@@ -1123,8 +1135,10 @@ def clock_from_doc(doc: Mapping[str, Any], calendar: WorkCalendar) -> Clock:
 
     period = Period.parse(doc.get("period", ""), field="period")
     pauses = tuple(
-        Pause(instant(p.get("started_at"), f"pauses[{i}].started_at"),
-              optional(p.get("ended_at"), f"pauses[{i}].ended_at"))
+        Pause(
+            instant(p.get("started_at"), f"pauses[{i}].started_at"),
+            optional(p.get("ended_at"), f"pauses[{i}].ended_at"),
+        )
         for i, p in enumerate(doc.get("pauses") or ())
     )
     extensions = tuple(
@@ -1180,8 +1194,9 @@ def _instant(instant: datetime, field: str) -> datetime:
     if not isinstance(instant, datetime) or instant.tzinfo is None or instant.utcoffset() is None:
         raise InvalidInstant(field, f"{field} must be a timezone-aware datetime, got {instant!r}")
     if not EARLIEST <= instant < END:
-        raise InvalidInstant(field, f"{field} must lie in the years {EARLIEST.year}–{END.year - 1}, "
-                                    f"got {instant.isoformat()}")
+        raise InvalidInstant(
+            field, f"{field} must lie in the years {EARLIEST.year}–{END.year - 1}, got {instant.isoformat()}"
+        )
     return instant
 
 
@@ -1191,8 +1206,9 @@ def _counted(field: str) -> Iterator[None]:
     try:
         yield
     except (OutsideCalendar, OverflowError) as error:
-        raise InvalidInstant(field, f"counting from {field} leaves the years the working calendar "
-                                    f"counts ({error})") from None
+        raise InvalidInstant(
+            field, f"counting from {field} leaves the years the working calendar counts ({error})"
+        ) from None
 
 
 def _require_open(clock: Clock) -> None:

@@ -78,8 +78,9 @@ class Deadlines(c.Consumer):
 
     # ------------------------------------------------------------- the one write path
 
-    async def apply(self, receipt_no: str, change: Change, *, cause: str | None = None,
-                    category: str | None = None) -> Outcome:
+    async def apply(
+        self, receipt_no: str, change: Change, *, cause: str | None = None, category: str | None = None
+    ) -> Outcome:
         calendar = self.calendar
         seen: builtins.list[tuple[Record | None, Record | None]] = []
         counts: builtins.list[Any] = []  # what the complaint counted as in the statistics, and counts as now
@@ -120,10 +121,17 @@ class Deadlines(c.Consumer):
             assert after.clock is not None
             within = tracking.closed_within_period(after.clock)
             metrics.CLOSED.labels(within_period=str(bool(within)).lower(), department=after.department or "").inc()
-        for entry in after.refused[len(before.refused) if before else 0:]:
+        for entry in after.refused[len(before.refused) if before else 0 :]:
             metrics.REFUSED.labels(code=entry["code"]).inc()
-            log.warning("clock refused a fact", extra={"receipt_no": receipt_no, "event": entry["event"],
-                                                       "code": entry["code"], "field": entry["field"]})
+            log.warning(
+                "clock refused a fact",
+                extra={
+                    "receipt_no": receipt_no,
+                    "event": entry["event"],
+                    "code": entry["code"],
+                    "field": entry["field"],
+                },
+            )
 
     # ------------------------------------------------------------- facts from intake and routing
 
@@ -157,25 +165,49 @@ class Deadlines(c.Consumer):
 
     async def on_received(self, event: Event, data: c.ComplaintReceived) -> Outcome:
         at, now = tracking.event_at(event), self.clock()
-        return await self.apply(event.subject, lambda r: tracking.on_received(
-            r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar, types=self.types, now=now,
-            source=self.source), cause=event.id, category=data.category)
+        return await self.apply(
+            event.subject,
+            lambda r: tracking.on_received(
+                r,
+                event.data,
+                receipt_no=event.subject,
+                at=at,
+                calendar=self.calendar,
+                types=self.types,
+                now=now,
+                source=self.source,
+            ),
+            cause=event.id,
+            category=data.category,
+        )
 
     async def on_paused(self, event: Event, data: c.ComplaintSupplementationRequested) -> Outcome:
         at, now = tracking.event_at(event), self.clock()
-        return await self.apply(event.subject, lambda r: tracking.on_paused(
-            r, at=at, cause=event.id, now=now, source=self.source), cause=event.id)
+        return await self.apply(
+            event.subject,
+            lambda r: tracking.on_paused(r, at=at, cause=event.id, now=now, source=self.source),
+            cause=event.id,
+        )
 
     async def on_resumed(self, event: Event, data: c.ComplaintSupplementReceived) -> Outcome:
         at, now = tracking.event_at(event), self.clock()
-        return await self.apply(event.subject, lambda r: tracking.on_resumed(
-            r, at=at, cause=event.id, calendar=self.calendar, now=now, source=self.source), cause=event.id)
+        return await self.apply(
+            event.subject,
+            lambda r: tracking.on_resumed(
+                r, at=at, cause=event.id, calendar=self.calendar, now=now, source=self.source
+            ),
+            cause=event.id,
+        )
 
     async def on_extended(self, event: Event, data: c.ComplaintExtended) -> Outcome:
         at, now = tracking.event_at(event), self.clock()
-        return await self.apply(event.subject, lambda r: tracking.on_extended(
-            r, event.data, at=at, cause=event.id, calendar=self.calendar, now=now, source=self.source),
-            cause=event.id)
+        return await self.apply(
+            event.subject,
+            lambda r: tracking.on_extended(
+                r, event.data, at=at, cause=event.id, calendar=self.calendar, now=now, source=self.source
+            ),
+            cause=event.id,
+        )
 
     async def on_acknowledged(self, event: Event, data: c.ComplaintAcknowledged) -> Outcome:
         at = tracking.event_at(event)
@@ -189,13 +221,19 @@ class Deadlines(c.Consumer):
 
     async def on_routed(self, event: Event, data: c.ComplaintRouted) -> Outcome:
         at = tracking.event_at(event)
-        return await self.apply(event.subject, lambda r: tracking.on_routed(
-            r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar), cause=event.id)
+        return await self.apply(
+            event.subject,
+            lambda r: tracking.on_routed(r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar),
+            cause=event.id,
+        )
 
     async def on_assigned(self, event: Event, data: c.ComplaintAssigned) -> Outcome:
         at = tracking.event_at(event)
-        return await self.apply(event.subject, lambda r: tracking.on_assigned(
-            r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar), cause=event.id)
+        return await self.apply(
+            event.subject,
+            lambda r: tracking.on_assigned(r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar),
+            cause=event.id,
+        )
 
     async def on_own_event(self, event: Event) -> Outcome | None:
         """An event this service published, read back from its topic in a rebuild."""
@@ -234,8 +272,8 @@ class Deadlines(c.Consumer):
         change: Callable[[Doc | None], cooperation.Change]
         if t == c.COMPLAINT_COOPERATION_REQUESTED:
             change = lambda r: cooperation.on_requested(  # noqa: E731
-                r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar, now=now,
-                source=self.source)
+                r, event.data, receipt_no=event.subject, at=at, calendar=self.calendar, now=now, source=self.source
+            )
         elif isinstance(data, c.ComplaintCooperationReplied | c.ComplaintCooperationCancelled):
             state = cooperation.REPLIED if t == c.COMPLAINT_COOPERATION_REPLIED else cooperation.CANCELLED
             request = data.request_id
@@ -249,15 +287,18 @@ class Deadlines(c.Consumer):
         fired = 0
         for receipt_no in await self.store.due_cooperation(now=now, limit=self.scan_limit):
             try:
-                fired += len(await self._cooperation(receipt_no, lambda r: cooperation.fire(
-                    r, now=now, source=self.source, calendar=self.calendar)))
+                fired += len(
+                    await self._cooperation(
+                        receipt_no, lambda r: cooperation.fire(r, now=now, source=self.source, calendar=self.calendar)
+                    )
+                )
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the others
-                log.warning("cooperation timer failed", extra={"receipt_no": receipt_no,
-                                                               "error": type(exc).__name__})
+                log.warning("cooperation timer failed", extra={"receipt_no": receipt_no, "error": type(exc).__name__})
         return fired
 
-    async def _cooperation(self, receipt_no: str, change: Callable[[Doc | None], cooperation.Change], *,
-                           cause: str | None = None) -> tuple[Event, ...]:
+    async def _cooperation(
+        self, receipt_no: str, change: Callable[[Doc | None], cooperation.Change], *, cause: str | None = None
+    ) -> tuple[Event, ...]:
         def decide(doc: Doc | None) -> tuple[Doc | None, list[tuple[str, Event]]]:
             rec, events = change(public(doc))
             if rec is None:
@@ -288,8 +329,9 @@ class Deadlines(c.Consumer):
                 return None, []
             created.append(True)
             state = _holiday_doc(day, name.strip(), actor, now)
-            return state, [(topics.DEADLINES, tracking.holiday_event(day, name.strip(), actor, now=now,
-                                                                     source=self.source))]
+            return state, [
+                (topics.DEADLINES, tracking.holiday_event(day, name.strip(), actor, now=now, source=self.source))
+            ]
 
         applied = await self.store.holidays.apply(day.isoformat(), decide)
         await self.load_calendar()
@@ -337,8 +379,10 @@ class Deadlines(c.Consumer):
             for doc in page:
                 if (doc.get("due_at") or "") >= due_from:
                     outcome = await self.apply(
-                        doc["_id"], lambda r: tracking.on_calendar(r, holiday=day, now=now, source=self.source),
-                        cause=cause)
+                        doc["_id"],
+                        lambda r: tracking.on_calendar(r, holiday=day, now=now, source=self.source),
+                        cause=cause,
+                    )
                     changed += len(outcome.applied.events)
             checked += len(page)
             if page:
@@ -351,13 +395,16 @@ class Deadlines(c.Consumer):
             if doc is None or doc["recompute"]["status"] == "done":
                 return None, []
             r = doc["recompute"]
-            return {**doc, "recompute": {
-                "status": "done" if done else "pending",
-                "cursor": max(filter(None, (r.get("cursor"), cursor)), default=None),
-                "checked": r.get("checked", 0) + checked,
-                "changed": r.get("changed", 0) + changed,
-                "finished_at": iso(now) if done else None,
-            }}, []
+            return {
+                **doc,
+                "recompute": {
+                    "status": "done" if done else "pending",
+                    "cursor": max(filter(None, (r.get("cursor"), cursor)), default=None),
+                    "checked": r.get("checked", 0) + checked,
+                    "changed": r.get("changed", 0) + changed,
+                    "finished_at": iso(now) if done else None,
+                },
+            }, []
 
         await self.store.holidays.apply(day.isoformat(), progress)
         if done:
@@ -365,8 +412,9 @@ class Deadlines(c.Consumer):
         return changed
 
     async def holidays(self) -> builtins.list[dict[str, Any]]:
-        return [{**h, "weekday": date.fromisoformat(h["date"]).strftime("%a")}
-                for h in await self.store.list_holidays()]
+        return [
+            {**h, "weekday": date.fromisoformat(h["date"]).strftime("%a")} for h in await self.store.list_holidays()
+        ]
 
     # ------------------------------------------------------------- reads
 
@@ -376,11 +424,13 @@ class Deadlines(c.Consumer):
             raise NotFound("deadline", receipt_no)
         return tracking.view(rec, now=self.clock(), calendar=self.calendar)
 
-    async def list(self, *, overdue: bool, department: str | None, status: str | None, after: str | None,
-                   limit: int) -> builtins.list[dict[str, Any]]:
+    async def list(
+        self, *, overdue: bool, department: str | None, status: str | None, after: str | None, limit: int
+    ) -> builtins.list[dict[str, Any]]:
         now = self.clock()
-        docs = await self.store.list(overdue_at=now if overdue else None, department=department, status=status,
-                                     after=after, limit=limit)
+        docs = await self.store.list(
+            overdue_at=now if overdue else None, department=department, status=status, after=after, limit=limit
+        )
         out = []
         for doc in docs:
             rec = tracking.load(doc["receipt_no"], doc, self.calendar)
@@ -391,17 +441,40 @@ class Deadlines(c.Consumer):
     def statutory_types(self, query: str | None = None) -> builtins.list[dict[str, Any]]:
         """The catalogue's types whose code, Korean, English name or an alias contains ``query``."""
         wanted = statutory.fold(query or "")
-        return [{"code": t.code, "name_ko": t.name_ko, "name_en": t.name_en, "period": str(t.period),
-                 "department_hint": t.department_hint, "aliases": list(t.aliases)}
-                for t in self.types.values()
-                if not wanted or any(wanted in statutory.fold(n) for n in (t.code, t.name_ko, t.name_en, *t.aliases))]
+        return [
+            {
+                "code": t.code,
+                "name_ko": t.name_ko,
+                "name_en": t.name_en,
+                "period": str(t.period),
+                "department_hint": t.department_hint,
+                "aliases": list(t.aliases),
+            }
+            for t in self.types.values()
+            if not wanted or any(wanted in statutory.fold(n) for n in (t.code, t.name_ko, t.name_en, *t.aliases))
+        ]
 
-    def preview(self, *, received_at: datetime, kind: str | None, period: str | None, statutory_type: str | None,
-                pauses: Sequence[tuple[datetime, datetime]], extend: str | None) -> dict[str, Any]:
+    def preview(
+        self,
+        *,
+        received_at: datetime,
+        kind: str | None,
+        period: str | None,
+        statutory_type: str | None,
+        pauses: Sequence[tuple[datetime, datetime]],
+        extend: str | None,
+    ) -> dict[str, Any]:
         try:
             statutory = domain.find_statutory_type(self.types, statutory_type) if statutory_type else None
-            return domain.what_if(received_at, self.calendar, kind=kind, period=period, statutory_type=statutory,
-                                  pauses=pauses, extend_by=extend)
+            return domain.what_if(
+                received_at,
+                self.calendar,
+                kind=kind,
+                period=period,
+                statutory_type=statutory,
+                pauses=pauses,
+                extend_by=extend,
+            )
         except domain.DeadlineError as error:
             raise domain_error(error) from None
 
@@ -411,16 +484,16 @@ class Deadlines(c.Consumer):
         except Exception as exc:  # noqa: BLE001 - the clock is written; docs/statistics.md: recount
             log.warning("statistics not counted", extra={"receipt_no": receipt_no, "error": type(exc).__name__})
 
-    async def statistics(self, *, group_by: str, first: str | None, last: str | None,
-                         department: str | None) -> dict[str, Any]:
+    async def statistics(
+        self, *, group_by: str, first: str | None, last: str | None, department: str | None
+    ) -> dict[str, Any]:
         """Processing statistics of the months ``first..last`` (default: the last twelve) by ``group_by``,
         from the counters (no complaint is read)."""
         if group_by not in statistics.GROUPINGS:
             raise Invalid("group_by", f"one of {', '.join(statistics.GROUPINGS)}")
         first, last = statistics.month_range(first, last, now=self.clock(), calendar=self.calendar)
         cells = await self.store.statistics.list(first=first, last=last, department=department)
-        return {**statistics.summarise(cells, group_by=group_by), "from": first, "to": last,
-                "department": department}
+        return {**statistics.summarise(cells, group_by=group_by), "from": first, "to": last, "department": department}
 
     async def recount_statistics(self, *, page_size: int = 500) -> int:
         """Rebuild the statistics counters from what every clock counts as (one pass over the clocks,
@@ -455,10 +528,17 @@ def _counted(rec: Record, doc: Doc | None, category: str | None, calendar: WorkC
     """What ``rec`` counts as in the statistics; the category is heard once, with the receipt."""
     previous = (doc or {}).get("statistics")
     known = (previous or {}).get("cell", {}).get("category")
-    return statistics.counted(rec.clock, department=rec.department, category=category or known,
-                              channel=rec.facts.get("channel"), closed_by=rec.closed_by,
-                              breached=any(s.name == domain.BREACHED for s in rec.sent), calendar=calendar,
-                              previous=previous, department_name=rec.department_name)
+    return statistics.counted(
+        rec.clock,
+        department=rec.department,
+        category=category or known,
+        channel=rec.facts.get("channel"),
+        closed_by=rec.closed_by,
+        breached=any(s.name == domain.BREACHED for s in rec.sent),
+        calendar=calendar,
+        previous=previous,
+        department_name=rec.department_name,
+    )
 
 
 def _holiday_doc(day: date, name: str, actor: str, now: datetime) -> Doc:

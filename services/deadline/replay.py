@@ -45,8 +45,9 @@ from services.deadline.store import DeadlineStore
 class Progress:
     """A plain progress line on stderr: events read per topic and the rate (no extra dependency)."""
 
-    def __init__(self, label: str, *, total: int | None = None, stream: TextIO | None = None,
-                 every: float = 0.5) -> None:
+    def __init__(
+        self, label: str, *, total: int | None = None, stream: TextIO | None = None, every: float = 0.5
+    ) -> None:
         self.label, self.total, self.stream, self.every = label, total, stream, every
         self.counts: Counter[str] = Counter()
         self._started = self._shown = time.monotonic()
@@ -82,17 +83,22 @@ class RebuildSummary:
     changes: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        out = {"mode": "dry-run" if self.dry_run else "rebuild", "events_read": self.read,
-               "signals_known_as_emitted": self.signals_known, "clocks": self.clocks,
-               "events_published" if not self.dry_run else "events_that_would_be_published": self.published,
-               "seconds": round(self.seconds, 2)}
+        out = {
+            "mode": "dry-run" if self.dry_run else "rebuild",
+            "events_read": self.read,
+            "signals_known_as_emitted": self.signals_known,
+            "clocks": self.clocks,
+            "events_published" if not self.dry_run else "events_that_would_be_published": self.published,
+            "seconds": round(self.seconds, 2),
+        }
         if self.dry_run:
             out["changes"] = self.changes
         return out
 
 
-async def rebuild(deadlines: Deadlines, bus: Bus, *, since: datetime | None = None,
-                  progress: Progress | None = None) -> RebuildSummary:
+async def rebuild(
+    deadlines: Deadlines, bus: Bus, *, since: datetime | None = None, progress: Progress | None = None
+) -> RebuildSummary:
     """Rebuild (or catch up) the store behind ``deadlines`` from the log, from ``since``."""
     started = time.monotonic()
     progress = progress or Progress("replay deadline")
@@ -111,20 +117,32 @@ async def rebuild(deadlines: Deadlines, bus: Bus, *, since: datetime | None = No
             published += len(outcome.applied.events)
     published += await deadlines.recompute_all()
     progress.done()
-    return RebuildSummary(read=dict(progress.counts), signals_known=signals_known,
-                          clocks=await _census(deadlines.store), published=published,
-                          seconds=time.monotonic() - started)
+    return RebuildSummary(
+        read=dict(progress.counts),
+        signals_known=signals_known,
+        clocks=await _census(deadlines.store),
+        published=published,
+        seconds=time.monotonic() - started,
+    )
 
 
-async def dry_run(settings: Settings, bus: Bus, live: DocumentStore, *, since: datetime | None = None,
-                  progress: Progress | None = None, clock: Clock = system_clock,
-                  deadline_settings: DeadlineSettings | None = None) -> RebuildSummary:
+async def dry_run(
+    settings: Settings,
+    bus: Bus,
+    live: DocumentStore,
+    *,
+    since: datetime | None = None,
+    progress: Progress | None = None,
+    clock: Clock = system_clock,
+    deadline_settings: DeadlineSettings | None = None,
+) -> RebuildSummary:
     """Rebuild into a temporary store (nothing is published) and report how it differs from ``live``."""
     with tempfile.TemporaryDirectory(prefix="minwon-replay-") as tmp:
         scratch = SqliteStore(Path(tmp) / "deadline.db")
         capture = CapturingBus()
-        deadlines = build(settings, store=scratch, bus=capture, clock=clock, deadline_settings=deadline_settings,
-                          relay=Relay(capture))
+        deadlines = build(
+            settings, store=scratch, bus=capture, clock=clock, deadline_settings=deadline_settings, relay=Relay(capture)
+        )
         try:
             summary = await rebuild(deadlines, bus, since=since, progress=progress)
             summary.dry_run = True
@@ -134,8 +152,9 @@ async def dry_run(settings: Settings, bus: Bus, live: DocumentStore, *, since: d
     return summary
 
 
-async def republish(bus: Bus, *, since: datetime | None, until: datetime | None = None,
-                    progress: Progress | None = None) -> dict[str, Any]:
+async def republish(
+    bus: Bus, *, since: datetime | None, until: datetime | None = None, progress: Progress | None = None
+) -> dict[str, Any]:
     """Send the signal events of ``[since, until)`` again, each with its original id."""
     progress = progress or Progress("republish deadline")
     sent: Counter[str] = Counter()
@@ -146,12 +165,17 @@ async def republish(bus: Bus, *, since: datetime | None, until: datetime | None 
         await bus.publish(topics.DEADLINES, event)
         sent[event.name] += 1
     progress.done()
-    return {"mode": "republish", "from": since.isoformat() if since else "beginning",
-            "republished": dict(sent), "total": sum(sent.values())}
+    return {
+        "mode": "republish",
+        "from": since.isoformat() if since else "beginning",
+        "republished": dict(sent),
+        "total": sum(sent.values()),
+    }
 
 
-async def compare(live: DeadlineStore, rebuilt: DeadlineStore, *, page: int = 500,
-                  examples: int = 20) -> dict[str, Any]:
+async def compare(
+    live: DeadlineStore, rebuilt: DeadlineStore, *, page: int = 500, examples: int = 20
+) -> dict[str, Any]:
     """What a rebuild would change in ``live``: clocks new, changed, unchanged, and only in ``live``."""
     counts: Counter[str] = Counter()
     changed: list[dict[str, Any]] = []
@@ -199,8 +223,10 @@ async def _pages(store: DeadlineStore, size: int) -> AsyncIterator[Doc]:
 
 async def _census(store: DeadlineStore) -> dict[str, int]:
     coll = store.clocks.coll
-    return {s: await coll.count({"status": s}) for s in
-            (tracking.OPEN, tracking.PAUSED, tracking.CLOSED, tracking.PENDING, tracking.REFUSED)}
+    return {
+        s: await coll.count({"status": s})
+        for s in (tracking.OPEN, tracking.PAUSED, tracking.CLOSED, tracking.PENDING, tracking.REFUSED)
+    }
 
 
 async def _read(bus: Bus, names: Sequence[str], since: datetime | None) -> AsyncIterator[tuple[str, Event]]:
@@ -236,8 +262,9 @@ class CapturingBus:
         raise RuntimeError("a dry run reads the real log")
 
 
-def default_progress(label: str, bus: Bus, names: Sequence[str], *, quiet: bool = False,
-                     whole_log: bool = True) -> Progress:
+def default_progress(
+    label: str, bus: Bus, names: Sequence[str], *, quiet: bool = False, whole_log: bool = True
+) -> Progress:
     """A progress line on stderr; reading the whole embedded log, the total is known in advance."""
     count = getattr(bus, "count", None)
     total = count(list(names)) if whole_log and callable(count) else None

@@ -54,9 +54,18 @@ def processing_days(received_at: datetime, closed_at: datetime, calendar: WorkCa
     return calendar.working_days_between(calendar.local(received_at).date(), calendar.local(closed_at).date())
 
 
-def counted(clock: d.Clock | None, *, department: str | None, category: str | None, channel: str | None,
-            closed_by: str | None, breached: bool, calendar: WorkCalendar,
-            previous: Mapping[str, Any] | None, department_name: str | None = None) -> Counted | None:
+def counted(
+    clock: d.Clock | None,
+    *,
+    department: str | None,
+    category: str | None,
+    channel: str | None,
+    closed_by: str | None,
+    breached: bool,
+    calendar: WorkCalendar,
+    previous: Mapping[str, Any] | None,
+    department_name: str | None = None,
+) -> Counted | None:
     """What a complaint counts as now (``None``: nothing, it has no clock); ``previous`` is what it
     counted as before (its ``seq`` is kept when nothing changed)."""
     if clock is None:
@@ -68,9 +77,16 @@ def counted(clock: d.Clock | None, *, department: str | None, category: str | No
         on_time = clock.due_at is None or clock.closed_at <= clock.due_at
         days = processing_days(clock.received_at, clock.closed_at, calendar)
     out: Counted = {
-        "cell": {"month": month_of(clock.received_at, calendar), "department": department or NONE,
-                 "category": category or NONE, "channel": channel or NONE},
-        "state": state, "on_time": on_time, "days": days, "overdue": state == "open" and breached,
+        "cell": {
+            "month": month_of(clock.received_at, calendar),
+            "department": department or NONE,
+            "category": category or NONE,
+            "channel": channel or NONE,
+        },
+        "state": state,
+        "on_time": on_time,
+        "days": days,
+        "overdue": state == "open" and breached,
         "department_name": department_name,
     }
     old = dict(previous or {})
@@ -83,10 +99,17 @@ def cell_id(cell: Mapping[str, str]) -> str:
 
 
 def _counters(c: Mapping[str, Any]) -> dict[str, int]:
-    out = {"received": 1, "open": int(c["state"] == "open"), "overdue": int(bool(c["overdue"])),
-           "closed": int(c["state"] == "closed"), "on_time": int(c["on_time"] is True),
-           "late": int(c["on_time"] is False), "withdrawn": int(c["state"] == "withdrawn"),
-           "transferred": int(c["state"] == "transferred"), "days_sum": int(c["days"] or 0)}
+    out = {
+        "received": 1,
+        "open": int(c["state"] == "open"),
+        "overdue": int(bool(c["overdue"])),
+        "closed": int(c["state"] == "closed"),
+        "on_time": int(c["on_time"] is True),
+        "late": int(c["on_time"] is False),
+        "withdrawn": int(c["state"] == "withdrawn"),
+        "transferred": int(c["state"] == "transferred"),
+        "days_sum": int(c["days"] or 0),
+    }
     if c["days"] is not None:
         out[f"days.{int(c['days'])}"] = 1
     return out
@@ -102,12 +125,12 @@ def deltas(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) ->
         cell = out.setdefault(cell_id(c["cell"]), {})
         for k, v in _counters(c).items():
             cell[k] = cell.get(k, 0) + sign * v
-    return {cid: {k: v for k, v in ch.items() if v} for cid, ch in out.items()
-            if any(ch.values())}
+    return {cid: {k: v for k, v in ch.items() if v} for cid, ch in out.items() if any(ch.values())}
 
 
-def add(cell: Mapping[str, Any] | None, cid: str, change: Mapping[str, int],
-        department_name: str | None = None) -> dict[str, Any]:
+def add(
+    cell: Mapping[str, Any] | None, cid: str, change: Mapping[str, int], department_name: str | None = None
+) -> dict[str, Any]:
     """A cell document with ``change`` added to its counters (and the department's name, if heard)."""
     month, department, category, channel = cid.split("|", 3)
     counts = dict((cell or {}).get("counts") or {})
@@ -120,9 +143,15 @@ def add(cell: Mapping[str, Any] | None, cid: str, change: Mapping[str, int],
                 del days[n]
         else:
             counts[k] = counts.get(k, 0) + v
-    return {"month": month, "department": department, "category": category, "channel": channel,
-            "department_name": department_name or (cell or {}).get("department_name"),
-            "counts": {k: counts.get(k, 0) for k in FIELDS}, "days": days}
+    return {
+        "month": month,
+        "department": department,
+        "category": category,
+        "channel": channel,
+        "department_name": department_name or (cell or {}).get("department_name"),
+        "counts": {k: counts.get(k, 0) for k in FIELDS},
+        "days": days,
+    }
 
 
 # ---------------------------------------------------------------- reading
@@ -177,10 +206,15 @@ def summarise(cells: Iterable[Mapping[str, Any]], *, group_by: str) -> dict[str,
                 counts[k] = counts.get(k, 0) + int(v)
             for k, v in (cell.get("days") or {}).items():
                 days[int(k)] = days.get(int(k), 0) + int(v)
-    return {"group_by": group_by,
-            "groups": [{"key": k, "label": labels.get(k, k), **figures(*groups[k])} for k in sorted(groups)
-                       if any(groups[k][0].values())],  # a cell every complaint moved out of is left out
-            "total": figures(*total)}
+    return {
+        "group_by": group_by,
+        "groups": [
+            {"key": k, "label": labels.get(k, k), **figures(*groups[k])}
+            for k in sorted(groups)
+            if any(groups[k][0].values())
+        ],  # a cell every complaint moved out of is left out
+        "total": figures(*total),
+    }
 
 
 def parse_month(value: str | None, field: str) -> str | None:
@@ -217,12 +251,32 @@ def year_range(year: int) -> tuple[str, str]:
     return f"{year:04d}-01", f"{year:04d}-12"
 
 
-ROWS = ("received", "closed", "on_time", "late", "on_time_rate", "mean_days", "p90_days", "backlog", "overdue",
-        "withdrawn", "transferred")
-HEADERS_KO = {"received": "접수", "closed": "처리완료", "on_time": "기한 내 처리", "late": "기한 경과 처리",
-              "on_time_rate": "기한 내 처리율", "mean_days": "평균 처리일수(근무일)",
-              "p90_days": "90백분위 처리일수(근무일)", "backlog": "미처리(처리 중)", "overdue": "기한 경과 미처리",
-              "withdrawn": "취하", "transferred": "이송"}
+ROWS = (
+    "received",
+    "closed",
+    "on_time",
+    "late",
+    "on_time_rate",
+    "mean_days",
+    "p90_days",
+    "backlog",
+    "overdue",
+    "withdrawn",
+    "transferred",
+)
+HEADERS_KO = {
+    "received": "접수",
+    "closed": "처리완료",
+    "on_time": "기한 내 처리",
+    "late": "기한 경과 처리",
+    "on_time_rate": "기한 내 처리율",
+    "mean_days": "평균 처리일수(근무일)",
+    "p90_days": "90백분위 처리일수(근무일)",
+    "backlog": "미처리(처리 중)",
+    "overdue": "기한 경과 미처리",
+    "withdrawn": "취하",
+    "transferred": "이송",
+}
 GROUP_KO = {"department": "부서", "category": "분야", "channel": "접수 경로", "month": "접수 월"}
 
 
@@ -236,4 +290,3 @@ def table(result: Mapping[str, Any]) -> list[list[Any]]:
 def _cell_text(value: str) -> str:
     """A key as a spreadsheet cell: never read as a formula."""
     return "'" + value if value[:1] in ("=", "+", "-", "@") and value != NONE else value
-

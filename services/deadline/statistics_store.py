@@ -41,8 +41,7 @@ class StatisticsStore:
         await self.cells.coll.ensure_index("month")
         await self.cells.coll.ensure_index("department", "month")
 
-    async def count(self, receipt_no: str, before: Mapping[str, Any] | None,
-                    after: Mapping[str, Any] | None) -> None:
+    async def count(self, receipt_no: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
         """Move a complaint's contribution from ``before`` to ``after`` (both as stored on its clock)."""
         changes = s.deltas(before, after)
         if not changes:
@@ -53,6 +52,7 @@ class StatisticsStore:
         name = (after or {}).get("department_name")
         shard = int(hashlib.sha256(receipt_no.encode()).hexdigest()[:8], 16) % CELL_SHARDS
         for cid, change in changes.items():
+
             def decide(doc: Doc | None, cid: str = cid, change: Mapping[str, int] = change) -> Any:
                 return s.add(doc, cid, change, name if cid == home else None), []
 

@@ -47,10 +47,12 @@ class DeadlineStore:
         self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
         self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay))
-        self.cooperation_timers = TimeIndex(self.db.collection("cooperation_timers"), ("next_fire_at",),
-                                            clock=self.clock)
-        self.cooperation = Aggregates(self.db.collection("cooperation_clocks"), self.relay,
-                                      timers=(self.cooperation_timers,))
+        self.cooperation_timers = TimeIndex(
+            self.db.collection("cooperation_timers"), ("next_fire_at",), clock=self.clock
+        )
+        self.cooperation = Aggregates(
+            self.db.collection("cooperation_clocks"), self.relay, timers=(self.cooperation_timers,)
+        )
         """The clocks of cooperation requests (협조 요청), one document per complaint (its receipt number)."""
 
     async def setup(self) -> None:
@@ -66,21 +68,31 @@ class DeadlineStore:
         from the timer wheel, with the indexed query as its safety net."""
 
         async def scan() -> builtins.list[Doc]:
-            return await self.clocks.coll.find({"next_fire_at": {"$lte": iso(now)}},
-                                               sort=[("next_fire_at", 1)], limit=limit)
+            return await self.clocks.coll.find(
+                {"next_fire_at": {"$lte": iso(now)}}, sort=[("next_fire_at", 1)], limit=limit
+            )
 
-        return await due_ids(self.timers, self.clocks.coll, now=now, limit=limit, time_field="next_fire_at",
-                             where={}, scan=scan)
+        return await due_ids(
+            self.timers, self.clocks.coll, now=now, limit=limit, time_field="next_fire_at", where={}, scan=scan
+        )
 
     async def due_cooperation(self, *, now: datetime, limit: int) -> builtins.list[str]:
         """Receipt numbers whose cooperation requests have a signal at or before ``now`` (one page)."""
 
         async def scan() -> builtins.list[Doc]:
-            return await self.cooperation.coll.find({"next_fire_at": {"$lte": iso(now)}},
-                                                    sort=[("next_fire_at", 1)], limit=limit)
+            return await self.cooperation.coll.find(
+                {"next_fire_at": {"$lte": iso(now)}}, sort=[("next_fire_at", 1)], limit=limit
+            )
 
-        return await due_ids(self.cooperation_timers, self.cooperation.coll, now=now, limit=limit,
-                             time_field="next_fire_at", where={}, scan=scan)
+        return await due_ids(
+            self.cooperation_timers,
+            self.cooperation.coll,
+            now=now,
+            limit=limit,
+            time_field="next_fire_at",
+            where={},
+            scan=scan,
+        )
 
     async def open_page(self, *, after: str | None, limit: int) -> builtins.list[Doc]:
         """Running (not paused) clocks by receipt number after ``after``: one page.
@@ -94,8 +106,9 @@ class DeadlineStore:
 
     # ------------------------------------------------------------- reads
 
-    async def list(self, *, overdue_at: datetime | None, department: str | None, status: str | None,
-                   after: str | None, limit: int) -> builtins.list[Doc]:
+    async def list(
+        self, *, overdue_at: datetime | None, department: str | None, status: str | None, after: str | None, limit: int
+    ) -> builtins.list[Doc]:
         where: dict[str, Any] = {}
         if status is not None:
             where["status"] = status
@@ -123,5 +136,6 @@ class DeadlineStore:
         return [public(d) or {} for d in await self.holidays.coll.find(sort=[("_id", 1)])]
 
     async def pending_holidays(self) -> builtins.list[Doc]:
-        return [public(d) or {} for d in await self.holidays.coll.find({"recompute.status": "pending"},
-                                                                       sort=[("_id", 1)])]
+        return [
+            public(d) or {} for d in await self.holidays.coll.find({"recompute.status": "pending"}, sort=[("_id", 1)])
+        ]

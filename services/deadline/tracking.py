@@ -48,8 +48,13 @@ LIVE = (OPEN, PAUSED)
 #: this service's own topic when an administrator adds a holiday (임시공휴일); a rebuild restores the calendar from it.
 CALENDAR_SUBJECT = "calendar"
 
-SIGNAL_TYPES = (c.DEADLINE_WARNING, c.DEADLINE_ESCALATED, c.DEADLINE_BREACHED, c.DEADLINE_SLA_MISSED,
-                c.DEADLINE_PROGRESS_DUE)
+SIGNAL_TYPES = (
+    c.DEADLINE_WARNING,
+    c.DEADLINE_ESCALATED,
+    c.DEADLINE_BREACHED,
+    c.DEADLINE_SLA_MISSED,
+    c.DEADLINE_PROGRESS_DUE,
+)
 CLOCK_TYPES = (c.DEADLINE_SET, c.DEADLINE_UPDATED)
 
 Change = tuple["Record | None", list[Event]]
@@ -108,20 +113,34 @@ class Record:
 
     @property
     def escalation_level(self) -> int:
-        levels = [int(s.name.split(".")[1]) for s in self.sent
-                  if s.name.startswith("escalation.") and s.generation == self.generation]
+        levels = [
+            int(s.name.split(".")[1])
+            for s in self.sent
+            if s.name.startswith("escalation.") and s.generation == self.generation
+        ]
         return max(levels, default=0)
 
 
 def dump(rec: Record) -> dict[str, Any]:
     """The stored document: the clock's inputs, the facts, and derived fields for queries."""
     clock = rec.clock
-    inputs: dict[str, Any] = d.clock_to_doc(clock) if clock else {
-        "received_at": None, "kind": rec.facts.get("kind"), "period": None,
-        "statutory_type": rec.facts.get("statutory_type"), "pauses": [], "extensions": [],
-        "assigned_at": _utc(rec.assigned_at), "first_response_at": None, "closed_at": None,
-        "daily_life": None, "forwarding_clock": None,
-    }
+    inputs: dict[str, Any] = (
+        d.clock_to_doc(clock)
+        if clock
+        else {
+            "received_at": None,
+            "kind": rec.facts.get("kind"),
+            "period": None,
+            "statutory_type": rec.facts.get("statutory_type"),
+            "pauses": [],
+            "extensions": [],
+            "assigned_at": _utc(rec.assigned_at),
+            "first_response_at": None,
+            "closed_at": None,
+            "daily_life": None,
+            "forwarding_clock": None,
+        }
+    )
     nxt = d.next_fire_at(clock) if clock else None
     return {
         "receipt_no": rec.receipt_no,
@@ -188,19 +207,31 @@ def settle(rec: Record, events: Iterable[Event]) -> Change:
 # ---------------------------------------------------------------- facts from intake
 
 
-def on_received(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime,
-                calendar: WorkCalendar, types: Mapping[str, d.StatutoryType], now: datetime, source: str) -> Change:
+def on_received(
+    rec: Record | None,
+    data: Mapping[str, Any],
+    *,
+    receipt_no: str,
+    at: datetime,
+    calendar: WorkCalendar,
+    types: Mapping[str, d.StatutoryType],
+    now: datetime,
+    source: str,
+) -> Change:
     """Open the clock (접수): kind, statutory type, receipt instant, mail/fax forwarding."""
     rec = rec or Record(receipt_no)
     if rec.status != PENDING:
         return None, []  # received again: the clock is already open (or was refused)
-    facts = {"kind": data.get("kind"), "statutory_type": data.get("statutory_type"),
-             "received_at": data.get("received_at"), "channel": data.get("channel")}
+    facts = {
+        "kind": data.get("kind"),
+        "statutory_type": data.get("statutory_type"),
+        "received_at": data.get("received_at"),
+        "channel": data.get("channel"),
+    }
     rec = replace(rec, facts={k: v for k, v in facts.items() if v is not None})
     try:
         kind = d.parse_kind(str(data.get("kind")))
-        statutory = (d.find_statutory_type(types, data.get("statutory_type"))
-                     if kind is d.Kind.STATUTORY else None)
+        statutory = d.find_statutory_type(types, data.get("statutory_type")) if kind is d.Kind.STATUTORY else None
         clock = d.open_clock(
             _instant(data.get("received_at"), "received_at"),
             kind,
@@ -222,19 +253,45 @@ def on_received(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str,
 def on_paused(rec: Record | None, *, at: datetime, cause: str, now: datetime, source: str) -> Change:
     """보완요구: the clock stops; there is no due time until the supplement arrives. Nothing is
     announced: the due time last announced stands until the resume announces the new one."""
-    return _command(rec, "complaint.supplementation_requested", at, cause, now, source, "paused",
-                    lambda clock, at: d.pause(clock, at), announce=False)
+    return _command(
+        rec,
+        "complaint.supplementation_requested",
+        at,
+        cause,
+        now,
+        source,
+        "paused",
+        lambda clock, at: d.pause(clock, at),
+        announce=False,
+    )
 
 
-def on_resumed(rec: Record | None, *, at: datetime, cause: str, calendar: WorkCalendar, now: datetime,
-               source: str) -> Change:
+def on_resumed(
+    rec: Record | None, *, at: datetime, cause: str, calendar: WorkCalendar, now: datetime, source: str
+) -> Change:
     """The supplement arrived: the clock runs again and the due time moves."""
-    return _command(rec, "complaint.supplement_received", at, cause, now, source, "resumed",
-                    lambda clock, at: d.resume(clock, at, calendar))
+    return _command(
+        rec,
+        "complaint.supplement_received",
+        at,
+        cause,
+        now,
+        source,
+        "resumed",
+        lambda clock, at: d.resume(clock, at, calendar),
+    )
 
 
-def on_extended(rec: Record | None, data: Mapping[str, Any], *, at: datetime, cause: str, calendar: WorkCalendar,
-                now: datetime, source: str) -> Change:
+def on_extended(
+    rec: Record | None,
+    data: Mapping[str, Any],
+    *,
+    at: datetime,
+    cause: str,
+    calendar: WorkCalendar,
+    now: datetime,
+    source: str,
+) -> Change:
     """연장: by ``data.period`` (None: the original period); a second one needs ``data.citizen_consent``.
 
     The reason itself travels sealed to the citizen; the clock records which extension it was.
@@ -246,8 +303,17 @@ def on_extended(rec: Record | None, data: Mapping[str, Any], *, at: datetime, ca
     def extend(clock: d.Clock, at: datetime) -> d.Clock:
         return d.extend(clock, data.get("period"), reason, bool(data.get("citizen_consent")), at, calendar)
 
-    return _command(rec, "complaint.extended", at, cause, now, source, "extended", extend,
-                    extra={"extension_no": number, "citizen_consent": bool(data.get("citizen_consent"))})
+    return _command(
+        rec,
+        "complaint.extended",
+        at,
+        cause,
+        now,
+        source,
+        "extended",
+        extend,
+        extra={"extension_no": number, "citizen_consent": bool(data.get("citizen_consent"))},
+    )
 
 
 def on_first_response(rec: Record | None, *, at: datetime) -> Change:
@@ -267,14 +333,23 @@ def on_closed(rec: Record | None, *, at: datetime, by: str) -> Change:
 # ---------------------------------------------------------------- facts from routing
 
 
-def on_routed(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime | None = None,
-              calendar: WorkCalendar | None = None) -> Change:
+def on_routed(
+    rec: Record | None,
+    data: Mapping[str, Any],
+    *,
+    receipt_no: str,
+    at: datetime | None = None,
+    calendar: WorkCalendar | None = None,
+) -> Change:
     """The department designated (routing may be heard before intake's received)."""
     rec = rec or Record(receipt_no)
     if rec.handler is not None:
         return None, []  # an assignment already named the department
-    rec = replace(rec, department=data.get("department") or rec.department,
-                  department_name=data.get("department_name") or rec.department_name)
+    rec = replace(
+        rec,
+        department=data.get("department") or rec.department,
+        department_name=data.get("department_name") or rec.department_name,
+    )
     return _with_hours(rec, data, at, calendar), []
 
 
@@ -294,15 +369,20 @@ def _with_hours(rec: Record, data: Mapping[str, Any], at: datetime | None, calen
     return replace(rec, clock=d.with_department_hours(rec.clock, hours, calendar))
 
 
-def on_assigned(rec: Record | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime,
-                calendar: WorkCalendar | None = None) -> Change:
+def on_assigned(
+    rec: Record | None, data: Mapping[str, Any], *, receipt_no: str, at: datetime, calendar: WorkCalendar | None = None
+) -> Change:
     """A handler assigned (or reassigned): the assignment SLAs are met; the handler is remembered."""
     rec = rec or Record(receipt_no)
     given = data.get("handler")
     raw: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     handler = {"id": raw.get("id"), "name": raw.get("name"), "contact": raw.get("contact")}
-    rec = replace(rec, handler=handler, department=data.get("department") or rec.department,
-                  department_name=data.get("department_name") or rec.department_name)
+    rec = replace(
+        rec,
+        handler=handler,
+        department=data.get("department") or rec.department,
+        department_name=data.get("department_name") or rec.department_name,
+    )
     rec = _with_hours(rec, data, at, calendar)
     if rec.clock is None:
         return replace(rec, assigned_at=rec.assigned_at or at), []
@@ -375,15 +455,30 @@ def on_calendar(rec: Record | None, *, holiday: date, now: datetime, source: str
     if rec.clock.due_at is None or _same(rec.clock.due_at, rec.announced_due_at):
         return rec, []
     event_id = derive_id(rec.receipt_no, "holiday", holiday.isoformat(), "updated")
-    return rec, [_clock_event(rec, c.DEADLINE_UPDATED, event_id, now, source, reason="holiday",
-                              holiday=holiday.isoformat(), previous_due_at=_local(rec.announced_due_at, rec))]
+    return rec, [
+        _clock_event(
+            rec,
+            c.DEADLINE_UPDATED,
+            event_id,
+            now,
+            source,
+            reason="holiday",
+            holiday=holiday.isoformat(),
+            previous_due_at=_local(rec.announced_due_at, rec),
+        )
+    ]
 
 
 def holiday_event(day: date, name: str, actor: str, *, now: datetime, source: str) -> Event:
     """The administrator's added holiday, on the service's own topic (a rebuild restores it)."""
-    return Event.new(c.DEADLINE_HOLIDAY_ADDED, id=derive_id("holiday", day.isoformat()), source=source,
-                     subject=CALENDAR_SUBJECT, time=now,
-                     data={"date": day.isoformat(), "name": name, "actor": actor, "occurred_at": now.isoformat()})
+    return Event.new(
+        c.DEADLINE_HOLIDAY_ADDED,
+        id=derive_id("holiday", day.isoformat()),
+        source=source,
+        subject=CALENDAR_SUBJECT,
+        time=now,
+        data={"date": day.isoformat(), "name": name, "actor": actor, "occurred_at": now.isoformat()},
+    )
 
 
 def affected_from(day: date, calendar: WorkCalendar) -> datetime:
@@ -410,10 +505,18 @@ def view(rec: Record, *, now: datetime, calendar: WorkCalendar) -> dict[str, Any
         "escalation_level": rec.escalation_level,
     }
     if clock is None:
-        return {**out, **{k: rec.facts.get(k) for k in ("kind", "statutory_type", "received_at")},
-                "due_at": None, "remaining": None, "paused": False, "pauses": [], "extensions": [],
-                "signals": {"emitted": [_sent_view(s, calendar) for s in rec.sent], "pending": []},
-                "next_fire_at": None, "assigned_at": _local_cal(rec.assigned_at, calendar)}
+        return {
+            **out,
+            **{k: rec.facts.get(k) for k in ("kind", "statutory_type", "received_at")},
+            "due_at": None,
+            "remaining": None,
+            "paused": False,
+            "pauses": [],
+            "extensions": [],
+            "signals": {"emitted": [_sent_view(s, calendar) for s in rec.sent], "pending": []},
+            "next_fire_at": None,
+            "assigned_at": _local_cal(rec.assigned_at, calendar),
+        }
     nxt = d.next_fire_at(clock)
     return {
         **out,
@@ -429,8 +532,9 @@ def view(rec: Record, *, now: datetime, calendar: WorkCalendar) -> dict[str, Any
         "remaining": remaining(now, clock.due_at, calendar) if clock.due_at and not clock.closed else None,
         "paused": clock.paused,
         "pauses": [{"started_at": _iso(p.started_at), "ended_at": _iso(p.ended_at)} for p in clock.pauses],
-        "extensions": [{"at": _iso(e.at), "by": str(e.by), "citizen_consent": e.citizen_consent}
-                       for e in clock.extensions],
+        "extensions": [
+            {"at": _iso(e.at), "by": str(e.by), "citizen_consent": e.citizen_consent} for e in clock.extensions
+        ],
         "signals": {
             "emitted": [_sent_view(s, calendar) for s in rec.sent],
             "pending": [{"name": s.name, "at": s.at.isoformat()} for s in d.pending_signals(clock)],
@@ -484,14 +588,25 @@ def closed_within_period(clock: d.Clock) -> bool | None:
 # ---------------------------------------------------------------- helpers
 
 
-def _command(rec: Record | None, what: str, at: datetime, cause: str, now: datetime, source: str, reason: str,
-             command: Any, extra: Mapping[str, Any] | None = None, announce: bool = True) -> Change:
+def _command(
+    rec: Record | None,
+    what: str,
+    at: datetime,
+    cause: str,
+    now: datetime,
+    source: str,
+    reason: str,
+    command: Any,
+    extra: Mapping[str, Any] | None = None,
+    announce: bool = True,
+) -> Change:
     """Run a clock command; announce the due time it gives; record a refusal instead of failing."""
     if rec is None or rec.clock is None:
         return None, []  # a lifecycle event for a complaint this service never received
     clock = rec.clock
-    at = max(at, clock.received_at, *(p.ended_at or p.started_at for p in clock.pauses),
-             *(e.at for e in clock.extensions))  # clock skew between replicas: never before the last change
+    at = max(
+        at, clock.received_at, *(p.ended_at or p.started_at for p in clock.pauses), *(e.at for e in clock.extensions)
+    )  # clock skew between replicas: never before the last change
     try:
         new = command(clock, at)
     except d.DeadlineError as error:
@@ -500,13 +615,29 @@ def _command(rec: Record | None, what: str, at: datetime, cause: str, now: datet
     if not announce:
         return rec, []
     event_id = derive_id(cause, "deadline", "updated")
-    return rec, [_clock_event(rec, c.DEADLINE_UPDATED, event_id, now, source, reason=reason,
-                              previous_due_at=_local(rec.announced_due_at, rec), **(extra or {}))]
+    return rec, [
+        _clock_event(
+            rec,
+            c.DEADLINE_UPDATED,
+            event_id,
+            now,
+            source,
+            reason=reason,
+            previous_due_at=_local(rec.announced_due_at, rec),
+            **(extra or {}),
+        )
+    ]
 
 
 def _refuse(rec: Record, what: str, error: d.DeadlineError, at: datetime) -> Record:
-    entry = {"event": what, "code": error.code, "status": error.status, "field": error.field,
-             "message": str(error), "at": _utc(at)}
+    entry = {
+        "event": what,
+        "code": error.code,
+        "status": error.status,
+        "field": error.field,
+        "message": str(error),
+        "at": _utc(at),
+    }
     return replace(rec, refused=rec.refused + (entry,))
 
 
@@ -551,8 +682,13 @@ def _signal_event(rec: Record, signal: d.Signal, generation: int, now: datetime,
     clock = rec.clock
     assert clock is not None
     name = signal.name
-    data: dict[str, Any] = {**_facts(rec), "signal": name, "scheduled_at": signal.at.isoformat(),
-                            "generation": generation, "recipients": list(signal.recipients)}
+    data: dict[str, Any] = {
+        **_facts(rec),
+        "signal": name,
+        "scheduled_at": signal.at.isoformat(),
+        "generation": generation,
+        "recipients": list(signal.recipients),
+    }
     if name == d.WARNING:
         type = c.DEADLINE_WARNING
         data["recipients"] = list(signal.recipients) or ["handler"]
@@ -563,9 +699,11 @@ def _signal_event(rec: Record, signal: d.Signal, generation: int, now: datetime,
         type = c.DEADLINE_BREACHED
         # the charter's exclusions count only what was requested within the period
         breached = clock.breached_at or signal.at
-        data.update(breached_at=breached.isoformat(),
-                    had_supplementation=any(p.started_at < breached for p in clock.pauses),
-                    had_extension=any(e.at < breached for e in clock.extensions))
+        data.update(
+            breached_at=breached.isoformat(),
+            had_supplementation=any(p.started_at < breached for p in clock.pauses),
+            had_extension=any(e.at < breached for e in clock.extensions),
+        )
     elif name.startswith("sla."):
         type = c.DEADLINE_SLA_MISSED
         data.update(sla=name.removeprefix("sla."), sla_due_at=signal.at.isoformat())
@@ -586,8 +724,14 @@ def signal_id(receipt_no: str, name: str, generation: int = 0) -> str:
 
 
 def _event(rec: Record, type: str, id: str, data: dict[str, Any], now: datetime, source: str) -> Event:
-    return Event.new(type, id=id, source=source, subject=rec.receipt_no, time=now,
-                     data={"receipt_no": rec.receipt_no, **data, "occurred_at": now.isoformat()})
+    return Event.new(
+        type,
+        id=id,
+        source=source,
+        subject=rec.receipt_no,
+        time=now,
+        data={"receipt_no": rec.receipt_no, **data, "occurred_at": now.isoformat()},
+    )
 
 
 def _sent_view(s: Sent, calendar: WorkCalendar) -> dict[str, Any]:

@@ -43,7 +43,8 @@ class ComplaintIn(BaseModel):
     district: str = Field("", max_length=100, description="구·군; when empty, read from location or address")
     channel: Literal["online", "visit", "phone", "mail", "fax", "sns", "oral"] = "online"
     received_at: datetime | None = Field(
-        None, description="Staff channels: the real arrival time (ISO 8601 with offset)")
+        None, description="Staff channels: the real arrival time (ISO 8601 with offset)"
+    )
     received_at_reason: str | None = Field(None, max_length=500)
     statutory_type: str | None = Field(None, max_length=100)
     priority: bool = Field(False, description="Elderly, disabled or pregnant citizen")
@@ -95,8 +96,7 @@ class CloseIn(BaseModel):
     text: str | None = Field(None, max_length=domain.MAX_ANSWER_TEXT, description="The answer to the citizen")
 
     def to_draft(self) -> domain.AnswerDraft:
-        return domain.AnswerDraft(outcome=self.outcome, text=self.text or "", reasons=self.reasons,
-                                  remedy=self.remedy)
+        return domain.AnswerDraft(outcome=self.outcome, text=self.text or "", reasons=self.reasons, remedy=self.remedy)
 
 
 class AnswerIn(BaseModel):
@@ -107,8 +107,9 @@ class AnswerIn(BaseModel):
     template_id: str | None = Field(None, max_length=100)
 
     def to_draft(self) -> domain.AnswerDraft:
-        return domain.AnswerDraft(outcome=self.outcome, text=self.text, reasons=self.reasons,
-                                  remedy=self.remedy, template_id=self.template_id)
+        return domain.AnswerDraft(
+            outcome=self.outcome, text=self.text, reasons=self.reasons, remedy=self.remedy, template_id=self.template_id
+        )
 
 
 class ReturnIn(BaseModel):
@@ -148,8 +149,7 @@ def _instant(name: str, value: str | None) -> datetime | None:
     try:
         at = datetime.fromisoformat(value.strip())
     except ValueError:
-        raise DomainError("invalid", f"{name} is a date (YYYY-MM-DD) or an ISO 8601 time", 422,
-                          field=name) from None
+        raise DomainError("invalid", f"{name} is a date (YYYY-MM-DD) or an ISO 8601 time", 422, field=name) from None
     return at if at.tzinfo else at.replace(tzinfo=domain.KST)
 
 
@@ -213,9 +213,16 @@ def _registrar(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 def _audit_row(entry: dict[str, Any]) -> dict[str, Any]:
     actor = entry.get("actor") or {}
-    return {"at": entry["at"], "actor_id": entry["actor_id"], "actor_name": actor.get("name"),
-            "actor_department": actor.get("department"), "actor_roles": " ".join(actor.get("roles") or ()),
-            "receipt_no": entry.get("receipt_no"), "action": entry["action"], "purpose": entry["purpose"]}
+    return {
+        "at": entry["at"],
+        "actor_id": entry["actor_id"],
+        "actor_name": actor.get("name"),
+        "actor_department": actor.get("department"),
+        "actor_roles": " ".join(actor.get("roles") or ()),
+        "receipt_no": entry.get("receipt_no"),
+        "action": entry["action"],
+        "purpose": entry["purpose"],
+    }
 
 
 async def _in_scope(request: Request[Any, Any, Any], intake: Intake, receipt_no: str) -> Complaint:
@@ -230,21 +237,27 @@ class ComplaintController(Controller):
     tags = ["intake"]
 
     @post("/", status_code=201)
-    async def file(self, data: ComplaintIn, request: Request[Any, Any, Any], intake: Intake,
-                   idempotency_key: IdempotencyKey) -> Response[dict[str, Any]]:
+    async def file(
+        self, data: ComplaintIn, request: Request[Any, Any, Any], intake: Intake, idempotency_key: IdempotencyKey
+    ) -> Response[dict[str, Any]]:
         """File a complaint. Stored durably before 201; a repeated Idempotency-Key returns the first result.
         Citizens file online; a staff channel (visit, phone, mail, fax, oral) or a ``received_at`` needs an
         official with an intake role (call centre, handler, complaint office, ...), who is recorded."""
         filing = data.to_filing()
         by = _registrar(request) if domain.needs_staff(filing) else None
         complaint, created = await intake.file_complaint(filing, idempotency_key=idempotency_key, by=by)
-        body = {"receipt_no": complaint.receipt_no, "check_code": complaint.check_code,
-                "status": complaint.status, "received_at": complaint.received_at}
+        body = {
+            "receipt_no": complaint.receipt_no,
+            "check_code": complaint.check_code,
+            "status": complaint.status,
+            "received_at": complaint.received_at,
+        }
         return Response(body, status_code=201 if created else 200)
 
     @get("/{receipt_no:str}")
-    async def show(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                   code: str | None = None) -> dict[str, Any]:
+    async def show(
+        self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake, code: str | None = None
+    ) -> dict[str, Any]:
         """A citizen with the check code sees the PII-free status and timeline; staff of the complaint's
         department (or the complaint office) see the same with more facts."""
         if code is not None:
@@ -280,30 +293,44 @@ class ComplaintController(Controller):
         name, phone, e-mail or words is written to the audit log. An official outside the complaint
         office finds their own department's complaints only, as in the listing."""
         who = auth.staff(request)
-        if not any((receipt_no, name, phone, email, words, district, status, department, category, received_from,
-                    received_to)):
+        if not any(
+            (receipt_no, name, phone, email, words, district, status, department, category, received_from, received_to)
+        ):
             raise DomainError("invalid", "give at least one search criterion", 422, field="q")
         if not (who.office or who.has(auth.AUDITOR)):
             department = who.department or "-"
-        criteria = {"receipt_no": receipt_no, "name": name, "phone": phone, "email": email, "words": words,
-                    "district": district, "status": status, "department": department, "category": category,
-                    "received_from": _instant("received_from", received_from),
-                    "received_to": _instant("received_to", received_to)}
+        criteria = {
+            "receipt_no": receipt_no,
+            "name": name,
+            "phone": phone,
+            "email": email,
+            "words": words,
+            "district": district,
+            "status": status,
+            "department": department,
+            "category": category,
+            "received_from": _instant("received_from", received_from),
+            "received_to": _instant("received_to", received_to),
+        }
         items = await intake.search(criteria, by=who.audit(), purpose=purpose, after=cursor, limit=limit)
-        return {"items": [staff_view(x) for x in items],
-                "next_cursor": items[-1].receipt_no if len(items) == limit else None}
+        return {
+            "items": [staff_view(x) for x in items],
+            "next_cursor": items[-1].receipt_no if len(items) == limit else None,
+        }
 
     @post("/{receipt_no:str}/notes", status_code=201, guards=CASEWORK)
-    async def add_note(self, receipt_no: str, data: NoteIn, request: Request[Any, Any, Any],
-                       intake: Intake) -> dict[str, Any]:
+    async def add_note(
+        self, receipt_no: str, data: NoteIn, request: Request[Any, Any, Any], intake: Intake
+    ) -> dict[str, Any]:
         """An internal note: for officials who may see the complaint; never to the citizen, never on a topic."""
         await _in_scope(request, intake, receipt_no)
         complaint = await intake.add_note(receipt_no, data.text, by=_by(request))
         return {"receipt_no": receipt_no, "notes": intake.notes_of(complaint)}
 
     @post("/{receipt_no:str}/links", status_code=200, guards=CASEWORK)
-    async def link(self, receipt_no: str, data: LinkIn, request: Request[Any, Any, Any],
-                   intake: Intake) -> dict[str, Any]:
+    async def link(
+        self, receipt_no: str, data: LinkIn, request: Request[Any, Any, Any], intake: Intake
+    ) -> dict[str, Any]:
         """Link another citizen's complaint about the same thing (중복민원), both ways; each citizen keeps
         their own notice and clock."""
         await _in_scope(request, intake, receipt_no)
@@ -311,17 +338,31 @@ class ComplaintController(Controller):
         return staff_view(await intake.link(receipt_no, data.receipt_no, by=_by(request)))
 
     @post("/{receipt_no:str}/close-as-repeat", status_code=200, guards=OFFICE)
-    async def close_as_repeat(self, receipt_no: str, data: ReasonIn, request: Request[Any, Any, Any],
-                              intake: Intake, idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def close_as_repeat(
+        self,
+        receipt_no: str,
+        data: ReasonIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         """반복민원 종결 (민원처리법 제23조): the complaint office closes a complaint flagged as a repeat; the
         statutory notice (the earlier receipt numbers, the reason, the remedy) reaches the citizen as
         the result notice."""
-        return staff_view(await intake.close_as_repeat(receipt_no, reason=data.reason, by=_by(request),
-                                                       idempotency_key=idempotency_key))
+        return staff_view(
+            await intake.close_as_repeat(
+                receipt_no, reason=data.reason, by=_by(request), idempotency_key=idempotency_key
+            )
+        )
 
     @get("/{receipt_no:str}/personal", guards=CASEWORK)
-    async def personal(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                       purpose: Annotated[str, Parameter(min_length=2, max_length=300)]) -> dict[str, Any]:
+    async def personal(
+        self,
+        receipt_no: str,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        purpose: Annotated[str, Parameter(min_length=2, max_length=300)],
+    ) -> dict[str, Any]:
         """The complainant's personal data and the complaint's text, for an official of its department
         (a confidential or whistleblower complaint: the complaint office only). Each read is written to
         the audit log with its ``purpose``."""
@@ -345,10 +386,13 @@ class ComplaintController(Controller):
         """The audit log of officials' access (privacy officer, administrator): reads of personal data and
         staff actions, oldest first, filtered by complaint, official and time (``from`` inclusive, ``to``
         exclusive)."""
-        items = await intake.audit_log(receipt_no=receipt_no, actor=actor, since=since, until=until,
-                                       after=cursor, limit=limit)
-        return {"items": [_audit_row(x) for x in items],
-                "next_cursor": items[-1]["_id"] if len(items) == limit else None}
+        items = await intake.audit_log(
+            receipt_no=receipt_no, actor=actor, since=since, until=until, after=cursor, limit=limit
+        )
+        return {
+            "items": [_audit_row(x) for x in items],
+            "next_cursor": items[-1]["_id"] if len(items) == limit else None,
+        }
 
     @get("/audit.csv", guards=AUDIT, media_type="text/csv")
     async def audit_csv(
@@ -365,14 +409,18 @@ class ComplaintController(Controller):
         writer.writeheader()
         cursor = None
         while True:
-            items = await intake.audit_log(receipt_no=receipt_no, actor=actor, since=since, until=until,
-                                           after=cursor, limit=1000)
+            items = await intake.audit_log(
+                receipt_no=receipt_no, actor=actor, since=since, until=until, after=cursor, limit=1000
+            )
             writer.writerows(_audit_row(x) for x in items)
             if len(items) < 1000:
                 break
             cursor = items[-1]["_id"]
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="minwon-audit.csv"'})
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="minwon-audit.csv"'},
+        )
 
     @get("/", guards=READERS)
     async def index(
@@ -394,16 +442,29 @@ class ComplaintController(Controller):
         if not (who.office or who.has(auth.AUDITOR)):
             department = who.department or "-"
         items = await intake.list(
-            filters={"status": status, "department": department, "kind": kind, "channel": channel,
-                     "answer_state": answer_state, "overdue": overdue},
-            after=cursor, limit=limit,
+            filters={
+                "status": status,
+                "department": department,
+                "kind": kind,
+                "channel": channel,
+                "answer_state": answer_state,
+                "overdue": overdue,
+            },
+            after=cursor,
+            limit=limit,
         )
         next_cursor = items[-1].receipt_no if len(items) == limit else None
         return {"items": [staff_view(x) for x in items], "next_cursor": next_cursor}
 
     @post("/{receipt_no:str}/confirm", status_code=200)
-    async def confirm(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                      idempotency_key: IdempotencyKey, code: str | None = None) -> dict[str, Any]:
+    async def confirm(
+        self,
+        receipt_no: str,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+        code: str | None = None,
+    ) -> dict[str, Any]:
         """The citizen confirms an oral complaint written down by staff (구술민원): with the check code, or at
         the counter in an official's session with the citizen present."""
         by = None
@@ -416,45 +477,111 @@ class ComplaintController(Controller):
         return staff_view(await intake.confirm(receipt_no, idempotency_key=idempotency_key, by=by))
 
     @post("/{receipt_no:str}/acknowledge", status_code=200, guards=CASEWORK)
-    async def acknowledge(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                          idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def acknowledge(
+        self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake, idempotency_key: IdempotencyKey
+    ) -> dict[str, Any]:
         await _in_scope(request, intake, receipt_no)
-        return await self._run(request, intake, receipt_no, idempotency_key,
-                               lambda x: domain.acknowledge(x, now=intake.clock(), source=intake.source))
+        return await self._run(
+            request,
+            intake,
+            receipt_no,
+            idempotency_key,
+            lambda x: domain.acknowledge(x, now=intake.clock(), source=intake.source),
+        )
 
     @post("/{receipt_no:str}/supplementation", status_code=200, guards=CASEWORK)
-    async def request_supplementation(self, receipt_no: str, data: SupplementationIn, request: Request[Any, Any, Any],
-                                      intake: Intake, idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def request_supplementation(
+        self,
+        receipt_no: str,
+        data: SupplementationIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         await _in_scope(request, intake, receipt_no)
-        return await self._run(request, intake, receipt_no, idempotency_key, lambda x: domain.request_supplementation(
-            x, reason=data.reason, due=data.due, now=intake.clock(), source=intake.source))
+        return await self._run(
+            request,
+            intake,
+            receipt_no,
+            idempotency_key,
+            lambda x: domain.request_supplementation(
+                x, reason=data.reason, due=data.due, now=intake.clock(), source=intake.source
+            ),
+        )
 
     @post("/{receipt_no:str}/supplement", status_code=200, guards=CASEWORK)
-    async def receive_supplement(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                                 idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def receive_supplement(
+        self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake, idempotency_key: IdempotencyKey
+    ) -> dict[str, Any]:
         await _in_scope(request, intake, receipt_no)
-        return await self._run(request, intake, receipt_no, idempotency_key,
-                               lambda x: domain.receive_supplement(x, now=intake.clock(), source=intake.source))
+        return await self._run(
+            request,
+            intake,
+            receipt_no,
+            idempotency_key,
+            lambda x: domain.receive_supplement(x, now=intake.clock(), source=intake.source),
+        )
 
     @post("/{receipt_no:str}/extend", status_code=200, guards=CASEWORK)
-    async def extend(self, receipt_no: str, data: ExtendIn, request: Request[Any, Any, Any], intake: Intake,
-                     idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def extend(
+        self,
+        receipt_no: str,
+        data: ExtendIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         await _in_scope(request, intake, receipt_no)
-        return await self._run(request, intake, receipt_no, idempotency_key, lambda x: domain.extend(
-            x, reason=data.reason, period=data.period, citizen_consent=data.citizen_consent,
-            now=intake.clock(), source=intake.source))
+        return await self._run(
+            request,
+            intake,
+            receipt_no,
+            idempotency_key,
+            lambda x: domain.extend(
+                x,
+                reason=data.reason,
+                period=data.period,
+                citizen_consent=data.citizen_consent,
+                now=intake.clock(),
+                source=intake.source,
+            ),
+        )
 
     @post("/{receipt_no:str}/transfer", status_code=200, guards=CASEWORK)
-    async def transfer(self, receipt_no: str, data: TransferIn, request: Request[Any, Any, Any], intake: Intake,
-                       idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def transfer(
+        self,
+        receipt_no: str,
+        data: TransferIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         await _in_scope(request, intake, receipt_no)
-        return await self._run(request, intake, receipt_no, idempotency_key, lambda x: domain.transfer(
-            x, agency=data.agency, reason=data.reason, now=intake.clock(), source=intake.source,
-            agency_name=data.agency_name))
+        return await self._run(
+            request,
+            intake,
+            receipt_no,
+            idempotency_key,
+            lambda x: domain.transfer(
+                x,
+                agency=data.agency,
+                reason=data.reason,
+                now=intake.clock(),
+                source=intake.source,
+                agency_name=data.agency_name,
+            ),
+        )
 
     @post("/{receipt_no:str}/close", status_code=200, guards=CASEWORK)
-    async def close(self, receipt_no: str, data: CloseIn, request: Request[Any, Any, Any], intake: Intake,
-                    idempotency_key: IdempotencyKey, attachments: Attachments | None) -> dict[str, Any]:
+    async def close(
+        self,
+        receipt_no: str,
+        data: CloseIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+        attachments: Attachments | None,
+    ) -> dict[str, Any]:
         """처리완료 with the answer (``text``, ending with the list of the answer's files), where the
         department's answers need no approval; otherwise 409 ``approval_required``: draft, submit and
         have it approved."""
@@ -471,17 +598,30 @@ class ComplaintController(Controller):
         return await intake.answer(receipt_no)
 
     @put("/{receipt_no:str}/answer", status_code=200, guards=CASEWORK)
-    async def put_answer(self, receipt_no: str, data: AnswerIn, request: Request[Any, Any, Any], intake: Intake,
-                         idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def put_answer(
+        self,
+        receipt_no: str,
+        data: AnswerIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         """Draft (or redraft a returned) answer; its text, reasons and remedy are kept sealed."""
         await _in_scope(request, intake, receipt_no)
-        complaint = await intake.draft_answer(receipt_no, data.to_draft(), by=_by(request),
-                                              idempotency_key=idempotency_key)
+        complaint = await intake.draft_answer(
+            receipt_no, data.to_draft(), by=_by(request), idempotency_key=idempotency_key
+        )
         return {"answer": intake.answer_of(complaint)}
 
     @post("/{receipt_no:str}/answer/submit", status_code=200, guards=CASEWORK)
-    async def submit_answer(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                            idempotency_key: IdempotencyKey, attachments: Attachments | None) -> dict[str, Any]:
+    async def submit_answer(
+        self,
+        receipt_no: str,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+        attachments: Attachments | None,
+    ) -> dict[str, Any]:
         """Send the answer for approval (결재); without a required approval it closes the complaint. Its text
         ends with the list of the answer's files (붙임), redrafted first if it does not."""
         await _in_scope(request, intake, receipt_no)
@@ -491,51 +631,72 @@ class ComplaintController(Controller):
         return {"answer": intake.answer_of(complaint), "status": complaint.status}
 
     @post("/{receipt_no:str}/answer/return", status_code=200, guards=LEADS)
-    async def return_answer(self, receipt_no: str, data: ReturnIn, request: Request[Any, Any, Any],
-                            intake: Intake, idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def return_answer(
+        self,
+        receipt_no: str,
+        data: ReturnIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         """The team lead returns the answer with a comment; the clock keeps running."""
         await _in_scope(request, intake, receipt_no)
-        complaint = await intake.return_answer(receipt_no, comment=data.comment, by=_by(request),
-                                               idempotency_key=idempotency_key)
+        complaint = await intake.return_answer(
+            receipt_no, comment=data.comment, by=_by(request), idempotency_key=idempotency_key
+        )
         return {"answer": intake.answer_of(complaint), "status": complaint.status}
 
     @post("/{receipt_no:str}/answer/approve", status_code=200, guards=LEADS)
-    async def approve_answer(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                             idempotency_key: IdempotencyKey, data: ApproveIn | None = None) -> dict[str, Any]:
+    async def approve_answer(
+        self,
+        receipt_no: str,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+        data: ApproveIn | None = None,
+    ) -> dict[str, Any]:
         """The team lead approves: the complaint is closed with the answer, which goes to the citizen."""
         await _in_scope(request, intake, receipt_no)
-        complaint = await intake.approve_answer(receipt_no, comment=data.comment if data else None,
-                                                by=_by(request), idempotency_key=idempotency_key)
+        complaint = await intake.approve_answer(
+            receipt_no, comment=data.comment if data else None, by=_by(request), idempotency_key=idempotency_key
+        )
         return {"answer": intake.answer_of(complaint), "status": complaint.status}
 
     @post("/{receipt_no:str}/answer/render", status_code=200, guards=CASEWORK)
-    async def render_answer(self, receipt_no: str, data: RenderIn, request: Request[Any, Any, Any],
-                            intake: Intake) -> dict[str, Any]:
+    async def render_answer(
+        self, receipt_no: str, data: RenderIn, request: Request[Any, Any, Any], intake: Intake
+    ) -> dict[str, Any]:
         """A template's text with this complaint's placeholders filled (the name read is audited)."""
         await _in_scope(request, intake, receipt_no)
         return {"text": await intake.render_answer(receipt_no, data.template_id, by=_by(request))}
 
     @get("/answer-templates", guards=STAFF)
-    async def list_templates(self, intake: Intake,
-                             category: Annotated[str | None, Parameter(max_length=100)] = None) -> dict[str, Any]:
+    async def list_templates(
+        self, intake: Intake, category: Annotated[str | None, Parameter(max_length=100)] = None
+    ) -> dict[str, Any]:
         return {"items": await intake.templates(category=category)}
 
     @post("/answer-templates", status_code=201, guards=LEADS)
-    async def create_template(self, data: TemplateIn, request: Request[Any, Any, Any],
-                              intake: Intake) -> dict[str, Any]:
+    async def create_template(
+        self, data: TemplateIn, request: Request[Any, Any, Any], intake: Intake
+    ) -> dict[str, Any]:
         """A canned answer for a category (team leads maintain them)."""
-        return await intake.save_template(None, category=data.category, title=data.title, text=data.text,
-                                          by=_by(request))
+        return await intake.save_template(
+            None, category=data.category, title=data.title, text=data.text, by=_by(request)
+        )
 
     @put("/answer-templates/{template_id:str}", status_code=200, guards=LEADS)
-    async def update_template(self, template_id: str, data: TemplateIn, request: Request[Any, Any, Any],
-                              intake: Intake) -> dict[str, Any]:
-        return await intake.save_template(template_id, category=data.category, title=data.title, text=data.text,
-                                          by=_by(request))
+    async def update_template(
+        self, template_id: str, data: TemplateIn, request: Request[Any, Any, Any], intake: Intake
+    ) -> dict[str, Any]:
+        return await intake.save_template(
+            template_id, category=data.category, title=data.title, text=data.text, by=_by(request)
+        )
 
     @delete("/answer-templates/{template_id:str}", status_code=200, guards=LEADS)
-    async def delete_template(self, template_id: str, request: Request[Any, Any, Any],
-                              intake: Intake) -> dict[str, Any]:
+    async def delete_template(
+        self, template_id: str, request: Request[Any, Any, Any], intake: Intake
+    ) -> dict[str, Any]:
         await intake.delete_template(template_id, by=_by(request))
         return {"id": template_id, "deleted": True}
 
@@ -545,13 +706,20 @@ class ComplaintController(Controller):
         return await intake.policies()
 
     @put("/answer-policies/{department:str}", status_code=200, guards=OFFICE)
-    async def set_policy(self, department: str, data: PolicyIn, request: Request[Any, Any, Any],
-                         intake: Intake) -> dict[str, Any]:
+    async def set_policy(
+        self, department: str, data: PolicyIn, request: Request[Any, Any, Any], intake: Intake
+    ) -> dict[str, Any]:
         return await intake.set_policy(department, approval_required=data.approval_required, by=_by(request))
 
     @post("/{receipt_no:str}/withdraw", status_code=200)
-    async def withdraw(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                       idempotency_key: IdempotencyKey, code: str | None = None) -> dict[str, Any]:
+    async def withdraw(
+        self,
+        receipt_no: str,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+        code: str | None = None,
+    ) -> dict[str, Any]:
         """The citizen (with the check code) or staff withdraw a complaint."""
         by = None
         if code is not None:
@@ -559,27 +727,51 @@ class ComplaintController(Controller):
         else:
             await _in_scope(request, intake, receipt_no)
             by = _by(request)
-        return staff_view(await intake.run(receipt_no, lambda x: domain.withdraw(x, now=intake.clock(),
-                                           source=intake.source), idempotency_key=idempotency_key, by=by,
-                                           action="withdraw"))
+        return staff_view(
+            await intake.run(
+                receipt_no,
+                lambda x: domain.withdraw(x, now=intake.clock(), source=intake.source),
+                idempotency_key=idempotency_key,
+                by=by,
+                action="withdraw",
+            )
+        )
 
     @post("/{receipt_no:str}/revisits", status_code=200, guards=CASEWORK)
-    async def report_revisit(self, receipt_no: str, data: ReasonIn, request: Request[Any, Any, Any], intake: Intake,
-                             idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def report_revisit(
+        self,
+        receipt_no: str,
+        data: ReasonIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         await _in_scope(request, intake, receipt_no)
-        return await self._run(request, intake, receipt_no, idempotency_key, lambda x: domain.report_revisit(
-            x, reason=data.reason, now=intake.clock(), source=intake.source))
+        return await self._run(
+            request,
+            intake,
+            receipt_no,
+            idempotency_key,
+            lambda x: domain.report_revisit(x, reason=data.reason, now=intake.clock(), source=intake.source),
+        )
 
     @staticmethod
-    async def _run(request: Request[Any, Any, Any], intake: Intake, receipt_no: str, key: str | None,
-                   command: Any) -> dict[str, Any]:
+    async def _run(
+        request: Request[Any, Any, Any], intake: Intake, receipt_no: str, key: str | None, command: Any
+    ) -> dict[str, Any]:
         """A staff command: the official is recorded on the complaint, its timeline and the audit log."""
         action = request.scope["route_handler"].handler_name
-        return staff_view(await intake.run(receipt_no, command, idempotency_key=key, by=_by(request),
-                                           action=action))
+        return staff_view(await intake.run(receipt_no, command, idempotency_key=key, by=_by(request), action=action))
 
 
 def routes(intake: Intake, attachments: Attachments | None = None) -> list[Any]:
-    return [Router(path="/", route_handlers=[ComplaintController, CooperationController],
-                   dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
-                                 "attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True)})]
+    return [
+        Router(
+            path="/",
+            route_handlers=[ComplaintController, CooperationController],
+            dependencies={
+                "intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
+                "attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True),
+            },
+        )
+    ]

@@ -94,7 +94,7 @@ def detect(data: bytes) -> Kind | None:
         return WEBP
     if data[:1024].lstrip(b"\r\n\t ").startswith(b"%PDF-"):
         return PDF
-    if data.startswith(OLE) and b"HWP Document File" in data[:64 * 1024]:
+    if data.startswith(OLE) and b"HWP Document File" in data[: 64 * 1024]:
         return HWP  # HWP 5: a compound file whose FileHeader stream names itself
     if data.startswith(ZIP) and b"mimetypeapplication/hwp+zip" in data[:256]:
         return HWPX  # OWPML: a ZIP whose first, stored entry is its media type
@@ -113,22 +113,25 @@ def _plain_text(data: bytes) -> bool:
 
 def check_count(field: str, *, existing: int, adding: int, limits: Limits) -> None:
     if existing + adding > limits.max_count:
-        raise DomainError("too_many_files",
-                          f"{field}: at most {limits.max_count} files (there are {existing})", 422, field=field)
+        raise DomainError(
+            "too_many_files", f"{field}: at most {limits.max_count} files (there are {existing})", 422, field=field
+        )
 
 
 def check_total(field: str, *, stored: int, adding: int, limits: Limits) -> None:
     if stored + adding > limits.max_total_bytes:
-        raise DomainError("too_large", f"{field}: a complaint's files total at most {limits.max_total_bytes} bytes",
-                          413, field=field)
+        raise DomainError(
+            "too_large", f"{field}: a complaint's files total at most {limits.max_total_bytes} bytes", 413, field=field
+        )
 
 
 def safe_name(name: str | None, kind: Kind) -> str:
     """The name shown and offered on download: the last path part, without control or quote
     characters, at most 100 characters, with the extension of what the file really is."""
     base = re.split(r"[\\/]", name or "")[-1]
-    base = "".join(ch for ch in unicodedata.normalize("NFC", base)
-                   if unicodedata.category(ch)[0] != "C" and ch not in "\"<>|*?:;")
+    base = "".join(
+        ch for ch in unicodedata.normalize("NFC", base) if unicodedata.category(ch)[0] != "C" and ch not in '"<>|*?:;'
+    )
     stem = base.rsplit(".", 1)[0].strip(" .") if "." in base else base.strip(" .")
     return f"{(stem or 'file')[:100]}.{kind.extension}"
 
@@ -158,15 +161,22 @@ def _decode(field: str, data: bytes, limits: Limits) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe = Image.open(io.BytesIO(data))
             if probe.width * probe.height > limits.max_pixels:
-                raise DomainError("too_many_pixels", f"{field}: an image has at most {limits.max_pixels} pixels",
-                                  422, field=field)
+                raise DomainError(
+                    "too_many_pixels", f"{field}: an image has at most {limits.max_pixels} pixels", 422, field=field
+                )
             probe.verify()
             image = Image.open(io.BytesIO(data))
             image.load()
     except DomainError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning) as exc:
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as exc:
         raise bad from exc
     upright = ImageOps.exif_transpose(image)  # the EXIF orientation applied, since EXIF goes
     return upright if upright is not None else image
@@ -213,8 +223,9 @@ SEALED_ANSWER_STATES = frozenset({"submitted", "approved"})
 """An answer in these states is with the approver or given: its files are what was approved."""
 
 
-def may_add(target: str, *, status: str, citizen: bool, open_statuses: frozenset[str],
-            answer_state: str | None = None) -> str | None:
+def may_add(
+    target: str, *, status: str, citizen: bool, open_statuses: frozenset[str], answer_state: str | None = None
+) -> str | None:
     """Why a file may not be added now (None: it may). A citizen adds to their own complaint while
     it is open; officials add to the complaint or, while the answer is not submitted for approval
     (결재) or approved, to its answer."""

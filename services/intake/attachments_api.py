@@ -28,8 +28,9 @@ FORM_SLACK = 64 * 1024
 """Room for the multipart framing and the other fields, beyond the files themselves."""
 
 
-async def _complaint(request: Request[Any, Any, Any], attachments: Attachments, receipt_no: str,
-                     code: str | None) -> tuple[Complaint, dict[str, Any] | None]:
+async def _complaint(
+    request: Request[Any, Any, Any], attachments: Attachments, receipt_no: str, code: str | None
+) -> tuple[Complaint, dict[str, Any] | None]:
     """The complaint and who asks: the citizen with the check code (``None``), else an official who may
     see the complaint's details (401 without identity, 403 outside its department)."""
     intake = attachments.intake
@@ -46,10 +47,16 @@ async def _complaint(request: Request[Any, Any, Any], attachments: Attachments, 
 
 
 def _download(data: bytes, media_type: str, name: str, *, inline: bool) -> Response[bytes]:
-    return Response(data, media_type=media_type, headers={
-        "Content-Disposition": rules.content_disposition(name, inline=inline),
-        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store",
-        "Content-Security-Policy": "default-src 'none'; sandbox"})
+    return Response(
+        data,
+        media_type=media_type,
+        headers={
+            "Content-Disposition": rules.content_disposition(name, inline=inline),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 def controller(attachments: Attachments) -> type[Controller]:
@@ -62,17 +69,25 @@ def controller(attachments: Attachments) -> type[Controller]:
         tags = ["intake"]
 
         @post("/", status_code=201, request_max_body_size=max_request)
-        async def add(self, receipt_no: str, request: Request[Any, Any, Any], attachments: Attachments,
-                      code: str | None = None, target: str | None = None) -> dict[str, Any]:
+        async def add(
+            self,
+            receipt_no: str,
+            request: Request[Any, Any, Any],
+            attachments: Attachments,
+            code: str | None = None,
+            target: str | None = None,
+        ) -> dict[str, Any]:
             """Add files (form parts ``file``); ``target``: ``complaint`` (default) or ``answer``."""
             declared = request.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > max_request:
-                raise DomainError("too_large", f"file: one request carries at most {max_request} bytes", 413,
-                                  field="file")
+                raise DomainError(
+                    "too_large", f"file: one request carries at most {max_request} bytes", 413, field="file"
+                )
             complaint, by = await _complaint(request, attachments, receipt_no, code)
             if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
-                raise DomainError("invalid", "send multipart/form-data with the files in parts named 'file'", 415,
-                                  field="file")
+                raise DomainError(
+                    "invalid", "send multipart/form-data with the files in parts named 'file'", 415, field="file"
+                )
             form = await request.form()
             uploads = []
             for part in form.getall("file") if "file" in form else []:
@@ -87,23 +102,42 @@ def controller(attachments: Attachments) -> type[Controller]:
             return {"receipt_no": receipt_no, "items": added}
 
         @get("/")
-        async def index(self, receipt_no: str, request: Request[Any, Any, Any], attachments: Attachments,
-                        code: str | None = None) -> dict[str, Any]:
+        async def index(
+            self, receipt_no: str, request: Request[Any, Any, Any], attachments: Attachments, code: str | None = None
+        ) -> dict[str, Any]:
             complaint, by = await _complaint(request, attachments, receipt_no, code)
-            return {"receipt_no": receipt_no, "items": await attachments.list(complaint, by=by),
-                    "limits": {"max_bytes": limits.max_bytes, "max_count": limits.max_count,
-                               "types": [k.media_type for k in rules.KINDS]}}
+            return {
+                "receipt_no": receipt_no,
+                "items": await attachments.list(complaint, by=by),
+                "limits": {
+                    "max_bytes": limits.max_bytes,
+                    "max_count": limits.max_count,
+                    "types": [k.media_type for k in rules.KINDS],
+                },
+            }
 
         @get("/{attachment_id:str}")
-        async def download(self, receipt_no: str, attachment_id: str, request: Request[Any, Any, Any],
-                           attachments: Attachments, code: str | None = None) -> Response[bytes]:
+        async def download(
+            self,
+            receipt_no: str,
+            attachment_id: str,
+            request: Request[Any, Any, Any],
+            attachments: Attachments,
+            code: str | None = None,
+        ) -> Response[bytes]:
             complaint, by = await _complaint(request, attachments, receipt_no, code)
             data, media_type, name = await attachments.read(complaint, attachment_id, by=by)
             return _download(data, media_type, name, inline=False)
 
         @get("/{attachment_id:str}/thumbnail")
-        async def thumbnail(self, receipt_no: str, attachment_id: str, request: Request[Any, Any, Any],
-                            attachments: Attachments, code: str | None = None) -> Response[bytes]:
+        async def thumbnail(
+            self,
+            receipt_no: str,
+            attachment_id: str,
+            request: Request[Any, Any, Any],
+            attachments: Attachments,
+            code: str | None = None,
+        ) -> Response[bytes]:
             complaint, by = await _complaint(request, attachments, receipt_no, code)
             data, media_type, name = await attachments.read(complaint, attachment_id, by=by, thumbnail=True)
             return _download(data, media_type, f"thumb-{name}", inline=True)
@@ -112,5 +146,10 @@ def controller(attachments: Attachments) -> type[Controller]:
 
 
 def routes(attachments: Attachments) -> list[Any]:
-    return [Router(path="/", route_handlers=[controller(attachments)],
-                   dependencies={"attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True)})]
+    return [
+        Router(
+            path="/",
+            route_handlers=[controller(attachments)],
+            dependencies={"attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True)},
+        )
+    ]

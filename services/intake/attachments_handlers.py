@@ -44,12 +44,20 @@ class AttachmentSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINWON_ATTACHMENT_", extra="ignore")
 
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="MINWON_ATTACHMENT_MAX_BYTES: one file")
-    max_count: int = Field(10, ge=1, le=100, description="MINWON_ATTACHMENT_MAX_COUNT: files per complaint and "
-                           "target (the complaint; its answer)")
-    max_total_bytes: int = Field(50 * 1024 * 1024, ge=1024,
-                                 description="MINWON_ATTACHMENT_MAX_TOTAL_BYTES: all of one complaint's files")
-    fetch_hosts: str = Field("", description="MINWON_ATTACHMENT_FETCH_HOSTS: comma-separated host names whose "
-                             "Open311 media_url is fetched and attached (empty: none is fetched)")
+    max_count: int = Field(
+        10,
+        ge=1,
+        le=100,
+        description="MINWON_ATTACHMENT_MAX_COUNT: files per complaint and target (the complaint; its answer)",
+    )
+    max_total_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, description="MINWON_ATTACHMENT_MAX_TOTAL_BYTES: all of one complaint's files"
+    )
+    fetch_hosts: str = Field(
+        "",
+        description="MINWON_ATTACHMENT_FETCH_HOSTS: comma-separated host names whose "
+        "Open311 media_url is fetched and attached (empty: none is fetched)",
+    )
     fetch_timeout_seconds: float = Field(5.0, gt=0, le=60)
     fetch_max_bytes: int = Field(5 * 1024 * 1024, ge=1024)
 
@@ -90,20 +98,42 @@ class Attachments:
 
     # ------------------------------------------------------------------ writes
 
-    async def add(self, complaint: Complaint, uploads: list[Upload], *, target: str, by: dict[str, Any] | None,
-                  citizen: bool = False) -> list[dict[str, Any]]:
+    async def add(
+        self,
+        complaint: Complaint,
+        uploads: list[Upload],
+        *,
+        target: str,
+        by: dict[str, Any] | None,
+        citizen: bool = False,
+    ) -> list[dict[str, Any]]:
         """Check, encrypt and store ``uploads`` on ``complaint`` (``by``: the official; None: the
         citizen). Returns the new records' views."""
-        why = rules.may_add(target, status=complaint.status, citizen=citizen, open_statuses=domain.OPEN,
-                            answer_state=(complaint.answer or {}).get("state"))
+        why = rules.may_add(
+            target,
+            status=complaint.status,
+            citizen=citizen,
+            open_statuses=domain.OPEN,
+            answer_state=(complaint.answer or {}).get("state"),
+        )
         if why == "target":
-            raise DomainError("invalid", f"target is one of {', '.join(rules.TARGETS)}"
-                              + (" (a citizen adds to the complaint)" if citizen else ""), 422, field="target")
+            raise DomainError(
+                "invalid",
+                f"target is one of {', '.join(rules.TARGETS)}"
+                + (" (a citizen adds to the complaint)" if citizen else ""),
+                422,
+                field="target",
+            )
         if why == "status":
             raise DomainError("not_open", "files are added while the complaint is open", 409, field="file")
         if why == "answer_state":
-            raise DomainError("answer_submitted", "the answer is submitted for approval or approved: its files are "
-                              "what is approved (return it to add files)", 409, field="file")
+            raise DomainError(
+                "answer_submitted",
+                "the answer is submitted for approval or approved: its files are "
+                "what is approved (return it to add files)",
+                409,
+                field="file",
+            )
         if not uploads:
             raise DomainError("invalid", "send one or more files in the form field 'file'", 422, field="file")
         limits = self.limits
@@ -116,16 +146,25 @@ class Attachments:
             await self.store.put_bytes(id, self._seal(item.content, f"{receipt_no}/{id}"))
             if item.thumbnail is not None:
                 await self.store.put_bytes(f"{id}.thumb", self._seal(item.thumbnail, f"{receipt_no}/{id}/thumb"))
-            records.append({
-                "id": id, "target": target, "media_type": item.kind.media_type, "size": len(item.content),
-                "name": self.intake.pii.seal(item.name, context=f"{receipt_no}/{id}"),
-                "key_id": self.intake.pii.key_id, "thumbnail_type": item.thumbnail_type, "at": at,
-                "by": {k: by.get(k) for k in ("id", "name", "department")} if by else None})
+            records.append(
+                {
+                    "id": id,
+                    "target": target,
+                    "media_type": item.kind.media_type,
+                    "size": len(item.content),
+                    "name": self.intake.pii.seal(item.name, context=f"{receipt_no}/{id}"),
+                    "key_id": self.intake.pii.key_id,
+                    "thumbnail_type": item.thumbnail_type,
+                    "at": at,
+                    "by": {k: by.get(k) for k in ("id", "name", "department")} if by else None,
+                }
+            )
         adding = sum(r["size"] for r in records)
 
         def check(current: list[dict[str, Any]]) -> None:
-            rules.check_count("file", existing=sum(1 for r in current if r["target"] == target),
-                              adding=len(records), limits=limits)
+            rules.check_count(
+                "file", existing=sum(1 for r in current if r["target"] == target), adding=len(records), limits=limits
+            )
             rules.check_total("file", stored=sum(int(r["size"]) for r in current), adding=adding, limits=limits)
 
         try:
@@ -136,8 +175,9 @@ class Attachments:
                 await self.store.delete_bytes(f"{r['id']}.thumb")
             raise
         if by is not None:
-            await self.intake.audit(by, "add_attachment", receipt_no,
-                                    purpose=f"{target}: {', '.join(r['id'] for r in records)}")
+            await self.intake.audit(
+                by, "add_attachment", receipt_no, purpose=f"{target}: {', '.join(r['id'] for r in records)}"
+            )
         log.info("attachments added", extra={"receipt_no": receipt_no, "target": target, "count": len(records)})
         if target == rules.ANSWER and by is not None:
             await self.enclose_saved(receipt_no, by=by)
@@ -159,8 +199,13 @@ class Attachments:
         view = self.intake.answer_of(complaint)
         if view is None or view.get("state") not in (domain.ANSWER_DRAFT, domain.ANSWER_RETURNED):
             return
-        draft = domain.AnswerDraft(outcome=view["outcome"], text=view.get("text") or "", reasons=view.get("reasons"),
-                                   remedy=view.get("remedy"), template_id=view.get("template_id"))
+        draft = domain.AnswerDraft(
+            outcome=view["outcome"],
+            text=view.get("text") or "",
+            reasons=view.get("reasons"),
+            remedy=view.get("remedy"),
+            template_id=view.get("template_id"),
+        )
         new = await self.enclose(receipt_no, draft)
         if new is not draft:
             await self.intake.draft_answer(receipt_no, new, by=by)
@@ -176,8 +221,9 @@ class Attachments:
             return None
         limit = min(self.settings.fetch_max_bytes, self.limits.max_bytes)
         try:
-            async with httpx.AsyncClient(timeout=self.settings.fetch_timeout_seconds, follow_redirects=False,
-                                         transport=self.transport) as client:
+            async with httpx.AsyncClient(
+                timeout=self.settings.fetch_timeout_seconds, follow_redirects=False, transport=self.transport
+            ) as client:
                 async with client.stream("GET", url) as response:
                     if response.status_code != 200:
                         raise DomainError("fetch_failed", f"status {response.status_code}", 502)
@@ -188,11 +234,21 @@ class Attachments:
                             raise rules.too_large("media_url", limit)
                         chunks.append(chunk)
             name = parts.path.rsplit("/", 1)[-1] or "media"
-            views = await self.add(complaint, [Upload("media_url", name, b"".join(chunks))], target=rules.COMPLAINT,
-                                   by={"id": "open311", "name": "Open311", "department": None, "roles": []})
+            views = await self.add(
+                complaint,
+                [Upload("media_url", name, b"".join(chunks))],
+                target=rules.COMPLAINT,
+                by={"id": "open311", "name": "Open311", "department": None, "roles": []},
+            )
         except (DomainError, httpx.HTTPError) as exc:
-            log.warning("media_url not attached", extra={"receipt_no": complaint.receipt_no, "host": host,
-                                                          "error": getattr(exc, "code", type(exc).__name__)})
+            log.warning(
+                "media_url not attached",
+                extra={
+                    "receipt_no": complaint.receipt_no,
+                    "host": host,
+                    "error": getattr(exc, "code", type(exc).__name__),
+                },
+            )
             return None
         return views[0]
 
@@ -206,23 +262,34 @@ class Attachments:
             answered = _answered(complaint)
             records = [r for r in records if rules.citizen_sees(r["target"], answered=answered)]
         if records:
-            await self.intake.audit(by or CITIZEN, "list_attachments", complaint.receipt_no,
-                                    purpose="citizen with the check code" if by is None else "casework")
+            await self.intake.audit(
+                by or CITIZEN,
+                "list_attachments",
+                complaint.receipt_no,
+                purpose="citizen with the check code" if by is None else "casework",
+            )
         return [self._view(complaint.receipt_no, r) for r in records]
 
-    async def read(self, complaint: Complaint, id: str, *, by: dict[str, Any] | None,
-                   thumbnail: bool = False) -> tuple[bytes, str, str]:
+    async def read(
+        self, complaint: Complaint, id: str, *, by: dict[str, Any] | None, thumbnail: bool = False
+    ) -> tuple[bytes, str, str]:
         """One file's (or its thumbnail's) bytes, media type and name; the read is audited first."""
         record = next((r for r in await self.store.list(complaint.receipt_no) if r["id"] == id), None)
         if record is None or (by is None and not rules.citizen_sees(record["target"], answered=_answered(complaint))):
             raise NotFound("attachment", id)
         if thumbnail and not record.get("thumbnail_type"):
             raise NotFound("thumbnail of attachment", id)
-        await self.intake.audit(by or CITIZEN, "read_attachment_thumbnail" if thumbnail else "read_attachment",
-                                complaint.receipt_no,
-                                purpose=f"{id} ({'citizen with the check code' if by is None else 'casework'})")
-        blob_id, context = (_thumb_blob(record), f"{complaint.receipt_no}/{id}/thumb") if thumbnail else \
-            (_blob(record), f"{complaint.receipt_no}/{id}")
+        await self.intake.audit(
+            by or CITIZEN,
+            "read_attachment_thumbnail" if thumbnail else "read_attachment",
+            complaint.receipt_no,
+            purpose=f"{id} ({'citizen with the check code' if by is None else 'casework'})",
+        )
+        blob_id, context = (
+            (_thumb_blob(record), f"{complaint.receipt_no}/{id}/thumb")
+            if thumbnail
+            else (_blob(record), f"{complaint.receipt_no}/{id}")
+        )
         sealed = await self.store.get_bytes(blob_id)
         if sealed is None:
             raise NotFound("attachment", id)
@@ -244,8 +311,7 @@ class Attachments:
             for doc in docs:
                 for record in doc.get("items", []):
                     checked += 1
-                    if record.get("key_id") != self.intake.pii.key_id or \
-                            self.intake.pii.needs_rotation(record["name"]):
+                    if record.get("key_id") != self.intake.pii.key_id or self.intake.pii.needs_rotation(record["name"]):
                         await self._reseal_one(doc["_id"], record)
                         resealed += 1
             if len(docs) < batch:
@@ -255,8 +321,12 @@ class Attachments:
     async def _reseal_one(self, receipt_no: str, record: dict[str, Any]) -> None:
         pii, id = self.intake.pii, record["id"]
         suffix = hashlib.sha256(pii.key_id.encode()).hexdigest()[:10]
-        new = {**record, "key_id": pii.key_id, "blob": f"{id}.{suffix}",
-               "name": pii.seal(self._name(receipt_no, record), context=f"{receipt_no}/{id}")}
+        new = {
+            **record,
+            "key_id": pii.key_id,
+            "blob": f"{id}.{suffix}",
+            "name": pii.seal(self._name(receipt_no, record), context=f"{receipt_no}/{id}"),
+        }
         parts = [(_blob(record), new["blob"], f"{receipt_no}/{id}")]
         if record.get("thumbnail_type"):
             new["thumb_blob"] = f"{id}.{suffix}.thumb"
@@ -280,10 +350,16 @@ class Attachments:
 
     def _view(self, receipt_no: str, record: dict[str, Any]) -> dict[str, Any]:
         name = self._name(receipt_no, record)
-        return {"id": record["id"], "target": record["target"], "media_type": record["media_type"],
-                "size": record["size"], "name": name,
-                "thumbnail": bool(record.get("thumbnail_type")), "uploaded_at": record["at"],
-                "uploaded_by": (record.get("by") or {}).get("name") if record.get("by") else None}
+        return {
+            "id": record["id"],
+            "target": record["target"],
+            "media_type": record["media_type"],
+            "size": record["size"],
+            "name": name,
+            "thumbnail": bool(record.get("thumbnail_type")),
+            "uploaded_at": record["at"],
+            "uploaded_by": (record.get("by") or {}).get("name") if record.get("by") else None,
+        }
 
     def _seal(self, data: bytes, context: str) -> bytes:
         nonce = os.urandom(12)
@@ -308,7 +384,8 @@ def _answered(complaint: Complaint) -> bool:
     return complaint.status == domain.CLOSED and complaint.answer is not None
 
 
-def build(settings: Settings, intake: Intake, store: DocumentStore,
-          own: AttachmentSettings | None = None) -> Attachments:
+def build(
+    settings: Settings, intake: Intake, store: DocumentStore, own: AttachmentSettings | None = None
+) -> Attachments:
     """Intake's attachments over its own store (composition root: nothing connects here)."""
     return Attachments(intake, AttachmentStore(store, blobs_for(settings, store)), own or AttachmentSettings())

@@ -83,8 +83,7 @@ class GridFsBlobs:
     """A GridFS bucket (``attachments.files`` / ``attachments.chunks``) in intake's database. The
     client is made on first use (importing or building this connects to nothing)."""
 
-    def __init__(self, uri: str, database: str, *, bucket: str = "attachments",
-                 chunk_bytes: int = 255 * 1024) -> None:
+    def __init__(self, uri: str, database: str, *, bucket: str = "attachments", chunk_bytes: int = 255 * 1024) -> None:
         self.uri, self.database, self.bucket_name, self.chunk_bytes = uri, database, bucket, chunk_bytes
         self._client: Any = None
         self._bucket: Any = None
@@ -95,8 +94,9 @@ class GridFsBlobs:
             from pymongo import AsyncMongoClient
 
             self._client = AsyncMongoClient(self.uri, serverSelectionTimeoutMS=5000)
-            self._bucket = AsyncGridFSBucket(self._client[self.database], bucket_name=self.bucket_name,
-                                             chunk_size_bytes=self.chunk_bytes)
+            self._bucket = AsyncGridFSBucket(
+                self._client[self.database], bucket_name=self.bucket_name, chunk_size_bytes=self.chunk_bytes
+            )
         return self._bucket
 
     async def put(self, id: str, data: bytes) -> None:
@@ -151,8 +151,12 @@ class AttachmentStore:
         doc = await self._lists.get(receipt_no)
         return list((doc or {}).get("items", []))
 
-    async def add(self, receipt_no: str, items: builtins.list[dict[str, Any]],
-                  check: Callable[[builtins.list[dict[str, Any]]], None]) -> builtins.list[dict[str, Any]]:
+    async def add(
+        self,
+        receipt_no: str,
+        items: builtins.list[dict[str, Any]],
+        check: Callable[[builtins.list[dict[str, Any]]], None],
+    ) -> builtins.list[dict[str, Any]]:
         """Append ``items`` (records whose bytes are already stored) after ``check`` accepts the
         list as it is now (it raises to refuse); compare-and-set, retried on contention."""
         for _ in range(self.attempts):
@@ -160,22 +164,27 @@ class AttachmentStore:
             current = list((doc or {}).get("items", []))
             check(current)
             new = {"_id": receipt_no, "items": current + items}
-            written = (await self._lists.create(new) if doc is None
-                       else await self._lists.update(new, expected_version=doc["_v"]))
+            written = (
+                await self._lists.create(new)
+                if doc is None
+                else await self._lists.update(new, expected_version=doc["_v"])
+            )
             if written:
                 return current + items
         raise TransientError(f"attachments of {receipt_no}: too much contention")
 
-    async def change(self, receipt_no: str,
-                     edit: Callable[[builtins.list[dict[str, Any]]], builtins.list[dict[str, Any]]]) -> None:
+    async def change(
+        self, receipt_no: str, edit: Callable[[builtins.list[dict[str, Any]]], builtins.list[dict[str, Any]]]
+    ) -> None:
         """Rewrite the complaint's records with ``edit`` (compare-and-set, retried on contention)."""
         for _ in range(self.attempts):
             doc = await self._lists.get(receipt_no)
             if doc is None:
                 return
             items = edit(list(doc.get("items", [])))
-            if items == doc.get("items") or await self._lists.update({"_id": receipt_no, "items": items},
-                                                                      expected_version=doc["_v"]):
+            if items == doc.get("items") or await self._lists.update(
+                {"_id": receipt_no, "items": items}, expected_version=doc["_v"]
+            ):
                 return
         raise TransientError(f"attachments of {receipt_no}: too much contention")
 

@@ -19,8 +19,14 @@ PREFIXES = ("/api/v1/complaints", "/open311")
 """The URL prefixes of intake's routes (the gateway routes them here; its requests' ``service`` label)."""
 
 
-def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
-              intake_settings: IntakeSettings | None = None) -> Service:
+def bootstrap(
+    settings: Settings,
+    *,
+    store: DocumentStore,
+    bus: Bus,
+    clock: Clock = system_clock,
+    intake_settings: IntakeSettings | None = None,
+) -> Service:
     own = intake_settings or IntakeSettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
     intake = build(settings, store=store, relay=relay, clock=clock, own=own)
@@ -28,13 +34,20 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
     return _service(intake, store, bus, relay, files)
 
 
-def build(settings: Settings, *, store: DocumentStore, relay: Relay, clock: Clock = system_clock,
-          own: IntakeSettings | None = None) -> Intake:
+def build(
+    settings: Settings,
+    *,
+    store: DocumentStore,
+    relay: Relay,
+    clock: Clock = system_clock,
+    own: IntakeSettings | None = None,
+) -> Intake:
     """Intake's handlers over ``store`` (the service, or a command such as ``minwon keys reseal``)."""
     own = own or IntakeSettings()
     return Intake(
-        store=IntakeStore(store, relay,
-                          receipt_block=own.receipt_block or (10 if settings.backend == "distributed" else 1)),
+        store=IntakeStore(
+            store, relay, receipt_block=own.receipt_block or (10 if settings.backend == "distributed" else 1)
+        ),
         pii=Sealer.from_settings(settings.pii_key_id, settings.pii_key, settings.pii_old_keys),
         contacts=Sealer("c1", settings.contacts_key),
         clock=clock,
@@ -49,8 +62,9 @@ def build(settings: Settings, *, store: DocumentStore, relay: Relay, clock: Cloc
     )
 
 
-def _service(intake: Intake, store: DocumentStore, bus: Bus, relay: Relay,
-             files: attachments_handlers.Attachments) -> Service:
+def _service(
+    intake: Intake, store: DocumentStore, bus: Bus, relay: Relay, files: attachments_handlers.Attachments
+) -> Service:
     return Service(
         name="intake",
         store=store,

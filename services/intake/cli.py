@@ -45,10 +45,14 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
     try:
         intake = build(settings, store=infra.stores["intake"], relay=Relay(infra.bus))
         if args.keys_command == "reseal":
+
             def progress(state: dict[str, Any]) -> None:
                 if not args.quiet:
-                    print(f"checked {state['checked']}, resealed {state['resealed']}, "
-                          f"last {state['cursor']}", file=sys.stderr, flush=True)
+                    print(
+                        f"checked {state['checked']}, resealed {state['resealed']}, last {state['cursor']}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
 
             done = await intake.reseal(batch=args.batch, progress=progress)
             files = attachments_handlers.build(settings, intake, infra.stores["intake"])

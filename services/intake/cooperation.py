@@ -24,16 +24,22 @@ from services.intake.handlers import Intake
 
 IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False, max_length=200)]
 CASEWORK = [auth.requires(*auth.CASEWORK)]
-STATES = {"open": [domain.COOPERATION_OPEN], "replied": [domain.COOPERATION_REPLIED],
-          "cancelled": [domain.COOPERATION_CANCELLED],
-          "all": [domain.COOPERATION_OPEN, domain.COOPERATION_REPLIED, domain.COOPERATION_CANCELLED]}
+STATES = {
+    "open": [domain.COOPERATION_OPEN],
+    "replied": [domain.COOPERATION_REPLIED],
+    "cancelled": [domain.COOPERATION_CANCELLED],
+    "all": [domain.COOPERATION_OPEN, domain.COOPERATION_REPLIED, domain.COOPERATION_CANCELLED],
+}
 
 
 class CooperationIn(BaseModel):
     department: str = Field(min_length=1, max_length=100, description="The department asked (routing's code)")
     department_name: str | None = Field(None, max_length=100)
-    working_days: int | None = Field(None, description=f"Working days to reply (default "
-                                     f"{domain.COOPERATION_DEFAULT_DAYS}, at most {domain.COOPERATION_MAX_DAYS})")
+    working_days: int | None = Field(
+        None,
+        description=f"Working days to reply (default "
+        f"{domain.COOPERATION_DEFAULT_DAYS}, at most {domain.COOPERATION_MAX_DAYS})",
+    )
     question: str = Field(min_length=1, max_length=domain.MAX_COOPERATION_TEXT)
 
 
@@ -61,8 +67,13 @@ async def readable(request: Request[Any, Any, Any], intake: Intake, receipt_no: 
 
 def cooperating_view(complaint: Complaint) -> dict[str, Any]:
     """What a department asked for its input sees of the complaint: no personal data."""
-    return {**domain.public_view(complaint), "category": complaint.category, "district": complaint.district,
-            "department_name": complaint.department_name, "priority": complaint.priority}
+    return {
+        **domain.public_view(complaint),
+        "category": complaint.category,
+        "district": complaint.district,
+        "department_name": complaint.department_name,
+        "priority": complaint.priority,
+    }
 
 
 class CooperationController(Controller):
@@ -70,11 +81,14 @@ class CooperationController(Controller):
     tags = ["intake", "cooperation"]
 
     @get("/cooperation-requests", guards=CASEWORK)
-    async def addressed(self, request: Request[Any, Any, Any], intake: Intake,
-                        department: Annotated[str | None, Parameter(max_length=100)] = None,
-                        which: Annotated[Literal["open", "replied", "cancelled", "all"],
-                                         Parameter(query="state")] = "open",
-                        limit: Annotated[int, Parameter(ge=1, le=200)] = 100) -> dict[str, Any]:
+    async def addressed(
+        self,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        department: Annotated[str | None, Parameter(max_length=100)] = None,
+        which: Annotated[Literal["open", "replied", "cancelled", "all"], Parameter(query="state")] = "open",
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 100,
+    ) -> dict[str, Any]:
         """The requests addressed to a department (협조 요청): the caller's own; the complaint office
         names any department."""
         who = auth.staff(request)
@@ -82,8 +96,10 @@ class CooperationController(Controller):
             department = who.department
         if not department:
             return {"items": []}
-        return {"department": department,
-                "items": await intake.cooperation_requests(department, states=STATES[which], limit=limit)}
+        return {
+            "department": department,
+            "items": await intake.cooperation_requests(department, states=STATES[which], limit=limit),
+        }
 
     @get("/{receipt_no:str}/cooperation", guards=CASEWORK)
     async def show(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake) -> dict[str, Any]:
@@ -94,8 +110,11 @@ class CooperationController(Controller):
         every = _leads(who, complaint)
         if not every and not any(e["department"] == who.department for e in complaint.cooperations):
             raise PermissionDeniedException("this complaint has not asked your department")
-        return {"receipt_no": receipt_no, "lead_department": complaint.department,
-                "items": intake.cooperations_of(complaint, department=who.department, every=every)}
+        return {
+            "receipt_no": receipt_no,
+            "lead_department": complaint.department,
+            "items": intake.cooperations_of(complaint, department=who.department, every=every),
+        }
 
     @get("/{receipt_no:str}/cooperation/complaint", guards=CASEWORK)
     async def complaint(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake) -> dict[str, Any]:
@@ -103,9 +122,13 @@ class CooperationController(Controller):
         return cooperating_view(await readable(request, intake, receipt_no))
 
     @get("/{receipt_no:str}/cooperation/text", guards=CASEWORK)
-    async def text(self, receipt_no: str, request: Request[Any, Any, Any], intake: Intake,
-                   purpose: Annotated[str, Parameter(min_length=2, max_length=300)] = "협조 요청 검토"
-                   ) -> dict[str, Any]:
+    async def text(
+        self,
+        receipt_no: str,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        purpose: Annotated[str, Parameter(min_length=2, max_length=300)] = "협조 요청 검토",
+    ) -> dict[str, Any]:
         """The complaint's title, text and place for a department asked (never the complainant's name or
         contacts); the read is written to the audit log with its ``purpose``. A confidential complaint's
         text stays with its own department and the complaint office."""
@@ -117,41 +140,81 @@ class CooperationController(Controller):
         return {k: data.get(k) for k in ("receipt_no", "title", "body", "location")}
 
     @post("/{receipt_no:str}/cooperation", status_code=201, guards=CASEWORK)
-    async def ask(self, receipt_no: str, data: CooperationIn, request: Request[Any, Any, Any], intake: Intake,
-                  idempotency_key: IdempotencyKey) -> Response[dict[str, Any]]:
+    async def ask(
+        self,
+        receipt_no: str,
+        data: CooperationIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> Response[dict[str, Any]]:
         """협조 요청: the lead department (or the complaint office) asks ``department`` for its input within
         ``working_days`` working days; the deadline service keeps its clock."""
         complaint = await intake.get(receipt_no)
         who = auth.staff(request)
         auth.in_scope(who, complaint.department)
         complaint, request_id = await intake.request_cooperation(
-            receipt_no, department=data.department, department_name=data.department_name,
-            working_days=data.working_days, question=data.question, by=who.audit(),
-            idempotency_key=idempotency_key)
-        return Response({"receipt_no": receipt_no, "request_id": request_id,
-                         "items": intake.cooperations_of(complaint, department=who.department, every=True)},
-                        status_code=201)
+            receipt_no,
+            department=data.department,
+            department_name=data.department_name,
+            working_days=data.working_days,
+            question=data.question,
+            by=who.audit(),
+            idempotency_key=idempotency_key,
+        )
+        return Response(
+            {
+                "receipt_no": receipt_no,
+                "request_id": request_id,
+                "items": intake.cooperations_of(complaint, department=who.department, every=True),
+            },
+            status_code=201,
+        )
 
     @post("/{receipt_no:str}/cooperation/{request_id:str}/reply", status_code=200, guards=CASEWORK)
-    async def reply(self, receipt_no: str, request_id: str, data: CooperationReplyIn,
-                    request: Request[Any, Any, Any], intake: Intake,
-                    idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def reply(
+        self,
+        receipt_no: str,
+        request_id: str,
+        data: CooperationReplyIn,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         """The department asked replies (for the lead department only; never to the citizen)."""
         who = auth.staff(request)
-        complaint = await intake.reply_cooperation(receipt_no, request_id, text=data.text,
-                                                   department=None if who.office else who.department,
-                                                   by=who.audit(), idempotency_key=idempotency_key)
-        return {"receipt_no": receipt_no, "request_id": request_id,
-                "items": intake.cooperations_of(complaint, department=who.department, every=who.office)}
+        complaint = await intake.reply_cooperation(
+            receipt_no,
+            request_id,
+            text=data.text,
+            department=None if who.office else who.department,
+            by=who.audit(),
+            idempotency_key=idempotency_key,
+        )
+        return {
+            "receipt_no": receipt_no,
+            "request_id": request_id,
+            "items": intake.cooperations_of(complaint, department=who.department, every=who.office),
+        }
 
     @post("/{receipt_no:str}/cooperation/{request_id:str}/cancel", status_code=200, guards=CASEWORK)
-    async def cancel(self, receipt_no: str, request_id: str, request: Request[Any, Any, Any], intake: Intake,
-                     idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def cancel(
+        self,
+        receipt_no: str,
+        request_id: str,
+        request: Request[Any, Any, Any],
+        intake: Intake,
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         """The lead department withdraws its request: the clock stops."""
         complaint = await intake.get(receipt_no)
         who = auth.staff(request)
         auth.in_scope(who, complaint.department)
-        complaint = await intake.cancel_cooperation(receipt_no, request_id, by=who.audit(),
-                                                    idempotency_key=idempotency_key)
-        return {"receipt_no": receipt_no, "request_id": request_id,
-                "items": intake.cooperations_of(complaint, department=who.department, every=True)}
+        complaint = await intake.cancel_cooperation(
+            receipt_no, request_id, by=who.audit(), idempotency_key=idempotency_key
+        )
+        return {
+            "receipt_no": receipt_no,
+            "request_id": request_id,
+            "items": intake.cooperations_of(complaint, department=who.department, every=True),
+        }

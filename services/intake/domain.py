@@ -346,8 +346,9 @@ def register(
     return complaint, _received(complaint, now, source)
 
 
-def confirm(complaint: Complaint, *, now: datetime, source: str,
-            at_counter: bool = False) -> tuple[Complaint, list[Event]]:
+def confirm(
+    complaint: Complaint, *, now: datetime, source: str, at_counter: bool = False
+) -> tuple[Complaint, list[Event]]:
     """The citizen confirms an oral complaint written down by staff. It keeps the time it was told
     (``received_at`` of the registration: the clock runs from when the citizen spoke, not from the
     read-back). With the check code the citizen confirms it themselves; ``at_counter``: an official
@@ -363,21 +364,32 @@ def confirm(complaint: Complaint, *, now: datetime, source: str,
 
 
 def _received(complaint: Complaint, now: datetime, source: str) -> list[Event]:
-    data = {**complaint.facts, "consent": asdict(complaint.consent),
-            "forwarding_clock": complaint.channel in FORWARDED_CHANNELS}
+    data = {
+        **complaint.facts,
+        "consent": asdict(complaint.consent),
+        "forwarding_clock": complaint.channel in FORWARDED_CHANNELS,
+    }
     return [_event(complaint, c.COMPLAINT_RECEIVED, data, now, source, "received")]
 
 
-def private_event(complaint: Complaint, part: str, content: dict[str, Any], now: datetime, source: str,
-                  *cause: object) -> Event:
+def private_event(
+    complaint: Complaint, part: str, content: dict[str, Any], now: datetime, source: str, *cause: object
+) -> Event:
     """The restricted event for free text and contacts (``part``: filing, answer, extension, ...).
 
     Its ``content`` is sealed by the handler before it is stored or published;
     it goes only to ``minwon.private.complaints.v1``.
     """
-    return _event(complaint, c.COMPLAINT_SEALED,
-                  {**complaint.facts, "consent": asdict(complaint.consent), "part": part, "content": content},
-                  now, source, "sealed", part, *cause)
+    return _event(
+        complaint,
+        c.COMPLAINT_SEALED,
+        {**complaint.facts, "consent": asdict(complaint.consent), "part": part, "content": content},
+        now,
+        source,
+        "sealed",
+        part,
+        *cause,
+    )
 
 
 # ---------------------------------------------------------------- lifecycle
@@ -438,8 +450,17 @@ def _transition(
 
 def acknowledge(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
     """The handler's first response."""
-    return _transition(complaint, command="acknowledge", allowed={RECEIVED}, status=IN_PROGRESS,
-                       type=c.COMPLAINT_ACKNOWLEDGED, step="acknowledged", detail={}, now=now, source=source)
+    return _transition(
+        complaint,
+        command="acknowledge",
+        allowed={RECEIVED},
+        status=IN_PROGRESS,
+        type=c.COMPLAINT_ACKNOWLEDGED,
+        step="acknowledged",
+        detail={},
+        now=now,
+        source=source,
+    )
 
 
 def request_supplementation(
@@ -454,17 +475,33 @@ def request_supplementation(
         if not now < due <= now + LONGEST_SUPPLEMENT_WAIT:
             raise Invalid("due", f"due lies in the future, at most {LONGEST_SUPPLEMENT_WAIT.days} days ahead")
     detail = {"supplement_due": due.isoformat() if due else None}
-    return _transition(complaint, command="request supplementation", allowed={RECEIVED, IN_PROGRESS},
-                       status=SUPPLEMENTING, type=c.COMPLAINT_SUPPLEMENTATION_REQUESTED,
-                       step="supplementation_requested", detail=detail, now=now, source=source,
-                       private={"reason": reason},
-                       supplementations=complaint.supplementations + 1)
+    return _transition(
+        complaint,
+        command="request supplementation",
+        allowed={RECEIVED, IN_PROGRESS},
+        status=SUPPLEMENTING,
+        type=c.COMPLAINT_SUPPLEMENTATION_REQUESTED,
+        step="supplementation_requested",
+        detail=detail,
+        now=now,
+        source=source,
+        private={"reason": reason},
+        supplementations=complaint.supplementations + 1,
+    )
 
 
 def receive_supplement(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
-    return _transition(complaint, command="receive a supplement for", allowed={SUPPLEMENTING},
-                       status=IN_PROGRESS, type=c.COMPLAINT_SUPPLEMENT_RECEIVED, step="supplement_received",
-                       detail={}, now=now, source=source)
+    return _transition(
+        complaint,
+        command="receive a supplement for",
+        allowed={SUPPLEMENTING},
+        status=IN_PROGRESS,
+        type=c.COMPLAINT_SUPPLEMENT_RECEIVED,
+        step="supplement_received",
+        detail={},
+        now=now,
+        source=source,
+    )
 
 
 def extend(
@@ -477,13 +514,23 @@ def extend(
     _require(complaint, "extend", {RECEIVED, IN_PROGRESS})
     if complaint.period is None:
         raise Conflict("the processing period is not set yet; try again in a moment", status=complaint.status)
-    extensions.check_extension(original=complaint.period, requested=period, granted=complaint.extensions,
-                               citizen_consent=citizen_consent)
+    extensions.check_extension(
+        original=complaint.period, requested=period, granted=complaint.extensions, citizen_consent=citizen_consent
+    )
     detail = {"period": period, "citizen_consent": citizen_consent, "extension_no": complaint.extensions + 1}
-    return _transition(complaint, command="extend", allowed={RECEIVED, IN_PROGRESS},
-                       status=complaint.status, type=c.COMPLAINT_EXTENDED, step="extended",
-                       detail=detail, now=now, source=source, private={"reason": reason},
-                       extensions=complaint.extensions + 1)
+    return _transition(
+        complaint,
+        command="extend",
+        allowed={RECEIVED, IN_PROGRESS},
+        status=complaint.status,
+        type=c.COMPLAINT_EXTENDED,
+        step="extended",
+        detail=detail,
+        now=now,
+        source=source,
+        private={"reason": reason},
+        extensions=complaint.extensions + 1,
+    )
 
 
 def transfer(
@@ -495,10 +542,18 @@ def transfer(
         raise Invalid("agency", "name the agency the complaint is transferred to")
     if not reason.strip():
         raise Invalid("reason", "a transfer states its reason")
-    return _transition(complaint, command="transfer", allowed=OPEN, status=TRANSFERRED,
-                       type=c.COMPLAINT_TRANSFERRED, step="transferred",
-                       detail={"agency": agency}, now=now, source=source,
-                       private={"reason": reason, **({"agency_name": agency_name} if agency_name else {})})
+    return _transition(
+        complaint,
+        command="transfer",
+        allowed=OPEN,
+        status=TRANSFERRED,
+        type=c.COMPLAINT_TRANSFERRED,
+        step="transferred",
+        detail={"agency": agency},
+        now=now,
+        source=source,
+        private={"reason": reason, **({"agency_name": agency_name} if agency_name else {})},
+    )
 
 
 def close(
@@ -512,15 +567,33 @@ def close(
             raise Invalid("reasons", "a rejection states its reasons")
         if not (remedy or "").strip():
             raise Invalid("remedy", "a rejection names the remedy procedure (이의신청·행정심판·행정소송)")
-    return _transition(complaint, command="close", allowed={RECEIVED, IN_PROGRESS}, status=CLOSED,
-                       type=c.COMPLAINT_CLOSED, step="closed", detail={"outcome": outcome}, now=now,
-                       source=source, private={"reasons": reasons, "remedy": remedy} if reasons or remedy else None,
-                       outcome=outcome)
+    return _transition(
+        complaint,
+        command="close",
+        allowed={RECEIVED, IN_PROGRESS},
+        status=CLOSED,
+        type=c.COMPLAINT_CLOSED,
+        step="closed",
+        detail={"outcome": outcome},
+        now=now,
+        source=source,
+        private={"reasons": reasons, "remedy": remedy} if reasons or remedy else None,
+        outcome=outcome,
+    )
 
 
 def withdraw(complaint: Complaint, *, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
-    return _transition(complaint, command="withdraw", allowed=OPEN | {DRAFT}, status=WITHDRAWN,
-                       type=c.COMPLAINT_WITHDRAWN, step="withdrawn", detail={}, now=now, source=source)
+    return _transition(
+        complaint,
+        command="withdraw",
+        allowed=OPEN | {DRAFT},
+        status=WITHDRAWN,
+        type=c.COMPLAINT_WITHDRAWN,
+        step="withdrawn",
+        detail={},
+        now=now,
+        source=source,
+    )
 
 
 def report_revisit(complaint: Complaint, *, reason: str, now: datetime, source: str) -> tuple[Complaint, list[Event]]:
@@ -529,9 +602,18 @@ def report_revisit(complaint: Complaint, *, reason: str, now: datetime, source: 
         raise Invalid("reason", "describe the staff error that caused the revisit")
     if complaint.status == DRAFT:
         raise Conflict("a draft has no visit to repeat", status=complaint.status)
-    return _transition(complaint, command="report a revisit for", allowed=OPEN | FINAL,
-                       status=complaint.status, type=c.COMPLAINT_REVISIT_REPORTED, step="revisit_reported",
-                       detail={}, now=now, source=source, private={"reason": reason})
+    return _transition(
+        complaint,
+        command="report a revisit for",
+        allowed=OPEN | FINAL,
+        status=complaint.status,
+        type=c.COMPLAINT_REVISIT_REPORTED,
+        step="revisit_reported",
+        detail={},
+        now=now,
+        source=source,
+        private={"reason": reason},
+    )
 
 
 def attribute(before: Complaint, after: Complaint, by: dict[str, Any] | None) -> Complaint:
@@ -546,32 +628,52 @@ def attribute(before: Complaint, after: Complaint, by: dict[str, Any] | None) ->
 # ------------------------------------------------------- facts from elsewhere
 
 
-def note_routed(complaint: Complaint, *, department: str, at: str, department_name: str | None = None,
-                department_phone: str | None = None) -> Complaint:
+def note_routed(
+    complaint: Complaint,
+    *,
+    department: str,
+    at: str,
+    department_name: str | None = None,
+    department_phone: str | None = None,
+) -> Complaint:
     if department != complaint.department:
         complaint = replace(complaint, department_phone=None)
-    return _step(complaint, department=department, department_name=department_name or complaint.department_name,
-                 department_phone=department_phone or complaint.department_phone,
-                 timeline=complaint.timeline + (Step(at, "routed", {"department": department}),))
+    return _step(
+        complaint,
+        department=department,
+        department_name=department_name or complaint.department_name,
+        department_phone=department_phone or complaint.department_phone,
+        timeline=complaint.timeline + (Step(at, "routed", {"department": department}),),
+    )
 
 
-def note_assigned(complaint: Complaint, *, handler: dict[str, str], department: str, at: str,
-                  department_name: str | None = None, department_phone: str | None = None) -> Complaint:
+def note_assigned(
+    complaint: Complaint,
+    *,
+    handler: dict[str, str],
+    department: str,
+    at: str,
+    department_name: str | None = None,
+    department_phone: str | None = None,
+) -> Complaint:
     """``handler``: ``{"id", "name", "contact"}`` as routing publishes it (민원책임실명제)."""
     if department != complaint.department:
         complaint = replace(complaint, department_name=None, department_phone=None)
-    return _step(complaint, handler=handler, department=department,
-                 department_name=department_name or complaint.department_name,
-                 department_phone=department_phone or complaint.department_phone,
-                 timeline=complaint.timeline + (Step(at, "assigned", {"handler": handler["name"]}),))
+    return _step(
+        complaint,
+        handler=handler,
+        department=department,
+        department_name=department_name or complaint.department_name,
+        department_phone=department_phone or complaint.department_phone,
+        timeline=complaint.timeline + (Step(at, "assigned", {"handler": handler["name"]}),),
+    )
 
 
 def note_due(complaint: Complaint, *, due_at: str, at: str, period: str | None = None) -> Complaint:
     """The clock's due time (and its original period, which extensions are checked against)."""
     if period:
         complaint = _step(complaint, period=period)
-    return _step(complaint, due_at=due_at,
-                 timeline=complaint.timeline + (Step(at, "due_set", {"due_at": due_at}),))
+    return _step(complaint, due_at=due_at, timeline=complaint.timeline + (Step(at, "due_set", {"due_at": due_at}),))
 
 
 def public_view(complaint: Complaint) -> dict[str, Any]:
@@ -587,8 +689,9 @@ def public_view(complaint: Complaint) -> dict[str, Any]:
         "handler": complaint.handler,
         "due_at": complaint.due_at,
         "outcome": complaint.outcome,
-        "timeline": [{"at": s.at, "step": s.step, "detail": s.detail} for s in complaint.timeline
-                     if s.step not in INTERNAL_STEPS],
+        "timeline": [
+            {"at": s.at, "step": s.step, "detail": s.detail} for s in complaint.timeline if s.step not in INTERNAL_STEPS
+        ],
     }
 
 
@@ -653,8 +756,9 @@ def _answer_state(complaint: Complaint, command: str, allowed: set[str | None]) 
     _require(complaint, command, ANSWERABLE)
     if complaint.answer_state not in allowed:
         state = complaint.answer_state or "none"
-        raise Conflict(f"cannot {command} an answer that is {state}", answer_state=state,
-                       receipt_no=complaint.receipt_no)
+        raise Conflict(
+            f"cannot {command} an answer that is {state}", answer_state=state, receipt_no=complaint.receipt_no
+        )
     return dict(complaint.answer or {})
 
 
@@ -662,20 +766,36 @@ def _with_answer(complaint: Complaint, answer: dict[str, Any], step: Step) -> Co
     return replace(complaint, answer=answer, answer_state=answer["state"], timeline=complaint.timeline + (step,))
 
 
-def draft_answer(complaint: Complaint, draft: AnswerDraft, *, sealed: str, now: datetime,
-                 by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def draft_answer(
+    complaint: Complaint, draft: AnswerDraft, *, sealed: str, now: datetime, by: dict[str, Any] | None
+) -> tuple[Complaint, list[Event]]:
     """Write (or rewrite) the answer: while the complaint is open and the answer is not with the
     team lead or approved. ``sealed``: the draft's :attr:`AnswerDraft.private`, sealed."""
     previous = _answer_state(complaint, "draft", {None, ANSWER_DRAFT, ANSWER_RETURNED})
     check_answer(draft)
-    answer = {"state": ANSWER_DRAFT, "outcome": draft.outcome, "sealed": sealed, "template_id": draft.template_id,
-              "drafted_by": _who(by), "drafted_at": now.isoformat(), "submitted_at": None, "approved_at": None,
-              "reviews": list(previous.get("reviews", []))}
+    answer = {
+        "state": ANSWER_DRAFT,
+        "outcome": draft.outcome,
+        "sealed": sealed,
+        "template_id": draft.template_id,
+        "drafted_by": _who(by),
+        "drafted_at": now.isoformat(),
+        "submitted_at": None,
+        "approved_at": None,
+        "reviews": list(previous.get("reviews", [])),
+    }
     return _with_answer(complaint, answer, Step(now.isoformat(), "answer_drafted", {"outcome": draft.outcome})), []
 
 
-def submit_answer(complaint: Complaint, *, approval_required: bool, opened: dict[str, Any], now: datetime,
-                  source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def submit_answer(
+    complaint: Complaint,
+    *,
+    approval_required: bool,
+    opened: dict[str, Any],
+    now: datetime,
+    source: str,
+    by: dict[str, Any] | None,
+) -> tuple[Complaint, list[Event]]:
     """Send the answer for approval; where the department needs none, it is approved and the
     complaint closed at once. ``opened``: the answer's sealed part, opened."""
     answer = _answer_state(complaint, "submit", {ANSWER_DRAFT, ANSWER_RETURNED})
@@ -686,8 +806,9 @@ def submit_answer(complaint: Complaint, *, approval_required: bool, opened: dict
     return submitted, []
 
 
-def return_answer(complaint: Complaint, *, comment: str, now: datetime,
-                  by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def return_answer(
+    complaint: Complaint, *, comment: str, now: datetime, by: dict[str, Any] | None
+) -> tuple[Complaint, list[Event]]:
     """The team lead sends the answer back with a comment; the clock keeps running."""
     if not comment.strip():
         raise Invalid("comment", "a returned answer says what to change")
@@ -699,8 +820,15 @@ def return_answer(complaint: Complaint, *, comment: str, now: datetime,
     return _with_answer(complaint, answer, Step(now.isoformat(), "answer_returned", {"comment": comment})), []
 
 
-def approve_answer(complaint: Complaint, *, comment: str | None, opened: dict[str, Any], now: datetime,
-                   source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def approve_answer(
+    complaint: Complaint,
+    *,
+    comment: str | None,
+    opened: dict[str, Any],
+    now: datetime,
+    source: str,
+    by: dict[str, Any] | None,
+) -> tuple[Complaint, list[Event]]:
     """The team lead approves: the complaint closes with the answer's outcome."""
     if comment is not None and len(comment) > MAX_COMMENT:
         raise Invalid("comment", f"a comment is at most {MAX_COMMENT} characters")
@@ -708,8 +836,16 @@ def approve_answer(complaint: Complaint, *, comment: str | None, opened: dict[st
     return _approve(complaint, comment=comment, opened=opened, now=now, source=source, by=by, review=True)
 
 
-def _approve(complaint: Complaint, *, comment: str | None, opened: dict[str, Any], now: datetime, source: str,
-             by: dict[str, Any] | None, review: bool) -> tuple[Complaint, list[Event]]:
+def _approve(
+    complaint: Complaint,
+    *,
+    comment: str | None,
+    opened: dict[str, Any],
+    now: datetime,
+    source: str,
+    by: dict[str, Any] | None,
+    review: bool,
+) -> tuple[Complaint, list[Event]]:
     answer = dict(complaint.answer or {})
     reviews = list(answer.get("reviews", []))
     if review:
@@ -722,32 +858,57 @@ def _approve(complaint: Complaint, *, comment: str | None, opened: dict[str, Any
     return _close_answered(approved, opened=opened, now=now, source=source)
 
 
-def _close_answered(complaint: Complaint, *, opened: dict[str, Any], now: datetime,
-                    source: str) -> tuple[Complaint, list[Event]]:
+def _close_answered(
+    complaint: Complaint, *, opened: dict[str, Any], now: datetime, source: str
+) -> tuple[Complaint, list[Event]]:
     """Close with the (approved) answer: the public COMPLAINT_CLOSED and the sealed "answer" part."""
     answer = complaint.answer or {}
     n = len(complaint.timeline)
-    closed, events = close(complaint, outcome=answer["outcome"], reasons=opened.get("reasons"),
-                           remedy=opened.get("remedy"), now=now, source=source)
+    closed, events = close(
+        complaint,
+        outcome=answer["outcome"],
+        reasons=opened.get("reasons"),
+        remedy=opened.get("remedy"),
+        now=now,
+        source=source,
+    )
     content = answer_content(closed, opened)
     return closed, [*events, private_event(closed, "answer", content, now, source, n)]
 
 
-def close_directly(complaint: Complaint, *, approval_required: bool, draft: AnswerDraft, sealed: str,
-                   now: datetime, source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def close_directly(
+    complaint: Complaint,
+    *,
+    approval_required: bool,
+    draft: AnswerDraft,
+    sealed: str,
+    now: datetime,
+    source: str,
+    by: dict[str, Any] | None,
+) -> tuple[Complaint, list[Event]]:
     """처리완료 without approval (the department's policy allows it): the answer, its ``text``
     possibly empty, is recorded as approved and travels to the citizen."""
     if approval_required:
-        raise DomainError("approval_required",
-                          "this department's answers need the team lead's approval (결재): "
-                          "draft the answer and submit it", 409,
-                          details={"receipt_no": complaint.receipt_no, "department": complaint.department})
+        raise DomainError(
+            "approval_required",
+            "this department's answers need the team lead's approval (결재): draft the answer and submit it",
+            409,
+            details={"receipt_no": complaint.receipt_no, "department": complaint.department},
+        )
     _require(complaint, "close", ANSWERABLE)
     check_answer(draft, text_required=False)
     previous = complaint.answer or {}
-    answer = {"state": ANSWER_APPROVED, "outcome": draft.outcome, "sealed": sealed, "template_id": draft.template_id,
-              "drafted_by": _who(by), "drafted_at": now.isoformat(), "submitted_at": None,
-              "approved_at": now.isoformat(), "reviews": list(previous.get("reviews", []))}
+    answer = {
+        "state": ANSWER_APPROVED,
+        "outcome": draft.outcome,
+        "sealed": sealed,
+        "template_id": draft.template_id,
+        "drafted_by": _who(by),
+        "drafted_at": now.isoformat(),
+        "submitted_at": None,
+        "approved_at": now.isoformat(),
+        "reviews": list(previous.get("reviews", [])),
+    }
     answered = replace(complaint, answer=answer, answer_state=ANSWER_APPROVED)
     return _close_answered(answered, opened=draft.private, now=now, source=source)
 
@@ -758,18 +919,25 @@ def accountable(complaint: Complaint) -> dict[str, Any]:
     falls back to the department's phone."""
     handler = complaint.handler or {}
     drafter = (complaint.answer or {}).get("drafted_by") or {}
-    return {"name": handler.get("name") or drafter.get("name"),
-            "department": complaint.department,
-            "department_name": complaint.department_name or complaint.department,
-            "contact": handler.get("contact") or complaint.department_phone}
+    return {
+        "name": handler.get("name") or drafter.get("name"),
+        "department": complaint.department,
+        "department_name": complaint.department_name or complaint.department,
+        "contact": handler.get("contact") or complaint.department_phone,
+    }
 
 
 def answer_content(complaint: Complaint, opened: dict[str, Any]) -> dict[str, Any]:
     """The answer as the citizen receives it (the sealed "answer" part; the portal's lookup)."""
     answer = complaint.answer or {}
-    return {"outcome": answer.get("outcome"), "text": opened.get("text"), "reasons": opened.get("reasons"),
-            "remedy": opened.get("remedy"), "answered_at": answer.get("approved_at"),
-            "handler": accountable(complaint)}
+    return {
+        "outcome": answer.get("outcome"),
+        "text": opened.get("text"),
+        "reasons": opened.get("reasons"),
+        "remedy": opened.get("remedy"),
+        "answered_at": answer.get("approved_at"),
+        "handler": accountable(complaint),
+    }
 
 
 def answer_view(complaint: Complaint, opened: dict[str, Any]) -> dict[str, Any] | None:
@@ -778,8 +946,13 @@ def answer_view(complaint: Complaint, opened: dict[str, Any]) -> dict[str, Any] 
     if answer is None:
         return None
     keys = ("state", "outcome", "template_id", "drafted_by", "drafted_at", "submitted_at", "approved_at")
-    return {**{k: answer.get(k) for k in keys}, "text": opened.get("text"), "reasons": opened.get("reasons"),
-            "remedy": opened.get("remedy"), "reviews": list(answer.get("reviews", []))}
+    return {
+        **{k: answer.get(k) for k in keys},
+        "text": opened.get("text"),
+        "reasons": opened.get("reasons"),
+        "remedy": opened.get("remedy"),
+        "reviews": list(answer.get("reviews", [])),
+    }
 
 
 # ------------------------------------------------------------------ templates
@@ -799,13 +972,21 @@ def _date(value: str | datetime | None) -> str | None:
     return f"{day.year}년 {day.month}월 {day.day}일"
 
 
-def template_values(complaint: Complaint, *, name: str | None, today: datetime,
-                    drafter: dict[str, Any] | None = None) -> dict[str, str | None]:
+def template_values(
+    complaint: Complaint, *, name: str | None, today: datetime, drafter: dict[str, Any] | None = None
+) -> dict[str, str | None]:
     """The placeholders' values for ``complaint`` (dates as Korean dates in KST)."""
     who = accountable(complaint)
-    return {"민원인": name, "접수번호": complaint.receipt_no, "접수일": _date(complaint.received_at),
-            "처리기한": _date(complaint.due_at), "담당자": who["name"] or (drafter or {}).get("name"),
-            "담당부서": who["department_name"], "연락처": who["contact"], "오늘": _date(today)}
+    return {
+        "민원인": name,
+        "접수번호": complaint.receipt_no,
+        "접수일": _date(complaint.received_at),
+        "처리기한": _date(complaint.due_at),
+        "담당자": who["name"] or (drafter or {}).get("name"),
+        "담당부서": who["department_name"],
+        "연락처": who["contact"],
+        "오늘": _date(today),
+    }
 
 
 def fill_template(text: str, values: dict[str, str | None]) -> str:
@@ -821,8 +1002,9 @@ def fill_template(text: str, values: dict[str, str | None]) -> str:
 # ---------------------------------------------------------------- key rotation
 
 
-def resealed(doc: dict[str, Any], *, stale: Callable[[str], bool],
-             again: Callable[[str], str]) -> dict[str, Any] | None:
+def resealed(
+    doc: dict[str, Any], *, stale: Callable[[str], bool], again: Callable[[str], str]
+) -> dict[str, Any] | None:
     """The complaint document with each sealed value that is ``stale`` (under an old key) sealed
     ``again`` under the current key: the personal data, the answer and the internal notes. None when
     nothing is stale."""
@@ -837,8 +1019,10 @@ def resealed(doc: dict[str, Any], *, stale: Callable[[str], bool],
         new["notes"] = [{**n, "sealed": again(n["sealed"])} if stale(n["sealed"]) else n for n in notes]
     asked = doc.get("cooperations") or []
     if any(isinstance(e.get(k), str) and stale(e[k]) for e in asked for k in COOPERATION_SEALED):
-        new["cooperations"] = [{**e, **{k: again(e[k]) for k in COOPERATION_SEALED
-                                        if isinstance(e.get(k), str) and stale(e[k])}} for e in asked]
+        new["cooperations"] = [
+            {**e, **{k: again(e[k]) for k in COOPERATION_SEALED if isinstance(e.get(k), str) and stale(e[k])}}
+            for e in asked
+        ]
     return new if new != doc else None
 
 
@@ -860,8 +1044,9 @@ REPEAT_NOTICE = (
 REPEAT_REMEDY = "이 처리에 이의가 있으면 이의신청, 행정심판 또는 행정소송을 제기할 수 있습니다."
 
 
-def add_note(complaint: Complaint, *, text: str, note_id: str, sealed: str, now: datetime,
-             by: dict[str, Any]) -> Complaint:
+def add_note(
+    complaint: Complaint, *, text: str, note_id: str, sealed: str, now: datetime, by: dict[str, Any]
+) -> Complaint:
     """An official's internal note (``sealed``: its text, sealed). No step, no event: the citizen's
     timeline and the topics never see it."""
     if not text.strip():
@@ -889,21 +1074,32 @@ def repeat_draft(complaint: Complaint, *, reason: str) -> AnswerDraft:
     if len(reason) > MAX_COMMENT:
         raise Invalid("reason", f"a reason is at most {MAX_COMMENT} characters")
     if len(complaint.repeat_of) < 2:
-        raise Conflict("only a complaint flagged as a repeat (two earlier answers or more) is closed as one",
-                       receipt_no=complaint.receipt_no)
+        raise Conflict(
+            "only a complaint flagged as a repeat (two earlier answers or more) is closed as one",
+            receipt_no=complaint.receipt_no,
+        )
     text = REPEAT_NOTICE.format(count=len(complaint.repeat_of), earlier=", ".join(complaint.repeat_of))
     return AnswerDraft(outcome="rejected", text=text, reasons=reason, remedy=REPEAT_REMEDY)
 
 
-def close_as_repeat(complaint: Complaint, *, draft: AnswerDraft, sealed: str, now: datetime, source: str,
-                    by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def close_as_repeat(
+    complaint: Complaint, *, draft: AnswerDraft, sealed: str, now: datetime, source: str, by: dict[str, Any] | None
+) -> tuple[Complaint, list[Event]]:
     """The complaint office closes a repeat with the statutory notice (no approval step: 제23조 closing
     is the office's decision); the notice travels like any answer."""
     _require(complaint, "close as a repeat", ANSWERABLE)
-    answer = {"state": ANSWER_APPROVED, "outcome": draft.outcome, "sealed": sealed, "template_id": None,
-              "drafted_by": _who(by), "drafted_at": now.isoformat(), "submitted_at": None,
-              "approved_at": now.isoformat(), "reviews": list((complaint.answer or {}).get("reviews", [])),
-              "repeat": True}
+    answer = {
+        "state": ANSWER_APPROVED,
+        "outcome": draft.outcome,
+        "sealed": sealed,
+        "template_id": None,
+        "drafted_by": _who(by),
+        "drafted_at": now.isoformat(),
+        "submitted_at": None,
+        "approved_at": now.isoformat(),
+        "reviews": list((complaint.answer or {}).get("reviews", [])),
+        "repeat": True,
+    }
     answered = replace(complaint, answer=answer, answer_state=ANSWER_APPROVED)
     return _close_answered(answered, opened=draft.private, now=now, source=source)
 
@@ -923,24 +1119,34 @@ def _cooperation(complaint: Complaint, request_id: str) -> dict[str, Any]:
     for entry in complaint.cooperations:
         if entry["id"] == request_id:
             return dict(entry)
-    raise DomainError("not_found", f"no cooperation request {request_id} on {complaint.receipt_no}", 404,
-                      field="request_id")
+    raise DomainError(
+        "not_found", f"no cooperation request {request_id} on {complaint.receipt_no}", 404, field="request_id"
+    )
 
 
 def _with_cooperation(complaint: Complaint, entry: dict[str, Any]) -> Complaint:
     if not any(e["id"] == entry["id"] for e in complaint.cooperations):
         return replace(complaint, cooperations=complaint.cooperations + (entry,))
-    return replace(complaint, cooperations=tuple(entry if e["id"] == entry["id"] else e
-                                                 for e in complaint.cooperations))
+    return replace(
+        complaint, cooperations=tuple(entry if e["id"] == entry["id"] else e for e in complaint.cooperations)
+    )
 
 
-def _cooperation_event(complaint: Complaint, type: str, entry: dict[str, Any], what: str, now: datetime,
-                       source: str, **extra: Any) -> Event:
+def _cooperation_event(
+    complaint: Complaint, type: str, entry: dict[str, Any], what: str, now: datetime, source: str, **extra: Any
+) -> Event:
     """PII-free: codes, departments, the request id and its days; never the question or the reply."""
-    data = {"request_id": entry["id"], "department": entry["department"],
-            "from_department": entry["from_department"], "working_days": entry["working_days"],
-            "requested_at": entry["requested_at"], "kind": complaint.kind, "category": complaint.category,
-            "district": complaint.district, **extra}
+    data = {
+        "request_id": entry["id"],
+        "department": entry["department"],
+        "from_department": entry["from_department"],
+        "working_days": entry["working_days"],
+        "requested_at": entry["requested_at"],
+        "kind": complaint.kind,
+        "category": complaint.category,
+        "district": complaint.district,
+        **extra,
+    }
     return _event(complaint, type, data, now, source, "cooperation", entry["id"], what)
 
 
@@ -951,9 +1157,19 @@ def check_cooperation_text(name: str, text: str, what: str) -> None:
         raise Invalid(name, f"a cooperation {what} is at most {MAX_COOPERATION_TEXT} characters")
 
 
-def request_cooperation(complaint: Complaint, *, request_id: str, department: str, working_days: int | None,
-                        question: str, sealed: str, now: datetime, source: str, by: dict[str, Any] | None,
-                        department_name: str | None = None) -> tuple[Complaint, list[Event]]:
+def request_cooperation(
+    complaint: Complaint,
+    *,
+    request_id: str,
+    department: str,
+    working_days: int | None,
+    question: str,
+    sealed: str,
+    now: datetime,
+    source: str,
+    by: dict[str, Any] | None,
+    department_name: str | None = None,
+) -> tuple[Complaint, list[Event]]:
     """협조 요청: the lead department asks another department for its input, within ``working_days``
     (default :data:`COOPERATION_DEFAULT_DAYS`) counted by the deadline service on the working calendar.
     ``sealed``: the question, sealed. One open request per department at a time."""
@@ -970,53 +1186,97 @@ def request_cooperation(complaint: Complaint, *, request_id: str, department: st
         raise Invalid("working_days", f"between 1 and {COOPERATION_MAX_DAYS} working days")
     check_cooperation_text("question", question, "request")
     if any(e["department"] == department and e["state"] == COOPERATION_OPEN for e in complaint.cooperations):
-        raise Conflict("this department already has an open request on the complaint", department=department,
-                       receipt_no=complaint.receipt_no)
+        raise Conflict(
+            "this department already has an open request on the complaint",
+            department=department,
+            receipt_no=complaint.receipt_no,
+        )
     if any(e["id"] == request_id for e in complaint.cooperations):
         raise Conflict("a cooperation request with this id exists", request_id=request_id)
-    entry = {"id": request_id, "department": department, "department_name": department_name,
-             "from_department": complaint.department, "working_days": days, "state": COOPERATION_OPEN,
-             "requested_at": now.isoformat(), "requested_by": _who(by), "question_sealed": sealed,
-             "due_at": None, "warning_at": None, "overdue": False, "reply_sealed": None, "replied_at": None,
-             "replied_by": None, "cancelled_at": None, "cancelled_by": None}
+    entry = {
+        "id": request_id,
+        "department": department,
+        "department_name": department_name,
+        "from_department": complaint.department,
+        "working_days": days,
+        "state": COOPERATION_OPEN,
+        "requested_at": now.isoformat(),
+        "requested_by": _who(by),
+        "question_sealed": sealed,
+        "due_at": None,
+        "warning_at": None,
+        "overdue": False,
+        "reply_sealed": None,
+        "replied_at": None,
+        "replied_by": None,
+        "cancelled_at": None,
+        "cancelled_by": None,
+    }
     new = _with_cooperation(complaint, entry)
     return new, [_cooperation_event(new, c.COMPLAINT_COOPERATION_REQUESTED, entry, "requested", now, source)]
 
 
-def reply_cooperation(complaint: Complaint, *, request_id: str, department: str | None, text: str, sealed: str,
-                      now: datetime, source: str, by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def reply_cooperation(
+    complaint: Complaint,
+    *,
+    request_id: str,
+    department: str | None,
+    text: str,
+    sealed: str,
+    now: datetime,
+    source: str,
+    by: dict[str, Any] | None,
+) -> tuple[Complaint, list[Event]]:
     """The cooperating department's reply (``sealed``: its text): for the lead handler only, never to the
     citizen. ``department``: the replying official's (None: the complaint office, on its behalf)."""
     entry = _cooperation(complaint, request_id)
     _require(complaint, "reply to a cooperation request on", OPEN)
     if department is not None and department != entry["department"]:
-        raise DomainError("forbidden", "only the department asked replies to a cooperation request", 403,
-                          field="request_id")
+        raise DomainError(
+            "forbidden", "only the department asked replies to a cooperation request", 403, field="request_id"
+        )
     if entry["state"] != COOPERATION_OPEN:
-        raise Conflict(f"cannot reply to a cooperation request that is {entry['state']}", state=entry["state"],
-                       request_id=request_id)
+        raise Conflict(
+            f"cannot reply to a cooperation request that is {entry['state']}",
+            state=entry["state"],
+            request_id=request_id,
+        )
     check_cooperation_text("text", text, "reply")
     entry.update(state=COOPERATION_REPLIED, reply_sealed=sealed, replied_at=now.isoformat(), replied_by=_who(by))
     new = _with_cooperation(complaint, entry)
-    return new, [_cooperation_event(new, c.COMPLAINT_COOPERATION_REPLIED, entry, "replied", now, source,
-                                    replied_at=now.isoformat())]
+    return new, [
+        _cooperation_event(
+            new, c.COMPLAINT_COOPERATION_REPLIED, entry, "replied", now, source, replied_at=now.isoformat()
+        )
+    ]
 
 
-def cancel_cooperation(complaint: Complaint, *, request_id: str, now: datetime, source: str,
-                       by: dict[str, Any] | None) -> tuple[Complaint, list[Event]]:
+def cancel_cooperation(
+    complaint: Complaint, *, request_id: str, now: datetime, source: str, by: dict[str, Any] | None
+) -> tuple[Complaint, list[Event]]:
     """The lead department withdraws its request: its clock stops, no reply is expected."""
     entry = _cooperation(complaint, request_id)
     if entry["state"] != COOPERATION_OPEN:
-        raise Conflict(f"cannot cancel a cooperation request that is {entry['state']}", state=entry["state"],
-                       request_id=request_id)
+        raise Conflict(
+            f"cannot cancel a cooperation request that is {entry['state']}", state=entry["state"], request_id=request_id
+        )
     entry.update(state=COOPERATION_CANCELLED, cancelled_at=now.isoformat(), cancelled_by=_who(by))
     new = _with_cooperation(complaint, entry)
-    return new, [_cooperation_event(new, c.COMPLAINT_COOPERATION_CANCELLED, entry, "cancelled", now, source,
-                                    cancelled_at=now.isoformat())]
+    return new, [
+        _cooperation_event(
+            new, c.COMPLAINT_COOPERATION_CANCELLED, entry, "cancelled", now, source, cancelled_at=now.isoformat()
+        )
+    ]
 
 
-def note_cooperation_clock(complaint: Complaint, *, request_id: str, due_at: str | None = None,
-                           warning_at: str | None = None, overdue: bool | None = None) -> Complaint:
+def note_cooperation_clock(
+    complaint: Complaint,
+    *,
+    request_id: str,
+    due_at: str | None = None,
+    warning_at: str | None = None,
+    overdue: bool | None = None,
+) -> Complaint:
     """What the deadline service announced of a request's clock (its due time, that it is overdue)."""
     try:
         entry = _cooperation(complaint, request_id)
@@ -1032,15 +1292,32 @@ def note_cooperation_clock(complaint: Complaint, *, request_id: str, due_at: str
 def may_read_as_cooperating(complaint: Complaint, department: str | None) -> bool:
     """An official of ``department`` may read the complaint while it has asked them (an open request on a
     complaint still open: once it is closed, withdrawn or transferred, the request is moot)."""
-    return department is not None and complaint.status in OPEN and any(
-        e["department"] == department and e["state"] == COOPERATION_OPEN for e in complaint.cooperations)
+    return (
+        department is not None
+        and complaint.status in OPEN
+        and any(e["department"] == department and e["state"] == COOPERATION_OPEN for e in complaint.cooperations)
+    )
 
 
 def cooperation_view(entry: dict[str, Any], *, question: str | None, reply: str | None) -> dict[str, Any]:
     """A request as officials see it (``question``/``reply``: opened, or None when not theirs to read)."""
-    keys = ("id", "department", "department_name", "from_department", "working_days", "state", "requested_at",
-            "requested_by", "due_at", "warning_at", "overdue", "replied_at", "replied_by", "cancelled_at",
-            "cancelled_by")
+    keys = (
+        "id",
+        "department",
+        "department_name",
+        "from_department",
+        "working_days",
+        "state",
+        "requested_at",
+        "requested_by",
+        "due_at",
+        "warning_at",
+        "overdue",
+        "replied_at",
+        "replied_by",
+        "cancelled_at",
+        "cancelled_by",
+    )
     return {**{k: entry.get(k) for k in keys}, "question": question, "reply": reply}
 
 

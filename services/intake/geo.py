@@ -101,11 +101,9 @@ def _area(feature: dict[str, object]) -> Area:
     raw = [coordinates] if kind == "Polygon" else coordinates if kind == "MultiPolygon" else None
     if raw is None or not name:
         raise BoundaryError(f"feature {name!r}: a named Polygon or MultiPolygon is expected")
-    polygons = tuple(tuple(tuple((float(x), float(y)) for x, y, *_ in ring) for ring in polygon)
-                     for polygon in raw)
+    polygons = tuple(tuple(tuple((float(x), float(y)) for x, y, *_ in ring) for ring in polygon) for polygon in raw)
     points = [p for polygon in polygons for p in polygon[0]]
-    box = (min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points),
-           max(p[1] for p in points))
+    box = (min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points), max(p[1] for p in points))
     return Area(name, polygons, box)
 
 

@@ -56,8 +56,9 @@ class Intake(c.Consumer):
 
     # -------------------------------------------------------------- commands
 
-    async def file_complaint(self, filing: Filing, *, idempotency_key: str | None = None,
-                             by: dict[str, Any] | None = None) -> tuple[Complaint, bool]:
+    async def file_complaint(
+        self, filing: Filing, *, idempotency_key: str | None = None, by: dict[str, Any] | None = None
+    ) -> tuple[Complaint, bool]:
         """Register a complaint; returns it and whether it was created by this call. ``by``: the
         official registering it (staff channels), recorded on it and in the audit log."""
         now = self.clock()
@@ -70,9 +71,12 @@ class Intake(c.Consumer):
                 receipt_no = await self._next_receipt(now.year)
                 claim = await self.store.claim(key=idempotency_key, receipt_no=receipt_no, fingerprint=fingerprint)
             if claim["fingerprint"] != fingerprint:
-                raise DomainError("idempotency_key_reused",
-                                  "this Idempotency-Key was used for a different complaint", 422,
-                                  field="Idempotency-Key")
+                raise DomainError(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used for a different complaint",
+                    422,
+                    field="Idempotency-Key",
+                )
             receipt_no = claim["receipt_no"]
         else:
             receipt_no = await self._next_receipt(now.year)
@@ -84,8 +88,11 @@ class Intake(c.Consumer):
         sealed_at_rest = self.pii.seal_json(private, context=receipt_no)
         index = self._index(private)
         earlier = await self._same_citizen(index["identity_index"], filing.category)
-        repeat_of = similarity.repeat_of(category=filing.category, title=index["title_index"],
-                                         earlier=[e for e in earlier if e.receipt_no != receipt_no])
+        repeat_of = similarity.repeat_of(
+            category=filing.category,
+            title=index["title_index"],
+            earlier=[e for e in earlier if e.receipt_no != receipt_no],
+        )
         created = False
 
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
@@ -104,9 +111,14 @@ class Intake(c.Consumer):
                 source=self.source,
                 by=by,
             )
-            complaint = replace(complaint, search_terms=tuple(index["search_terms"]),
-                                title_index=tuple(index["title_index"]), identity_index=index["identity_index"],
-                                index_key=index["index_key"], repeat_of=tuple(repeat_of))
+            complaint = replace(
+                complaint,
+                search_terms=tuple(index["search_terms"]),
+                title_index=tuple(index["title_index"]),
+                identity_index=index["identity_index"],
+                index_key=index["index_key"],
+                repeat_of=tuple(repeat_of),
+            )
             if complaint.status == domain.RECEIVED:
                 events.append(domain.private_event(complaint, "filing", private, now, self.source))
             return complaint.to_doc(), self._route(events)
@@ -119,12 +131,15 @@ class Intake(c.Consumer):
             metrics.RECEIVED.labels(channel=filing.channel, kind=filing.kind).inc()
         if by is not None:
             await self.audit(by, "file", receipt_no, purpose=f"registered for the citizen ({filing.channel})")
-        log.info("complaint filed" if created else "complaint filing repeated",
-                 extra={"receipt_no": receipt_no, "channel": filing.channel, "kind": filing.kind})
+        log.info(
+            "complaint filed" if created else "complaint filing repeated",
+            extra={"receipt_no": receipt_no, "channel": filing.channel, "kind": filing.kind},
+        )
         return complaint, created
 
-    async def confirm(self, receipt_no: str, *, idempotency_key: str | None = None,
-                      by: dict[str, Any] | None = None) -> Complaint:
+    async def confirm(
+        self, receipt_no: str, *, idempotency_key: str | None = None, by: dict[str, Any] | None = None
+    ) -> Complaint:
         """The citizen confirms (after :meth:`verify_code`), or ``by`` an official at the counter."""
 
         def command(complaint: Complaint) -> tuple[Complaint, list[Event]]:
@@ -135,8 +150,15 @@ class Intake(c.Consumer):
 
         return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by, action="confirm")
 
-    async def run(self, receipt_no: str, command: Command, *, idempotency_key: str | None = None,
-                  by: dict[str, Any] | None = None, action: str | None = None) -> Complaint:
+    async def run(
+        self,
+        receipt_no: str,
+        command: Command,
+        *,
+        idempotency_key: str | None = None,
+        by: dict[str, Any] | None = None,
+        action: str | None = None,
+    ) -> Complaint:
         """Apply a lifecycle command; a repeated ``Idempotency-Key`` returns the state it produced.
         ``by``: the official running it, stamped on the complaint and its new steps, and written to
         the audit log as ``action``."""
@@ -162,18 +184,21 @@ class Intake(c.Consumer):
     async def audit(self, by: dict[str, Any], action: str, receipt_no: str | None, *, purpose: str) -> None:
         """One entry in the append-only audit log (intake's own store; never on a topic)."""
         at = self.clock().astimezone(UTC)
-        await self.store.append_audit(entry={
-            "_id": f"{at:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:12]}",  # sorts by time
-            "at": at.isoformat(),
-            "actor": by,
-            "actor_id": by["id"],
-            "receipt_no": receipt_no,
-            "action": action,
-            "purpose": purpose,
-        })
+        await self.store.append_audit(
+            entry={
+                "_id": f"{at:%Y%m%dT%H%M%S%f}Z-{uuid.uuid4().hex[:12]}",  # sorts by time
+                "at": at.isoformat(),
+                "actor": by,
+                "actor_id": by["id"],
+                "receipt_no": receipt_no,
+                "action": action,
+                "purpose": purpose,
+            }
+        )
 
-    async def reseal(self, *, batch: int = 200,
-                     progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    async def reseal(
+        self, *, batch: int = 200, progress: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
         """Seal again, under the current key, every complaint's personal data and answer still sealed
         under an old key, page by page in receipt-number order. The last receipt number done is saved
         after each page, so an interrupted run resumes there; once a run finishes, the old key can be
@@ -182,9 +207,13 @@ class Intake(c.Consumer):
         saved = await self.store.maintenance.get("reseal") or {}
         fresh = saved.get("key_id") != self.pii.key_id or saved.get("finished")
         run: dict[str, Any] = {
-            "_id": "reseal", "key_id": self.pii.key_id, "cursor": None if fresh else saved.get("cursor"),
+            "_id": "reseal",
+            "key_id": self.pii.key_id,
+            "cursor": None if fresh else saved.get("cursor"),
             "checked": 0 if fresh else int(saved.get("checked", 0)),
-            "resealed": 0 if fresh else int(saved.get("resealed", 0)), "finished": False}
+            "resealed": 0 if fresh else int(saved.get("resealed", 0)),
+            "finished": False,
+        }
         while True:
             page = await self.store.list(where={}, after=run["cursor"], limit=batch)
             for doc in page:
@@ -237,9 +266,12 @@ class Intake(c.Consumer):
         keys = domain.attempt_keys(receipt_no, client, now, self.code_window)
         if max(await self.store.failures(keys=keys)) >= self.code_failures:
             retry = domain.retry_after(now, self.code_window)
-            raise DomainError("too_many_attempts",
-                              f"too many wrong check codes; try again in {retry} seconds", 429,
-                              details={"retry_after": retry})
+            raise DomainError(
+                "too_many_attempts",
+                f"too many wrong check codes; try again in {retry} seconds",
+                429,
+                details={"retry_after": retry},
+            )
         doc = await self.store.complaints.get(receipt_no)
         complaint = Complaint.from_doc(doc) if doc is not None else None
         if complaint is None or not domain.code_matches(complaint, code):
@@ -265,8 +297,16 @@ class Intake(c.Consumer):
         keys = ("name", "phone", "email", "address", "title", "body", "location")
         return {"receipt_no": receipt_no, **{k: private.get(k) for k in keys}}
 
-    async def audit_log(self, *, receipt_no: str | None, actor: str | None, since: datetime | None,
-                        until: datetime | None, after: str | None, limit: int) -> builtins.list[dict[str, Any]]:
+    async def audit_log(
+        self,
+        *,
+        receipt_no: str | None,
+        actor: str | None,
+        since: datetime | None,
+        until: datetime | None,
+        after: str | None,
+        limit: int,
+    ) -> builtins.list[dict[str, Any]]:
         where: dict[str, Any] = {}
         if receipt_no:
             where["receipt_no"] = receipt_no
@@ -279,8 +319,10 @@ class Intake(c.Consumer):
 
     async def list(self, *, filters: dict[str, Any], after: str | None, limit: int) -> builtins.list[Complaint]:
         where = {k: v for k, v in filters.items() if v is not None and k != "overdue"}
-        if filters.get("answer_state") in (domain.ANSWER_DRAFT, domain.ANSWER_SUBMITTED, domain.ANSWER_RETURNED) \
-                and "status" not in where:  # a withdrawn or transferred complaint's answer waits for nobody
+        if (
+            filters.get("answer_state") in (domain.ANSWER_DRAFT, domain.ANSWER_SUBMITTED, domain.ANSWER_RETURNED)
+            and "status" not in where
+        ):  # a withdrawn or transferred complaint's answer waits for nobody
             where["status"] = {"$in": sorted(domain.OPEN)}
         if filters.get("overdue"):
             where["status"] = {"$in": sorted(domain.OPEN)}
@@ -302,26 +344,51 @@ class Intake(c.Consumer):
     """Event type -> the method that handles it (the subscription is derived from it: consumers.py)."""
 
     async def on_routed(self, event: Event, data: c.ComplaintRouted) -> None:
-        await self._note(event, lambda x: domain.note_routed(
-            x, department=data.department, department_name=data.department_name,
-            department_phone=data.department_phone, at=event.time.isoformat()))
+        await self._note(
+            event,
+            lambda x: domain.note_routed(
+                x,
+                department=data.department,
+                department_name=data.department_name,
+                department_phone=data.department_phone,
+                at=event.time.isoformat(),
+            ),
+        )
 
     async def on_assigned(self, event: Event, data: c.ComplaintAssigned) -> None:
         handler = data.handler.model_dump()
-        await self._note(event, lambda x: domain.note_assigned(
-            x, handler=handler, department=data.department, department_name=data.department_name,
-            department_phone=data.department_phone, at=event.time.isoformat()))
+        await self._note(
+            event,
+            lambda x: domain.note_assigned(
+                x,
+                handler=handler,
+                department=data.department,
+                department_name=data.department_name,
+                department_phone=data.department_phone,
+                at=event.time.isoformat(),
+            ),
+        )
 
     async def on_due(self, event: Event, data: c.DeadlineSet | c.DeadlineUpdated) -> None:
-        await self._note(event, lambda x: domain.note_due(x, due_at=event.data["due_at"], at=event.time.isoformat(),
-                                                          period=data.period))
+        await self._note(
+            event,
+            lambda x: domain.note_due(x, due_at=event.data["due_at"], at=event.time.isoformat(), period=data.period),
+        )
 
-    async def on_cooperation_clock(self, event: Event,
-                                   data: c.DeadlineCooperationSet | c.DeadlineCooperationOverdue) -> None:
+    async def on_cooperation_clock(
+        self, event: Event, data: c.DeadlineCooperationSet | c.DeadlineCooperationOverdue
+    ) -> None:
         overdue = True if event.type == c.DEADLINE_COOPERATION_OVERDUE else None
-        applied = await self._note(event, lambda x: domain.note_cooperation_clock(
-            x, request_id=data.request_id, due_at=event.data["due_at"], warning_at=event.data["warning_at"],
-            overdue=overdue))
+        applied = await self._note(
+            event,
+            lambda x: domain.note_cooperation_clock(
+                x,
+                request_id=data.request_id,
+                due_at=event.data["due_at"],
+                warning_at=event.data["warning_at"],
+                overdue=overdue,
+            ),
+        )
         if applied.state is not None:
             await self._list_cooperation(Complaint.from_doc(applied.state))
 
@@ -341,56 +408,81 @@ class Intake(c.Consumer):
         return self.pii.open_json(sealed, context=complaint.receipt_no) if sealed else {}
 
     async def approval_required(self, department: str | None) -> bool:
-        return domain.approval_required(await self.store.policies_by_department(), department,
-                                        default=self.approval_default)
+        return domain.approval_required(
+            await self.store.policies_by_department(), department, default=self.approval_default
+        )
 
     async def answer(self, receipt_no: str) -> dict[str, Any]:
         complaint = await self.get(receipt_no)
-        return {"answer": domain.answer_view(complaint, self._opened(complaint)),
-                "approval_required": await self.approval_required(complaint.department)}
+        return {
+            "answer": domain.answer_view(complaint, self._opened(complaint)),
+            "approval_required": await self.approval_required(complaint.department),
+        }
 
     def answer_of(self, complaint: Complaint) -> dict[str, Any] | None:
         return domain.answer_view(complaint, self._opened(complaint))
 
-    async def draft_answer(self, receipt_no: str, draft: domain.AnswerDraft, *, by: dict[str, Any],
-                           idempotency_key: str | None = None) -> Complaint:
+    async def draft_answer(
+        self, receipt_no: str, draft: domain.AnswerDraft, *, by: dict[str, Any], idempotency_key: str | None = None
+    ) -> Complaint:
         sealed = self.pii.seal_json(draft.private, context=receipt_no)
-        return await self.run(receipt_no, lambda x: domain.draft_answer(x, draft, sealed=sealed, now=self.clock(),
-                                                                        by=by),
-                              idempotency_key=idempotency_key, by=by, action="draft_answer")
+        return await self.run(
+            receipt_no,
+            lambda x: domain.draft_answer(x, draft, sealed=sealed, now=self.clock(), by=by),
+            idempotency_key=idempotency_key,
+            by=by,
+            action="draft_answer",
+        )
 
-    async def submit_answer(self, receipt_no: str, *, by: dict[str, Any],
-                            idempotency_key: str | None = None) -> Complaint:
+    async def submit_answer(
+        self, receipt_no: str, *, by: dict[str, Any], idempotency_key: str | None = None
+    ) -> Complaint:
         policies = await self.store.policies_by_department()
 
         def command(x: Complaint) -> tuple[Complaint, list[Event]]:
             required = domain.approval_required(policies, x.department, default=self.approval_default)
-            return domain.submit_answer(x, approval_required=required, opened=self._opened(x), now=self.clock(),
-                                        source=self.source, by=by)
+            return domain.submit_answer(
+                x, approval_required=required, opened=self._opened(x), now=self.clock(), source=self.source, by=by
+            )
 
         return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by, action="submit_answer")
 
-    async def return_answer(self, receipt_no: str, *, comment: str, by: dict[str, Any],
-                            idempotency_key: str | None = None) -> Complaint:
-        return await self.run(receipt_no, lambda x: domain.return_answer(x, comment=comment, now=self.clock(), by=by),
-                              idempotency_key=idempotency_key, by=by, action="return_answer")
+    async def return_answer(
+        self, receipt_no: str, *, comment: str, by: dict[str, Any], idempotency_key: str | None = None
+    ) -> Complaint:
+        return await self.run(
+            receipt_no,
+            lambda x: domain.return_answer(x, comment=comment, now=self.clock(), by=by),
+            idempotency_key=idempotency_key,
+            by=by,
+            action="return_answer",
+        )
 
-    async def approve_answer(self, receipt_no: str, *, comment: str | None, by: dict[str, Any],
-                             idempotency_key: str | None = None) -> Complaint:
-        return await self.run(receipt_no, lambda x: domain.approve_answer(
-            x, comment=comment, opened=self._opened(x), now=self.clock(), source=self.source, by=by),
-            idempotency_key=idempotency_key, by=by, action="approve_answer")
+    async def approve_answer(
+        self, receipt_no: str, *, comment: str | None, by: dict[str, Any], idempotency_key: str | None = None
+    ) -> Complaint:
+        return await self.run(
+            receipt_no,
+            lambda x: domain.approve_answer(
+                x, comment=comment, opened=self._opened(x), now=self.clock(), source=self.source, by=by
+            ),
+            idempotency_key=idempotency_key,
+            by=by,
+            action="approve_answer",
+        )
 
-    async def close(self, receipt_no: str, draft: domain.AnswerDraft, *, by: dict[str, Any],
-                    idempotency_key: str | None = None) -> Complaint:
+    async def close(
+        self, receipt_no: str, draft: domain.AnswerDraft, *, by: dict[str, Any], idempotency_key: str | None = None
+    ) -> Complaint:
         """처리완료 without approval, where the department's policy allows it (409 otherwise)."""
         policies = await self.store.policies_by_department()
         sealed = self.pii.seal_json(draft.private, context=receipt_no)
 
         def command(x: Complaint) -> tuple[Complaint, list[Event]]:
             required = domain.approval_required(policies, x.department, default=self.approval_default)
-            return domain.close_directly(x, approval_required=required, draft=draft, sealed=sealed,
-                                         now=self.clock(), source=self.source, by=by)
+            return domain.close_directly(
+                x, approval_required=required, draft=draft, sealed=sealed, now=self.clock(), source=self.source, by=by
+            )
 
         return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by, action="close")
 
@@ -410,14 +502,20 @@ class Intake(c.Consumer):
     async def templates(self, *, category: str | None) -> builtins.list[dict[str, Any]]:
         return [_template(d) for d in await self.store.list_templates(category=category)]
 
-    async def save_template(self, template_id: str | None, *, category: str, title: str, text: str,
-                            by: dict[str, Any]) -> dict[str, Any]:
+    async def save_template(
+        self, template_id: str | None, *, category: str, title: str, text: str, by: dict[str, Any]
+    ) -> dict[str, Any]:
         domain.check_template(category=category, title=title, text=text)
         if template_id is not None and await self.store.get_template(template_id) is None:
             raise NotFound("template", template_id)
-        doc = {"_id": template_id or uuid.uuid4().hex, "category": category.strip(), "title": title.strip(),
-               "text": text, "updated_at": self.clock().astimezone(UTC).isoformat(),
-               "updated_by": {"id": by["id"], "name": by.get("name")}}
+        doc = {
+            "_id": template_id or uuid.uuid4().hex,
+            "category": category.strip(),
+            "title": title.strip(),
+            "text": text,
+            "updated_at": self.clock().astimezone(UTC).isoformat(),
+            "updated_by": {"id": by["id"], "name": by.get("name")},
+        }
         await self.store.put_template(template=doc)
         await self.audit(by, "save_answer_template", None, purpose=f"answer template {doc['_id']}")
         return _template(doc)
@@ -435,10 +533,18 @@ class Intake(c.Consumer):
     async def set_policy(self, department: str, *, approval_required: bool, by: dict[str, Any]) -> dict[str, Any]:
         if not department.strip():
             raise Invalid("department", "name the department")
-        await self.store.put_policy(department=department, approval_required=approval_required,
-                                    at=self.clock().astimezone(UTC).isoformat(), by=by)
-        await self.audit(by, "set_answer_policy", None,
-                         purpose=f"{department}: approval {'required' if approval_required else 'not required'}")
+        await self.store.put_policy(
+            department=department,
+            approval_required=approval_required,
+            at=self.clock().astimezone(UTC).isoformat(),
+            by=by,
+        )
+        await self.audit(
+            by,
+            "set_answer_policy",
+            None,
+            purpose=f"{department}: approval {'required' if approval_required else 'not required'}",
+        )
         return {"department": department, "approval_required": approval_required}
 
     # ----------------------------------------- search, repeats, duplicates, notes
@@ -446,22 +552,31 @@ class Intake(c.Consumer):
     def _index(self, private: dict[str, Any], key_id: str | None = None) -> dict[str, Any]:
         """The blind-index fields of a complaint's opened personal data, under ``key_id``'s index key."""
         kid = key_id or self.pii.key_id
-        terms = similarity.index_terms(self.pii.derived(INDEX_PURPOSE, kid), name=private.get("name") or "",
-                                       phone=private.get("phone"), email=private.get("email"),
-                                       address=private.get("address"), title=private.get("title") or "",
-                                       body=private.get("body") or "")
-        return {"search_terms": terms.terms, "title_index": terms.title, "identity_index": terms.identity,
-                "index_key": kid}
+        terms = similarity.index_terms(
+            self.pii.derived(INDEX_PURPOSE, kid),
+            name=private.get("name") or "",
+            phone=private.get("phone"),
+            email=private.get("email"),
+            address=private.get("address"),
+            title=private.get("title") or "",
+            body=private.get("body") or "",
+        )
+        return {
+            "search_terms": terms.terms,
+            "title_index": terms.title,
+            "identity_index": terms.identity,
+            "index_key": kid,
+        }
 
     async def _note_ledgers(self, complaint: Complaint) -> None:
         """File the complaint under its citizen and under its place and day (the lookups of repeats
         and duplicates)."""
         if complaint.identity_index:
-            await self.store.note_citizen_complaint(complaint.identity_index, complaint.category,
-                                                    complaint.receipt_no)
+            await self.store.note_citizen_complaint(complaint.identity_index, complaint.category, complaint.receipt_no)
         if complaint.district:
-            await self.store.note_place_complaint(complaint.category, complaint.district,
-                                                  _day_in_korea(complaint.received_at), complaint.receipt_no)
+            await self.store.note_place_complaint(
+                complaint.category, complaint.district, _day_in_korea(complaint.received_at), complaint.receipt_no
+            )
 
     async def _same_citizen(self, identity: str | None, category: str) -> builtins.list[similarity.Earlier]:
         """The citizen's earlier complaints in ``category``, found by their identity's blind index."""
@@ -470,8 +585,9 @@ class Intake(c.Consumer):
         docs = await self.store.citizen_complaints(identity, category, limit=similarity_lookup_limit)
         return [_earlier(d) for d in docs]
 
-    async def search(self, criteria: dict[str, Any], *, by: dict[str, Any], purpose: str,
-                     after: str | None, limit: int) -> builtins.list[Complaint]:
+    async def search(
+        self, criteria: dict[str, Any], *, by: dict[str, Any], purpose: str, after: str | None, limit: int
+    ) -> builtins.list[Complaint]:
         """Staff search. Personal data and words are looked up through the blind index (under the
         current key and any old key still listed, so complaints not yet re-indexed are found); a
         search using them is written to the audit log, with the fields used, never the values."""
@@ -481,24 +597,40 @@ class Intake(c.Consumer):
         personal: dict[str, str] = {k: str(criteria[k]) for k in ("name", "phone", "email") if criteria.get(k)}
         if "phone" in personal and not similarity.normal_phone(personal["phone"]):
             raise Invalid("phone", "a phone number has digits")
-        where: dict[str, Any] = {k: criteria[k] for k in ("district", "status", "department", "category")
-                                 if criteria.get(k)}
+        where: dict[str, Any] = {
+            k: criteria[k] for k in ("district", "status", "department", "category") if criteria.get(k)
+        }
         if criteria.get("receipt_no"):
             where["_id"] = criteria["receipt_no"].strip()
         since, until = criteria.get("received_from"), criteria.get("received_to")
         if since and until and since >= until:
             raise Invalid("received_to", "received_to is after received_from")
-        span = {op: (at + pad).astimezone(UTC).isoformat()[:10] for op, at, pad in
-                (("$gte", since, -timedelta(days=1)), ("$lte", until, timedelta(days=1))) if at}
+        span = {
+            op: (at + pad).astimezone(UTC).isoformat()[:10]
+            for op, at, pad in (("$gte", since, -timedelta(days=1)), ("$lte", until, timedelta(days=1)))
+            if at
+        }
         if span:  # a coarse, index-friendly window; times with other offsets are checked exactly below
             where["received_at"] = {op: v if op == "$gte" else v + "\uffff" for op, v in span.items()}
         if not where and not personal and not words:
             raise Invalid("q", "give at least one search criterion")
         if personal or words:
-            await self.audit(by, "search_personal_data", None,
-                             purpose=f"{purpose} [{', '.join([*personal, *(['words'] if words else [])])}]")
-            queries = [{**where, "index_key": kid, "search_terms": {"$all": similarity.query_terms(
-                self.pii.derived(INDEX_PURPOSE, kid), words=words, **personal)}} for kid in self.pii.key_ids]
+            await self.audit(
+                by,
+                "search_personal_data",
+                None,
+                purpose=f"{purpose} [{', '.join([*personal, *(['words'] if words else [])])}]",
+            )
+            queries = [
+                {
+                    **where,
+                    "index_key": kid,
+                    "search_terms": {
+                        "$all": similarity.query_terms(self.pii.derived(INDEX_PURPOSE, kid), words=words, **personal)
+                    },
+                }
+                for kid in self.pii.key_ids
+            ]
         else:
             queries = [where]
         found: builtins.list[Complaint] = []
@@ -530,14 +662,25 @@ class Intake(c.Consumer):
         day = _day_in_korea(complaint.received_at)
         span = similarity.LINK_WINDOW.days + 1
         days = [day + timedelta(days=d) for n in range(span + 1) for d in dict.fromkeys((n, -n))]  # nearest first
-        docs = [d for d in await self.store.place_complaints(complaint.category, complaint.district, days,
-                                                              limit=similarity_lookup_limit * 4)
-                if d.get("index_key") == complaint.index_key]
-        found = similarity.link_suggestions(this, [_earlier(d) for d in docs if d.get("status") != domain.DRAFT],
-                                            linked=complaint.links)
+        docs = [
+            d
+            for d in await self.store.place_complaints(
+                complaint.category, complaint.district, days, limit=similarity_lookup_limit * 4
+            )
+            if d.get("index_key") == complaint.index_key
+        ]
+        found = similarity.link_suggestions(
+            this, [_earlier(d) for d in docs if d.get("status") != domain.DRAFT], linked=complaint.links
+        )
         by_no = {d["_id"]: d for d in docs}
-        return [{**x, "department": by_no[str(x["receipt_no"])].get("department"),
-                 "status": by_no[str(x["receipt_no"])].get("status")} for x in found]
+        return [
+            {
+                **x,
+                "department": by_no[str(x["receipt_no"])].get("department"),
+                "status": by_no[str(x["receipt_no"])].get("status"),
+            }
+            for x in found
+        ]
 
     async def link(self, receipt_no: str, other: str, *, by: dict[str, Any]) -> Complaint:
         """Link two complaints about the same thing, both ways; each keeps its notice and clock."""
@@ -550,90 +693,175 @@ class Intake(c.Consumer):
         """An internal note, sealed like the complaint's text."""
         sealed = self.pii.seal(text, context=receipt_no)
         note_id = uuid.uuid4().hex[:12]
-        return await self.run(receipt_no, lambda x: (domain.add_note(
-            x, text=text, note_id=note_id, sealed=sealed, now=self.clock(), by=by), []), by=by, action="add_note")
+        return await self.run(
+            receipt_no,
+            lambda x: (domain.add_note(x, text=text, note_id=note_id, sealed=sealed, now=self.clock(), by=by), []),
+            by=by,
+            action="add_note",
+        )
 
     def notes_of(self, complaint: Complaint) -> builtins.list[dict[str, Any]]:
-        return [{"id": n["id"], "at": n["at"], "by": n["by"],
-                 "text": self.pii.open(n["sealed"], context=complaint.receipt_no)} for n in complaint.notes]
+        return [
+            {
+                "id": n["id"],
+                "at": n["at"],
+                "by": n["by"],
+                "text": self.pii.open(n["sealed"], context=complaint.receipt_no),
+            }
+            for n in complaint.notes
+        ]
 
     # ------------------------------------------------- cooperating departments (협조부서)
 
-    async def request_cooperation(self, receipt_no: str, *, department: str, working_days: int | None,
-                                  question: str, by: dict[str, Any], department_name: str | None = None,
-                                  idempotency_key: str | None = None) -> tuple[Complaint, str]:
+    async def request_cooperation(
+        self,
+        receipt_no: str,
+        *,
+        department: str,
+        working_days: int | None,
+        question: str,
+        by: dict[str, Any],
+        department_name: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> tuple[Complaint, str]:
         """Ask another department for its input (its question sealed); returns the request's id.
         A repeated ``Idempotency-Key`` names the same request."""
         sealed = self.pii.seal(question, context=receipt_no)
-        request_id = (derive_id(receipt_no, "cooperation", idempotency_key) if idempotency_key
-                      else uuid.uuid4().hex)[-12:]
-        complaint = await self.run(receipt_no, lambda x: domain.request_cooperation(
-            x, request_id=request_id, department=department, working_days=working_days, question=question,
-            sealed=sealed, now=self.clock(), source=self.source, by=by, department_name=department_name),
-            idempotency_key=idempotency_key, by=by, action="request_cooperation")
+        request_id = (derive_id(receipt_no, "cooperation", idempotency_key) if idempotency_key else uuid.uuid4().hex)[
+            -12:
+        ]
+        complaint = await self.run(
+            receipt_no,
+            lambda x: domain.request_cooperation(
+                x,
+                request_id=request_id,
+                department=department,
+                working_days=working_days,
+                question=question,
+                sealed=sealed,
+                now=self.clock(),
+                source=self.source,
+                by=by,
+                department_name=department_name,
+            ),
+            idempotency_key=idempotency_key,
+            by=by,
+            action="request_cooperation",
+        )
         await self._list_cooperation(complaint)
         return complaint, request_id
 
-    async def reply_cooperation(self, receipt_no: str, request_id: str, *, text: str, department: str | None,
-                                by: dict[str, Any], idempotency_key: str | None = None) -> Complaint:
+    async def reply_cooperation(
+        self,
+        receipt_no: str,
+        request_id: str,
+        *,
+        text: str,
+        department: str | None,
+        by: dict[str, Any],
+        idempotency_key: str | None = None,
+    ) -> Complaint:
         sealed = self.pii.seal(text, context=receipt_no)
-        complaint = await self.run(receipt_no, lambda x: domain.reply_cooperation(
-            x, request_id=request_id, department=department, text=text, sealed=sealed, now=self.clock(),
-            source=self.source, by=by), idempotency_key=idempotency_key, by=by, action="reply_cooperation")
+        complaint = await self.run(
+            receipt_no,
+            lambda x: domain.reply_cooperation(
+                x,
+                request_id=request_id,
+                department=department,
+                text=text,
+                sealed=sealed,
+                now=self.clock(),
+                source=self.source,
+                by=by,
+            ),
+            idempotency_key=idempotency_key,
+            by=by,
+            action="reply_cooperation",
+        )
         await self._list_cooperation(complaint)
         return complaint
 
-    async def cancel_cooperation(self, receipt_no: str, request_id: str, *, by: dict[str, Any],
-                                 idempotency_key: str | None = None) -> Complaint:
-        complaint = await self.run(receipt_no, lambda x: domain.cancel_cooperation(
-            x, request_id=request_id, now=self.clock(), source=self.source, by=by),
-            idempotency_key=idempotency_key, by=by, action="cancel_cooperation")
+    async def cancel_cooperation(
+        self, receipt_no: str, request_id: str, *, by: dict[str, Any], idempotency_key: str | None = None
+    ) -> Complaint:
+        complaint = await self.run(
+            receipt_no,
+            lambda x: domain.cancel_cooperation(x, request_id=request_id, now=self.clock(), source=self.source, by=by),
+            idempotency_key=idempotency_key,
+            by=by,
+            action="cancel_cooperation",
+        )
         await self._list_cooperation(complaint)
         return complaint
 
-    def cooperations_of(self, complaint: Complaint, *, department: str | None,
-                        every: bool) -> builtins.list[dict[str, Any]]:
+    def cooperations_of(
+        self, complaint: Complaint, *, department: str | None, every: bool
+    ) -> builtins.list[dict[str, Any]]:
         """The requests an official sees, their question and reply opened (staff only)."""
+
         def opened(value: str | None) -> str | None:
             return self.pii.open(value, context=complaint.receipt_no) if value else None
 
-        return [domain.cooperation_view(e, question=opened(e.get("question_sealed")),
-                                        reply=opened(e.get("reply_sealed")))
-                for e in domain.visible_cooperations(complaint, department, every=every)]
+        return [
+            domain.cooperation_view(e, question=opened(e.get("question_sealed")), reply=opened(e.get("reply_sealed")))
+            for e in domain.visible_cooperations(complaint, department, every=every)
+        ]
 
-    async def cooperation_requests(self, department: str, *, states: builtins.list[str],
-                                   limit: int) -> builtins.list[dict[str, Any]]:
+    async def cooperation_requests(
+        self, department: str, *, states: builtins.list[str], limit: int
+    ) -> builtins.list[dict[str, Any]]:
         """The requests addressed to ``department`` (its list 협조 요청), no text."""
         rows = await self.store.list_cooperation(department=department, states=states, limit=limit)
         out = []
         for row in rows:  # the complaint's status now (closed since the row was written?), read by _id
             doc = await self.store.complaints.coll.get(row["receipt_no"]) or {}
-            out.append({**{k: v for k, v in row.items() if k not in ("_id", "_v")},
-                        "complaint_status": doc.get("status", row.get("complaint_status"))})
+            out.append(
+                {
+                    **{k: v for k, v in row.items() if k not in ("_id", "_v")},
+                    "complaint_status": doc.get("status", row.get("complaint_status")),
+                }
+            )
         return out
 
     async def _list_cooperation(self, complaint: Complaint) -> None:
         """Each request as a row of its department's list (again after a crash: the same rows)."""
         for entry in complaint.cooperations:
-            await self.store.put_cooperation(row={
-                "_id": f"{complaint.receipt_no}#{entry['id']}", "receipt_no": complaint.receipt_no,
-                "request_id": entry["id"], "complaint_status": complaint.status, "kind": complaint.kind,
-                "category": complaint.category,
-                **{k: entry.get(k) for k in ("department", "department_name", "from_department", "working_days",
-                                             "state", "requested_at", "due_at", "overdue", "replied_at")}})
+            await self.store.put_cooperation(
+                row={
+                    "_id": f"{complaint.receipt_no}#{entry['id']}",
+                    "receipt_no": complaint.receipt_no,
+                    "request_id": entry["id"],
+                    "complaint_status": complaint.status,
+                    "kind": complaint.kind,
+                    "category": complaint.category,
+                    **{
+                        k: entry.get(k)
+                        for k in (
+                            "department",
+                            "department_name",
+                            "from_department",
+                            "working_days",
+                            "state",
+                            "requested_at",
+                            "due_at",
+                            "overdue",
+                            "replied_at",
+                        )
+                    },
+                }
+            )
 
-    async def close_as_repeat(self, receipt_no: str, *, reason: str, by: dict[str, Any],
-                              idempotency_key: str | None = None) -> Complaint:
+    async def close_as_repeat(
+        self, receipt_no: str, *, reason: str, by: dict[str, Any], idempotency_key: str | None = None
+    ) -> Complaint:
         """반복민원 종결 (제23조): closed with the statutory notice, which reaches the citizen as the result."""
 
         def command(x: Complaint) -> tuple[Complaint, list[Event]]:
             draft = domain.repeat_draft(x, reason=reason)
             sealed = self.pii.seal_json(draft.private, context=receipt_no)
-            return domain.close_as_repeat(x, draft=draft, sealed=sealed, now=self.clock(), source=self.source,
-                                          by=by)
+            return domain.close_as_repeat(x, draft=draft, sealed=sealed, now=self.clock(), source=self.source, by=by)
 
-        return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by,
-                              action="close_as_repeat")
+        return await self.run(receipt_no, command, idempotency_key=idempotency_key, by=by, action="close_as_repeat")
 
     # ---------------------------------------------------------------- helpers
 
@@ -661,10 +889,14 @@ similarity_lookup_limit = 50
 
 def _earlier(doc: dict[str, Any]) -> similarity.Earlier:
     return similarity.Earlier(
-        receipt_no=doc["receipt_no"], category=doc["category"], district=doc["district"],
-        title=doc.get("title_index") or (), identity=doc.get("identity_index"),
+        receipt_no=doc["receipt_no"],
+        category=doc["category"],
+        district=doc["district"],
+        title=doc.get("title_index") or (),
+        identity=doc.get("identity_index"),
         received_at=datetime.fromisoformat(doc["received_at"]),
-        answered=doc.get("status") == domain.CLOSED and doc.get("answer_state") == domain.ANSWER_APPROVED)
+        answered=doc.get("status") == domain.CLOSED and doc.get("answer_state") == domain.ANSWER_APPROVED,
+    )
 
 
 def _received_within(complaint: Complaint, since: datetime | None, until: datetime | None) -> bool:

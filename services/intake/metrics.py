@@ -22,5 +22,13 @@ def initialise(departments: Sequence[str]) -> None:
     zero(OPEN, *({"status": s} for s in sorted(domain.OPEN)))
 
 
-COMMAND_NAMES = ("acknowledged", "supplementation_requested", "supplement_received", "extended", "transferred",
-                 "closed", "withdrawn", "revisit_reported")
+COMMAND_NAMES = (
+    "acknowledged",
+    "supplementation_requested",
+    "supplement_received",
+    "extended",
+    "transferred",
+    "closed",
+    "withdrawn",
+    "revisit_reported",
+)

@@ -65,43 +65,119 @@ class Service:
     category: str
 
     def to_json(self) -> dict[str, Any]:
-        return {"service_code": self.code, "service_name": self.name, "description": self.description,
-                "metadata": False, "type": "realtime", "keywords": ", ".join(self.keywords), "group": self.group}
+        return {
+            "service_code": self.code,
+            "service_name": self.name,
+            "description": self.description,
+            "metadata": False,
+            "type": "realtime",
+            "keywords": ", ".join(self.keywords),
+            "group": self.group,
+        }
 
 
 #: The services offered through Open311: daily-life complaints (기타민원, 즉시) by category, and the
 #: kinds a citizen can file without a statutory form. Categories are the routing rules' categories.
 CATALOG: tuple[Service, ...] = (
-    Service("road", "도로·보도 파손", "포트홀, 보도블록, 맨홀, 가로등, 과속방지턱", "생활불편",
-            ("포트홀", "보도블록", "맨홀", "가로등"), "other", "도로"),
-    Service("traffic", "교통·주정차", "불법 주정차, 신호등, 버스 정류장", "생활불편",
-            ("불법주차", "주정차", "신호등", "정류장"), "other", "교통"),
-    Service("environment", "소음·악취·대기", "공사장 소음, 악취, 비산먼지", "생활불편",
-            ("소음", "악취", "먼지"), "other", "환경"),
-    Service("waste", "쓰레기·무단투기", "무단투기, 수거 누락, 대형폐기물", "생활불편",
-            ("쓰레기", "무단투기", "재활용"), "other", "쓰레기"),
+    Service(
+        "road",
+        "도로·보도 파손",
+        "포트홀, 보도블록, 맨홀, 가로등, 과속방지턱",
+        "생활불편",
+        ("포트홀", "보도블록", "맨홀", "가로등"),
+        "other",
+        "도로",
+    ),
+    Service(
+        "traffic",
+        "교통·주정차",
+        "불법 주정차, 신호등, 버스 정류장",
+        "생활불편",
+        ("불법주차", "주정차", "신호등", "정류장"),
+        "other",
+        "교통",
+    ),
+    Service(
+        "environment",
+        "소음·악취·대기",
+        "공사장 소음, 악취, 비산먼지",
+        "생활불편",
+        ("소음", "악취", "먼지"),
+        "other",
+        "환경",
+    ),
+    Service(
+        "waste",
+        "쓰레기·무단투기",
+        "무단투기, 수거 누락, 대형폐기물",
+        "생활불편",
+        ("쓰레기", "무단투기", "재활용"),
+        "other",
+        "쓰레기",
+    ),
     Service("water", "상수도", "누수, 단수, 수질", "생활불편", ("누수", "단수", "수질"), "other", "상수도"),
-    Service("parks", "공원·녹지·가로수", "공원 시설 파손, 가로수 정비", "생활불편",
-            ("공원", "가로수", "녹지"), "other", "공원"),
+    Service(
+        "parks",
+        "공원·녹지·가로수",
+        "공원 시설 파손, 가로수 정비",
+        "생활불편",
+        ("공원", "가로수", "녹지"),
+        "other",
+        "공원",
+    ),
     Service("housing", "주택", "공동주택, 빈집, 주거환경", "생활불편", ("주택", "빈집"), "other", "주택"),
     Service("welfare", "복지", "복지 서비스 신청·문의", "복지", ("복지", "돌봄"), "other", "복지"),
     Service("misc", "기타 생활불편", "그 밖의 생활 불편 사항", "생활불편", ("기타",), "other", "기타"),
-    Service("suggestion", "시민 건의", "시정에 대한 건의 (건의민원, 14일)", "건의·질의", ("건의", "제안"),
-            "suggestion", "건의"),
-    Service("inquiry", "제도·절차 질의", "제도와 절차에 관한 질의 (질의민원, 7일)", "건의·질의",
-            ("질의", "문의", "절차"), "inquiry_system", "질의"),
-    Service("grievance", "고충 민원", "행정기관의 처분·부작위로 인한 고충 (고충민원, 7일)", "건의·질의",
-            ("고충",), "grievance", "고충"),
-    Service("service-complaint", "민원서비스 불만", "민원 처리 과정의 불친절·지연 (서비스헌장)", "민원서비스",
-            ("불친절", "지연"), "service_complaint", "서비스"),
+    Service(
+        "suggestion",
+        "시민 건의",
+        "시정에 대한 건의 (건의민원, 14일)",
+        "건의·질의",
+        ("건의", "제안"),
+        "suggestion",
+        "건의",
+    ),
+    Service(
+        "inquiry",
+        "제도·절차 질의",
+        "제도와 절차에 관한 질의 (질의민원, 7일)",
+        "건의·질의",
+        ("질의", "문의", "절차"),
+        "inquiry_system",
+        "질의",
+    ),
+    Service(
+        "grievance",
+        "고충 민원",
+        "행정기관의 처분·부작위로 인한 고충 (고충민원, 7일)",
+        "건의·질의",
+        ("고충",),
+        "grievance",
+        "고충",
+    ),
+    Service(
+        "service-complaint",
+        "민원서비스 불만",
+        "민원 처리 과정의 불친절·지연 (서비스헌장)",
+        "민원서비스",
+        ("불친절", "지연"),
+        "service_complaint",
+        "서비스",
+    ),
 )
 BY_CODE = {s.code: s for s in CATALOG}
 BY_FACTS = {(s.kind, s.category): s for s in CATALOG}
 
 #: How a complaint filed elsewhere (no catalogue match) is named: by its kind.
 KIND_NAMES = {
-    "statutory": "법정민원", "inquiry_law": "법령 질의", "inquiry_system": "제도·절차 질의", "suggestion": "건의",
-    "other": "기타 민원", "grievance": "고충 민원", "petition": "진정", "service_complaint": "민원서비스 불만",
+    "statutory": "법정민원",
+    "inquiry_law": "법령 질의",
+    "inquiry_system": "제도·절차 질의",
+    "suggestion": "건의",
+    "other": "기타 민원",
+    "grievance": "고충 민원",
+    "petition": "진정",
+    "service_complaint": "민원서비스 불만",
 }
 
 _LAT = (-90.0, 90.0)
@@ -293,8 +369,10 @@ async def find_requests(intake: Intake, query: Mapping[str, str]) -> list[Compla
             raise Open311Error(404, f"service_code {code} not found")
     # stored instants carry different offsets: a day's margin in the query, the exact range below
     margin = timedelta(days=1)
-    where["received_at"] = {"$gte": (start - margin).strftime("%Y-%m-%dT%H:%M:%S"),
-                            "$lte": (end + margin).strftime("%Y-%m-%dT%H:%M:%S")}
+    where["received_at"] = {
+        "$gte": (start - margin).strftime("%Y-%m-%dT%H:%M:%S"),
+        "$lte": (end + margin).strftime("%Y-%m-%dT%H:%M:%S"),
+    }
     docs = await intake.store.db.collection("complaints").find(where, sort=[("_id", -1)], limit=MAX_RESULTS * 2)
     out = [Complaint.from_doc(d) for d in docs]
     out = [c for c in out if start <= datetime.fromisoformat(c.received_at) <= end and visible(c)]
@@ -366,8 +444,9 @@ async def show_request(name: str, intake: Intake) -> list[dict[str, Any]]:
 
 
 @post("/requests.json", status_code=201)
-async def create_request(request: Request[Any, Any, Any], intake: Intake,
-                         attachments: Attachments | None) -> list[dict[str, Any]]:
+async def create_request(
+    request: Request[Any, Any, Any], intake: Intake, attachments: Attachments | None
+) -> list[dict[str, Any]]:
     """File a complaint (GeoReport v2 ``POST request``; form-encoded or JSON). ``Idempotency-Key`` is honoured."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
@@ -384,19 +463,29 @@ async def create_request(request: Request[Any, Any, Any], intake: Intake,
     media = _text(fields, "media_url", 1000)
     if media and created and attachments is not None:  # fetched only from the allow-listed hosts
         await attachments.fetch_media(complaint, media)
-    notice = (f"접수되었습니다. 접수번호 {complaint.receipt_no}, 확인코드 {complaint.check_code}. "
-              f"Received as {complaint.receipt_no}; check code {complaint.check_code} opens its details.")
+    notice = (
+        f"접수되었습니다. 접수번호 {complaint.receipt_no}, 확인코드 {complaint.check_code}. "
+        f"Received as {complaint.receipt_no}; check code {complaint.check_code} opens its details."
+    )
     return [{"service_request_id": complaint.receipt_no, "service_notice": notice, "account_id": None}]
 
 
 def routes(intake: Intake, attachments: Attachments | None = None) -> list[Any]:
-    return [Router(
-        path="/open311/v2",
-        route_handlers=[list_services, service_definition, list_requests, show_request, create_request],
-        dependencies={"intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
-                      "attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True)},
-        exception_handlers={Open311Error: _open311_error, DomainError: _domain_error,
-                            ValidationException: _http_error, HTTPException: _http_error,
-                            SerializationException: _malformed_body},
-        tags=["open311"],
-    )]
+    return [
+        Router(
+            path="/open311/v2",
+            route_handlers=[list_services, service_definition, list_requests, show_request, create_request],
+            dependencies={
+                "intake": Provide(lambda: intake, sync_to_thread=False, use_cache=True),
+                "attachments": Provide(lambda: attachments, sync_to_thread=False, use_cache=True),
+            },
+            exception_handlers={
+                Open311Error: _open311_error,
+                DomainError: _domain_error,
+                ValidationException: _http_error,
+                HTTPException: _http_error,
+                SerializationException: _malformed_body,
+            },
+            tags=["open311"],
+        )
+    ]

@@ -57,13 +57,13 @@ def bigrams(value: str) -> set[str]:
     text = normal_text(value)
     if len(text) < 2:
         return {text} if text else set()
-    return {text[i:i + 2] for i in range(len(text) - 1)}
+    return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
 def identity_value(name: str, phone: str | None, email: str | None, address: str | None) -> str | None:
     """Who the citizen is, for finding their earlier complaints: the name and the first contact given
     (phone, else e-mail, else address), normalised. None without a name or a contact."""
-    contact = (normal_phone(phone or "") or normal_email(email or "") or normal_text(address or ""))
+    contact = normal_phone(phone or "") or normal_email(email or "") or normal_text(address or "")
     named = normal_name(name)
     return f"{named}|{contact}" if named and contact else None
 
@@ -86,8 +86,9 @@ class IndexTerms:
     identity: str | None
 
 
-def index_terms(key: bytes, *, name: str, phone: str | None, email: str | None, address: str | None,
-                title: str, body: str) -> IndexTerms:
+def index_terms(
+    key: bytes, *, name: str, phone: str | None, email: str | None, address: str | None, title: str, body: str
+) -> IndexTerms:
     terms: set[str] = set()
     if normal_name(name):
         terms.add(term(key, "name", normal_name(name)))
@@ -98,8 +99,11 @@ def index_terms(key: bytes, *, name: str, phone: str | None, email: str | None, 
     for gram in bigrams(title) | bigrams(normal_text(body)[:BODY_INDEXED]):
         terms.add(term(key, "gram", gram))
     who = identity_value(name, phone, email, address)
-    return IndexTerms(terms=sorted(terms), title=sorted(term(key, "title", g) for g in bigrams(title)),
-                      identity=term(key, "who", who) if who else None)
+    return IndexTerms(
+        terms=sorted(terms),
+        title=sorted(term(key, "title", g) for g in bigrams(title)),
+        identity=term(key, "who", who) if who else None,
+    )
 
 
 def words_of(text: str) -> list[str]:
@@ -108,8 +112,14 @@ def words_of(text: str) -> list[str]:
     return [w for w in (normal_text(x) for x in text.split()) if w][:MAX_WORDS]
 
 
-def query_terms(key: bytes, *, name: str | None = None, phone: str | None = None, email: str | None = None,
-                words: Sequence[str] = ()) -> list[str]:
+def query_terms(
+    key: bytes,
+    *,
+    name: str | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    words: Sequence[str] = (),
+) -> list[str]:
     """The terms a complaint must all hold to match: every given value and every bigram of each word."""
     terms: set[str] = set()
     if name:
@@ -159,13 +169,17 @@ def repeat_of(*, category: str, title: Sequence[str], earlier: Iterable[Earlier]
     """The earlier answered complaints of the same citizen on the same subject (same category, titles
     at least :data:`REPEAT_SIMILARITY` alike), when there are at least :data:`REPEAT_ANSWERED` of them;
     otherwise none (it is not a repeat). ``earlier``: the same citizen's complaints."""
-    same = sorted(e.receipt_no for e in earlier
-                  if e.answered and e.category == category and similarity(title, e.title) >= REPEAT_SIMILARITY)
+    same = sorted(
+        e.receipt_no
+        for e in earlier
+        if e.answered and e.category == category and similarity(title, e.title) >= REPEAT_SIMILARITY
+    )
     return same if len(same) >= REPEAT_ANSWERED else []
 
 
-def link_suggestions(this: Earlier, others: Iterable[Earlier], *,
-                     linked: Iterable[str] = ()) -> list[dict[str, object]]:
+def link_suggestions(
+    this: Earlier, others: Iterable[Earlier], *, linked: Iterable[str] = ()
+) -> list[dict[str, object]]:
     """Other citizens' complaints about the same thing: same category and district, received within
     :data:`LINK_WINDOW` of this one, titles at least :data:`LINK_SIMILARITY` alike; most alike first.
     Complaints already ``linked`` and the same citizen's own are left out."""

@@ -48,8 +48,15 @@ class IntakeStore:
 
     async def setup(self) -> None:
         coll = self.db.collection("complaints")
-        for fields in (("status",), ("department",), ("kind",), ("channel",), ("due_at",), ("registered_at",),
-                       ("answer_state",)):
+        for fields in (
+            ("status",),
+            ("department",),
+            ("kind",),
+            ("channel",),
+            ("due_at",),
+            ("registered_at",),
+            ("answer_state",),
+        ):
             await coll.ensure_index(*fields)
         if isinstance(coll, MongoCollection):  # a multikey index; SQLite cannot index array elements
             await coll.ensure_index("search_terms")
@@ -71,8 +78,9 @@ class IntakeStore:
         if not await self.audit.create(entry):
             raise RuntimeError(f"audit entry {entry['_id']} already exists")
 
-    async def list_audit(self, *, where: dict[str, Any], after: str | None,
-                         limit: int) -> builtins.list[dict[str, Any]]:
+    async def list_audit(
+        self, *, where: dict[str, Any], after: str | None, limit: int
+    ) -> builtins.list[dict[str, Any]]:
         if after:
             where = {**where, "_id": {"$gt": after}}
         return await self.audit.find(where, sort=[("_id", 1)], limit=limit)
@@ -100,8 +108,9 @@ class IntakeStore:
         """Add a complaint to its citizen's ledger (again: nothing changes)."""
         await self.citizens.apply(_citizen_key(identity, category), _adding(receipt_no, CITIZEN_LEDGER))
 
-    async def place_complaints(self, category: str, district: str, days: Sequence[date], *,
-                               limit: int) -> builtins.list[dict[str, Any]]:
+    async def place_complaints(
+        self, category: str, district: str, days: Sequence[date], *, limit: int
+    ) -> builtins.list[dict[str, Any]]:
         """Complaints in ``category`` and ``district`` received on ``days`` (nearest first), at most ``limit``."""
         receipts: builtins.list[str] = []
         for day in days:
@@ -142,13 +151,15 @@ class IntakeStore:
     async def put_cooperation(self, *, row: dict[str, Any]) -> None:
         await self.cooperation.put(row)
 
-    async def list_cooperation(self, *, department: str, states: Sequence[str],
-                               limit: int) -> builtins.list[dict[str, Any]]:
+    async def list_cooperation(
+        self, *, department: str, states: Sequence[str], limit: int
+    ) -> builtins.list[dict[str, Any]]:
         """A department's requests in ``states``, oldest request first (at most ``limit``)."""
         found: builtins.list[dict[str, Any]] = []
         for state in states:
-            found += await self.cooperation.find({"department": department, "state": state},
-                                                 sort=[("requested_at", 1)], limit=limit)
+            found += await self.cooperation.find(
+                {"department": department, "state": state}, sort=[("requested_at", 1)], limit=limit
+            )
         return sorted(found, key=lambda r: r["requested_at"])[:limit]
 
     # ------------------------------------------------------- answer templates
@@ -172,10 +183,10 @@ class IntakeStore:
         """``{department: approval required}`` for the departments that set one."""
         return {d["_id"]: bool(d["approval_required"]) for d in await self.policies.find({})}
 
-    async def put_policy(self, *, department: str, approval_required: bool, at: str,
-                         by: dict[str, Any]) -> None:
-        await self.policies.put({"_id": department, "approval_required": approval_required,
-                                 "updated_at": at, "updated_by": by})
+    async def put_policy(self, *, department: str, approval_required: bool, at: str, by: dict[str, Any]) -> None:
+        await self.policies.put(
+            {"_id": department, "approval_required": approval_required, "updated_at": at, "updated_by": by}
+        )
 
 
 CITIZEN_LEDGER = 200

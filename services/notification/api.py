@@ -35,6 +35,12 @@ class NotificationController(Controller):
 
 
 def routes(notifier: Notifier) -> list[Any]:
-    return [Router(path="/", route_handlers=[NotificationController], dependencies={
-        "notifier": Provide(lambda: notifier, sync_to_thread=False, use_cache=True),
-    })]
+    return [
+        Router(
+            path="/",
+            route_handlers=[NotificationController],
+            dependencies={
+                "notifier": Provide(lambda: notifier, sync_to_thread=False, use_cache=True),
+            },
+        )
+    ]

@@ -36,19 +36,28 @@ def build_providers(ns: NotificationSettings, store: NotificationStore, sealer: 
     dev = DevSink(store.sink, store.letters, sealer, clock, failing_channels=frozenset(ns.dev_failing_channels))
     providers = Providers.every_channel(dev)
     if ns.sms_provider == "gateway":
-        gateway = HttpGateway(ns.gateway_url, ns.gateway_api_key, ns.gateway_sender,
-                              ns.gateway_timeout_seconds, ns.alimtalk_sender_key)
+        gateway = HttpGateway(
+            ns.gateway_url, ns.gateway_api_key, ns.gateway_sender, ns.gateway_timeout_seconds, ns.alimtalk_sender_key
+        )
         for channel in (domain.SMS, domain.LMS, domain.ALIMTALK):
             providers.by_channel[channel] = gateway
     if ns.email_provider == "smtp":
         providers.by_channel[domain.EMAIL] = SmtpEmail(
-            ns.smtp_host, ns.smtp_port, ns.email_from, ns.smtp_username, ns.smtp_password,
-            ns.smtp_starttls, ns.smtp_tls, ns.smtp_timeout_seconds)
+            ns.smtp_host,
+            ns.smtp_port,
+            ns.email_from,
+            ns.smtp_username,
+            ns.smtp_password,
+            ns.smtp_starttls,
+            ns.smtp_tls,
+            ns.smtp_timeout_seconds,
+        )
     if ns.post_provider == "spool":
         providers.by_channel[domain.POST] = SpoolPost(ns.spool_dir)
     if ns.staff_provider == "webhook":
-        providers.by_channel[domain.STAFF_MESSAGE] = StaffWebhook(ns.staff_webhook_url, ns.gateway_api_key,
-                                                                  ns.gateway_timeout_seconds)
+        providers.by_channel[domain.STAFF_MESSAGE] = StaffWebhook(
+            ns.staff_webhook_url, ns.gateway_api_key, ns.gateway_timeout_seconds
+        )
     return providers
 
 
@@ -101,8 +110,11 @@ def bootstrap(
         batch_size=ns.batch_size,
     )
     # the public stream for other agencies, their subscriptions and webhooks (docs/public-events.md)
-    projector = public.Projector(Aggregates(store.collection("public_complaints"), relay),
-                                 secret=ps.public_id_secret.encode(), origin=f"{settings.source}/public")
+    projector = public.Projector(
+        Aggregates(store.collection("public_complaints"), relay),
+        secret=ps.public_id_secret.encode(),
+        origin=f"{settings.source}/public",
+    )
     delivery_records = store.collection("webhook_deliveries")
     hooks = webhooks.Webhooks(
         subscriptions=store.collection("subscriptions"),
@@ -111,16 +123,26 @@ def bootstrap(
         sealer=sealer,
         bus=bus,
         sender=webhook_sender or webhooks.HttpSender(ps.webhook_timeout_seconds),
-        policy=webhooks.policy(ps.webhook_max_attempts, ps.webhook_backoff_base_seconds, ps.webhook_backoff_factor,
-                               ps.webhook_backoff_max_seconds, ps.webhook_lease_seconds),
+        policy=webhooks.policy(
+            ps.webhook_max_attempts,
+            ps.webhook_backoff_base_seconds,
+            ps.webhook_backoff_factor,
+            ps.webhook_backoff_max_seconds,
+            ps.webhook_lease_seconds,
+        ),
         clock=clock,
         origin=f"{settings.source}/notification",
         batch_size=ps.webhook_batch_size,
         replay_max=ps.replay_max_events,
     )
     subs = subscriptions.Subscriptions(
-        agencies=store.collection("agencies"), subscriptions=store.collection("subscriptions"), webhooks=hooks,
-        sealer=sealer, clock=clock, allow_loopback=ps.webhook_allow_http_loopback)
+        agencies=store.collection("agencies"),
+        subscriptions=store.collection("subscriptions"),
+        webhooks=hooks,
+        sealer=sealer,
+        clock=clock,
+        allow_loopback=ps.webhook_allow_http_loopback,
+    )
     return GroupedService(
         name="notification",
         store=store,
@@ -129,8 +151,10 @@ def bootstrap(
         routes=[*api.routes(notifier), *agencies_api.routes(subs)],
         subscriptions=consumers.subscriptions(notifier),
         groups=consumers.groups(projector, hooks),
-        loops=[("deliver", ns.deliver_interval_seconds, notifier.deliver_due),
-               ("gauges", 30.0, notifier.refresh_gauges),
-               ("webhooks", ps.webhook_interval_seconds, hooks.deliver_due)],
+        loops=[
+            ("deliver", ns.deliver_interval_seconds, notifier.deliver_due),
+            ("gauges", 30.0, notifier.refresh_gauges),
+            ("webhooks", ps.webhook_interval_seconds, hooks.deliver_due),
+        ],
         on_start=[nstore.setup, subs.setup],
     )

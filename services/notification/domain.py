@@ -175,8 +175,9 @@ def handler_from(data: Mapping[str, Any]) -> dict[str, Any]:
     raw = data.get("handler") or {}
     if isinstance(raw, str):
         raw = {"name": raw}
-    contact = (raw.get("contact") or raw.get("phone") or raw.get("tel")
-               or data.get("handler_contact") or data.get("contact"))
+    contact = (
+        raw.get("contact") or raw.get("phone") or raw.get("tel") or data.get("handler_contact") or data.get("contact")
+    )
     return {
         "id": raw.get("id") or data.get("handler_id"),
         "name": raw.get("name") or data.get("handler_name"),
@@ -186,8 +187,14 @@ def handler_from(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def note(state: Mapping[str, Any] | None, event: Event, *, sealed: str | None = None,
-         contacts: Mapping[str, bool] | None = None, named: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+def note(
+    state: Mapping[str, Any] | None,
+    event: Event,
+    *,
+    sealed: str | None = None,
+    contacts: Mapping[str, bool] | None = None,
+    named: Mapping[str, Any] | None = None,
+) -> dict[str, Any] | None:
     """The per-complaint facts after ``event``; ``None`` when the event changes nothing.
 
     ``sealed`` is the sealed part of a ``complaint.sealed`` event, already
@@ -213,8 +220,12 @@ def note(state: Mapping[str, Any] | None, event: Event, *, sealed: str | None = 
             doc["contact"] = sealed
             doc["contacts"] = dict(contacts or {})
         else:
-            entry = {"name": part, "occurred_at": data.get("occurred_at") or _iso(event.time),
-                     "sealed": sealed, "event": event.id}
+            entry = {
+                "name": part,
+                "occurred_at": data.get("occurred_at") or _iso(event.time),
+                "sealed": sealed,
+                "event": event.id,
+            }
             if named and named.get("name"):
                 entry["handler"] = dict(named)
             doc["parts"] = [p for p in doc["parts"] if p["event"] != event.id] + [entry]
@@ -333,16 +344,40 @@ def plan(event: Event, state: Mapping[str, Any] | None) -> list[Draft]:
     if t == c.COMPLAINT_SUPPLEMENTATION_REQUESTED:
         due = data.get("supplement_due")
         urgent = bool(data.get("urgent")) or (due is not None and _parse(due) - event.time <= timedelta(days=1))
-        return [Draft(SUPPLEMENTATION, ROLE_CITIZEN, event, {"supplement_due": due},
-                      part=_part_ref("supplementation_requested", event, required=True), urgent=urgent)]
+        return [
+            Draft(
+                SUPPLEMENTATION,
+                ROLE_CITIZEN,
+                event,
+                {"supplement_due": due},
+                part=_part_ref("supplementation_requested", event, required=True),
+                urgent=urgent,
+            )
+        ]
     if t == c.COMPLAINT_EXTENDED:
-        return [Draft(EXTENSION, ROLE_CITIZEN, event,
-                      {"period": data.get("period"), "extension_no": data.get("extension_no"),
-                       "occurred_at": data.get("occurred_at") or _iso(event.time)},
-                      part=_part_ref("extended", event, required=True))]
+        return [
+            Draft(
+                EXTENSION,
+                ROLE_CITIZEN,
+                event,
+                {
+                    "period": data.get("period"),
+                    "extension_no": data.get("extension_no"),
+                    "occurred_at": data.get("occurred_at") or _iso(event.time),
+                },
+                part=_part_ref("extended", event, required=True),
+            )
+        ]
     if t == c.COMPLAINT_TRANSFERRED:
-        return [Draft(TRANSFERRED, ROLE_CITIZEN, event, {"agency": data.get("agency")},
-                      part=_part_ref("transferred", event, required=True))]
+        return [
+            Draft(
+                TRANSFERRED,
+                ROLE_CITIZEN,
+                event,
+                {"agency": data.get("agency")},
+                part=_part_ref("transferred", event, required=True),
+            )
+        ]
     if t == c.DEADLINE_PROGRESS_DUE:
         due = data.get("due_at") or data.get("expected_due") or data.get("expected_completion")
         return [Draft(PROGRESS, ROLE_CITIZEN, event, {"due_at": due})]
@@ -351,32 +386,53 @@ def plan(event: Event, state: Mapping[str, Any] | None) -> list[Draft]:
         # the answer (text, reasons, remedy, handler) travels sealed beside the close; a close that
         # has none (an old close without text) falls back, after ``Policy.answer_wait``, to the
         # "closed" part, which a rejection needs for its reasons and remedy
-        ref = {**_part_ref("answer", event, required=True),
-               "fallback": _part_ref("closed", event, required=outcome == "rejected")}
+        ref = {
+            **_part_ref("answer", event, required=True),
+            "fallback": _part_ref("closed", event, required=outcome == "rejected"),
+        }
         variables = {"outcome": outcome}
-        return [Draft(RESULT, ROLE_CITIZEN, event, variables, part=ref),
-                Draft(RESULT_LETTER, ROLE_CITIZEN, event, variables, part=ref)]
+        return [
+            Draft(RESULT, ROLE_CITIZEN, event, variables, part=ref),
+            Draft(RESULT_LETTER, ROLE_CITIZEN, event, variables, part=ref),
+        ]
     if t == c.SURVEY_INVITED:
         return [Draft(SURVEY, ROLE_CITIZEN, event, {"link": data.get("link"), "expires_at": data.get("expires_at")})]
     if t == c.COMPENSATION_GRANTED:
-        return [Draft(COMPENSATION, ROLE_CITIZEN, event,
-                      {"voucher_code": data.get("voucher_code"), "amount_krw": data.get("amount_krw"),
-                       "compensation_cause": data.get("cause")})]
+        return [
+            Draft(
+                COMPENSATION,
+                ROLE_CITIZEN,
+                event,
+                {
+                    "voucher_code": data.get("voucher_code"),
+                    "amount_krw": data.get("amount_krw"),
+                    "compensation_cause": data.get("cause"),
+                },
+            )
+        ]
     if t in COOPERATION_NOTICES:
         template, default = COOPERATION_NOTICES[t]
-        asked = {"to_department": data.get("department") if default != "handler" else None,
-                 "asked_department": data.get("department"), "request_id": data.get("request_id"),
-                 "request_due_at": data.get("due_at"), "working_days": data.get("working_days")}
-        return [Draft(template, r, event, asked, urgent=t == c.DEADLINE_COOPERATION_OVERDUE)
-                for r in _roles(data.get("recipients")) or [default]]
+        asked = {
+            "to_department": data.get("department") if default != "handler" else None,
+            "asked_department": data.get("department"),
+            "request_id": data.get("request_id"),
+            "request_due_at": data.get("due_at"),
+            "working_days": data.get("working_days"),
+        }
+        return [
+            Draft(template, r, event, asked, urgent=t == c.DEADLINE_COOPERATION_OVERDUE)
+            for r in _roles(data.get("recipients")) or [default]
+        ]
     if t == c.DEADLINE_WARNING:
         roles = _roles(data.get("recipients")) or ["handler"]
         return [Draft(STAFF_WARNING, r, event, {"due_at": data.get("due_at")}) for r in roles]
     if t == c.DEADLINE_ESCALATED:
         level = int(data.get("level") or 1)
         roles = _roles(data.get("recipients")) or ["handler"]
-        return [Draft(STAFF_ESCALATED, r, event, {"level": level, "due_at": data.get("due_at")},
-                      urgent=level >= 2) for r in roles]
+        return [
+            Draft(STAFF_ESCALATED, r, event, {"level": level, "due_at": data.get("due_at")}, urgent=level >= 2)
+            for r in roles
+        ]
     return []
 
 
@@ -408,8 +464,9 @@ def _parse(value: str) -> datetime:
 # ------------------------------------------------------------------ can it be sent yet?
 
 
-def missing(record: Mapping[str, Any], state: Mapping[str, Any], now: datetime | None = None,
-            policy: Policy | None = None) -> list[str]:
+def missing(
+    record: Mapping[str, Any], state: Mapping[str, Any], now: datetime | None = None, policy: Policy | None = None
+) -> list[str]:
     """What a notice still waits for: the citizen's contact details, the handler, a sealed part.
 
     A part with a fallback (the result's answer) is waited for until ``policy.answer_wait`` after
@@ -430,8 +487,9 @@ def missing(record: Mapping[str, Any], state: Mapping[str, Any], now: datetime |
     return out
 
 
-def part_ref(record: Mapping[str, Any], state: Mapping[str, Any], now: datetime | None = None,
-             policy: Policy | None = None) -> Mapping[str, Any] | None:
+def part_ref(
+    record: Mapping[str, Any], state: Mapping[str, Any], now: datetime | None = None, policy: Policy | None = None
+) -> Mapping[str, Any] | None:
     """The sealed part a notice uses: its own, or once that has not come within the wait, its fallback."""
     ref = record.get("part")
     if not ref or not ref.get("fallback") or find_part(state, ref) is not None:
@@ -460,8 +518,9 @@ def handler_of(record: Mapping[str, Any], state: Mapping[str, Any]) -> dict[str,
 
 # ------------------------------------------------------------------ superseded notices
 
-MOOT_WHEN_FINISHED = frozenset({RECEIPT, REASSIGNED, SUPPLEMENTATION, PROGRESS,
-                                STAFF_ASSIGNED, STAFF_WARNING, STAFF_ESCALATED})
+MOOT_WHEN_FINISHED = frozenset(
+    {RECEIPT, REASSIGNED, SUPPLEMENTATION, PROGRESS, STAFF_ASSIGNED, STAFF_WARNING, STAFF_ESCALATED}
+)
 """Notices about a complaint in progress: outdated once it is closed, withdrawn or transferred.
 Legally required notices (extension, transfer, result) and those that follow the end (survey,
 compensation) are never dropped."""
@@ -506,8 +565,16 @@ def superseded(record: Mapping[str, Any], state: Mapping[str, Any]) -> str | Non
 
 def superseded_record(record: Mapping[str, Any], reason: str, now: datetime) -> dict[str, Any]:
     """Dropped, never sent: its information was outdated before it could go."""
-    return {**record, "status": SUPERSEDED, "waiting": [], "claim": None, "superseded_reason": reason,
-            "superseded_at": _iso(now), "updated_at": _iso(now), "next_attempt_at": None}
+    return {
+        **record,
+        "status": SUPERSEDED,
+        "waiting": [],
+        "claim": None,
+        "superseded_reason": reason,
+        "superseded_at": _iso(now),
+        "updated_at": _iso(now),
+        "next_attempt_at": None,
+    }
 
 
 # ------------------------------------------------------------------ channels
@@ -593,8 +660,9 @@ def fallback_channel(channel: str, text: str, consent: Consent, contacts: Mappin
 # ------------------------------------------------------------------ quiet hours
 
 
-def quiet_until(channel: str, record: Mapping[str, Any], now: datetime, calendar: WorkCalendar,
-                policy: Policy) -> datetime | None:
+def quiet_until(
+    channel: str, record: Mapping[str, Any], now: datetime, calendar: WorkCalendar, policy: Policy
+) -> datetime | None:
     """When a notice held back by quiet hours may go; ``None``: it may go now.
 
     Quiet hours (default 21:00–08:00 Asia/Seoul, and whole non-working days)
@@ -667,27 +735,53 @@ def waiting(record: Mapping[str, Any], what: Sequence[str], now: datetime, polic
     deadline = answer_deadline(record, policy)
     if deadline is not None and now < deadline < recheck:
         recheck = deadline  # the fallback is taken then, even if nothing else arrives
-    return {**record, "status": PENDING, "waiting": list(what), "updated_at": _iso(now),
-            "next_attempt_at": _iso(recheck)}
+    return {
+        **record,
+        "status": PENDING,
+        "waiting": list(what),
+        "updated_at": _iso(now),
+        "next_attempt_at": _iso(recheck),
+    }
 
 
 def deferred(record: Mapping[str, Any], until: datetime, channel: str, now: datetime) -> dict[str, Any]:
-    return {**record, "status": DEFERRED, "waiting": [], "channel": channel, "updated_at": _iso(now),
-            "deferred_until": _iso(until), "next_attempt_at": _iso(until)}
+    return {
+        **record,
+        "status": DEFERRED,
+        "waiting": [],
+        "channel": channel,
+        "updated_at": _iso(now),
+        "deferred_until": _iso(until),
+        "next_attempt_at": _iso(until),
+    }
 
 
 def skipped(record: Mapping[str, Any], reason: str, now: datetime) -> dict[str, Any]:
-    return {**record, "status": SKIPPED, "waiting": [], "skip_reason": reason, "updated_at": _iso(now),
-            "next_attempt_at": None}
+    return {
+        **record,
+        "status": SKIPPED,
+        "waiting": [],
+        "skip_reason": reason,
+        "updated_at": _iso(now),
+        "next_attempt_at": None,
+    }
 
 
 def claim(record: Mapping[str, Any], token: str, channel: str, now: datetime, policy: Policy) -> dict[str, Any] | None:
     """Mark the notice "sending" before the provider is called; ``None`` if someone else holds it."""
     if not attemptable(record, now):
         return None
-    return {**record, "status": SENDING, "waiting": [], "claim": token, "channel": channel,
-            "attempts": int(record.get("attempts", 0)) + 1, "updated_at": _iso(now),
-            "sending_since": _iso(now), "next_attempt_at": _iso(now + policy.lease)}
+    return {
+        **record,
+        "status": SENDING,
+        "waiting": [],
+        "claim": token,
+        "channel": channel,
+        "attempts": int(record.get("attempts", 0)) + 1,
+        "updated_at": _iso(now),
+        "sending_since": _iso(now),
+        "next_attempt_at": _iso(now + policy.lease),
+    }
 
 
 @dataclass(frozen=True)
@@ -704,9 +798,17 @@ class Try:
     """A failure the provider says will not get better by retrying (an invalid number, ...)."""
 
     def entry(self, attempt: int, now: datetime) -> dict[str, Any]:
-        return {"attempt": attempt, "at": _iso(now), "channel": self.channel, "outcome": self.outcome,
-                "error": self.error, "provider": self.provider, "message_id": self.message_id,
-                "duplicate": self.duplicate, "permanent": self.permanent}
+        return {
+            "attempt": attempt,
+            "at": _iso(now),
+            "channel": self.channel,
+            "outcome": self.outcome,
+            "error": self.error,
+            "provider": self.provider,
+            "message_id": self.message_id,
+            "duplicate": self.duplicate,
+            "permanent": self.permanent,
+        }
 
 
 @dataclass(frozen=True)
@@ -720,8 +822,9 @@ class Rendered:
     letter: dict[str, Any] | None = None
 
 
-def delivered(record: Mapping[str, Any], tries: Sequence[Try], rendered: Rendered, now: datetime,
-              source: str) -> tuple[dict[str, Any], list[tuple[str, Event]]]:
+def delivered(
+    record: Mapping[str, Any], tries: Sequence[Try], rendered: Rendered, now: datetime, source: str
+) -> tuple[dict[str, Any], list[tuple[str, Event]]]:
     """The attempt succeeded: sent, and ``notification.sent`` (PII-free) announces it."""
     last = tries[-1]
     attempt = int(record["attempts"])
@@ -747,8 +850,16 @@ def delivered(record: Mapping[str, Any], tries: Sequence[Try], rendered: Rendere
     return new, [(topics.NOTIFICATIONS, event)]
 
 
-def failed(record: Mapping[str, Any], tries: Sequence[Try], now: datetime, policy: Policy, source: str, *,
-           permanent: bool = False, rendered: Rendered | None = None) -> tuple[dict[str, Any], list[tuple[str, Event]]]:
+def failed(
+    record: Mapping[str, Any],
+    tries: Sequence[Try],
+    now: datetime,
+    policy: Policy,
+    source: str,
+    *,
+    permanent: bool = False,
+    rendered: Rendered | None = None,
+) -> tuple[dict[str, Any], list[tuple[str, Event]]]:
     """The attempt failed: retried after the backoff, or dead after the limit (or a permanent error).
 
     A dead notice is announced by ``notification.failed`` on the notifications
@@ -757,11 +868,21 @@ def failed(record: Mapping[str, Any], tries: Sequence[Try], now: datetime, polic
     attempt = int(record["attempts"])
     error = tries[-1].error if tries else "unknown"
     log = list(record.get("attempt_log", [])) + [t.entry(attempt, now) for t in tries]
-    base = {**record, "claim": None, "error": error, "updated_at": _iso(now), "attempt_log": log,
-            "channel": tries[-1].channel if tries else record.get("channel")}
+    base = {
+        **record,
+        "claim": None,
+        "error": error,
+        "updated_at": _iso(now),
+        "attempt_log": log,
+        "channel": tries[-1].channel if tries else record.get("channel"),
+    }
     if rendered is not None:
-        base.update(to_masked=rendered.to_masked, text_masked=rendered.text_masked,
-                    text_sha256=rendered.text_sha256, letter=rendered.letter)
+        base.update(
+            to_masked=rendered.to_masked,
+            text_masked=rendered.text_masked,
+            text_sha256=rendered.text_sha256,
+            letter=rendered.letter,
+        )
     if permanent or attempt >= policy.max_attempts:
         return dead(base, error or "unknown", now, source)
     return {**base, "status": FAILED, "next_attempt_at": _iso(now + backoff(attempt, policy))}, []
@@ -777,8 +898,9 @@ def dead(record: Mapping[str, Any], error: str, now: datetime, source: str) -> O
     return new, [(topics.NOTIFICATIONS, event), (topics.DEADLETTER, copy)]
 
 
-def notification_event(type: str, record: Mapping[str, Any], now: datetime, source: str, what: str,
-                       extra: Mapping[str, Any] | None = None) -> Event:
+def notification_event(
+    type: str, record: Mapping[str, Any], now: datetime, source: str, what: str, extra: Mapping[str, Any] | None = None
+) -> Event:
     """``notification.sent`` / ``notification.failed``: ids, channel, template and receipt number only."""
     return Event.new(
         type,
@@ -807,9 +929,17 @@ def notification_event(type: str, record: Mapping[str, Any], now: datetime, sour
 # ------------------------------------------------------------------ what a template is given
 
 
-def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact: Mapping[str, Any] | None,
-                part: Mapping[str, Any] | None, org_name: str, policy: Policy,
-                channel: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+def render_vars(
+    record: Mapping[str, Any],
+    state: Mapping[str, Any],
+    *,
+    contact: Mapping[str, Any] | None,
+    part: Mapping[str, Any] | None,
+    org_name: str,
+    policy: Policy,
+    channel: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """The variables of a notice's template: its cause's facts, the complaint's, and opened details.
 
     Rendered when the notice is sent, from the complaint's facts then: the current handler, department,
@@ -848,8 +978,9 @@ def render_vars(record: Mapping[str, Any], state: Mapping[str, Any], *, contact:
         # the new due date, if the deadline service has announced it since the extension
         noted = state.get("due_noted_at")
         variables["new_due_at"] = (
-            state.get("due_at") if noted and named.get("occurred_at") and
-            _parse(noted) >= _parse(named["occurred_at"]) else None
+            state.get("due_at")
+            if noted and named.get("occurred_at") and _parse(noted) >= _parse(named["occurred_at"])
+            else None
         )
     if record["template"] in (RESULT, RESULT_LETTER):
         outcome = named.get("outcome") or state.get("outcome")
@@ -892,9 +1023,12 @@ def answer_handler(part: Mapping[str, Any] | None) -> dict[str, Any]:
     raw = (part or {}).get("handler") or {}
     if not isinstance(raw, Mapping) or not raw.get("name"):
         return {}
-    return {"name": raw.get("name"), "contact": raw.get("contact"),
-            "department": raw.get("department_name") or raw.get("department"),
-            "department_code": raw.get("department")}
+    return {
+        "name": raw.get("name"),
+        "contact": raw.get("contact"),
+        "department": raw.get("department_name") or raw.get("department"),
+        "department_code": raw.get("department"),
+    }
 
 
 def absolute_url(base: str, link: str) -> str:
@@ -949,8 +1083,7 @@ def mask_address(address: str) -> str:
     return " ".join(words[:2] + ["***"]) if words else ""
 
 
-def mask_text(text: str, *, names: Sequence[str] = (), addresses: Sequence[str] = (),
-              keep: Sequence[str] = ()) -> str:
+def mask_text(text: str, *, names: Sequence[str] = (), addresses: Sequence[str] = (), keep: Sequence[str] = ()) -> str:
     """Text with known names and addresses, and every phone number and e-mail address, masked.
 
     ``keep``: public contacts left as they are (the handler's office number, 민원책임실명제).
@@ -968,8 +1101,9 @@ def mask_text(text: str, *, names: Sequence[str] = (), addresses: Sequence[str] 
         return f"{m.group(1)}-{'*' * len(m.group(2))}-{m.group(3)}"
 
     out = _PHONE.sub(phone, out)
-    return _EMAIL.sub(lambda m: m.group(0) if m.group(0) in keep else
-                      f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}", out)
+    return _EMAIL.sub(
+        lambda m: m.group(0) if m.group(0) in keep else f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}", out
+    )
 
 
 def mask_recipient(channel: str, address: str) -> str:
@@ -982,8 +1116,9 @@ def mask_recipient(channel: str, address: str) -> str:
     return address
 
 
-def recipient_address(channel: str, contact: Mapping[str, Any] | None, record: Mapping[str, Any],
-                      state: Mapping[str, Any]) -> str:
+def recipient_address(
+    channel: str, contact: Mapping[str, Any] | None, record: Mapping[str, Any], state: Mapping[str, Any]
+) -> str:
     """Where a notice goes: the citizen's phone, e-mail or address; a staff member's messenger address."""
     if channel in (SMS, LMS, ALIMTALK):
         return str((contact or {}).get("phone") or "")

@@ -42,8 +42,14 @@ FINAL_REMEMBERED = 100_000
 
 log = logging.getLogger("minwon.notification")
 
-FACT_TOPICS = (topics.PRIVATE, topics.COMPLAINTS, topics.ROUTING, topics.DEADLINES, topics.COMPENSATIONS,
-               topics.SURVEYS)
+FACT_TOPICS = (
+    topics.PRIVATE,
+    topics.COMPLAINTS,
+    topics.ROUTING,
+    topics.DEADLINES,
+    topics.COMPENSATIONS,
+    topics.SURVEYS,
+)
 """The topics whose events may cause a notice, and the restricted topic with the sealed contact details."""
 
 Change = Callable[[dict[str, Any]], "dict[str, Any] | tuple[dict[str, Any], list[Any]] | None"]
@@ -115,8 +121,10 @@ class Notifier(c.Consumer):
         named = domain.answer_handler(content) if part == "answer" else None
         sealed = self.sealer.seal_json(content, context=event.subject)
         applied = await self.store.complaints.apply(
-            event.subject, lambda s: (domain.note(s, event, sealed=sealed, contacts=flags, named=named), []),
-            cause=event.id)
+            event.subject,
+            lambda s: (domain.note(s, event, sealed=sealed, contacts=flags, named=named), []),
+            cause=event.id,
+        )
         log.info("sealed part kept", extra={"receipt_no": event.subject, "part": part, "event_id": event.id})
         return applied.state
 
@@ -153,9 +161,16 @@ class Notifier(c.Consumer):
         for draft in drafts:
             created.append(draft.id)
             if await self.store.create(doc=draft.to_doc(now)):
-                log.info("notification created", extra={"notification_id": draft.id, "receipt_no": event.subject,
-                                                        "template": draft.template, "role": draft.role,
-                                                        "event_id": event.id})
+                log.info(
+                    "notification created",
+                    extra={
+                        "notification_id": draft.id,
+                        "receipt_no": event.subject,
+                        "template": draft.template,
+                        "role": draft.role,
+                        "event_id": event.id,
+                    },
+                )
         return created
 
     async def wake(self, ids: list[str], *, known: list[str]) -> None:
@@ -206,8 +221,11 @@ class Notifier(c.Consumer):
             return record
         missing = domain.missing(record, state, now, self.policy)
         if missing:
-            if record["status"] == domain.PENDING and record.get("waiting") == missing and \
-                    (record.get("next_attempt_at") or "") > iso(now):
+            if (
+                record["status"] == domain.PENDING
+                and record.get("waiting") == missing
+                and (record.get("next_attempt_at") or "") > iso(now)
+            ):
                 return record  # still waiting for the same thing; nothing to write
             return await self._change(id, now, lambda r: domain.waiting(r, missing, now, self.policy))
 
@@ -232,33 +250,56 @@ class Notifier(c.Consumer):
             return claimed
         return await self._send(claimed, state, contact, consent, contacts, token)
 
-    async def _send(self, record: dict[str, Any], state: dict[str, Any], contact: dict[str, Any] | None,
-                    consent: Consent, contacts: dict[str, bool], token: str) -> dict[str, Any] | None:
+    async def _send(
+        self,
+        record: dict[str, Any],
+        state: dict[str, Any],
+        contact: dict[str, Any] | None,
+        consent: Consent,
+        contacts: dict[str, bool],
+        token: str,
+    ) -> dict[str, Any] | None:
         id, channel = record["id"], record["channel"]
         try:
             message, rendered = await self._compose(record, state, contact, channel)
         except Exception as exc:  # noqa: BLE001 - a template or letter that cannot be made will not get better
-            log.error("notification could not be rendered",
-                      extra={"notification_id": id, "template": record["template"], "error": type(exc).__name__})
+            log.error(
+                "notification could not be rendered",
+                extra={"notification_id": id, "template": record["template"], "error": type(exc).__name__},
+            )
             tries = [Try(channel, "failed", error=f"render_{type(exc).__name__.lower()}")]
-            return await self._finish(id, token, lambda r: domain.failed(
-                r, tries, self.clock(), self.policy, self.source, permanent=True))
+            return await self._finish(
+                id, token, lambda r: domain.failed(r, tries, self.clock(), self.policy, self.source, permanent=True)
+            )
 
         tries = [await self._call(message)]
         fallback = domain.fallback_channel(channel, message.text, consent, contacts)
         if tries[-1].outcome == "failed" and fallback:
-            tries.append(await self._call(replace(message, channel=fallback,
-                                                  to_masked=domain.mask_recipient(fallback, message.to))))
+            tries.append(
+                await self._call(
+                    replace(message, channel=fallback, to_masked=domain.mask_recipient(fallback, message.to))
+                )
+            )
         permanent = tries[-1].permanent
         now = self.clock()
         if tries[-1].outcome == "sent":
             done = await self._finish(id, token, lambda r: domain.delivered(r, tries, rendered, now, self.source))
-            log.info("notification sent", extra={"notification_id": id, "receipt_no": record["receipt_no"],
-                                                 "channel": tries[-1].channel, "template": record["template"],
-                                                 "attempt": record["attempts"]})
+            log.info(
+                "notification sent",
+                extra={
+                    "notification_id": id,
+                    "receipt_no": record["receipt_no"],
+                    "channel": tries[-1].channel,
+                    "template": record["template"],
+                    "attempt": record["attempts"],
+                },
+            )
             return done
-        return await self._finish(id, token, lambda r: domain.failed(
-            r, tries, now, self.policy, self.source, permanent=permanent, rendered=rendered))
+        return await self._finish(
+            id,
+            token,
+            lambda r: domain.failed(r, tries, now, self.policy, self.source, permanent=permanent, rendered=rendered),
+        )
 
     async def _call(self, message: Message) -> Try:
         provider_name = None
@@ -268,42 +309,73 @@ class Notifier(c.Consumer):
             delivery = await provider.send(message)
         except DeliveryFailed as exc:
             metrics.SENT.labels(channel=message.channel, outcome="failed").inc()
-            log.warning("provider refused", extra={"notification_id": message.idempotency_key,
-                                                   "channel": message.channel, "error": exc.code,
-                                                   "permanent": exc.permanent})
+            log.warning(
+                "provider refused",
+                extra={
+                    "notification_id": message.idempotency_key,
+                    "channel": message.channel,
+                    "error": exc.code,
+                    "permanent": exc.permanent,
+                },
+            )
             return Try(message.channel, "failed", error=exc.code, provider=provider_name, permanent=exc.permanent)
         except Exception as exc:  # noqa: BLE001 - an adapter bug or outage counts as a failed try
             metrics.SENT.labels(channel=message.channel, outcome="failed").inc()
-            log.warning("provider error", extra={"notification_id": message.idempotency_key,
-                                                 "channel": message.channel, "error": type(exc).__name__})
+            log.warning(
+                "provider error",
+                extra={
+                    "notification_id": message.idempotency_key,
+                    "channel": message.channel,
+                    "error": type(exc).__name__,
+                },
+            )
             return Try(message.channel, "failed", error=f"error_{type(exc).__name__.lower()}", provider=provider_name)
         metrics.SENT.labels(channel=message.channel, outcome="duplicate" if delivery.duplicate else "sent").inc()
-        return Try(message.channel, "sent", provider=delivery.provider, message_id=delivery.message_id,
-                   duplicate=delivery.duplicate)
+        return Try(
+            message.channel,
+            "sent",
+            provider=delivery.provider,
+            message_id=delivery.message_id,
+            duplicate=delivery.duplicate,
+        )
 
-    async def _compose(self, record: dict[str, Any], state: dict[str, Any], contact: dict[str, Any] | None,
-                       channel: str) -> tuple[Message, Rendered]:
+    async def _compose(
+        self, record: dict[str, Any], state: dict[str, Any], contact: dict[str, Any] | None, channel: str
+    ) -> tuple[Message, Rendered]:
         part = None
         ref = domain.part_ref(record, state, self.clock(), self.policy)
         found = domain.find_part(state, ref) if ref else None
         if found is not None:
             part = self.sealer.open_json(found["sealed"], context=record["receipt_no"])
-        variables = domain.render_vars(record, state, contact=contact, part=part, org_name=self.org_name,
-                                       policy=self.policy, channel=channel, now=self.clock())
+        variables = domain.render_vars(
+            record,
+            state,
+            contact=contact,
+            part=part,
+            org_name=self.org_name,
+            policy=self.policy,
+            channel=channel,
+            now=self.clock(),
+        )
         subject, text = self.renderer.render(record["template"], record["template_version"], variables)
         channel = domain.sized(channel, text)
         to = domain.recipient_address(channel, contact, record, state)
         name, address = (contact or {}).get("name") or "", (contact or {}).get("address") or ""
-        text_masked = domain.mask_text(text, names=[name], addresses=[address],
-                                       keep=[variables["handler_contact"]])
+        text_masked = domain.mask_text(text, names=[name], addresses=[address], keep=[variables["handler_contact"]])
         to_masked = domain.mask_recipient(channel, to)
         attachment, meta = None, None
         if channel == domain.POST:
             letter = letters.Letter(
-                org_name=self.org_name, title=subject, recipient_name=name, address=address, body=text,
-                receipt_no=record["receipt_no"], letter_no=record["id"],
+                org_name=self.org_name,
+                title=subject,
+                recipient_name=name,
+                address=address,
+                body=text,
+                receipt_no=record["receipt_no"],
+                letter_no=record["id"],
                 issued_at=datetime.fromisoformat(record["created_at"]),
-                department=variables["department"], handler_name=variables["handler_name"],
+                department=variables["department"],
+                handler_name=variables["handler_name"],
                 handler_contact=variables["handler_contact"],
             )
             attachment, meta = await asyncio.to_thread(letters.render_pdf, letter, self.font)
@@ -316,10 +388,20 @@ class Notifier(c.Consumer):
             letter=meta,
         )
         message = Message(
-            idempotency_key=record["id"], channel=channel, to=to, subject=subject, text=text,
-            receipt_no=record["receipt_no"], template=record["template"],
-            template_version=record["template_version"], role=record["role"], audience=record["audience"],
-            to_masked=to_masked, text_masked=text_masked, attachment=attachment, attachment_meta=meta,
+            idempotency_key=record["id"],
+            channel=channel,
+            to=to,
+            subject=subject,
+            text=text,
+            receipt_no=record["receipt_no"],
+            template=record["template"],
+            template_version=record["template_version"],
+            role=record["role"],
+            audience=record["audience"],
+            to_masked=to_masked,
+            text_masked=text_masked,
+            attachment=attachment,
+            attachment_meta=meta,
         )
         return message, rendered
 
@@ -343,8 +425,15 @@ class Notifier(c.Consumer):
         record = applied.state or {}
         if wrote[0] and record.get("status") == domain.SUPERSEDED:
             metrics.SUPERSEDED.labels(template=record["template"]).inc()
-            log.info("notification superseded", extra={"notification_id": id, "receipt_no": record["receipt_no"],
-                                                       "template": record["template"], "reason": reason})
+            log.info(
+                "notification superseded",
+                extra={
+                    "notification_id": id,
+                    "receipt_no": record["receipt_no"],
+                    "template": record["template"],
+                    "reason": reason,
+                },
+            )
         return applied.state
 
     async def _change(self, id: str, now: datetime, change: Change) -> dict[str, Any] | None:
@@ -374,12 +463,20 @@ class Notifier(c.Consumer):
         state = applied.state or {}
         if applied.events and state.get("status") == domain.DEAD:
             metrics.DEAD.inc()
-            log.warning("notification dead", extra={"notification_id": id, "error": state.get("error"),
-                                                    "attempts": state.get("attempts")})
+            log.warning(
+                "notification dead",
+                extra={"notification_id": id, "error": state.get("error"), "attempts": state.get("attempts")},
+            )
         elif state.get("status") == domain.FAILED:
-            log.info("notification will be retried", extra={"notification_id": id, "error": state.get("error"),
-                                                            "attempts": state.get("attempts"),
-                                                            "next_attempt_at": state.get("next_attempt_at")})
+            log.info(
+                "notification will be retried",
+                extra={
+                    "notification_id": id,
+                    "error": state.get("error"),
+                    "attempts": state.get("attempts"),
+                    "next_attempt_at": state.get("next_attempt_at"),
+                },
+            )
         return applied.state
 
     # ------------------------------------------------------------------ queries
@@ -407,17 +504,51 @@ def _split(result: Any) -> tuple[dict[str, Any] | None, list[Any]]:
 
 def view(record: dict[str, Any], deliveries: list[dict[str, Any]]) -> dict[str, Any]:
     """A notification as the API shows it: personal data masked, no sealed text."""
-    keys = ("id", "receipt_no", "template", "template_version", "audience", "role", "legal", "urgent", "cause",
-            "cause_type", "status", "waiting", "skip_reason", "error", "channel", "attempts", "attempt_log",
-            "created_at", "updated_at", "next_attempt_at", "deferred_until", "sent_at", "text_sha256", "letter",
-            "delivery", "superseded_reason", "superseded_at")
+    keys = (
+        "id",
+        "receipt_no",
+        "template",
+        "template_version",
+        "audience",
+        "role",
+        "legal",
+        "urgent",
+        "cause",
+        "cause_type",
+        "status",
+        "waiting",
+        "skip_reason",
+        "error",
+        "channel",
+        "attempts",
+        "attempt_log",
+        "created_at",
+        "updated_at",
+        "next_attempt_at",
+        "deferred_until",
+        "sent_at",
+        "text_sha256",
+        "letter",
+        "delivery",
+        "superseded_reason",
+        "superseded_at",
+    )
     out = {k: record.get(k) for k in keys}
     out["to"] = record.get("to_masked")
     out["text"] = record.get("text_masked")
     out["deliveries"] = [
-        {"message_id": d["message_id"], "provider": "dev", "channel": d["channel"], "to": d["to_masked"],
-         "subject": d["subject"], "text": d["text_masked"], "template": d["template"],
-         "template_version": d["template_version"], "delivered_at": d["delivered_at"], "letter": d.get("letter")}
+        {
+            "message_id": d["message_id"],
+            "provider": "dev",
+            "channel": d["channel"],
+            "to": d["to_masked"],
+            "subject": d["subject"],
+            "text": d["text_masked"],
+            "template": d["template"],
+            "template_version": d["template_version"],
+            "delivered_at": d["delivered_at"],
+            "letter": d.get("letter"),
+        }
         for d in deliveries
     ]
     return out

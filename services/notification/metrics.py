@@ -29,4 +29,5 @@ def initialise(departments: Sequence[str]) -> None:
     zero(SENT, *({"channel": ch, "outcome": o} for ch in domain.CHANNELS for o in ("sent", "failed", "duplicate")))
     zero(SUPERSEDED, *({"template": t} for t in domain.TEMPLATES))
     from services.notification.agencies.webhooks import DELIVERIES  # the webhook alerts' increase() needs the 0
+
     zero(DELIVERIES, *({"outcome": o} for o in ("delivered", "failed", "dead")))

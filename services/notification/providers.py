@@ -129,12 +129,14 @@ class DevSink:
             "delivered_at": iso(self.clock()),
         }
         if message.attachment is not None:
-            await self.letters.put({
-                "_id": message.idempotency_key,
-                "receipt_no": message.receipt_no,
-                "sha256": domain.sha256(message.attachment),
-                "pdf_b64": base64.b64encode(message.attachment).decode(),
-            })
+            await self.letters.put(
+                {
+                    "_id": message.idempotency_key,
+                    "receipt_no": message.receipt_no,
+                    "sha256": domain.sha256(message.attachment),
+                    "pdf_b64": base64.b64encode(message.attachment).decode(),
+                }
+            )
         if not await self.sink.create(doc):
             return Delivery(self.name, key, duplicate=True)
         return Delivery(self.name, key)
@@ -147,15 +149,22 @@ _GATEWAY_TYPES = {domain.SMS: "SMS", domain.LMS: "LMS", domain.ALIMTALK: "ALIMTA
 _TRANSIENT_HTTP = frozenset({408, 425, 429})
 
 
-async def _post_json(url: str, body: Mapping[str, Any], *, key: str, api_key: str, timeout: float,
-                     transport: httpx.AsyncBaseTransport | None, provider: str) -> Delivery:
+async def _post_json(
+    url: str,
+    body: Mapping[str, Any],
+    *,
+    key: str,
+    api_key: str,
+    timeout: float,
+    transport: httpx.AsyncBaseTransport | None,
+    provider: str,
+) -> Delivery:
     headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     try:
         async with httpx.AsyncClient(timeout=timeout, transport=transport) as client:
-            response = await client.post(url, content=json.dumps(body, ensure_ascii=False).encode(),
-                                         headers=headers)
+            response = await client.post(url, content=json.dumps(body, ensure_ascii=False).encode(), headers=headers)
     except httpx.TimeoutException as exc:
         raise DeliveryFailed("timeout") from exc
     except httpx.HTTPError as exc:
@@ -221,8 +230,15 @@ class HttpGateway:
         if message.channel == domain.ALIMTALK:
             body["template_code"] = message.alimtalk_template_code
             body["sender_key"] = self.alimtalk_sender_key
-        return await _post_json(self.url, body, key=message.idempotency_key, api_key=self.api_key,
-                                timeout=self.timeout, transport=self.transport, provider=self.name)
+        return await _post_json(
+            self.url,
+            body,
+            key=message.idempotency_key,
+            api_key=self.api_key,
+            timeout=self.timeout,
+            transport=self.transport,
+            provider=self.name,
+        )
 
 
 @dataclass
@@ -236,10 +252,23 @@ class StaffWebhook:
     name: str = "webhook"
 
     async def send(self, message: Message) -> Delivery:
-        body = {"message_id": message.idempotency_key, "to": message.to, "role": message.role,
-                "subject": message.subject, "text": message.text, "receipt_no": message.receipt_no}
-        return await _post_json(self.url, body, key=message.idempotency_key, api_key=self.api_key,
-                                timeout=self.timeout, transport=self.transport, provider=self.name)
+        body = {
+            "message_id": message.idempotency_key,
+            "to": message.to,
+            "role": message.role,
+            "subject": message.subject,
+            "text": message.text,
+            "receipt_no": message.receipt_no,
+        }
+        return await _post_json(
+            self.url,
+            body,
+            key=message.idempotency_key,
+            api_key=self.api_key,
+            timeout=self.timeout,
+            transport=self.transport,
+            provider=self.name,
+        )
 
 
 # --------------------------------------------------------------------------- e-mail
@@ -316,8 +345,13 @@ class SpoolPost:
         if meta_path.exists():
             return Delivery(self.name, key, duplicate=True)
         _atomic_write(directory / f"{key}.pdf", message.attachment or b"")
-        meta = {**dict(message.attachment_meta or {}), "letter_no": key, "receipt_no": message.receipt_no,
-                "address": message.to, "pdf": f"{key}.pdf"}
+        meta = {
+            **dict(message.attachment_meta or {}),
+            "letter_no": key,
+            "receipt_no": message.receipt_no,
+            "address": message.to,
+            "pdf": f"{key}.pdf",
+        }
         _atomic_write(meta_path, json.dumps(meta, ensure_ascii=False, indent=1).encode())
         return Delivery(self.name, key)
 

@@ -100,4 +100,6 @@ class Renderer:
         """The versions of a template that exist as files."""
         prefix = f"{template_id}.v"
         names = self.env.list_templates(filter_func=lambda n: n.startswith(prefix) and n.endswith(".txt.j2"))
-        return sorted(int(n[len(prefix):-len(".txt.j2")]) for n in names if n[len(prefix):-len(".txt.j2")].isdigit())
+        return sorted(
+            int(n[len(prefix) : -len(".txt.j2")]) for n in names if n[len(prefix) : -len(".txt.j2")].isdigit()
+        )

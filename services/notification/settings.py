@@ -57,7 +57,8 @@ class NotificationSettings(BaseSettings):
     # links in notices (the survey, the answer on the portal's lookup) are absolute with this base
     public_base_url: str = Field(
         "http://127.0.0.1:8000",
-        validation_alias=AliasChoices("MINWON_PUBLIC_BASE_URL", "MINWON_NOTIFICATION_PUBLIC_BASE_URL"))
+        validation_alias=AliasChoices("MINWON_PUBLIC_BASE_URL", "MINWON_NOTIFICATION_PUBLIC_BASE_URL"),
+    )
     """Where citizens reach the portal (env ``MINWON_PUBLIC_BASE_URL``); a trailing slash is ignored."""
     lookup_path: str = "/lookup"
     """The portal's lookup page; the answer link is ``<public_base_url><lookup_path>?receipt_no=<no>``."""

@@ -35,8 +35,13 @@ class NotificationStore:
         self.records = self.db.collection("notifications")
         # notices due now are attempted by their writer, not filed; the safety net runs every 30 s, so an
         # attempt a crash cut short (a claim that expired unfiled) is taken up again soon
-        self.attempts = TimeIndex(self.db.collection("attempt_timers"), ("next_attempt_at",), clock=self.clock,
-                                  file_past=False, rescan_every=30.0)
+        self.attempts = TimeIndex(
+            self.db.collection("attempt_timers"),
+            ("next_attempt_at",),
+            clock=self.clock,
+            file_past=False,
+            rescan_every=30.0,
+        )
         self.notifications = Aggregates(self.records, self.relay, timers=(self.attempts,))
         self.sink = self.db.collection("sink")
         self.letters = self.db.collection("letters")
@@ -65,8 +70,9 @@ class NotificationStore:
         docs.sort(key=lambda d: (d.get("created_at", ""), d["_id"]))
         return [public(d) or {} for d in docs[:limit]]
 
-    async def remember(self, receipt_no: str, ids: builtins.list[str], *,
-                       latest: dict[str, str] | None = None) -> dict[str, Any] | None:
+    async def remember(
+        self, receipt_no: str, ids: builtins.list[str], *, latest: dict[str, str] | None = None
+    ) -> dict[str, Any] | None:
         """Note the complaint's notification ids on its facts document, so that events of the
         complaint find its notices by id instead of querying all notifications; ``latest``: the
         newest notice of each kind that keeps only the newest (set only by a notice new here, so a
@@ -94,11 +100,19 @@ class NotificationStore:
         where = {"status": {"$in": list(domain.DUE)}}
 
         async def scan() -> list[dict[str, Any]]:
-            return await self.records.find({**where, "next_attempt_at": {"$lte": now_iso}},
-                                           sort=[("next_attempt_at", 1)], limit=limit)
+            return await self.records.find(
+                {**where, "next_attempt_at": {"$lte": now_iso}}, sort=[("next_attempt_at", 1)], limit=limit
+            )
 
-        return await due_ids(self.attempts, self.records, now=datetime.fromisoformat(now_iso), limit=limit,
-                             time_field="next_attempt_at", where=where, scan=scan)
+        return await due_ids(
+            self.attempts,
+            self.records,
+            now=datetime.fromisoformat(now_iso),
+            limit=limit,
+            time_field="next_attempt_at",
+            where=where,
+            scan=scan,
+        )
 
     async def count(self, *, status: str) -> int:
         return await self.records.count({"status": status})

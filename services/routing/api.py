@@ -19,11 +19,16 @@ from services.routing import domain
 from services.routing.domain import Department, Facts, Official
 from services.routing.handlers import Routing
 
-IfMatch = Annotated[str | None, HeaderParameter(name="If-Match", required=False, max_length=20,
-                                          description="The rule version the change is based on")]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-Match", required=False, max_length=20, description="The rule version the change is based on"
+    ),
+]
 IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=200)]
-Kind = Literal["statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition",
-               "service_complaint"]
+Kind = Literal[
+    "statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition", "service_complaint"
+]
 Channel = Literal["online", "visit", "phone", "mail", "fax", "sns", "oral"]
 Value = Annotated[str, Field(min_length=1, max_length=100)]
 Values = Annotated[list[Value], Field(max_length=200)]
@@ -155,16 +160,19 @@ class RuleController(Controller):
     tags = ["routing"]
 
     @get("/")
-    async def index(self, routing: Routing, enabled: bool | None = None,
-                    department: str | None = None) -> dict[str, Any]:
+    async def index(
+        self, routing: Routing, enabled: bool | None = None, department: str | None = None
+    ) -> dict[str, Any]:
         """The rule table in the order rules are tried (lower priority number first)."""
         return {"items": await routing.list_rules(enabled=enabled, department=department)}
 
     @post("/", status_code=201, guards=OFFICE)
-    async def create(self, data: RuleIn, routing: Routing, request: Request[Any, Any, Any],
-                     idempotency_key: IdempotencyKey) -> dict[str, Any]:
-        return await routing.create_rule(data.model_dump(), actor=auth.staff(request).id,
-                                         idempotency_key=idempotency_key)
+    async def create(
+        self, data: RuleIn, routing: Routing, request: Request[Any, Any, Any], idempotency_key: IdempotencyKey
+    ) -> dict[str, Any]:
+        return await routing.create_rule(
+            data.model_dump(), actor=auth.staff(request).id, idempotency_key=idempotency_key
+        )
 
     @get("/stats")
     async def stats(self, routing: Routing) -> dict[str, Any]:
@@ -172,8 +180,7 @@ class RuleController(Controller):
         return {"items": await routing.rule_stats()}
 
     @get("/audit")
-    async def audit(self, routing: Routing,
-                    limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> dict[str, Any]:
+    async def audit(self, routing: Routing, limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> dict[str, Any]:
         """Every change to every rule, newest first: who, when, what."""
         return {"items": await routing.rules_audit(limit=limit)}
 
@@ -183,19 +190,27 @@ class RuleController(Controller):
         return await routing.get_rule(rule_id)
 
     @put("/{rule_id:str}", guards=OFFICE)
-    async def replace(self, rule_id: str, data: RuleBody, routing: Routing, request: Request[Any, Any, Any],
-                      if_match: IfMatch) -> dict[str, Any]:
-        return await routing.change_rule(rule_id, data.model_dump(), actor=auth.staff(request).id, replace_all=True,
-                                         expected_version=_version(if_match))
+    async def replace(
+        self, rule_id: str, data: RuleBody, routing: Routing, request: Request[Any, Any, Any], if_match: IfMatch
+    ) -> dict[str, Any]:
+        return await routing.change_rule(
+            rule_id,
+            data.model_dump(),
+            actor=auth.staff(request).id,
+            replace_all=True,
+            expected_version=_version(if_match),
+        )
 
     @patch("/{rule_id:str}", guards=OFFICE)
-    async def update(self, rule_id: str, data: RulePatch, routing: Routing, request: Request[Any, Any, Any],
-                     if_match: IfMatch) -> dict[str, Any]:
+    async def update(
+        self, rule_id: str, data: RulePatch, routing: Routing, request: Request[Any, Any, Any], if_match: IfMatch
+    ) -> dict[str, Any]:
         changes = data.model_dump(exclude_unset=True)
         if isinstance(changes.get("conditions"), dict):
             changes["conditions"] = {k: v for k, v in changes["conditions"].items() if v is not None}
-        return await routing.change_rule(rule_id, changes, actor=auth.staff(request).id,
-                                         expected_version=_version(if_match))
+        return await routing.change_rule(
+            rule_id, changes, actor=auth.staff(request).id, expected_version=_version(if_match)
+        )
 
     @post("/{rule_id:str}/disable", status_code=200, guards=OFFICE)
     async def disable(self, rule_id: str, routing: Routing, request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -233,23 +248,27 @@ class DepartmentController(Controller):
         return await routing.get_department(code)
 
     @put("/{code:str}", guards=OFFICE)
-    async def put(self, code: str, data: DepartmentPut, routing: Routing,
-                  request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def put(
+        self, code: str, data: DepartmentPut, routing: Routing, request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
         """Create or update a department."""
         handlers = [h.to_official() for h in data.handlers] if data.handlers is not None else None
         hours = (data.hours.spec() if data.hours else None) if "hours" in data.model_fields_set else ...
-        return await routing.put_department(code, name=data.name, phone=data.phone, handlers=handlers,
-                                            actor=auth.staff(request).id, hours=hours)
+        return await routing.put_department(
+            code, name=data.name, phone=data.phone, handlers=handlers, actor=auth.staff(request).id, hours=hours
+        )
 
     @post("/{code:str}/handlers", status_code=201, guards=LEADS)
-    async def add_handler(self, code: str, data: OfficialIn, routing: Routing,
-                          request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def add_handler(
+        self, code: str, data: OfficialIn, routing: Routing, request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
         auth.in_scope(auth.staff(request), code)
         return await routing.add_handler(code, data.to_official(), actor=auth.staff(request).id)
 
     @patch("/{code:str}/handlers/{handler_id:str}", guards=LEADS)
-    async def update_handler(self, code: str, handler_id: str, data: OfficialPatch, routing: Routing,
-                             request: Request[Any, Any, Any]) -> dict[str, Any]:
+    async def update_handler(
+        self, code: str, handler_id: str, data: OfficialPatch, routing: Routing, request: Request[Any, Any, Any]
+    ) -> dict[str, Any]:
         """Change a handler, e.g. ``{"on_duty": false}``; waiting complaints are retried at once."""
         auth.in_scope(auth.staff(request), code)
         changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
@@ -262,10 +281,15 @@ class AssignmentController(Controller):
     tags = ["routing"]
 
     @get("/")
-    async def index(self, routing: Routing, request: Request[Any, Any, Any],
-                    status: Literal["queued", "assigned", "closed"] | None = None,
-                    department: str | None = None, cursor: str | None = None,
-                    limit: Annotated[int, Parameter(ge=1, le=200)] = 50) -> dict[str, Any]:
+    async def index(
+        self,
+        routing: Routing,
+        request: Request[Any, Any, Any],
+        status: Literal["queued", "assigned", "closed"] | None = None,
+        department: str | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+    ) -> dict[str, Any]:
         """Routed complaints, e.g. the waiting queue: ``?status=queued``; outside the complaint office, the
         official's own department."""
         who = auth.staff(request)
@@ -282,14 +306,31 @@ class AssignmentController(Controller):
         return view
 
     @post("/{receipt_no:str}/reassign", status_code=200, guards=LEADS)
-    async def reassign(self, receipt_no: str, data: ReassignIn, routing: Routing, request: Request[Any, Any, Any],
-                       idempotency_key: IdempotencyKey) -> dict[str, Any]:
+    async def reassign(
+        self,
+        receipt_no: str,
+        data: ReassignIn,
+        routing: Routing,
+        request: Request[Any, Any, Any],
+        idempotency_key: IdempotencyKey,
+    ) -> dict[str, Any]:
         auth.in_scope(auth.staff(request), (await routing.get_assignment(receipt_no)).get("department"))
-        return await routing.reassign(receipt_no, department=data.department, handler=data.handler,
-                                      reason=data.reason, reason_code=data.reason_code, actor=auth.staff(request).id,
-                                      idempotency_key=idempotency_key)
+        return await routing.reassign(
+            receipt_no,
+            department=data.department,
+            handler=data.handler,
+            reason=data.reason,
+            reason_code=data.reason_code,
+            actor=auth.staff(request).id,
+            idempotency_key=idempotency_key,
+        )
 
 
 def routes(routing: Routing) -> list[Any]:
-    return [Router(path="/", route_handlers=[RuleController, preview, DepartmentController, AssignmentController],
-                   dependencies={"routing": Provide(lambda: routing, sync_to_thread=False, use_cache=True)})]
+    return [
+        Router(
+            path="/",
+            route_handlers=[RuleController, preview, DepartmentController, AssignmentController],
+            dependencies={"routing": Provide(lambda: routing, sync_to_thread=False, use_cache=True)},
+        )
+    ]

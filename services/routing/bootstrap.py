@@ -17,8 +17,14 @@ PREFIXES = ("/api/v1/routing",)
 """The URL prefixes of routing's routes (the gateway routes them here; its requests' ``service`` label)."""
 
 
-def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Clock = system_clock,
-              routing_settings: RoutingSettings | None = None) -> Service:
+def bootstrap(
+    settings: Settings,
+    *,
+    store: DocumentStore,
+    bus: Bus,
+    clock: Clock = system_clock,
+    routing_settings: RoutingSettings | None = None,
+) -> Service:
     own = routing_settings or RoutingSettings()
     relay = Relay(bus, interval=settings.outbox_interval_seconds)
     routing = Routing(
@@ -37,7 +43,9 @@ def bootstrap(settings: Settings, *, store: DocumentStore, bus: Bus, clock: Cloc
         relay=relay,
         routes=api.routes(routing),
         subscriptions=consumers.subscriptions(routing),
-        loops=[("assign-waiting", own.queue_interval_seconds, routing.assign_waiting),
-               ("recount", own.recount_interval_seconds, routing.recount)],
+        loops=[
+            ("assign-waiting", own.queue_interval_seconds, routing.assign_waiting),
+            ("recount", own.recount_interval_seconds, routing.recount),
+        ],
         on_start=[routing.start],
     )

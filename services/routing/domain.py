@@ -26,8 +26,16 @@ from minwon.errors import Conflict, Invalid
 from minwon.events import Event, derive_id
 from minwon.workcal import HoursError, hours_from_spec
 
-KINDS = ("statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition",
-         "service_complaint")
+KINDS = (
+    "statutory",
+    "inquiry_law",
+    "inquiry_system",
+    "suggestion",
+    "other",
+    "grievance",
+    "petition",
+    "service_complaint",
+)
 CHANNELS = ("online", "visit", "phone", "mail", "fax", "sns", "oral")
 
 DEFAULT_RULE_ID = "default"
@@ -35,8 +43,7 @@ DEFAULT_PRIORITY = 1_000_000
 MAX_PRIORITY = DEFAULT_PRIORITY - 1
 
 QUEUED, ASSIGNED, CLOSED = "queued", "assigned", "closed"
-RELEASED_BY = {c.COMPLAINT_CLOSED: "closed", c.COMPLAINT_WITHDRAWN: "withdrawn",
-               c.COMPLAINT_TRANSFERRED: "transferred"}
+RELEASED_BY = {c.COMPLAINT_CLOSED: "closed", c.COMPLAINT_WITHDRAWN: "withdrawn", c.COMPLAINT_TRANSFERRED: "transferred"}
 REASON_CODES = ("misrouted", "workload", "absence", "expertise", "other")
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -69,9 +76,14 @@ def district_tokens(text: str) -> tuple[str, ...]:
     tokens: list[str] = []
     for token in unicodedata.normalize("NFKC", text).split():
         while True:
-            cut = next((i for i in range(2, len(token) - 1)
-                        if token[i - 1] in "시군구" and token[i:].endswith(_ADMIN_SUFFIXES)
-                        and len(token) - i >= 2), None)
+            cut = next(
+                (
+                    i
+                    for i in range(2, len(token) - 1)
+                    if token[i - 1] in "시군구" and token[i:].endswith(_ADMIN_SUFFIXES) and len(token) - i >= 2
+                ),
+                None,
+            )
             if cut is None:
                 break
             tokens.append(token[:cut])
@@ -88,7 +100,7 @@ def _unit_matches(rule: str, unit: str) -> bool:
     numbered = _NUMBERED_DONG.match(unit)
     if numbered and rule == numbered.group(1) + numbered.group(2):  # 반여동 covers 반여1동
         return True
-    return unit.startswith(rule) and unit[len(rule):] in _ADMIN_SUFFIXES  # 해운대 covers 해운대구
+    return unit.startswith(rule) and unit[len(rule) :] in _ADMIN_SUFFIXES  # 해운대 covers 해운대구
 
 
 def district_matches(rule: str, district: str) -> bool:
@@ -97,7 +109,7 @@ def district_matches(rule: str, district: str) -> bool:
     if not want:
         return False
     return any(
-        all(_unit_matches(w, h) for w, h in zip(want, have[i:i + len(want)], strict=True))
+        all(_unit_matches(w, h) for w, h in zip(want, have[i : i + len(want)], strict=True))
         for i in range(len(have) - len(want) + 1)
     )
 
@@ -105,14 +117,13 @@ def district_matches(rule: str, district: str) -> bool:
 def category_matches(rule: str, category: str) -> bool:
     """A rule's category covers itself and everything under it (``환경`` covers ``환경/소음``)."""
     want, have = category_path(rule), category_path(category)
-    return bool(want) and have[:len(want)] == want
+    return bool(want) and have[: len(want)] == want
 
 
 # ----------------------------------------------------------------- rules
 
 
-CONDITION_FIELDS = ("kinds", "channels", "statutory_types", "categories", "districts", "keywords",
-                    "exclude_keywords")
+CONDITION_FIELDS = ("kinds", "channels", "statutory_types", "categories", "districts", "keywords", "exclude_keywords")
 
 
 @dataclass(frozen=True)
@@ -159,15 +170,27 @@ class Rule:
 
     def definition(self) -> dict[str, Any]:
         """What a version of the rule is (its id and bookkeeping aside)."""
-        return {"name": self.name, "priority": self.priority, "department": self.department,
-                "conditions": self.conditions.to_doc(), "enabled": self.enabled, "description": self.description}
+        return {
+            "name": self.name,
+            "priority": self.priority,
+            "department": self.department,
+            "conditions": self.conditions.to_doc(),
+            "enabled": self.enabled,
+            "description": self.description,
+        }
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Rule:
-        return cls(id=doc["_id"] if "_id" in doc else doc["id"], name=doc["name"], priority=int(doc["priority"]),
-                   department=doc["department"], conditions=Conditions.from_doc(doc.get("conditions")),
-                   enabled=bool(doc.get("enabled", True)), description=doc.get("description", ""),
-                   version=int(doc.get("version", 1)))
+        return cls(
+            id=doc["_id"] if "_id" in doc else doc["id"],
+            name=doc["name"],
+            priority=int(doc["priority"]),
+            department=doc["department"],
+            conditions=Conditions.from_doc(doc.get("conditions")),
+            enabled=bool(doc.get("enabled", True)),
+            description=doc.get("description", ""),
+            version=int(doc.get("version", 1)),
+        )
 
 
 def fallback_rule(department: str) -> Rule:
@@ -337,8 +360,10 @@ def check_rule(rule: Rule, *, departments: Iterable[str]) -> None:
     if not 0 <= rule.priority <= MAX_PRIORITY:
         raise Invalid("priority", f"priority is 0..{MAX_PRIORITY} (lower is tried first)")
     if rule.conditions.empty:
-        raise Invalid("conditions", "a rule needs at least one condition (kinds, channels, statutory_types, "
-                                    "categories, districts or keywords)")
+        raise Invalid(
+            "conditions",
+            "a rule needs at least one condition (kinds, channels, statutory_types, categories, districts or keywords)",
+        )
     for name, allowed in (("kinds", KINDS), ("channels", CHANNELS)):
         bad = [v for v in getattr(rule.conditions, name) if v not in allowed]
         if bad:
@@ -359,13 +384,20 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def new_rule_doc(rule: Rule, *, actor: str, now: datetime) -> dict[str, Any]:
     """Version 1 of a rule, with its first version snapshot and audit record."""
     definition = rule.definition()
-    return {"id": rule.id, **definition, "version": 1, "updated_at": now.isoformat(), "updated_by": actor,
-            "versions": [{"version": 1, "at": now.isoformat(), "actor": actor, **definition}],
-            "audit": [_audit("created", 1, actor, now, _diff({}, definition))]}
+    return {
+        "id": rule.id,
+        **definition,
+        "version": 1,
+        "updated_at": now.isoformat(),
+        "updated_by": actor,
+        "versions": [{"version": 1, "at": now.isoformat(), "actor": actor, **definition}],
+        "audit": [_audit("created", 1, actor, now, _diff({}, definition))],
+    }
 
 
-def revise_rule_doc(doc: dict[str, Any], rule: Rule, *, action: str, actor: str,
-                    now: datetime) -> dict[str, Any] | None:
+def revise_rule_doc(
+    doc: dict[str, Any], rule: Rule, *, action: str, actor: str, now: datetime
+) -> dict[str, Any] | None:
     """The next version, or ``None`` when nothing changed (no empty versions)."""
     old = Rule.from_doc(doc).definition()
     new = rule.definition()
@@ -373,9 +405,15 @@ def revise_rule_doc(doc: dict[str, Any], rule: Rule, *, action: str, actor: str,
     if not changes:
         return None
     version = int(doc["version"]) + 1
-    return {**doc, **new, "version": version, "updated_at": now.isoformat(), "updated_by": actor,
-            "versions": [*doc.get("versions", []), {"version": version, "at": now.isoformat(), "actor": actor, **new}],
-            "audit": [*doc.get("audit", []), _audit(action, version, actor, now, changes)]}
+    return {
+        **doc,
+        **new,
+        "version": version,
+        "updated_at": now.isoformat(),
+        "updated_by": actor,
+        "versions": [*doc.get("versions", []), {"version": version, "at": now.isoformat(), "actor": actor, **new}],
+        "audit": [*doc.get("audit", []), _audit(action, version, actor, now, changes)],
+    }
 
 
 def rule_view(doc: Mapping[str, Any], *, history: bool = False) -> dict[str, Any]:
@@ -416,12 +454,22 @@ class Department:
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> Department:
-        return cls(code=doc.get("code") or doc["_id"], name=doc["name"], phone=doc.get("phone", ""),
-                   handlers=tuple(Official(**h) for h in doc.get("handlers", ())), hours=doc.get("hours"))
+        return cls(
+            code=doc.get("code") or doc["_id"],
+            name=doc["name"],
+            phone=doc.get("phone", ""),
+            handlers=tuple(Official(**h) for h in doc.get("handlers", ())),
+            hours=doc.get("hours"),
+        )
 
     def to_doc(self) -> dict[str, Any]:
-        return {"code": self.code, "name": self.name, "phone": self.phone,
-                "handlers": [asdict(h) for h in self.handlers], "hours": self.hours}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "phone": self.phone,
+            "handlers": [asdict(h) for h in self.handlers],
+            "hours": self.hours,
+        }
 
     def official(self, id: str) -> Official | None:
         return next((h for h in self.handlers if h.id == id), None)
@@ -459,16 +507,23 @@ def check_department(dept: Department, *, others: Iterable[Department]) -> None:
             raise Invalid(f"handlers.{i}.contact", "a handler has an office contact (민원책임실명제)")
 
 
-def revise_department_doc(doc: dict[str, Any] | None, dept: Department, *, action: str, actor: str,
-                          now: datetime) -> dict[str, Any] | None:
+def revise_department_doc(
+    doc: dict[str, Any] | None, dept: Department, *, action: str, actor: str, now: datetime
+) -> dict[str, Any] | None:
     old = Department.from_doc(doc).to_doc() if doc else {}
     new = dept.to_doc()
     changes = _diff(old, new)
     if doc is not None and not changes:
         return None
     version = int(doc.get("version", 0)) + 1 if doc else 1
-    return {**(doc or {}), **new, "version": version, "updated_at": now.isoformat(), "updated_by": actor,
-            "audit": [*(doc or {}).get("audit", []), _audit(action, version, actor, now, changes)]}
+    return {
+        **(doc or {}),
+        **new,
+        "version": version,
+        "updated_at": now.isoformat(),
+        "updated_by": actor,
+        "audit": [*(doc or {}).get("audit", []), _audit(action, version, actor, now, changes)],
+    }
 
 
 # ------------------------------------------------------------- assignment
@@ -497,8 +552,16 @@ def queue_order(queue: Iterable[Assignment]) -> list[Assignment]:
     return sorted(queue, key=lambda a: (not a.priority, a.received_at, a.queued_at or "", a.receipt_no))
 
 
-def pick_for(kind: str, dept: Department, loads: Mapping[str, int], guardian_loads: Mapping[str, int], *,
-             handler_id: str | None = None, keep_guardian: str | None = None, cap: int = 0) -> Pick | None:
+def pick_for(
+    kind: str,
+    dept: Department,
+    loads: Mapping[str, int],
+    guardian_loads: Mapping[str, int],
+    *,
+    handler_id: str | None = None,
+    keep_guardian: str | None = None,
+    cap: int = 0,
+) -> Pick | None:
     """The handler (named, or the least-loaded on duty) and, for a statutory complaint, a guardian official.
 
     A statutory complaint goes to the least-loaded official who is not a
@@ -508,8 +571,9 @@ def pick_for(kind: str, dept: Department, loads: Mapping[str, int], guardian_loa
     if handler_id:
         handler = dept.official(handler_id)
     elif kind == "statutory":
-        handler = (least_loaded((h for h in dept.handlers if not h.guardian), loads, cap=cap)
-                   or least_loaded(dept.handlers, loads, cap=cap))
+        handler = least_loaded((h for h in dept.handlers if not h.guardian), loads, cap=cap) or least_loaded(
+            dept.handlers, loads, cap=cap
+        )
     else:
         handler = least_loaded(dept.handlers, loads, cap=cap)
     if handler is None:
@@ -522,14 +586,21 @@ def pick_for(kind: str, dept: Department, loads: Mapping[str, int], guardian_loa
     return Pick(handler, choose_guardian(dept, guardian_loads, handler=handler))
 
 
-def plan(queue: Iterable[Assignment], dept: Department, loads: Mapping[str, int],
-         guardian_loads: Mapping[str, int], *, cap: int = 0) -> list[tuple[Assignment, Pick]]:
+def plan(
+    queue: Iterable[Assignment],
+    dept: Department,
+    loads: Mapping[str, int],
+    guardian_loads: Mapping[str, int],
+    *,
+    cap: int = 0,
+) -> list[tuple[Assignment, Pick]]:
     """Who takes which waiting complaint, in queue order, each time the least-loaded official."""
     loads, guardian_loads = dict(loads), dict(guardian_loads)
     out: list[tuple[Assignment, Pick]] = []
     for waiting in queue_order(a for a in queue if a.status == QUEUED and a.department == dept.code):
-        pick = pick_for(waiting.kind, dept, loads, guardian_loads,
-                        keep_guardian=(waiting.guardian or {}).get("id"), cap=cap)
+        pick = pick_for(
+            waiting.kind, dept, loads, guardian_loads, keep_guardian=(waiting.guardian or {}).get("id"), cap=cap
+        )
         if pick is None:
             break
         loads[pick.handler.id] = loads.get(pick.handler.id, 0) + 1
@@ -590,69 +661,144 @@ class Assignment:
 
 
 def _event(a: Assignment, type: str, id: str, data: dict[str, Any], now: datetime, source: str) -> Event:
-    return Event.new(type, id=id, source=source, subject=a.receipt_no, time=now,
-                     data={"receipt_no": a.receipt_no, **data, "occurred_at": now.isoformat()})
+    return Event.new(
+        type,
+        id=id,
+        source=source,
+        subject=a.receipt_no,
+        time=now,
+        data={"receipt_no": a.receipt_no, **data, "occurred_at": now.isoformat()},
+    )
 
 
-def route(facts: Facts, found: Match, dept: Department | None, *, receipt_no: str, priority: bool,
-          received_at: str, cause: str, now: datetime, source: str) -> tuple[Assignment, list[Event]]:
+def route(
+    facts: Facts,
+    found: Match,
+    dept: Department | None,
+    *,
+    receipt_no: str,
+    priority: bool,
+    received_at: str,
+    cause: str,
+    now: datetime,
+    source: str,
+) -> tuple[Assignment, list[Event]]:
     """Designate the department at once; the complaint waits for a handler in its queue."""
     code = found.rule.department
     name = dept.name if dept else code
     a = Assignment(
-        receipt_no=receipt_no, status=QUEUED, kind=facts.kind, category=facts.category, district=facts.district,
-        channel=facts.channel, statutory_type=facts.statutory_type, priority=priority,
-        confidential=facts.confidential, received_at=received_at, filing_event=cause, department=code,
-        department_name=name, rule_id=found.rule.id, rule_version=found.rule.version, reason=found.reason,
-        matched=tuple(found.matched_docs()), pending="assigned", queued_at=now.isoformat(),
+        receipt_no=receipt_no,
+        status=QUEUED,
+        kind=facts.kind,
+        category=facts.category,
+        district=facts.district,
+        channel=facts.channel,
+        statutory_type=facts.statutory_type,
+        priority=priority,
+        confidential=facts.confidential,
+        received_at=received_at,
+        filing_event=cause,
+        department=code,
+        department_name=name,
+        rule_id=found.rule.id,
+        rule_version=found.rule.version,
+        reason=found.reason,
+        matched=tuple(found.matched_docs()),
+        pending="assigned",
+        queued_at=now.isoformat(),
         routed_at=now.isoformat(),
     )
-    a = replace(a, history=a._note(now, "routed", department=code, rule_id=found.rule.id,
-                                   rule_version=found.rule.version))
-    data = {"department": code, "department_name": name, "department_phone": dept.phone if dept else None,
-            "department_hours": dept.hours if dept else None, "rule_id": found.rule.id,
-            "rule_version": found.rule.version, "reason": found.reason, "matched": list(a.matched),
-            "priority": priority, "kind": facts.kind, "category": facts.category, "district": facts.district,
-            "channel": facts.channel, "statutory_type": facts.statutory_type, "received_at": received_at}
+    a = replace(
+        a, history=a._note(now, "routed", department=code, rule_id=found.rule.id, rule_version=found.rule.version)
+    )
+    data = {
+        "department": code,
+        "department_name": name,
+        "department_phone": dept.phone if dept else None,
+        "department_hours": dept.hours if dept else None,
+        "rule_id": found.rule.id,
+        "rule_version": found.rule.version,
+        "reason": found.reason,
+        "matched": list(a.matched),
+        "priority": priority,
+        "kind": facts.kind,
+        "category": facts.category,
+        "district": facts.district,
+        "channel": facts.channel,
+        "statutory_type": facts.statutory_type,
+        "received_at": received_at,
+    }
     return a, [_event(a, c.COMPLAINT_ROUTED, derive_id(cause, "routed"), data, now, source)]
 
 
-def assign(a: Assignment, dept: Department, pick: Pick, *, now: datetime,
-           source: str) -> tuple[Assignment, list[Event]]:
+def assign(
+    a: Assignment, dept: Department, pick: Pick, *, now: datetime, source: str
+) -> tuple[Assignment, list[Event]]:
     """Give a waiting complaint its handler (and, for a statutory one, its guardian official)."""
     if a.status != QUEUED or a.department != dept.code:
         raise Conflict(f"complaint {a.receipt_no} is not waiting in {dept.code}", status=a.status)
     handler, guardian = pick.handler.public(), pick.guardian.public() if pick.guardian else None
     reassigned = a.pending == "reassigned"
     previous = a.history[-1] if reassigned else {}
-    new = replace(a, status=ASSIGNED, handler=handler, guardian=guardian, pending=None, queued_at=None,
-                  assigned_at=now.isoformat(),
-                  history=a._note(now, "reassigned" if reassigned else "assigned", department=dept.code,
-                                  handler_id=handler["id"], guardian_id=guardian["id"] if guardian else None))
-    data: dict[str, Any] = {"department": dept.code, "department_name": dept.name,
-                            "department_phone": dept.phone or None, "department_hours": dept.hours,
-                            "handler": handler,
-                            "guardian": guardian, "priority": a.priority, "kind": a.kind,
-                            "received_at": a.received_at}
+    new = replace(
+        a,
+        status=ASSIGNED,
+        handler=handler,
+        guardian=guardian,
+        pending=None,
+        queued_at=None,
+        assigned_at=now.isoformat(),
+        history=a._note(
+            now,
+            "reassigned" if reassigned else "assigned",
+            department=dept.code,
+            handler_id=handler["id"],
+            guardian_id=guardian["id"] if guardian else None,
+        ),
+    )
+    data: dict[str, Any] = {
+        "department": dept.code,
+        "department_name": dept.name,
+        "department_phone": dept.phone or None,
+        "department_hours": dept.hours,
+        "handler": handler,
+        "guardian": guardian,
+        "priority": a.priority,
+        "kind": a.kind,
+        "received_at": a.received_at,
+    }
     if not reassigned:
         event_id = derive_id(a.filing_event or a.receipt_no, "assigned")
         return new, [_event(new, c.COMPLAINT_ASSIGNED, event_id, data, now, source)]
-    data.update(previous=previous.get("previous"), reason_code=previous.get("reason_code"),
-                misroute=previous.get("misroute"), actor=previous.get("actor"))
+    data.update(
+        previous=previous.get("previous"),
+        reason_code=previous.get("reason_code"),
+        misroute=previous.get("misroute"),
+        actor=previous.get("actor"),
+    )
     event_id = derive_id(a.receipt_no, "reassigned", a.reassignments)
     return new, [_event(new, c.COMPLAINT_REASSIGNED, event_id, data, now, source)]
 
 
-def reassign(a: Assignment, target: Department, *, handler_id: str | None, reason: str, reason_code: str | None,
-             actor: str, now: datetime) -> Assignment:
+def reassign(
+    a: Assignment,
+    target: Department,
+    *,
+    handler_id: str | None,
+    reason: str,
+    reason_code: str | None,
+    actor: str,
+    now: datetime,
+) -> Assignment:
     """Move a complaint to another department and/or handler; it waits until a handler is picked.
 
     Moving it to another department counts once as a misroute of the rule that
     first routed it.
     """
     if a.status == CLOSED or a.department is None:
-        raise Conflict(f"complaint {a.receipt_no} is {a.closed_by or 'not routed'}; it cannot be reassigned",
-                       status=a.status)
+        raise Conflict(
+            f"complaint {a.receipt_no} is {a.closed_by or 'not routed'}; it cannot be reassigned", status=a.status
+        )
     if not reason.strip():
         raise Invalid("reason", "a reassignment states its reason")
     if handler_id is not None:
@@ -676,12 +822,27 @@ def reassign(a: Assignment, target: Department, *, handler_id: str | None, reaso
     # Picking the first handler of a complaint still waiting where it was routed is its assignment.
     first_pick = not moved and a.handler is None and a.pending == "assigned"
     new = replace(
-        a, status=QUEUED, department=target.code, department_name=target.name, handler=None,
-        guardian=a.guardian if not moved else None, pending="assigned" if first_pick else "reassigned",
+        a,
+        status=QUEUED,
+        department=target.code,
+        department_name=target.name,
+        handler=None,
+        guardian=a.guardian if not moved else None,
+        pending="assigned" if first_pick else "reassigned",
         queued_at=now.isoformat(),
-        reassignments=a.reassignments + (0 if first_pick else 1), misroute=a.misroute or misroute,
-        history=a._note(now, "reassignment_requested", department=target.code, handler_id=handler_id,
-                        previous=previous, reason=reason, reason_code=code, actor=actor, misroute=misroute),
+        reassignments=a.reassignments + (0 if first_pick else 1),
+        misroute=a.misroute or misroute,
+        history=a._note(
+            now,
+            "reassignment_requested",
+            department=target.code,
+            handler_id=handler_id,
+            previous=previous,
+            reason=reason,
+            reason_code=code,
+            actor=actor,
+            misroute=misroute,
+        ),
     )
     return new
 
@@ -698,8 +859,14 @@ def release(a: Assignment | None, *, receipt_no: str, event_type: str, now: date
         return replace(a, history=a._note(now, "released", by=how))
     if a.status == CLOSED:
         return None
-    return replace(a, status=CLOSED, closed_by=how, pending=None, queued_at=None,
-                   history=a._note(now, "released", by=how, handler_id=(a.handler or {}).get("id")))
+    return replace(
+        a,
+        status=CLOSED,
+        closed_by=how,
+        pending=None,
+        queued_at=None,
+        history=a._note(now, "released", by=how, handler_id=(a.handler or {}).get("id")),
+    )
 
 
 def assignment_view(a: Assignment) -> dict[str, Any]:

@@ -85,8 +85,9 @@ class Routing(c.Consumer):
             domain.check_department(dept, others=departments)
         for rule in rules:
             domain.check_rule(rule, departments=[d.code for d in departments])
-        seeded = [domain.revise_department_doc(None, d, action="seeded", actor="seed", now=now) or {}
-                  for d in departments]
+        seeded = [
+            domain.revise_department_doc(None, d, action="seeded", actor="seed", now=now) or {} for d in departments
+        ]
         created = await self.store.seed(
             departments=[{"_id": d.code, **doc} for d, doc in zip(departments, seeded, strict=True)],
             rules=[{"_id": r.id, **domain.new_rule_doc(r, actor="seed", now=now)} for r in rules],
@@ -101,9 +102,12 @@ class Routing(c.Consumer):
         return [Rule.from_doc(d) for d in await self.store.list_rules()]
 
     async def list_rules(self, *, enabled: bool | None = None, department: str | None = None) -> list[dict[str, Any]]:
-        docs = [d for d in await self.store.list_rules()
-                if (enabled is None or d.get("enabled", True) == enabled)
-                and (department is None or d["department"] == department)]
+        docs = [
+            d
+            for d in await self.store.list_rules()
+            if (enabled is None or d.get("enabled", True) == enabled)
+            and (department is None or d["department"] == department)
+        ]
         return [domain.rule_view(d) for d in sorted(docs, key=lambda d: (d["priority"], d["id"]))]
 
     async def get_rule(self, rule_id: str) -> dict[str, Any]:
@@ -112,8 +116,9 @@ class Routing(c.Consumer):
             raise NotFound("rule", rule_id)
         return domain.rule_view(doc, history=True)
 
-    async def create_rule(self, spec: dict[str, Any], *, actor: str, idempotency_key: str | None = None
-                          ) -> dict[str, Any]:
+    async def create_rule(
+        self, spec: dict[str, Any], *, actor: str, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
         rule = _rule({**spec, "id": spec.get("id") or _new_rule_id(spec)})
         domain.check_rule(rule, departments=await self._department_codes())
         now = self.clock()
@@ -129,8 +134,16 @@ class Routing(c.Consumer):
         log.info("rule created", extra={"rule_id": rule.id, "actor": actor})
         return domain.rule_view(applied.state or {}, history=True)
 
-    async def change_rule(self, rule_id: str, changes: dict[str, Any], *, actor: str, action: str = "updated",
-                          replace_all: bool = False, expected_version: int | None = None) -> dict[str, Any]:
+    async def change_rule(
+        self,
+        rule_id: str,
+        changes: dict[str, Any],
+        *,
+        actor: str,
+        action: str = "updated",
+        replace_all: bool = False,
+        expected_version: int | None = None,
+    ) -> dict[str, Any]:
         """PUT (``replace_all``: the whole definition), PATCH (the given fields), enable and disable."""
         codes = await self._department_codes()
         now = self.clock()
@@ -139,33 +152,54 @@ class Routing(c.Consumer):
             if state is None:
                 raise NotFound("rule", rule_id)
             if expected_version is not None and expected_version != state["version"]:
-                raise Conflict(f"rule {rule_id} is at version {state['version']}, not {expected_version}",
-                               version=state["version"])
+                raise Conflict(
+                    f"rule {rule_id} is at version {state['version']}, not {expected_version}", version=state["version"]
+                )
             current = Rule.from_doc(state)
-            base: dict[str, Any] = ({"conditions": {}, "description": "", "enabled": True} if replace_all
-                                    else current.definition())
+            base: dict[str, Any] = (
+                {"conditions": {}, "description": "", "enabled": True} if replace_all else current.definition()
+            )
             merged = {**base, **{k: v for k, v in changes.items() if k != "conditions"}}
             if "conditions" in changes:
-                merged["conditions"] = ({**(base["conditions"] or {}), **changes["conditions"]}
-                                        if not replace_all else changes["conditions"])
+                merged["conditions"] = (
+                    {**(base["conditions"] or {}), **changes["conditions"]}
+                    if not replace_all
+                    else changes["conditions"]
+                )
             rule = _rule({"id": rule_id, **merged})
             domain.check_rule(rule, departments=codes)
             return domain.revise_rule_doc(state, rule, action=action, actor=actor, now=now), []
 
         applied = await self.store.rules.apply(rule_id, decide)
         self.forget_tables()
-        log.info("rule changed", extra={"rule_id": rule_id, "action": action, "actor": actor,
-                                        "version": (applied.state or {}).get("version")})
+        log.info(
+            "rule changed",
+            extra={
+                "rule_id": rule_id,
+                "action": action,
+                "actor": actor,
+                "version": (applied.state or {}).get("version"),
+            },
+        )
         return domain.rule_view(applied.state or {}, history=True)
 
     async def rule_stats(self) -> list[dict[str, Any]]:
         out = []
         for view in await self.list_rules():
             hits, misroutes = await self.store.rule_stats(view["id"])
-            out.append({"rule_id": view["id"], "name": view["name"], "priority": view["priority"],
-                        "department": view["department"], "enabled": view["enabled"], "version": view["version"],
-                        "hits": hits, "misroutes": misroutes,
-                        "misroute_rate": round(misroutes / hits, 4) if hits else 0.0})
+            out.append(
+                {
+                    "rule_id": view["id"],
+                    "name": view["name"],
+                    "priority": view["priority"],
+                    "department": view["department"],
+                    "enabled": view["enabled"],
+                    "version": view["version"],
+                    "hits": hits,
+                    "misroutes": misroutes,
+                    "misroute_rate": round(misroutes / hits, 4) if hits else 0.0,
+                }
+            )
         return out
 
     async def rules_audit(self, *, limit: int) -> list[dict[str, Any]]:
@@ -192,8 +226,9 @@ class Routing(c.Consumer):
         view["queued"] = len(await self.store.queued(department=code))
         return view
 
-    async def save_department(self, code: str, change: Callable[[Department | None], Department], *, actor: str,
-                              action: str) -> dict[str, Any]:
+    async def save_department(
+        self, code: str, change: Callable[[Department | None], Department], *, actor: str, action: str
+    ) -> dict[str, Any]:
         """Create or change a department (and its handlers), then let waiting complaints find a handler."""
         others = list((await self.departments()).values())
         now = self.clock()
@@ -217,8 +252,16 @@ class Routing(c.Consumer):
 
         return await self.save_department(dept.code, change, actor=actor, action="created")
 
-    async def put_department(self, code: str, *, name: str, phone: str, handlers: list[Official] | None,
-                             actor: str, hours: Mapping[str, Any] | None | EllipsisType = ...) -> dict[str, Any]:
+    async def put_department(
+        self,
+        code: str,
+        *,
+        name: str,
+        phone: str,
+        handlers: list[Official] | None,
+        actor: str,
+        hours: Mapping[str, Any] | None | EllipsisType = ...,
+    ) -> dict[str, Any]:
         """``hours`` ``...``: keep the current working hours; None: the statutory hours."""
         stored = None if hours is ... else domain.department_hours(hours)
 
@@ -239,8 +282,9 @@ class Routing(c.Consumer):
 
         return await self.save_department(code, change, actor=actor, action="handler_added")
 
-    async def update_handler(self, code: str, handler_id: str, changes: dict[str, Any], *, actor: str
-                             ) -> dict[str, Any]:
+    async def update_handler(
+        self, code: str, handler_id: str, changes: dict[str, Any], *, actor: str
+    ) -> dict[str, Any]:
         def change(current: Department | None) -> Department:
             if current is None:
                 raise NotFound("department", code)
@@ -260,8 +304,12 @@ class Routing(c.Consumer):
         found = domain.match(await self.rules(), facts, default_department=self.default_department)
         dept = (await self.departments()).get(found.rule.department)
         return {
-            "rule": {"id": found.rule.id, "version": found.rule.version, "name": found.rule.name,
-                     "priority": found.rule.priority},
+            "rule": {
+                "id": found.rule.id,
+                "version": found.rule.version,
+                "name": found.rule.name,
+                "priority": found.rule.priority,
+            },
             "department": {"code": found.rule.department, "name": dept.name if dept else found.rule.department},
             "default": found.default,
             "matched": found.matched_docs(),
@@ -294,12 +342,26 @@ class Routing(c.Consumer):
         def decide(state: dict[str, Any] | None) -> Decision:
             if state is not None:
                 return None, []
-            facts = Facts(kind=data.kind, category=data.category, district=data.district, channel=data.channel,
-                          statutory_type=data.statutory_type, statutory_names=statutory_names(data.statutory_type),
-                          confidential=data.confidential)
-            routed, events = domain.route(facts, found, dept, receipt_no=receipt_no, priority=data.priority,
-                                          received_at=event.data["received_at"], cause=event.id, now=now,
-                                          source=self.source)
+            facts = Facts(
+                kind=data.kind,
+                category=data.category,
+                district=data.district,
+                channel=data.channel,
+                statutory_type=data.statutory_type,
+                statutory_names=statutory_names(data.statutory_type),
+                confidential=data.confidential,
+            )
+            routed, events = domain.route(
+                facts,
+                found,
+                dept,
+                receipt_no=receipt_no,
+                priority=data.priority,
+                received_at=event.data["received_at"],
+                cause=event.id,
+                now=now,
+                source=self.source,
+            )
             return routed.to_doc(), _on_routing(events)
 
         applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id, publish=False)
@@ -307,10 +369,16 @@ class Routing(c.Consumer):
         if applied.events:
             await self.store.account(None, applied.state)
             await self.store.assignments.publish(receipt_no)
-            log.info("complaint routed", extra={"receipt_no": receipt_no, "rule_id": found.rule.id,
-                                                "department": found.rule.department})
-            if dept is not None and applied.state and applied.state.get("status") == domain.QUEUED \
-                    and await self.store.queued_in(dept.code) <= 1:
+            log.info(
+                "complaint routed",
+                extra={"receipt_no": receipt_no, "rule_id": found.rule.id, "department": found.rule.department},
+            )
+            if (
+                dept is not None
+                and applied.state
+                and applied.state.get("status") == domain.QUEUED
+                and await self.store.queued_in(dept.code) <= 1
+            ):
                 # only this complaint waits: give it a handler without querying the queue
                 async with self._assigning:
                     loads, guardian_loads = await self._loads(dept)
@@ -367,12 +435,28 @@ class Routing(c.Consumer):
         if applied.events:
             await self.store.account(seen[0], applied.state)
             await self.store.assignments.publish(receipt_no)
-            log.info("complaint assigned", extra={"receipt_no": receipt_no, "department": dept.code,
-                                                  "handler_id": pick.handler.id, "event_type": applied.events[0].type})
+            log.info(
+                "complaint assigned",
+                extra={
+                    "receipt_no": receipt_no,
+                    "department": dept.code,
+                    "handler_id": pick.handler.id,
+                    "event_type": applied.events[0].type,
+                },
+            )
         return len(applied.events)
 
-    async def reassign(self, receipt_no: str, *, department: str | None, handler: str | None, reason: str,
-                       reason_code: str | None, actor: str, idempotency_key: str | None = None) -> dict[str, Any]:
+    async def reassign(
+        self,
+        receipt_no: str,
+        *,
+        department: str | None,
+        handler: str | None,
+        reason: str,
+        reason_code: str | None,
+        actor: str,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
         """Move a complaint to another department and/or handler (a new department: a misroute of its rule)."""
         if department is None and handler is None:
             raise Invalid("department", "name a department and/or a handler to reassign to")
@@ -391,10 +475,24 @@ class Routing(c.Consumer):
             if state is None:
                 raise NotFound("assignment", receipt_no)
             seen[0] = state
-            moved = domain.reassign(Assignment.from_doc(state), dept, handler_id=handler, reason=reason,
-                                    reason_code=reason_code, actor=actor, now=now)
-            pick = domain.pick_for(moved.kind, dept, loads, guardian_loads, handler_id=handler,
-                                   keep_guardian=(moved.guardian or {}).get("id"), cap=self.cap)
+            moved = domain.reassign(
+                Assignment.from_doc(state),
+                dept,
+                handler_id=handler,
+                reason=reason,
+                reason_code=reason_code,
+                actor=actor,
+                now=now,
+            )
+            pick = domain.pick_for(
+                moved.kind,
+                dept,
+                loads,
+                guardian_loads,
+                handler_id=handler,
+                keep_guardian=(moved.guardian or {}).get("id"),
+                cap=self.cap,
+            )
             if pick is None:
                 return moved.to_doc(), []
             new, events = domain.assign(moved, dept, pick, now=now, source=self.source)
@@ -411,8 +509,15 @@ class Routing(c.Consumer):
             if state.misroute and not before.get("misroute"):
                 metrics.misrouted(state.misroute["rule_id"])
             metrics.UNASSIGNED.set(await self.store.count_queued())
-            log.info("complaint reassigned", extra={"receipt_no": receipt_no, "department": dept.code,
-                                                    "actor": actor, "queued": state.status == domain.QUEUED})
+            log.info(
+                "complaint reassigned",
+                extra={
+                    "receipt_no": receipt_no,
+                    "department": dept.code,
+                    "actor": actor,
+                    "queued": state.status == domain.QUEUED,
+                },
+            )
         return domain.assignment_view(state)
 
     async def release(self, event: Event, data: c.ComplaintFacts) -> None:
@@ -421,8 +526,9 @@ class Routing(c.Consumer):
 
         def decide(state: dict[str, Any] | None) -> Decision:
             seen[0] = state
-            new = domain.release(Assignment.from_doc(state) if state else None, receipt_no=event.subject,
-                                 event_type=event.type, now=now)
+            new = domain.release(
+                Assignment.from_doc(state) if state else None, receipt_no=event.subject, event_type=event.type, now=now
+            )
             return (new.to_doc() if new else None), []
 
         applied = await self.store.assignments.apply(event.subject, decide, cause=event.id)
@@ -443,8 +549,9 @@ class Routing(c.Consumer):
             raise NotFound("assignment", receipt_no)
         return domain.assignment_view(Assignment.from_doc(doc))
 
-    async def list_assignments(self, *, status: str | None, department: str | None, after: str | None,
-                               limit: int) -> list[dict[str, Any]]:
+    async def list_assignments(
+        self, *, status: str | None, department: str | None, after: str | None, limit: int
+    ) -> list[dict[str, Any]]:
         where = {k: v for k, v in (("status", status), ("department", department)) if v is not None}
         docs = await self.store.list_assignments(where=where, after=after, limit=limit)
         return [domain.assignment_view(Assignment.from_doc(d)) for d in docs]
@@ -461,11 +568,22 @@ class Routing(c.Consumer):
             del content
         except (SealError, KeyError, ValueError, AttributeError) as exc:
             available = False
-            log.warning("sealed content unavailable; routing without keywords",
-                        extra={"receipt_no": event.subject, "event_id": event.id, "error": type(exc).__name__})
-        return Facts(kind=data.kind, category=data.category, district=data.district, channel=data.channel,
-                     statutory_type=data.statutory_type, statutory_names=statutory_names(data.statutory_type),
-                     title=title, body=body, confidential=data.confidential, text_available=available)
+            log.warning(
+                "sealed content unavailable; routing without keywords",
+                extra={"receipt_no": event.subject, "event_id": event.id, "error": type(exc).__name__},
+            )
+        return Facts(
+            kind=data.kind,
+            category=data.category,
+            district=data.district,
+            channel=data.channel,
+            statutory_type=data.statutory_type,
+            statutory_names=statutory_names(data.statutory_type),
+            title=title,
+            body=body,
+            confidential=data.confidential,
+            text_available=available,
+        )
 
     async def _department_codes(self) -> set[str]:
         return set(await self.departments())
@@ -499,10 +617,16 @@ def _check_facts(facts: Facts) -> None:
 
 
 def _department_view(doc: dict[str, Any], *, audit: bool = False) -> dict[str, Any]:
-    view = {"code": doc.get("code"), "name": doc.get("name"), "phone": doc.get("phone", ""),
-            "hours": doc.get("hours"),
-            "handlers": [dict(h) for h in doc.get("handlers", [])], "version": doc.get("version"),
-            "updated_at": doc.get("updated_at"), "updated_by": doc.get("updated_by")}
+    view = {
+        "code": doc.get("code"),
+        "name": doc.get("name"),
+        "phone": doc.get("phone", ""),
+        "hours": doc.get("hours"),
+        "handlers": [dict(h) for h in doc.get("handlers", [])],
+        "version": doc.get("version"),
+        "updated_at": doc.get("updated_at"),
+        "updated_by": doc.get("updated_by"),
+    }
     if audit:
         view["audit"] = doc.get("audit", [])
     return view

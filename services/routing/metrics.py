@@ -13,8 +13,9 @@ from minwon.telemetry import zero
 ROUTED = Counter("minwon_routing_routed_total", "Complaints routed, per department and rule", ["department", "rule"])
 ASSIGNED = Counter("minwon_routing_assigned_total", "Complaints given a handler, per department", ["department"])
 UNASSIGNED = Gauge("minwon_routing_unassigned", "Complaints routed and waiting for a handler")
-MISROUTES = Counter("minwon_routing_misroutes_total", "Complaints moved to another department, per original rule",
-                    ["rule"])
+MISROUTES = Counter(
+    "minwon_routing_misroutes_total", "Complaints moved to another department, per original rule", ["rule"]
+)
 
 
 def observe(events: Iterable[Event]) -> None:

@@ -39,8 +39,13 @@ class RoutingStore:
 
     async def setup(self) -> None:
         coll = self.db.collection("assignments")
-        for fields in (("status", "department"), ("handler.id", "status"), ("guardian.id", "status"),
-                       ("rule_id",), ("misroute.rule_id",)):
+        for fields in (
+            ("status", "department"),
+            ("handler.id", "status"),
+            ("guardian.id", "status"),
+            ("rule_id",),
+            ("misroute.rule_id",),
+        ):
             await coll.ensure_index(*fields)
 
     async def seeded(self) -> bool:

@@ -29,12 +29,16 @@ class ResponseIn(BaseModel):
     kindness: Score = Field(description="친절성: how kind (1-5)")
     result: Score = Field(description="처리결과: the result (1-5)")
     overall: Score = Field(description="종합 만족도: overall (1-5)")
-    text: str | None = Field(None, max_length=domain.MAX_TEXT,
-                             description="Free text; kept in the survey store only, never published on a topic")
+    text: str | None = Field(
+        None,
+        max_length=domain.MAX_TEXT,
+        description="Free text; kept in the survey store only, never published on a topic",
+    )
 
     def answers(self) -> Answers:
-        return Answers(speed=self.speed, kindness=self.kindness, result=self.result, overall=self.overall,
-                       text=self.text)
+        return Answers(
+            speed=self.speed, kindness=self.kindness, result=self.result, overall=self.overall, text=self.text
+        )
 
 
 class FollowupIn(BaseModel):
@@ -57,8 +61,12 @@ OFFICE = [auth.requires(*auth.OFFICE)]
 LEADS = [auth.requires(*auth.LEADS)]
 
 
-_MEDIA = {"json": MediaType.JSON, "csv": "text/csv; charset=utf-8", "svg": "image/svg+xml; charset=utf-8",
-          "png": "image/png"}
+_MEDIA = {
+    "json": MediaType.JSON,
+    "csv": "text/csv; charset=utf-8",
+    "svg": "image/svg+xml; charset=utf-8",
+    "png": "image/png",
+}
 
 
 class SurveyController(Controller):
@@ -66,8 +74,13 @@ class SurveyController(Controller):
     tags = ["survey"]
 
     @get("/stats", guards=READERS)
-    async def stats(self, request: Request[Any, Any, Any], surveys: Surveys, year: Year,
-                    by: Literal["department", "channel", "kind", "month"] = "department") -> dict[str, Any]:
+    async def stats(
+        self,
+        request: Request[Any, Any, Any],
+        surveys: Surveys,
+        year: Year,
+        by: Literal["department", "channel", "kind", "month"] = "department",
+    ) -> dict[str, Any]:
         """Invitations, responses, response rate and mean scores per department, channel, kind or month."""
         return await surveys.statistics(by=by, year=year)
 
@@ -90,8 +103,12 @@ class SurveyController(Controller):
             body = await surveys.report_svg(year)
         else:
             if importlib.util.find_spec("matplotlib") is None:
-                raise DomainError("not_installed", "the PNG chart needs the optional 'charts' extra "
-                                  "(pip install 'minwon[charts]'); the SVG chart is at <year>.svg", 501)
+                raise DomainError(
+                    "not_installed",
+                    "the PNG chart needs the optional 'charts' extra "
+                    "(pip install 'minwon[charts]'); the SVG chart is at <year>.svg",
+                    501,
+                )
             body = await surveys.report_png(year)
         headers = {"Content-Disposition": f'inline; filename="survey-report-{year}.{ext}"'}
         return Response(body, media_type=_MEDIA[ext], headers=headers)
@@ -108,20 +125,27 @@ class SurveyController(Controller):
         return {"year": year, "items": items, "overdue": sum(1 for a in items if a["overdue"])}
 
     @post("/reports/{year:int}/actions", status_code=201, guards=OFFICE)
-    async def add_action(self, request: Request[Any, Any, Any], surveys: Surveys, year: int,
-                         data: ActionIn) -> dict[str, Any]:
-        return await surveys.add_action(year, title=data.title, description=data.description,
-                                        department=data.department)
+    async def add_action(
+        self, request: Request[Any, Any, Any], surveys: Surveys, year: int, data: ActionIn
+    ) -> dict[str, Any]:
+        return await surveys.add_action(
+            year, title=data.title, description=data.description, department=data.department
+        )
 
     @patch("/reports/{year:int}/actions/{action_id:str}", guards=OFFICE)
-    async def publish_action(self, request: Request[Any, Any, Any], surveys: Surveys, year: int, action_id: str,
-                             data: ActionPatch) -> dict[str, Any]:
+    async def publish_action(
+        self, request: Request[Any, Any, Any], surveys: Surveys, year: int, action_id: str, data: ActionPatch
+    ) -> dict[str, Any]:
         return await surveys.publish_action(year, action_id, url=data.url)
 
     @get("/followups", guards=READERS)
-    async def followups(self, request: Request[Any, Any, Any], surveys: Surveys,
-                        status: Literal["open", "resolved"] = "open",
-                        limit: Annotated[int, Parameter(ge=1, le=500)] = 200) -> dict[str, Any]:
+    async def followups(
+        self,
+        request: Request[Any, Any, Any],
+        surveys: Surveys,
+        status: Literal["open", "resolved"] = "open",
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 200,
+    ) -> dict[str, Any]:
         """Low scores' follow-up tasks for the team lead, each with its due date; an official outside the
         complaint office sees their own department's."""
         who = auth.staff(request)
@@ -130,12 +154,14 @@ class SurveyController(Controller):
         return {"items": items, "overdue": sum(1 for i in items if i["overdue"])}
 
     @post("/followups/{receipt_no:str}/resolve", status_code=200, guards=LEADS)
-    async def resolve_followup(self, request: Request[Any, Any, Any], surveys: Surveys, receipt_no: str,
-                               data: FollowupIn) -> dict[str, Any]:
+    async def resolve_followup(
+        self, request: Request[Any, Any, Any], surveys: Surveys, receipt_no: str, data: FollowupIn
+    ) -> dict[str, Any]:
         """The team lead records what was done about a low score; it leaves the open list."""
         who = auth.staff(request)
-        return await surveys.resolve_followup(receipt_no, note=data.note, by=who.audit(),
-                                              department_check=lambda dep: auth.in_scope(who, dep))
+        return await surveys.resolve_followup(
+            receipt_no, note=data.note, by=who.audit(), department_check=lambda dep: auth.in_scope(who, dep)
+        )
 
     @get("/complaints/{receipt_no:str}", guards=READERS)
     async def for_staff(self, request: Request[Any, Any, Any], surveys: Surveys, receipt_no: str) -> dict[str, Any]:
@@ -155,5 +181,10 @@ class SurveyController(Controller):
 
 
 def routes(surveys: Surveys) -> list[Any]:
-    return [Router(path="/", route_handlers=[SurveyController],
-                   dependencies={"surveys": Provide(lambda: surveys, sync_to_thread=False, use_cache=True)})]
+    return [
+        Router(
+            path="/",
+            route_handlers=[SurveyController],
+            dependencies={"surveys": Provide(lambda: surveys, sync_to_thread=False, use_cache=True)},
+        )
+    ]

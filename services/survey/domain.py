@@ -101,8 +101,13 @@ def note_received(s: Survey, data: Mapping[str, Any]) -> Survey:
     """The complaint's facts, and whether the citizen may be contacted (SMS, 알림톡 or e-mail consent)."""
     consent = data.get("consent") or {}
     contactable = any(consent.get(k) is True for k in ("sms", "alimtalk", "email"))
-    return replace(s, kind=data.get("kind") or s.kind, channel=data.get("channel") or s.channel,
-                   contactable=contactable, facts_seen=True)
+    return replace(
+        s,
+        kind=data.get("kind") or s.kind,
+        channel=data.get("channel") or s.channel,
+        contactable=contactable,
+        facts_seen=True,
+    )
 
 
 def note_routed(s: Survey, *, department: str | None) -> Survey:
@@ -136,9 +141,7 @@ def note_closed(
     return replace(base, status=SCHEDULED, invite_at=iso(closed_at + delay))
 
 
-def invite(
-    s: Survey, *, now: datetime, secret: bytes, valid_for: timedelta, source: str
-) -> tuple[Survey, list[Event]]:
+def invite(s: Survey, *, now: datetime, secret: bytes, valid_for: timedelta, source: str) -> tuple[Survey, list[Event]]:
     """The timer fired: invite a contactable, consenting citizen with a signed link."""
     if s.status != SCHEDULED or s.invite_at is None or s.invite_at > iso(now):
         return s, []
@@ -149,16 +152,28 @@ def invite(
     expires = now + valid_for
     token = make_token(secret, receipt_no=s.receipt_no, survey_id=s.survey_id, expires_at=expires)
     link = f"/survey/{token}"
-    new = replace(s, status=INVITED, invited_at=now.isoformat(), invited_year=_local(now).year,
-                  expires_at=expires.isoformat(), link=link)
+    new = replace(
+        s,
+        status=INVITED,
+        invited_at=now.isoformat(),
+        invited_year=_local(now).year,
+        expires_at=expires.isoformat(),
+        link=link,
+    )
     event = Event.new(
         c.SURVEY_INVITED,
         id=derive_id(s.survey_id, "invited"),
         source=source,
         subject=s.receipt_no,
         time=now,
-        data={"receipt_no": s.receipt_no, "survey_id": s.survey_id, "link": link,
-              "expires_at": expires.isoformat(), "department": s.department, "occurred_at": now.isoformat()},
+        data={
+            "receipt_no": s.receipt_no,
+            "survey_id": s.survey_id,
+            "link": link,
+            "expires_at": expires.isoformat(),
+            "department": s.department,
+            "occurred_at": now.isoformat(),
+        },
     )
     return new, [event]
 
@@ -179,7 +194,13 @@ MAX_TEXT = 2000
 
 
 def respond(
-    s: Survey, answers: Answers, *, claims: TokenClaims, now: datetime, low_threshold: int, source: str,
+    s: Survey,
+    answers: Answers,
+    *,
+    claims: TokenClaims,
+    now: datetime,
+    low_threshold: int,
+    source: str,
     followup_due: datetime | None = None,
 ) -> tuple[Survey, list[Event]]:
     """A citizen's answer, once, before the link expires. A low overall score alerts the department and
@@ -200,21 +221,57 @@ def respond(
         raise Invalid("text", f"at most {MAX_TEXT} characters")
     scores = answers.scores()
     low = scores["overall"] <= low_threshold
-    new = replace(s, status=RESPONDED, responded_at=now.isoformat(), responded_year=_local(now).year,
-                  scores=scores, low_score=low, text=text)
+    new = replace(
+        s,
+        status=RESPONDED,
+        responded_at=now.isoformat(),
+        responded_year=_local(now).year,
+        scores=scores,
+        low_score=low,
+        text=text,
+    )
     if low:
         due = followup_due or now + timedelta(days=7)
-        new = replace(new, followup={"status": FOLLOWUP_OPEN, "opened_at": now.isoformat(),
-                                     "due_at": due.isoformat()}, followup_status=FOLLOWUP_OPEN)
-    facts = {"receipt_no": s.receipt_no, "survey_id": s.survey_id, "department": s.department,
-             "channel": s.channel, "kind": s.kind, "occurred_at": now.isoformat()}
-    events = [Event.new(c.SURVEY_RESPONDED, id=derive_id(s.survey_id, "responded"), source=source,
-                        subject=s.receipt_no, time=now, data={**facts, "scores": scores})]
+        new = replace(
+            new,
+            followup={"status": FOLLOWUP_OPEN, "opened_at": now.isoformat(), "due_at": due.isoformat()},
+            followup_status=FOLLOWUP_OPEN,
+        )
+    facts = {
+        "receipt_no": s.receipt_no,
+        "survey_id": s.survey_id,
+        "department": s.department,
+        "channel": s.channel,
+        "kind": s.kind,
+        "occurred_at": now.isoformat(),
+    }
+    events = [
+        Event.new(
+            c.SURVEY_RESPONDED,
+            id=derive_id(s.survey_id, "responded"),
+            source=source,
+            subject=s.receipt_no,
+            time=now,
+            data={**facts, "scores": scores},
+        )
+    ]
     if low:
-        events.append(Event.new(
-            c.SURVEY_LOW_SCORE, id=derive_id(s.survey_id, "low_score"), source=source, subject=s.receipt_no,
-            time=now, data={**facts, "handler": s.handler, "overall": scores["overall"], "scores": scores,
-                            "threshold": low_threshold}))
+        events.append(
+            Event.new(
+                c.SURVEY_LOW_SCORE,
+                id=derive_id(s.survey_id, "low_score"),
+                source=source,
+                subject=s.receipt_no,
+                time=now,
+                data={
+                    **facts,
+                    "handler": s.handler,
+                    "overall": scores["overall"],
+                    "scores": scores,
+                    "threshold": low_threshold,
+                },
+            )
+        )
     return new, events
 
 
@@ -263,8 +320,14 @@ def _unb64(text: str) -> bytes:
 
 def survey_view(s: Survey) -> dict[str, Any]:
     """What the citizen's form shows: no free text, no personal data."""
-    return {"receipt_no": s.receipt_no, "survey_id": s.survey_id, "status": s.status,
-            "expires_at": s.expires_at, "questions": list(DIMENSIONS), "scale": [1, 5]}
+    return {
+        "receipt_no": s.receipt_no,
+        "survey_id": s.survey_id,
+        "status": s.status,
+        "expires_at": s.expires_at,
+        "questions": list(DIMENSIONS),
+        "scale": [1, 5],
+    }
 
 
 # ---------------------------------------------------------------- statistics
@@ -273,8 +336,9 @@ def survey_view(s: Survey) -> dict[str, Any]:
 def record(s: Survey | Mapping[str, Any]) -> dict[str, Any]:
     """The PII-free row statistics are computed from (no free text)."""
     doc = s.to_doc() if isinstance(s, Survey) else s
-    return {k: doc.get(k) for k in ("department", "channel", "kind", "invited_at", "responded_at", "scores",
-                                    "low_score")}
+    return {
+        k: doc.get(k) for k in ("department", "channel", "kind", "invited_at", "responded_at", "scores", "low_score")
+    }
 
 
 def _local(instant: datetime) -> datetime:
@@ -314,8 +378,9 @@ def statistics(rows: Iterable[Mapping[str, Any]], *, by: str, year: int) -> dict
         if row.get("responded_at") and row.get("scores") and _year(row["responded_at"]) == year:
             answered[_key(row, by, "responded_at")].append(row)
             all_answers.append(row)
-    groups = [{"key": key, **_summary(invited[key], answered.get(key, []))}
-              for key in sorted(set(invited) | set(answered))]
+    groups = [
+        {"key": key, **_summary(invited[key], answered.get(key, []))} for key in sorted(set(invited) | set(answered))
+    ]
     return {"year": year, "by": by, "groups": groups, "total": _summary(total_invited, all_answers)}
 
 
@@ -362,8 +427,15 @@ def yearly_report(
     }
 
 
-CSV_COLUMNS = ("section", "key", "invited", "responses", "response_rate", *(f"mean_{d}" for d in DIMENSIONS),
-               "low_scores")
+CSV_COLUMNS = (
+    "section",
+    "key",
+    "invited",
+    "responses",
+    "response_rate",
+    *(f"mean_{d}" for d in DIMENSIONS),
+    "low_scores",
+)
 
 
 def report_csv(report: Mapping[str, Any]) -> str:
@@ -373,8 +445,15 @@ def report_csv(report: Mapping[str, Any]) -> str:
     writer.writerow(CSV_COLUMNS)
 
     def row(section: str, key: str, g: Mapping[str, Any]) -> list[Any]:
-        return [section, key, g["invited"], g["responses"], _blank(g["response_rate"]),
-                *(_blank(g["mean"][d]) for d in DIMENSIONS), g["low_scores"]]
+        return [
+            section,
+            key,
+            g["invited"],
+            g["responses"],
+            _blank(g["response_rate"]),
+            *(_blank(g["mean"][d]) for d in DIMENSIONS),
+            g["low_scores"],
+        ]
 
     writer.writerow(row("total", str(report["year"]), report["total"]))
     for by in GROUPINGS:
@@ -408,28 +487,56 @@ def improvement_due(published_at: datetime, *, months: int = 3, calendar: WorkCa
     return datetime.combine(last + timedelta(days=1), time(0), KST)
 
 
-def publish_report(existing: Mapping[str, Any] | None, report: dict[str, Any], *, now: datetime,
-                   months: int, calendar: WorkCalendar | None = None) -> dict[str, Any]:
+def publish_report(
+    existing: Mapping[str, Any] | None,
+    report: dict[str, Any],
+    *,
+    now: datetime,
+    months: int,
+    calendar: WorkCalendar | None = None,
+) -> dict[str, Any]:
     """Freeze the report as published: its numbers no longer move and the improvement clock starts."""
     if existing and existing.get("published_at"):
-        raise Conflict("this year's report is already published", year=report["year"],
-                       published_at=existing["published_at"])
+        raise Conflict(
+            "this year's report is already published", year=report["year"], published_at=existing["published_at"]
+        )
     due = improvement_due(now, months=months, calendar=calendar)
     snapshot = {**report, "status": PUBLISHED, "published_at": now.isoformat(), "improvement_due_at": due.isoformat()}
-    return {"year": report["year"], "published_at": now.isoformat(), "improvement_due_at": due.isoformat(),
-            "report": snapshot}
+    return {
+        "year": report["year"],
+        "published_at": now.isoformat(),
+        "improvement_due_at": due.isoformat(),
+        "report": snapshot,
+    }
 
 
-def new_action(report_doc: Mapping[str, Any] | None, *, action_id: str, year: int, title: str, description: str,
-               department: str | None, now: datetime) -> dict[str, Any]:
+def new_action(
+    report_doc: Mapping[str, Any] | None,
+    *,
+    action_id: str,
+    year: int,
+    title: str,
+    description: str,
+    department: str | None,
+    now: datetime,
+) -> dict[str, Any]:
     """An improvement action registered against a published report, due by its improvement deadline."""
     if not report_doc or not report_doc.get("published_at"):
         raise Conflict(f"publish the {year} report before registering improvement actions", year=year)
     if not title.strip():
         raise Invalid("title", "an improvement action has a title")
-    return {"id": action_id, "year": year, "title": title.strip(), "description": description.strip(),
-            "department": department, "status": PLANNED, "registered_at": now.isoformat(),
-            "due_at": report_doc["improvement_due_at"], "published_at": None, "url": None}
+    return {
+        "id": action_id,
+        "year": year,
+        "title": title.strip(),
+        "description": description.strip(),
+        "department": department,
+        "status": PLANNED,
+        "registered_at": now.isoformat(),
+        "due_at": report_doc["improvement_due_at"],
+        "published_at": None,
+        "url": None,
+    }
 
 
 def publish_action(action: Mapping[str, Any], *, url: str | None, now: datetime) -> dict[str, Any]:
@@ -467,8 +574,13 @@ def resolve_followup(s: Survey, *, note: str, by: Mapping[str, Any], now: dateti
         raise Invalid("note", "say what was done about the low score")
     if len(note) > MAX_NOTE:
         raise Invalid("note", f"at most {MAX_NOTE} characters")
-    done = {**s.followup, "status": FOLLOWUP_RESOLVED, "resolved_at": now.isoformat(), "note": note,
-            "resolved_by": {"id": by.get("id"), "name": by.get("name")}}
+    done = {
+        **s.followup,
+        "status": FOLLOWUP_RESOLVED,
+        "resolved_at": now.isoformat(),
+        "note": note,
+        "resolved_by": {"id": by.get("id"), "name": by.get("name")},
+    }
     return replace(s, followup=done, followup_status=FOLLOWUP_RESOLVED)
 
 
@@ -476,7 +588,16 @@ def followup_view(s: Survey, *, now: datetime) -> dict[str, Any]:
     """One line of the team lead's follow-up list (the citizen's free text included: staff only)."""
     f = s.followup or {}
     due = f.get("due_at")
-    return {"receipt_no": s.receipt_no, "department": s.department, "handler": s.handler,
-            "scores": s.scores, "text": s.text, "responded_at": s.responded_at, **f,
-            "overdue": f.get("status") == FOLLOWUP_OPEN and isinstance(due, str) and bool(due)
-                       and now >= datetime.fromisoformat(due)}
+    return {
+        "receipt_no": s.receipt_no,
+        "department": s.department,
+        "handler": s.handler,
+        "scores": s.scores,
+        "text": s.text,
+        "responded_at": s.responded_at,
+        **f,
+        "overdue": f.get("status") == FOLLOWUP_OPEN
+        and isinstance(due, str)
+        and bool(due)
+        and now >= datetime.fromisoformat(due),
+    }

@@ -81,8 +81,12 @@ class Surveys(c.Consumer):
     async def on_closed(self, event: Event, data: c.ComplaintClosed) -> None:
         """A closure sets the invitation timer (or skips the survey)."""
         now = self.clock()
-        applied = await self._note(event, lambda s: domain.note_closed(
-            s, closed_at=event.time, outcome=data.outcome, now=now, delay=self.delay, max_age=self.max_age))
+        applied = await self._note(
+            event,
+            lambda s: domain.note_closed(
+                s, closed_at=event.time, outcome=data.outcome, now=now, delay=self.delay, max_age=self.max_age
+            ),
+        )
         if applied.state and not applied.duplicate:
             survey = Survey.from_doc(applied.state)
             if survey.status == domain.SKIPPED:
@@ -117,8 +121,9 @@ class Surveys(c.Consumer):
                 return None, []
             survey = Survey.from_doc(state)
             before.append(survey.status)
-            new, events = domain.invite(survey, now=now, secret=self.secret, valid_for=self.valid_for,
-                                        source=self.source)
+            new, events = domain.invite(
+                survey, now=now, secret=self.secret, valid_for=self.valid_for, source=self.source
+            )
             if new == survey:
                 return None, []
             return new.to_doc(), [(topics.SURVEYS, e) for e in events]
@@ -155,9 +160,15 @@ class Surveys(c.Consumer):
         def decide(state: Doc | None) -> Decision:
             if state is None:
                 raise NotFound("survey", claims.survey_id)
-            new, events = domain.respond(Survey.from_doc(state), answers, claims=claims, now=now,
-                                         low_threshold=self.low_threshold, source=self.source,
-                                         followup_due=self._followup_due(now))
+            new, events = domain.respond(
+                Survey.from_doc(state),
+                answers,
+                claims=claims,
+                now=now,
+                low_threshold=self.low_threshold,
+                source=self.source,
+                followup_due=self._followup_due(now),
+            )
             return new.to_doc(), [(topics.SURVEYS, e) for e in events]
 
         applied = await self.store.surveys.apply(claims.receipt_no, decide)
@@ -167,8 +178,10 @@ class Surveys(c.Consumer):
         metrics.RESPONSES.labels(department=department).inc()
         if survey.low_score:
             metrics.LOW_SCORES.labels(department=department).inc()
-        log.info("survey answered", extra={"receipt_no": survey.receipt_no, "survey_id": survey.survey_id,
-                                           "low_score": survey.low_score})
+        log.info(
+            "survey answered",
+            extra={"receipt_no": survey.receipt_no, "survey_id": survey.survey_id, "low_score": survey.low_score},
+        )
         return survey
 
     def _followup_due(self, now: datetime) -> datetime:
@@ -181,8 +194,9 @@ class Surveys(c.Consumer):
         now = self.clock()
         return [domain.followup_view(Survey.from_doc(d), now=now) for d in docs]
 
-    async def resolve_followup(self, receipt_no: str, *, note: str, by: dict[str, Any],
-                               department_check: Callable[[str | None], None]) -> dict[str, Any]:
+    async def resolve_followup(
+        self, receipt_no: str, *, note: str, by: dict[str, Any], department_check: Callable[[str | None], None]
+    ) -> dict[str, Any]:
         """The team lead closes a low score's follow-up with what was done."""
         survey = await self._survey(receipt_no)
         department_check(survey.department)
@@ -212,8 +226,9 @@ class Surveys(c.Consumer):
         published = await self.store.reports.get(str(year))
         if published is not None:
             return published["report"]
-        return domain.yearly_report(await self.store.rows(year), year=year, title=self.report_title,
-                                    generated_at=self.clock())
+        return domain.yearly_report(
+            await self.store.rows(year), year=year, title=self.report_title, generated_at=self.clock()
+        )
 
     async def report_csv(self, year: int) -> str:
         return domain.report_csv(await self.report(year))
@@ -226,8 +241,7 @@ class Surveys(c.Consumer):
 
     async def publish_report(self, year: int) -> dict[str, Any]:
         now = self.clock()
-        draft = domain.yearly_report(await self.store.rows(year), year=year, title=self.report_title,
-                                     generated_at=now)
+        draft = domain.yearly_report(await self.store.rows(year), year=year, title=self.report_title, generated_at=now)
 
         def decide(state: Doc | None) -> Decision:
             return domain.publish_report(state, draft, now=now, months=self.improvement_months), []
@@ -241,8 +255,15 @@ class Surveys(c.Consumer):
 
     async def add_action(self, year: int, *, title: str, description: str, department: str | None) -> Doc:
         report = await self.store.reports.get(str(year))
-        action = domain.new_action(report, action_id=str(uuid.uuid4()), year=year, title=title,
-                                   description=description, department=department, now=self.clock())
+        action = domain.new_action(
+            report,
+            action_id=str(uuid.uuid4()),
+            year=year,
+            title=title,
+            description=description,
+            department=department,
+            now=self.clock(),
+        )
 
         def decide(state: Doc | None) -> Decision:
             return (None, []) if state is not None else (action, [])

@@ -11,8 +11,9 @@ from minwon.telemetry import zero
 INVITATIONS = Counter("minwon_survey_invitations_total", "Survey invitations sent")
 SKIPPED = Counter("minwon_survey_skipped_total", "Closed complaints not invited, per reason", ["reason"])
 RESPONSES = Counter("minwon_survey_responses_total", "Survey responses, per department", ["department"])
-LOW_SCORES = Counter("minwon_survey_low_scores_total", "Responses with a low overall score, per department",
-                     ["department"])
+LOW_SCORES = Counter(
+    "minwon_survey_low_scores_total", "Responses with a low overall score, per department", ["department"]
+)
 SCORE_MEAN = Gauge("minwon_survey_score_mean", "Mean overall score this year (1-5), per department", ["department"])
 ACTIONS_OVERDUE = Gauge("minwon_survey_actions_overdue", "Improvement actions past the charter's deadline")
 

@@ -18,8 +18,12 @@ from typing import Any
 from services.survey.domain import DIMENSIONS
 
 _CJK_FAMILIES = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum", "Malgun Gothic", "AppleGothic")
-_LABELS = {"speed": "신속성 speed", "kindness": "친절성 kindness", "result": "처리결과 result",
-           "overall": "종합 overall"}
+_LABELS = {
+    "speed": "신속성 speed",
+    "kindness": "친절성 kindness",
+    "result": "처리결과 result",
+    "overall": "종합 overall",
+}
 _COLOURS = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759")
 
 
@@ -58,7 +62,8 @@ def render_png(report: Mapping[str, Any]) -> bytes:
         f"응답 responses {total['responses']} / 안내 invited {total['invited']}"
         + (f" · 응답률 rate {rate:.1%}" if rate is not None else "")
         + (f" · 종합 overall {total['mean']['overall']:.2f}" if total["mean"]["overall"] is not None else ""),
-        fontproperties=font, fontsize=13,
+        fontproperties=font,
+        fontsize=13,
     )
 
     names = [g["key"] for g in departments]
@@ -74,8 +79,9 @@ def render_png(report: Mapping[str, Any]) -> bytes:
     top.legend(prop=font, ncols=4, loc="upper center", fontsize=9)
     top.grid(axis="y", alpha=0.3)
     if not names:
-        top.text(0.5, 0.5, "응답 없음 no responses", ha="center", va="center", transform=top.transAxes,
-                 fontproperties=font)
+        top.text(
+            0.5, 0.5, "응답 없음 no responses", ha="center", va="center", transform=top.transAxes, fontproperties=font
+        )
 
     labels = [g["key"] for g in months]
     bottom.bar(range(len(labels)), [g["responses"] for g in months], color="#bab0ac", label="응답 responses")
@@ -83,8 +89,9 @@ def render_png(report: Mapping[str, Any]) -> bytes:
     bottom.set_ylabel("응답 수 responses", fontproperties=font)
     bottom.set_title("월별 응답과 종합 점수 by month", fontproperties=font)
     line = bottom.twinx()
-    line.plot(range(len(labels)), [g["mean"]["overall"] for g in months], color=_COLOURS[3], marker="o",
-              label="종합 overall")
+    line.plot(
+        range(len(labels)), [g["mean"]["overall"] for g in months], color=_COLOURS[3], marker="o", label="종합 overall"
+    )
     line.set_ylim(0, 5.4)
     line.set_ylabel("종합 overall", fontproperties=font)
     fig.tight_layout()

@@ -33,8 +33,12 @@ class SurveyStore:
 
     async def setup(self) -> None:
         surveys = self.db.collection("surveys")
-        for fields in (("status", "invite_at"), ("invited_year",), ("responded_year",),
-                       ("followup_status", "department")):
+        for fields in (
+            ("status", "invite_at"),
+            ("invited_year",),
+            ("responded_year",),
+            ("followup_status", "department"),
+        ):
             await surveys.ensure_index(*fields)
         await self.db.collection("actions").ensure_index("year")
 
@@ -43,11 +47,19 @@ class SurveyStore:
         where = {"status": domain.SCHEDULED}
 
         async def scan() -> list[dict[str, Any]]:
-            return await self.surveys.coll.find({**where, "invite_at": {"$lte": now_iso}},
-                                                sort=[("invite_at", 1)], limit=limit)
+            return await self.surveys.coll.find(
+                {**where, "invite_at": {"$lte": now_iso}}, sort=[("invite_at", 1)], limit=limit
+            )
 
-        return await due_ids(self.invitations, self.surveys.coll, now=datetime.fromisoformat(now_iso), limit=limit,
-                             time_field="invite_at", where=where, scan=scan)
+        return await due_ids(
+            self.invitations,
+            self.surveys.coll,
+            now=datetime.fromisoformat(now_iso),
+            limit=limit,
+            time_field="invite_at",
+            where=where,
+            scan=scan,
+        )
 
     async def rows(self, year: int) -> list[dict[str, Any]]:
         """The statistics rows of surveys invited or answered in ``year`` (KST); no free text."""

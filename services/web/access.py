@@ -39,8 +39,9 @@ class Staff:
         if self.role not in ROLES:
             raise ValueError(f"staff {self.id}: unknown role {self.role!r}")
         if (self.role in DEPARTMENT_ROLES) != bool(self.department):
-            raise ValueError(f"staff {self.id}: a {self.role} {'needs' if self.role in DEPARTMENT_ROLES else 'has no'}"
-                             " department")
+            raise ValueError(
+                f"staff {self.id}: a {self.role} {'needs' if self.role in DEPARTMENT_ROLES else 'has no'} department"
+            )
 
 
 def scope(staff: Staff) -> str | None:

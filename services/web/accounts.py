@@ -47,8 +47,16 @@ class Accounts:
         """A new account, or a replaced one (a new password, role or department; enabled again)."""
         Staff(id=id, name=name, role=role, department=department or None)  # the same checks as sign-in
         current = await self.coll.get(id)
-        doc: Doc = {"_id": id, "id": id, "name": name, "role": role, "department": department or None,
-                    "password_hash": password_hash, "disabled": False, "updated_at": _now()}
+        doc: Doc = {
+            "_id": id,
+            "id": id,
+            "name": name,
+            "role": role,
+            "department": department or None,
+            "password_hash": password_hash,
+            "disabled": False,
+            "updated_at": _now(),
+        }
         if current is None:
             if await self.coll.create({**doc, "created_at": doc["updated_at"]}):
                 return doc
@@ -72,8 +80,17 @@ class Accounts:
             return 0
         records: list[dict[str, Any]] = json.loads(path.read_text("utf-8"))["staff"]
         for rec in records:
-            await self.coll.put({"_id": rec["id"], "id": rec["id"], "name": rec["name"], "role": rec["role"],
-                                 "department": rec.get("department") or None,
-                                 "password_hash": rec["password_hash"], "disabled": False, "sample": True,
-                                 "created_at": _now()})
+            await self.coll.put(
+                {
+                    "_id": rec["id"],
+                    "id": rec["id"],
+                    "name": rec["name"],
+                    "role": rec["role"],
+                    "department": rec.get("department") or None,
+                    "password_hash": rec["password_hash"],
+                    "disabled": False,
+                    "sample": True,
+                    "created_at": _now(),
+                }
+            )
         return len(records)

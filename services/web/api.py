@@ -49,8 +49,9 @@ trusts the header only from the peers in ``MINWON_TRUSTED_PROXIES``)."""
 
 
 class Api:
-    def __init__(self, client: httpx.AsyncClient, *, staff_token: str, actor: str | None = None,
-                 concurrency: int = 8) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, *, staff_token: str, actor: str | None = None, concurrency: int = 8
+    ) -> None:
         self.client = client
         self.staff_token = staff_token
         self.actor = actor
@@ -71,13 +72,22 @@ class Api:
         headers.update(extra or {})
         return headers
 
-    async def _send(self, method: str, path: str, *, staff: bool = False, params: dict[str, Any] | None = None,
-                    json: Any = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        staff: bool = False,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
         params = {k: v for k, v in (params or {}).items() if v is not None}
         async with self._limit:
             try:
-                response = await self.client.request(method, path, params=params, json=json,
-                                                      headers=self._headers(staff, headers))
+                response = await self.client.request(
+                    method, path, params=params, json=json, headers=self._headers(staff, headers)
+                )
             except httpx.HTTPError as exc:
                 raise ApiUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
         if response.status_code >= 500:
@@ -88,8 +98,12 @@ class Api:
             except ValueError:
                 body = {}
             body = body if isinstance(body, dict) else {}
-            raise ApiError(response.status_code, str(body.get("error", "error")),
-                           str(body.get("message", response.reason_phrase)), list(body.get("fields") or []))
+            raise ApiError(
+                response.status_code,
+                str(body.get("error", "error")),
+                str(body.get("message", response.reason_phrase)),
+                list(body.get("fields") or []),
+            )
         return response
 
     async def _json(self, method: str, path: str, **kw: Any) -> Any:
@@ -116,16 +130,34 @@ class Api:
     async def complaint_for_citizen(self, receipt_no: str, code: str) -> Doc:
         return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}", params={"code": code})
 
-    async def complaints(self, *, department: str | None, statuses: Iterable[str | None], limit: int,
-                         answer_state: str | None = None, overdue: bool = False) -> list[Doc]:
+    async def complaints(
+        self,
+        *,
+        department: str | None,
+        statuses: Iterable[str | None],
+        limit: int,
+        answer_state: str | None = None,
+        overdue: bool = False,
+    ) -> list[Doc]:
         """Every complaint of ``department`` in ``statuses`` (cursor pages), at most ``limit``."""
+
         async def one(status: str | None) -> list[Doc]:
             out: list[Doc] = []
             cursor = None
             while len(out) < limit:
-                page = await self._json("GET", "/api/v1/complaints/", staff=True, params={
-                    "department": department, "status": status, "cursor": cursor, "limit": 200,
-                    "answer_state": answer_state, "overdue": "true" if overdue else None})
+                page = await self._json(
+                    "GET",
+                    "/api/v1/complaints/",
+                    staff=True,
+                    params={
+                        "department": department,
+                        "status": status,
+                        "cursor": cursor,
+                        "limit": 200,
+                        "answer_state": answer_state,
+                        "overdue": "true" if overdue else None,
+                    },
+                )
                 out.extend(page["items"])
                 cursor = page.get("next_cursor")
                 if not cursor:
@@ -137,18 +169,25 @@ class Api:
 
     async def file_for_citizen(self, body: Doc, *, idempotency_key: str) -> Doc:
         """A complaint registered by an official (phone, visit, mail, fax, oral), who is recorded."""
-        return await self._json("POST", "/api/v1/complaints/", staff=True, json=body,
-                                headers={"Idempotency-Key": idempotency_key})
+        return await self._json(
+            "POST", "/api/v1/complaints/", staff=True, json=body, headers={"Idempotency-Key": idempotency_key}
+        )
 
     async def personal(self, receipt_no: str, purpose: str) -> Doc:
         """The complainant's personal data and the complaint's text: one audit entry per call."""
-        return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}/personal", staff=True,
-                                params={"purpose": purpose})
+        return await self._json(
+            "GET", f"/api/v1/complaints/{_seg(receipt_no)}/personal", staff=True, params={"purpose": purpose}
+        )
 
     async def confirm(self, receipt_no: str, *, code: str | None = None, idempotency_key: str) -> Doc:
         """An oral complaint confirmed: at the counter (staff session) or by the citizen with the check code."""
-        return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/confirm", staff=code is None,
-                                params={"code": code}, headers={"Idempotency-Key": idempotency_key})
+        return await self._json(
+            "POST",
+            f"/api/v1/complaints/{_seg(receipt_no)}/confirm",
+            staff=code is None,
+            params={"code": code},
+            headers={"Idempotency-Key": idempotency_key},
+        )
 
     async def answer(self, receipt_no: str) -> Doc:
         return await self._json("GET", f"/api/v1/complaints/{_seg(receipt_no)}/answer", staff=True)
@@ -158,22 +197,31 @@ class Api:
 
     async def answer_step(self, receipt_no: str, step: str, body: Doc | None = None) -> Doc:
         """``submit``, ``return`` (with a comment) or ``approve`` the answer."""
-        return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/answer/{step}", staff=True,
-                                json=body)
+        return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/answer/{step}", staff=True, json=body)
 
     async def render_answer(self, receipt_no: str, template_id: str) -> str:
-        return str((await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/answer/render", staff=True,
-                                     json={"template_id": template_id}))["text"])
+        return str(
+            (
+                await self._json(
+                    "POST",
+                    f"/api/v1/complaints/{_seg(receipt_no)}/answer/render",
+                    staff=True,
+                    json={"template_id": template_id},
+                )
+            )["text"]
+        )
 
     async def answer_templates(self, category: str | None = None) -> list[Doc]:
-        return (await self._json("GET", "/api/v1/complaints/answer-templates", staff=True,
-                                 params={"category": category}))["items"]
+        return (
+            await self._json("GET", "/api/v1/complaints/answer-templates", staff=True, params={"category": category})
+        )["items"]
 
     async def save_template(self, body: Doc, template_id: str | None = None) -> Doc:
         if template_id is None:
             return await self._json("POST", "/api/v1/complaints/answer-templates", staff=True, json=body)
-        return await self._json("PUT", f"/api/v1/complaints/answer-templates/{_seg(template_id)}", staff=True,
-                                json=body)
+        return await self._json(
+            "PUT", f"/api/v1/complaints/answer-templates/{_seg(template_id)}", staff=True, json=body
+        )
 
     async def delete_template(self, template_id: str) -> Doc:
         return await self._json("DELETE", f"/api/v1/complaints/answer-templates/{_seg(template_id)}", staff=True)
@@ -182,19 +230,29 @@ class Api:
         return await self._json("GET", "/api/v1/surveys/followups", staff=True, params={"status": status})
 
     async def resolve_followup(self, receipt_no: str, *, note: str) -> Doc:
-        return await self._json("POST", f"/api/v1/surveys/followups/{_seg(receipt_no)}/resolve", staff=True,
-                                json={"note": note})
+        return await self._json(
+            "POST", f"/api/v1/surveys/followups/{_seg(receipt_no)}/resolve", staff=True, json={"note": note}
+        )
 
     async def answer_policies(self) -> Doc:
         return await self._json("GET", "/api/v1/complaints/answer-policies", staff=True)
 
     async def set_answer_policy(self, department: str, *, approval_required: bool) -> Doc:
-        return await self._json("PUT", f"/api/v1/complaints/answer-policies/{_seg(department)}", staff=True,
-                                json={"approval_required": approval_required})
+        return await self._json(
+            "PUT",
+            f"/api/v1/complaints/answer-policies/{_seg(department)}",
+            staff=True,
+            json={"approval_required": approval_required},
+        )
 
     async def command(self, receipt_no: str, action: str, body: Doc | None, *, idempotency_key: str) -> Doc:
-        return await self._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/{action}", staff=True,
-                                json=body, headers={"Idempotency-Key": idempotency_key})
+        return await self._json(
+            "POST",
+            f"/api/v1/complaints/{_seg(receipt_no)}/{action}",
+            staff=True,
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
 
     # ---------------------------------------------------------------- routing
 
@@ -202,8 +260,13 @@ class Api:
         return await self._json("GET", f"/api/v1/routing/assignments/{_seg(receipt_no)}", staff=True)
 
     async def reassign(self, receipt_no: str, body: Doc, *, idempotency_key: str) -> Doc:
-        return await self._json("POST", f"/api/v1/routing/assignments/{_seg(receipt_no)}/reassign", staff=True,
-                                json=body, headers={"Idempotency-Key": idempotency_key})
+        return await self._json(
+            "POST",
+            f"/api/v1/routing/assignments/{_seg(receipt_no)}/reassign",
+            staff=True,
+            json=body,
+            headers={"Idempotency-Key": idempotency_key},
+        )
 
     async def rules(self) -> list[Doc]:
         return (await self._json("GET", "/api/v1/routing/rules/", staff=True))["items"]
@@ -213,8 +276,12 @@ class Api:
 
     async def set_department_hours(self, code: str, *, name: str, phone: str, hours: Doc | None) -> Doc:
         """Set a department's working hours (None: the statutory hours); its handlers are kept."""
-        return await self._json("PUT", f"/api/v1/routing/departments/{_seg(code)}", staff=True,
-                                json={"name": name, "phone": phone, "hours": hours})
+        return await self._json(
+            "PUT",
+            f"/api/v1/routing/departments/{_seg(code)}",
+            staff=True,
+            json={"name": name, "phone": phone, "hours": hours},
+        )
 
     async def preview_route(self, body: Doc) -> Doc:
         return await self._json("POST", "/api/v1/routing/preview", staff=True, json=body)
@@ -224,14 +291,24 @@ class Api:
     async def deadline(self, receipt_no: str) -> Doc:
         return await self._json("GET", f"/api/v1/deadlines/{_seg(receipt_no)}", staff=True)
 
-    async def deadlines(self, *, overdue: bool = False, department: str | None = None, status: str | None = None,
-                        limit: int = 500) -> list[Doc]:
+    async def deadlines(
+        self, *, overdue: bool = False, department: str | None = None, status: str | None = None, limit: int = 500
+    ) -> list[Doc]:
         out: list[Doc] = []
         cursor = None
         while len(out) < limit:
-            page = await self._json("GET", "/api/v1/deadlines/", staff=True, params={
-                "overdue": "true" if overdue else None, "department": department, "status": status,
-                "cursor": cursor, "limit": 200})
+            page = await self._json(
+                "GET",
+                "/api/v1/deadlines/",
+                staff=True,
+                params={
+                    "overdue": "true" if overdue else None,
+                    "department": department,
+                    "status": status,
+                    "cursor": cursor,
+                    "limit": 200,
+                },
+            )
             out.extend(page["items"])
             cursor = page.get("next_cursor")
             if not cursor:
@@ -249,14 +326,16 @@ class Api:
         return (await self._json("GET", "/api/v1/deadlines/calendar/holidays", staff=True))["items"]
 
     async def add_holiday(self, day: str, name: str) -> Doc:
-        return await self._json("POST", "/api/v1/deadlines/calendar/holidays", staff=True,
-                                json={"date": day, "name": name})
+        return await self._json(
+            "POST", "/api/v1/deadlines/calendar/holidays", staff=True, json={"date": day, "name": name}
+        )
 
     # ---------------------------------------------------------------- notification, compensation
 
     async def notifications(self, receipt_no: str) -> list[Doc]:
-        return (await self._json("GET", "/api/v1/notifications/", staff=True,
-                                 params={"receipt_no": receipt_no}))["items"]
+        return (await self._json("GET", "/api/v1/notifications/", staff=True, params={"receipt_no": receipt_no}))[
+            "items"
+        ]
 
     async def compensations(self, receipt_no: str) -> Doc:
         return await self._json("GET", "/api/v1/compensations/", staff=True, params={"receipt_no": receipt_no})

@@ -28,8 +28,13 @@ from services.web.settings import WebSettings
 log = logging.getLogger("minwon.web")
 
 
-def routes(settings: Settings, own: WebSettings | None = None, *,
-           transport: httpx.AsyncBaseTransport | None = None, accounts: Accounts | None = None) -> list[Any]:
+def routes(
+    settings: Settings,
+    own: WebSettings | None = None,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    accounts: Accounts | None = None,
+) -> list[Any]:
     """The portal, the console and their static files, as a Router list (no connection is opened here:
     the built-in accounts' store opens on the first page)."""
     web = Web(settings, own, transport=transport, accounts=accounts)
@@ -66,17 +71,30 @@ def routes(settings: Settings, own: WebSettings | None = None, *,
 
     pages = Router(
         path="/",
-        route_handlers=[*portal.build(web), *attachment_routes(web),
-                        *console.build(web), *canned.build(web), *staff_intake.build(web),
-                        *department_hours.build(web), *search.build(web), *statistics.build(web),
-                        *cooperation.build(web)],
+        route_handlers=[
+            *portal.build(web),
+            *attachment_routes(web),
+            *console.build(web),
+            *canned.build(web),
+            *staff_intake.build(web),
+            *department_hours.build(web),
+            *search.build(web),
+            *statistics.build(web),
+            *cooperation.build(web),
+        ],
         before_request=before_page,
-        exception_handlers={WebError: on_web_error, SignIn: on_sign_in, ApiUnavailable: on_unavailable,
-                            ApiError: on_api_error, Exception: on_unexpected},
+        exception_handlers={
+            WebError: on_web_error,
+            SignIn: on_sign_in,
+            ApiUnavailable: on_unavailable,
+            ApiError: on_api_error,
+            Exception: on_unexpected,
+        },
         include_in_schema=False,
     )
-    static = create_static_files_router(path="/static/web", directories=[HERE / "static"], name="web-static",
-                                        include_in_schema=False)
+    static = create_static_files_router(
+        path="/static/web", directories=[HERE / "static"], name="web-static", include_in_schema=False
+    )
     return [pages, static]
 
 
@@ -95,5 +113,10 @@ def create_app(settings: Settings, own: WebSettings | None = None) -> Litestar:
     async def metrics() -> Response[bytes]:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    return Litestar(route_handlers=[healthz, metrics, *routes(settings, own)], logging_config=None, debug=False,
-                    openapi_config=None, middleware=[telemetry.http_middleware(lambda _: "web")])
+    return Litestar(
+        route_handlers=[healthz, metrics, *routes(settings, own)],
+        logging_config=None,
+        debug=False,
+        openapi_config=None,
+        middleware=[telemetry.http_middleware(lambda _: "web")],
+    )

@@ -40,14 +40,16 @@ def uploads(form: dict[str, Any], name: str) -> list[UploadFile]:
     return [p for p in parts if isinstance(p, UploadFile) and p.filename]
 
 
-async def send(api: Api, receipt_no: str, files: list[UploadFile], *, code: str | None = None,
-               target: str = "complaint") -> dict[str, Any]:
+async def send(
+    api: Api, receipt_no: str, files: list[UploadFile], *, code: str | None = None, target: str = "complaint"
+) -> dict[str, Any]:
     """Upload ``files`` to intake (staff: the official's token; citizen: the check code)."""
     parts = [("file", (f.filename, await f.read(), f.content_type or "application/octet-stream")) for f in files]
     params = {"target": target, **({"code": code} if code else {})}
     try:
-        response = await api.client.post(_path(receipt_no, "/"), params=params, files=parts,
-                                         headers=api._headers(staff=code is None))
+        response = await api.client.post(
+            _path(receipt_no, "/"), params=params, files=parts, headers=api._headers(staff=code is None)
+        )
     except httpx.HTTPError as exc:
         raise ApiUnavailable(f"POST attachments: {type(exc).__name__}") from exc
     return _checked(response)
@@ -60,8 +62,12 @@ def _checked(response: httpx.Response) -> Any:
     if response.status_code < 400:
         return response.json() if "json" in response.headers.get("content-type", "") else response
     refusal = _body(response)
-    raise ApiError(response.status_code, str(refusal.get("error", "error")),
-                   str(refusal.get("message", response.reason_phrase)), list(refusal.get("fields") or []))
+    raise ApiError(
+        response.status_code,
+        str(refusal.get("error", "error")),
+        str(refusal.get("message", response.reason_phrase)),
+        list(refusal.get("fields") or []),
+    )
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
@@ -76,8 +82,9 @@ async def listing(api: Api, receipt_no: str, *, code: str | None = None) -> list
     """The files an official (or the citizen, with the code) may see: None when intake refuses (403:
     a confidential complaint's files are for the complaint office), empty when it cannot answer."""
     try:
-        response = await api.client.get(_path(receipt_no, "/"), params={"code": code} if code else None,
-                                        headers=api._headers(staff=code is None))
+        response = await api.client.get(
+            _path(receipt_no, "/"), params={"code": code} if code else None, headers=api._headers(staff=code is None)
+        )
         return list(_checked(response)["items"])
     except ApiError as error:
         return None if error.status == 403 else []
@@ -88,19 +95,25 @@ async def listing(api: Api, receipt_no: str, *, code: str | None = None) -> list
 async def fetch(api: Api, receipt_no: str, id: str, *, thumbnail: bool, code: str | None = None) -> Response[bytes]:
     """One file (or thumbnail) as intake serves it, its headers kept (type, name, no-store, sandbox)."""
     try:
-        response = await api.client.get(_path(receipt_no, f"/{quote(id, safe='')}{'/thumbnail' if thumbnail else ''}"),
-                                        params={"code": code} if code else None,
-                                        headers=api._headers(staff=code is None))
+        response = await api.client.get(
+            _path(receipt_no, f"/{quote(id, safe='')}{'/thumbnail' if thumbnail else ''}"),
+            params={"code": code} if code else None,
+            headers=api._headers(staff=code is None),
+        )
     except httpx.HTTPError as exc:
         raise ApiUnavailable(f"GET attachment: {type(exc).__name__}") from exc
     _checked(response)
     keep = ("content-disposition", "cache-control", "x-content-type-options", "content-security-policy")
-    return Response(response.content, media_type=response.headers.get("content-type", "application/octet-stream"),
-                    headers={k: response.headers[k] for k in keep if k in response.headers})
+    return Response(
+        response.content,
+        media_type=response.headers.get("content-type", "application/octet-stream"),
+        headers={k: response.headers[k] for k in keep if k in response.headers},
+    )
 
 
-async def attach_filed(api: Api, receipt: dict[str, Any], form: dict[str, Any], *, field: str = "attachments"
-                       ) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
+async def attach_filed(
+    api: Api, receipt: dict[str, Any], form: dict[str, Any], *, field: str = "attachments"
+) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
     """The form's files (field ``field``), sent one by one with the complaint's check code: those attached,
     and (name, error code) of those refused (the complaint is received either way)."""
     attached: list[dict[str, Any]] = []
@@ -145,8 +158,9 @@ def build(web: Web) -> list[Any]:
             return await fetch(api, receipt_no, attachment_id, thumbnail=False)
 
     @get("/console/complaints/{receipt_no:str}/attachments/{attachment_id:str}/thumbnail", include_in_schema=False)
-    async def console_thumbnail(request: Request[Any, Any, Any], receipt_no: str,
-                                attachment_id: str) -> Response[bytes]:
+    async def console_thumbnail(
+        request: Request[Any, Any, Any], receipt_no: str, attachment_id: str
+    ) -> Response[bytes]:
         _, staff = _staff(request)
         async with web.api(staff) as api:
             return await fetch(api, receipt_no, attachment_id, thumbnail=True)
@@ -160,8 +174,12 @@ def build(web: Web) -> list[Any]:
                 return None
             raise
 
-    @post("/console/complaints/{receipt_no:str}/attachments", include_in_schema=False, status_code=200,
-          request_max_body_size=MAX_FORM_BYTES)
+    @post(
+        "/console/complaints/{receipt_no:str}/attachments",
+        include_in_schema=False,
+        status_code=200,
+        request_max_body_size=MAX_FORM_BYTES,
+    )
     async def console_add(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
         page, staff = _staff(request)
         back = f"/console/complaints/{quote(receipt_no, safe='')}"
@@ -204,8 +222,15 @@ def build(web: Web) -> list[Any]:
             raise WebError(404, "error.not_found")
         async with web.api() as api:
             attached, refused = await attach_filed(api, receipt, form, field="file")
-        return web.render(page, "portal/attached.html.j2", status=200 if attached or not refused else 422,
-                          receipt=receipt, attached=attached, not_attached=refused, chosen=bool(attached or refused))
+        return web.render(
+            page,
+            "portal/attached.html.j2",
+            status=200 if attached or not refused else 422,
+            receipt=receipt,
+            attached=attached,
+            not_attached=refused,
+            chosen=bool(attached or refused),
+        )
 
     return [console_file, console_thumbnail, console_add, portal_file, portal_add]
 

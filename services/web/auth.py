@@ -38,8 +38,9 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def hash_password(password: str, *, salt: bytes | None = None, n: int = SCRYPT_N, r: int = SCRYPT_R,
-                  p: int = SCRYPT_P) -> str:
+def hash_password(
+    password: str, *, salt: bytes | None = None, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P
+) -> str:
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
@@ -50,8 +51,9 @@ def check_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        got = hashlib.scrypt(password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(_unb64(digest)))
+        got = hashlib.scrypt(
+            password.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=len(_unb64(digest))
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(got, _unb64(digest))
@@ -69,8 +71,9 @@ def _accounts(records: Iterable[Mapping[str, Any]]) -> dict[str, Account]:
     for rec in records:
         if rec.get("disabled"):
             continue
-        staff = Staff(id=str(rec["id"]), name=str(rec["name"]), role=str(rec["role"]),
-                      department=rec.get("department") or None)
+        staff = Staff(
+            id=str(rec["id"]), name=str(rec["name"]), role=str(rec["role"]), department=rec.get("department") or None
+        )
         if staff.id in accounts:
             raise ValueError(f"staff {staff.id} listed twice")
         accounts[staff.id] = Account(staff, str(rec["password_hash"]))
@@ -139,8 +142,11 @@ class Signer:
         return _b64(hmac.new(self._key, f"{purpose}|{text}".encode(), hashlib.sha256).digest())
 
     def session(self, staff_id: str, *, now: float, ttl: float) -> str:
-        body = _b64(json.dumps({"sub": staff_id, "exp": int(now + ttl), "n": secrets.token_hex(8)},
-                               separators=(",", ":")).encode())
+        body = _b64(
+            json.dumps(
+                {"sub": staff_id, "exp": int(now + ttl), "n": secrets.token_hex(8)}, separators=(",", ":")
+            ).encode()
+        )
         return f"{body}.{self._mac('session', body)}"
 
     def read_session(self, cookie: str | None, *, now: float) -> Session | None:

@@ -18,14 +18,29 @@ from services.web.pages import Page, Web, WebError
 def build(web: Web) -> list[Any]:
     """The canned answers' route handlers."""
 
-    async def _templates_page(page: Page, staff: Staff, *, status: int = 200, error: ApiError | None = None,
-                              done: str | None = None, category: str | None = None,
-                              values: dict[str, Any] | None = None) -> Response[str]:
+    async def _templates_page(
+        page: Page,
+        staff: Staff,
+        *,
+        status: int = 200,
+        error: ApiError | None = None,
+        done: str | None = None,
+        category: str | None = None,
+        values: dict[str, Any] | None = None,
+    ) -> Response[str]:
         async with web.api(staff) as api:
             items = await api.answer_templates(category or None)
         page.here = "/console/templates"
-        return web.render(page, "console/templates.html.j2", status=status, templates=items, error=error,
-                          done=done, category=category or "", values=values or {})
+        return web.render(
+            page,
+            "console/templates.html.j2",
+            status=status,
+            templates=items,
+            error=error,
+            done=done,
+            category=category or "",
+            values=values or {},
+        )
 
     @get("/console/templates", include_in_schema=False)
     async def templates(request: Request[Any, Any, Any]) -> Response[str]:
@@ -33,8 +48,12 @@ def build(web: Web) -> list[Any]:
         if not access.may_manage_templates(staff):
             raise WebError(403, "error.forbidden")
         done = request.query_params.get("done")
-        return await _templates_page(page, staff, category=request.query_params.get("category"),
-                                     done=done if done in ("added", "saved", "deleted") else None)
+        return await _templates_page(
+            page,
+            staff,
+            category=request.query_params.get("category"),
+            done=done if done in ("added", "saved", "deleted") else None,
+        )
 
     @post("/console/templates", include_in_schema=False, status_code=200)
     async def add_template(request: Request[Any, Any, Any]) -> Response[str]:
@@ -63,8 +82,13 @@ def build(web: Web) -> list[Any]:
             except ApiError as error:
                 if error.status not in (400, 404, 409, 422):
                     raise
-                return await _templates_page(page, staff, status=409 if error.status == 409 else 422,
-                                             error=error, values=values if template_id is None else None)
+                return await _templates_page(
+                    page,
+                    staff,
+                    status=409 if error.status == 409 else 422,
+                    error=error,
+                    values=values if template_id is None else None,
+                )
         return web.redirect(page, f"/console/templates?{urlencode({'done': done})}")
 
     return [templates, add_template, edit_template, delete_template]

@@ -49,8 +49,9 @@ def serve(port: int | None = None) -> None:
     settings, own = Settings(), WebSettings()
     telemetry.configure_logging(settings.log_level)
     telemetry.configure_tracing("minwon-web", settings.otlp_endpoint)
-    uvicorn.run(create_app(settings, own), host=settings.http_host, port=port or own.port, log_config=None,
-                access_log=False)
+    uvicorn.run(
+        create_app(settings, own), host=settings.http_host, port=port or own.port, log_config=None, access_log=False
+    )
 
 
 def _password(from_stdin: bool) -> str:
@@ -76,8 +77,13 @@ async def staff(args: argparse.Namespace) -> int:
                 print("a password needs at least 8 characters", file=sys.stderr)
                 return 2
             try:
-                doc = await accounts.add(id=args.id, name=args.name, role=args.role, department=args.department,
-                                         password_hash=hash_password(password))
+                doc = await accounts.add(
+                    id=args.id,
+                    name=args.name,
+                    role=args.role,
+                    department=args.department,
+                    password_hash=hash_password(password),
+                )
             except ValueError as exc:
                 print(exc, file=sys.stderr)
                 return 2
@@ -97,8 +103,11 @@ async def staff(args: argparse.Namespace) -> int:
         if args.action == "token":
             return await _token(accounts, Settings(), args.id, args.minutes)
         for doc in await accounts.list():
-            print(json.dumps({k: doc.get(k) for k in ("id", "name", "role", "department", "disabled")},
-                             ensure_ascii=False))
+            print(
+                json.dumps(
+                    {k: doc.get(k) for k in ("id", "name", "role", "department", "disabled")}, ensure_ascii=False
+                )
+            )
         return 0
     finally:
         await store.close()

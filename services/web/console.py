@@ -43,8 +43,16 @@ STAT_GROUPINGS = ("department", "channel", "kind", "month")
 ANSWER_STEPS = ("render", "save", "submit", "return", "approve")
 REASON_CODES = ("misrouted", "workload", "absence", "expertise", "other")
 """Why a complaint is reassigned (routing's codes)."""
-DONE = (*ACTIONS, "reassign", "voucher_approve", "voucher_reject", "answer_save", "answer_submit", "answer_return",
-        "answer_approve")
+DONE = (
+    *ACTIONS,
+    "reassign",
+    "voucher_approve",
+    "voucher_reject",
+    "answer_save",
+    "answer_submit",
+    "answer_return",
+    "answer_approve",
+)
 OUTCOMES = ("accepted", "partly_accepted", "rejected")
 PURPOSES = ("민원 처리", "사실 확인 전화", "현장 확인", "답변 작성", "이송 검토")
 """Why an official reads the complainant's data: intake writes it to the audit log with each read."""
@@ -77,19 +85,30 @@ def action_body(action: str, form: dict[str, Any]) -> dict[str, Any] | None:
     if action == "supplementation":
         return {"reason": _text(form, "reason"), "due": _local_instant(_text(form, "due"))}
     if action == "extend":
-        return {"reason": _text(form, "reason"), "period": _text(form, "period") or None,
-                "citizen_consent": _text(form, "citizen_consent") == "on"}
+        return {
+            "reason": _text(form, "reason"),
+            "period": _text(form, "period") or None,
+            "citizen_consent": _text(form, "citizen_consent") == "on",
+        }
     if action == "transfer":
         return {"agency": _text(form, "agency"), "reason": _text(form, "reason")}
-    return {"outcome": _text(form, "outcome"), "text": _text(form, "text") or None,
-            "reasons": _text(form, "reasons") or None, "remedy": _text(form, "remedy") or None}
+    return {
+        "outcome": _text(form, "outcome"),
+        "text": _text(form, "text") or None,
+        "reasons": _text(form, "reasons") or None,
+        "remedy": _text(form, "remedy") or None,
+    }
 
 
 def answer_body(form: dict[str, Any]) -> dict[str, Any]:
     """The answer as intake's ``PUT /answer`` takes it, from the answer panel."""
-    return {"outcome": _text(form, "outcome") or "accepted", "text": _text(form, "text"),
-            "reasons": _text(form, "reasons") or None, "remedy": _text(form, "remedy") or None,
-            "template_id": _text(form, "template_id") or None}
+    return {
+        "outcome": _text(form, "outcome") or "accepted",
+        "text": _text(form, "text"),
+        "reasons": _text(form, "reasons") or None,
+        "remedy": _text(form, "remedy") or None,
+        "template_id": _text(form, "template_id") or None,
+    }
 
 
 def _day(value: str | None) -> date | None:
@@ -128,8 +147,7 @@ async def _nothing() -> None:
     return None
 
 
-async def _personal(api: Api, staff: Staff, receipt_no: str, *, confidential: bool,
-                    purpose: str) -> dict[str, Any]:
+async def _personal(api: Api, staff: Staff, receipt_no: str, *, confidential: bool, purpose: str) -> dict[str, Any]:
     """The complainant's data for this view (intake audits the read), or why it is not shown."""
     if not access.may_read_personal(staff, confidential=confidential):
         return {"hidden": "confidential" if confidential else "role"}
@@ -210,8 +228,9 @@ def build(web: Web) -> list[Any]:
         if web.oidc is None or not state or not code or not secrets.compare_digest(cookie, state):
             raise WebError(400, "error.sign_in")
         try:
-            staff, next_path = await web.oidc.finish(state=state, code=code, issuer=request.query_params.get("iss"),
-                                                     now=time.time())
+            staff, next_path = await web.oidc.finish(
+                state=state, code=code, issuer=request.query_params.get("iss"), now=time.time()
+            )
         except SignInFailed as exc:
             log.warning("provider sign-in refused", extra={"reason": str(exc)})
             raise WebError(403, "error.sign_in") from exc
@@ -228,8 +247,14 @@ def build(web: Web) -> list[Any]:
         await web.refresh_directory(force=True)
         staff = web.directory.authenticate(_text(form, "staff_id"), str(form.get("password") or ""))
         if staff is None:
-            return web.render(page, "console/login.html.j2", status=401, failed=True,
-                              next=_safe_next(_text(form, "next")), staff_id=_text(form, "staff_id"))
+            return web.render(
+                page,
+                "console/login.html.j2",
+                status=401,
+                failed=True,
+                next=_safe_next(_text(form, "next")),
+                staff_id=_text(form, "staff_id"),
+            )
         return web.redirect(page, _safe_next(_text(form, "next")), cookies=[web.session_cookie(staff)])
 
     @post("/console/logout", include_in_schema=False, status_code=200)
@@ -261,9 +286,13 @@ def build(web: Web) -> list[Any]:
         due_by = _day(request.query_params.get("due_by"))
         async with web.api(staff) as api:
             items, names = await asyncio.gather(
-                api.complaints(department=department, statuses=(status,) if status else access.OPEN_STATUSES,
-                               limit=web.own.queue_limit),
-                _departments(api))
+                api.complaints(
+                    department=department,
+                    statuses=(status,) if status else access.OPEN_STATUSES,
+                    limit=web.own.queue_limit,
+                ),
+                _departments(api),
+            )
             if staff.role in access.DEPARTMENT_ROLES:  # defence in depth: never list another department's
                 items = [x for x in items if x.get("department") == staff.department]
             if mine:
@@ -273,16 +302,33 @@ def build(web: Web) -> list[Any]:
             rows = [x for x in rows if (x.get("clock") or {}).get("overdue") or x.get("overdue")]
         if due_by is not None:  # due on that day (Seoul) or before
             rows = [x for x in rows if (day := _due_day(x)) is not None and day <= due_by]
-        return web.render(page, "console/queue.html.j2", rows=rows, department=department, mine=mine,
-                          departments=names, status_filter=status, overdue=overdue, statuses=access.OPEN_STATUSES,
-                          due_by=due_by.isoformat() if due_by else "")
+        return web.render(
+            page,
+            "console/queue.html.j2",
+            rows=rows,
+            department=department,
+            mine=mine,
+            departments=names,
+            status_filter=status,
+            overdue=overdue,
+            statuses=access.OPEN_STATUSES,
+            due_by=due_by.isoformat() if due_by else "",
+        )
 
     # ------------------------------------------------------------ one complaint
 
-    async def _complaint_page(page: Page, staff: Staff, receipt_no: str, *, status: int = 200,
-                              error: ApiError | None = None, done: str | None = None, purpose: str | None = None,
-                              answer_form: dict[str, Any] | None = None,
-                              coop_done: str | None = None) -> Response[str]:
+    async def _complaint_page(
+        page: Page,
+        staff: Staff,
+        receipt_no: str,
+        *,
+        status: int = 200,
+        error: ApiError | None = None,
+        done: str | None = None,
+        purpose: str | None = None,
+        answer_form: dict[str, Any] | None = None,
+        coop_done: str | None = None,
+    ) -> Response[str]:
         purpose = _purpose(purpose)
         async with web.api(staff) as api:
             complaint = await api.optional(api.complaint(receipt_no))
@@ -295,25 +341,38 @@ def build(web: Web) -> list[Any]:
             # two typed groups (asyncio.gather types at most six results), still all at once
             (assignment, clock, notes, comp, survey), (names, personal, answer, templates) = await asyncio.gather(
                 asyncio.gather(
-                    api.optional(api.assignment(receipt_no)), api.optional(api.deadline(receipt_no)),
-                    api.optional(api.notifications(receipt_no)), api.optional(api.compensations(receipt_no)),
-                    api.optional(api.survey_for_staff(receipt_no))),
+                    api.optional(api.assignment(receipt_no)),
+                    api.optional(api.deadline(receipt_no)),
+                    api.optional(api.notifications(receipt_no)),
+                    api.optional(api.compensations(receipt_no)),
+                    api.optional(api.survey_for_staff(receipt_no)),
+                ),
                 asyncio.gather(
                     _departments(api),
                     _personal(api, staff, receipt_no, confidential=confidential, purpose=purpose),
                     _answer(api, receipt_no),
-                    _templates(api, complaint.get("category")) if drafting else _nothing()))
+                    _templates(api, complaint.get("category")) if drafting else _nothing(),
+                ),
+            )
             files = await attachments_of(api, receipt_no)
             asked = await cooperation.section(api, staff, complaint)
         if survey is not None and not access.may_read_survey_text(staff):
             survey = {k: v for k, v in survey.items() if k != "text"}
         if not access.may_read_notification_text(staff):
-            notes = [{k: v for k, v in n.items() if k not in ("text", "to", "deliveries", "attempt_log")}
-                     for n in notes or []]
+            notes = [
+                {k: v for k, v in n.items() if k not in ("text", "to", "deliveries", "attempt_log")}
+                for n in notes or []
+            ]
         if not access.may_see_complainant_ref(staff, confidential=confidential):
             complaint = {k: v for k, v in complaint.items() if k != "complainant_ref"}
-        steps = timeline.merge(complaint=complaint, assignment=assignment, clock=clock, notifications=notes or [],
-                               compensation=comp, survey=survey)
+        steps = timeline.merge(
+            complaint=complaint,
+            assignment=assignment,
+            clock=clock,
+            notifications=notes or [],
+            compensation=comp,
+            survey=survey,
+        )
         actions = OFFERED.get(complaint.get("status") or "", ()) if access.may_act(staff, complaint) else ()
         reassign_to: list[dict[str, Any]] = []
         if access.may_reassign(staff, complaint):
@@ -327,23 +386,53 @@ def build(web: Web) -> list[Any]:
         may_review = access.may_review_answer(staff, complaint) and state == "submitted"
         form = answer_form or {k: current.get(k) for k in ("outcome", "text", "reasons", "remedy", "template_id")}
         page.here = f"/console/complaints/{quote(receipt_no, safe='')}"
-        return web.render(page, "console/complaint.html.j2", status=status, complaint=complaint,
-                          assignment=assignment, clock=clock, notifications=notes or [], compensation=comp,
-                          survey=survey, steps=steps, actions=actions, error=error, done=done, departments=names,
-                          personal=personal, purpose=purpose, purposes=PURPOSES, answer=answer, current=current,
-                          may_edit=may_edit, may_review=may_review, templates=templates or [], form=form,
-                          outcomes=OUTCOMES, agencies=web.portal.get("agencies") or [], reassign_to=reassign_to,
-                          attachments=files,
-                          reason_codes=REASON_CODES, may_decide_vouchers=access.may_review_answer(staff, complaint),
-                          cooperation=asked, coop_done=coop_done if coop_done in cooperation.DONE else None)
+        return web.render(
+            page,
+            "console/complaint.html.j2",
+            status=status,
+            complaint=complaint,
+            assignment=assignment,
+            clock=clock,
+            notifications=notes or [],
+            compensation=comp,
+            survey=survey,
+            steps=steps,
+            actions=actions,
+            error=error,
+            done=done,
+            departments=names,
+            personal=personal,
+            purpose=purpose,
+            purposes=PURPOSES,
+            answer=answer,
+            current=current,
+            may_edit=may_edit,
+            may_review=may_review,
+            templates=templates or [],
+            form=form,
+            outcomes=OUTCOMES,
+            agencies=web.portal.get("agencies") or [],
+            reassign_to=reassign_to,
+            attachments=files,
+            reason_codes=REASON_CODES,
+            may_decide_vouchers=access.may_review_answer(staff, complaint),
+            cooperation=asked,
+            coop_done=coop_done if coop_done in cooperation.DONE else None,
+        )
 
     @get("/console/complaints/{receipt_no:str}", include_in_schema=False)
     async def complaint_page(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
         page, staff = web.staff_page(request)
         done = request.query_params.get("done")
         try:
-            return await _complaint_page(page, staff, receipt_no, done=done if done in DONE else None,
-                                         purpose=request.query_params.get("purpose"), coop_done=done)
+            return await _complaint_page(
+                page,
+                staff,
+                receipt_no,
+                done=done if done in DONE else None,
+                purpose=request.query_params.get("purpose"),
+                coop_done=done,
+            )
         except (ApiError, WebError) as refused:  # another department's: its request's page, if it asked mine
             if refused.status != 403 or staff.role not in access.DEPARTMENT_ROLES:
                 raise
@@ -371,8 +460,12 @@ def build(web: Web) -> list[Any]:
             if not access.may_act(staff, complaint):
                 raise WebError(403, "error.forbidden")
             try:
-                await api.command(receipt_no, action, action_body(action, form),
-                                  idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}")
+                await api.command(
+                    receipt_no,
+                    action,
+                    action_body(action, form),
+                    idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}",
+                )
             except ApiError as error:
                 if error.status not in (409, 422):
                     raise
@@ -389,22 +482,32 @@ def build(web: Web) -> list[Any]:
                 raise WebError(403, "error.forbidden")
             target = _text(form, "target")  # "<department>" or "<department>|<handler id>"
             department, _, handler = target.partition("|")
-            body = {"department": department or None, "handler": handler or None, "reason": _text(form, "reason"),
-                    "reason_code": _text(form, "reason_code") or None}
+            body = {
+                "department": department or None,
+                "handler": handler or None,
+                "reason": _text(form, "reason"),
+                "reason_code": _text(form, "reason_code") or None,
+            }
             try:
-                await api.reassign(receipt_no, body,
-                                   idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}")
+                await api.reassign(
+                    receipt_no, body, idempotency_key=f"web:{staff.id}:{_text(form, 'key') or uuid.uuid4()}"
+                )
             except ApiError as error:
                 if error.status not in (400, 409, 422):
                     raise
-                return await _complaint_page(page, staff, receipt_no, status=409 if error.status == 409 else 422,
-                                             error=error)
+                return await _complaint_page(
+                    page, staff, receipt_no, status=409 if error.status == 409 else 422, error=error
+                )
         return web.redirect(page, _back(receipt_no, "reassign"))
 
-    @post("/console/complaints/{receipt_no:str}/vouchers/{entry_id:str}/{decision:str}", include_in_schema=False,
-          status_code=200)
-    async def decide_voucher(request: Request[Any, Any, Any], receipt_no: str, entry_id: str,
-                             decision: str) -> Response[str]:
+    @post(
+        "/console/complaints/{receipt_no:str}/vouchers/{entry_id:str}/{decision:str}",
+        include_in_schema=False,
+        status_code=200,
+    )
+    async def decide_voucher(
+        request: Request[Any, Any, Any], receipt_no: str, entry_id: str, decision: str
+    ) -> Response[str]:
         page, staff = web.staff_page(request)
         if decision not in ("approve", "reject"):
             raise WebError(404, "error.not_found")
@@ -422,8 +525,9 @@ def build(web: Web) -> list[Any]:
             except ApiError as error:
                 if error.status not in (400, 409, 422):
                     raise
-                return await _complaint_page(page, staff, receipt_no, status=409 if error.status == 409 else 422,
-                                             error=error)
+                return await _complaint_page(
+                    page, staff, receipt_no, status=409 if error.status == 409 else 422, error=error
+                )
         return web.redirect(page, _back(receipt_no, f"voucher_{decision}"))
 
     # ------------------------------------------------------------ the answer and its approval (결재)
@@ -438,15 +542,17 @@ def build(web: Web) -> list[Any]:
         async with web.api(staff) as api:
             complaint = await _open_for(api, staff, receipt_no)
             reviewing = step in ("return", "approve")
-            allowed = (access.may_review_answer(staff, complaint) if reviewing
-                       else access.may_draft_answer(staff, complaint))
+            allowed = (
+                access.may_review_answer(staff, complaint) if reviewing else access.may_draft_answer(staff, complaint)
+            )
             if not allowed:
                 raise WebError(403, "error.forbidden")
             try:
                 if step == "render":  # fill the chosen canned answer in; nothing is saved yet
                     text = await api.render_answer(receipt_no, _text(form, "template_id"))
-                    return await _complaint_page(page, staff, receipt_no, answer_form={**body, "text": text},
-                                                 purpose=_text(form, "purpose"))
+                    return await _complaint_page(
+                        page, staff, receipt_no, answer_form={**body, "text": text}, purpose=_text(form, "purpose")
+                    )
                 if step in ("save", "submit"):
                     await api.save_answer(receipt_no, body)
                 if step == "submit":
@@ -458,8 +564,14 @@ def build(web: Web) -> list[Any]:
             except ApiError as error:
                 if error.status not in (400, 404, 409, 422):
                     raise
-                return await _complaint_page(page, staff, receipt_no, status=409 if error.status == 409 else 422,
-                                             error=error, answer_form=None if reviewing else body)
+                return await _complaint_page(
+                    page,
+                    staff,
+                    receipt_no,
+                    status=409 if error.status == 409 else 422,
+                    error=error,
+                    answer_form=None if reviewing else body,
+                )
         return web.redirect(page, _back(receipt_no, f"answer_{step}"))
 
     @get("/console/approvals", include_in_schema=False)
@@ -470,16 +582,25 @@ def build(web: Web) -> list[Any]:
         department = access.department_filter(staff, request.query_params.get("department"))
         async with web.api(staff) as api:
             items, names = await asyncio.gather(
-                api.complaints(department=department, statuses=(None,), answer_state="submitted",
-                               limit=web.own.queue_limit),
-                _departments(api))
+                api.complaints(
+                    department=department, statuses=(None,), answer_state="submitted", limit=web.own.queue_limit
+                ),
+                _departments(api),
+            )
             items = [x for x in items if x.get("answer_state") == "submitted"]
             if staff.role in access.DEPARTMENT_ROLES:
                 items = [x for x in items if x.get("department") == staff.department]
             rows = sorted(await _with_clocks(api, items), key=_due_key)
             policies = await api.answer_policies() if access.may_set_answer_policy(staff) else None
-        return web.render(page, "console/approvals.html.j2", rows=rows, department=department, departments=names,
-                          policies=policies, done=request.query_params.get("done") == "policy")
+        return web.render(
+            page,
+            "console/approvals.html.j2",
+            rows=rows,
+            department=department,
+            departments=names,
+            policies=policies,
+            done=request.query_params.get("done") == "policy",
+        )
 
     @post("/console/approvals/policy/{department:str}", include_in_schema=False, status_code=200)
     async def set_policy(request: Request[Any, Any, Any], department: str) -> Response[str]:
@@ -500,8 +621,13 @@ def build(web: Web) -> list[Any]:
             raise WebError(403, "error.forbidden")
         async with web.api(staff) as api:
             found, names = await asyncio.gather(api.followups(), _departments(api))
-        return web.render(page, "console/followups.html.j2", rows=found["items"], departments=names,
-                          done=request.query_params.get("done") == "1")
+        return web.render(
+            page,
+            "console/followups.html.j2",
+            rows=found["items"],
+            departments=names,
+            done=request.query_params.get("done") == "1",
+        )
 
     @post("/console/followups/{receipt_no:str}/resolve", include_in_schema=False, status_code=200)
     async def resolve_followup(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
@@ -525,7 +651,8 @@ def build(web: Web) -> list[Any]:
             overdue, running, names = await asyncio.gather(
                 api.deadlines(overdue=True, department=department, limit=web.own.queue_limit),
                 api.deadlines(status="open", department=department, limit=web.own.queue_limit),
-                _departments(api))
+                _departments(api),
+            )
             late = {x["receipt_no"] for x in overdue}
             overdue_rows = await _with_clocks(api, overdue)
             others = await _with_clocks(api, [x for x in running if x["receipt_no"] not in late])
@@ -533,19 +660,39 @@ def build(web: Web) -> list[Any]:
             overdue_rows = [x for x in overdue_rows if x.get("department") == staff.department]
             others = [x for x in others if x.get("department") == staff.department]
         warned = sorted((x for x in others if x["warned"]), key=_due_key)
-        return web.render(page, "console/board.html.j2", overdue=sorted(overdue_rows, key=_due_key), warned=warned,
-                          department=department, departments=names)
+        return web.render(
+            page,
+            "console/board.html.j2",
+            overdue=sorted(overdue_rows, key=_due_key),
+            warned=warned,
+            department=department,
+            departments=names,
+        )
 
     # ------------------------------------------------------------ routing rules
 
-    async def _rules_page(page: Page, staff: Staff, *, preview: dict[str, Any] | None = None,
-                          asked: dict[str, Any] | None = None, error: ApiError | None = None,
-                          status: int = 200) -> Response[str]:
+    async def _rules_page(
+        page: Page,
+        staff: Staff,
+        *,
+        preview: dict[str, Any] | None = None,
+        asked: dict[str, Any] | None = None,
+        error: ApiError | None = None,
+        status: int = 200,
+    ) -> Response[str]:
         async with web.api(staff) as api:
             rules, names = await asyncio.gather(api.rules(), _departments(api))
         page.here = "/console/rules"
-        return web.render(page, "console/rules.html.j2", status=status, rules=rules, preview=preview,
-                          asked=asked or {}, error=error, departments=names)
+        return web.render(
+            page,
+            "console/rules.html.j2",
+            status=status,
+            rules=rules,
+            preview=preview,
+            asked=asked or {},
+            error=error,
+            departments=names,
+        )
 
     @get("/console/rules", include_in_schema=False)
     async def rules(request: Request[Any, Any, Any]) -> Response[str]:
@@ -556,8 +703,9 @@ def build(web: Web) -> list[Any]:
     async def preview(request: Request[Any, Any, Any]) -> Response[str]:
         page, staff = web.staff_page(request)
         form = await web.form(page)
-        asked = {k: _text(form, k) for k in ("kind", "category", "district", "channel", "title", "body",
-                                             "statutory_type")}
+        asked = {
+            k: _text(form, k) for k in ("kind", "category", "district", "channel", "title", "body", "statutory_type")
+        }
         body = {**asked, "statutory_type": asked["statutory_type"] or None, "channel": asked["channel"] or "online"}
         async with web.api(staff) as api:
             try:
@@ -570,8 +718,9 @@ def build(web: Web) -> list[Any]:
 
     # ------------------------------------------------------------ holidays
 
-    async def _holidays_page(page: Page, staff: Staff, *, error: ApiError | None = None, added: str | None = None,
-                             status: int = 200) -> Response[str]:
+    async def _holidays_page(
+        page: Page, staff: Staff, *, error: ApiError | None = None, added: str | None = None, status: int = 200
+    ) -> Response[str]:
         async with web.api(staff) as api:
             items = await api.holidays()
         page.here = "/console/holidays"
@@ -612,8 +761,9 @@ def build(web: Web) -> list[Any]:
         by = by if by in STAT_GROUPINGS else "department"
         async with web.api(staff) as api:
             result, names = await asyncio.gather(api.survey_stats(year=year, by=by), _departments(api))
-        return web.render(page, "console/stats.html.j2", stats=result, year=year, by=by, groupings=STAT_GROUPINGS,
-                          departments=names)
+        return web.render(
+            page, "console/stats.html.j2", stats=result, year=year, by=by, groupings=STAT_GROUPINGS, departments=names
+        )
 
     @get("/console/stats/report/{year:int}", include_in_schema=False)
     async def report_chart(request: Request[Any, Any, Any], year: int) -> Response[bytes]:
@@ -623,12 +773,34 @@ def build(web: Web) -> list[Any]:
             raise WebError(404, "error.not_found")
         async with web.api(staff) as api:
             svg = await api.survey_report_svg(year)
-        return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store",
-                                                                  "X-Content-Type-Options": "nosniff"})
+        return Response(
+            svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+        )
 
-    return [home, login_form, login_callback, login, logout, queue, complaint_page, act, reassign, decide_voucher,
-            answer_step, approvals, set_policy, board, rules, preview, holidays, add_holiday, stats, report_chart,
-            followups, resolve_followup]
+    return [
+        home,
+        login_form,
+        login_callback,
+        login,
+        logout,
+        queue,
+        complaint_page,
+        act,
+        reassign,
+        decide_voucher,
+        answer_step,
+        approvals,
+        set_policy,
+        board,
+        rules,
+        preview,
+        holidays,
+        add_holiday,
+        stats,
+        report_chart,
+        followups,
+        resolve_followup,
+    ]
 
 
 __all__ = ["build", "SignIn", "action_body", "answer_body"]

@@ -58,8 +58,7 @@ async def section(api: Api, staff: Staff, complaint: dict[str, Any]) -> dict[str
     """The complaint page's cooperation section: the requests (questions and replies) and the
     departments one may ask; None when intake shows none to this official."""
     try:
-        found = await api._json("GET", f"/api/v1/complaints/{_seg(complaint['receipt_no'])}/cooperation",
-                                 staff=True)
+        found = await api._json("GET", f"/api/v1/complaints/{_seg(complaint['receipt_no'])}/cooperation", staff=True)
     except ApiError as error:
         if error.status in (403, 404, 405):
             return None
@@ -71,8 +70,12 @@ async def section(api: Api, staff: Staff, complaint: dict[str, Any]) -> dict[str
             departments = [d for d in await api.departments() if d.get("code") != complaint.get("department")]
         except ApiError:
             departments = []
-    return {"items": found.get("items", []), "may_ask": asking, "departments": departments,
-            "default_days": DEFAULT_DAYS}
+    return {
+        "items": found.get("items", []),
+        "may_ask": asking,
+        "departments": departments,
+        "default_days": DEFAULT_DAYS,
+    }
 
 
 async def _names(api: Api) -> dict[str, str]:
@@ -103,15 +106,26 @@ def build(web: Web) -> list[Any]:
         async with web.api(staff) as api:
             names = await _names(api)
             if department:
-                found = await api._json("GET", "/api/v1/complaints/cooperation-requests", staff=True,
-                                        params={"department": department, "state": state})
+                found = await api._json(
+                    "GET",
+                    "/api/v1/complaints/cooperation-requests",
+                    staff=True,
+                    params={"department": department, "state": state},
+                )
                 rows = found.get("items", [])
         now = datetime.now().astimezone()
         rows = [{**r, "late": overdue(r, now)} for r in rows]
         rows.sort(key=lambda r: (r.get("due_at") is None, r.get("due_at") or "", r["requested_at"]))
         page.here = "/console/cooperation"
-        return web.render(page, "console/cooperation.html.j2", rows=rows, state=state, states=STATES,
-                          department=department, departments=names)
+        return web.render(
+            page,
+            "console/cooperation.html.j2",
+            rows=rows,
+            state=state,
+            states=STATES,
+            department=department,
+            departments=names,
+        )
 
     @get("/console/cooperation/{receipt_no:str}", include_in_schema=False)
     async def asked(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
@@ -138,28 +152,44 @@ def build(web: Web) -> list[Any]:
             text: dict[str, Any] | None = None
             if complaint is not None:
                 try:
-                    text = await api._json("GET", f"{path}/text", staff=True,
-                                           params={"purpose": "협조 요청 검토"})
+                    text = await api._json("GET", f"{path}/text", staff=True, params={"purpose": "협조 요청 검토"})
                 except ApiError as error:
                     if error.status not in (403, 404):
                         raise
         done = request.query_params.get("done")
-        mine = [r for r in requests.get("items", []) if r.get("department") == staff.department
-                or staff.role == access.COMPLAINT_OFFICE]
+        mine = [
+            r
+            for r in requests.get("items", [])
+            if r.get("department") == staff.department or staff.role == access.COMPLAINT_OFFICE
+        ]
         page.here = f"/console/cooperation/{quote(receipt_no, safe='')}"
-        return web.render(page, "console/cooperation_complaint.html.j2", receipt_no=receipt_no, complaint=complaint,
-                          text=text, requests=mine, done=done if done in DONE else None, departments=names)
+        return web.render(
+            page,
+            "console/cooperation_complaint.html.j2",
+            receipt_no=receipt_no,
+            complaint=complaint,
+            text=text,
+            requests=mine,
+            done=done if done in DONE else None,
+            departments=names,
+        )
 
-    async def _post(request: Request[Any, Any, Any], receipt_no: str, path: str, body: Any, done: str, *,
-                    lead: bool) -> Response[str]:
+    async def _post(
+        request: Request[Any, Any, Any], receipt_no: str, path: str, body: Any, done: str, *, lead: bool
+    ) -> Response[str]:
         page, staff = web.staff_page(request)
         form = await web.form(page)
         if not access.may_work_complaints(staff):
             raise WebError(403, "error.forbidden")
         async with web.api(staff) as api:  # intake checks the department and the request's state
             try:
-                await api._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/cooperation{path}", staff=True,
-                                json=body(form), headers={"Idempotency-Key": f"web:{staff.id}:{uuid.uuid4()}"})
+                await api._json(
+                    "POST",
+                    f"/api/v1/complaints/{_seg(receipt_no)}/cooperation{path}",
+                    staff=True,
+                    json=body(form),
+                    headers={"Idempotency-Key": f"web:{staff.id}:{uuid.uuid4()}"},
+                )
             except ApiError as failed:
                 if failed.status not in (400, 403, 404, 409, 422):
                     raise
@@ -168,17 +198,31 @@ def build(web: Web) -> list[Any]:
 
     @post("/console/cooperation/{receipt_no:str}/ask", include_in_schema=False, status_code=200)
     async def ask(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
-        return await _post(request, receipt_no, "", lambda f: {
-            "department": _text(f, "department"), "working_days": _days(_text(f, "working_days")),
-            "question": _text(f, "question")}, "asked", lead=True)
+        return await _post(
+            request,
+            receipt_no,
+            "",
+            lambda f: {
+                "department": _text(f, "department"),
+                "working_days": _days(_text(f, "working_days")),
+                "question": _text(f, "question"),
+            },
+            "asked",
+            lead=True,
+        )
 
     @post("/console/cooperation/{receipt_no:str}/{request_id:str}/reply", include_in_schema=False, status_code=200)
     async def reply(request: Request[Any, Any, Any], receipt_no: str, request_id: str) -> Response[str]:
-        return await _post(request, receipt_no, f"/{_seg(request_id)}/reply", lambda f: {"text": _text(f, "text")},
-                           "replied", lead=False)
+        return await _post(
+            request,
+            receipt_no,
+            f"/{_seg(request_id)}/reply",
+            lambda f: {"text": _text(f, "text")},
+            "replied",
+            lead=False,
+        )
 
-    @post("/console/cooperation/{receipt_no:str}/{request_id:str}/cancel", include_in_schema=False,
-          status_code=200)
+    @post("/console/cooperation/{receipt_no:str}/{request_id:str}/cancel", include_in_schema=False, status_code=200)
     async def cancel(request: Request[Any, Any, Any], receipt_no: str, request_id: str) -> Response[str]:
         return await _post(request, receipt_no, f"/{_seg(request_id)}/cancel", lambda f: {}, "cancelled", lead=True)
 

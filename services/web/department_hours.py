@@ -34,20 +34,39 @@ def hours_from_form(form: dict[str, Any]) -> dict[str, Any] | None:
         return None
     days = form.get("days") or []
     periods = [p.strip() for p in _text(form, "periods").replace(";", ",").split(",") if p.strip()]
-    return {"days": days if isinstance(days, list) else [days], "periods": periods,
-            "open_on_holidays": _text(form, "open_on_holidays") == "on"}
+    return {
+        "days": days if isinstance(days, list) else [days],
+        "periods": periods,
+        "open_on_holidays": _text(form, "open_on_holidays") == "on",
+    }
 
 
 def build(web: Web) -> list[Any]:
     """The department-hours route handlers."""
 
-    async def _page(page: Page, staff: Staff, *, status: int = 200, error: ApiError | None = None,
-                    saved: str | None = None, failed: str | None = None) -> Response[str]:
+    async def _page(
+        page: Page,
+        staff: Staff,
+        *,
+        status: int = 200,
+        error: ApiError | None = None,
+        saved: str | None = None,
+        failed: str | None = None,
+    ) -> Response[str]:
         async with web.api(staff) as api:
             items = await api.departments()
         page.here = "/console/departments"
-        return web.render(page, "console/department_hours.html.j2", status=status, items=items, error=error,
-                          saved=saved, failed=failed, days=DAYS, may_set=may_set_hours(staff))
+        return web.render(
+            page,
+            "console/department_hours.html.j2",
+            status=status,
+            items=items,
+            error=error,
+            saved=saved,
+            failed=failed,
+            days=DAYS,
+            may_set=may_set_hours(staff),
+        )
 
     @get("/console/departments", include_in_schema=False)
     async def departments(request: Request[Any, Any, Any]) -> Response[str]:
@@ -67,8 +86,9 @@ def build(web: Web) -> list[Any]:
             if current is None:
                 raise WebError(404, "error.not_found")
             try:
-                await api.set_department_hours(code, name=current["name"], phone=current.get("phone") or "",
-                                               hours=hours_from_form(form))
+                await api.set_department_hours(
+                    code, name=current["name"], phone=current.get("phone") or "", hours=hours_from_form(form)
+                )
             except ApiError as error:
                 if error.status not in (400, 422):
                     raise

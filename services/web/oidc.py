@@ -72,8 +72,7 @@ def console_staff(who: auth.Principal, session_id: str) -> ProviderStaff:
             department = who.department if role in access.DEPARTMENT_ROLES else None
             if role in access.DEPARTMENT_ROLES and not department:
                 raise SignInFailed(f"{who.id}: a {role} without a department")
-            return ProviderStaff(id=who.id, name=who.name, role=role, department=department,
-                                 session_id=session_id)
+            return ProviderStaff(id=who.id, name=who.name, role=role, department=department, session_id=session_id)
     raise SignInFailed(f"{who.id}: no role with a console view ({', '.join(sorted(who.roles)) or 'none'})")
 
 
@@ -115,8 +114,13 @@ class OidcLogin:
         with warnings.catch_warnings():  # Authlib prefers the httpx2 fork; httpx is what minwon uses
             warnings.filterwarnings("ignore", message="The httpx module is deprecated")
             from authlib.integrations.httpx_client import AsyncOAuth2Client
-        return AsyncOAuth2Client(client_id=self.client_id, token_endpoint_auth_method="none",
-                                 code_challenge_method="S256", scope="openid", timeout=self.timeout)
+        return AsyncOAuth2Client(
+            client_id=self.client_id,
+            token_endpoint_auth_method="none",
+            code_challenge_method="S256",
+            scope="openid",
+            timeout=self.timeout,
+        )
 
     async def discovery(self) -> dict[str, Any]:
         if self._discovery is None:
@@ -135,8 +139,9 @@ class OidcLogin:
         state, nonce, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(64)
         endpoint = (await self.discovery())["authorization_endpoint"]
         async with self._client() as client:
-            url, _ = client.create_authorization_url(endpoint, state=state, code_verifier=verifier, nonce=nonce,
-                                                     redirect_uri=redirect_uri)
+            url, _ = client.create_authorization_url(
+                endpoint, state=state, code_verifier=verifier, nonce=nonce, redirect_uri=redirect_uri
+            )
         self.pending[state] = Pending(verifier, nonce, next_path, redirect_uri, now)
         return url, state
 
@@ -150,8 +155,13 @@ class OidcLogin:
         endpoint = (await self.discovery())["token_endpoint"]
         async with self._client() as client:
             try:
-                token = await client.fetch_token(endpoint, grant_type="authorization_code", code=code,
-                                                 code_verifier=pending.verifier, redirect_uri=pending.redirect_uri)
+                token = await client.fetch_token(
+                    endpoint,
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=pending.verifier,
+                    redirect_uri=pending.redirect_uri,
+                )
             except Exception as exc:  # Authlib raises its OAuthError, httpx its own
                 raise SignInFailed(f"the code exchange failed: {type(exc).__name__}") from exc
         await self._check_id_token(token.get("id_token"), pending.nonce)

@@ -39,7 +39,7 @@ LANG_COOKIE = "minwon_lang"
 OIDC_STATE_COOKIE = "minwon_oidc_state"
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                               "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
+    "font-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'self'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
@@ -132,8 +132,14 @@ class Page:
 class Web:
     """Built once by :func:`services.web.app.routes`; no connection is opened until a page asks."""
 
-    def __init__(self, settings: Settings, own: WebSettings | None = None, *,
-                 transport: httpx.AsyncBaseTransport | None = None, accounts: Accounts | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        own: WebSettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        accounts: Accounts | None = None,
+    ) -> None:
         self.settings = settings
         self.own = own or WebSettings()
         self.base_url = api_base(settings, self.own)
@@ -143,8 +149,9 @@ class Web:
         self._accounts = accounts
         self._directory_read = float("-inf")
         self._accounts_lock = asyncio.Lock()
-        self.oidc = (OidcLogin(settings.oidc_issuer, self.own.oidc_client_id, self.verifier)
-                     if settings.oidc_issuer else None)
+        self.oidc = (
+            OidcLogin(settings.oidc_issuer, self.own.oidc_client_id, self.verifier) if settings.oidc_issuer else None
+        )
         """Sign-in with the city's provider (``MINWON_OIDC_ISSUER``), instead of the built-in accounts."""
         self.signer = Signer(self.own.session_secret)
         self.portal = json.loads(self.own.portal_file.read_text("utf-8"))
@@ -192,14 +199,24 @@ class Web:
         form = await page.request.form()
         data = {k: form.getall(k) if len(form.getall(k)) > 1 else form.get(k) for k in form.keys()}
         token = data.get("csrf")  # one text field; twice posted or a file is no token
-        if not self.signer.check_csrf(token if isinstance(token, str) else None,
-                                      page.request.cookies.get(CSRF_COOKIE), page.staff.id if page.staff else ""):
+        if not self.signer.check_csrf(
+            token if isinstance(token, str) else None,
+            page.request.cookies.get(CSRF_COOKIE),
+            page.staff.id if page.staff else "",
+        ):
             raise WebError(403, "error.csrf")
         return data
 
     def _cookie(self, key: str, value: str, *, max_age: int | None = None) -> Cookie:
-        return Cookie(key=key, value=value, path="/", httponly=True, samesite="lax",
-                      secure=self.own.secure_cookies, max_age=max_age)
+        return Cookie(
+            key=key,
+            value=value,
+            path="/",
+            httponly=True,
+            samesite="lax",
+            secure=self.own.secure_cookies,
+            max_age=max_age,
+        )
 
     def session_cookie(self, staff: Staff) -> Cookie:
         """Names the account (built-in) or the server-side tokens (the provider's sign-in)."""
@@ -242,10 +259,15 @@ class Web:
 
     @asynccontextmanager
     async def api(self, staff: Staff | None = None) -> AsyncIterator[Api]:
-        async with httpx.AsyncClient(base_url=self.base_url, timeout=self.own.api_timeout_seconds,
-                                     transport=self.transport) as client:
-            yield Api(client, staff_token=await self.bearer_for(staff) if staff else "",
-                      actor=staff.id if staff else None, concurrency=self.own.api_concurrency)
+        async with httpx.AsyncClient(
+            base_url=self.base_url, timeout=self.own.api_timeout_seconds, transport=self.transport
+        ) as client:
+            yield Api(
+                client,
+                staff_token=await self.bearer_for(staff) if staff else "",
+                actor=staff.id if staff else None,
+                concurrency=self.own.api_concurrency,
+            )
 
     async def bearer_for(self, staff: Staff) -> str:
         """The official's bearer token: their own access token from the provider (refreshed when due),
@@ -259,22 +281,40 @@ class Web:
 
     def token_for(self, staff: Staff) -> str:
         """The signed-in official's bearer token for the services (the built-in accounts' issuer)."""
-        return self.verifier.mint(auth.Principal(id=staff.id, name=staff.name, department=staff.department,
-                                                 roles=frozenset({staff.role})), ttl=300)
+        return self.verifier.mint(
+            auth.Principal(id=staff.id, name=staff.name, department=staff.department, roles=frozenset({staff.role})),
+            ttl=300,
+        )
 
     # ---------------------------------------------------------------- responses
 
     def render(self, page: Page, template: str, *, status: int = 200, **context: Any) -> Response[str]:
         html = self.templates.get_template(template).render(
-            page=page, t=page.t, label=page.label, period=page.period, breach_reason=page.breach_reason,
-            routing_reason=page.routing_reason, field_name=page.field_name, api_error=page.api_error,
-            lang=page.lang, staff=page.staff, csrf=page.csrf,
-            access=access, portal=self.portal, **context)
+            page=page,
+            t=page.t,
+            label=page.label,
+            period=page.period,
+            breach_reason=page.breach_reason,
+            routing_reason=page.routing_reason,
+            field_name=page.field_name,
+            api_error=page.api_error,
+            lang=page.lang,
+            staff=page.staff,
+            csrf=page.csrf,
+            access=access,
+            portal=self.portal,
+            **context,
+        )
         headers = dict(SECURITY_HEADERS)
         if page.staff is not None or template.startswith("console/") or status >= 400:
             headers["Cache-Control"] = "no-store"
         return Response(html, status_code=status, media_type=MediaType.HTML, headers=headers, cookies=page.cookies)
 
     def redirect(self, page: Page, location: str, *, cookies: list[Cookie] | None = None) -> Response[str]:
-        return Response("", status_code=303, headers={"Location": location, "Cache-Control": "no-store"},
-                        cookies=[*page.cookies, *(cookies or [])], media_type=MediaType.TEXT)
+        return Response(
+            "",
+            status_code=303,
+            headers={"Location": location, "Cache-Control": "no-store"},
+            cookies=[*page.cookies, *(cookies or [])],
+            media_type=MediaType.TEXT,
+        )

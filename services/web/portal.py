@@ -52,8 +52,9 @@ def build(web: Web) -> list[Any]:
     async def new(request: Request[Any, Any, Any]) -> Response[str]:
         async with web.api() as api:
             types = await api.statutory_types()
-        return web.render(web.page(request), "portal/file.html.j2", values={}, key=str(uuid.uuid4()),
-                          statutory_types=types)
+        return web.render(
+            web.page(request), "portal/file.html.j2", values={}, key=str(uuid.uuid4()), statutory_types=types
+        )
 
     @post("/complaints", include_in_schema=False, status_code=200, request_max_body_size=attachments.MAX_FORM_BYTES)
     async def file(request: Request[Any, Any, Any]) -> Response[str]:
@@ -71,12 +72,12 @@ def build(web: Web) -> list[Any]:
                 values.update({k: _text(form, k) == "on" for k in ("priority", "whistleblower")})
                 values.update({f"consent_{k}": _text(form, f"consent_{k}") == "on" for k in CONSENTS})
                 types = await api.statutory_types()
-                return web.render(page, "portal/file.html.j2", status=422, values=values, key=key, error=error,
-                                  statutory_types=types)
+                return web.render(
+                    page, "portal/file.html.j2", status=422, values=values, key=key, error=error, statutory_types=types
+                )
             attached, not_attached = await attachments.attach_filed(api, receipt, form)
         page.here = "/lookup"
-        return web.render(page, "portal/receipt.html.j2", receipt=receipt, attached=attached,
-                          not_attached=not_attached)
+        return web.render(page, "portal/receipt.html.j2", receipt=receipt, attached=attached, not_attached=not_attached)
 
     # ------------------------------------------------------------ look a complaint up
 
@@ -105,9 +106,18 @@ def build(web: Web) -> list[Any]:
                         error = failed
                 complaint = await api.optional(api.complaint_for_citizen(receipt_no, code))
                 files = await attachments.listing(api, receipt_no, code=code) if complaint else []
-        return web.render(page, "portal/lookup.html.j2", status=200 if complaint else 404, receipt_no=receipt_no,
-                          code=code, complaint=complaint, not_found=complaint is None, confirmed=confirmed,
-                          error=error, files=files if complaint else [])
+        return web.render(
+            page,
+            "portal/lookup.html.j2",
+            status=200 if complaint else 404,
+            receipt_no=receipt_no,
+            code=code,
+            complaint=complaint,
+            not_found=complaint is None,
+            confirmed=confirmed,
+            error=error,
+            files=files if complaint else [],
+        )
 
     # ------------------------------------------------------------ the satisfaction survey
 
@@ -137,8 +147,9 @@ def build(web: Web) -> list[Any]:
                     raise WebError(404, "survey.invalid") from error
                 if error.status in (409, 410, 422):
                     view = await api.optional(api.survey(token))
-                    return web.render(page, "portal/survey.html.j2", status=error.status, token=token,
-                                      survey=view or {}, error=error)
+                    return web.render(
+                        page, "portal/survey.html.j2", status=error.status, token=token, survey=view or {}, error=error
+                    )
                 raise
         return web.render(page, "portal/survey.html.j2", token=token, survey={"status": "responded"}, thanks=True)
 

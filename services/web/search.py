@@ -19,8 +19,18 @@ from services.web.api import ApiError, _seg
 from services.web.console import _text
 from services.web.pages import Web, WebError
 
-FIELDS = ("receipt_no", "name", "phone", "email", "words", "district", "status", "department",
-          "received_from", "received_to")
+FIELDS = (
+    "receipt_no",
+    "name",
+    "phone",
+    "email",
+    "words",
+    "district",
+    "status",
+    "department",
+    "received_from",
+    "received_to",
+)
 STATUSES = ("received", "in_progress", "awaiting_supplement", "closed", "withdrawn", "transferred", "draft")
 
 
@@ -48,27 +58,42 @@ def build(web: Web) -> list[Any]:
         if asked:
             async with web.api(staff) as api:
                 try:
-                    found = await api._json("GET", "/api/v1/complaints/search", staff=True,
-                                            params={**asked, "limit": 100})
+                    found = await api._json(
+                        "GET", "/api/v1/complaints/search", staff=True, params={**asked, "limit": 100}
+                    )
                     rows = found["items"]
                 except ApiError as failed:
                     if failed.status not in (400, 422):
                         raise
                     error, status = failed, failed.status
         page.here = "/console/search"
-        return web.render(page, "console/search.html.j2", status=status, asked=asked, rows=rows, error=error,
-                          statuses=STATUSES, scoped=access.scope(staff))
+        return web.render(
+            page,
+            "console/search.html.j2",
+            status=status,
+            asked=asked,
+            rows=rows,
+            error=error,
+            statuses=STATUSES,
+            scoped=access.scope(staff),
+        )
 
-    async def _casework(request: Request[Any, Any, Any], receipt_no: str, done: str, path: str,
-                        body: Any, *, office: bool = False) -> Response[str]:
+    async def _casework(
+        request: Request[Any, Any, Any], receipt_no: str, done: str, path: str, body: Any, *, office: bool = False
+    ) -> Response[str]:
         page, staff = web.staff_page(request)
         form = await web.form(page)
         if not access.may_work_complaints(staff) or (office and staff.role != access.COMPLAINT_OFFICE):
             raise WebError(403, "error.forbidden")
         async with web.api(staff) as api:  # intake checks the role and the department's scope
             try:
-                await api._json("POST", f"/api/v1/complaints/{_seg(receipt_no)}/{path}", staff=True,
-                                json=body(form), headers={"Idempotency-Key": f"web:{staff.id}:{uuid.uuid4()}"})
+                await api._json(
+                    "POST",
+                    f"/api/v1/complaints/{_seg(receipt_no)}/{path}",
+                    staff=True,
+                    json=body(form),
+                    headers={"Idempotency-Key": f"web:{staff.id}:{uuid.uuid4()}"},
+                )
             except ApiError as failed:
                 if failed.status not in (400, 404, 409, 422):
                     raise
@@ -81,12 +106,17 @@ def build(web: Web) -> list[Any]:
 
     @post("/console/casework/{receipt_no:str}/links", include_in_schema=False, status_code=200)
     async def link(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
-        return await _casework(request, receipt_no, "linked", "links",
-                               lambda f: {"receipt_no": _text(f, "other")})
+        return await _casework(request, receipt_no, "linked", "links", lambda f: {"receipt_no": _text(f, "other")})
 
     @post("/console/casework/{receipt_no:str}/close-as-repeat", include_in_schema=False, status_code=200)
     async def close_as_repeat(request: Request[Any, Any, Any], receipt_no: str) -> Response[str]:
-        return await _casework(request, receipt_no, "closed_as_repeat", "close-as-repeat",
-                               lambda f: {"reason": _text(f, "reason")}, office=True)
+        return await _casework(
+            request,
+            receipt_no,
+            "closed_as_repeat",
+            "close-as-repeat",
+            lambda f: {"reason": _text(f, "reason")},
+            office=True,
+        )
 
     return [search, add_note, link, close_as_repeat]

@@ -16,14 +16,26 @@ DEV_SESSION_SECRET = "minwon-development-web-session-secret"  # never in product
 class WebSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MINWON_WEB_", extra="ignore")
 
-    api_url: str | None = Field(None, description="Where the services' HTTP APIs are; default: this host's own "
-                                "port (http://127.0.0.1:<MINWON_HTTP_PORT>), as in `minwon run`")
-    staff_file: Path = Field(DATA / "staff.json", description="Sample staff accounts (id, name, role, department, "
-                             "scrypt password hash) loaded into an empty embedded store on first start")
-    directory_seconds: float = Field(2.0, ge=0, description="How often the built-in accounts are re-read: a "
-                                     "disabled account is signed out within this time")
-    oidc_client_id: str = Field("minwon-console", validation_alias="MINWON_OIDC_CONSOLE_CLIENT_ID",
-                                description="The console's client at the provider (public, PKCE)")
+    api_url: str | None = Field(
+        None,
+        description="Where the services' HTTP APIs are; default: this host's own "
+        "port (http://127.0.0.1:<MINWON_HTTP_PORT>), as in `minwon run`",
+    )
+    staff_file: Path = Field(
+        DATA / "staff.json",
+        description="Sample staff accounts (id, name, role, department, "
+        "scrypt password hash) loaded into an empty embedded store on first start",
+    )
+    directory_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How often the built-in accounts are re-read: a disabled account is signed out within this time",
+    )
+    oidc_client_id: str = Field(
+        "minwon-console",
+        validation_alias="MINWON_OIDC_CONSOLE_CLIENT_ID",
+        description="The console's client at the provider (public, PKCE)",
+    )
     portal_file: Path = Field(DATA / "portal.json", description="The portal's choices: categories and districts")
     session_secret: str = Field(DEV_SESSION_SECRET, description="Signs the session cookie and the CSRF tokens")
     session_hours: float = Field(9.0, gt=0, description="How long a sign-in lasts (one working day)")

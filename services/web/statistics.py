@@ -15,8 +15,7 @@ from services.web.pages import Web
 
 KST = ZoneInfo("Asia/Seoul")
 GROUPINGS = ("department", "category", "channel", "month")
-FILES = {"csv": "text/csv; charset=utf-8",
-         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+FILES = {"csv": "text/csv; charset=utf-8", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 PATH = "/api/v1/deadlines/statistics"
 
 
@@ -27,8 +26,11 @@ def _by(value: str | None) -> str:
 def _query(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """The console's filters, passed on as given (deadline names a bad one)."""
     q = request.query_params
-    return {"group_by": _by(q.get("by")), "from": (q.get("from") or "").strip() or None,
-            "to": (q.get("to") or "").strip() or None}
+    return {
+        "group_by": _by(q.get("by")),
+        "from": (q.get("from") or "").strip() or None,
+        "to": (q.get("to") or "").strip() or None,
+    }
 
 
 def build(web: Web) -> list[Any]:
@@ -46,9 +48,17 @@ def build(web: Web) -> list[Any]:
                 if refused.status != 422:
                     raise
                 error, result = refused, None
-        return web.render(page, "console/statistics.html.j2", status=422 if error else 200, result=result,
-                          error=error, by=params["group_by"], first=params["from"] or "", last=params["to"] or "",
-                          groupings=GROUPINGS)
+        return web.render(
+            page,
+            "console/statistics.html.j2",
+            status=422 if error else 200,
+            result=result,
+            error=error,
+            by=params["group_by"],
+            first=params["from"] or "",
+            last=params["to"] or "",
+            groupings=GROUPINGS,
+        )
 
     @get("/console/statistics.csv", include_in_schema=False)
     async def console_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -62,10 +72,17 @@ def build(web: Web) -> list[Any]:
         _, staff = web.staff_page(request)
         async with web.api(staff) as api:
             answer = await api._send("GET", f"{PATH}.{ext}", staff=True, params=_query(request))
-        return Response(answer.content, media_type=FILES[ext], headers={
-            "Content-Disposition": answer.headers.get("content-disposition",
-                                                      f'attachment; filename="statistics.{ext}"'),
-            "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
+        return Response(
+            answer.content,
+            media_type=FILES[ext],
+            headers={
+                "Content-Disposition": answer.headers.get(
+                    "content-disposition", f'attachment; filename="statistics.{ext}"'
+                ),
+                "Cache-Control": "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
 
     @get("/statistics", include_in_schema=False)
     async def public_statistics(request: Request[Any, Any, Any]) -> Response[str]:
@@ -76,7 +93,14 @@ def build(web: Web) -> list[Any]:
         by = _by(request.query_params.get("by"))
         async with web.api() as api:
             result = await api._json("GET", f"{PATH}/public", params={"year": year, "group_by": by})
-        return web.render(page, "portal/statistics.html.j2", result=result, by=by, year=year,
-                          years=list(range(this_year, this_year - 5, -1)), groupings=GROUPINGS)
+        return web.render(
+            page,
+            "portal/statistics.html.j2",
+            result=result,
+            by=by,
+            year=year,
+            years=list(range(this_year, this_year - 5, -1)),
+            groupings=GROUPINGS,
+        )
 
     return [console_statistics, console_csv, console_xlsx, public_statistics]

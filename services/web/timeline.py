@@ -50,13 +50,30 @@ def merge(
         if owner and answered[owner]:
             continue
         d = s.get("detail") or {}
-        add(s.get("at"), "intake", s.get("step", ""), channel=d.get("channel"), department=d.get("department"),
-            handler=d.get("handler"), due_at=d.get("due_at"), outcome=d.get("outcome"), agency=d.get("agency"),
-            period=d.get("period"), extension_no=d.get("extension_no"), supplement_due=d.get("supplement_due"),
-            comment=d.get("comment"))
+        add(
+            s.get("at"),
+            "intake",
+            s.get("step", ""),
+            channel=d.get("channel"),
+            department=d.get("department"),
+            handler=d.get("handler"),
+            due_at=d.get("due_at"),
+            outcome=d.get("outcome"),
+            agency=d.get("agency"),
+            period=d.get("period"),
+            extension_no=d.get("extension_no"),
+            supplement_due=d.get("supplement_due"),
+            comment=d.get("comment"),
+        )
     for h in (assignment or {}).get("history") or ():
-        add(h.get("at"), "routing", h.get("step", ""), department=h.get("department"), rule_id=h.get("rule_id"),
-            handler=h.get("handler_id"))
+        add(
+            h.get("at"),
+            "routing",
+            h.get("step", ""),
+            department=h.get("department"),
+            rule_id=h.get("rule_id"),
+            handler=h.get("handler_id"),
+        )
     if clock:
         due = clock.get("due_at")
         if due:
@@ -66,11 +83,23 @@ def merge(
         for s in (clock.get("signals") or {}).get("emitted") or ():
             add(s.get("at"), "deadline", s.get("name", ""), "signal")
     for n in notifications:
-        add(n.get("sent_at") or n.get("created_at"), "notification", n.get("template", ""), "template",
-            channel=n.get("channel"), status=n.get("status"))
+        add(
+            n.get("sent_at") or n.get("created_at"),
+            "notification",
+            n.get("template", ""),
+            "template",
+            channel=n.get("channel"),
+            status=n.get("status"),
+        )
     for e in (compensation or {}).get("items") or ():
-        add(e.get("created_at") or e.get("occurred_at"), "compensation", e.get("cause", ""), "cause",
-            amount_krw=e.get("amount_krw"), status=e.get("status"))
+        add(
+            e.get("created_at") or e.get("occurred_at"),
+            "compensation",
+            e.get("cause", ""),
+            "cause",
+            amount_krw=e.get("amount_krw"),
+            status=e.get("status"),
+        )
     if survey:
         add(survey.get("invited_at"), "survey", "invited")
         add(survey.get("responded_at"), "survey", "responded", overall=(survey.get("scores") or {}).get("overall"))

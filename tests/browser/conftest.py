@@ -28,8 +28,16 @@ from tests.factories import staff_headers
 from tests.integration.notification.helpers import SmtpServer
 
 CHROMIUM = Path(os.environ.get("MINWON_TEST_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 STAFF_TOKEN = staff_headers()["Authorization"].removeprefix("Bearer ")
 PASSWORD = "minwon-dev"  # the development accounts in services/web/data/staff.json
@@ -61,6 +69,7 @@ class System:
 
     def assignment(self, receipt_no: str) -> dict[str, Any]:
         """Routing's assignment, once a handler is assigned."""
+
         def assigned() -> dict[str, Any] | None:
             r = self.api("GET", f"/api/v1/routing/assignments/{receipt_no}")
             doc = r.json() if r.status_code == 200 else None
@@ -80,9 +89,15 @@ class System:
 def complaint(**overrides: Any) -> dict[str, Any]:
     """A citizen's complaint as the intake API takes it (a factory: override what a test needs)."""
     body: dict[str, Any] = {
-        "name": "김시민", "phone": "010-2345-6789", "address": "부산광역시 해운대구 우동 1",
-        "title": "보도블록 파손", "body": f"집 앞 보도블록이 깨져 위험합니다 ({uuid.uuid4().hex[:8]})",
-        "kind": "grievance", "category": "도로", "district": "해운대구", "channel": "online",
+        "name": "김시민",
+        "phone": "010-2345-6789",
+        "address": "부산광역시 해운대구 우동 1",
+        "title": "보도블록 파손",
+        "body": f"집 앞 보도블록이 깨져 위험합니다 ({uuid.uuid4().hex[:8]})",
+        "kind": "grievance",
+        "category": "도로",
+        "district": "해운대구",
+        "channel": "online",
         "consent": {"sms": True},
     }
     body.update(overrides)
@@ -114,9 +129,13 @@ class Mailbox:
         self.thread.join(10)
 
     def env(self) -> dict[str, str]:
-        return {"MINWON_NOTIFICATION_EMAIL_PROVIDER": "smtp", "MINWON_NOTIFICATION_SMTP_HOST": "127.0.0.1",
-                "MINWON_NOTIFICATION_SMTP_PORT": str(self.port), "MINWON_NOTIFICATION_POST_PROVIDER": "spool",
-                "MINWON_NOTIFICATION_SPOOL_DIR": str(self.spool)}
+        return {
+            "MINWON_NOTIFICATION_EMAIL_PROVIDER": "smtp",
+            "MINWON_NOTIFICATION_SMTP_HOST": "127.0.0.1",
+            "MINWON_NOTIFICATION_SMTP_PORT": str(self.port),
+            "MINWON_NOTIFICATION_POST_PROVIDER": "spool",
+            "MINWON_NOTIFICATION_SPOOL_DIR": str(self.spool),
+        }
 
     def mails(self, to: str, containing: str) -> list[str]:
         """The plain-text bodies of the e-mails to ``to`` that contain ``containing``."""
@@ -157,12 +176,15 @@ def mailbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="session")
 def system(tmp_path_factory: pytest.TempPathFactory, mailbox: Mailbox) -> Iterator[System]:
-    proc = MinwonProcess(tmp_path_factory.mktemp("browser-var"), env={
-        "MINWON_STAFF_TOKEN": STAFF_TOKEN,
-        "MINWON_SURVEY_INVITE_DELAY_SECONDS": "0",  # the survey invitation goes out at closure
-        "MINWON_WEB_SESSION_SECRET": uuid.uuid4().hex,
-        **mailbox.env(),
-    })
+    proc = MinwonProcess(
+        tmp_path_factory.mktemp("browser-var"),
+        env={
+            "MINWON_STAFF_TOKEN": STAFF_TOKEN,
+            "MINWON_SURVEY_INVITE_DELAY_SECONDS": "0",  # the survey invitation goes out at closure
+            "MINWON_WEB_SESSION_SECRET": uuid.uuid4().hex,
+            **mailbox.env(),
+        },
+    )
     proc.start()
     try:
         yield System(proc)
@@ -222,4 +244,3 @@ def sign_in(page: Any, staff_id: str, *, password: str = PASSWORD) -> None:
 
 def other_department(code: str) -> str:
     return "traffic" if code != "traffic" else "road"
-

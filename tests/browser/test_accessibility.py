@@ -40,8 +40,10 @@ CONTRAST = """(selector) => {
   return out;
 }"""
 
-TEXT = ("body, p, label, legend, .hint, .note, a, .button, .badge, th, td, dt, dd, h1, h2, .nav a, "
-        "button.link, .req, .alert p")
+TEXT = (
+    "body, p, label, legend, .hint, .note, a, .button, .badge, th, td, dt, dd, h1, h2, .nav a, "
+    "button.link, .req, .alert p"
+)
 
 
 def check_page(page: Any, path: str) -> None:
@@ -64,9 +66,17 @@ def test_every_screen_labels_its_inputs_and_has_sufficient_contrast(system: Syst
     for path in ("/", "/complaints/new", "/lookup", "/console/login"):
         check_page(page, path)
     sign_in(page, "office")
-    for path in ("/console/queue?mine=0", "/console/board", "/console/rules", "/console/holidays",
-                 "/console/stats", f"/console/complaints/{receipt_no}", "/console/approvals", "/console/templates",
-                 "/console/intake/new"):
+    for path in (
+        "/console/queue?mine=0",
+        "/console/board",
+        "/console/rules",
+        "/console/holidays",
+        "/console/stats",
+        f"/console/complaints/{receipt_no}",
+        "/console/approvals",
+        "/console/templates",
+        "/console/intake/new",
+    ):
         check_page(page, path)
     page.goto(f"/console/complaints/{receipt_no}")
     shown = page.locator("body").inner_text()
@@ -94,8 +104,20 @@ def test_keyboard_navigation_with_a_visible_focus(new_page: Any) -> None:
         assert info["outline"] != "none" and info["width"] >= 2, info
         if info["tag"] == "BUTTON":
             break
-    for field in ("name", "address", "phone", "email", "kind", "category", "district", "title", "body",
-                  "priority", "consent_sms", "consent_post"):
+    for field in (
+        "name",
+        "address",
+        "phone",
+        "email",
+        "kind",
+        "category",
+        "district",
+        "title",
+        "body",
+        "priority",
+        "consent_sms",
+        "consent_post",
+    ):
         assert field in seen, (field, seen)
 
     # the form can be filled and sent with the keyboard alone
@@ -115,8 +137,7 @@ def test_keyboard_navigation_with_a_visible_focus(new_page: Any) -> None:
 
 
 def test_phone_sized_screens_do_not_scroll_sideways(system: System, new_page: Any) -> None:
-    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-             "device_scale_factor": 2}
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "device_scale_factor": 2}
     page = new_page(**phone)
     for path, name in (("/", "portal-home-phone"), ("/complaints/new", "portal-file-phone")):
         page.goto(path)
@@ -143,8 +164,11 @@ def test_english_is_available_and_remembered(new_page: Any) -> None:
     expect(page.locator("h1")).to_have_text("Overdue and pre-warning board")
     page.goto("/console/stats")
     expect(page.locator("h1")).to_contain_text("Satisfaction statistics")
-    for path, heading in (("/console/approvals", "Answers awaiting approval"), ("/console/templates", "Canned answers"),
-                          ("/console/intake/new", "Register a complaint")):
+    for path, heading in (
+        ("/console/approvals", "Answers awaiting approval"),
+        ("/console/templates", "Canned answers"),
+        ("/console/intake/new", "Register a complaint"),
+    ):
         page.goto(path)
         expect(page.locator("h1")).to_contain_text(heading)
     page.get_by_role("button", name="Sign out").click()
@@ -170,8 +194,16 @@ def test_the_answer_panel_is_usable_with_the_keyboard(system: System, new_page: 
         if info["id"] == "do-submit":
             break
         page.keyboard.press("Tab")
-    assert seen == ["template_id", "do-render", "answer-outcome", "answer-text", "answer-reasons", "answer-remedy",
-                    "do-save", "do-submit"], seen
+    assert seen == [
+        "template_id",
+        "do-render",
+        "answer-outcome",
+        "answer-text",
+        "answer-reasons",
+        "answer-remedy",
+        "do-save",
+        "do-submit",
+    ], seen
     page.locator("#answer-text").focus()
     page.keyboard.type("키보드로 쓴 답변입니다.")
     page.locator("#do-submit").focus()

@@ -42,12 +42,23 @@ def test_personal_data_is_for_the_department_and_a_confidential_identity_for_the
 
 
 def test_forms_become_the_answer_and_the_staff_filing() -> None:
-    assert console.answer_body({"outcome": "rejected", "text": " 답변 ", "reasons": "", "remedy": "심판",
-                                "template_id": ""}) == {
-        "outcome": "rejected", "text": "답변", "reasons": None, "remedy": "심판", "template_id": None}
-    filed = staff_intake.staff_filing({"channel": "mail", "name": "김", "phone": "", "received_at": "2026-11-27T10:30",
-                                  "title": "t", "body": "b", "kind": "other", "category": "도로",
-                                  "district": "중구", "consent_post": "on"})
+    assert console.answer_body(
+        {"outcome": "rejected", "text": " 답변 ", "reasons": "", "remedy": "심판", "template_id": ""}
+    ) == {"outcome": "rejected", "text": "답변", "reasons": None, "remedy": "심판", "template_id": None}
+    filed = staff_intake.staff_filing(
+        {
+            "channel": "mail",
+            "name": "김",
+            "phone": "",
+            "received_at": "2026-11-27T10:30",
+            "title": "t",
+            "body": "b",
+            "kind": "other",
+            "category": "도로",
+            "district": "중구",
+            "consent_post": "on",
+        }
+    )
     assert filed["channel"] == "mail" and filed["phone"] is None
     assert filed["received_at"] == "2026-11-27T10:30:00+09:00"
     assert filed["consent"] == {"sms": False, "alimtalk": False, "email": False, "post": True}

@@ -31,10 +31,20 @@ PRIVACY = staff_headers("privacy-01", department="audit", roles=("privacy_office
 # ----------------------------------------------------------------------------- steps a person takes
 
 
-def register_by_phone(page: Any, *, title: str, body: str, channel: str = "phone", name: str = "김시민",
-                      phone: str = "010-2345-6789", email: str | None = "citizen@example.org",
-                      category: str = "도로", received_at: str | None = None,
-                      consents: tuple[str, ...] = ("sms",), screenshots: bool = False) -> tuple[str, str]:
+def register_by_phone(
+    page: Any,
+    *,
+    title: str,
+    body: str,
+    channel: str = "phone",
+    name: str = "김시민",
+    phone: str = "010-2345-6789",
+    email: str | None = "citizen@example.org",
+    category: str = "도로",
+    received_at: str | None = None,
+    consents: tuple[str, ...] = ("sms",),
+    screenshots: bool = False,
+) -> tuple[str, str]:
     """A staff member registers a complaint for a citizen on the console's intake form."""
     page.get_by_role("link", name="민원 접수 (직원)").click()
     expect(page.get_by_role("heading", name=re.compile("민원 접수"))).to_be_visible()
@@ -92,22 +102,36 @@ def look_up(page: Any, receipt_no: str, code: str) -> Any:
 
 
 def audit_reads(system: System, receipt_no: str) -> list[dict[str, Any]]:
-    r = httpx.get(f"{system.url}/api/v1/complaints/audit", params={"receipt_no": receipt_no}, headers=PRIVACY,
-                  timeout=15)
+    r = httpx.get(
+        f"{system.url}/api/v1/complaints/audit", params={"receipt_no": receipt_no}, headers=PRIVACY, timeout=15
+    )
     assert r.status_code == 200, r.text
     return [x for x in r.json()["items"] if x["action"] == "read_personal_data"]
 
 
 def closed(system: System, receipt_no: str) -> dict[str, Any]:
-    return wait_for(lambda: (lambda v: v if v["status"] == "closed" else None)(
-        system.json("GET", f"/api/v1/complaints/{receipt_no}")), timeout=20)
+    return wait_for(
+        lambda: (lambda v: v if v["status"] == "closed" else None)(
+            system.json("GET", f"/api/v1/complaints/{receipt_no}")
+        ),
+        timeout=20,
+    )
 
 
 # ----------------------------------------------------------------------------- the stories
 
 
-def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str], None], *, agent_id: str,
-                 lead_id: str, lead_name: str, mailbox: Mailbox | None = None, screenshots: bool = True) -> None:
+def answer_story(
+    system: System,
+    new_page: Any,
+    sign_in_as: Callable[[Any, str], None],
+    *,
+    agent_id: str,
+    lead_id: str,
+    lead_name: str,
+    mailbox: Mailbox | None = None,
+    screenshots: bool = True,
+) -> None:
     """The issue's story; ``sign_in_as(page, staff_id)`` signs a fresh page in (built-in accounts or the
     identity provider); with ``mailbox`` the e-mail and the letter PDF are read too."""
     tag = uuid.uuid4().hex[:6]
@@ -118,8 +142,9 @@ def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str],
     agent = new_page()
     sign_in_as(agent, agent_id)
     expect(agent).to_have_url(re.compile(r"/console/intake/new"))
-    receipt_no, code = register_by_phone(agent, title=f"보도블록 파손 ({tag})", body=body, screenshots=screenshots,
-                                         consents=("email", "post"))
+    receipt_no, code = register_by_phone(
+        agent, title=f"보도블록 파손 ({tag})", body=body, screenshots=screenshots, consents=("email", "post")
+    )
     expect(agent.get_by_role("heading", name="민원을 등록했습니다")).to_be_visible()
     snap(agent, "console-intake-receipt")
     staff_view = system.json("GET", f"/api/v1/complaints/{receipt_no}")
@@ -133,9 +158,11 @@ def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str],
     # the team lead keeps a canned answer for roads
     lead = new_page()
     sign_in_as(lead, lead_id)
-    add_template(lead, title=f"도로 파손 처리 ({tag})",
-                 text="{민원인}님, 접수번호 {접수번호} 민원에 답변드립니다. "
-                      "현장을 확인하고 보수하겠습니다. 담당자 {담당자}")
+    add_template(
+        lead,
+        title=f"도로 파손 처리 ({tag})",
+        text="{민원인}님, 접수번호 {접수번호} 민원에 답변드립니다. 현장을 확인하고 보수하겠습니다. 담당자 {담당자}",
+    )
     snap(lead, "console-templates")
 
     # the handler reads the full text and the contact: each view is one audit entry
@@ -231,9 +258,17 @@ def answer_story(system: System, new_page: Any, sign_in_as: Callable[[Any, str],
 
 
 def test_a_phone_complaint_is_answered_with_approval_and_the_citizen_reads_the_answer(
-        system: System, new_page: Any, mailbox: Mailbox) -> None:
-    answer_story(system, new_page, sign_in, agent_id="callcentre", lead_id="road-lead", lead_name="도로관리과 팀장",
-                 mailbox=mailbox)
+    system: System, new_page: Any, mailbox: Mailbox
+) -> None:
+    answer_story(
+        system,
+        new_page,
+        sign_in,
+        agent_id="callcentre",
+        lead_id="road-lead",
+        lead_name="도로관리과 팀장",
+        mailbox=mailbox,
+    )
 
 
 def test_a_rejection_shows_its_reasons_and_remedy_on_the_portal(system: System, new_page: Any) -> None:
@@ -275,8 +310,7 @@ def test_an_oral_complaint_is_read_back_and_confirmed_by_the_citizen(system: Sys
     counter = new_page()
     sign_in(counter, "callcentre")
     body = f"동네 놀이터 그네 사슬이 끊어졌습니다 ({uuid.uuid4().hex[:6]})."
-    receipt_no, _ = register_by_phone(counter, channel="oral", title="놀이터 그네 고장", body=body,
-                                      category="공원")
+    receipt_no, _ = register_by_phone(counter, channel="oral", title="놀이터 그네 고장", body=body, category="공원")
     expect(counter.get_by_role("heading", name="민원인 확인 (구술 민원)")).to_be_visible()
     expect(counter.locator("#readback-body")).to_have_text(body)
     assert system.json("GET", f"/api/v1/complaints/{receipt_no}")["status"] == "draft"
@@ -319,18 +353,25 @@ def test_mail_needs_its_arrival_time_and_keeps_it(system: System, new_page: Any)
     expect(clerk.get_by_role("alert")).to_contain_text("실제 도착 일시가 필요합니다")
     expect(clerk.get_by_label("제목")).to_have_value("팩스 민원")
 
-    receipt_no, _ = register_by_phone(clerk, channel="mail", title="불법 주정차",
-                                      body="매일 밤 불법 주정차가 있습니다.",
-                                      category="교통", received_at="2026-11-27T10:30")
+    receipt_no, _ = register_by_phone(
+        clerk,
+        channel="mail",
+        title="불법 주정차",
+        body="매일 밤 불법 주정차가 있습니다.",
+        category="교통",
+        received_at="2026-11-27T10:30",
+    )
     view = system.json("GET", f"/api/v1/complaints/{receipt_no}")
     assert view["channel"] == "mail"
     assert datetime.fromisoformat(view["received_at"]) == datetime(2026, 11, 27, 1, 30, tzinfo=UTC)  # 10:30 KST
 
 
 def test_another_departments_handler_is_refused_and_a_confidential_identity_is_withheld(
-        system: System, new_page: Any) -> None:
-    filed = system.file(title="공익신고", body="공사 현장에서 폐기물을 몰래 묻고 있습니다.", category="도로",
-                        whistleblower=True)
+    system: System, new_page: Any
+) -> None:
+    filed = system.file(
+        title="공익신고", body="공사 현장에서 폐기물을 몰래 묻고 있습니다.", category="도로", whistleblower=True
+    )
     receipt_no = filed["receipt_no"]
     assignment = system.assignment(receipt_no)
     stranger = new_page()
@@ -353,8 +394,9 @@ def test_another_departments_handler_is_refused_and_a_confidential_identity_is_w
 
 
 def test_a_handler_reports_a_revisit_and_withdraws_at_the_citizens_request(system: System, new_page: Any) -> None:
-    receipt_no = system.file(title="주차 위반 과태료 문의", body="과태료 고지서를 두 번 받았습니다.",
-                             category="도로")["receipt_no"]
+    receipt_no = system.file(title="주차 위반 과태료 문의", body="과태료 고지서를 두 번 받았습니다.", category="도로")[
+        "receipt_no"
+    ]
     assignment = system.assignment(receipt_no)
     handler = new_page()
     sign_in(handler, assignment["handler"]["id"])
@@ -372,8 +414,9 @@ def test_a_handler_reports_a_revisit_and_withdraws_at_the_citizens_request(syste
 
 
 def test_the_team_lead_reassigns_a_complaint_to_a_colleague(system: System, new_page: Any) -> None:
-    receipt_no = system.file(title="인도 위 적치물", body="인도에 공사 자재가 쌓여 있습니다.",
-                             category="도로")["receipt_no"]
+    receipt_no = system.file(title="인도 위 적치물", body="인도에 공사 자재가 쌓여 있습니다.", category="도로")[
+        "receipt_no"
+    ]
     assignment = system.assignment(receipt_no)
     department, first = assignment["department"], assignment["handler"]["id"]
     lead = new_page()
@@ -387,13 +430,18 @@ def test_the_team_lead_reassigns_a_complaint_to_a_colleague(system: System, new_
     lead.get_by_label("재배정 사유 (내부 기록)").fill("업무량이 몰려 옆 담당자에게 넘깁니다.")
     lead.locator("#do-reassign").click()
     expect(lead.locator("#done")).to_contain_text("재배정")
-    moved = wait_for(lambda: (lambda a: a if a["handler"]["id"] != first else None)(
-        system.json("GET", f"/api/v1/routing/assignments/{receipt_no}")), timeout=20)
+    moved = wait_for(
+        lambda: (lambda a: a if a["handler"]["id"] != first else None)(
+            system.json("GET", f"/api/v1/routing/assignments/{receipt_no}")
+        ),
+        timeout=20,
+    )
     assert moved["handler"]["id"] == other.split("|")[1]
 
 
 def test_a_transfer_names_the_receiving_agency_from_the_list_and_notifies_the_citizen(
-        system: System, new_page: Any) -> None:
+    system: System, new_page: Any
+) -> None:
     filed = system.file(title="고속도로 소음", body="고속도로 방음벽이 낮아 소음이 심합니다.", category="도로")
     receipt_no, code = filed["receipt_no"], filed["check_code"]
     assignment = system.assignment(receipt_no)
@@ -462,9 +510,15 @@ def test_the_complaint_office_sets_which_departments_answers_need_approval(syste
 
 def test_the_queue_filters_by_status_due_date_and_overdue(system: System, new_page: Any) -> None:
     # 환경: a department no other test expects first in its queue (test_console's overdue letter is 교통)
-    late = system.file(channel="mail", received_at=(datetime.now(UTC) - timedelta(days=20)).isoformat(),
-                       received_at_reason="우편 늦은 입력", kind="other", category="환경", title="오래된 우편",
-                       body="오래전에 도착한 우편 민원입니다.")["receipt_no"]
+    late = system.file(
+        channel="mail",
+        received_at=(datetime.now(UTC) - timedelta(days=20)).isoformat(),
+        received_at_reason="우편 늦은 입력",
+        kind="other",
+        category="환경",
+        title="오래된 우편",
+        body="오래전에 도착한 우편 민원입니다.",
+    )["receipt_no"]
     fresh = system.file(category="환경", title="새 민원", body="오늘 들어온 민원입니다.")["receipt_no"]
     department = system.assignment(late)["department"]
     assert system.assignment(fresh)["department"] == department

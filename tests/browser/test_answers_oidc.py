@@ -22,11 +22,14 @@ from tests.e2e.harness import MinwonProcess
 @pytest.fixture(scope="module")
 def system(identity: Identity, tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     """``minwon run`` whose console signs in at the provider (this module's ``new_page`` uses it)."""
-    proc = MinwonProcess(tmp_path_factory.mktemp("browser-oidc"), env={
-        **identity.as_env(),
-        "MINWON_STAFF_TOKEN": STAFF_TOKEN,
-        "MINWON_WEB_SESSION_SECRET": uuid.uuid4().hex,
-    })
+    proc = MinwonProcess(
+        tmp_path_factory.mktemp("browser-oidc"),
+        env={
+            **identity.as_env(),
+            "MINWON_STAFF_TOKEN": STAFF_TOKEN,
+            "MINWON_WEB_SESSION_SECRET": uuid.uuid4().hex,
+        },
+    )
     proc.start()
     try:
         yield System(proc)
@@ -49,7 +52,15 @@ def provider_sign_in(identity: Identity) -> Any:
 
 
 def test_the_story_with_officials_signed_in_at_the_identity_provider(
-        system: System, new_page: Any, identity: Identity) -> None:
+    system: System, new_page: Any, identity: Identity
+) -> None:
     lead = identity.user(role="team_lead", department="road")
-    answer_story(system, new_page, provider_sign_in(identity), agent_id=identity.user(role="call_centre").username,
-                 lead_id=lead.username, lead_name=lead.name, screenshots=False)
+    answer_story(
+        system,
+        new_page,
+        provider_sign_in(identity),
+        agent_id=identity.user(role="call_centre").username,
+        lead_id=lead.username,
+        lead_name=lead.name,
+        screenshots=False,
+    )

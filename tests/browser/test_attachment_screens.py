@@ -18,7 +18,8 @@ from tests.factories import staff_headers
 
 
 def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_department(
-        system: System, new_page: Any) -> None:
+    system: System, new_page: Any
+) -> None:
     tag = uuid.uuid4().hex[:6]
     citizen = new_page()
     citizen.goto("/complaints/new")
@@ -27,10 +28,12 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     citizen.locator("#category").select_option("도로")
     citizen.get_by_label("제목").fill(f"보도블록 파손 {tag}")
     citizen.get_by_label("내용").fill("집 앞 보도블록이 깨져 위험합니다. 사진을 첨부합니다.")
-    citizen.locator("#attachments").set_input_files([
-        {"name": f"보도-{tag}.jpg", "mimeType": "image/jpeg", "buffer": files.photo()},
-        {"name": "setup.jpg", "mimeType": "image/jpeg", "buffer": files.executable()},
-    ])
+    citizen.locator("#attachments").set_input_files(
+        [
+            {"name": f"보도-{tag}.jpg", "mimeType": "image/jpeg", "buffer": files.photo()},
+            {"name": "setup.jpg", "mimeType": "image/jpeg", "buffer": files.executable()},
+        ]
+    )
     citizen.get_by_role("button", name=re.compile("신청")).click()
     receipt_no = citizen.locator("#receipt-no").inner_text().strip()
     code = citizen.locator("#check-code").inner_text().strip()
@@ -59,7 +62,8 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
 
     # the handler adds a document to the answer
     official.locator("#answer-attachment-file").set_input_files(
-        [{"name": "조치결과.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}])
+        [{"name": "조치결과.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}]
+    )
     official.locator("#do-attach-answer").click()
     expect(official.locator("#attachment-added")).to_be_visible()
     expect(official.locator("#attachments-answer")).to_contain_text("조치결과.pdf")
@@ -80,7 +84,8 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
 
     # while it is open, the citizen adds a document (e.g. one asked for as a supplement)
     citizen.locator("#citizen-attachment-file").set_input_files(
-        [{"name": "등기부등본.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}])
+        [{"name": "등기부등본.pdf", "mimeType": "application/pdf", "buffer": files.pdf()}]
+    )
     citizen.locator("#do-citizen-attach").click()
     expect(citizen.locator("#attached")).to_contain_text("등기부등본.pdf")
     citizen.get_by_role("button", name="처리 상황 보기").click()
@@ -103,9 +108,13 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
 def test_a_whistleblowers_files_are_for_the_complaint_office_only(system: System, new_page: Any) -> None:
     filed = system.file(title="공사 현장 비리 신고", whistleblower=True, category="도로")
     receipt_no = filed["receipt_no"]
-    added = system.api("POST", f"/api/v1/complaints/{receipt_no}/attachments", params={"code": filed["check_code"]},
-                       headers={"Authorization": ""},
-                       files=[("file", ("증거.jpg", files.photo(), "image/jpeg"))])
+    added = system.api(
+        "POST",
+        f"/api/v1/complaints/{receipt_no}/attachments",
+        params={"code": filed["check_code"]},
+        headers={"Authorization": ""},
+        files=[("file", ("증거.jpg", files.photo(), "image/jpeg"))],
+    )
     assert added.status_code == 201, added.text
     handler = system.assignment(receipt_no)["handler"]["id"]
     official = new_page()

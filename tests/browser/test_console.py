@@ -18,9 +18,15 @@ def csrf_of(page: Any) -> str:
 def test_team_lead_sees_a_breached_complaint_on_the_overdue_board(system: System, new_page: Any) -> None:
     # a letter that arrived 20 days ago, registered now by staff (within MINWON_RECEIVED_AT_MAX_AGE_DAYS,
     # with a reason anyway): an immediate (즉시) complaint, so its deadline is long past
-    filed = system.file(channel="mail", received_at=days_ago(20), received_at_reason="우편 접수분 늦은 입력",
-                        kind="other", category="교통", title="불법주차 단속 요청",
-                        body="골목 불법주차로 통행이 어렵습니다.")
+    filed = system.file(
+        channel="mail",
+        received_at=days_ago(20),
+        received_at_reason="우편 접수분 늦은 입력",
+        kind="other",
+        category="교통",
+        title="불법주차 단속 요청",
+        body="골목 불법주차로 통행이 어렵습니다.",
+    )
     receipt_no = filed["receipt_no"]
     department = system.assignment(receipt_no)["department"]
     clock = system.clock(receipt_no, lambda c: "breached" in {s["name"] for s in c["signals"]["emitted"]})
@@ -43,9 +49,11 @@ def test_team_lead_sees_a_breached_complaint_on_the_overdue_board(system: System
 
 
 def test_a_handler_of_another_department_is_refused_and_never_shown_its_complaints(
-        system: System, new_page: Any) -> None:
-    filed = system.file(title="가로등 고장", body="가로등이 꺼져 어둡습니다.", district="수영구", category="도로",
-                        priority=True)
+    system: System, new_page: Any
+) -> None:
+    filed = system.file(
+        title="가로등 고장", body="가로등이 꺼져 어둡습니다.", district="수영구", category="도로", priority=True
+    )
     receipt_no = filed["receipt_no"]
     assignment = system.assignment(receipt_no)
     department, handler = assignment["department"], assignment["handler"]
@@ -68,8 +76,9 @@ def test_a_handler_of_another_department_is_refused_and_never_shown_its_complain
         assert receipt_no not in stranger.content(), path
 
     # and an action on it is refused on the server, CSRF token or not
-    refused = stranger.request.post(f"/console/complaints/{receipt_no}/acknowledge",
-                                    form={"csrf": csrf_of(stranger), "key": "x"}, max_redirects=0)
+    refused = stranger.request.post(
+        f"/console/complaints/{receipt_no}/acknowledge", form={"csrf": csrf_of(stranger), "key": "x"}, max_redirects=0
+    )
     assert refused.status == 403
     assert system.json("GET", f"/api/v1/complaints/{receipt_no}")["status"] == "received"
 
@@ -95,7 +104,8 @@ def test_a_handler_of_another_department_is_refused_and_never_shown_its_complain
 
 
 def test_sign_in_needs_the_password_and_a_csrf_token_and_keeps_a_signed_httponly_session(
-        system: System, new_page: Any) -> None:
+    system: System, new_page: Any
+) -> None:
     page = new_page()
     response = page.goto("/console/queue")
     expect(page).to_have_url(re.compile(r"/console/login\?next=%2Fconsole%2Fqueue"))
@@ -108,8 +118,7 @@ def test_sign_in_needs_the_password_and_a_csrf_token_and_keeps_a_signed_httponly
     shot(page, "console-login")
 
     # no CSRF token: refused before the password is even checked
-    no_token = page.request.post("/console/login", form={"staff_id": "road-01", "password": PASSWORD},
-                                 max_redirects=0)
+    no_token = page.request.post("/console/login", form={"staff_id": "road-01", "password": PASSWORD}, max_redirects=0)
     assert no_token.status == 403
 
     page.get_by_label("비밀번호").fill(PASSWORD)
@@ -146,8 +155,7 @@ def test_sign_in_needs_the_password_and_a_csrf_token_and_keeps_a_signed_httponly
     expect(locked).to_have_url(re.compile(r"/console/login$"))  # the right password did not sign in
 
 
-def test_routing_rules_with_a_preview_and_holidays_managed_by_an_administrator(
-        system: System, new_page: Any) -> None:
+def test_routing_rules_with_a_preview_and_holidays_managed_by_an_administrator(system: System, new_page: Any) -> None:
     office = new_page()
     sign_in(office, "office")
     office.get_by_role("link", name="배정 규칙").click()
@@ -166,8 +174,9 @@ def test_routing_rules_with_a_preview_and_holidays_managed_by_an_administrator(
     sign_in(handler, "road-02")
     handler.goto("/console/holidays")
     assert handler.locator("#hd-date").count() == 0
-    refused = handler.request.post("/console/holidays", form={"csrf": csrf_of(handler), "date": "2099-03-17",
-                                                              "name": "몰래 휴일"}, max_redirects=0)
+    refused = handler.request.post(
+        "/console/holidays", form={"csrf": csrf_of(handler), "date": "2099-03-17", "name": "몰래 휴일"}, max_redirects=0
+    )
     assert refused.status == 403
 
     admin = new_page()

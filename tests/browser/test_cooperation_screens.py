@@ -21,8 +21,7 @@ QUESTION = "보도 들뜸이 가로수 뿌리 때문인지 현장 확인 후 회
 REPLY = "가로수 뿌리가 원인입니다. 다음 주 화요일에 뿌리 정리 작업을 하겠습니다"
 
 
-def test_the_lead_asks_another_department_which_replies_and_the_lead_reads_it(system: System,
-                                                                             new_page: Any) -> None:
+def test_the_lead_asks_another_department_which_replies_and_the_lead_reads_it(system: System, new_page: Any) -> None:
     filed = system.file(title="보도블록 들뜸", body="가로수 옆 보도블록이 들떠서 걸려 넘어질 것 같습니다.")
     receipt_no = filed["receipt_no"]
     assignment = system.assignment(receipt_no)
@@ -41,8 +40,9 @@ def test_the_lead_asks_another_department_which_replies_and_the_lead_reads_it(sy
     expect(row).to_contain_text(QUESTION)
     expect(row).to_contain_text("회신 대기")
     # the deadline service announces the due date on the working calendar
-    wait_for(lambda: system.json("GET", f"/api/v1/complaints/{receipt_no}/cooperation")["items"][0]["due_at"],
-             timeout=30)
+    wait_for(
+        lambda: system.json("GET", f"/api/v1/complaints/{receipt_no}/cooperation")["items"][0]["due_at"], timeout=30
+    )
     handler.reload()
     expect(handler.locator(f"#cooperation-list tr[data-department='{asked}']")).not_to_contain_text("근무일 이내")
     shot(handler, "console-cooperation-request")
@@ -81,8 +81,9 @@ def test_the_lead_asks_another_department_which_replies_and_the_lead_reads_it(sy
     shot(handler, "console-cooperation-replied")
 
     # the citizen's view has neither text
-    public = system.api("GET", f"/api/v1/complaints/{receipt_no}", params={"code": filed["check_code"]},
-                        headers={"Authorization": ""}).text
+    public = system.api(
+        "GET", f"/api/v1/complaints/{receipt_no}", params={"code": filed["check_code"]}, headers={"Authorization": ""}
+    ).text
     assert "가로수 뿌리가 원인" not in public and "현장 확인 후 회신" not in public
     # reading it as the department asked is in the audit log
     privacy = staff_headers("privacy-cooperation", department="audit", roles=("privacy_officer",))

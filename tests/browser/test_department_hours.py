@@ -15,9 +15,15 @@ from tests.browser.conftest import System, shot, sign_in
 
 def test_the_complaint_office_sets_a_department_round_the_clock(system: System, new_page: Any) -> None:
     code = f"one-stop-{uuid.uuid4().hex[:6]}"
-    system.json("PUT", f"/api/v1/routing/departments/{code}", json={
-        "name": "종합민원실", "phone": "051-120-0000",
-        "handlers": [{"id": f"{code}-01", "name": "박민원", "contact": "051-120-0001"}]})
+    system.json(
+        "PUT",
+        f"/api/v1/routing/departments/{code}",
+        json={
+            "name": "종합민원실",
+            "phone": "051-120-0000",
+            "handlers": [{"id": f"{code}-01", "name": "박민원", "contact": "051-120-0001"}],
+        },
+    )
 
     office = new_page()
     sign_in(office, "office")
@@ -57,10 +63,10 @@ def test_the_complaint_office_sets_a_department_round_the_clock(system: System, 
     row.get_by_role("button", name="근무시간 저장").click()
     expect(office.get_by_role("status")).to_contain_text("근무시간을 저장했습니다")
     expect(office.locator(f"#departments tr[data-department='{code}'] .hours")).to_have_text(
-        "토·일 10:00-16:00 (공휴일에도 근무)")
+        "토·일 10:00-16:00 (공휴일에도 근무)"
+    )
     hours = system.json("GET", f"/api/v1/routing/departments/{code}")["hours"]
-    assert hours == {"always_open": False, "days": ["sat", "sun"], "periods": ["10:00-16:00"],
-                     "open_on_holidays": True}
+    assert hours == {"always_open": False, "days": ["sat", "sun"], "periods": ["10:00-16:00"], "open_on_holidays": True}
 
     handler = new_page()
     sign_in(handler, "traffic-01")

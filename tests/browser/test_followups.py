@@ -24,11 +24,19 @@ def test_a_low_score_becomes_a_follow_up_the_team_lead_closes_in_the_console(sys
     system.json("POST", f"/api/v1/complaints/{receipt_no}/answer/submit")
     if system.json("GET", f"/api/v1/complaints/{receipt_no}")["status"] != "closed":
         system.json("POST", f"/api/v1/complaints/{receipt_no}/answer/approve", json={})
-    survey = wait_for(lambda: (lambda s: s if s.get("link") else None)(
-        system.json("GET", f"/api/v1/surveys/complaints/{receipt_no}")), timeout=30)
+    survey = wait_for(
+        lambda: (lambda s: s if s.get("link") else None)(
+            system.json("GET", f"/api/v1/surveys/complaints/{receipt_no}")
+        ),
+        timeout=30,
+    )
     token = survey["link"].removeprefix("/survey/")
-    answered = system.api("POST", f"/api/v1/surveys/{token}", headers={"Authorization": ""},
-                          json={"speed": 1, "kindness": 2, "result": 1, "overall": 1, "text": "연락이 늦었습니다"})
+    answered = system.api(
+        "POST",
+        f"/api/v1/surveys/{token}",
+        headers={"Authorization": ""},
+        json={"speed": 1, "kindness": 2, "result": 1, "overall": 1, "text": "연락이 늦었습니다"},
+    )
     assert answered.status_code == 201, answered.text
 
     lead = new_page()

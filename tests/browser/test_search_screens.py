@@ -41,8 +41,9 @@ def test_an_official_searches_by_name_opens_the_complaint_and_keeps_a_note(syste
     expect(page.locator("#internal-notes")).to_contain_text("현장 확인 예정 (내일 오전)")
     shot(page, "console-complaint-notes")
 
-    citizen = system.api("GET", f"/api/v1/complaints/{receipt_no}", params={"code": filed["check_code"]},
-                         headers={"Authorization": ""})
+    citizen = system.api(
+        "GET", f"/api/v1/complaints/{receipt_no}", params={"code": filed["check_code"]}, headers={"Authorization": ""}
+    )
     assert citizen.status_code == 200 and "현장 확인 예정" not in citizen.text
 
     stranger = new_page()
@@ -59,8 +60,7 @@ def _answered(system: System, receipt_no: str) -> None:
         system.json("POST", f"/api/v1/complaints/{receipt_no}/answer/approve", json={})
 
 
-def test_the_complaint_office_closes_a_flagged_repeat_with_the_statutory_notice(system: System,
-                                                                                new_page: Any) -> None:
+def test_the_complaint_office_closes_a_flagged_repeat_with_the_statutory_notice(system: System, new_page: Any) -> None:
     tag = uuid.uuid4().hex[:4]
     citizen = {"name": f"반복{tag}", "phone": f"010-9{int(tag, 16) % 1000:03d}-4321", "title": "놀이터 그네 파손 신고"}
     earlier = []

@@ -21,11 +21,21 @@ from tests.e2e.harness import ROOT, free_port
 @pytest.fixture
 def web_alone(system: System, tmp_path: Any) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "MINWON_WEB_API_URL": system.url, "MINWON_WEB_PORT": str(port),
-           "MINWON_STAFF_TOKEN": STAFF_TOKEN, "PYTHONPATH": os.pathsep.join([str(ROOT / "libs"), str(ROOT)])}
+    env = {
+        **os.environ,
+        "MINWON_WEB_API_URL": system.url,
+        "MINWON_WEB_PORT": str(port),
+        "MINWON_STAFF_TOKEN": STAFF_TOKEN,
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "libs"), str(ROOT)]),
+    }
     log = tmp_path / "web.log"
-    proc = subprocess.Popen([sys.executable, "-c", "from services.web.cli import serve; serve()"], cwd=ROOT,
-                            env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from services.web.cli import serve; serve()"],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -51,13 +51,15 @@ def file_in_portal(page: Any, *, title: str, body: str, screenshots: bool = Fals
 
 def set_approval(system: System, department: str, *, required: bool) -> None:
     """The department's answer policy (the complaint office's setting)."""
-    policy = system.json("PUT", f"/api/v1/complaints/answer-policies/{department}",
-                         json={"approval_required": required})
+    policy = system.json(
+        "PUT", f"/api/v1/complaints/answer-policies/{department}", json={"approval_required": required}
+    )
     assert policy, policy
 
 
 def reload_until(page: Any, locator: str, text: str, timeout: float = 20) -> None:
     """Reload until ``locator`` shows ``text``: another service catches up through the bus."""
+
     def shown() -> bool:
         page.reload()
         return text in page.locator(locator).inner_text()
@@ -67,8 +69,9 @@ def reload_until(page: Any, locator: str, text: str, timeout: float = 20) -> Non
 
 def test_citizen_files_and_looks_up_a_complaint(system: System, new_page: Any) -> None:
     page = new_page()
-    receipt_no, code = file_in_portal(page, title="보도블록 파손 신고", body="집 앞 보도블록이 깨져 넘어질 뻔했습니다.",
-                                      screenshots=True)
+    receipt_no, code = file_in_portal(
+        page, title="보도블록 파손 신고", body="집 앞 보도블록이 깨져 넘어질 뻔했습니다.", screenshots=True
+    )
 
     page.get_by_role("button", name="처리 상황 보기").click()
     result = page.locator("#lookup-result")
@@ -89,8 +92,7 @@ def test_citizen_files_and_looks_up_a_complaint(system: System, new_page: Any) -
     assert staff_view["channel"] == "online" and staff_view["category"] == "도로"
 
 
-def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey(
-        system: System, new_page: Any) -> None:
+def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey(system: System, new_page: Any) -> None:
     citizen = new_page()
     receipt_no, code = file_in_portal(citizen, title="보도블록 파손", body="보도블록이 들떠 있어 위험합니다.")
     assignment = system.assignment(receipt_no)
@@ -165,8 +167,12 @@ def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey
     expect(citizen.locator("#lookup-result")).to_contain_text("수용")
     expect(citizen.locator("#answer-text")).to_have_text("보도블록을 교체했습니다. 불편을 드려 죄송합니다.")
 
-    survey = wait_for(lambda: (lambda s: s if s.get("link") else None)(
-        system.json("GET", f"/api/v1/surveys/complaints/{receipt_no}")), timeout=30)
+    survey = wait_for(
+        lambda: (lambda s: s if s.get("link") else None)(
+            system.json("GET", f"/api/v1/surveys/complaints/{receipt_no}")
+        ),
+        timeout=30,
+    )
     assert survey["link"].startswith("/survey/")
     citizen.goto(survey["link"])
     expect(citizen.get_by_role("heading", name="민원 만족도 조사")).to_be_visible()

@@ -97,8 +97,17 @@ def test_the_shipped_staff_file_matches_routing_departments() -> None:
 
 def test_sign_in_and_lock_out_after_repeated_failures() -> None:
     ticks = count()
-    directory = Directory.from_records([{"id": "road-01", "name": "임", "role": "handler", "department": "road",
-                                         "password_hash": hash_password("right", n=2**10)}])
+    directory = Directory.from_records(
+        [
+            {
+                "id": "road-01",
+                "name": "임",
+                "role": "handler",
+                "department": "road",
+                "password_hash": hash_password("right", n=2**10),
+            }
+        ]
+    )
     directory.clock = lambda: next(ticks)
     assert directory.authenticate("road-01", "right") == directory.get("road-01")
     assert directory.authenticate("nobody", "right") is None
@@ -135,38 +144,85 @@ def test_a_csrf_token_binds_the_browser_and_the_official() -> None:
 
 def test_the_timeline_merges_the_services_in_time_order() -> None:
     steps = timeline.merge(
-        complaint={"timeline": [
-            {"at": "2026-03-10T01:00:00+00:00", "step": "received", "detail": {"channel": "online"}},
-            {"at": "2026-03-10T01:00:01+00:00", "step": "routed", "detail": {"department": "road"}},
-            {"at": "2026-03-10T03:00:00+00:00", "step": "closed", "detail": {"outcome": "accepted"}}]},
+        complaint={
+            "timeline": [
+                {"at": "2026-03-10T01:00:00+00:00", "step": "received", "detail": {"channel": "online"}},
+                {"at": "2026-03-10T01:00:01+00:00", "step": "routed", "detail": {"department": "road"}},
+                {"at": "2026-03-10T03:00:00+00:00", "step": "closed", "detail": {"outcome": "accepted"}},
+            ]
+        },
         assignment={"history": [{"at": "2026-03-10T10:00:01+09:00", "step": "routed", "department": "road"}]},
-        clock={"received_at": "2026-03-10T10:00:00+09:00", "due_at": "2026-03-11T10:00:00+09:00", "period": "1d",
-               "extensions": [], "signals": {"emitted": [{"name": "warning", "at": "2026-03-10T11:30:00+09:00"}]}},
-        notifications=[{"created_at": "2026-03-10T01:00:02+00:00", "template": "citizen.receipt",
-                        "channel": "sms", "status": "sent", "sent_at": None}],
+        clock={
+            "received_at": "2026-03-10T10:00:00+09:00",
+            "due_at": "2026-03-11T10:00:00+09:00",
+            "period": "1d",
+            "extensions": [],
+            "signals": {"emitted": [{"name": "warning", "at": "2026-03-10T11:30:00+09:00"}]},
+        },
+        notifications=[
+            {
+                "created_at": "2026-03-10T01:00:02+00:00",
+                "template": "citizen.receipt",
+                "channel": "sms",
+                "status": "sent",
+                "sent_at": None,
+            }
+        ],
         compensation={"items": []},
         survey={"invited_at": "2026-03-10T03:00:05+00:00", "responded_at": None},
     )
     assert [(e.source, e.step) for e in steps] == [
-        ("intake", "received"), ("deadline", "due_set"), ("routing", "routed"),
-        ("notification", "citizen.receipt"), ("deadline", "warning"), ("intake", "closed"), ("survey", "invited")]
+        ("intake", "received"),
+        ("deadline", "due_set"),
+        ("routing", "routed"),
+        ("notification", "citizen.receipt"),
+        ("deadline", "warning"),
+        ("intake", "closed"),
+        ("survey", "invited"),
+    ]
     # intake's copy of the routing fact is kept when routing did not answer
-    alone = timeline.merge(complaint={"timeline": [{"at": "2026-03-10T01:00:01+00:00", "step": "routed",
-                                                    "detail": {}}]},
-                           assignment=None, clock=None, notifications=[], compensation=None, survey=None)
+    alone = timeline.merge(
+        complaint={"timeline": [{"at": "2026-03-10T01:00:01+00:00", "step": "routed", "detail": {}}]},
+        assignment=None,
+        clock=None,
+        notifications=[],
+        compensation=None,
+        survey=None,
+    )
     assert [(e.source, e.step) for e in alone] == [("intake", "routed")]
 
 
 def test_forms_become_the_intake_api_bodies() -> None:
     assert console.action_body("acknowledge", {}) is None
     assert console.action_body("supplementation", {"reason": " 사진 ", "due": "2026-03-12T17:00"}) == {
-        "reason": "사진", "due": "2026-03-12T17:00:00+09:00"}
+        "reason": "사진",
+        "due": "2026-03-12T17:00:00+09:00",
+    }
     assert console.action_body("extend", {"reason": "조사", "period": "", "citizen_consent": "on"}) == {
-        "reason": "조사", "period": None, "citizen_consent": True}
+        "reason": "조사",
+        "period": None,
+        "citizen_consent": True,
+    }
     assert console.action_body("close", {"outcome": "rejected", "reasons": "r", "remedy": ""}) == {
-        "outcome": "rejected", "text": None, "reasons": "r", "remedy": None}
-    filed = portal.filing({"name": "김", "phone": "010", "email": "", "kind": "other", "title": "t", "body": "b",
-                           "category": "도로", "district": "중구", "consent_sms": "on", "priority": "on"})
+        "outcome": "rejected",
+        "text": None,
+        "reasons": "r",
+        "remedy": None,
+    }
+    filed = portal.filing(
+        {
+            "name": "김",
+            "phone": "010",
+            "email": "",
+            "kind": "other",
+            "title": "t",
+            "body": "b",
+            "category": "도로",
+            "district": "중구",
+            "consent_sms": "on",
+            "priority": "on",
+        }
+    )
     assert filed["channel"] == "online" and filed["email"] is None and filed["priority"] is True
     assert filed["consent"] == {"sms": True, "alimtalk": False, "email": False, "post": False}
 

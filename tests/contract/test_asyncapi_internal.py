@@ -35,8 +35,13 @@ def test_every_message_names_its_readers_from_the_handler_tables() -> None:
     spec = asyncapi.asyncapi_json()
     closed = spec["channels"][contracts.COMPLAINT_CLOSED]["description"]
     assert "Published by: intake." in closed
-    for group in ("minwon-routing", "minwon-deadline", "minwon-notification", "minwon-notification-public",
-                  "minwon-survey"):
+    for group in (
+        "minwon-routing",
+        "minwon-deadline",
+        "minwon-notification",
+        "minwon-notification-public",
+        "minwon-survey",
+    ):
         assert group in closed
     assert "minwon-compensation" not in closed  # compensation does not look at closures
     assert asyncapi.readers(contracts.PUBLIC_COMPLAINT_CLOSED) == ["minwon-notification-webhooks"]

@@ -19,8 +19,11 @@ from services.intake.attachments_store import AttachmentStore, Blobs, FileBlobs,
 @pytest.fixture
 async def store(backend) -> AsyncIterator[AttachmentStore]:
     db = backend.store("attachments")  # dropped after the test, GridFS bucket included
-    blobs: Blobs = (GridFsBlobs(backend.infra.mongodb_uri, f"t{backend.tag}_attachments", chunk_bytes=64 * 1024)
-                    if backend.distributed else FileBlobs(backend.tmp / "var" / "attachments"))
+    blobs: Blobs = (
+        GridFsBlobs(backend.infra.mongodb_uri, f"t{backend.tag}_attachments", chunk_bytes=64 * 1024)
+        if backend.distributed
+        else FileBlobs(backend.tmp / "var" / "attachments")
+    )
     yield AttachmentStore(db, blobs)
     await blobs.close()
 
@@ -89,7 +92,8 @@ async def test_a_count_limit_holds_when_writers_race(store: AttachmentStore) -> 
         if len(current) >= 5:
             raise DomainError("too_many_files", "at most 5", 422, field="file")
 
-    results = await asyncio.gather(*(store.add(receipt, [{"id": f"r{i}", "size": 1}], at_most_five)
-                                     for i in range(8)), return_exceptions=True)
+    results = await asyncio.gather(
+        *(store.add(receipt, [{"id": f"r{i}", "size": 1}], at_most_five) for i in range(8)), return_exceptions=True
+    )
     assert sum(1 for r in results if isinstance(r, DomainError)) == 3
     assert len(await store.list(receipt)) == 5

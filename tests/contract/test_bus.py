@@ -11,8 +11,14 @@ from minwon.events import Event
 
 
 def _event(subject: str, n: int, *, time: datetime | None = None) -> Event:
-    return Event.new("kr.minwon.test.happened.v1", source="/test", subject=subject,
-                     data={"n": n}, time=time or datetime.now(UTC), id=f"{subject}-{n}")
+    return Event.new(
+        "kr.minwon.test.happened.v1",
+        source="/test",
+        subject=subject,
+        data={"n": n},
+        time=time or datetime.now(UTC),
+        id=f"{subject}-{n}",
+    )
 
 
 async def _until(predicate, timeout: float = 30.0) -> None:
@@ -96,8 +102,11 @@ async def test_read_replays_from_the_beginning_or_a_time(backend) -> None:
         await bus.publish(topics.DEADLINES, _event(subject, n, time=base + timedelta(hours=n)))
     everything = [e.data["n"] async for _, e in bus.read([topics.DEADLINES]) if e.subject == subject]
     assert sorted(everything) == list(range(6))
-    later = [e.data["n"] async for _, e in bus.read([topics.DEADLINES], since=base + timedelta(hours=3))
-             if e.subject == subject]
+    later = [
+        e.data["n"]
+        async for _, e in bus.read([topics.DEADLINES], since=base + timedelta(hours=3))
+        if e.subject == subject
+    ]
     assert sorted(later) == [3, 4, 5]
     await bus.stop()
 
@@ -170,8 +179,10 @@ async def _append_garbage(backend, bus, topic: str, raw: bytes) -> None:
         finally:
             await producer.stop()
     else:
-        bus._exec("INSERT INTO log (topic, key, event_id, time, body) VALUES (?, 'garbage', 'x', '', ?)",
-                  (topic, raw.decode()))
+        bus._exec(
+            "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, 'garbage', 'x', '', ?)",
+            (topic, raw.decode()),
+        )
 
 
 async def test_a_poison_record_is_dead_lettered_once_and_the_next_event_is_handled(backend) -> None:
@@ -227,8 +238,14 @@ async def test_an_invalid_payload_is_dead_lettered_after_the_attempt_limit(backe
     await bus.start()
     try:
         await bus.publish(topics.NOTIFICATIONS, _event(subject, 0))
-        good = Event.new("kr.minwon.test.happened.v1", source="/test", subject=subject,
-                         data={"n": 1, "value": 7}, time=datetime.now(UTC), id=f"{subject}-1")
+        good = Event.new(
+            "kr.minwon.test.happened.v1",
+            source="/test",
+            subject=subject,
+            data={"n": 1, "value": 7},
+            time=datetime.now(UTC),
+            id=f"{subject}-1",
+        )
         await bus.publish(topics.NOTIFICATIONS, good)
         await _until(lambda: handled == [7] and len(letters) == 1, timeout=60)
         assert attempts == [0, 0, 0, 1]

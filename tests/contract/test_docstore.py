@@ -34,15 +34,25 @@ async def test_update_is_compare_and_set(coll: Collection) -> None:
 
 async def test_find_filters_sort_limit(coll: Collection) -> None:
     for i in range(10):
-        await coll.create({"_id": f"d{i}", "i": i, "even": i % 2 == 0, "tag": "x" if i < 5 else "y",
-                           "at": f"2026-01-{i + 1:02d}T00:00:00.000000+00:00", "sub": {"v": i}})
+        await coll.create(
+            {
+                "_id": f"d{i}",
+                "i": i,
+                "even": i % 2 == 0,
+                "tag": "x" if i < 5 else "y",
+                "at": f"2026-01-{i + 1:02d}T00:00:00.000000+00:00",
+                "sub": {"v": i},
+            }
+        )
     assert [d["i"] for d in await coll.find({"even": True}, sort=[("i", -1)])] == [8, 6, 4, 2, 0]
     assert [d["i"] for d in await coll.find({"i": {"$gte": 3, "$lt": 6}}, sort=[("i", 1)])] == [3, 4, 5]
     assert [d["i"] for d in await coll.find({"tag": {"$in": ["y"]}}, sort=[("i", 1)], limit=2)] == [5, 6]
     assert [d["i"] for d in await coll.find({}, sort=[("i", 1)], skip=8)] == [8, 9]
     assert [d["i"] for d in await coll.find({"sub.v": {"$gt": 7}}, sort=[("i", 1)])] == [8, 9]
-    assert [d["i"] for d in await coll.find({"at": {"$lte": "2026-01-02T23:00:00.000000+00:00"}},
-                                            sort=[("i", 1)])] == [0, 1]
+    assert [d["i"] for d in await coll.find({"at": {"$lte": "2026-01-02T23:00:00.000000+00:00"}}, sort=[("i", 1)])] == [
+        0,
+        1,
+    ]
     assert await coll.count({"tag": "x"}) == 5
     assert await coll.count({"tag": {"$ne": "x"}}) == 5
     assert await coll.count({"tag": {"$nin": ["x", "y"]}}) == 0

@@ -15,13 +15,21 @@ from minwon.docstore import MongoStore, atomic_server
 from tests.contract import test_docstore as suite
 
 MONGODB = os.environ.get("MINWON_TEST_MONGODB_URI")
-SEQUENTIAL = (suite.test_create_get_and_duplicate, suite.test_update_is_compare_and_set,
-              suite.test_find_filters_sort_limit, suite.test_array_element_exists_and_pull,
-              suite.test_put_delete_and_recreate, suite.test_updates_keep_queries_to_the_newest_version,
-              suite.test_put_and_pull_advance_the_version, suite.test_a_writer_holding_a_long_superseded_version_loses,
-              suite.test_writes_drop_fields_the_new_version_no_longer_has)
-CONCURRENT = (suite.test_increment_is_atomic_under_concurrency,
-              suite.test_concurrent_compare_and_set_has_exactly_one_winner_per_version)
+SEQUENTIAL = (
+    suite.test_create_get_and_duplicate,
+    suite.test_update_is_compare_and_set,
+    suite.test_find_filters_sort_limit,
+    suite.test_array_element_exists_and_pull,
+    suite.test_put_delete_and_recreate,
+    suite.test_updates_keep_queries_to_the_newest_version,
+    suite.test_put_and_pull_advance_the_version,
+    suite.test_a_writer_holding_a_long_superseded_version_loses,
+    suite.test_writes_drop_fields_the_new_version_no_longer_has,
+)
+CONCURRENT = (
+    suite.test_increment_is_atomic_under_concurrency,
+    suite.test_concurrent_compare_and_set_has_exactly_one_winner_per_version,
+)
 
 
 def test_the_mode_is_read_from_the_servers_build_info() -> None:
@@ -54,8 +62,11 @@ async def test_the_atomic_mode_keeps_the_ports_semantics(infra, check) -> None:
         await store.close()
 
 
-@pytest.mark.skipif(not MONGODB, reason="no MongoDB server (MINWON_TEST_MONGODB_URI): the atomic mode's "
-                                        "concurrency contract needs MongoDB proper; FerretDB is not atomic")
+@pytest.mark.skipif(
+    not MONGODB,
+    reason="no MongoDB server (MINWON_TEST_MONGODB_URI): the atomic mode's "
+    "concurrency contract needs MongoDB proper; FerretDB is not atomic",
+)
 @pytest.mark.parametrize("check", CONCURRENT, ids=lambda f: f.__name__.removeprefix("test_"))
 async def test_on_mongodb_proper_the_atomic_mode_has_one_winner_per_version(check) -> None:
     store = MongoStore(MONGODB or "", f"t{uuid.uuid4().hex[:8]}_atomic")

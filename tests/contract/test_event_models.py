@@ -20,8 +20,11 @@ from tests import samples
 def test_every_type_has_a_model_a_topic_and_a_valid_sample() -> None:
     constants = {v for k, v in vars(c).items() if k.isupper() and isinstance(v, str) and v.startswith("kr.minwon.")}
     assert constants <= set(c.MODELS), f"types without a model: {sorted(constants - set(c.MODELS))}"
-    assert set(c.MODELS) - {"kr.minwon.test.happened.v1", "kr.minwon.test.filed.v1",
-                            "kr.minwon.test.security.v1"} <= set(samples.SAMPLES), "a type without a sample"
+    assert set(c.MODELS) - {
+        "kr.minwon.test.happened.v1",
+        "kr.minwon.test.filed.v1",
+        "kr.minwon.test.security.v1",
+    } <= set(samples.SAMPLES), "a type without a sample"
     names = {t.name for t in topics.TOPICS}
     for kind in samples.SAMPLES:
         assert c.TOPICS_OF[kind] and set(c.TOPICS_OF[kind]) <= names
@@ -30,8 +33,16 @@ def test_every_type_has_a_model_a_topic_and_a_valid_sample() -> None:
 
 def test_a_producer_cannot_publish_an_unknown_type_a_missing_field_or_on_another_topic() -> None:
     with pytest.raises(c.InvalidEvent, match="no model"):
-        c.check(topics.COMPLAINTS, Event.new("kr.minwon.complaint.invented.v1", source="/t", subject="x",
-                                             data={}, time=samples.event(c.COMPLAINT_CLOSED).time))
+        c.check(
+            topics.COMPLAINTS,
+            Event.new(
+                "kr.minwon.complaint.invented.v1",
+                source="/t",
+                subject="x",
+                data={},
+                time=samples.event(c.COMPLAINT_CLOSED).time,
+            ),
+        )
     broken = samples.event(c.COMPLAINT_CLOSED)
     broken = broken.model_copy(update={"data": {k: v for k, v in broken.data.items() if k != "outcome"}})
     with pytest.raises(c.InvalidEvent, match="outcome: Field required"):
@@ -75,6 +86,7 @@ async def test_one_of_each_type_reaches_a_consumer_as_the_same_model(backend: An
         async def handle(event: Event, data: BaseModel) -> None:
             if event.id.startswith(run):
                 received[f"{event.type}@{topic}"] = data
+
         return handle
 
     for topic in {t for types in c.TOPICS_OF.values() for t in types}:

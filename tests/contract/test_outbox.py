@@ -33,8 +33,14 @@ class Interrupted:
 
 
 def _event(subject: str) -> Event:
-    return Event.new("kr.minwon.test.filed.v1", source="test", subject=subject, data={},
-                     time=datetime.now(UTC), id=f"evt-{uuid.uuid4()}")
+    return Event.new(
+        "kr.minwon.test.filed.v1",
+        source="test",
+        subject=subject,
+        data={},
+        time=datetime.now(UTC),
+        id=f"evt-{uuid.uuid4()}",
+    )
 
 
 def _create(event: Event):  # noqa: ANN202
@@ -42,6 +48,7 @@ def _create(event: Event):  # noqa: ANN202
         if state is not None:  # a repeated request: nothing new to decide
             return None, []
         return {"n": 1}, [(COMPLAINTS, event)]
+
     return decide
 
 
@@ -103,8 +110,9 @@ async def test_a_sweep_that_failed_runs_again_at_the_next_pass(backend) -> None:
     relay = Relay(bus, interval=0.05, full_interval=3600)
     try:
         event = _event(f"s-{uuid.uuid4().hex[:6]}")
-        await coll.create({"_id": "left", "n": 1, "_outbox": [
-            {"id": event.id, "topic": COMPLAINTS, "event": event.to_doc()}]})  # a crash left it
+        await coll.create(
+            {"_id": "left", "n": 1, "_outbox": [{"id": event.id, "topic": COMPLAINTS, "event": event.to_doc()}]}
+        )  # a crash left it
 
         real_find = coll.find
         failures = []

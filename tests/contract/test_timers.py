@@ -31,8 +31,9 @@ async def test_due_documents_come_from_the_wheel_without_a_query(backend) -> Non
         return []
 
     async def due() -> list[str]:
-        return await due_ids(wheel, docs.coll, now=clock.now, limit=10, time_field="fire_at",
-                             where={"status": "waiting"}, scan=scan)
+        return await due_ids(
+            wheel, docs.coll, now=clock.now, limit=10, time_field="fire_at", where={"status": "waiting"}, scan=scan
+        )
 
     assert await due() == []
     for n, minutes in enumerate((5, 1, 3, 20)):

@@ -44,6 +44,7 @@ METRICS_DOC = ROOT / "docs/metrics.md"
 
 # ---------------------------------------------------------------- settings -> environment variable names
 
+
 def env_names(cls: type[BaseSettings]) -> set[str]:
     """The environment variables a pydantic-settings class reads (upper case: they are case-insensitive)."""
     prefix = cls.model_config.get("env_prefix", "") or ""
@@ -69,9 +70,14 @@ def service_settings_classes(service: str) -> list[type[BaseSettings]]:
         if not (ROOT / "services" / service / f"{part}.py").exists():
             continue
         module = importlib.import_module(f"services.{service}.{part.replace('/', '.')}")
-        found += [obj for obj in vars(module).values()
-                  if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings
-                  and obj.__module__ == module.__name__]
+        found += [
+            obj
+            for obj in vars(module).values()
+            if isinstance(obj, type)
+            and issubclass(obj, BaseSettings)
+            and obj is not BaseSettings
+            and obj.__module__ == module.__name__
+        ]
     return found
 
 
@@ -111,6 +117,7 @@ def runbooks() -> Any:
 
 
 # ---------------------------------------------------------------- YAML and kustomize
+
 
 def load_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text("utf-8"))
@@ -162,6 +169,7 @@ def dashboard_files() -> list[Path]:
 
 def dashboard_expressions(dashboard: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """(where, PromQL) for every panel target and query variable of a dashboard."""
+
     def panels(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for p in items:
             yield p

@@ -22,8 +22,14 @@ from tests.deploy._deploy import (
 )
 
 INFRA = ("kafka", "mongodb", "prometheus", "grafana", "otel-collector", "jaeger")
-REQUIRED_ENV = ("MINWON_BACKEND", "KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI", "MINWON_HTTP_HOST", "MINWON_HTTP_PORT",
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+REQUIRED_ENV = (
+    "MINWON_BACKEND",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "MONGODB_URI",
+    "MINWON_HTTP_HOST",
+    "MINWON_HTTP_PORT",
+    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+)
 INTERPOLATION = re.compile(r"\$\{([A-Z0-9_]+)(?::?[-?][^}]*)?\}")
 
 
@@ -85,9 +91,17 @@ def test_every_variable_set_for_a_service_is_read_by_its_settings(name: str) -> 
 
 def test_secrets_reach_only_the_services_that_use_them() -> None:
     services = compose()["services"]
-    holders = {key: {n for n in SERVICES if key in env_of(services[n])}
-               for key in ("MINWON_PII_KEY", "MINWON_CONTACTS_KEY", "MINWON_CHECK_CODE_SECRET",
-                           "MINWON_SURVEY_SECRET", "MINWON_NOTIFICATION_KEY", "MINWON_COMPENSATION_VOUCHER_SECRET")}
+    holders = {
+        key: {n for n in SERVICES if key in env_of(services[n])}
+        for key in (
+            "MINWON_PII_KEY",
+            "MINWON_CONTACTS_KEY",
+            "MINWON_CHECK_CODE_SECRET",
+            "MINWON_SURVEY_SECRET",
+            "MINWON_NOTIFICATION_KEY",
+            "MINWON_COMPENSATION_VOUCHER_SECRET",
+        )
+    }
     assert holders["MINWON_PII_KEY"] == {"intake"}
     assert holders["MINWON_CONTACTS_KEY"] == {"intake", "routing", "notification"}  # the restricted topic
     assert holders["MINWON_CHECK_CODE_SECRET"] == {"intake"}
@@ -100,7 +114,7 @@ def test_the_env_file_example_holds_exactly_what_compose_interpolates() -> None:
     example = read_env_file(ENV_EXAMPLE)
     text = ROOT.joinpath("docker-compose.yml").read_text("utf-8")
     interpolated = set(INTERPOLATION.findall(text)) - {"GRAFANA_ADMIN_PASSWORD", "MINWON_LOG_LEVEL"}
-    assert interpolated == set(example), (interpolated ^ set(example))
+    assert interpolated == set(example), interpolated ^ set(example)
     assert set(example) <= env_read_by_any(), set(example) - env_read_by_any()
     # required secrets fail loudly when the env file is missing
     for key in ("MINWON_PII_KEY", "MINWON_CONTACTS_KEY", "MINWON_AUTH_SECRET"):
@@ -170,7 +184,7 @@ def test_dockerfile_is_multi_stage_non_root_with_a_health_check() -> None:
     text = DOCKERFILE.read_text("utf-8")
     stages = re.findall(r"^FROM\s+\S+(?:\s+AS\s+(\S+))?", text, re.M | re.I)
     assert len(stages) >= 2
-    final = text[text.rfind("\nFROM "):]
+    final = text[text.rfind("\nFROM ") :]
     user = re.findall(r"^USER\s+(\S+)", final, re.M)
     assert user and user[-1].split(":")[0] not in ("0", "root")
     assert re.search(r"^HEALTHCHECK .*?/healthz", final, re.M | re.S)
@@ -201,9 +215,24 @@ def test_compose_config_lists_the_web_front_and_every_service(tmp_path) -> None:
         pytest.skip(message)
     env_file = tmp_path / "minwon.env"
     env_file.write_text(ROOT.joinpath("deploy/docker/minwon.env.example").read_text("utf-8"), "utf-8")
-    done = subprocess.run([*command, "--project-directory", str(ROOT), "-p", "minwon", "--env-file", str(env_file),
-                           "-f", str(ROOT / "docker-compose.yml"), "config", "--services"],
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            *command,
+            "--project-directory",
+            str(ROOT),
+            "-p",
+            "minwon",
+            "--env-file",
+            str(env_file),
+            "-f",
+            str(ROOT / "docker-compose.yml"),
+            "config",
+            "--services",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     services = set(done.stdout.split())
     assert {"web", "api-gateway", *SERVICES} <= services, services

@@ -78,15 +78,22 @@ def test_a_dashboard_is_well_formed(name: str) -> None:
 
 def test_dashboards_cover_what_sre_asked_for() -> None:
     text = {name: (DASHBOARDS / name).read_text("utf-8") for name in EXPECTED}
-    for metric in ("minwon_intake_complaints_received_total", "minwon_intake_open_complaints",
-                   "minwon_deadline_overdue", "minwon_deadline_closed_total"):
+    for metric in (
+        "minwon_intake_complaints_received_total",
+        "minwon_intake_open_complaints",
+        "minwon_deadline_overdue",
+        "minwon_deadline_closed_total",
+    ):
         assert metric in text["operations-overview.json"], metric
     for signal in ('signal=\\"warning\\"', "escalation", 'signal=\\"breached\\"', "by (department)"):
         assert signal in text["deadlines-board.json"], signal
     for metric in ("minwon_bus_consumer_lag", "minwon_bus_consumed_total", "minwon_bus_deadlettered_total"):
         assert metric in text["kafka-consumers.json"], metric
-    for metric in ("minwon_notification_sent_total", "minwon_compensation_vouchers_granted_total",
-                   "minwon_survey_score_mean"):
+    for metric in (
+        "minwon_notification_sent_total",
+        "minwon_compensation_vouchers_granted_total",
+        "minwon_survey_score_mean",
+    ):
         assert metric in text["citizen-outcomes.json"], metric
 
 

@@ -31,9 +31,12 @@ DNS_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 
 def consumed_topics(service: str) -> set[str]:
     """The topics the service's consumer groups read: derived from their handler tables."""
-    return {topic for group, types in asyncapi.CONSUMERS
-            if group == f"minwon-{service}" or group.startswith(f"minwon-{service}-")
-            for topic in contracts.topics_of(types)}
+    return {
+        topic
+        for group, types in asyncapi.CONSUMERS
+        if group == f"minwon-{service}" or group.startswith(f"minwon-{service}-")
+        for topic in contracts.topics_of(types)
+    }
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -97,14 +100,17 @@ def test_a_service_has_its_deployment_service_budget_and_policy(overlay: str, se
     # the policy selects this service's pods only
     others = [of_kind(docs, "Deployment")[f"minwon-{o}"] for o in SERVICES if o != service]
     for other in others:
-        assert not policy["spec"]["podSelector"]["matchLabels"].items() <= \
-            other["spec"]["template"]["metadata"]["labels"].items()
+        assert (
+            not policy["spec"]["podSelector"]["matchLabels"].items()
+            <= other["spec"]["template"]["metadata"]["labels"].items()
+        )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_configuration_sets_only_what_the_settings_read(overlay: str) -> None:
-    (config,) = [c for n, c in of_kind(render(f"overlays/{overlay}"), "ConfigMap").items()
-                 if n.startswith("minwon-config")]
+    (config,) = [
+        c for n, c in of_kind(render(f"overlays/{overlay}"), "ConfigMap").items() if n.startswith("minwon-config")
+    ]
     data = config["data"]
     assert set(data) <= env_read_by_any(), set(data) - env_read_by_any()
     assert data["MINWON_BACKEND"] == "distributed" and data["MINWON_HTTP_HOST"] == "0.0.0.0"
@@ -114,8 +120,9 @@ def test_the_configuration_sets_only_what_the_settings_read(overlay: str) -> Non
 
 
 def test_the_generated_files_are_up_to_date() -> None:
-    done = subprocess.run([sys.executable, str(ROOT / "deploy/tools/sync_k8s.py"), "--check"],
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/tools/sync_k8s.py"), "--check"], capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -144,8 +151,11 @@ def acl_table(user: dict[str, Any]) -> dict[tuple[str, str, str], set[str]]:
 
 
 def readers(users: dict[str, dict[str, Any]], topic: str, op: str) -> set[str]:
-    return {name.removeprefix("minwon-") for name, user in users.items()
-            if op in acl_table(user).get(("topic", topic, "literal"), set())}
+    return {
+        name.removeprefix("minwon-")
+        for name, user in users.items()
+        if op in acl_table(user).get(("topic", topic, "literal"), set())
+    }
 
 
 def test_kafka_users_may_do_exactly_what_their_service_does() -> None:

@@ -26,8 +26,10 @@ def _imported(path: Path) -> set[str]:
 
 
 def test_libs_import_neither_services_nor_apps() -> None:
-    offending = {str(p.relative_to(ROOT)): sorted(m for m in _imported(p) if m.split(".")[0] in ("services", "apps"))
-                 for p in (ROOT / "libs").rglob("*.py")}
+    offending = {
+        str(p.relative_to(ROOT)): sorted(m for m in _imported(p) if m.split(".")[0] in ("services", "apps"))
+        for p in (ROOT / "libs").rglob("*.py")
+    }
     assert {p: ms for p, ms in offending.items() if ms} == {}
 
 
@@ -35,8 +37,9 @@ def test_libs_import_neither_services_nor_apps() -> None:
 def test_a_service_imports_no_other_service_nor_the_application(name: str) -> None:
     offending = {}
     for path in (ROOT / "services" / name).rglob("*.py"):
-        bad = sorted(m for m in _imported(path)
-                     if m == "apps" or (m.startswith("services.") and m != f"services.{name}"))
+        bad = sorted(
+            m for m in _imported(path) if m == "apps" or (m.startswith("services.") and m != f"services.{name}")
+        )
         if bad:
             offending[str(path.relative_to(ROOT))] = bad
     assert offending == {}

@@ -21,20 +21,28 @@ from tests.deploy._deploy import METRICS_DOC, exposed_metrics, missing_metrics, 
 
 def complaint() -> dict[str, object]:
     return {
-        "name": "홍길동", "phone": "010-1234-5678", "address": "부산광역시 해운대구 우동 1",
-        "title": "가로등 고장", "body": "집 앞 가로등이 사흘째 꺼져 있습니다",
-        "kind": "other", "category": "streetlight", "district": "해운대구", "channel": "online",
+        "name": "홍길동",
+        "phone": "010-1234-5678",
+        "address": "부산광역시 해운대구 우동 1",
+        "title": "가로등 고장",
+        "body": "집 앞 가로등이 사흘째 꺼져 있습니다",
+        "kind": "other",
+        "category": "streetlight",
+        "district": "해운대구",
+        "channel": "online",
         "consent": {"sms": True},
     }
 
 
 async def test_dashboards_and_alerts_query_only_metrics_the_system_exposes(tmp_path: Path) -> None:
-    settings = Settings(backend="embedded", data_dir=tmp_path / "var", outbox_interval_seconds=0.1,
-                        timer_interval_seconds=0.1)
+    settings = Settings(
+        backend="embedded", data_dir=tmp_path / "var", outbox_interval_seconds=0.1, timer_interval_seconds=0.1
+    )
     app = build_app(settings)
     async with AsyncTestClient(app=app) as client:
-        filed = await client.post("/api/v1/complaints", json=complaint(),
-                                  headers={"Idempotency-Key": str(uuid.uuid4())})
+        filed = await client.post(
+            "/api/v1/complaints", json=complaint(), headers={"Idempotency-Key": str(uuid.uuid4())}
+        )
         assert filed.status_code == 201, filed.text
         text = ""
         for _ in range(100):  # up to 10 s for the complaint to be published and consumed
@@ -47,9 +55,13 @@ async def test_dashboards_and_alerts_query_only_metrics_the_system_exposes(tmp_p
 
     _, families = exposed_metrics(text)
     documented = METRICS_DOC.read_text("utf-8")
-    undocumented = sorted(n for n in families
-                          if n.startswith("minwon_") and not n.endswith("_created")  # client's timestamps
-                          and f"`{n}`" not in documented)
+    undocumented = sorted(
+        n
+        for n in families
+        if n.startswith("minwon_")
+        and not n.endswith("_created")  # client's timestamps
+        and f"`{n}`" not in documented
+    )
     assert not undocumented, f"exposed but not in docs/metrics.md: {undocumented}"
 
     used = used_metrics()
@@ -64,6 +76,10 @@ def test_the_comparison_catches_a_missing_name_and_accepts_histogram_series() ->
         "# HELP minwon_a_total a\n# TYPE minwon_a_total counter\nminwon_a_total 1.0\n"
         "# HELP minwon_h_seconds h\n# TYPE minwon_h_seconds histogram\n"
     )
-    used = {"minwon_a_total": {"x"}, "minwon_h_seconds_bucket": {"y"}, "minwon_gone_total": {"z"},
-            "minwon_a_total_bucket": {"w"}}
+    used = {
+        "minwon_a_total": {"x"},
+        "minwon_h_seconds_bucket": {"y"},
+        "minwon_gone_total": {"z"},
+        "minwon_a_total_bucket": {"w"},
+    }
     assert set(missing_metrics(used, text)) == {"minwon_gone_total", "minwon_a_total_bucket"}

@@ -90,8 +90,13 @@ def test_every_alert_has_a_severity_a_summary_and_a_runbook_that_exists() -> Non
 def test_runbook_links_are_absolute_and_rendered_from_the_base_url() -> None:
     default = urlparse(runbooks().DEFAULT)
     assert default.scheme in ("http", "https") and default.netloc and default.path.endswith("/docs/operations.md")
-    done = subprocess.run([sys.executable, str(RUNBOOKS), "--check"], capture_output=True, text=True, timeout=60,
-                          env={k: v for k, v in os.environ.items() if k != "RUNBOOK_BASE_URL"})
+    done = subprocess.run(
+        [sys.executable, str(RUNBOOKS), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={k: v for k, v in os.environ.items() if k != "RUNBOOK_BASE_URL"},
+    )
     assert done.returncode == 0, done.stderr
     # another base: every link of both files changes, the anchors stay
     text = ALERTS.read_text("utf-8")
@@ -100,8 +105,13 @@ def test_runbook_links_are_absolute_and_rendered_from_the_base_url() -> None:
     assert len(after) == len(before) == sum(1 for r in rules() if "alert" in r)
     assert {a for _, a in after} == {a for _, a in before}
     assert {b for b, _ in after} == {"https://wiki.city.example/minwon/operations.md"}
-    done = subprocess.run([sys.executable, str(RUNBOOKS), "--check"], capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "RUNBOOK_BASE_URL": "https://wiki.city.example/minwon/operations.md"})
+    done = subprocess.run(
+        [sys.executable, str(RUNBOOKS), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "RUNBOOK_BASE_URL": "https://wiki.city.example/minwon/operations.md"},
+    )
     assert done.returncode == 1 and "not 'https://wiki.city.example" in done.stderr
 
 
@@ -124,6 +134,7 @@ def test_the_unit_tests_cover_every_required_alert() -> None:
 
 
 # ---------------------------------------------------------------- promtool
+
 
 @functools.cache
 def cached_promtool() -> str | None:

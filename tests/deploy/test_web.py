@@ -30,8 +30,14 @@ from tests.e2e.harness import free_port
 
 LOCATION = re.compile(r"location\s+(\S+)\s*\{\s*proxy_pass\s+http://([a-z0-9-]+):(\d+);\s*\}")
 LISTEN = re.compile(r"^\s*listen\s+(\S+);", re.M)
-SHARED_SECRETS = ("MINWON_PII_KEY", "MINWON_CONTACTS_KEY", "MINWON_CHECK_CODE_SECRET", "MINWON_SURVEY_SECRET",
-                  "MINWON_NOTIFICATION_KEY", "MINWON_COMPENSATION_VOUCHER_SECRET")
+SHARED_SECRETS = (
+    "MINWON_PII_KEY",
+    "MINWON_CONTACTS_KEY",
+    "MINWON_CHECK_CODE_SECRET",
+    "MINWON_SURVEY_SECRET",
+    "MINWON_NOTIFICATION_KEY",
+    "MINWON_COMPENSATION_VOUCHER_SECRET",
+)
 
 
 def gateway_routes(path: Path) -> dict[str, tuple[str, int]]:
@@ -45,6 +51,7 @@ def test_the_gateway_routes_every_api_prefix_to_its_service(path: Path, name: st
 
 
 # ---------------------------------------------------------------- compose
+
 
 def test_compose_runs_the_web_front_against_the_gateway() -> None:
     services = compose()["services"]
@@ -78,6 +85,7 @@ def test_compose_gives_the_web_front_its_own_secrets_only() -> None:
 
 
 # ---------------------------------------------------------------- Kubernetes
+
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_web_deployment_serves_the_front_through_its_gateway_sidecar(overlay: str) -> None:
@@ -117,8 +125,9 @@ def test_the_web_deployment_serves_the_front_through_its_gateway_sidecar(overlay
 
     svc = of_kind(docs, "Service")["minwon-web"]
     assert svc["spec"]["selector"].items() <= labels.items()
-    assert of_kind(docs, "PodDisruptionBudget")["minwon-web"]["spec"]["selector"]["matchLabels"].items() \
-        <= labels.items()
+    assert (
+        of_kind(docs, "PodDisruptionBudget")["minwon-web"]["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    )
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
@@ -170,6 +179,7 @@ def test_metro_keeps_at_least_two_web_replicas_and_county_one() -> None:
 
 # ---------------------------------------------------------------- the gateway, running
 
+
 def nginx_binary() -> str:
     found = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).exists()), None)
     if found is None:
@@ -185,9 +195,12 @@ def nginx_config(temp: Path, server: str) -> Path:
     temp.mkdir(parents=True, exist_ok=True)
     (temp / "gateway.conf").write_text(server, "utf-8")
     main = temp / "nginx.conf"
-    main.write_text(f"pid {temp}/nginx.pid;\nevents {{}}\nhttp {{\n  access_log off;\n"
-                    f"  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
-                    f"  include {temp}/gateway.conf;\n}}\n", "utf-8")
+    main.write_text(
+        f"pid {temp}/nginx.pid;\nevents {{}}\nhttp {{\n  access_log off;\n"
+        f"  client_body_temp_path {temp}/body;\n  proxy_temp_path {temp}/proxy;\n"
+        f"  include {temp}/gateway.conf;\n}}\n",
+        "utf-8",
+    )
     return main
 
 
@@ -198,8 +211,12 @@ def test_nginx_accepts_the_gateway_config(tmp_path: Path, path: Path) -> None:
     server = re.sub(r"http://[a-z-]+:8000", "http://127.0.0.1:8000", path.read_text("utf-8"))
     server = re.sub(r"listen [0-9.:]*8081;", f"listen 127.0.0.1:{free_port()};", server)
     server = server.replace("root /srv;", f"root {ROOT};")
-    done = subprocess.run([nginx, "-t", "-e", "stderr", "-c", str(nginx_config(tmp_path, server))],
-                          capture_output=True, text=True, timeout=30)
+    done = subprocess.run(
+        [nginx, "-t", "-e", "stderr", "-c", str(nginx_config(tmp_path, server))],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -219,20 +236,26 @@ def test_the_web_front_works_through_the_compose_gateway(tmp_path: Path) -> None
     conf = conf.replace("listen 8081;", f"listen 127.0.0.1:{gateway_port};").replace("root /srv;", f"root {ROOT};")
     temp = tmp_path / "nginx"
     main = nginx_config(temp, conf)
-    proxy = subprocess.Popen([nginx, "-e", "stderr", "-c", str(main), "-g", "daemon off;"],
-                             stdout=subprocess.DEVNULL, stderr=(temp / "error.log").open("wb"))
+    proxy = subprocess.Popen(
+        [nginx, "-e", "stderr", "-c", str(main), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL,
+        stderr=(temp / "error.log").open("wb"),
+    )
     gateway = f"http://127.0.0.1:{gateway_port}"
     web_port = free_port()
-    web = MinwonProcess(tmp_path / "web", args=("web", "--port", str(web_port)), name="web",
-                        env={"MINWON_WEB_API_URL": gateway})
+    web = MinwonProcess(
+        tmp_path / "web", args=("web", "--port", str(web_port)), name="web", env={"MINWON_WEB_API_URL": gateway}
+    )
     try:
         wait_for(lambda: _answers(f"{gateway}/healthz"), timeout=20)
         # every API prefix reaches its service through the gateway
         filed = httpx.post(f"{gateway}/api/v1/complaints", json=complaint_payload(), timeout=10)
         assert filed.status_code == 201, filed.text
         receipt, code = filed.json()["receipt_no"], filed.json()["check_code"]
-        wait_for(lambda: httpx.get(f"{gateway}/api/v1/deadlines/{receipt}", headers=STAFF, timeout=10)
-                 .status_code == 200, timeout=60)
+        wait_for(
+            lambda: httpx.get(f"{gateway}/api/v1/deadlines/{receipt}", headers=STAFF, timeout=10).status_code == 200,
+            timeout=60,
+        )
         assert httpx.get(f"{gateway}/api/v1/routing/departments/", headers=STAFF, timeout=10).status_code == 200
         unknown = httpx.get(f"{gateway}/api/v2/nothing", timeout=10)
         assert unknown.status_code == 404 and unknown.json() == {"code": "not_found"}

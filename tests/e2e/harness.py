@@ -54,12 +54,21 @@ class MinwonProcess:
         """Start the process; with ``wait``, return once ``/readyz`` answers 200."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log = self.data_dir / f"{self.name}-{int(time.time() * 1000)}.log"
-        env = {**os.environ, "MINWON_DATA_DIR": str(self.data_dir), "MINWON_HTTP_PORT": str(self.port),
-               "MINWON_BACKEND": "embedded", "MINWON_OUTBOX_INTERVAL_SECONDS": "0.2",
-               "MINWON_TIMER_INTERVAL_SECONDS": "0.2", **self.env}
+        env = {
+            **os.environ,
+            "MINWON_DATA_DIR": str(self.data_dir),
+            "MINWON_HTTP_PORT": str(self.port),
+            "MINWON_BACKEND": "embedded",
+            "MINWON_OUTBOX_INTERVAL_SECONDS": "0.2",
+            "MINWON_TIMER_INTERVAL_SECONDS": "0.2",
+            **self.env,
+        }
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "apps.cli", *self.args], cwd=ROOT, env=env,
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "apps.cli", *self.args],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
         )
         if wait:
             self.wait_ready(timeout)
@@ -106,7 +115,7 @@ class MinwonProcess:
         return parse_metrics(r.text)
 
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)')
+_SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 

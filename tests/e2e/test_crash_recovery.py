@@ -45,9 +45,12 @@ def test_sigkill_between_post_and_notification_delivers_exactly_once(tmp_path, d
         proc.start()
         for receipt in receipts:
             assert proc.get(f"/api/v1/complaints/{receipt}", headers=STAFF).status_code == 200
-            wait_for(lambda receipt=receipt: [n for n in _notices(proc, receipt, "citizen.receipt")
-                                              if n["status"] == "sent"],
-                     timeout=60)
+            wait_for(
+                lambda receipt=receipt: [
+                    n for n in _notices(proc, receipt, "citizen.receipt") if n["status"] == "sent"
+                ],
+                timeout=60,
+            )
         time.sleep(2)  # anything still in flight would show up now
         for receipt in receipts:
             notices = _notices(proc, receipt, "citizen.receipt")

@@ -94,8 +94,14 @@ async def notices(client: AsyncTestClient, receipt: str, template: str | None = 
 async def test_mail_complaint_through_its_whole_life(backend, quick) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, infra):
-        payload = complaint_payload(channel="mail", kind="grievance", category="road", district="해운대구",
-                                    title="보도 블록 파손", received_at=(clock() - timedelta(days=2)).isoformat())
+        payload = complaint_payload(
+            channel="mail",
+            kind="grievance",
+            category="road",
+            district="해운대구",
+            title="보도 블록 파손",
+            received_at=(clock() - timedelta(days=2)).isoformat(),
+        )
         r = await client.post("/api/v1/complaints", json=payload)
         assert r.status_code == 201, r.text
         receipt, code = r.json()["receipt_no"], r.json()["check_code"]
@@ -114,8 +120,9 @@ async def test_mail_complaint_through_its_whole_life(backend, quick) -> None:
         assert handler["name"] in receipt_notice["text"] and handler["contact"] in receipt_notice["text"]
 
         # supplementation pauses the clock, the supplement resumes it
-        r = await client.post(f"/api/v1/complaints/{receipt}/supplementation", headers=STAFF,
-                              json={"reason": "현장 사진 보완 요청"})
+        r = await client.post(
+            f"/api/v1/complaints/{receipt}/supplementation", headers=STAFF, json={"reason": "현장 사진 보완 요청"}
+        )
         assert r.status_code == 200 and r.json()["status"] == "awaiting_supplement"
         await until(lambda: _paused(client, receipt, True))
         assert steps(await public_view(client, receipt, code))[-1] == "supplementation_requested"
@@ -126,8 +133,9 @@ async def test_mail_complaint_through_its_whole_life(backend, quick) -> None:
 
         # the extension moves the due date and tells the citizen why
         due_before = (await _json(client, f"/api/v1/deadlines/{receipt}"))["due_at"]
-        r = await client.post(f"/api/v1/complaints/{receipt}/extend", headers=STAFF,
-                              json={"reason": "관계 부서 협의 필요"})
+        r = await client.post(
+            f"/api/v1/complaints/{receipt}/extend", headers=STAFF, json={"reason": "관계 부서 협의 필요"}
+        )
         assert r.status_code == 200 and r.json()["extensions"] == 1
         await until(lambda: _due_moved(client, receipt, due_before))
         extension_notice = await until(lambda: _sent(client, receipt, "citizen.extension"))
@@ -145,8 +153,9 @@ async def test_mail_complaint_through_its_whole_life(backend, quick) -> None:
         assert view["status"] == "closed" and view["outcome"] == "accepted" and steps(view)[-1] == "closed"
         await until(lambda: _sent(client, receipt, "citizen.result"))
         await until(lambda: _sent(client, receipt, "citizen.survey"))
-        assert (await client.post(f"/api/v1/complaints/{receipt}/close", headers=STAFF,
-                                  json={"outcome": "accepted"})).status_code == 409
+        assert (
+            await client.post(f"/api/v1/complaints/{receipt}/close", headers=STAFF, json={"outcome": "accepted"})
+        ).status_code == 409
 
         # no voucher: it was handled within its (extended) period
         vouchers = await _json(client, f"/api/v1/compensations?receipt_no={receipt}", headers=STAFF)
@@ -210,15 +219,19 @@ async def test_breach_sixty_days_ago_grants_one_voucher_and_one_notice(backend, 
             "petition": {"kind": "petition"},
             "extended": {"kind": "suggestion"},
         }.items():
-            payload = complaint_payload(channel="mail", received_at=old if label != "extended" else
-                                        (clock() - timedelta(days=1)).isoformat(),
-                                        received_at_reason="우편 접수 후 등록 지연", **extra)
+            payload = complaint_payload(
+                channel="mail",
+                received_at=old if label != "extended" else (clock() - timedelta(days=1)).isoformat(),
+                received_at_reason="우편 접수 후 등록 지연",
+                **extra,
+            )
             r = await client.post("/api/v1/complaints", json=payload)
             assert r.status_code == 201, r.text
             filed[label] = r.json()["receipt_no"]
         await until(lambda: _intake_knows_the_clock(client, filed["extended"]))
-        r = await client.post(f"/api/v1/complaints/{filed['extended']}/extend", headers=STAFF,
-                              json={"reason": "추가 검토"})
+        r = await client.post(
+            f"/api/v1/complaints/{filed['extended']}/extend", headers=STAFF, json={"reason": "추가 검토"}
+        )
         assert r.status_code == 200
         await until(lambda: _extended(client, filed["extended"]))
         clock.advance(timedelta(days=60))

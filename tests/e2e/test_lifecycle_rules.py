@@ -36,8 +36,7 @@ async def _clock(client, receipt):
     return await _json(client, f"/api/v1/deadlines/{receipt}")
 
 
-async def test_a_statutory_type_filed_by_code_or_korean_name_gets_the_same_department_and_due_date(
-        backend) -> None:
+async def test_a_statutory_type_filed_by_code_or_korean_name_gets_the_same_department_and_due_date(backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, _):
         by_name = await _filed(client, kind="statutory", statutory_type="건축허가", title="건축허가 신청")
@@ -48,8 +47,9 @@ async def test_a_statutory_type_filed_by_code_or_korean_name_gets_the_same_depar
             views.append(view)
         assert views[0]["department"] == views[1]["department"] == "building"
         assert views[0]["due_at"] == views[1]["due_at"] and views[0]["due_at"]
-        unknown = await client.post("/api/v1/complaints",
-                                    json=complaint_payload(kind="statutory", statutory_type="건축허거"))
+        unknown = await client.post(
+            "/api/v1/complaints", json=complaint_payload(kind="statutory", statutory_type="건축허거")
+        )
         assert unknown.status_code == 422 and unknown.json()["fields"][0]["field"] == "statutory_type"
         assert "building_permit" in unknown.text
 
@@ -62,18 +62,19 @@ async def _routed_with_clock(client, receipt):
     return None
 
 
-async def test_an_extension_longer_than_the_period_is_refused_at_the_request_and_nothing_is_sent(
-        backend) -> None:
+async def test_an_extension_longer_than_the_period_is_refused_at_the_request_and_nothing_is_sent(backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, _):
         filed = await _filed(client, kind="grievance")  # 7 days
         receipt = filed["receipt_no"]
         await until(lambda: _intake_knows_the_clock(client, receipt))
-        refused = await client.post(f"/api/v1/complaints/{receipt}/extend", headers=STAFF,
-                                    json={"reason": "현장 조사", "period": "30d"})
+        refused = await client.post(
+            f"/api/v1/complaints/{receipt}/extend", headers=STAFF, json={"reason": "현장 조사", "period": "30d"}
+        )
         assert refused.status_code == 422 and refused.json()["fields"][0]["field"] == "period"
-        granted = await client.post(f"/api/v1/complaints/{receipt}/extend", headers=STAFF,
-                                    json={"reason": "현장 조사", "period": "7d"})
+        granted = await client.post(
+            f"/api/v1/complaints/{receipt}/extend", headers=STAFF, json={"reason": "현장 조사", "period": "7d"}
+        )
         assert granted.status_code == 200, granted.text  # the refused one did not count
         state = await until(lambda: _extended_once(client, receipt))
         assert state["extensions"][0]["by"] == "7d"
@@ -92,16 +93,21 @@ async def _notices(client, receipt, template):
     return [n for n in await notices(client, receipt, template) if n["status"] == "sent"] or None
 
 
-async def test_a_supplementation_requested_after_the_deadline_keeps_the_breach_and_the_voucher(
-        backend) -> None:
+async def test_a_supplementation_requested_after_the_deadline_keeps_the_breach_and_the_voucher(backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, infra):
-        filed = await _filed(client, kind="grievance", channel="mail", received_at_reason="우편 접수 후 등록 지연",
-                             received_at=(clock() - timedelta(days=20)).isoformat())
+        filed = await _filed(
+            client,
+            kind="grievance",
+            channel="mail",
+            received_at_reason="우편 접수 후 등록 지연",
+            received_at=(clock() - timedelta(days=20)).isoformat(),
+        )
         receipt = filed["receipt_no"]
         await until(lambda: _breached(infra, receipt))
-        late = await client.post(f"/api/v1/complaints/{receipt}/supplementation", headers=STAFF,
-                                 json={"reason": "현장 사진 보완"})
+        late = await client.post(
+            f"/api/v1/complaints/{receipt}/supplementation", headers=STAFF, json={"reason": "현장 사진 보완"}
+        )
         assert late.status_code == 200
         state = await until(lambda: _paused_and_overdue(client, receipt))
         assert state["breached_at"]
@@ -120,8 +126,13 @@ async def _paused_and_overdue(client, receipt):
 async def test_a_mail_complaint_registered_days_late_records_the_forwarding_miss(backend) -> None:
     clock = MovableClock()
     async with running(backend, clock) as (client, infra):
-        filed = await _filed(client, kind="grievance", channel="mail", received_at_reason="우편 접수 후 등록 지연",
-                             received_at=(clock() - timedelta(days=3)).isoformat())
+        filed = await _filed(
+            client,
+            kind="grievance",
+            channel="mail",
+            received_at_reason="우편 접수 후 등록 지연",
+            received_at=(clock() - timedelta(days=3)).isoformat(),
+        )
         receipt = filed["receipt_no"]
 
         async def missed():
@@ -140,8 +151,11 @@ async def test_a_complaint_about_the_service_signals_the_stage_it_missed(backend
         clock.advance(timedelta(days=6))  # more than 3 working days, not acknowledged
 
         async def stage_missed():
-            return [e for e in await _signals(infra, receipt)
-                    if e.type == "kr.minwon.deadline.sla_missed.v1" and e.data.get("stage") == "investigate"]
+            return [
+                e
+                for e in await _signals(infra, receipt)
+                if e.type == "kr.minwon.deadline.sla_missed.v1" and e.data.get("stage") == "investigate"
+            ]
 
         [signal] = await until(stage_missed)
         assert signal.data["sla"] == "stage.investigate"
@@ -156,9 +170,11 @@ async def test_a_transfer_tells_the_citizen_where_and_why_and_agencies_which_age
         filed = await _filed(client, kind="grievance", title="고속도로 소음", body="고속도로 방음벽 설치 요청")
         receipt = filed["receipt_no"]
         await until(lambda: _intake_knows_the_clock(client, receipt))
-        moved = await client.post(f"/api/v1/complaints/{receipt}/transfer", headers=STAFF,
-                                  json={"agency": "molit", "agency_name": "국토교통부",
-                                        "reason": "고속도로 시설은 국토교통부 소관입니다"})
+        moved = await client.post(
+            f"/api/v1/complaints/{receipt}/transfer",
+            headers=STAFF,
+            json={"agency": "molit", "agency_name": "국토교통부", "reason": "고속도로 시설은 국토교통부 소관입니다"},
+        )
         assert moved.status_code == 200 and moved.json()["status"] == "transferred"
         [notice] = await until(lambda: _notices(client, receipt, "citizen.transferred"))
         assert notice["status"] == "sent"
@@ -170,8 +186,11 @@ async def test_a_transfer_tells_the_citizen_where_and_why_and_agencies_which_age
         complaint_id = pseudonym(receipt, b"minwon-development-public-id-secret")
 
         async def published():
-            return [e async for _, e in infra.bus.read([topics.PUBLIC])
-                    if e.type == c.PUBLIC_COMPLAINT_TRANSFERRED and e.subject == complaint_id]
+            return [
+                e
+                async for _, e in infra.bus.read([topics.PUBLIC])
+                if e.type == c.PUBLIC_COMPLAINT_TRANSFERRED and e.subject == complaint_id
+            ]
 
         [public] = await until(published)
         assert public.data["agency"] == "molit"

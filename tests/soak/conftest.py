@@ -39,11 +39,13 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 @pytest.fixture(scope="session")
 def soak_infra() -> Iterator[LocalInfra]:
-    infra = LocalInfra(env={
-        "MINWON_INFRA_DIR": os.environ.get("MINWON_SOAK_INFRA_DIR", "/tmp/minwon-soak-infra"),
-        "MINWON_KAFKA_PORT": os.environ.get("MINWON_SOAK_KAFKA_PORT", "29092"),
-        "MINWON_FERRETDB_PORT": os.environ.get("MINWON_SOAK_FERRETDB_PORT", "27217"),
-    })
+    infra = LocalInfra(
+        env={
+            "MINWON_INFRA_DIR": os.environ.get("MINWON_SOAK_INFRA_DIR", "/tmp/minwon-soak-infra"),
+            "MINWON_KAFKA_PORT": os.environ.get("MINWON_SOAK_KAFKA_PORT", "29092"),
+            "MINWON_FERRETDB_PORT": os.environ.get("MINWON_SOAK_FERRETDB_PORT", "27217"),
+        }
+    )
     was_running = infra.running()
     if not was_running:
         try:

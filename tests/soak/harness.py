@@ -95,8 +95,7 @@ class SoakConfig:
             distributed_rate=float(os.environ.get("MINWON_SOAK_DISTRIBUTED_RATE", 4 if size == "full" else 1)),
             kills=_env_int("MINWON_SOAK_KILLS", 3, 6, size),
             service_kills=_env_int("MINWON_SOAK_SERVICE_KILLS", 3, 8, size),
-            ferretdb_outage=float(os.environ.get("MINWON_SOAK_FERRETDB_OUTAGE_SECONDS",
-                                                 60 if size == "full" else 20)),
+            ferretdb_outage=float(os.environ.get("MINWON_SOAK_FERRETDB_OUTAGE_SECONDS", 60 if size == "full" else 20)),
             drain_seconds=float(os.environ.get("MINWON_SOAK_DRAIN_SECONDS", 900 if size == "full" else 240)),
             give_up_seconds=float(os.environ.get("MINWON_SOAK_GIVE_UP_SECONDS", 300 if size == "full" else 120)),
             seed=int(os.environ.get("MINWON_SOAK_SEED", random.SystemRandom().randrange(1, 10**6))),
@@ -139,9 +138,14 @@ def _clock() -> str:
 def filings(n: int) -> list[Filing]:
     rng = random.Random(n)
     return [
-        Filing(key=f"soak-{uuid.uuid4()}", payload=complaint_payload(
-            category=rng.choice(CATEGORIES), district=rng.choice(DISTRICTS),
-            consent={"sms": True, "email": rng.random() < 0.5, "alimtalk": False, "post": False}))
+        Filing(
+            key=f"soak-{uuid.uuid4()}",
+            payload=complaint_payload(
+                category=rng.choice(CATEGORIES),
+                district=rng.choice(DISTRICTS),
+                consent={"sms": True, "email": rng.random() < 0.5, "alimtalk": False, "post": False},
+            ),
+        )
         for _ in range(n)
     ]
 
@@ -152,8 +156,9 @@ class Citizens:
     Only a 2xx answer counts as acknowledged. With ``rate``, complaint ``i`` is not filed before
     ``i / rate`` seconds (so the filing lasts long enough for the faults planned during it)."""
 
-    def __init__(self, url: Callable[[], str], work: Sequence[Filing], *, clients: int, give_up: float,
-                 rate: float | None = None):
+    def __init__(
+        self, url: Callable[[], str], work: Sequence[Filing], *, clients: int, give_up: float, rate: float | None = None
+    ):
         self._url = url
         self.work = list(work)
         self._queue: queue.Queue[Filing] = queue.Queue()
@@ -211,8 +216,9 @@ class Citizens:
             item.attempts += 1
             t0 = time.monotonic()
             try:
-                r = client.post(f"{self._url()}/api/v1/complaints", json=item.payload,
-                                headers={"Idempotency-Key": item.key})
+                r = client.post(
+                    f"{self._url()}/api/v1/complaints", json=item.payload, headers={"Idempotency-Key": item.key}
+                )
             except httpx.HTTPError as exc:
                 item.failures[type(exc).__name__] += 1
                 item.last_error = type(exc).__name__
@@ -295,8 +301,15 @@ class LocalInfra:
     env: dict[str, str]
 
     def _script(self, *args: str, timeout: float = 300) -> str:
-        proc = subprocess.run(["bash", str(INFRA_SCRIPT), *args], cwd=REPO_ROOT, env={**os.environ, **self.env},
-                              capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            ["bash", str(INFRA_SCRIPT), *args],
+            cwd=REPO_ROOT,
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"infra.sh {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-2000:]}")
         return proc.stdout
@@ -334,9 +347,15 @@ class LocalInfra:
 
 def distributed_env(brokers: dict[str, str], tag: str) -> dict[str, str]:
     """The environment of every service of one distributed run: its own topics and databases."""
-    return {**QUICK_ENV, **TEST_SECRETS_ENV, **brokers, "MINWON_BACKEND": "distributed",
-            "MINWON_KAFKA_TOPIC_PREFIX": f"{tag}.",
-            "MINWON_DATABASE_PREFIX": f"{tag}_", "MINWON_KAFKA_PARTITIONS": "3"}
+    return {
+        **QUICK_ENV,
+        **TEST_SECRETS_ENV,
+        **brokers,
+        "MINWON_BACKEND": "distributed",
+        "MINWON_KAFKA_TOPIC_PREFIX": f"{tag}.",
+        "MINWON_DATABASE_PREFIX": f"{tag}_",
+        "MINWON_KAFKA_PARTITIONS": "3",
+    }
 
 
 def service_processes(base: Path, env: dict[str, str]) -> dict[str, MinwonProcess]:
@@ -358,8 +377,7 @@ def stop_all(procs: dict[str, MinwonProcess]) -> None:
 
 
 def endpoints(procs: dict[str, MinwonProcess], staff: dict[str, str]) -> Endpoints:
-    return Endpoints(procs["intake"].url, procs["routing"].url, procs["deadline"].url,
-                     procs["notification"].url, staff)
+    return Endpoints(procs["intake"].url, procs["routing"].url, procs["deadline"].url, procs["notification"].url, staff)
 
 
 # ------------------------------------------------------------------ operator checks
@@ -406,8 +424,9 @@ def look(client: httpx.Client, at: Endpoints, receipt: str, *, with_intake: bool
         return r
 
     try:
-        r = get("notifications", f"{at.notification}/api/v1/notifications", params={"receipt_no": receipt},
-                headers=at.staff)
+        r = get(
+            "notifications", f"{at.notification}/api/v1/notifications", params={"receipt_no": receipt}, headers=at.staff
+        )
         if r.status_code == 200:
             state.receipt_notices = [n for n in r.json()["items"] if n["template"] == RECEIPT]
         r = get("assignment", f"{at.routing}/api/v1/routing/assignments/{receipt}", headers=at.staff)
@@ -419,8 +438,9 @@ def look(client: httpx.Client, at: Endpoints, receipt: str, *, with_intake: bool
         if r.status_code == 200:
             state.due_at = r.json().get("due_at")
         if with_intake:
-            state.intake_status = get("complaint", f"{at.intake}/api/v1/complaints/{receipt}",
-                                      headers=at.staff).status_code
+            state.intake_status = get(
+                "complaint", f"{at.intake}/api/v1/complaints/{receipt}", headers=at.staff
+            ).status_code
     except httpx.HTTPError as exc:
         state.error = type(exc).__name__
     return state
@@ -550,13 +570,19 @@ class Verdict:
         given_up = [f for f in work if not f.acknowledged]
         filing_seconds = (citizens.finished - citizens.started) or float("nan")
         self.figures.update(
-            filed=len(work), acknowledged=len(acked), not_acknowledged=len(given_up),
+            filed=len(work),
+            acknowledged=len(acked),
+            not_acknowledged=len(given_up),
             not_acknowledged_examples=[f"{f.key}: {f.last_error}" for f in given_up[:3]],
-            retried=sum(f.attempts > 1 for f in work), failed_attempts=dict(failures.most_common(8)),
-            filing_seconds=round(filing_seconds, 1), acked_per_second=round(len(acked) / filing_seconds, 1),
-            post_latency_ms={"p50": _ms(percentile(citizens.latencies, 50)),
-                             "p99": _ms(percentile(citizens.latencies, 99)),
-                             "max": _ms(max(citizens.latencies, default=None))},
+            retried=sum(f.attempts > 1 for f in work),
+            failed_attempts=dict(failures.most_common(8)),
+            filing_seconds=round(filing_seconds, 1),
+            acked_per_second=round(len(acked) / filing_seconds, 1),
+            post_latency_ms={
+                "p50": _ms(percentile(citizens.latencies, 50)),
+                "p99": _ms(percentile(citizens.latencies, 99)),
+                "max": _ms(max(citizens.latencies, default=None)),
+            },
         )
         return acked
 
@@ -573,9 +599,13 @@ class Verdict:
                 lines.append(f"    {kind}: {len(examples)} (e.g. {', '.join(examples[:5])})")
         else:
             lines.append("  no problems")
-        lines.append(json.dumps({"soak": title, **self.figures,
-                                 "problems": {k: len(v) for k, v in self.problems.items()}},
-                                ensure_ascii=False, default=str))
+        lines.append(
+            json.dumps(
+                {"soak": title, **self.figures, "problems": {k: len(v) for k, v in self.problems.items()}},
+                ensure_ascii=False,
+                default=str,
+            )
+        )
         return "\n".join(lines)
 
 
@@ -625,5 +655,9 @@ def notice_latencies(acked: Sequence[Filing], states: dict[str, State]) -> dict[
         if s and s.receipt_notices and s.receipt_notices[0].get("created_at"):
             created = datetime.fromisoformat(s.receipt_notices[0]["created_at"]).timestamp()
             values.append(created - item.sent_at)
-    return {"p50": percentile(values, 50), "p99": percentile(values, 99),
-            "max": max(values, default=None), "mean": statistics.fmean(values) if values else None}
+    return {
+        "p50": percentile(values, 50),
+        "p99": percentile(values, 99),
+        "max": max(values, default=None),
+        "mean": statistics.fmean(values) if values else None,
+    }

@@ -43,8 +43,10 @@ from tests.soak.harness import (
 )
 
 CONFIG = SoakConfig.from_env()
-pytestmark = [pytest.mark.infra,
-              pytest.mark.timeout(CONFIG.test_timeout(CONFIG.distributed_complaints, CONFIG.ferretdb_outage))]
+pytestmark = [
+    pytest.mark.infra,
+    pytest.mark.timeout(CONFIG.test_timeout(CONFIG.distributed_complaints, CONFIG.ferretdb_outage)),
+]
 T = TypeVar("T")
 
 
@@ -68,7 +70,7 @@ def kafka_lag(bootstrap: str, prefix: str) -> dict[tuple[str, str, int], int]:
                     continue
                 ends = await consumer.end_offsets(list(committed))
                 for tp, meta in committed.items():
-                    out[(group[len(prefix):], tp.topic[len(prefix):], tp.partition)] = max(0, ends[tp] - meta.offset)
+                    out[(group[len(prefix) :], tp.topic[len(prefix) :], tp.partition)] = max(0, ends[tp] - meta.offset)
             return out
         finally:
             await consumer.stop()
@@ -84,23 +86,37 @@ def intake_documents(uri: str, database: str, receipts: list[str]) -> dict[str, 
 
     with MongoClient(uri, serverSelectionTimeoutMS=10_000) as client:
         docs = {d["_id"]: d for d in client[database]["complaints"].find({"_id": {"$in": receipts}})}
-    return {r: None if r not in docs else {
-        "version": docs[r].get("_v"), "status": docs[r].get("status"),
-        "outbox": [(e.get("topic"), (e.get("event") or {}).get("type")) for e in docs[r].get("_outbox", [])],
-    } for r in receipts}
+    return {
+        r: None
+        if r not in docs
+        else {
+            "version": docs[r].get("_v"),
+            "status": docs[r].get("status"),
+            "outbox": [(e.get("topic"), (e.get("event") or {}).get("type")) for e in docs[r].get("_outbox", [])],
+        }
+        for r in receipts
+    }
 
 
 def dead_letters(bootstrap: str, prefix: str) -> list[dict[str, object]]:
     async def read() -> list[dict[str, object]]:
         bus = KafkaBus(bootstrap, client_id="soak-reader", prefix=prefix)
-        return [{"subject": e.subject, "group": e.data.get("group"), "topic": e.data.get("topic"),
-                 "error": e.data.get("error")} async for _, e in bus.read([DEADLETTER])]
+        return [
+            {
+                "subject": e.subject,
+                "group": e.data.get("group"),
+                "topic": e.data.get("topic"),
+                "error": e.data.get("error"),
+            }
+            async for _, e in bus.read([DEADLETTER])
+        ]
 
     return asyncio.run(read())
 
 
-def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: SoakConfig, soak_infra,
-                                                    summaries: list[str]) -> None:
+def test_distributed_soak_with_crashes_and_outages(
+    tmp_path: Path, soak_config: SoakConfig, soak_infra, summaries: list[str]
+) -> None:
     config = soak_config
     brokers = soak_infra.service_env()
     tag = f"soak{uuid.uuid4().hex[:8]}"
@@ -118,16 +134,25 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
             time.sleep(config.ferretdb_outage)
             soak_infra.ferretdb_start()
 
-        faults = [Fault(0.35, f"FerretDB stopped {config.ferretdb_outage:g} s", outage),
-                  Fault(0.65, "Kafka restarted", soak_infra.kafka_restart)]
+        faults = [
+            Fault(0.35, f"FerretDB stopped {config.ferretdb_outage:g} s", outage),
+            Fault(0.65, "Kafka restarted", soak_infra.kafka_restart),
+        ]
         for i in range(config.service_kills):
             victim = rng.choice(SERVICES)
-            faults.append(Fault(round((i + 0.5) / config.service_kills, 3), f"SIGKILL {victim}",
-                                crash_and_restart(services[victim])))
+            faults.append(
+                Fault(
+                    round((i + 0.5) / config.service_kills, 3), f"SIGKILL {victim}", crash_and_restart(services[victim])
+                )
+            )
 
-        citizens = Citizens(lambda: services["intake"].url, filings(config.distributed_complaints),
-                            clients=config.clients, give_up=max(config.give_up_seconds, 2 * config.ferretdb_outage),
-                            rate=config.distributed_rate)
+        citizens = Citizens(
+            lambda: services["intake"].url,
+            filings(config.distributed_complaints),
+            clients=config.clients,
+            give_up=max(config.give_up_seconds, 2 * config.ferretdb_outage),
+            rate=config.distributed_rate,
+        )
         citizens.start()
         chaos = run_faults(citizens, faults, log)
         citizens.join()
@@ -136,15 +161,17 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
 
         receipts = [f.receipt for f in acked if f.receipt]
         states, drained = wait_processed(at, receipts, timeout=config.drain_seconds)
-        lag_wait, lag = wait_lag_zero([p.url for p in services.values()],
-                                       timeout=60 if drained is not None else 0)
+        lag_wait, lag = wait_lag_zero([p.url for p in services.values()], timeout=60 if drained is not None else 0)
         broker_lag = _retry(lambda: kafka_lag(brokers["KAFKA_BOOTSTRAP_SERVERS"], prefix))
         time.sleep(3)  # a late duplicate notice would show up now
         final = sweep(at, receipts, with_intake=True)
         wrong = verdict.check_states(acked, final)
         if wrong:
-            verdict.figures["wrong_in_intake_store"] = _retry(lambda: intake_documents(
-                brokers["MONGODB_URI"], f"{tag}_intake", [f.receipt for f in wrong[:5] if f.receipt]))
+            verdict.figures["wrong_in_intake_store"] = _retry(
+                lambda: intake_documents(
+                    brokers["MONGODB_URI"], f"{tag}_intake", [f.receipt for f in wrong[:5] if f.receipt]
+                )
+            )
         latency = notice_latencies(acked, final)
         dead = [p.name for p in services.values() if not p.alive]
     finally:
@@ -152,7 +179,8 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
     letters = _retry(lambda: dead_letters(brokers["KAFKA_BOOTSTRAP_SERVERS"], prefix))
 
     verdict.figures.update(
-        seed=config.seed, faults=log.entries,
+        seed=config.seed,
+        faults=log.entries,
         drained_seconds_after_filing=None if drained is None else round(drained, 1),
         lag_zero_after_seconds=None if lag_wait is None else round(lag_wait, 1),
         lag_nonzero={"/".join(k): v for k, v in lag.items() if v != 0},
@@ -176,9 +204,12 @@ def test_distributed_soak_with_crashes_and_outages(tmp_path: Path, soak_config: 
         verdict.problem("log line is not JSON", line)
     if verdict.problems:
         verdict.figures["logs"] = str(keep_logs(tmp_path, "distributed"))
-    summaries.append(verdict.render(
-        f"distributed soak ({config.size}, {config.distributed_complaints} complaints, {config.service_kills} "
-        f"service SIGKILLs, FerretDB down {config.ferretdb_outage:g} s, Kafka restarted)"))
+    summaries.append(
+        verdict.render(
+            f"distributed soak ({config.size}, {config.distributed_complaints} complaints, {config.service_kills} "
+            f"service SIGKILLs, FerretDB down {config.ferretdb_outage:g} s, Kafka restarted)"
+        )
+    )
     assert not verdict.problems, verdict.brief()
 
 

@@ -43,8 +43,15 @@ def dead_letters(events_db: Path) -> list[dict[str, object]]:
     async def read() -> list[dict[str, object]]:
         bus = SqliteBus(events_db)
         try:
-            return [{"subject": e.subject, "group": e.data.get("group"), "topic": e.data.get("topic"),
-                     "error": e.data.get("error")} async for _, e in bus.read([DEADLETTER])]
+            return [
+                {
+                    "subject": e.subject,
+                    "group": e.data.get("group"),
+                    "topic": e.data.get("topic"),
+                    "error": e.data.get("error"),
+                }
+                async for _, e in bus.read([DEADLETTER])
+            ]
         finally:
             close = getattr(bus, "close", None)
             if close:
@@ -61,10 +68,13 @@ def test_embedded_soak_with_crashes(tmp_path: Path, soak_config: SoakConfig, sum
     verdict = Verdict()
     log = FaultLog()
     try:
-        citizens = Citizens(lambda: proc.url, filings(config.complaints), clients=config.clients,
-                            give_up=config.give_up_seconds)
-        faults = [Fault((i + 1) / (config.kills + 1), f"SIGKILL minwon run #{i + 1}", crash_and_restart(proc))
-                  for i in range(config.kills)]
+        citizens = Citizens(
+            lambda: proc.url, filings(config.complaints), clients=config.clients, give_up=config.give_up_seconds
+        )
+        faults = [
+            Fault((i + 1) / (config.kills + 1), f"SIGKILL minwon run #{i + 1}", crash_and_restart(proc))
+            for i in range(config.kills)
+        ]
         citizens.start()
         chaos = run_faults(citizens, faults, log)
         citizens.join()
@@ -82,7 +92,8 @@ def test_embedded_soak_with_crashes(tmp_path: Path, soak_config: SoakConfig, sum
     letters = dead_letters(proc.data_dir / "events.db")
 
     verdict.figures.update(
-        kills=len(log.entries), faults=log.entries,
+        kills=len(log.entries),
+        faults=log.entries,
         drained_seconds_after_filing=None if drained is None else round(drained, 1),
         lag_zero_after_seconds=None if lag_wait is None else round(lag_wait, 1),
         lag_nonzero={"/".join(k): v for k, v in lag.items() if v != 0},
@@ -101,6 +112,7 @@ def test_embedded_soak_with_crashes(tmp_path: Path, soak_config: SoakConfig, sum
         verdict.problem("log line is not JSON", line)
     if verdict.problems:
         verdict.figures["logs"] = str(keep_logs(proc.data_dir, "embedded"))
-    summaries.append(verdict.render(f"embedded soak ({config.size}, {config.complaints} complaints, "
-                                    f"{config.kills} SIGKILLs)"))
+    summaries.append(
+        verdict.render(f"embedded soak ({config.size}, {config.complaints} complaints, {config.kills} SIGKILLs)")
+    )
     assert not verdict.problems, verdict.brief()

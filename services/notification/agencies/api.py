@@ -28,8 +28,9 @@ class SubscriptionController(Controller):
     tags = ["subscriptions"]
 
     @post("/agencies", status_code=201, guards=ADMIN)
-    async def create_agency(self, data: AgencyIn, request: Request[Any, Any, Any],
-                            subs: Subscriptions) -> dict[str, Any]:
+    async def create_agency(
+        self, data: AgencyIn, request: Request[Any, Any, Any], subs: Subscriptions
+    ) -> dict[str, Any]:
         """Register an agency (staff). The API key is shown in this answer only."""
         return await subs.create_agency(code=data.code, name=data.name)
 
@@ -43,8 +44,9 @@ class SubscriptionController(Controller):
         return await subs.rotate_key(code=code)
 
     @post("/", status_code=201)
-    async def create(self, data: SubscriptionIn, request: Request[Any, Any, Any],
-                     subs: Subscriptions) -> dict[str, Any]:
+    async def create(
+        self, data: SubscriptionIn, request: Request[Any, Any, Any], subs: Subscriptions
+    ) -> dict[str, Any]:
         """Subscribe (agency). A webhook's signing secret is shown in this answer only."""
         return await subs.create(await _agency(request, subs), data)
 
@@ -57,8 +59,9 @@ class SubscriptionController(Controller):
         return subscription_view(await subs.get(await _agency(request, subs), subscription_id))
 
     @delete("/{subscription_id:str}", status_code=200)
-    async def remove(self, subscription_id: str, request: Request[Any, Any, Any],
-                     subs: Subscriptions) -> dict[str, Any]:
+    async def remove(
+        self, subscription_id: str, request: Request[Any, Any, Any], subs: Subscriptions
+    ) -> dict[str, Any]:
         """Stop a subscription; its deliveries not yet made are cancelled."""
         return await subs.delete(await _agency(request, subs), subscription_id)
 
@@ -86,8 +89,10 @@ class SubscriptionController(Controller):
     ) -> dict[str, Any]:
         """The subscription's delivery records, newest first."""
         agency = await _agency(request, subs)
-        return {"subscription_id": subscription_id,
-                "items": await subs.deliveries(agency, subscription_id, status=status, replay=replay, limit=limit)}
+        return {
+            "subscription_id": subscription_id,
+            "items": await subs.deliveries(agency, subscription_id, status=status, replay=replay, limit=limit),
+        }
 
 
 @get("/asyncapi", media_type=MediaType.JSON, tags=["subscriptions"])
@@ -102,6 +107,12 @@ async def asyncapi_yaml() -> Response[str]:
 
 
 def routes(subs: Subscriptions) -> list[Any]:
-    return [Router(path="/", route_handlers=[SubscriptionController, asyncapi_json, asyncapi_yaml], dependencies={
-        "subs": Provide(lambda: subs, sync_to_thread=False, use_cache=True),
-    })]
+    return [
+        Router(
+            path="/",
+            route_handlers=[SubscriptionController, asyncapi_json, asyncapi_yaml],
+            dependencies={
+                "subs": Provide(lambda: subs, sync_to_thread=False, use_cache=True),
+            },
+        )
+    ]

@@ -38,7 +38,7 @@ import sys
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from prometheus_client import Counter
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -51,8 +51,11 @@ from minwon.outbox import Aggregates
 
 log = logging.getLogger("minwon.notification")
 
-PUBLISHED = Counter("minwon_notification_public_events_total",
-                    "Public complaint events decided for minwon.public.complaints.v1 (docs/metrics.md)", ["type"])
+PUBLISHED = Counter(
+    "minwon_notification_public_events_total",
+    "Public complaint events decided for minwon.public.complaints.v1 (docs/metrics.md)",
+    ["type"],
+)
 
 # ------------------------------------------------------------------ settings
 
@@ -81,13 +84,22 @@ class PublicSettings(BaseSettings):
 
 # ------------------------------------------------------------------ the contract
 
-KINDS = ("statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition",
-         "service_complaint")
+KINDS = (
+    "statutory",
+    "inquiry_law",
+    "inquiry_system",
+    "suggestion",
+    "other",
+    "grievance",
+    "petition",
+    "service_complaint",
+)
 CHANNELS = ("online", "visit", "phone", "mail", "fax", "sns", "oral")
 OUTCOMES = ("accepted", "partly_accepted", "rejected")
 
-Kind = Literal["statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition",
-               "service_complaint"]
+Kind = Literal[
+    "statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition", "service_complaint"
+]
 Channel = Literal["online", "visit", "phone", "mail", "fax", "sns", "oral"]
 Outcome = Literal["accepted", "partly_accepted", "rejected"]
 
@@ -102,20 +114,32 @@ class ComplaintFacts(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    complaint_id: str = Field(pattern=PSEUDONYM, description=(
-        "Pseudonymous complaint id: stable for one complaint across all its events; not the receipt number "
-        "and not derivable from it without the deployment's secret."))
+    complaint_id: str = Field(
+        pattern=PSEUDONYM,
+        description=(
+            "Pseudonymous complaint id: stable for one complaint across all its events; not the receipt number "
+            "and not derivable from it without the deployment's secret."
+        ),
+    )
     kind: Kind = Field(description="Kind of complaint (민원 종류).")
-    category: str | None = Field(None, max_length=LABEL_MAX, description=(
-        "Category code chosen at filing; null when it looked like contact details."))
+    category: str | None = Field(
+        None,
+        max_length=LABEL_MAX,
+        description=("Category code chosen at filing; null when it looked like contact details."),
+    )
     district: str | None = Field(None, max_length=LABEL_MAX, description="District (구·군) of the complaint.")
     channel: Channel | None = Field(None, description="How the complaint arrived.")
-    department: str | None = Field(None, max_length=LABEL_MAX, description=(
-        "Code of the department handling it, once routed."))
+    department: str | None = Field(
+        None, max_length=LABEL_MAX, description=("Code of the department handling it, once routed.")
+    )
     received_at: AwareDatetime | None = Field(None, description="When it was received (접수).")
-    due_at: AwareDatetime | None = Field(None, description=(
-        "The legal due time as known when this event was published (null until the deadline service set it). "
-        "After an extension the new due time appears on the complaint's next event."))
+    due_at: AwareDatetime | None = Field(
+        None,
+        description=(
+            "The legal due time as known when this event was published (null until the deadline service set it). "
+            "After an extension the new due time appears on the complaint's next event."
+        ),
+    )
     occurred_at: AwareDatetime = Field(description="When the step this event announces happened.")
 
 
@@ -140,8 +164,11 @@ class ComplaintExtended(ComplaintFacts):
     """The processing period was extended (연장), with notice to the citizen."""
 
     extension_no: int = Field(ge=1, description="1 for the first extension, 2 for a second (citizen's consent).")
-    period: str | None = Field(None, pattern=r"^([0-9]{1,4}[hdwmy]|immediate)$",
-                               description="The extension's length, e.g. 7d; null for the original period.")
+    period: str | None = Field(
+        None,
+        pattern=r"^([0-9]{1,4}[hdwmy]|immediate)$",
+        description="The extension's length, e.g. 7d; null for the original period.",
+    )
 
 
 class ComplaintClosed(ComplaintFacts):
@@ -164,8 +191,9 @@ class ComplaintTransferred(ComplaintFacts):
     """The complaint was transferred (이송) to the agency competent for it; this deployment's clock stops.
     The receiving agency is named by its code; the reason (free text) is never on this stream."""
 
-    agency: str | None = Field(max_length=LABEL_MAX, description="Code of the receiving agency (null if it is "
-                               "not a short code-like label).")
+    agency: str | None = Field(
+        max_length=LABEL_MAX, description="Code of the receiving agency (null if it is not a short code-like label)."
+    )
 
 
 class CloudEvent(BaseModel):
@@ -228,7 +256,7 @@ EVENTS: dict[str, type[CloudEvent]] = {
     c.PUBLIC_COMPLAINT_TRANSFERRED: TransferredEvent,
 }
 DATA: dict[str, type[ComplaintFacts]] = {
-    t: m.model_fields["data"].annotation for t, m in EVENTS.items()  # type: ignore[misc]
+    t: cast(type[ComplaintFacts], m.model_fields["data"].annotation) for t, m in EVENTS.items()
 }
 for _type, _model in DATA.items():  # checked like every internal type before it is published
     c.register(_type, topics.PUBLIC)(_model)
@@ -243,8 +271,9 @@ class Filter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    types: list[ShortType] = Field(default_factory=list, max_length=7,
-                                   description="Event types by short name: received, routed, ...")
+    types: list[ShortType] = Field(
+        default_factory=list, max_length=7, description="Event types by short name: received, routed, ..."
+    )
     kinds: list[Kind] = Field(default_factory=list, max_length=len(KINDS))
     categories: list[str] = Field(default_factory=list, max_length=200)
     districts: list[str] = Field(default_factory=list, max_length=200)
@@ -271,11 +300,20 @@ def validate(event: Event | Mapping[str, Any]) -> CloudEvent:
 
 # ------------------------------------------------------------------ the projection (pure)
 
-SOURCES = frozenset({
-    c.COMPLAINT_RECEIVED, c.COMPLAINT_EXTENDED, c.COMPLAINT_CLOSED, c.COMPLAINT_TRANSFERRED,
-    c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED, c.COMPLAINT_REASSIGNED,
-    c.DEADLINE_SET, c.DEADLINE_UPDATED, c.DEADLINE_BREACHED,
-})
+SOURCES = frozenset(
+    {
+        c.COMPLAINT_RECEIVED,
+        c.COMPLAINT_EXTENDED,
+        c.COMPLAINT_CLOSED,
+        c.COMPLAINT_TRANSFERRED,
+        c.COMPLAINT_ROUTED,
+        c.COMPLAINT_ASSIGNED,
+        c.COMPLAINT_REASSIGNED,
+        c.DEADLINE_SET,
+        c.DEADLINE_UPDATED,
+        c.DEADLINE_BREACHED,
+    }
+)
 """The internal events the projection reads; every other event is ignored without a write."""
 
 _INTAKE = frozenset({c.COMPLAINT_RECEIVED, c.COMPLAINT_EXTENDED, c.COMPLAINT_CLOSED, c.COMPLAINT_TRANSFERRED})
@@ -353,8 +391,10 @@ def _data(type: str, state: Mapping[str, Any], source: Mapping[str, Any]) -> dic
             out["reassigned"] = type == c.COMPLAINT_REASSIGNED
     elif type == c.COMPLAINT_EXTENDED:
         period = d.get("period")
-        out.update(extension_no=int(d.get("extension_no") or 1),
-                   period=period if isinstance(period, str) and _PERIOD.match(period) else None)
+        out.update(
+            extension_no=int(d.get("extension_no") or 1),
+            period=period if isinstance(period, str) and _PERIOD.match(period) else None,
+        )
     elif type == c.COMPLAINT_CLOSED:
         due = state.get("due_at")
         on_time = None if not due else datetime.fromisoformat(out["occurred_at"]) <= datetime.fromisoformat(due)
@@ -362,9 +402,12 @@ def _data(type: str, state: Mapping[str, Any], source: Mapping[str, Any]) -> dic
     elif type == c.COMPLAINT_TRANSFERRED:
         out["agency"] = label(d.get("agency"))
     elif type == c.DEADLINE_BREACHED:
-        out.update(due_at=d.get("due_at") or state.get("due_at"), breached_at=d.get("breached_at") or source["time"],
-                   had_extension=bool(d.get("had_extension")),
-                   had_supplementation=bool(d.get("had_supplementation")))
+        out.update(
+            due_at=d.get("due_at") or state.get("due_at"),
+            breached_at=d.get("breached_at") or source["time"],
+            had_extension=bool(d.get("had_extension")),
+            had_supplementation=bool(d.get("had_supplementation")),
+        )
     return out
 
 
@@ -372,12 +415,19 @@ def to_public(state: Mapping[str, Any], source: Mapping[str, Any], *, origin: st
     """The public event of one source event (given as its document), checked against the contract."""
     type = _PUBLISHED[source["type"]]
     data = DATA[type].model_validate(_data(source["type"], state, source)).model_dump(mode="json")
-    return Event.new(type, id=public_id(source["id"]), source=origin, subject=state["complaint_id"],
-                     time=datetime.fromisoformat(source["time"]), data=data)
+    return Event.new(
+        type,
+        id=public_id(source["id"]),
+        source=origin,
+        subject=state["complaint_id"],
+        time=datetime.fromisoformat(source["time"]),
+        data=data,
+    )
 
 
-def project(state: dict[str, Any] | None, event: Event, *, complaint_id: str,
-            origin: str) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
+def project(
+    state: dict[str, Any] | None, event: Event, *, complaint_id: str, origin: str
+) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
     """Note what ``event`` says about the complaint and decide the public events it releases.
 
     Returns ``(new state or None for "no change", [(topic, event)])``. Nothing is published before
@@ -386,8 +436,11 @@ def project(state: dict[str, Any] | None, event: Event, *, complaint_id: str,
     """
     if event.type not in SOURCES:
         return None, []
-    new: dict[str, Any] = json.loads(json.dumps(state)) if state else {
-        "complaint_id": complaint_id, "known": False, "confidential": False, "held": [], "facts": {}}
+    new: dict[str, Any] = (
+        json.loads(json.dumps(state))
+        if state
+        else {"complaint_id": complaint_id, "known": False, "confidential": False, "held": [], "facts": {}}
+    )
     data = event.data
     if event.type in _INTAKE:
         new["known"] = True
@@ -421,10 +474,24 @@ def project(state: dict[str, Any] | None, event: Event, *, complaint_id: str,
 
 def _held(doc: Mapping[str, Any]) -> dict[str, Any]:
     """What a held event keeps: its id, type, time and the few fields the projection reads."""
-    keep = ("department", "occurred_at", "period", "extension_no", "outcome", "due_at", "breached_at",
-            "had_extension", "had_supplementation", "agency")
-    return {"id": doc["id"], "type": doc["type"], "time": doc["time"],
-            "data": {k: doc["data"][k] for k in keep if k in doc["data"]}}
+    keep = (
+        "department",
+        "occurred_at",
+        "period",
+        "extension_no",
+        "outcome",
+        "due_at",
+        "breached_at",
+        "had_extension",
+        "had_supplementation",
+        "agency",
+    )
+    return {
+        "id": doc["id"],
+        "type": doc["type"],
+        "time": doc["time"],
+        "data": {k: doc["data"][k] for k in keep if k in doc["data"]},
+    }
 
 
 # ------------------------------------------------------------------ the projector (handler)
@@ -456,8 +523,10 @@ class Projector:
         for published in applied.events:
             PUBLISHED.labels(type=SHORT[published.type]).inc()
         if applied.events:
-            log.info("public events published", extra={"event_id": event.id, "complaint_id": complaint_id,
-                                                       "count": len(applied.events)})
+            log.info(
+                "public events published",
+                extra={"event_id": event.id, "complaint_id": complaint_id, "count": len(applied.events)},
+            )
 
 
 # ------------------------------------------------------------------ the documents (AsyncAPI, JSON Schema)
@@ -477,7 +546,7 @@ def asyncapi() -> Any:
         DOC_SERVER,
         security=SASLScram512(username="agency-<code>", password="<password>", use_ssl=True),
         description="Per-agency SCRAM-SHA-512 credentials over TLS; read-only on minwon.public.complaints.v1 "
-                    "with consumer groups agency-<code>.* (docs/public-events.md, \"Kafka\").",
+        'with consumer groups agency-<code>.* (docs/public-events.md, "Kafka").',
         specification_url=DOC_SERVER,
     )
     for type, model in EVENTS.items():
@@ -486,16 +555,18 @@ def asyncapi() -> Any:
             schema=model,
             title=type,
             description=(DATA[type].__doc__ or "").strip() + " Key: the pseudonymous complaint id. "
-                        "Content type: application/cloudevents+json.",
+            "Content type: application/cloudevents+json.",
         )
     return AsyncAPI(
         broker,
         title="minwon public complaint events",
         version=VERSION,
-        description=("Complaint lifecycle events for other agencies: CloudEvents 1.0 in structured JSON mode on "
-                     "Kafka topic minwon.public.complaints.v1, also delivered to subscribed webhooks "
-                     "(POST /api/v1/subscriptions). No personal data, no free text. Versioning: additive within "
-                     "v1; a breaking change is published as v2 beside v1 (docs/public-events.md)."),
+        description=(
+            "Complaint lifecycle events for other agencies: CloudEvents 1.0 in structured JSON mode on "
+            "Kafka topic minwon.public.complaints.v1, also delivered to subscribed webhooks "
+            "(POST /api/v1/subscriptions). No personal data, no free text. Versioning: additive within "
+            "v1; a breaking change is published as v2 beside v1 (docs/public-events.md)."
+        ),
         schema_version="3.0.0",
     ).to_specification()
 

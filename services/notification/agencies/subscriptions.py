@@ -63,9 +63,9 @@ def key_hash(key: str) -> str:
 
 def key_code(key: str) -> str | None:
     """The agency code an API key names (``mwk_<code>_<secret>``), or None for a malformed key."""
-    if not key.startswith(KEY_PREFIX) or "_" not in key[len(KEY_PREFIX):]:
+    if not key.startswith(KEY_PREFIX) or "_" not in key[len(KEY_PREFIX) :]:
         return None
-    return key[len(KEY_PREFIX):].split("_", 1)[0] or None
+    return key[len(KEY_PREFIX) :].split("_", 1)[0] or None
 
 
 def check_url(url: str, *, allow_loopback: bool) -> str:
@@ -93,9 +93,17 @@ def check_url(url: str, *, allow_loopback: bool) -> str:
         address = ipaddress.ip_address(host)
     except ValueError:
         address = None
-    internal = loopback or (address is not None and (address.is_private or address.is_loopback or
-                                                     address.is_link_local or address.is_reserved or
-                                                     address.is_multicast or address.is_unspecified))
+    internal = loopback or (
+        address is not None
+        and (
+            address.is_private
+            or address.is_loopback
+            or address.is_link_local
+            or address.is_reserved
+            or address.is_multicast
+            or address.is_unspecified
+        )
+    )
     if internal and not (allow_loopback and loopback):
         raise Invalid("url", "the URL names an internal address")
     return url.strip()
@@ -111,8 +119,12 @@ def subscription_view(doc: dict[str, Any]) -> dict[str, Any]:
 
 def kafka_access(code: str) -> dict[str, str]:
     """What an agency reading the topic itself is given (operators create the user; docs/public-events.md)."""
-    return {"topic": topics.PUBLIC, "principal": f"User:agency-{code}", "mechanism": "SCRAM-SHA-512",
-            "consumer_group_prefix": f"agency-{code}."}
+    return {
+        "topic": topics.PUBLIC,
+        "principal": f"User:agency-{code}",
+        "mechanism": "SCRAM-SHA-512",
+        "consumer_group_prefix": f"agency-{code}.",
+    }
 
 
 def agency_view(doc: dict[str, Any]) -> dict[str, Any]:
@@ -154,8 +166,14 @@ class Subscriptions:
 
     async def create_agency(self, *, code: str, name: str) -> dict[str, Any]:
         key = new_api_key(code)
-        doc = {"_id": code, "code": code, "name": name, "key_hash": key_hash(key), "created_at": iso(self.clock()),
-               "key_issued_at": iso(self.clock())}
+        doc = {
+            "_id": code,
+            "code": code,
+            "name": name,
+            "key_hash": key_hash(key),
+            "created_at": iso(self.clock()),
+            "key_issued_at": iso(self.clock()),
+        }
         if not await self.agencies.create(doc):
             raise Conflict(f"agency {code} exists", code=code)
         log.info("agency registered", extra={"agency": code})
@@ -188,8 +206,15 @@ class Subscriptions:
 
     async def create(self, agency: str, data: SubscriptionIn) -> dict[str, Any]:
         id = uuid.uuid4().hex
-        doc: dict[str, Any] = {"_id": id, "id": id, "agency": agency, "mode": data.mode,
-                               "filter": data.filter.model_dump(), "status": "active", "created_at": iso(self.clock())}
+        doc: dict[str, Any] = {
+            "_id": id,
+            "id": id,
+            "agency": agency,
+            "mode": data.mode,
+            "filter": data.filter.model_dump(),
+            "status": "active",
+            "created_at": iso(self.clock()),
+        }
         secret = None
         if data.mode == "webhook":
             if not data.url:
@@ -231,8 +256,9 @@ class Subscriptions:
             raise Invalid("mode", "a kafka subscription replays by seeking its own consumer (offsets_for_times)")
         return await self.webhooks.replay(doc, parse_instant(since, "from", self.clock()))
 
-    async def deliveries(self, agency: str, id: str, *, status: str | None, replay: bool | None,
-                         limit: int) -> builtins.list[dict[str, Any]]:
+    async def deliveries(
+        self, agency: str, id: str, *, status: str | None, replay: bool | None, limit: int
+    ) -> builtins.list[dict[str, Any]]:
         await self.get(agency, id)
         if status is not None and status not in STATUSES:
             raise Invalid("status", f"status is one of {', '.join(STATUSES)}")

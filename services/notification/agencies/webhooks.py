@@ -47,8 +47,11 @@ from services.notification.agencies.public import EVENTS, Filter
 
 log = logging.getLogger("minwon.notification")
 
-DELIVERIES = Counter("minwon_notification_webhook_deliveries_total",
-                     "Webhook delivery attempts to agencies, per outcome (delivered, failed, dead)", ["outcome"])
+DELIVERIES = Counter(
+    "minwon_notification_webhook_deliveries_total",
+    "Webhook delivery attempts to agencies, per outcome (delivered, failed, dead)",
+    ["outcome"],
+)
 
 SIGNATURE_HEADER = "X-Minwon-Signature"
 REPLAY_HEADER = "X-Minwon-Replay"
@@ -104,8 +107,9 @@ def backoff(attempts: int, policy: Policy) -> timedelta:
     return min(timedelta(seconds=seconds), policy.backoff_max)
 
 
-def new_delivery(*, id: str, subscription: Mapping[str, Any], event: Event, now: datetime,
-                 replay_id: str | None = None) -> dict[str, Any]:
+def new_delivery(
+    *, id: str, subscription: Mapping[str, Any], event: Event, now: datetime, replay_id: str | None = None
+) -> dict[str, Any]:
     return {
         "_id": id,
         "id": id,
@@ -137,18 +141,29 @@ def claim(d: Mapping[str, Any], token: str, now: datetime, policy: Policy) -> di
     """Take a due record for one attempt (None: not due, nothing to write)."""
     if not is_due(d, now):
         return None
-    return {**d, "status": SENDING, "claim": token, "attempts": d["attempts"] + 1,
-            "next_attempt_at": iso(now + policy.lease)}
+    return {
+        **d,
+        "status": SENDING,
+        "claim": token,
+        "attempts": d["attempts"] + 1,
+        "next_attempt_at": iso(now + policy.lease),
+    }
 
 
 def _tried(d: Mapping[str, Any], outcome: Outcome, now: datetime) -> dict[str, Any]:
     entry = {"at": iso(now), "attempt": d["attempts"], "status_code": outcome.status_code, "error": outcome.error}
-    return {**d, "claim": None, "last_status_code": outcome.status_code, "last_error": outcome.error,
-            "history": [*d.get("history", []), entry][-HISTORY:]}
+    return {
+        **d,
+        "claim": None,
+        "last_status_code": outcome.status_code,
+        "last_error": outcome.error,
+        "history": [*d.get("history", []), entry][-HISTORY:],
+    }
 
 
-def finish(d: Mapping[str, Any], token: str, outcome: Outcome, now: datetime, policy: Policy,
-           origin: str) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
+def finish(
+    d: Mapping[str, Any], token: str, outcome: Outcome, now: datetime, policy: Policy, origin: str
+) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
     """Record an attempt: delivered, retried later, or dead (with its dead letter)."""
     if d["status"] != SENDING or d.get("claim") != token:
         return None, []  # the lease ran out and another sender took it
@@ -158,11 +173,24 @@ def finish(d: Mapping[str, Any], token: str, outcome: Outcome, now: datetime, po
     if d["attempts"] < policy.max_attempts:
         return {**new, "status": FAILED, "next_attempt_at": iso(now + backoff(d["attempts"], policy))}, []
     letter = Event.new(
-        c.SUBSCRIPTION_DELIVERY_DEAD, id=derive_id(d["id"], "dead"), source=origin, subject=d["subject"],
-        time=now, data={"delivery_id": d["id"], "subscription_id": d["subscription_id"], "agency": d["agency"],
-                        "event_id": d["event_id"], "event_type": d["event_type"], "replay": d["replay"],
-                        "attempts": d["attempts"], "error": outcome.error, "status_code": outcome.status_code,
-                        "occurred_at": now.isoformat()})
+        c.SUBSCRIPTION_DELIVERY_DEAD,
+        id=derive_id(d["id"], "dead"),
+        source=origin,
+        subject=d["subject"],
+        time=now,
+        data={
+            "delivery_id": d["id"],
+            "subscription_id": d["subscription_id"],
+            "agency": d["agency"],
+            "event_id": d["event_id"],
+            "event_type": d["event_type"],
+            "replay": d["replay"],
+            "attempts": d["attempts"],
+            "error": outcome.error,
+            "status_code": outcome.status_code,
+            "occurred_at": now.isoformat(),
+        },
+    )
     return {**new, "status": DEAD, "next_attempt_at": None}, [(topics.DEADLETTER, letter)]
 
 
@@ -191,8 +219,13 @@ def delivery_view(d: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def headers(d: Mapping[str, Any], secret: str, body: bytes, timestamp: int) -> dict[str, str]:
-    out = {"Content-Type": CONTENT_TYPE, SIGNATURE_HEADER: signature(secret, timestamp, body),
-           DELIVERY_HEADER: d["id"], EVENT_ID_HEADER: d["event_id"], "User-Agent": "minwon-webhooks/1"}
+    out = {
+        "Content-Type": CONTENT_TYPE,
+        SIGNATURE_HEADER: signature(secret, timestamp, body),
+        DELIVERY_HEADER: d["id"],
+        EVENT_ID_HEADER: d["event_id"],
+        "User-Agent": "minwon-webhooks/1",
+    }
     if d.get("replay"):
         out[REPLAY_HEADER] = "true"
     return out
@@ -212,8 +245,9 @@ class HttpSender:
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Outcome:
         try:
-            async with httpx.AsyncClient(timeout=self.timeout, transport=self.transport,
-                                         follow_redirects=False) as client:
+            async with httpx.AsyncClient(
+                timeout=self.timeout, transport=self.transport, follow_redirects=False
+            ) as client:
                 response = await client.post(url, content=body, headers=dict(headers))
         except httpx.TimeoutException:
             return Outcome(False, error="timeout")
@@ -265,22 +299,26 @@ class Webhooks:
                 continue
             doc = new_delivery(id=derive_id(event.id, sub["id"]), subscription=sub, event=event, now=now)
             if await self.records.create(doc):
-                log.info("webhook delivery created", extra={"delivery_id": doc["id"], "event_id": event.id,
-                                                            "subscription_id": sub["id"]})
+                log.info(
+                    "webhook delivery created",
+                    extra={"delivery_id": doc["id"], "event_id": event.id, "subscription_id": sub["id"]},
+                )
 
     # -------------------------------------------------------------- the delivery loop
 
     async def deliver_due(self) -> int:
         """One pass: every delivery whose time has come (new, retry, or a sender's lease ran out)."""
         now = self.clock()
-        due = await self.records.find({"status": {"$in": list(DUE)}, "next_attempt_at": {"$lte": iso(now)}},
-                                      sort=[("next_attempt_at", 1), ("event_time", 1)], limit=self.batch_size)
+        due = await self.records.find(
+            {"status": {"$in": list(DUE)}, "next_attempt_at": {"$lte": iso(now)}},
+            sort=[("next_attempt_at", 1), ("event_time", 1)],
+            limit=self.batch_size,
+        )
         for doc in due:
             try:
                 await self.attempt(doc["_id"])
             except Exception as exc:  # noqa: BLE001 - the record stays due; the next pass tries again
-                log.warning("webhook attempt failed", extra={"delivery_id": doc["_id"],
-                                                             "error": type(exc).__name__})
+                log.warning("webhook attempt failed", extra={"delivery_id": doc["_id"], "error": type(exc).__name__})
         return len(due)
 
     async def attempt(self, id: str) -> dict[str, Any] | None:
@@ -298,12 +336,21 @@ class Webhooks:
         outcome = await self.sender.post(sub["url"], body, headers(d, secret, body, int(self.wall())))
         done = self.clock()
         applied = await self.deliveries.apply(
-            id, lambda x: finish(x, token, outcome, done, self.policy, self.origin) if x else (None, []))
+            id, lambda x: finish(x, token, outcome, done, self.policy, self.origin) if x else (None, [])
+        )
         state = applied.state or {}
         DELIVERIES.labels(outcome=state.get("status") if state.get("status") in (DELIVERED, DEAD) else "failed").inc()
-        log.info("webhook attempt", extra={"delivery_id": id, "subscription_id": d["subscription_id"],
-                                           "status": state.get("status"), "attempt": d["attempts"],
-                                           "status_code": outcome.status_code, "error": outcome.error})
+        log.info(
+            "webhook attempt",
+            extra={
+                "delivery_id": id,
+                "subscription_id": d["subscription_id"],
+                "status": state.get("status"),
+                "attempt": d["attempts"],
+                "status_code": outcome.status_code,
+                "error": outcome.error,
+            },
+        )
         return state
 
     # -------------------------------------------------------------- replay
@@ -324,23 +371,39 @@ class Webhooks:
                 truncated = True
                 break
             replay_delivery = derive_id(event.id, sub["id"], "replay", replay_id)
-            if await self.records.create(new_delivery(id=replay_delivery, subscription=sub, event=event, now=now,
-                                                      replay_id=replay_id)):
+            if await self.records.create(
+                new_delivery(id=replay_delivery, subscription=sub, event=event, now=now, replay_id=replay_id)
+            ):
                 count += 1
                 last = event.time
             for older in open_by_event.pop(event.id, []):
                 applied = await self.deliveries.apply(older, superseding(replay_delivery, now))
                 if (applied.state or {}).get("superseded_by") == replay_delivery:
                     superseded += 1
-        log.info("webhook replay", extra={"subscription_id": sub["id"], "replay_id": replay_id, "count": count,
-                                          "superseded": superseded, "truncated": truncated})
-        return {"replay_id": replay_id, "from": since.isoformat(), "count": count, "superseded": superseded,
-                "truncated": truncated, "last_event_time": last.isoformat() if last else None}
+        log.info(
+            "webhook replay",
+            extra={
+                "subscription_id": sub["id"],
+                "replay_id": replay_id,
+                "count": count,
+                "superseded": superseded,
+                "truncated": truncated,
+            },
+        )
+        return {
+            "replay_id": replay_id,
+            "from": since.isoformat(),
+            "count": count,
+            "superseded": superseded,
+            "truncated": truncated,
+            "last_event_time": last.isoformat() if last else None,
+        }
 
     # -------------------------------------------------------------- queries and housekeeping
 
-    async def list(self, *, subscription_id: str, status: str | None, limit: int,
-                   replay: bool | None = None) -> list[dict[str, Any]]:
+    async def list(
+        self, *, subscription_id: str, status: str | None, limit: int, replay: bool | None = None
+    ) -> list[dict[str, Any]]:
         where: dict[str, Any] = {"subscription_id": subscription_id}
         if status:
             where["status"] = status
@@ -357,8 +420,11 @@ class Webhooks:
         return n
 
 
-def policy(max_attempts: int, base_seconds: float, factor: float, max_seconds: float,
-           lease_seconds: float) -> Policy:
-    return Policy(max_attempts=max_attempts, backoff_base=timedelta(seconds=base_seconds), backoff_factor=factor,
-                  backoff_max=timedelta(seconds=max_seconds), lease=timedelta(seconds=lease_seconds))
-
+def policy(max_attempts: int, base_seconds: float, factor: float, max_seconds: float, lease_seconds: float) -> Policy:
+    return Policy(
+        max_attempts=max_attempts,
+        backoff_base=timedelta(seconds=base_seconds),
+        backoff_factor=factor,
+        backoff_max=timedelta(seconds=max_seconds),
+        lease=timedelta(seconds=lease_seconds),
+    )

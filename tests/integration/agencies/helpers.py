@@ -13,8 +13,9 @@ from typing import Any
 from minwon.events import Event
 
 
-async def until(probe: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool], *, timeout: float = 60.0,
-                interval: float = 0.2) -> Any:
+async def until(
+    probe: Callable[[], Awaitable[Any]], ok: Callable[[Any], bool], *, timeout: float = 60.0, interval: float = 0.2
+) -> Any:
     """Poll ``probe`` until ``ok`` holds for its value (the last value is returned, or the test fails)."""
     deadline = time.monotonic() + timeout
     value = await probe()
@@ -118,19 +119,29 @@ def notification_app(backend: Any, store: Any, bus: Any, *, clock: Callable[[], 
     from services.notification.bootstrap import bootstrap
     from services.notification.settings import NotificationSettings
 
-    values = {"webhook_allow_http_loopback": True, "webhook_interval_seconds": 0.1, "webhook_timeout_seconds": 2.0,
-              "public_id_secret": "test-public-id-secret", **public}
-    service = bootstrap(backend.settings(), store=store, bus=bus, clock=clock,
-                        notification_settings=NotificationSettings(deliver_interval_seconds=0.2,
-                                                                   spool_dir=backend.tmp / "spool"),
-                        public_settings=PublicSettings(**values))
+    values = {
+        "webhook_allow_http_loopback": True,
+        "webhook_interval_seconds": 0.1,
+        "webhook_timeout_seconds": 2.0,
+        "public_id_secret": "test-public-id-secret",
+        **public,
+    }
+    service = bootstrap(
+        backend.settings(),
+        store=store,
+        bus=bus,
+        clock=clock,
+        notification_settings=NotificationSettings(deliver_interval_seconds=0.2, spool_dir=backend.tmp / "spool"),
+        public_settings=PublicSettings(**values),
+    )
     return create_app([service], Infrastructure(bus=bus, stores={"notification": store}))
 
 
 async def register(client: Any, code: str, staff: dict[str, str]) -> dict[str, str]:
     """A new agency; returns its Authorization header."""
-    response = await client.post("/api/v1/subscriptions/agencies", json={"code": code, "name": f"{code} 기관"},
-                                 headers=staff)
+    response = await client.post(
+        "/api/v1/subscriptions/agencies", json={"code": code, "name": f"{code} 기관"}, headers=staff
+    )
     assert response.status_code == 201, response.text
     return {"Authorization": f"Bearer {response.json()['api_key']}"}
 

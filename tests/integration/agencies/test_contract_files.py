@@ -16,8 +16,17 @@ DOCS = Path(__file__).resolve().parents[3] / "docs"
 REGENERATE = "regenerate with: PYTHONPATH=libs:. .venv/bin/python -m services.notification.agencies.public docs"
 
 # v1 as first published (1.0.0): these fields stay, and none becomes required (docs/public-events.md)
-V1_COMMON = {"complaint_id", "kind", "category", "district", "channel", "department", "received_at", "due_at",
-             "occurred_at"}
+V1_COMMON = {
+    "complaint_id",
+    "kind",
+    "category",
+    "district",
+    "channel",
+    "department",
+    "received_at",
+    "due_at",
+    "occurred_at",
+}
 V1_FIELDS = {
     c.PUBLIC_COMPLAINT_RECEIVED: V1_COMMON,
     c.PUBLIC_COMPLAINT_ROUTED: V1_COMMON,
@@ -32,8 +41,15 @@ V1_REQUIRED = {
     c.PUBLIC_COMPLAINT_ASSIGNED: {"complaint_id", "kind", "occurred_at", "department"},
     c.PUBLIC_COMPLAINT_EXTENDED: {"complaint_id", "kind", "occurred_at", "extension_no"},
     c.PUBLIC_COMPLAINT_CLOSED: {"complaint_id", "kind", "occurred_at", "outcome"},
-    c.PUBLIC_COMPLAINT_BREACHED: {"complaint_id", "kind", "occurred_at", "due_at", "breached_at", "had_extension",
-                                  "had_supplementation"},
+    c.PUBLIC_COMPLAINT_BREACHED: {
+        "complaint_id",
+        "kind",
+        "occurred_at",
+        "due_at",
+        "breached_at",
+        "had_extension",
+        "had_supplementation",
+    },
 }
 
 

@@ -26,11 +26,20 @@ def _app(backend, store, bus):
 
 
 def _post_fields(tag: str, **changes) -> dict[str, str]:
-    fields = {"api_key": "app-1", "jurisdiction_id": "busan.go.kr", "service_code": "road",
-              "lat": "35.1631", "long": "129.1636", "address_string": f"부산광역시 해운대구 우동 {tag[:3]}",
-              "email": f"open311-{tag}@example.kr", "first_name": f"길동{tag}", "last_name": "홍",
-              "phone": f"010-5{tag[:3]}-{tag[3:7]}", "description": f"보도블록이 깨져 있습니다 {tag}",
-              "device_id": "tt222111"}
+    fields = {
+        "api_key": "app-1",
+        "jurisdiction_id": "busan.go.kr",
+        "service_code": "road",
+        "lat": "35.1631",
+        "long": "129.1636",
+        "address_string": f"부산광역시 해운대구 우동 {tag[:3]}",
+        "email": f"open311-{tag}@example.kr",
+        "first_name": f"길동{tag}",
+        "last_name": "홍",
+        "phone": f"010-5{tag[:3]}-{tag[3:7]}",
+        "description": f"보도블록이 깨져 있습니다 {tag}",
+        "device_id": "tt222111",
+    }
     fields.update(changes)
     return {k: v for k, v in fields.items() if v is not None}
 
@@ -69,7 +78,11 @@ async def test_a_request_round_trips_through_intake_form_and_json(backend) -> No
             # it is an ordinary complaint in intake: channel online, kind and category from the service
             staff = (await client.get(f"/api/v1/complaints/{receipt}", headers=STAFF)).json()
             assert (staff["channel"], staff["kind"], staff["category"], staff["district"]) == (
-                "online", "other", "도로", "해운대구")
+                "online",
+                "other",
+                "도로",
+                "해운대구",
+            )
             code = answer["service_notice"].split("확인코드 ")[1].split(".")[0]
             assert (await client.get(f"/api/v1/complaints/{receipt}?code={code}")).status_code == 200
 
@@ -78,8 +91,10 @@ async def test_a_request_round_trips_through_intake_form_and_json(backend) -> No
             key = {"Idempotency-Key": f"open311-{tag}"}
             first = await client.post("/open311/v2/requests.json", json=body, headers=key)
             again = await client.post("/open311/v2/requests.json", json=body, headers=key)
-            assert first.status_code == 201 and first.json()[0]["service_request_id"] == \
-                again.json()[0]["service_request_id"]
+            assert (
+                first.status_code == 201
+                and first.json()[0]["service_request_id"] == again.json()[0]["service_request_id"]
+            )
             suggestion = first.json()[0]["service_request_id"]
 
             # GET one request: a one-element array of the specification's fields, nothing personal
@@ -88,11 +103,22 @@ async def test_a_request_round_trips_through_intake_form_and_json(backend) -> No
             [request] = shown.json()
             assert set(request) == REQUEST_FIELDS
             assert (request["service_request_id"], request["status"], request["service_code"]) == (
-                receipt, "open", "road")
+                receipt,
+                "open",
+                "road",
+            )
             text = json.dumps(shown.json(), ensure_ascii=False) + json.dumps(
-                (await client.get("/open311/v2/requests.json")).json(), ensure_ascii=False)
-            for secret in (form["first_name"], form["phone"], form["email"], form["address_string"], tag,
-                           form["lat"], code):
+                (await client.get("/open311/v2/requests.json")).json(), ensure_ascii=False
+            )
+            for secret in (
+                form["first_name"],
+                form["phone"],
+                form["email"],
+                form["address_string"],
+                tag,
+                form["lat"],
+                code,
+            ):
                 assert secret not in text, secret
 
             # GET many, with the standard filters
@@ -102,14 +128,20 @@ async def test_a_request_round_trips_through_intake_form_and_json(backend) -> No
             assert suggestion in {r["service_request_id"] for r in by_code}
             assert receipt not in {r["service_request_id"] for r in by_code}
             now = datetime.now(UTC)
-            window = {"start_date": (now - timedelta(hours=1)).isoformat(),
-                      "end_date": (now + timedelta(hours=1)).isoformat()}
+            window = {
+                "start_date": (now - timedelta(hours=1)).isoformat(),
+                "end_date": (now + timedelta(hours=1)).isoformat(),
+            }
             recent = (await client.get(f"/open311/v2/requests.json?{urlencode(window)}&status=open")).json()
             assert {receipt, suggestion} <= {r["service_request_id"] for r in recent}
-            old = {"start_date": (now - timedelta(days=9)).isoformat(),
-                   "end_date": (now - timedelta(days=8)).isoformat()}
-            assert receipt not in {r["service_request_id"] for r in
-                                   (await client.get(f"/open311/v2/requests.json?{urlencode(old)}")).json()}
+            old = {
+                "start_date": (now - timedelta(days=9)).isoformat(),
+                "end_date": (now - timedelta(days=8)).isoformat(),
+            }
+            assert receipt not in {
+                r["service_request_id"]
+                for r in (await client.get(f"/open311/v2/requests.json?{urlencode(old)}")).json()
+            }
             closed = (await client.get("/open311/v2/requests.json?status=closed")).json()
             assert receipt not in {r["service_request_id"] for r in closed}
 
@@ -147,18 +179,26 @@ async def test_errors_are_the_specifications_error_array(backend) -> None:
         assert refused.status_code == 400
         [error] = refused.json()
         assert set(error) == {"code", "description"} and error["code"] == 400 and "Anonymous" in error["description"]
-        nameless = await client.post("/open311/v2/requests.json", json=_post_fields(tag, first_name=None,
-                                                                                     last_name=None))
+        nameless = await client.post(
+            "/open311/v2/requests.json", json=_post_fields(tag, first_name=None, last_name=None)
+        )
         assert nameless.status_code == 400 and nameless.json()[0]["code"] == 400
-        for fields, code in ((_post_fields(tag, service_code="001"), 404),
-                             (_post_fields(tag, lat=None, long=None, address_string=None), 400)):
+        for fields, code in (
+            (_post_fields(tag, service_code="001"), 404),
+            (_post_fields(tag, lat=None, long=None, address_string=None), 400),
+        ):
             response = await client.post("/open311/v2/requests.json", content=urlencode(fields), headers=FORM)
             assert response.status_code == code and response.json()[0]["code"] == code
-        plain = await client.post("/open311/v2/requests.json", content=b"service_code=road",
-                                  headers={"Content-Type": "text/plain"})
+        plain = await client.post(
+            "/open311/v2/requests.json", content=b"service_code=road", headers={"Content-Type": "text/plain"}
+        )
         assert plain.status_code == 400 and isinstance(plain.json(), list)
-        for query in ("status=pending", "start_date=yesterday", "start_date=2026-01-01T00:00:00%2B09:00&"
-                      "end_date=2026-06-01T00:00:00%2B09:00", "service_code=nope"):
+        for query in (
+            "status=pending",
+            "start_date=yesterday",
+            "start_date=2026-01-01T00:00:00%2B09:00&end_date=2026-06-01T00:00:00%2B09:00",
+            "service_code=nope",
+        ):
             response = await client.get(f"/open311/v2/requests.json?{query}")
             assert response.status_code in (400, 404) and response.json()[0]["code"] == response.status_code, query
         unknown = await client.get("/open311/v2/requests/2026-BUSAN-9999999.json")

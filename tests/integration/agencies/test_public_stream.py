@@ -63,12 +63,22 @@ async def test_nothing_personal_reaches_an_agency(backend, monkeypatch) -> None:
             filed = await client.post("/api/v1/complaints", json=whistle)
             receipts["whistle"] = filed.json()["receipt_no"]
             secrets += _secrets(whistle)
-            form = {"service_code": "road", "first_name": f"영희{tag}", "last_name": "김",
-                    "phone": f"010-3{tag[:3]}-{tag[3:7]}", "email": f"o311-{tag}@example.kr",
-                    "address_string": f"부산광역시 해운대구 중동 {tag[:4]}", "lat": "35.1587", "long": "129.1604",
-                    "description": f"가로등이 깜빡입니다 비밀-{tag}"}
-            posted = await client.post("/open311/v2/requests.json", content=urlencode(form),
-                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+            form = {
+                "service_code": "road",
+                "first_name": f"영희{tag}",
+                "last_name": "김",
+                "phone": f"010-3{tag[:3]}-{tag[3:7]}",
+                "email": f"o311-{tag}@example.kr",
+                "address_string": f"부산광역시 해운대구 중동 {tag[:4]}",
+                "lat": "35.1587",
+                "long": "129.1604",
+                "description": f"가로등이 깜빡입니다 비밀-{tag}",
+            }
+            posted = await client.post(
+                "/open311/v2/requests.json",
+                content=urlencode(form),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
             assert posted.status_code == 201, posted.text
             receipts["open311"] = posted.json()[0]["service_request_id"]
             secrets += [form[k] for k in ("first_name", "phone", "email", "address_string", "description")]
@@ -80,38 +90,54 @@ async def test_nothing_personal_reaches_an_agency(backend, monkeypatch) -> None:
 
             extend_reason, reject_reason, remedy = f"연장사유-{tag}", f"반려사유-{tag}", f"행정심판 안내-{tag}"
             secrets += [extend_reason, reject_reason, remedy]
+
             async def clock_known() -> bool:  # intake checks an extension against the clock's period
                 view = await client.get(f"/api/v1/complaints/{receipts['api0']}", headers=STAFF)
                 return bool(view.status_code == 200 and view.json().get("due_at"))
 
             await until(clock_known, bool)
-            extended = await client.post(f"/api/v1/complaints/{receipts['api0']}/extend",
-                                         json={"reason": extend_reason}, headers=STAFF)
+            extended = await client.post(
+                f"/api/v1/complaints/{receipts['api0']}/extend", json={"reason": extend_reason}, headers=STAFF
+            )
             assert extended.status_code == 200, extended.text
             answer, text = f"/api/v1/complaints/{receipts['api1']}/answer", f"답변-{tag}"
             secrets.append(text)
-            await client.put(answer, json={"outcome": "rejected", "text": text, "reasons": reject_reason,
-                                           "remedy": remedy}, headers=STAFF)
+            await client.put(
+                answer,
+                json={"outcome": "rejected", "text": text, "reasons": reject_reason, "remedy": remedy},
+                headers=STAFF,
+            )
             await client.post(f"{answer}/submit", headers=STAFF)
             closed = await client.post(f"{answer}/approve", json={}, headers=STAFF)
             assert closed.status_code == 200, closed.text
-            await until(published, lambda es: _count(es, c.PUBLIC_COMPLAINT_CLOSED) >= 1
-                        and _count(es, c.PUBLIC_COMPLAINT_EXTENDED) >= 1)
+            await until(
+                published,
+                lambda es: _count(es, c.PUBLIC_COMPLAINT_CLOSED) >= 1 and _count(es, c.PUBLIC_COMPLAINT_EXTENDED) >= 1,
+            )
 
             clock.advance(timedelta(hours=5))  # 15:00 in Seoul: an immediate (3 working hours) period has run out
             overdue = {pids["api2"], pids["open311"]}
-            events = await until(published, lambda es: overdue <= {
-                e.subject for e in es if e.type == c.PUBLIC_COMPLAINT_BREACHED}, timeout=120)
-            got = await until(lambda: _received(receiver),
-                              lambda xs: {x.event.id for x in xs} >= {e.id for e in events})
+            events = await until(
+                published,
+                lambda es: overdue <= {e.subject for e in es if e.type == c.PUBLIC_COMPLAINT_BREACHED},
+                timeout=120,
+            )
+            got = await until(
+                lambda: _received(receiver), lambda xs: {x.event.id for x in xs} >= {e.id for e in events}
+            )
             events = await _public(reader)
             handlers = await _handler_names(client, receipts)
             if backend.distributed:  # the copyable Kafka consumer reads the same events
                 seen: list[dict] = []
                 await consumer_example.consume(
-                    bootstrap=settings.kafka_bootstrap_servers, group=f"agency-test-{tag}",
-                    topic=settings.kafka_topic_prefix + topics.PUBLIC, security_protocol="PLAINTEXT",
-                    on_event=seen.append, stop_after=len(events), idle_seconds=30)
+                    bootstrap=settings.kafka_bootstrap_servers,
+                    group=f"agency-test-{tag}",
+                    topic=settings.kafka_topic_prefix + topics.PUBLIC,
+                    security_protocol="PLAINTEXT",
+                    on_event=seen.append,
+                    stop_after=len(events),
+                    idle_seconds=30,
+                )
                 assert {e["id"] for e in seen} == {e.id for e in events}
     finally:
         await receiver.stop()

@@ -35,8 +35,9 @@ async def test_agencies_are_registered_by_staff_and_their_key_is_stored_hashed(b
         key = created.json()["api_key"]
         again = await client.post("/api/v1/subscriptions/agencies", json=body, headers=STAFF)
         assert again.status_code == 409
-        bad = await client.post("/api/v1/subscriptions/agencies", json={"code": "Bad Code!", "name": "x"},
-                                headers=STAFF)
+        bad = await client.post(
+            "/api/v1/subscriptions/agencies", json={"code": "Bad Code!", "name": "x"}, headers=STAFF
+        )
         assert bad.status_code == 422
         listed = (await client.get("/api/v1/subscriptions/agencies", headers=STAFF)).json()["items"]
         assert a in {x["code"] for x in listed} and key not in json.dumps(listed)
@@ -63,8 +64,13 @@ async def test_one_agency_cannot_see_or_change_anothers_subscription(backend) ->
     store, bus = backend.store("notification"), backend.bus()
     async with AsyncTestClient(notification_app(backend, store, bus, clock=MovingClock(NOW))) as client:
         first, second = await register(client, code(), STAFF), await register(client, code(), STAFF)
-        hook = await subscribe(client, first, mode="webhook", url="http://127.0.0.1:9/hook",
-                               filter={"districts": ["해운대구"], "types": ["received", "closed"]})
+        hook = await subscribe(
+            client,
+            first,
+            mode="webhook",
+            url="http://127.0.0.1:9/hook",
+            filter={"districts": ["해운대구"], "types": ["received", "closed"]},
+        )
         assert hook["secret"].startswith("whsec_") and hook["status"] == "active"
         assert hook["filter"]["districts"] == ["해운대구"] and "secret_sealed" not in hook
         sid = hook["id"]
@@ -73,9 +79,12 @@ async def test_one_agency_cannot_see_or_change_anothers_subscription(backend) ->
         doc = await backend.store("notification").collection("subscriptions").get(sid)
         assert hook["secret"] not in json.dumps(doc)  # sealed at rest
 
-        for method, path in (("GET", f"/api/v1/subscriptions/{sid}"), ("DELETE", f"/api/v1/subscriptions/{sid}"),
-                             ("GET", f"/api/v1/subscriptions/{sid}/deliveries"),
-                             ("POST", f"/api/v1/subscriptions/{sid}/replay?from=2026-11-18T00:00:00%2B00:00")):
+        for method, path in (
+            ("GET", f"/api/v1/subscriptions/{sid}"),
+            ("DELETE", f"/api/v1/subscriptions/{sid}"),
+            ("GET", f"/api/v1/subscriptions/{sid}/deliveries"),
+            ("POST", f"/api/v1/subscriptions/{sid}/replay?from=2026-11-18T00:00:00%2B00:00"),
+        ):
             response = await client.request(method, path, headers=second)
             assert response.status_code == 404, (method, path, response.text)
             assert (await client.request(method, path)).status_code == 401
@@ -84,24 +93,29 @@ async def test_one_agency_cannot_see_or_change_anothers_subscription(backend) ->
 
         kafka = await subscribe(client, second, mode="kafka", filter={"kinds": ["petition"]})
         assert kafka["kafka"]["topic"] == "minwon.public.complaints.v1" and "secret" not in kafka
-        assert kafka["kafka"]["principal"].startswith("User:agency-") and \
-            kafka["kafka"]["consumer_group_prefix"].endswith(".")
-        replay = await client.post(f"/api/v1/subscriptions/{kafka['id']}/replay?from=2026-11-18T00:00:00%2B00:00",
-                                   headers=second)
+        assert kafka["kafka"]["principal"].startswith("User:agency-") and kafka["kafka"][
+            "consumer_group_prefix"
+        ].endswith(".")
+        replay = await client.post(
+            f"/api/v1/subscriptions/{kafka['id']}/replay?from=2026-11-18T00:00:00%2B00:00", headers=second
+        )
         assert replay.status_code == 422
 
-        for body, field in (({"mode": "webhook", "url": "http://hooks.example.kr/x"}, "url"),
-                            ({"mode": "webhook", "url": "https://10.0.0.1/x"}, "url"),
-                            ({"mode": "webhook"}, "url"),
-                            ({"mode": "kafka", "url": "https://hooks.example.kr/x"}, "url"),
-                            ({"mode": "webhook", "url": "https://a.example.kr", "filter": {"kinds": ["gossip"]}}, None),
-                            ({"mode": "carrier-pigeon"}, None)):
+        for body, field in (
+            ({"mode": "webhook", "url": "http://hooks.example.kr/x"}, "url"),
+            ({"mode": "webhook", "url": "https://10.0.0.1/x"}, "url"),
+            ({"mode": "webhook"}, "url"),
+            ({"mode": "kafka", "url": "https://hooks.example.kr/x"}, "url"),
+            ({"mode": "webhook", "url": "https://a.example.kr", "filter": {"kinds": ["gossip"]}}, None),
+            ({"mode": "carrier-pigeon"}, None),
+        ):
             response = await client.post("/api/v1/subscriptions", json=body, headers=first)
             assert response.status_code in (400, 422), body
             if field:
                 assert response.json()["fields"][0]["field"] == field
-        future = await client.post(f"/api/v1/subscriptions/{sid}/replay?from=2030-01-01T00:00:00%2B00:00",
-                                   headers=first)
+        future = await client.post(
+            f"/api/v1/subscriptions/{sid}/replay?from=2030-01-01T00:00:00%2B00:00", headers=first
+        )
         assert future.status_code == 422 and future.json()["fields"][0]["field"] == "from"
 
         deleted = await client.delete(f"/api/v1/subscriptions/{sid}", headers=first)

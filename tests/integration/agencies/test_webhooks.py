@@ -42,11 +42,20 @@ def lifecycle(r: str, start: datetime, *, district: str = "해운대구") -> lis
     return [
         (topics.COMPLAINTS, f.event(c.COMPLAINT_RECEIVED, r, {"district": district, "consent": {}}, at=at[0])),
         (topics.ROUTING, f.event(c.COMPLAINT_ROUTED, r, {"district": district, "department": "road"}, at=at[1])),
-        (topics.ROUTING, f.event(c.COMPLAINT_ASSIGNED, r, {"district": district, "department": "road",
-                                                            "handler": {"id": "h-1", "name": "김담당",
-                                                                        "contact": "051-888-1234"}}, at=at[2])),
-        (topics.COMPLAINTS, f.event(c.COMPLAINT_CLOSED, r, {"district": district, "outcome": "accepted"},
-                                    at=at[3])),
+        (
+            topics.ROUTING,
+            f.event(
+                c.COMPLAINT_ASSIGNED,
+                r,
+                {
+                    "district": district,
+                    "department": "road",
+                    "handler": {"id": "h-1", "name": "김담당", "contact": "051-888-1234"},
+                },
+                at=at[2],
+            ),
+        ),
+        (topics.COMPLAINTS, f.event(c.COMPLAINT_CLOSED, r, {"district": district, "outcome": "accepted"}, at=at[3])),
     ]
 
 
@@ -62,16 +71,24 @@ async def test_matching_events_are_delivered_signed_and_valid(backend) -> None:
     try:
         async with AsyncTestClient(notification_app(backend, store, bus, clock=clock)) as client:
             agency = await register(client, f"wh-{backend.tag}", STAFF)
-            hook = await subscribe(client, agency, mode="webhook", url=receiver.url,
-                                   filter={"districts": ["해운대구"], "types": ["received", "assigned", "closed"]})
-            other = await subscribe(client, agency, mode="webhook", url=receiver.url + "/petitions",
-                                    filter={"kinds": ["petition"]})
+            hook = await subscribe(
+                client,
+                agency,
+                mode="webhook",
+                url=receiver.url,
+                filter={"districts": ["해운대구"], "types": ["received", "assigned", "closed"]},
+            )
+            other = await subscribe(
+                client, agency, mode="webhook", url=receiver.url + "/petitions", filter={"kinds": ["petition"]}
+            )
             mine, theirs = f.receipt_no(), f.receipt_no()
             for topic, e in lifecycle(mine, clock()) + lifecycle(theirs, clock(), district="중구"):
                 await pub.publish(topic, e)
             got = await until(lambda: _received(receiver), lambda xs: len(xs) >= 3)
-            items = await until(lambda: deliveries(client, agency, hook["id"]),
-                                lambda xs: len(xs) == 3 and all(x["status"] == "delivered" for x in xs))
+            items = await until(
+                lambda: deliveries(client, agency, hook["id"]),
+                lambda xs: len(xs) == 3 and all(x["status"] == "delivered" for x in xs),
+            )
             assert await deliveries(client, agency, other["id"]) == []
             on_topic = await until(lambda: public_events(pub), lambda es: len(es) >= 8)
     finally:
@@ -80,7 +97,10 @@ async def test_matching_events_are_delivered_signed_and_valid(backend) -> None:
 
     pid = public.pseudonym(mine, b"test-public-id-secret")
     assert [x.event.type for x in sorted(got, key=lambda x: x.event.time)] == [
-        c.PUBLIC_COMPLAINT_RECEIVED, c.PUBLIC_COMPLAINT_ASSIGNED, c.PUBLIC_COMPLAINT_CLOSED]
+        c.PUBLIC_COMPLAINT_RECEIVED,
+        c.PUBLIC_COMPLAINT_ASSIGNED,
+        c.PUBLIC_COMPLAINT_CLOSED,
+    ]
     wanted = Filter(districts=["해운대구"], types=["received", "assigned", "closed"])
     assert {x.event.id for x in got} == {e.id for e in on_topic if wanted.matches(e)}
     for x in got:
@@ -114,19 +134,22 @@ async def test_retries_ride_out_a_short_outage(backend) -> None:
     receiver = Receiver(status=500)  # up, but failing
     await receiver.start()
     try:
-        async with AsyncTestClient(notification_app(
-                backend, store, bus, clock=clock, webhook_max_attempts=5, webhook_backoff_base_seconds=60)) as client:
+        async with AsyncTestClient(
+            notification_app(backend, store, bus, clock=clock, webhook_max_attempts=5, webhook_backoff_base_seconds=60)
+        ) as client:
             agency = await register(client, f"rt-{backend.tag}", STAFF)
             hook = await subscribe(client, agency, mode="webhook", url=receiver.url, filter={"types": ["received"]})
             r = f.receipt_no()
             await pub.publish(topics.COMPLAINTS, lifecycle(r, clock())[0][1])
-            failed = await until(lambda: deliveries(client, agency, hook["id"]),
-                                 lambda xs: len(xs) == 1 and xs[0]["status"] == "failed")
+            failed = await until(
+                lambda: deliveries(client, agency, hook["id"]), lambda xs: len(xs) == 1 and xs[0]["status"] == "failed"
+            )
             assert failed[0]["last_status_code"] == 500 and failed[0]["attempts"] == 1
             receiver.status = 204
             clock.advance(timedelta(seconds=61))
-            done = await until(lambda: deliveries(client, agency, hook["id"]),
-                               lambda xs: xs[0]["status"] == "delivered")
+            done = await until(
+                lambda: deliveries(client, agency, hook["id"]), lambda xs: xs[0]["status"] == "delivered"
+            )
     finally:
         await receiver.stop()
         await close(pub)
@@ -140,9 +163,17 @@ async def test_after_a_long_outage_a_replay_catches_up_without_gaps(backend) -> 
     receiver = Receiver()
     await receiver.start()
     try:
-        async with AsyncTestClient(notification_app(
-                backend, store, bus, clock=clock, webhook_max_attempts=4, webhook_backoff_base_seconds=60,
-                webhook_backoff_max_seconds=600)) as client:
+        async with AsyncTestClient(
+            notification_app(
+                backend,
+                store,
+                bus,
+                clock=clock,
+                webhook_max_attempts=4,
+                webhook_backoff_base_seconds=60,
+                webhook_backoff_max_seconds=600,
+            )
+        ) as client:
             agency = await register(client, f"ro-{backend.tag}", STAFF)
             hook = await subscribe(client, agency, mode="webhook", url=receiver.url, filter={"districts": ["해운대구"]})
             wanted = Filter(districts=["해운대구"])
@@ -163,10 +194,17 @@ async def test_after_a_long_outage_a_replay_catches_up_without_gaps(backend) -> 
             await until(lambda: deliveries(client, agency, hook["id"], status="failed"), lambda xs: len(xs) == 8)
             for _ in range(12):  # an hour in five-minute steps: every retry comes due and fails
                 clock.advance(timedelta(minutes=5))
-                await until(lambda: deliveries(client, agency, hook["id"]),
-                            lambda xs: not any(x["status"] in ("pending", "sending") or (
-                                x["status"] == "failed" and x["next_attempt_at"] <= iso(clock()))
-                                for x in xs), timeout=30)
+                await until(
+                    lambda: deliveries(client, agency, hook["id"]),
+                    lambda xs: (
+                        not any(
+                            x["status"] in ("pending", "sending")
+                            or (x["status"] == "failed" and x["next_attempt_at"] <= iso(clock()))
+                            for x in xs
+                        )
+                    ),
+                    timeout=30,
+                )
             dead = await deliveries(client, agency, hook["id"], status="dead")
             assert len(dead) == 8 and all(d["attempts"] == 4 for d in dead)
             letters = await until(lambda: _dead_letters(pub), lambda es: len(es) >= 8)
@@ -179,13 +217,16 @@ async def test_after_a_long_outage_a_replay_catches_up_without_gaps(backend) -> 
                 await pub.publish(topic, e)
             await until(lambda: _received(receiver), lambda xs: len(xs) == 8)
             since = down_at.isoformat()
-            replay = await client.post(f"/api/v1/subscriptions/{hook['id']}/replay",
-                                       params={"from": since}, headers=agency)
+            replay = await client.post(
+                f"/api/v1/subscriptions/{hook['id']}/replay", params={"from": since}, headers=agency
+            )
             assert replay.status_code == 202, replay.text
             assert replay.json()["count"] == 12 and replay.json()["truncated"] is False
             await until(lambda: _received(receiver), lambda xs: len(xs) == 20)
-            flagged = await until(lambda: deliveries(client, agency, hook["id"], replay="true"),
-                                  lambda xs: len(xs) == 12 and all(d["status"] == "delivered" for d in xs))
+            flagged = await until(
+                lambda: deliveries(client, agency, hook["id"], replay="true"),
+                lambda xs: len(xs) == 12 and all(d["status"] == "delivered" for d in xs),
+            )
             assert all(d["attempts"] == 1 for d in flagged)
             on_topic = [e for e in await public_events(pub) if wanted.matches(e)]
     finally:
@@ -197,8 +238,7 @@ async def test_after_a_long_outage_a_replay_catches_up_without_gaps(backend) -> 
     unflagged = Counter(x.event.id for x in got if not x.replay)
     assert max(unflagged.values()) == 1  # no unflagged duplicates
     replayed = [x for x in got if x.replay]
-    assert len(replayed) == 12 and {x.event.id for x in replayed} == {
-        e.id for e in on_topic if e.time >= down_at}
+    assert len(replayed) == 12 and {x.event.id for x in replayed} == {e.id for e in on_topic if e.time >= down_at}
     missed = {d["event_id"] for d in dead}
     assert missed <= {x.event.id for x in replayed} and not missed & set(unflagged)
     for x in got:  # every copy, original or replayed, is signed at its sending and verifies on arrival

@@ -30,8 +30,7 @@ from tests.factories import STAFF
 
 def _app(backend: Any, store: Any, bus: Any, **own: Any) -> Any:
     settings = backend.settings()
-    service = bootstrap(settings, store=store, bus=bus,
-                        own=CompensationSettings(**{"breach_settle_seconds": 0, **own}))
+    service = bootstrap(settings, store=store, bus=bus, own=CompensationSettings(**{"breach_settle_seconds": 0, **own}))
     return create_app([service], Infrastructure(bus=bus, stores={"compensation": store}))
 
 
@@ -41,19 +40,37 @@ def _receipt() -> str:
 
 def _event(type: str, receipt_no: str, **data: Any) -> Event:
     at = datetime.now(UTC)
-    return Event.new(type, source="/itest", subject=receipt_no, time=at,
-                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
+    return Event.new(
+        type,
+        source="/itest",
+        subject=receipt_no,
+        time=at,
+        data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}),
+    )
 
 
 def _received(receipt_no: str, kind: str) -> Event:
-    return _event(c.COMPLAINT_RECEIVED, receipt_no, kind=kind, channel="online", complainant_ref="p-itest",
-                  consent={"sms": True, "alimtalk": False, "email": False, "post": False})
+    return _event(
+        c.COMPLAINT_RECEIVED,
+        receipt_no,
+        kind=kind,
+        channel="online",
+        complainant_ref="p-itest",
+        consent={"sms": True, "alimtalk": False, "email": False, "post": False},
+    )
 
 
 def _breached(receipt_no: str, kind: str, **flags: Any) -> Event:
     now = datetime.now(UTC)
-    return _event(c.DEADLINE_BREACHED, receipt_no, kind=kind, department="건축과",
-                  due_at=(now - timedelta(minutes=1)).isoformat(), breached_at=now.isoformat(), **flags)
+    return _event(
+        c.DEADLINE_BREACHED,
+        receipt_no,
+        kind=kind,
+        department="건축과",
+        due_at=(now - timedelta(minutes=1)).isoformat(),
+        breached_at=now.isoformat(),
+        **flags,
+    )
 
 
 async def _wait(check: Callable[[], Awaitable[Any]], timeout: float = 30.0) -> Any:
@@ -119,8 +136,9 @@ async def test_a_breach_grants_exactly_once_even_when_published_twice(backend: A
         assert entry["status"] == "granted" and entry["amount_krw"] == 10000 == event.data["amount_krw"]
         assert event.data["voucher_code"] == entry["voucher_code"] and len(entry["voucher_code"]) == 16
         assert event.data["rule_version"] == "pocheon-charter-1" and event.data["department"] == "건축과"
-        summary = (await client.get("/api/v1/compensations/summary", params={"year": entry["year"]},
-                                    headers=STAFF)).json()
+        summary = (
+            await client.get("/api/v1/compensations/summary", params={"year": entry["year"]}, headers=STAFF)
+        ).json()
         assert summary["departments"]["건축과"]["causes"][domain.DEADLINE_BREACH]["count"] >= 1
 
 
@@ -133,8 +151,10 @@ async def test_a_petition_and_an_extended_complaint_get_nothing(backend: Any) ->
         await probe.publish(topics.COMPLAINTS, _received(petition, "petition"))
         await probe.publish(topics.COMPLAINTS, _received(extended, "grievance"))
         within = (datetime.now(UTC) - timedelta(hours=2)).isoformat()  # extended within the period
-        await probe.publish(topics.COMPLAINTS, _event(c.COMPLAINT_EXTENDED, extended, kind="grievance",
-                                                      extension_no=1, occurred_at=within))
+        await probe.publish(
+            topics.COMPLAINTS,
+            _event(c.COMPLAINT_EXTENDED, extended, kind="grievance", extension_no=1, occurred_at=within),
+        )
         await probe.publish(topics.DEADLINES, _breached(petition, "petition"))
         await probe.publish(topics.DEADLINES, _breached(extended, "grievance"))  # no had_extension flag
 
@@ -157,11 +177,13 @@ async def test_revisits_budget_approval_and_reversal_over_http(backend: Any) -> 
     year = datetime.now(UTC).astimezone(domain.KST).year
     app = _app(backend, store, bus, approval_threshold_krw=100_000)
     async with Probe(backend.bus()) as probe, AsyncTestClient(app) as client:
-        put = await client.put(f"/api/v1/compensations/budgets/{year}/{dept}", json={"limit_krw": 1_010_000},
-                               headers=STAFF)
+        put = await client.put(
+            f"/api/v1/compensations/budgets/{year}/{dept}", json={"limit_krw": 1_010_000}, headers=STAFF
+        )
         assert put.status_code == 200 and put.json()["limit_krw"] == 1_010_000
-        assert (await client.put(f"/api/v1/compensations/budgets/{year}/{dept}", json={"limit_krw": 1})).status_code \
-            == 401
+        assert (
+            await client.put(f"/api/v1/compensations/budgets/{year}/{dept}", json={"limit_krw": 1})
+        ).status_code == 401
 
         await probe.publish(topics.ROUTING, _event(c.COMPLAINT_ROUTED, r, department=dept))
         revisit = _event(c.COMPLAINT_REVISIT_REPORTED, r, kind="statutory")
@@ -175,28 +197,41 @@ async def test_revisits_budget_approval_and_reversal_over_http(backend: Any) -> 
         [grant] = await _wait(lambda: items(r))
         assert grant["cause"] == domain.STAFF_REVISIT and grant["department"] == dept
 
-        case = {"receipt_no": wb, "complainant_ref": "p-0a1b2c", "department": dept, "verified": True,
-                "recovered_amount_krw": 10_000_000}
+        case = {
+            "receipt_no": wb,
+            "complainant_ref": "p-0a1b2c",
+            "department": dept,
+            "verified": True,
+            "recovered_amount_krw": 10_000_000,
+        }
         created = await client.post("/api/v1/compensations/whistleblower-cases", json=case, headers=STAFF)
         assert created.status_code == 201, created.text
         entry = created.json()
         assert entry["status"] == "awaiting_approval" and entry["amount_krw"] == 3_000_000
         again = await client.post("/api/v1/compensations/whistleblower-cases", json=case, headers=STAFF)
         assert again.status_code == 200 and again.json()["id"] == entry["id"]
-        unverified = await client.post("/api/v1/compensations/whistleblower-cases",
-                                       json={**case, "receipt_no": _receipt(), "verified": False}, headers=STAFF)
+        unverified = await client.post(
+            "/api/v1/compensations/whistleblower-cases",
+            json={**case, "receipt_no": _receipt(), "verified": False},
+            headers=STAFF,
+        )
         assert unverified.status_code == 422 and unverified.json()["fields"][0]["field"] == "verified"
 
         # 1,010,000 - 10,000 already granted leaves 1,000,000: the 3,000,000 reward does not fit
-        refused = await client.post(f"/api/v1/compensations/{entry['id']}/approve", json={"approver": "감사관"},
-                                    headers=STAFF)
+        refused = await client.post(
+            f"/api/v1/compensations/{entry['id']}/approve", json={"approver": "감사관"}, headers=STAFF
+        )
         assert refused.status_code == 200 and refused.json()["status"] == "refused"
 
-        reversed_ = await client.post(f"/api/v1/compensations/{grant['id']}/reverse",
-                                      json={"reason": "재방문 사유 오기재", "code": "error"}, headers=STAFF)
+        reversed_ = await client.post(
+            f"/api/v1/compensations/{grant['id']}/reverse",
+            json={"reason": "재방문 사유 오기재", "code": "error"},
+            headers=STAFF,
+        )
         assert reversed_.status_code == 201 and reversed_.json()["amount_krw"] == -10_000
-        twice = await client.post(f"/api/v1/compensations/{grant['id']}/reverse",
-                                  json={"reason": "again", "code": "error"}, headers=STAFF)
+        twice = await client.post(
+            f"/api/v1/compensations/{grant['id']}/reverse", json={"reason": "again", "code": "error"}, headers=STAFF
+        )
         assert twice.status_code == 409
         budgets = (await client.get(f"/api/v1/compensations/budgets/{year}", headers=STAFF)).json()["items"]
         assert [b["spent_krw"] for b in budgets if b["department"] == dept] == [0]

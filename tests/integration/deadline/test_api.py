@@ -32,14 +32,21 @@ async def test_preview_answers_like_the_cli_and_names_the_field_it_refuses(backe
     store, bus = backend.store("deadline"), backend.bus()
     async with AsyncTestClient(_app(backend, store, bus, MovableClock(NOW))) as client:
         client.headers.update(STAFF)
-        ok = await client.post("/api/v1/deadlines/preview", json={
-            "received_at": "2026-03-10T10:00:00+09:00", "kind": "grievance",
-            "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "2026-03-13T10:00:00+09:00"}], "extend": "3d"})
+        ok = await client.post(
+            "/api/v1/deadlines/preview",
+            json={
+                "received_at": "2026-03-10T10:00:00+09:00",
+                "kind": "grievance",
+                "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "2026-03-13T10:00:00+09:00"}],
+                "extend": "3d",
+            },
+        )
         assert ok.status_code == 200, ok.text
         assert ok.json()["due_at"] == "2026-03-24T18:00:00+09:00" and ok.json()["basis"] == "days"
         assert [x["level"] for x in ok.json()["ladder"]] == [1, 2, 3]
-        by_period = await client.post("/api/v1/deadlines/preview",
-                                      json={"received_at": "2026-03-10T10:00:00+09:00", "period": "40h"})
+        by_period = await client.post(
+            "/api/v1/deadlines/preview", json={"received_at": "2026-03-10T10:00:00+09:00", "period": "40h"}
+        )
         assert by_period.json()["due_at"] == "2026-03-17T10:00:00+09:00" and by_period.json()["kind"] is None
 
         cases = [
@@ -48,15 +55,29 @@ async def test_preview_answers_like_the_cli_and_names_the_field_it_refuses(backe
             ({"received_at": "next tuesday", "kind": "grievance"}, "received_at"),
             ({"received_at": "2026-03-10T10:00:00", "kind": "grievance"}, "received_at"),
             ({"received_at": "2026-03-10T10:00:00+09:00", "period": "3 weeks"}, "period"),
-            ({"received_at": "2026-03-10T10:00:00+09:00", "kind": "grievance",
-              "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "2026-03-11T09:00:00+09:00"}]}, "pauses[0].end"),
+            (
+                {
+                    "received_at": "2026-03-10T10:00:00+09:00",
+                    "kind": "grievance",
+                    "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "2026-03-11T09:00:00+09:00"}],
+                },
+                "pauses[0].end",
+            ),
             ({"received_at": "2026-03-10T10:00:00+09:00", "kind": "grievance", "extend": "30d"}, "extend"),
-            ({"received_at": "2026-03-10T10:00:00+09:00", "kind": "statutory", "statutory_type": "x"},
-             "statutory_type"),
+            (
+                {"received_at": "2026-03-10T10:00:00+09:00", "kind": "statutory", "statutory_type": "x"},
+                "statutory_type",
+            ),
             ({"received_at": "9999-12-31T23:00:00-10:00", "kind": "grievance"}, "received_at"),
             ({"received_at": "0001-01-01T00:00:00+09:00", "kind": "grievance"}, "received_at"),
-            ({"received_at": "2026-03-10T10:00:00+09:00", "kind": "grievance",
-              "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "9999-12-31T23:59:59-12:00"}]}, "pauses[0].end"),
+            (
+                {
+                    "received_at": "2026-03-10T10:00:00+09:00",
+                    "kind": "grievance",
+                    "pauses": [{"start": "2026-03-11T10:00:00+09:00", "end": "9999-12-31T23:59:59-12:00"}],
+                },
+                "pauses[0].end",
+            ),
         ]
         for body, field in cases:
             r = await client.post("/api/v1/deadlines/preview", json=body)
@@ -73,8 +94,9 @@ async def test_a_clock_its_remaining_time_the_overdue_list_and_holidays(backend)
         client.headers.update(STAFF)
         # received Monday 10:00, a 7-day grievance: due Tue the 12th 18:00 (overdue now);
         # another received today: due Thu the 21st
-        await producer.publish(topics.ROUTING, assigned(late, datetime(2030, 3, 4, 11, 0, tzinfo=KST),
-                                                        department="road"))
+        await producer.publish(
+            topics.ROUTING, assigned(late, datetime(2030, 3, 4, 11, 0, tzinfo=KST), department="road")
+        )
         await producer.publish(topics.COMPLAINTS, received(late, datetime(2030, 3, 4, 10, 0, tzinfo=KST)))
         await producer.publish(topics.COMPLAINTS, received(fresh, datetime(2030, 3, 13, 10, 0, tzinfo=KST)))
 
@@ -108,18 +130,22 @@ async def test_a_clock_its_remaining_time_the_overdue_list_and_holidays(backend)
 
         # 임시공휴일 on Monday the 18th: the fresh clock moves a day, the overdue one does not
         holiday = {"date": "2030-03-18", "name": "임시공휴일"}
-        assert (await client.post("/api/v1/deadlines/calendar/holidays", json=holiday,
-                                  headers={"Authorization": ""})).status_code == 401
+        assert (
+            await client.post("/api/v1/deadlines/calendar/holidays", json=holiday, headers={"Authorization": ""})
+        ).status_code == 401
         handler = staff_headers("road-01", department="road", roles=("handler",))
-        assert (await client.post("/api/v1/deadlines/calendar/holidays", json=holiday,
-                                  headers=handler)).status_code == 403
-        added = await client.post("/api/v1/deadlines/calendar/holidays", json=holiday,
-                                  headers=staff_headers("admin-1", roles=("admin",)))
+        assert (
+            await client.post("/api/v1/deadlines/calendar/holidays", json=holiday, headers=handler)
+        ).status_code == 403
+        added = await client.post(
+            "/api/v1/deadlines/calendar/holidays", json=holiday, headers=staff_headers("admin-1", roles=("admin",))
+        )
         assert added.status_code == 201 and added.json()["actor"] == "admin-1"
         again = await client.post("/api/v1/deadlines/calendar/holidays", json=holiday, headers=STAFF)
         assert again.status_code == 200
-        bad = await client.post("/api/v1/deadlines/calendar/holidays", json={"date": "18 March", "name": "x"},
-                                headers=STAFF)
+        bad = await client.post(
+            "/api/v1/deadlines/calendar/holidays", json={"date": "18 March", "name": "x"}, headers=STAFF
+        )
         assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "date"
 
         async def recomputed():
@@ -147,8 +173,11 @@ async def test_the_statutory_type_catalogue_is_served_publicly_and_either_name_g
         assert [i["code"] for i in found] == ["building_permit"] and found[0]["department_hint"] == "building"
         dues = set()
         for name in ("building_permit", "건축허가"):
-            r = await client.post("/api/v1/deadlines/preview", headers=STAFF, json={
-                "received_at": "2026-03-10T10:00:00+09:00", "kind": "statutory", "statutory_type": name})
+            r = await client.post(
+                "/api/v1/deadlines/preview",
+                headers=STAFF,
+                json={"received_at": "2026-03-10T10:00:00+09:00", "kind": "statutory", "statutory_type": name},
+            )
             assert r.status_code == 200, r.text
             dues.add(r.json()["due_at"])
         assert len(dues) == 1

@@ -28,25 +28,50 @@ MINWON = ROOT / ".venv" / "bin" / "minwon"
 
 def _minwon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     command = [str(MINWON)] if MINWON.exists() else [sys.executable, "-m", "apps.cli"]
-    return subprocess.run([*command, *args], cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [*command, *args], cwd=ROOT, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_compute_prints_the_due_time_as_json(capsys) -> None:
-    code = cli.main(["deadline", "compute", "--received", "2026-03-10T10:00:00+09:00", "--kind", "grievance",
-                     "--pause", "2026-03-11T10:00:00+09:00/2026-03-13T10:00:00+09:00", "--extend", "3d"])
+    code = cli.main(
+        [
+            "deadline",
+            "compute",
+            "--received",
+            "2026-03-10T10:00:00+09:00",
+            "--kind",
+            "grievance",
+            "--pause",
+            "2026-03-11T10:00:00+09:00/2026-03-13T10:00:00+09:00",
+            "--extend",
+            "3d",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["due_at"] == "2026-03-24T18:00:00+09:00" and out["basis"] == "days"
     assert out["warning_at"] == "2026-03-23T09:00:00+09:00"
-    assert out["escalations"] == ["2026-03-23T09:00:00+09:00", "2026-03-25T09:00:00+09:00",
-                                  "2026-03-26T09:00:00+09:00"]
+    assert out["escalations"] == ["2026-03-23T09:00:00+09:00", "2026-03-25T09:00:00+09:00", "2026-03-26T09:00:00+09:00"]
 
 
 def test_compute_with_a_period_and_an_added_holiday(capsys) -> None:
     assert cli.main(["deadline", "compute", "--received", "2026-03-10T10:00:00+09:00", "--period", "2w"]) == 0
     assert json.loads(capsys.readouterr().out)["due_at"] == "2026-03-23T18:00:00+09:00"  # last day Mon the 23rd
-    assert cli.main(["deadline", "compute", "--received", "2026-03-10T10:00:00+09:00", "--period", "2w",
-                     "--holiday", "2026-03-23"]) == 0
+    assert (
+        cli.main(
+            [
+                "deadline",
+                "compute",
+                "--received",
+                "2026-03-10T10:00:00+09:00",
+                "--period",
+                "2w",
+                "--holiday",
+                "2026-03-23",
+            ]
+        )
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["due_at"] == "2026-03-24T18:00:00+09:00"
 
 
@@ -55,8 +80,17 @@ def test_compute_errors_name_the_flag(capsys) -> None:
         (["--received", "2026-03-10T10:00:00", "--kind", "grievance"], "--received"),
         (["--received", "2026-03-10T10:00:00+09:00", "--kind", "gossip"], "--kind"),
         (["--received", "2026-03-10T10:00:00+09:00", "--period", "3x"], "--period"),
-        (["--received", "2026-03-10T10:00:00+09:00", "--kind", "grievance",
-          "--pause", "2026-03-11T10:00:00+09:00/2026-03-11T09:00:00+09:00"], "--pause[0].end"),
+        (
+            [
+                "--received",
+                "2026-03-10T10:00:00+09:00",
+                "--kind",
+                "grievance",
+                "--pause",
+                "2026-03-11T10:00:00+09:00/2026-03-11T09:00:00+09:00",
+            ],
+            "--pause[0].end",
+        ),
         (["--received", "2026-03-10T10:00:00+09:00", "--kind", "grievance", "--pause", "2026-03-11"], "--pause[0]"),
         (["--received", "2026-03-10T10:00:00+09:00", "--kind", "grievance", "--extend", "30d"], "--extend"),
     ]
@@ -67,8 +101,16 @@ def test_compute_errors_name_the_flag(capsys) -> None:
 
 
 def test_the_console_script_computes_too() -> None:
-    done = _minwon("deadline", "compute", "--received", "2026-03-10T10:00:00+09:00", "--kind", "statutory",
-                   "--statutory-type", "building_permit")
+    done = _minwon(
+        "deadline",
+        "compute",
+        "--received",
+        "2026-03-10T10:00:00+09:00",
+        "--kind",
+        "statutory",
+        "--statutory-type",
+        "building_permit",
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["period"] == "10d"
 
@@ -77,9 +119,13 @@ def _env(backend) -> dict[str, str]:
     s = backend.settings()
     env = {"MINWON_BACKEND": s.backend, "MINWON_DATA_DIR": str(s.data_dir)}
     if backend.distributed:
-        env.update(KAFKA_BOOTSTRAP_SERVERS=s.kafka_bootstrap_servers, MONGODB_URI=s.mongodb_uri,
-                   MINWON_KAFKA_TOPIC_PREFIX=s.kafka_topic_prefix, MINWON_KAFKA_PARTITIONS=str(s.kafka_partitions),
-                   MINWON_DATABASE_PREFIX=s.database_prefix)
+        env.update(
+            KAFKA_BOOTSTRAP_SERVERS=s.kafka_bootstrap_servers,
+            MONGODB_URI=s.mongodb_uri,
+            MINWON_KAFKA_TOPIC_PREFIX=s.kafka_topic_prefix,
+            MINWON_KAFKA_PARTITIONS=str(s.kafka_partitions),
+            MINWON_DATABASE_PREFIX=s.database_prefix,
+        )
     return env
 
 
@@ -113,8 +159,11 @@ async def test_replay_dry_run_rebuild_and_republish_from_the_command_line(backen
     assert summary["events_read"]["minwon.complaints.v1"] == 2 and summary["events_read"]["minwon.deadlines.v1"] == 8
     assert [e.type for e in await deadline_events(bus, missed)] == ["kr.minwon.deadline.set.v1"]
     after = await store.collection("clocks").get(r)
-    assert (after["due_at"], after["next_fire_at"], sorted(e["name"] for e in after["emitted"])) == \
-        (before["due_at"], before["next_fire_at"], sorted(e["name"] for e in before["emitted"]))
+    assert (after["due_at"], after["next_fire_at"], sorted(e["name"] for e in after["emitted"])) == (
+        before["due_at"],
+        before["next_fire_at"],
+        sorted(e["name"] for e in before["emitted"]),
+    )
 
     since = (clock.now - timedelta(seconds=1)).isoformat()
     again = _minwon("replay", "deadline", "--republish", "--from", since, "--quiet", env=env)

@@ -22,26 +22,50 @@ async def test_a_round_the_clock_department_moves_the_slas_and_not_the_legal_due
     tag = uuid.uuid4().hex[:8]
     code = f"one-stop-{tag}"
     async with running(backend) as run:
-        bad = await run.client.put(f"/api/v1/routing/departments/{code}", headers=OFFICE, json={
-            "name": "종합민원실", "hours": {"days": ["mon", "someday"]}})
+        bad = await run.client.put(
+            f"/api/v1/routing/departments/{code}",
+            headers=OFFICE,
+            json={"name": "종합민원실", "hours": {"days": ["mon", "someday"]}},
+        )
         assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "hours.days.1"
-        put = await run.client.put(f"/api/v1/routing/departments/{code}", headers=OFFICE, json={
-            "name": "종합민원실", "phone": "051-120-0000", "hours": {"always_open": True},
-            "handlers": [{"id": f"desk-{tag}", "name": "박민원", "contact": "051-120-0001"}]})
+        put = await run.client.put(
+            f"/api/v1/routing/departments/{code}",
+            headers=OFFICE,
+            json={
+                "name": "종합민원실",
+                "phone": "051-120-0000",
+                "hours": {"always_open": True},
+                "handlers": [{"id": f"desk-{tag}", "name": "박민원", "contact": "051-120-0001"}],
+            },
+        )
         assert put.status_code == 200, put.text
         assert put.json()["hours"] == ALWAYS_OPEN.to_spec()
-        kept = await run.client.put(f"/api/v1/routing/departments/{code}", headers=OFFICE,
-                                    json={"name": "종합민원실 (24시간)", "phone": "051-120-0000"})
+        kept = await run.client.put(
+            f"/api/v1/routing/departments/{code}",
+            headers=OFFICE,
+            json={"name": "종합민원실 (24시간)", "phone": "051-120-0000"},
+        )
         assert kept.json()["hours"] == ALWAYS_OPEN.to_spec()  # absent: the hours are kept
-        rule = await run.client.post("/api/v1/routing/rules/", headers=OFFICE, json={
-            "id": f"desk-{tag}", "name": "종합민원실 24시간", "priority": 5, "department": code,
-            "conditions": {"keywords": [f"야간창구{tag}"]}})
+        rule = await run.client.post(
+            "/api/v1/routing/rules/",
+            headers=OFFICE,
+            json={
+                "id": f"desk-{tag}",
+                "name": "종합민원실 24시간",
+                "priority": 5,
+                "department": code,
+                "conditions": {"keywords": [f"야간창구{tag}"]},
+            },
+        )
         assert rule.status_code == 201, rule.text
 
         no, plain = receipt(), receipt()
         await publish(run, topics.PRIVATE, sealed_filing(run.settings, no, title=f"야간창구{tag} 문의"))
-        await publish(run, topics.PRIVATE, sealed_filing(run.settings, plain, title=f"일반 문의 {tag}",
-                                                           district="부산광역시 동래구 명장동"))
+        await publish(
+            run,
+            topics.PRIVATE,
+            sealed_filing(run.settings, plain, title=f"일반 문의 {tag}", district="부산광역시 동래구 명장동"),
+        )
         routed_events = await wait_for(run.bus, no, c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED)
         plain_events = await wait_for(run.bus, plain, c.COMPLAINT_ROUTED)
 

@@ -31,8 +31,10 @@ RECEIVED = datetime(2030, 3, 4, 10, 0, tzinfo=KST)  # Monday
 
 
 def _closed_total(within: str, department: str) -> float:
-    return REGISTRY.get_sample_value("minwon_deadline_closed_total",
-                                     {"within_period": within, "department": department}) or 0.0
+    return (
+        REGISTRY.get_sample_value("minwon_deadline_closed_total", {"within_period": within, "department": department})
+        or 0.0
+    )
 
 
 async def test_routing_heard_before_intake_and_everything_redelivered(backend) -> None:
@@ -91,8 +93,13 @@ async def test_pause_resume_extension_refusal_and_close(backend) -> None:
     assert (await deadlines.get(r))["due_at"] == "2030-03-12T18:00:00+09:00"
 
     clock.now = datetime(2030, 3, 5, 10, 0, tzinfo=KST)
-    await feed(bus, deadlines, complaint_event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, r, clock.now,
-                                               "supplementation_requested", supplement_due=None))
+    await feed(
+        bus,
+        deadlines,
+        complaint_event(
+            c.COMPLAINT_SUPPLEMENTATION_REQUESTED, r, clock.now, "supplementation_requested", supplement_due=None
+        ),
+    )
     paused = await deadlines.get(r)
     assert paused["status"] == "paused" and paused["due_at"] is None and paused["remaining"] is None
     overdue_while_paused = await deadlines.list(overdue=True, department="water", status=None, after=None, limit=50)
@@ -106,14 +113,22 @@ async def test_pause_resume_extension_refusal_and_close(backend) -> None:
     due_after_pause = resumed["due_at"]
 
     clock.now = datetime(2030, 3, 11, 10, 0, tzinfo=KST)
-    ext = complaint_event(c.COMPLAINT_EXTENDED, r, clock.now, "extended", period="5d", citizen_consent=False,
-                          extension_no=1)
+    ext = complaint_event(
+        c.COMPLAINT_EXTENDED, r, clock.now, "extended", period="5d", citizen_consent=False, extension_no=1
+    )
     await feed(bus, deadlines, ext)
     extended = await deadlines.get(r)
     # 40 working hours from the morning after the due day
     assert extended["due_at"] == "2030-03-21T18:00:00+09:00" and extended["extensions"][0]["by"] == "5d"
-    second = complaint_event(c.COMPLAINT_EXTENDED, r, clock.now + timedelta(hours=1), "extended-2", period=None,
-                             citizen_consent=False, extension_no=2)
+    second = complaint_event(
+        c.COMPLAINT_EXTENDED,
+        r,
+        clock.now + timedelta(hours=1),
+        "extended-2",
+        period=None,
+        citizen_consent=False,
+        extension_no=2,
+    )
     await feed(bus, deadlines, second)
     await feed(bus, deadlines, second)  # redelivered: handled once
     refused = await deadlines.get(r)

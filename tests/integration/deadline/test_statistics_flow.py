@@ -40,11 +40,21 @@ def filed(receipt_no: str, when: datetime, *, category: str, channel: str) -> Ev
 
 
 def reassigned(receipt_no: str, when: datetime, department: str, name: str) -> Event:
-    return Event.new(c.COMPLAINT_REASSIGNED, id=derive_id(receipt_no, "reassigned"), source="/test/routing",
-                     subject=receipt_no, time=when,
-                     data=samples.shaped(c.COMPLAINT_REASSIGNED, receipt_no=receipt_no, department=department,
-                                         department_name=name, occurred_at=when.isoformat(),
-                                         handler={"id": "h-9", "name": "이담당", "contact": "051-000-0009"}))
+    return Event.new(
+        c.COMPLAINT_REASSIGNED,
+        id=derive_id(receipt_no, "reassigned"),
+        source="/test/routing",
+        subject=receipt_no,
+        time=when,
+        data=samples.shaped(
+            c.COMPLAINT_REASSIGNED,
+            receipt_no=receipt_no,
+            department=department,
+            department_name=name,
+            occurred_at=when.isoformat(),
+            handler={"id": "h-9", "name": "이담당", "contact": "051-000-0009"},
+        ),
+    )
 
 
 def closed(receipt_no: str, when: datetime, type: str = c.COMPLAINT_CLOSED) -> Event:
@@ -128,44 +138,108 @@ async def test_statistics_equal_the_hand_computed_figures(backend) -> None:
         road, water = body["groups"]
         assert (road["key"], road["label"], water["key"], water["label"]) == ("road", "도로과", "water", "상수도과")
         # road: A (5 days, on time), B (8, late), G (1, on time), C open; H moved to water
-        assert _figures(road) == dict(received=4, closed=3, on_time=2, late=1, on_time_rate=0.6667, mean_days=4.67,
-                                      p90_days=8, backlog=1, overdue=0, withdrawn=0, transferred=0)
+        assert _figures(road) == dict(
+            received=4,
+            closed=3,
+            on_time=2,
+            late=1,
+            on_time_rate=0.6667,
+            mean_days=4.67,
+            p90_days=8,
+            backlog=1,
+            overdue=0,
+            withdrawn=0,
+            transferred=0,
+        )
         # water: F (2 days, on time), D open and overdue, H open, E withdrawn
-        assert _figures(water) == dict(received=4, closed=1, on_time=1, late=0, on_time_rate=1.0, mean_days=2.0,
-                                       p90_days=2, backlog=2, overdue=1, withdrawn=1, transferred=0)
-        assert _figures(body["total"]) == dict(received=8, closed=4, on_time=3, late=1, on_time_rate=0.75,
-                                               mean_days=4.0, p90_days=8, backlog=3, overdue=1, withdrawn=1,
-                                               transferred=0)
+        assert _figures(water) == dict(
+            received=4,
+            closed=1,
+            on_time=1,
+            late=0,
+            on_time_rate=1.0,
+            mean_days=2.0,
+            p90_days=2,
+            backlog=2,
+            overdue=1,
+            withdrawn=1,
+            transferred=0,
+        )
+        assert _figures(body["total"]) == dict(
+            received=8,
+            closed=4,
+            on_time=3,
+            late=1,
+            on_time_rate=0.75,
+            mean_days=4.0,
+            p90_days=8,
+            backlog=3,
+            overdue=1,
+            withdrawn=1,
+            transferred=0,
+        )
 
         by_month = (await client.get("/api/v1/deadlines/statistics", params={**span, "group_by": "month"})).json()
-        assert [(m["key"], m["received"], m["closed"], m["on_time_rate"], m["mean_days"], m["p90_days"],
-                 m["backlog"], m["overdue"]) for m in by_month["groups"]] == [
-            ("2030-02", 1, 1, 1.0, 2.0, 2, 0, 0), ("2030-03", 7, 3, 0.6667, 4.67, 8, 3, 1)]
+        assert [
+            (
+                m["key"],
+                m["received"],
+                m["closed"],
+                m["on_time_rate"],
+                m["mean_days"],
+                m["p90_days"],
+                m["backlog"],
+                m["overdue"],
+            )
+            for m in by_month["groups"]
+        ] == [("2030-02", 1, 1, 1.0, 2.0, 2, 0, 0), ("2030-03", 7, 3, 0.6667, 4.67, 8, 3, 1)]
 
-        by_channel = (await client.get("/api/v1/deadlines/statistics",
-                                       params={**span, "group_by": "channel"})).json()
-        assert [(x["key"], x["received"], x["closed"], x["on_time_rate"], x["mean_days"], x["p90_days"],
-                 x["backlog"], x["overdue"], x["withdrawn"]) for x in by_channel["groups"]] == [
-            ("online", 5, 3, 1.0, 2.67, 5, 1, 0, 1), ("phone", 2, 1, 0.0, 8.0, 8, 1, 0, 0),
-            ("visit", 1, 0, None, None, None, 1, 1, 0)]
+        by_channel = (await client.get("/api/v1/deadlines/statistics", params={**span, "group_by": "channel"})).json()
+        assert [
+            (
+                x["key"],
+                x["received"],
+                x["closed"],
+                x["on_time_rate"],
+                x["mean_days"],
+                x["p90_days"],
+                x["backlog"],
+                x["overdue"],
+                x["withdrawn"],
+            )
+            for x in by_channel["groups"]
+        ] == [
+            ("online", 5, 3, 1.0, 2.67, 5, 1, 0, 1),
+            ("phone", 2, 1, 0.0, 8.0, 8, 1, 0, 0),
+            ("visit", 1, 0, None, None, None, 1, 1, 0),
+        ]
 
-        by_category = (await client.get("/api/v1/deadlines/statistics",
-                                        params={**span, "group_by": "category"})).json()
+        by_category = (await client.get("/api/v1/deadlines/statistics", params={**span, "group_by": "category"})).json()
         assert {x["key"]: (x["received"], x["backlog"]) for x in by_category["groups"]} == {
-            "도로": (4, 1), "상수도": (4, 2)}
+            "도로": (4, 1),
+            "상수도": (4, 2),
+        }
 
-        only_march = (await client.get("/api/v1/deadlines/statistics",
-                                       params={"from": "2030-03", "to": "2030-03"})).json()
+        only_march = (
+            await client.get("/api/v1/deadlines/statistics", params={"from": "2030-03", "to": "2030-03"})
+        ).json()
         assert only_march["total"]["received"] == 7 and only_march["total"]["mean_days"] == 4.67
 
         # an official of the road department sees road's figures only, whatever they ask
         road_handler = staff_headers("h-17", department="road", roles=("handler",))
-        scoped = (await client.get("/api/v1/deadlines/statistics", headers=road_handler,
-                                   params={**span, "department": "water"})).json()
+        scoped = (
+            await client.get(
+                "/api/v1/deadlines/statistics", headers=road_handler, params={**span, "department": "water"}
+            )
+        ).json()
         assert [g["key"] for g in scoped["groups"]] == ["road"] and scoped["total"]["received"] == 4
 
-        for params, field in (({"group_by": "handler"}, "group_by"), ({"from": "2030-13"}, "from"),
-                              ({"to": "March"}, "to"), ({"from": "2030-04", "to": "2030-03"}, "from")):
+        for params, field in (
+            ({"group_by": "handler"}, "group_by"),
+            ({"from": "2030-13"}, "from"),
+            ({"to": "March"}, "to"),
+            ({"from": "2030-04", "to": "2030-03"}, "from"),
+        ):
             bad = await client.get("/api/v1/deadlines/statistics", params=params)
             assert bad.status_code == 422, (params, bad.text)
             assert field in [x["field"] for x in bad.json()["fields"]], bad.json()
@@ -196,8 +270,22 @@ async def test_statistics_equal_the_hand_computed_figures(backend) -> None:
 
 
 def _figures(group: dict) -> dict:
-    return {k: group[k] for k in ("received", "closed", "on_time", "late", "on_time_rate", "mean_days", "p90_days",
-                                  "backlog", "overdue", "withdrawn", "transferred")}
+    return {
+        k: group[k]
+        for k in (
+            "received",
+            "closed",
+            "on_time",
+            "late",
+            "on_time_rate",
+            "mean_days",
+            "p90_days",
+            "backlog",
+            "overdue",
+            "withdrawn",
+            "transferred",
+        )
+    }
 
 
 def test_the_fixture_dates_are_what_the_figures_assume() -> None:

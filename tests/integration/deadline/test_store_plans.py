@@ -10,8 +10,10 @@ from services.deadline.store import INDEXES
 QUERIES = {
     "timers": ({"next_fire_at": {"$lte": "2026-03-10T00:00:00.000000+00:00"}}, [("next_fire_at", 1)]),
     "holiday page": ({"status": "open", "_id": {"$gt": "2026-X"}}, [("_id", 1)]),
-    "overdue": ({"status": "open", "due_at": {"$lt": "2026-03-10T00:00:00.000000+00:00"}, "_id": {"$gt": ""}},
-                [("_id", 1)]),
+    "overdue": (
+        {"status": "open", "due_at": {"$lt": "2026-03-10T00:00:00.000000+00:00"}, "_id": {"$gt": ""}},
+        [("_id", 1)],
+    ),
     "replay page": ({"_id": {"$gt": "2026-X"}}, [("_id", 1)]),
     "department": ({"department": "road", "status": "open"}, [("_id", 1)]),
 }

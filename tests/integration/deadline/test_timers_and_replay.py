@@ -26,14 +26,28 @@ from tests.integration.deadline.harness import (
 )
 
 KST = ZoneInfo("Asia/Seoul")
-EVERY_SIGNAL = {d.SLA_ASSIGNMENT, d.WARNING, d.escalation(1), d.BREACHED, d.escalation(2), d.escalation(3),
-                d.PROGRESS_NOTICE}
+EVERY_SIGNAL = {
+    d.SLA_ASSIGNMENT,
+    d.WARNING,
+    d.escalation(1),
+    d.BREACHED,
+    d.escalation(2),
+    d.escalation(3),
+    d.PROGRESS_NOTICE,
+}
 
 
 def _snapshot(doc: dict) -> dict:
-    return {"status": doc["status"], "due_at": doc["due_at"], "next_fire_at": doc["next_fire_at"],
-            "emitted": sorted(e["name"] for e in doc["emitted"]), "pauses": doc["pauses"],
-            "extensions": doc["extensions"], "received_at": doc["received_at"], "period": doc["period"]}
+    return {
+        "status": doc["status"],
+        "due_at": doc["due_at"],
+        "next_fire_at": doc["next_fire_at"],
+        "emitted": sorted(e["name"] for e in doc["emitted"]),
+        "pauses": doc["pauses"],
+        "extensions": doc["extensions"],
+        "received_at": doc["received_at"],
+        "period": doc["period"],
+    }
 
 
 async def test_every_signal_fires_once_and_a_full_rebuild_emits_nothing_again(backend) -> None:

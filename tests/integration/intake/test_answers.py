@@ -56,11 +56,23 @@ class World:
         payload = complaint_payload(**overrides)
         filed = (await self.client.post(API, json=payload)).json()
         receipt = filed["receipt_no"]
-        await self.probe.publish(topics.ROUTING, Event.new(
-            c.COMPLAINT_ASSIGNED, id=str(uuid.uuid4()), source="/test/routing", subject=receipt,
-            time=datetime.now(UTC), data=samples.shaped(
-                c.COMPLAINT_ASSIGNED, receipt_no=receipt, department=department,
-                department_name="도로관리과" if department == "road" else department, handler=HANDLER)))
+        await self.probe.publish(
+            topics.ROUTING,
+            Event.new(
+                c.COMPLAINT_ASSIGNED,
+                id=str(uuid.uuid4()),
+                source="/test/routing",
+                subject=receipt,
+                time=datetime.now(UTC),
+                data=samples.shaped(
+                    c.COMPLAINT_ASSIGNED,
+                    receipt_no=receipt,
+                    department=department,
+                    department_name="도로관리과" if department == "road" else department,
+                    handler=HANDLER,
+                ),
+            ),
+        )
         for _ in range(150):
             view = (await self.client.get(f"{API}/{receipt}", headers=STAFF)).json()
             if view["department"] == department and view["handler"]:
@@ -71,8 +83,11 @@ class World:
     async def events(self, receipt: str, topic: str, part: str | None = None) -> list[Event]:
         bus = self.backend.bus() if self.backend.distributed else self.bus
         for _ in range(100):
-            found = [e async for _, e in bus.read([topic]) if e.subject == receipt
-                     and (part is None or e.data.get("part") == part)]
+            found = [
+                e
+                async for _, e in bus.read([topic])
+                if e.subject == receipt and (part is None or e.data.get("part") == part)
+            ]
             if found:
                 return found
             await asyncio.sleep(0.1)
@@ -128,8 +143,12 @@ async def test_draft_return_redraft_approve_closes_and_the_citizen_reads_the_ans
         public = (await client.get(f"{API}/{receipt}", params={"code": code})).json()
         assert public["status"] == "closed" and public["outcome"] == "accepted"
         assert public["answer"]["text"] == final and public["answer"]["outcome"] == "accepted"
-        assert public["answer"]["handler"] == {"name": "임성훈", "department": "road", "department_name": "도로관리과",
-                                               "contact": "051-000-2061"}
+        assert public["answer"]["handler"] == {
+            "name": "임성훈",
+            "department": "road",
+            "department_name": "도로관리과",
+            "contact": "051-000-2061",
+        }
         assert "처리 일자를 적어 주세요" not in json.dumps(public, ensure_ascii=False)  # the lead's note is internal
         assert [s["step"] for s in public["timeline"]][-1] == "closed"
 
@@ -157,8 +176,9 @@ async def test_another_departments_handler_is_refused_and_only_leads_decide(back
         path = f"{API}/{receipt}/answer"
         assert (await client.get(path, headers=stranger)).status_code == 403
         assert (await client.put(path, json={"outcome": "accepted", "text": "x"}, headers=stranger)).status_code == 403
-        assert (await client.get(f"{API}/{receipt}/personal", params={"purpose": "확인"},
-                                 headers=stranger)).status_code == 403
+        assert (
+            await client.get(f"{API}/{receipt}/personal", params={"purpose": "확인"}, headers=stranger)
+        ).status_code == 403
         mine = await client.get(f"{API}/{receipt}/personal", params={"purpose": "현장 확인"}, headers=handler)
         assert mine.status_code == 200 and mine.json()["location"] == "해운대구 우동 123 앞"
         assert mine.json()["body"] == payload["body"]
@@ -194,8 +214,9 @@ async def test_rejections_need_a_remedy_and_the_department_policy_decides_on_app
         rejected = {"outcome": "rejected", "text": "요청하신 사항은 처리할 수 없습니다", "reasons": "사유지입니다"}
         bad = await client.put(path, json=rejected, headers=handler)
         assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "remedy"
-        blocked = await client.post(f"{API}/{receipt}/close", json={"outcome": "accepted", "text": "끝"},
-                                    headers=handler)
+        blocked = await client.post(
+            f"{API}/{receipt}/close", json={"outcome": "accepted", "text": "끝"}, headers=handler
+        )
         assert blocked.status_code == 409 and blocked.json()["error"] == "approval_required"
 
         policy = f"{API}/answer-policies/road"
@@ -218,8 +239,9 @@ async def test_rejections_need_a_remedy_and_the_department_policy_decides_on_app
 
         # a direct close, allowed now, records its text as the answer and sends it
         other, other_code, _ = await w.file()
-        closed = await client.post(f"{API}/{other}/close", json={"outcome": "accepted", "text": f"완료-{other}"},
-                                   headers=handler)
+        closed = await client.post(
+            f"{API}/{other}/close", json={"outcome": "accepted", "text": f"완료-{other}"}, headers=handler
+        )
         assert closed.status_code == 200 and closed.json()["status"] == "closed"
         public = (await client.get(f"{API}/{other}", params={"code": other_code})).json()
         assert public["answer"]["text"] == f"완료-{other}"
@@ -233,40 +255,54 @@ async def test_templates_are_kept_by_leads_and_render_the_complaint(backend) -> 
     async with World(backend) as w:
         client = w.client
         receipt, _, payload = await w.file(category=category)
-        tpl = {"category": category, "title": "수리 완료",
-               "text": "{민원인}님, 접수번호 {접수번호} 민원은 {담당부서} {담당자}({연락처})가 처리하였습니다."}
+        tpl = {
+            "category": category,
+            "title": "수리 완료",
+            "text": "{민원인}님, 접수번호 {접수번호} 민원은 {담당부서} {담당자}({연락처})가 처리하였습니다.",
+        }
         assert (await client.post(f"{API}/answer-templates", json=tpl, headers=handler)).status_code == 403
-        assert (await client.post(f"{API}/answer-templates", json={**tpl, "title": ""},
-                                  headers=lead)).status_code in (400, 422)
+        assert (await client.post(f"{API}/answer-templates", json={**tpl, "title": ""}, headers=lead)).status_code in (
+            400,
+            422,
+        )
         created = await client.post(f"{API}/answer-templates", json=tpl, headers=lead)
         assert created.status_code == 201, created.text
         template = created.json()
         assert template["updated_by"]["name"] == "박팀장" and template["category"] == category
         listed = (await client.get(f"{API}/answer-templates", params={"category": category}, headers=handler)).json()
         assert [x["id"] for x in listed["items"]] == [template["id"]]
-        assert (await client.get(f"{API}/answer-templates", params={"category": "none-such"},
-                                 headers=handler)).json()["items"] == []
+        assert (await client.get(f"{API}/answer-templates", params={"category": "none-such"}, headers=handler)).json()[
+            "items"
+        ] == []
         assert (await client.get(f"{API}/answer-templates")).status_code == 401
 
-        rendered = await client.post(f"{API}/{receipt}/answer/render", json={"template_id": template["id"]},
-                                     headers=handler)
+        rendered = await client.post(
+            f"{API}/{receipt}/answer/render", json={"template_id": template["id"]}, headers=handler
+        )
         assert rendered.status_code == 200, rendered.text
-        assert rendered.json()["text"] == (f"{payload['name']}님, 접수번호 {receipt} 민원은 도로관리과 "
-                                           "임성훈(051-000-2061)가 처리하였습니다.")
+        assert rendered.json()["text"] == (
+            f"{payload['name']}님, 접수번호 {receipt} 민원은 도로관리과 임성훈(051-000-2061)가 처리하였습니다."
+        )
         stranger = _official("handler", "parks")
-        assert (await client.post(f"{API}/{receipt}/answer/render", json={"template_id": template["id"]},
-                                  headers=stranger)).status_code == 403
-        log = (await client.get(f"{API}/audit", params={"receipt_no": receipt},
-                                headers=_official("privacy_officer", "audit"))).json()["items"]
+        assert (
+            await client.post(f"{API}/{receipt}/answer/render", json={"template_id": template["id"]}, headers=stranger)
+        ).status_code == 403
+        log = (
+            await client.get(
+                f"{API}/audit", params={"receipt_no": receipt}, headers=_official("privacy_officer", "audit")
+            )
+        ).json()["items"]
         assert [(x["action"], x["purpose"]) for x in log] == [("read_personal_data", "답변 작성")]
 
         tid = template["id"]
-        changed = await client.put(f"{API}/answer-templates/{tid}", json={**tpl, "title": "수리 완료(개정)"},
-                                   headers=lead)
+        changed = await client.put(
+            f"{API}/answer-templates/{tid}", json={**tpl, "title": "수리 완료(개정)"}, headers=lead
+        )
         assert changed.status_code == 200 and changed.json()["title"] == "수리 완료(개정)"
         assert (await client.put(f"{API}/answer-templates/{tid}", json=tpl, headers=handler)).status_code == 403
         assert (await client.delete(f"{API}/answer-templates/{tid}", headers=handler)).status_code == 403
         assert (await client.delete(f"{API}/answer-templates/{tid}", headers=lead)).status_code == 200
         assert (await client.delete(f"{API}/answer-templates/{tid}", headers=lead)).status_code == 404
-        assert (await client.post(f"{API}/{receipt}/answer/render", json={"template_id": tid},
-                                  headers=handler)).status_code == 404
+        assert (
+            await client.post(f"{API}/{receipt}/answer/render", json={"template_id": tid}, headers=handler)
+        ).status_code == 404

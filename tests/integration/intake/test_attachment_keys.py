@@ -31,9 +31,12 @@ async def test_files_survive_a_key_rotation_and_reseal(backend) -> None:
     old_key, new_key = (base64.b64encode(os.urandom(32)).decode() for _ in range(2))
     before = _files(backend, bus, pii_key_id="k1", pii_key=old_key)
     complaint, _ = await before.intake.file_complaint(ComplaintIn(**complaint_payload()).to_filing())
-    [photo, doc] = await before.add(complaint, [Upload("file", "현장.jpg", files.photo()),
-                                                Upload("file", "도면.pdf", files.pdf())],
-                                    target=rules.COMPLAINT, by=OFFICIAL)
+    [photo, doc] = await before.add(
+        complaint,
+        [Upload("file", "현장.jpg", files.photo()), Upload("file", "도면.pdf", files.pdf())],
+        target=rules.COMPLAINT,
+        by=OFFICIAL,
+    )
     photo_bytes, _, _ = await before.read(complaint, photo["id"], by=OFFICIAL)
     await before.store.blobs.close()
 

@@ -59,12 +59,26 @@ class World:
     async def file(self, department: str = "road") -> tuple[str, str]:
         filed = (await self.client.post(API, json=complaint_payload())).json()
         receipt = filed["receipt_no"]
-        await self.probe.publish(topics.ROUTING, Event.new(
-            c.COMPLAINT_ASSIGNED, id=str(uuid.uuid4()), source="/test/routing", subject=receipt,
-            time=datetime.now(UTC), data={"receipt_no": receipt, "department": department,
-                                          "department_name": "도로관리과", "priority": False, "kind": "other",
-                                          "received_at": None, "occurred_at": datetime.now(UTC).isoformat(),
-                                          "handler": {"id": "road-01", "name": "임성훈", "contact": "051-000-2061"}}))
+        await self.probe.publish(
+            topics.ROUTING,
+            Event.new(
+                c.COMPLAINT_ASSIGNED,
+                id=str(uuid.uuid4()),
+                source="/test/routing",
+                subject=receipt,
+                time=datetime.now(UTC),
+                data={
+                    "receipt_no": receipt,
+                    "department": department,
+                    "department_name": "도로관리과",
+                    "priority": False,
+                    "kind": "other",
+                    "received_at": None,
+                    "occurred_at": datetime.now(UTC).isoformat(),
+                    "handler": {"id": "road-01", "name": "임성훈", "contact": "051-000-2061"},
+                },
+            ),
+        )
         for _ in range(150):
             view = (await self.client.get(f"{API}/{receipt}", headers=STAFF)).json()
             if view["department"] == department:
@@ -74,8 +88,9 @@ class World:
 
     async def upload(self, receipt: str, *parts: tuple[str, bytes, str], headers=None, **params):
         multipart = [("file", (name, data, ctype)) for name, data, ctype in parts]
-        return await self.client.post(f"{API}/{receipt}/attachments", files=multipart, headers=headers or {},
-                                      params=params)
+        return await self.client.post(
+            f"{API}/{receipt}/attachments", files=multipart, headers=headers or {}, params=params
+        )
 
 
 async def test_citizen_and_officials_add_list_and_download_within_scope(backend) -> None:
@@ -90,15 +105,19 @@ async def test_citizen_and_officials_add_list_and_download_within_scope(backend)
 
         doc = await w.upload(receipt, ("조치계획.pdf", files.pdf(), "application/pdf"), headers=HANDLER)
         assert doc.status_code == 201 and doc.json()["items"][0]["uploaded_by"] == "임성훈"
-        answer_file = await w.upload(receipt, ("처리결과.pdf", files.pdf(), "application/pdf"), headers=HANDLER,
-                                     target="answer")
+        answer_file = await w.upload(
+            receipt, ("처리결과.pdf", files.pdf(), "application/pdf"), headers=HANDLER, target="answer"
+        )
         assert answer_file.status_code == 201, answer_file.text
         answer_id = answer_file.json()["items"][0]["id"]
 
         listed = await w.client.get(f"{API}/{receipt}/attachments", headers=HANDLER)
         assert listed.status_code == 200
         assert [(x["name"], x["target"]) for x in listed.json()["items"]] == [
-            ("가로등-현장.jpg", "complaint"), ("조치계획.pdf", "complaint"), ("처리결과.pdf", "answer")]
+            ("가로등-현장.jpg", "complaint"),
+            ("조치계획.pdf", "complaint"),
+            ("처리결과.pdf", "answer"),
+        ]
 
         # the stored photo has no EXIF: no GPS position, no camera
         got = await w.client.get(f"{API}/{receipt}/attachments/{mine['id']}", headers=HANDLER)
@@ -125,17 +144,22 @@ async def test_citizen_and_officials_add_list_and_download_within_scope(backend)
         assert [x["name"] for x in theirs.json()["items"]] == ["가로등-현장.jpg", "조치계획.pdf"]
         early = await w.client.get(f"{API}/{receipt}/attachments/{answer_id}", params={"code": code})
         assert early.status_code == 404
-        assert (await w.upload(receipt, ("a.pdf", files.pdf(), "application/pdf"), code=code,
-                               target="answer")).status_code == 422
+        assert (
+            await w.upload(receipt, ("a.pdf", files.pdf(), "application/pdf"), code=code, target="answer")
+        ).status_code == 422
 
         # answered: the citizen reads the answer's file too
-        assert (await w.client.put(f"{API}/answer-policies/road", json={"approval_required": False},
-                                   headers=STAFF)).status_code == 200
-        closed = await w.client.post(f"{API}/{receipt}/close", headers=HANDLER,
-                                     json={"outcome": "accepted", "text": "가로등을 교체했습니다."})
+        assert (
+            await w.client.put(f"{API}/answer-policies/road", json={"approval_required": False}, headers=STAFF)
+        ).status_code == 200
+        closed = await w.client.post(
+            f"{API}/{receipt}/close", headers=HANDLER, json={"outcome": "accepted", "text": "가로등을 교체했습니다."}
+        )
         assert closed.status_code == 200, closed.text
-        assert "붙임\n1. 처리결과.pdf" in (await w.client.get(f"{API}/{receipt}", params={"code": code})).json()[
-            "answer"]["text"]
+        assert (
+            "붙임\n1. 처리결과.pdf"
+            in (await w.client.get(f"{API}/{receipt}", params={"code": code})).json()["answer"]["text"]
+        )
         theirs = await w.client.get(f"{API}/{receipt}/attachments", params={"code": code})
         assert [x["target"] for x in theirs.json()["items"]] == ["complaint", "complaint", "answer"]
         read = await w.client.get(f"{API}/{receipt}/attachments/{answer_id}", params={"code": code})
@@ -176,25 +200,42 @@ async def test_bad_files_are_refused_naming_the_field(backend, monkeypatch) -> N
 
         big = files.pdf() + bytes(200_001)
         refused(await w.upload(receipt, ("big.pdf", big, "application/pdf"), code=code), 413, "too_large")
-        refused(await w.upload(receipt, ("photo.jpg", files.executable(), "image/jpeg"), headers=HANDLER),
-                415, "unsupported_type")
-        refused(await w.upload(receipt, ("doc.hwp", files.word_document(), "application/x-hwp"), code=code),
-                415, "unsupported_type")
-        refused(await w.upload(receipt, ("x.jpg", files.broken_jpeg(), "image/jpeg"), code=code),
-                422, "unreadable_image")
+        refused(
+            await w.upload(receipt, ("photo.jpg", files.executable(), "image/jpeg"), headers=HANDLER),
+            415,
+            "unsupported_type",
+        )
+        refused(
+            await w.upload(receipt, ("doc.hwp", files.word_document(), "application/x-hwp"), code=code),
+            415,
+            "unsupported_type",
+        )
+        refused(
+            await w.upload(receipt, ("x.jpg", files.broken_jpeg(), "image/jpeg"), code=code), 422, "unreadable_image"
+        )
         as_json = await w.client.post(f"{API}/{receipt}/attachments", json={"file": "aGVsbG8="}, headers=HANDLER)
         refused(as_json, 415, "invalid")
-        refused(await w.client.post(f"{API}/{receipt}/attachments", files=[("other", ("a.txt", b"hi", "text/plain"))],
-                                    headers=HANDLER), 422, "invalid")
+        refused(
+            await w.client.post(
+                f"{API}/{receipt}/attachments", files=[("other", ("a.txt", b"hi", "text/plain"))], headers=HANDLER
+            ),
+            422,
+            "invalid",
+        )
         three = [(f"{i}.pdf", files.pdf(), "application/pdf") for i in range(3)]
         refused(await w.upload(receipt, *three, headers=HANDLER), 422, "too_many_files")
         assert (await w.client.get(f"{API}/{receipt}/attachments", headers=HANDLER)).json()["items"] == []
-        ok = await w.upload(receipt, ("a.hwp", files.hwp(), "application/octet-stream"),
-                            ("b.txt", "메모입니다".encode(), "text/plain"), code=code)
+        ok = await w.upload(
+            receipt,
+            ("a.hwp", files.hwp(), "application/octet-stream"),
+            ("b.txt", "메모입니다".encode(), "text/plain"),
+            code=code,
+        )
         assert ok.status_code == 201, ok.text
         assert [x["media_type"] for x in ok.json()["items"]] == ["application/x-hwp", "text/plain; charset=utf-8"]
-        refused(await w.upload(receipt, ("c.pdf", files.pdf(), "application/pdf"), headers=HANDLER),
-                422, "too_many_files")
+        refused(
+            await w.upload(receipt, ("c.pdf", files.pdf(), "application/pdf"), headers=HANDLER), 422, "too_many_files"
+        )
 
 
 class _PhotoHost(BaseHTTPRequestHandler):
@@ -213,8 +254,11 @@ class _PhotoHost(BaseHTTPRequestHandler):
             return
         if self.path.startswith("/slow/"):
             time.sleep(2)
-        body = files.photo(size=(2400, 1800)) + bytes(400_000) if self.path.startswith("/big/") else \
-            files.photo(size=(320, 240))
+        body = (
+            files.photo(size=(2400, 1800)) + bytes(400_000)
+            if self.path.startswith("/big/")
+            else files.photo(size=(320, 240))
+        )
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
         self.send_header("Content-Length", str(len(body)))
@@ -239,12 +283,18 @@ def photo_host():
 async def test_open311_media_url_is_fetched_only_from_an_allowed_host(backend, monkeypatch, photo_host) -> None:
     monkeypatch.setenv("MINWON_ATTACHMENT_FETCH_HOSTS", "127.0.0.1")
     tag = uuid.uuid4().hex[:8]
-    fields = {"service_code": "road", "address_string": f"부산광역시 해운대구 우동 {tag[:3]}",
-              "email": f"o311-{tag}@example.kr", "first_name": "길동", "last_name": "홍",
-              "description": f"보도블록 파손 {tag}"}
+    fields = {
+        "service_code": "road",
+        "address_string": f"부산광역시 해운대구 우동 {tag[:3]}",
+        "email": f"o311-{tag}@example.kr",
+        "first_name": "길동",
+        "last_name": "홍",
+        "description": f"보도블록 파손 {tag}",
+    }
     async with World(backend) as w:
-        allowed = await w.client.post("/open311/v2/requests.json", json={
-            **fields, "media_url": f"http://127.0.0.1:{photo_host}/photos/{tag}.jpg"})
+        allowed = await w.client.post(
+            "/open311/v2/requests.json", json={**fields, "media_url": f"http://127.0.0.1:{photo_host}/photos/{tag}.jpg"}
+        )
         assert allowed.status_code == 201, allowed.text
         receipt = allowed.json()[0]["service_request_id"]
         [item] = (await w.client.get(f"{API}/{receipt}/attachments", headers=STAFF)).json()["items"]
@@ -254,27 +304,38 @@ async def test_open311_media_url_is_fetched_only_from_an_allowed_host(backend, m
         personal = (await w.client.get(f"{API}/{receipt}/personal", params={"purpose": "확인"}, headers=STAFF)).json()
         assert f"/photos/{tag}.jpg" in personal["body"]  # the link is kept on the complaint
 
-        other = await w.client.post("/open311/v2/requests.json", json={
-            **fields, "media_url": f"http://localhost:{photo_host}/photos/not-{tag}.jpg"})
+        other = await w.client.post(
+            "/open311/v2/requests.json",
+            json={**fields, "media_url": f"http://localhost:{photo_host}/photos/not-{tag}.jpg"},
+        )
         assert other.status_code == 201
         receipt = other.json()[0]["service_request_id"]
         assert (await w.client.get(f"{API}/{receipt}/attachments", headers=STAFF)).json()["items"] == []
         assert _PhotoHost.served == [f"/photos/{tag}.jpg"]  # the other host was never asked
 
 
-async def test_open311_fetch_is_bounded_in_size_and_time_and_follows_no_redirect(backend, monkeypatch,
-                                                                                 photo_host) -> None:
+async def test_open311_fetch_is_bounded_in_size_and_time_and_follows_no_redirect(
+    backend, monkeypatch, photo_host
+) -> None:
     monkeypatch.setenv("MINWON_ATTACHMENT_FETCH_HOSTS", "127.0.0.1")
     monkeypatch.setenv("MINWON_ATTACHMENT_FETCH_MAX_BYTES", "300000")
     monkeypatch.setenv("MINWON_ATTACHMENT_FETCH_TIMEOUT_SECONDS", "0.5")
     tag = uuid.uuid4().hex[:8]
-    fields = {"service_code": "road", "address_string": f"부산광역시 해운대구 우동 {tag[:3]}",
-              "email": f"o311-{tag}@example.kr", "first_name": "길동", "last_name": "홍", "description": "파손"}
+    fields = {
+        "service_code": "road",
+        "address_string": f"부산광역시 해운대구 우동 {tag[:3]}",
+        "email": f"o311-{tag}@example.kr",
+        "first_name": "길동",
+        "last_name": "홍",
+        "description": "파손",
+    }
     async with World(backend) as w:
         for path in ("redirect", "big", "slow"):
             started = time.monotonic()
-            filed = await w.client.post("/open311/v2/requests.json", json={
-                **fields, "media_url": f"http://127.0.0.1:{photo_host}/{path}/{tag}.jpg"})
+            filed = await w.client.post(
+                "/open311/v2/requests.json",
+                json={**fields, "media_url": f"http://127.0.0.1:{photo_host}/{path}/{tag}.jpg"},
+            )
             assert filed.status_code == 201, filed.text  # the filing stands
             assert time.monotonic() - started < 1.9, path  # the slow host is not waited for
             receipt = filed.json()[0]["service_request_id"]
@@ -289,22 +350,25 @@ async def test_the_answers_files_are_named_in_its_text_and_fixed_once_submitted(
         path = f"{API}/{receipt}/answer"
         drafted = await w.client.put(path, headers=HANDLER, json={"outcome": "accepted", "text": "보수했습니다."})
         assert drafted.status_code == 200, drafted.text
-        added = await w.upload(receipt, ("보수결과.pdf", files.pdf(), "application/pdf"), headers=HANDLER,
-                               target="answer")
+        added = await w.upload(
+            receipt, ("보수결과.pdf", files.pdf(), "application/pdf"), headers=HANDLER, target="answer"
+        )
         assert added.status_code == 201, added.text
         text = (await w.client.get(path, headers=HANDLER)).json()["answer"]["text"]
         assert text.startswith("보수했습니다.\n\n붙임\n1. 보수결과.pdf\n")  # the draft names its file
 
         # the handler rewrites the text without the list: submitting puts it back
-        assert (await w.client.put(path, headers=HANDLER,
-                                   json={"outcome": "accepted", "text": "보수를 마쳤습니다."})).status_code == 200
+        assert (
+            await w.client.put(path, headers=HANDLER, json={"outcome": "accepted", "text": "보수를 마쳤습니다."})
+        ).status_code == 200
         submitted = await w.client.post(f"{path}/submit", headers=HANDLER)
         assert submitted.status_code == 200 and submitted.json()["answer"]["state"] == "submitted"
         assert "붙임\n1. 보수결과.pdf" in submitted.json()["answer"]["text"]
         late = await w.upload(receipt, ("추가.pdf", files.pdf(), "application/pdf"), headers=HANDLER, target="answer")
         assert late.status_code == 409 and late.json()["error"] == "answer_submitted"
-        assert (await w.upload(receipt, ("현장.pdf", files.pdf(), "application/pdf"),
-                               headers=HANDLER)).status_code == 201  # the complaint's own files still may
+        assert (
+            await w.upload(receipt, ("현장.pdf", files.pdf(), "application/pdf"), headers=HANDLER)
+        ).status_code == 201  # the complaint's own files still may
 
         approved = await w.client.post(f"{path}/approve", headers=lead, json={})
         assert approved.status_code == 200 and approved.json()["status"] == "closed"
@@ -316,8 +380,11 @@ async def test_the_answers_files_are_named_in_its_text_and_fixed_once_submitted(
         # the result notice is written from the sealed answer part: it names the file; no topic carries it in clear
         bus = w.backend.bus() if w.backend.distributed else w.bus
         for _ in range(100):
-            found = [e async for _, e in bus.read([topics.PRIVATE]) if e.subject == receipt
-                     and e.data.get("part") == "answer"]
+            found = [
+                e
+                async for _, e in bus.read([topics.PRIVATE])
+                if e.subject == receipt and e.data.get("part") == "answer"
+            ]
             if found:
                 break
             await asyncio.sleep(0.1)
@@ -325,6 +392,9 @@ async def test_the_answers_files_are_named_in_its_text_and_fixed_once_submitted(
         content = Sealer("c1", w.backend.settings().contacts_key).open_json(answer.data["sealed"], context=receipt)
         assert "붙임\n1. 보수결과.pdf" in content["text"]
         for topic in (topics.COMPLAINTS, topics.PRIVATE):
-            leaked = [e async for _, e in bus.read([topic])
-                      if e.subject == receipt and "보수결과" in json.dumps(e.data, ensure_ascii=False)]
+            leaked = [
+                e
+                async for _, e in bus.read([topic])
+                if e.subject == receipt and "보수결과" in json.dumps(e.data, ensure_ascii=False)
+            ]
             assert leaked == []

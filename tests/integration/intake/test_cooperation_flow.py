@@ -38,40 +38,60 @@ async def _events(bus, topic: str, receipt: str, *types: str) -> list[Event]:
 async def test_a_request_its_clock_the_reply_and_the_cancellation(backend) -> None:
     bus, reader = backend.bus(), backend.bus()
     intake_store = backend.store("intake")
-    service = bootstrap(backend.settings(), store=intake_store, bus=bus,
-                        intake_settings=IntakeSettings(answer_approval_default=False))
+    service = bootstrap(
+        backend.settings(), store=intake_store, bus=bus, intake_settings=IntakeSettings(answer_approval_default=False)
+    )
     intake = build(backend.settings(), store=backend.store("intake"), relay=Relay(bus))
     clock = MovableClock(now_utc())
     deadline_store = backend.store("deadline")
     deadlines = await started(backend, deadline_store, backend.bus(), clock)
     lead, parks, water = _official("road"), _official("parks"), _official("water")
     question = "가로수 뿌리로 보도가 들떴습니다. 공원녹지과 관리 대상인지 회신 바랍니다"
-    async with AsyncTestClient(create_app([service], Infrastructure(bus=bus, stores={"intake": intake_store}))) \
-            as client:
+    async with AsyncTestClient(
+        create_app([service], Infrastructure(bus=bus, stores={"intake": intake_store}))
+    ) as client:
         filed = await client.post(API, json=complaint_payload(body="우리 집 앞 보도가 가로수 때문에 들떴습니다"))
         receipt = filed.json()["receipt_no"]
-        await intake.on_event(Event.new(c.COMPLAINT_ROUTED, id=str(uuid.uuid4()), source="/test/routing",
-                                        subject=receipt, time=datetime.now(UTC),
-                                        data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department="road")))
+        await intake.on_event(
+            Event.new(
+                c.COMPLAINT_ROUTED,
+                id=str(uuid.uuid4()),
+                source="/test/routing",
+                subject=receipt,
+                time=datetime.now(UTC),
+                data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department="road"),
+            )
+        )
         # only the lead department asks; another department may not, nor read before it is asked
-        refused = await client.post(f"{API}/{receipt}/cooperation", headers=water,
-                                    json={"department": "parks", "question": question})
+        refused = await client.post(
+            f"{API}/{receipt}/cooperation", headers=water, json={"department": "parks", "question": question}
+        )
         assert refused.status_code == 403
         assert (await client.get(f"{API}/{receipt}/cooperation/complaint", headers=parks)).status_code == 403
-        bad = await client.post(f"{API}/{receipt}/cooperation", headers=lead,
-                                json={"department": "parks", "question": question, "working_days": 0})
+        bad = await client.post(
+            f"{API}/{receipt}/cooperation",
+            headers=lead,
+            json={"department": "parks", "question": question, "working_days": 0},
+        )
         assert bad.status_code == 422 and "working_days" in bad.text
-        asked = await client.post(f"{API}/{receipt}/cooperation", headers={**lead, "Idempotency-Key": "ask-1"},
-                                  json={"department": "parks", "question": question, "working_days": 2})
+        asked = await client.post(
+            f"{API}/{receipt}/cooperation",
+            headers={**lead, "Idempotency-Key": "ask-1"},
+            json={"department": "parks", "question": question, "working_days": 2},
+        )
         assert asked.status_code == 201, asked.text
         request_id = asked.json()["request_id"]
-        again = await client.post(f"{API}/{receipt}/cooperation", headers={**lead, "Idempotency-Key": "ask-1"},
-                                  json={"department": "parks", "question": question, "working_days": 2})
+        again = await client.post(
+            f"{API}/{receipt}/cooperation",
+            headers={**lead, "Idempotency-Key": "ask-1"},
+            json={"department": "parks", "question": question, "working_days": 2},
+        )
         assert again.json()["request_id"] == request_id and len(again.json()["items"]) == 1
 
         # on the shared topic: codes and ids only, never the question
-        (requested,) = await wait_for(lambda: _events(reader, topics.COMPLAINTS, receipt,
-                                                      c.COMPLAINT_COOPERATION_REQUESTED))
+        (requested,) = await wait_for(
+            lambda: _events(reader, topics.COMPLAINTS, receipt, c.COMPLAINT_COOPERATION_REQUESTED)
+        )
         assert requested.data["request_id"] == request_id and requested.data["department"] == "parks"
         assert "가로수" not in json.dumps(requested.data, ensure_ascii=False)
 
@@ -86,12 +106,13 @@ async def test_a_request_its_clock_the_reply_and_the_cancellation(backend) -> No
         assert (await client.get(f"{API}/{receipt}/cooperation/complaint", headers=water)).status_code == 403
         audit = [e async for e in _audit(intake, receipt)]
         assert {(e["actor"]["department"], e["action"]) for e in audit} >= {
-            ("parks", "read_as_cooperating_department"), ("parks", "read_personal_data")}
+            ("parks", "read_as_cooperating_department"),
+            ("parks", "read_personal_data"),
+        }
 
         # the deadline service opens the request's clock and announces it; intake notes the due time
         await deadlines.handle(requested)
-        (announced,) = await wait_for(lambda: _events(reader, topics.DEADLINES, receipt,
-                                                      c.DEADLINE_COOPERATION_SET))
+        (announced,) = await wait_for(lambda: _events(reader, topics.DEADLINES, receipt, c.DEADLINE_COOPERATION_SET))
         await intake.on_event(announced)
         mine = (await client.get(f"{API}/{receipt}/cooperation", headers=parks)).json()["items"]
         assert mine[0]["question"] == question and mine[0]["due_at"] == announced.data["due_at"]
@@ -116,27 +137,36 @@ async def test_a_request_its_clock_the_reply_and_the_cancellation(backend) -> No
         assert late[0]["overdue"] is True
 
         # the reply: only the department asked, once; the lead reads it; the clock stops
-        wrong = await client.post(f"{API}/{receipt}/cooperation/{request_id}/reply", headers=water,
-                                  json={"text": "모릅니다"})
+        wrong = await client.post(
+            f"{API}/{receipt}/cooperation/{request_id}/reply", headers=water, json={"text": "모릅니다"}
+        )
         assert wrong.status_code == 403
-        replied = await client.post(f"{API}/{receipt}/cooperation/{request_id}/reply", headers=parks,
-                                    json={"text": "공원녹지과 관리 가로수입니다. 뿌리 정리 일정을 잡겠습니다"})
+        replied = await client.post(
+            f"{API}/{receipt}/cooperation/{request_id}/reply",
+            headers=parks,
+            json={"text": "공원녹지과 관리 가로수입니다. 뿌리 정리 일정을 잡겠습니다"},
+        )
         assert replied.status_code == 200, replied.text
-        twice = await client.post(f"{API}/{receipt}/cooperation/{request_id}/reply", headers=parks,
-                                  json={"text": "다시"})
+        twice = await client.post(
+            f"{API}/{receipt}/cooperation/{request_id}/reply", headers=parks, json={"text": "다시"}
+        )
         assert twice.status_code == 409
         lead_view = (await client.get(f"{API}/{receipt}/cooperation", headers=lead)).json()["items"]
         assert lead_view[0]["state"] == "replied" and lead_view[0]["reply"].startswith("공원녹지과 관리")
-        (reply_event,) = await wait_for(lambda: _events(reader, topics.COMPLAINTS, receipt,
-                                                        c.COMPLAINT_COOPERATION_REPLIED))
+        (reply_event,) = await wait_for(
+            lambda: _events(reader, topics.COMPLAINTS, receipt, c.COMPLAINT_COOPERATION_REPLIED)
+        )
         assert "뿌리" not in json.dumps(reply_event.data, ensure_ascii=False)
         await deadlines.handle(reply_event)
         # the request closed: the department asked no longer reads the complaint
         assert (await client.get(f"{API}/{receipt}/cooperation/complaint", headers=parks)).status_code == 403
 
         # a second request, cancelled by the lead: its clock never fires
-        second = await client.post(f"{API}/{receipt}/cooperation", headers=lead,
-                                   json={"department": "water", "question": "상수도관 누수 여부 확인 바랍니다"})
+        second = await client.post(
+            f"{API}/{receipt}/cooperation",
+            headers=lead,
+            json={"department": "water", "question": "상수도관 누수 여부 확인 바랍니다"},
+        )
         second_id = second.json()["request_id"]
         cancelled = await client.post(f"{API}/{receipt}/cooperation/{second_id}/cancel", headers=lead)
         assert cancelled.status_code == 200 and cancelled.json()["items"][1]["state"] == "cancelled"

@@ -34,10 +34,22 @@ async def _clock_set(backend, receipt_no: str, *, period: str) -> None:
     now = datetime.now(UTC)
     bus = backend.bus()
     try:
-        await bus.publish(topics.DEADLINES, Event.new(
-            c.DEADLINE_SET, source="/test/deadline", subject=receipt_no, time=now,
-            data=samples.shaped(c.DEADLINE_SET, receipt_no=receipt_no, period=period,
-                               due_at=(now + timedelta(days=9)).isoformat(), occurred_at=now.isoformat())))
+        await bus.publish(
+            topics.DEADLINES,
+            Event.new(
+                c.DEADLINE_SET,
+                source="/test/deadline",
+                subject=receipt_no,
+                time=now,
+                data=samples.shaped(
+                    c.DEADLINE_SET,
+                    receipt_no=receipt_no,
+                    period=period,
+                    due_at=(now + timedelta(days=9)).isoformat(),
+                    occurred_at=now.isoformat(),
+                ),
+            ),
+        )
     finally:
         await bus.stop()
         if hasattr(bus, "close"):
@@ -85,8 +97,14 @@ async def test_filing_stores_encrypted_and_publishes_no_personal_data(backend) -
     assert types == sorted([c.COMPLAINT_RECEIVED, c.COMPLAINT_SEALED])
     for topic, event in events:
         text = event.model_dump_json()
-        for secret in (payload["name"], payload["phone"], payload["email"], payload["title"], payload["body"],
-                       payload["address"]):
+        for secret in (
+            payload["name"],
+            payload["phone"],
+            payload["email"],
+            payload["title"],
+            payload["body"],
+            payload["address"],
+        ):
             assert secret not in text, (topic, event.type)
         if topic == topics.PRIVATE:
             assert event.data["sealed"].startswith("c1:")
@@ -101,15 +119,18 @@ async def test_idempotent_retries_across_two_intake_instances(backend) -> None:
     async with AsyncExitStack() as stack:
         a = await stack.enter_async_context(AsyncTestClient(_app(backend, store_a, bus_a)))
         b = await stack.enter_async_context(AsyncTestClient(_app(backend, store_b, bus_b)))
-        responses = await asyncio.gather(*(
-            (a if i % 2 else b).post("/api/v1/complaints", json=payload, headers={"Idempotency-Key": key})
-            for i in range(6)
-        ))
+        responses = await asyncio.gather(
+            *(
+                (a if i % 2 else b).post("/api/v1/complaints", json=payload, headers={"Idempotency-Key": key})
+                for i in range(6)
+            )
+        )
         assert {r.status_code for r in responses} <= {200, 201}
         assert [r.status_code for r in responses].count(201) == 1
         assert len({r.json()["receipt_no"] for r in responses}) == 1
-        other = await a.post("/api/v1/complaints", json={**payload, "title": "다른 민원"},
-                             headers={"Idempotency-Key": key})
+        other = await a.post(
+            "/api/v1/complaints", json={**payload, "title": "다른 민원"}, headers={"Idempotency-Key": key}
+        )
         assert other.status_code == 422 and other.json()["fields"][0]["field"] == "Idempotency-Key"
         listed = await a.get("/api/v1/complaints?limit=200", headers=STAFF)
         mine = [x for x in listed.json()["items"] if x["complainant_ref"] == responses[0].json().get("complainant_ref")]
@@ -125,9 +146,9 @@ async def test_receipt_numbers_are_unique_across_instances(backend) -> None:
     async with AsyncExitStack() as stack:
         a = await stack.enter_async_context(AsyncTestClient(_app(backend, backend.store("intake"), bus_a)))
         b = await stack.enter_async_context(AsyncTestClient(_app(backend, backend.store("intake"), bus_b)))
-        responses = await asyncio.gather(*(
-            (a if i % 2 else b).post("/api/v1/complaints", json=complaint_payload()) for i in range(20)
-        ))
+        responses = await asyncio.gather(
+            *((a if i % 2 else b).post("/api/v1/complaints", json=complaint_payload()) for i in range(20))
+        )
     numbers = [r.json()["receipt_no"] for r in responses]
     assert len(set(numbers)) == 20
     assert all(n.startswith("20") and len(n.split("-")[2]) == 7 for n in numbers)
@@ -150,8 +171,9 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         assert early.status_code == 409
         await _clock_set(backend, receipt, period="7d")
         await _until_period(client, receipt)
-        too_long = await client.post(f"/api/v1/complaints/{receipt}/extend", headers=STAFF,
-                                     json={"reason": "현장 확인", "period": "30d"})
+        too_long = await client.post(
+            f"/api/v1/complaints/{receipt}/extend", headers=STAFF, json={"reason": "현장 확인", "period": "30d"}
+        )
         assert too_long.status_code == 422 and too_long.json()["fields"][0]["field"] == "period"
         key = {"Idempotency-Key": str(uuid.uuid4()), **STAFF}
         first = await client.post(f"/api/v1/complaints/{receipt}/extend", json={"reason": "현장 확인"}, headers=key)
@@ -167,7 +189,12 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
         assert twice.status_code == 409 and twice.json()["status"] == "closed"
         public = await client.get(f"/api/v1/complaints/{receipt}?code={code}")
         assert [s["step"] for s in public.json()["timeline"]] == [
-            "drafted", "received", "due_set", "extended", "closed"]
+            "drafted",
+            "received",
+            "due_set",
+            "extended",
+            "closed",
+        ]
         assert (await client.get(f"/api/v1/complaints/{receipt}?code=WRONG1")).status_code == 404
         assert (await client.get(f"/api/v1/complaints/{receipt}")).status_code == 401
     await bus.stop()
@@ -176,12 +203,20 @@ async def test_lifecycle_over_http_with_idempotency_and_conflicts(backend) -> No
 async def test_impossible_dates_are_refused_naming_the_field(backend) -> None:
     bus = backend.bus()
     async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
-        ancient = await client.post("/api/v1/complaints", headers=STAFF, json=complaint_payload(
-            channel="mail", received_at="0001-01-01T00:00:00+09:00", received_at_reason="found in the archive"))
+        ancient = await client.post(
+            "/api/v1/complaints",
+            headers=STAFF,
+            json=complaint_payload(
+                channel="mail", received_at="0001-01-01T00:00:00+09:00", received_at_reason="found in the archive"
+            ),
+        )
         assert ancient.status_code == 422 and ancient.json()["fields"][0]["field"] == "received_at"
         receipt = (await client.post("/api/v1/complaints", json=complaint_payload())).json()["receipt_no"]
-        due = await client.post(f"/api/v1/complaints/{receipt}/supplementation", headers=STAFF,
-                                json={"reason": "도면 누락", "due": "9999-12-31T23:00:00-12:00"})
+        due = await client.post(
+            f"/api/v1/complaints/{receipt}/supplementation",
+            headers=STAFF,
+            json={"reason": "도면 누락", "due": "9999-12-31T23:00:00-12:00"},
+        )
         assert due.status_code == 422 and due.json()["fields"][0]["field"] == "due"
         listed = await client.get("/open311/v2/requests.json?end_date=0001-01-02T00:00:00Z")
         assert listed.status_code == 400 and "end_date" in listed.json()[0]["description"]

@@ -35,8 +35,9 @@ async def test_reseal_rotates_every_value_resumes_and_lets_the_old_key_go(backen
     for r in filed:
         assert (await store.collection("complaints").get(r))["sealed"].startswith(f"{old_id}:")
 
-    rotated = old_settings.model_copy(update={"pii_key": NEW_KEY, "pii_key_id": "k2",
-                                              "pii_old_keys": f"{old_id}={old_settings.pii_key}"})
+    rotated = old_settings.model_copy(
+        update={"pii_key": NEW_KEY, "pii_key_id": "k2", "pii_old_keys": f"{old_id}={old_settings.pii_key}"}
+    )
     during = build(rotated, store=store, relay=Relay(bus))
     pages: list[dict] = []
 
@@ -66,23 +67,34 @@ def test_the_command_reseals_an_embedded_data_directory(tmp_path: Path) -> None:
     env = {**os.environ, "MINWON_BACKEND": "embedded", "MINWON_DATA_DIR": str(tmp_path)}
 
     def minwon(*args: str, **extra: str) -> dict:
-        done = subprocess.run([sys.executable, "-m", "apps.cli", *args], cwd=ROOT, env={**env, **extra},
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "apps.cli", *args],
+            cwd=ROOT,
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     empty = minwon("keys", "status")
     assert empty == {"key_id": "k1", "checked": 0, "under_old_keys": 0}
     # one complaint under k1, through the real command-line entry's store
-    script = ("import asyncio,sys;from minwon.settings import Settings;from minwon.host import build_infrastructure;"
-              "from minwon.outbox import Relay;from services.intake.bootstrap import build;"
-              "sys.path.insert(0,'.');from tests.unit.intake.test_domain import filing\n"
-              "async def main():\n s=Settings();i=build_infrastructure(s,['intake'])\n"
-              " x=build(s,store=i.stores['intake'],relay=Relay(i.bus));await x.store.setup()\n"
-              " await x.file_complaint(filing());await i.close()\nasyncio.run(main())")
+    script = (
+        "import asyncio,sys;from minwon.settings import Settings;from minwon.host import build_infrastructure;"
+        "from minwon.outbox import Relay;from services.intake.bootstrap import build;"
+        "sys.path.insert(0,'.');from tests.unit.intake.test_domain import filing\n"
+        "async def main():\n s=Settings();i=build_infrastructure(s,['intake'])\n"
+        " x=build(s,store=i.stores['intake'],relay=Relay(i.bus));await x.store.setup()\n"
+        " await x.file_complaint(filing());await i.close()\nasyncio.run(main())"
+    )
     subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, check=True, timeout=120)
-    rotation = {"MINWON_PII_KEY": NEW_KEY, "MINWON_PII_KEY_ID": "k2",
-                "MINWON_PII_OLD_KEYS": "k1=" + __import__("minwon.settings").settings.DEV_KEY}
+    rotation = {
+        "MINWON_PII_KEY": NEW_KEY,
+        "MINWON_PII_KEY_ID": "k2",
+        "MINWON_PII_OLD_KEYS": "k1=" + __import__("minwon.settings").settings.DEV_KEY,
+    }
     assert minwon("keys", "status", **rotation)["under_old_keys"] == 1
     assert minwon("keys", "reseal", "--quiet", **rotation)["resealed"] == 1
     assert minwon("keys", "status", **rotation)["under_old_keys"] == 0

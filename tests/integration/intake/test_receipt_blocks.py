@@ -30,5 +30,4 @@ async def test_replicas_reserving_blocks_hand_out_each_number_once(backend) -> N
 async def test_one_at_a_time_numbers_are_consecutive(backend) -> None:  # noqa: ANN001
     store = IntakeStore(backend.store("intake"), Relay(backend.bus()))
     assert [await store.next_sequence(org="BUSAN", year=2027) for _ in range(3)] == [1, 2, 3]
-    assert await IntakeStore(backend.store("intake"), Relay(backend.bus())).next_sequence(
-        org="BUSAN", year=2027) == 4
+    assert await IntakeStore(backend.store("intake"), Relay(backend.bus())).next_sequence(org="BUSAN", year=2027) == 4

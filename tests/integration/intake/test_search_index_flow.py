@@ -24,8 +24,9 @@ API = "/api/v1/complaints"
 
 
 def _app(backend, store, bus):
-    service = bootstrap(backend.settings(), store=store, bus=bus,
-                        intake_settings=IntakeSettings(answer_approval_default=False))
+    service = bootstrap(
+        backend.settings(), store=store, bus=bus, intake_settings=IntakeSettings(answer_approval_default=False)
+    )
     return create_app([service], Infrastructure(bus=bus, stores={"intake": store}))
 
 
@@ -36,9 +37,16 @@ def _handler(department: str) -> dict[str, str]:
 async def _route(backend, store, bus, receipt: str, department: str) -> None:
     """Routing's fact, handed to intake's own handler (the one its consumer calls)."""
     intake = build(backend.settings(), store=store, relay=Relay(bus))
-    await intake.on_event(Event.new(c.COMPLAINT_ROUTED, id=str(uuid.uuid4()), source="/test/routing",
-                                    subject=receipt, time=datetime.now(UTC),
-                                    data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department=department)))
+    await intake.on_event(
+        Event.new(
+            c.COMPLAINT_ROUTED,
+            id=str(uuid.uuid4()),
+            source="/test/routing",
+            subject=receipt,
+            time=datetime.now(UTC),
+            data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department=department),
+        )
+    )
 
 
 async def _file(client, **overrides) -> tuple[dict, str]:
@@ -53,8 +61,9 @@ async def test_search_by_name_and_by_a_word_respects_the_department_and_is_audit
     road, parks = _handler("road"), _handler("parks")
     privacy = staff_headers("privacy-lee", department="audit", roles=("privacy_officer",))
     async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
-        mine, receipt = await _file(client, name="김 서연", phone="010-2222-3333",
-                                    body="우동 시장 앞 보도블록이 깨져서 넘어질 뻔했습니다.")
+        mine, receipt = await _file(
+            client, name="김 서연", phone="010-2222-3333", body="우동 시장 앞 보도블록이 깨져서 넘어질 뻔했습니다."
+        )
         other, elsewhere = await _file(client, body="공원 벤치가 부서졌습니다. 보도블록도 들떠 있어요.")
         await _route(backend, store, bus, receipt, "road")
         await _route(backend, store, bus, elsewhere, "parks")
@@ -98,17 +107,28 @@ async def test_search_by_name_and_by_a_word_respects_the_department_and_is_audit
 async def test_the_stored_index_holds_no_personal_data_in_clear(backend) -> None:
     bus, store = backend.bus(), backend.store("intake")  # ``store``: the test's own client of intake's database
     async with AsyncTestClient(_app(backend, backend.store("intake"), bus)) as client:
-        payload, receipt = await _file(client, name="박지민", phone="010-5555-6666",
-                                       body="어린이보호구역 과속방지턱 설치를 요청합니다")
-        noted = await client.post(f"{API}/{receipt}/notes", json={"text": "민원인 통화 완료, 박지민 님 재방문 예정"},
-                                  headers=STAFF)
+        payload, receipt = await _file(
+            client, name="박지민", phone="010-5555-6666", body="어린이보호구역 과속방지턱 설치를 요청합니다"
+        )
+        noted = await client.post(
+            f"{API}/{receipt}/notes", json={"text": "민원인 통화 완료, 박지민 님 재방문 예정"}, headers=STAFF
+        )
         assert noted.status_code == 201, noted.text
         raw = await store.collection("complaints").get(receipt)
     await bus.stop()
     assert raw is not None and len(raw["search_terms"]) > 20 and raw["identity_index"] and raw["title_index"]
     text = json.dumps(raw, ensure_ascii=False)
-    for plain in ("박지민", "01055556666", "010-5555-6666", payload["email"], "과속방지턱", "어린이", "방지",
-                  "재방문", "통화"):
+    for plain in (
+        "박지민",
+        "01055556666",
+        "010-5555-6666",
+        payload["email"],
+        "과속방지턱",
+        "어린이",
+        "방지",
+        "재방문",
+        "통화",
+    ):
         assert plain not in text, plain
     key_id = raw["sealed"].split(":")[0]
     assert raw["index_key"] == key_id and raw["notes"][0]["sealed"].startswith(f"{key_id}:")
@@ -121,8 +141,11 @@ async def test_a_third_identical_complaint_after_two_answers_is_a_repeat_closed_
         earlier = []
         for n in range(2):
             _, receipt = await _file(client, **citizen)
-            closed = await client.post(f"{API}/{receipt}/close", headers=STAFF,
-                                       json={"outcome": "accepted", "text": f"{n + 1}차 답변: 수리했습니다."})
+            closed = await client.post(
+                f"{API}/{receipt}/close",
+                headers=STAFF,
+                json={"outcome": "accepted", "text": f"{n + 1}차 답변: 수리했습니다."},
+            )
             assert closed.status_code == 200, closed.text
             assert closed.json()["repeat_of"] == []
             earlier.append(receipt)
@@ -130,22 +153,24 @@ async def test_a_third_identical_complaint_after_two_answers_is_a_repeat_closed_
         different = await client.get(f"{API}/{other_subject}", headers=STAFF)
         assert different.json()["repeat_of"] == []
 
-        third = await client.post(API, json=complaint_payload(**{**citizen, "name": "이민호",
-                                                                  "phone": "01077778888"}))
+        third = await client.post(API, json=complaint_payload(**{**citizen, "name": "이민호", "phone": "01077778888"}))
         receipt = third.json()["receipt_no"]
         view = (await client.get(f"{API}/{receipt}", headers=STAFF)).json()
         assert view["repeat_of"] == sorted(earlier)
         someone_else = (await client.post(API, json=complaint_payload(title=citizen["title"]))).json()["receipt_no"]
         assert (await client.get(f"{API}/{someone_else}", headers=STAFF)).json()["repeat_of"] == []
 
-        not_office = await client.post(f"{API}/{receipt}/close-as-repeat", headers=_handler("road"),
-                                       json={"reason": "반복 제출"})
+        not_office = await client.post(
+            f"{API}/{receipt}/close-as-repeat", headers=_handler("road"), json={"reason": "반복 제출"}
+        )
         assert not_office.status_code == 403
-        not_repeat = await client.post(f"{API}/{someone_else}/close-as-repeat", headers=STAFF,
-                                       json={"reason": "반복 제출"})
+        not_repeat = await client.post(
+            f"{API}/{someone_else}/close-as-repeat", headers=STAFF, json={"reason": "반복 제출"}
+        )
         assert not_repeat.status_code == 409
-        done = await client.post(f"{API}/{receipt}/close-as-repeat", headers=STAFF,
-                                 json={"reason": "같은 내용으로 세 번째 제출"})
+        done = await client.post(
+            f"{API}/{receipt}/close-as-repeat", headers=STAFF, json={"reason": "같은 내용으로 세 번째 제출"}
+        )
         assert done.status_code == 200, done.text
         assert done.json()["status"] == "closed" and done.json()["outcome"] == "rejected"
 
@@ -213,8 +238,13 @@ async def test_after_a_key_rotation_search_finds_both_keys_and_reseal_reindexes_
     filing = ComplaintIn(**complaint_payload(name="최 유리", phone="010-4444-1212")).to_filing()
     old, _ = await build(old_settings, store=store, relay=Relay(bus)).file_complaint(filing)
     old_id = old.index_key
-    rotated = old_settings.model_copy(update={"pii_key": base64.b64encode(b"n" * 32).decode(), "pii_key_id": "k2",
-                                              "pii_old_keys": f"{old_id}={old_settings.pii_key}"})
+    rotated = old_settings.model_copy(
+        update={
+            "pii_key": base64.b64encode(b"n" * 32).decode(),
+            "pii_key_id": "k2",
+            "pii_old_keys": f"{old_id}={old_settings.pii_key}",
+        }
+    )
     during = build(rotated, store=store, relay=Relay(bus))
     new, _ = await during.file_complaint(ComplaintIn(**complaint_payload(name="최유리")).to_filing())
     assert (old_id, new.index_key) == (old.index_key, "k2") and old_id != "k2"

@@ -33,8 +33,13 @@ class Clock:
 
 def _app(backend, store, bus, clock=None):
     """Intake whose departments close without the team lead's approval (answers: test_answers.py)."""
-    service = bootstrap(backend.settings(), store=store, bus=bus, **({"clock": clock} if clock else {}),
-                        intake_settings=IntakeSettings(answer_approval_default=False))
+    service = bootstrap(
+        backend.settings(),
+        store=store,
+        bus=bus,
+        **({"clock": clock} if clock else {}),
+        intake_settings=IntakeSettings(answer_approval_default=False),
+    )
     return create_app([service], Infrastructure(bus=bus, stores={"intake": store}))
 
 
@@ -78,10 +83,14 @@ async def test_staff_channels_and_receipt_times_need_an_intake_role_who_is_recor
         step = at_counter.json()["timeline"][-1]
         assert step["detail"]["confirmed_by"] == "official_at_counter" and step["by"]["roles"] == ["call_centre"]
 
-        log = await client.get("/api/v1/complaints/audit", params={"receipt_no": receipt},
-                               headers=_official("privacy_officer"))
+        log = await client.get(
+            "/api/v1/complaints/audit", params={"receipt_no": receipt}, headers=_official("privacy_officer")
+        )
         assert [(x["action"], x["actor_id"]) for x in log.json()["items"]] == [
-            ("file", view["registered_by"]["id"]), ("acknowledge", "office-kim"), ("close", "office-kim")]
+            ("file", view["registered_by"]["id"]),
+            ("acknowledge", "office-kim"),
+            ("close", "office-kim"),
+        ]
     await bus.stop()
 
 
@@ -110,9 +119,17 @@ async def test_wrong_check_codes_are_limited_per_address_and_receipt_until_the_w
 
 async def _routed(client, probe, receipt: str, department: str) -> None:
     """Routing's fact, published by a bus of this test's own event loop (``probe``, started)."""
-    await probe.publish(topics.ROUTING, Event.new(
-        c.COMPLAINT_ROUTED, id=str(uuid.uuid4()), source="/test/routing", subject=receipt,
-        time=datetime.now(UTC), data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department=department)))
+    await probe.publish(
+        topics.ROUTING,
+        Event.new(
+            c.COMPLAINT_ROUTED,
+            id=str(uuid.uuid4()),
+            source="/test/routing",
+            subject=receipt,
+            time=datetime.now(UTC),
+            data=samples.shaped(c.COMPLAINT_ROUTED, receipt_no=receipt, department=department),
+        ),
+    )
     for _ in range(150):
         if (await client.get(f"/api/v1/complaints/{receipt}", headers=STAFF)).json()["department"] == department:
             return
@@ -159,8 +176,11 @@ async def test_personal_data_reads_are_scoped_and_each_is_audited_never_publishe
         for _ in range(3):
             read = await client.get(path, params={"purpose": "현장 확인 연락"}, headers=handler)
             assert read.status_code == 200, read.text
-        assert read.json() == {"receipt_no": receipt, "location": None,
-                               **{k: payload[k] for k in ("name", "phone", "email", "address", "title", "body")}}
+        assert read.json() == {
+            "receipt_no": receipt,
+            "location": None,
+            **{k: payload[k] for k in ("name", "phone", "email", "address", "title", "body")},
+        }
         elsewhere = _official("handler", "parks")
         assert (await client.get(path, params={"purpose": "확인"}, headers=elsewhere)).status_code == 403
         assert (await client.get(path, params={"purpose": "확인"}, headers=_official("auditor"))).status_code == 403
@@ -171,8 +191,9 @@ async def test_personal_data_reads_are_scoped_and_each_is_audited_never_publishe
         office = await client.get(hidden, params={"purpose": "공익신고 검토"}, headers=STAFF)
         assert office.status_code == 200 and office.json()["name"] == secret["name"]
 
-        log = (await client.get("/api/v1/complaints/audit", params={"receipt_no": receipt},
-                                headers=privacy)).json()["items"]
+        log = (await client.get("/api/v1/complaints/audit", params={"receipt_no": receipt}, headers=privacy)).json()[
+            "items"
+        ]
         reads = [x for x in log if x["action"] == "read_personal_data"]
         assert len(reads) == 3 and {x["purpose"] for x in reads} == {"현장 확인 연락"}
         assert {x["actor_department"] for x in reads} == {"road"} and reads[0]["actor_roles"] == "handler"
@@ -196,8 +217,13 @@ async def test_only_the_privacy_officer_and_admin_list_and_export_the_audit_log(
         start = datetime.now(UTC) - timedelta(seconds=1)
         await client.get(f"/api/v1/complaints/{receipt}/personal", params={"purpose": "답변 작성"}, headers=STAFF)
         await client.post(f"/api/v1/complaints/{receipt}/acknowledge", headers=STAFF)
-        for role, status in (("handler", 403), ("complaint_office", 403), ("auditor", 403),
-                             ("privacy_officer", 200), ("admin", 200)):
+        for role, status in (
+            ("handler", 403),
+            ("complaint_office", 403),
+            ("auditor", 403),
+            ("privacy_officer", 200),
+            ("admin", 200),
+        ):
             for path in ("/api/v1/complaints/audit", "/api/v1/complaints/audit.csv"):
                 r = await client.get(path, params={"receipt_no": receipt}, headers=_official(role))
                 assert r.status_code == status, (role, path, r.text)
@@ -208,15 +234,19 @@ async def test_only_the_privacy_officer_and_admin_list_and_export_the_audit_log(
         query = {"actor": "office-kim", "receipt_no": receipt, "from": start.isoformat()}
         listed = (await client.get("/api/v1/complaints/audit", params=query, headers=privacy)).json()["items"]
         assert [x["action"] for x in listed] == ["read_personal_data", "acknowledge"]
-        assert (await client.get("/api/v1/complaints/audit", params={**query, "to": start.isoformat()},
-                                 headers=privacy)).json()["items"] == []
-        assert (await client.get("/api/v1/complaints/audit", params={**query, "actor": "nobody"},
-                                 headers=privacy)).json()["items"] == []
+        assert (
+            await client.get("/api/v1/complaints/audit", params={**query, "to": start.isoformat()}, headers=privacy)
+        ).json()["items"] == []
+        assert (
+            await client.get("/api/v1/complaints/audit", params={**query, "actor": "nobody"}, headers=privacy)
+        ).json()["items"] == []
         exported = await client.get("/api/v1/complaints/audit.csv", params=query, headers=privacy)
         assert exported.headers["content-type"].startswith("text/csv")
         rows = list(csv.DictReader(io.StringIO(exported.text)))
         assert [(r["action"], r["actor_id"], r["receipt_no"]) for r in rows] == [
-            ("read_personal_data", "office-kim", receipt), ("acknowledge", "office-kim", receipt)]
+            ("read_personal_data", "office-kim", receipt),
+            ("acknowledge", "office-kim", receipt),
+        ]
         assert rows[0]["purpose"] == "답변 작성" and rows[0]["actor_roles"] == "complaint_office"
     await bus.stop()
 
@@ -231,9 +261,15 @@ async def test_the_limit_counts_the_address_a_trusted_proxy_forwards(backend) ->
         for n in range(10):  # one address guessing across receipt numbers
             r = await client.get(f"/api/v1/complaints/2026-XX-{n:07d}", params={"code": "ABCDEFGHJK"}, headers=a)
             assert r.status_code == 404
-        assert (await client.get(f"/api/v1/complaints/{filed['receipt_no']}", params={"code": filed["check_code"]},
-                                 headers=a)).status_code == 429
+        assert (
+            await client.get(
+                f"/api/v1/complaints/{filed['receipt_no']}", params={"code": filed["check_code"]}, headers=a
+            )
+        ).status_code == 429
         # another citizen behind the same proxy is not held back
-        assert (await client.get(f"/api/v1/complaints/{filed['receipt_no']}", params={"code": filed["check_code"]},
-                                 headers=b)).status_code == 200
+        assert (
+            await client.get(
+                f"/api/v1/complaints/{filed['receipt_no']}", params={"code": filed["check_code"]}, headers=b
+            )
+        ).status_code == 200
     await bus.stop()

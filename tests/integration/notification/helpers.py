@@ -30,12 +30,30 @@ class MovingClock:
         self.start += delta
 
 
-def app(backend: Any, store: Any, bus: Any, *, clock: Callable[[], datetime] | None = None,
-        providers: Providers | None = None, **settings: Any):
-    values = {"deliver_interval_seconds": 0.1, "backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2,
-              "spool_dir": backend.tmp / "spool", **settings}
-    service = bootstrap(backend.settings(), store=store, bus=bus, clock=clock or MovingClock(),
-                        notification_settings=NotificationSettings(**values), providers=providers)
+def app(
+    backend: Any,
+    store: Any,
+    bus: Any,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    providers: Providers | None = None,
+    **settings: Any,
+):
+    values = {
+        "deliver_interval_seconds": 0.1,
+        "backoff_base_seconds": 0.05,
+        "backoff_max_seconds": 0.2,
+        "spool_dir": backend.tmp / "spool",
+        **settings,
+    }
+    service = bootstrap(
+        backend.settings(),
+        store=store,
+        bus=bus,
+        clock=clock or MovingClock(),
+        notification_settings=NotificationSettings(**values),
+        providers=providers,
+    )
     return create_app([service], Infrastructure(bus=bus, stores={"notification": store}))
 
 

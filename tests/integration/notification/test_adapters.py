@@ -77,10 +77,20 @@ def gateway() -> Iterator[Gateway]:
 
 
 def message(channel: str = domain.LMS, key: str = "n-1", **changes: Any) -> Message:
-    values = dict(idempotency_key=key, channel=channel, to="010-2345-6789", subject="민원 접수 안내",
-                  text="[부산광역시] 민원 접수 안내\n접수번호 2026-TEST-1", receipt_no="2026-TEST-1",
-                  template=domain.RECEIPT, template_version=1, role="citizen", audience="citizen",
-                  to_masked="010-****-6789", text_masked="...")
+    values = dict(
+        idempotency_key=key,
+        channel=channel,
+        to="010-2345-6789",
+        subject="민원 접수 안내",
+        text="[부산광역시] 민원 접수 안내\n접수번호 2026-TEST-1",
+        receipt_no="2026-TEST-1",
+        template=domain.RECEIPT,
+        template_version=1,
+        role="citizen",
+        audience="citizen",
+        to_masked="010-****-6789",
+        text_masked="...",
+    )
     return Message(**{**values, **changes})
 
 
@@ -92,8 +102,14 @@ async def test_gateway_posts_json_with_credentials_and_the_idempotency_key(gatew
     assert request["path"] == "/v1/messages"
     assert request["headers"]["Authorization"] == "Bearer secret-key"
     assert request["headers"]["Idempotency-Key"] == "n-1"
-    assert request["body"] == {"message_id": "n-1", "type": "LMS", "from": "051-120", "to": "010-2345-6789",
-                               "text": "[부산광역시] 민원 접수 안내\n접수번호 2026-TEST-1", "subject": "민원 접수 안내"}
+    assert request["body"] == {
+        "message_id": "n-1",
+        "type": "LMS",
+        "from": "051-120",
+        "to": "010-2345-6789",
+        "text": "[부산광역시] 민원 접수 안내\n접수번호 2026-TEST-1",
+        "subject": "민원 접수 안내",
+    }
     again = await adapter.send(message())
     assert again.duplicate and again.message_id == "gw-1"
     alim = await HttpGateway(gateway.url, alimtalk_sender_key="kakao-key").send(message(domain.ALIMTALK, key="n-2"))
@@ -125,8 +141,17 @@ async def test_the_service_sends_through_the_gateway_once_across_retries(backend
     r = receipt_no()
     sealed_filing, contact = filing(r)
     events = [(topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r)), (topics.ROUTING, assigned(r))]
-    async with AsyncTestClient(app(backend, store, bus, sms_provider="gateway", gateway_url=gateway.url,
-                                   gateway_api_key="k", gateway_sender="120")) as client:
+    async with AsyncTestClient(
+        app(
+            backend,
+            store,
+            bus,
+            sms_provider="gateway",
+            gateway_url=gateway.url,
+            gateway_api_key="k",
+            gateway_sender="120",
+        )
+    ) as client:
         for topic, e in events:
             await pub.publish(topic, e)
         items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
@@ -176,11 +201,15 @@ async def test_a_refused_recipient_is_permanent_and_no_server_is_transient() -> 
 
 
 LETTER = letters.Letter(
-    org_name="부산광역시", title="민원 처리결과 통지서", recipient_name="홍길동",
+    org_name="부산광역시",
+    title="민원 처리결과 통지서",
+    recipient_name="홍길동",
     address="부산광역시 해운대구 우동 1번지",
     body="귀하께서 신청하신 민원의 처리결과를 다음과 같이 알려 드립니다.\n"
-         "1. 처리결과: 불수용\n2. 사유: 관련 법령 미충족",
-    receipt_no="2026-TEST-1", letter_no="n-letter", issued_at=datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
+    "1. 처리결과: 불수용\n2. 사유: 관련 법령 미충족",
+    receipt_no="2026-TEST-1",
+    letter_no="n-letter",
+    issued_at=datetime(2026, 11, 20, 1, 0, tzinfo=UTC),
 )
 
 

@@ -30,9 +30,10 @@ def answer_part(r: str, consent: dict[str, bool], *, outcome: str = "accepted", 
     content = {
         "outcome": outcome,
         "text": f"요청하신 보도블록을 {r[-4:]}일에 교체하였습니다.\n이용에 불편을 드려 죄송합니다.",
-        "reasons": None, "remedy": None, "answered_at": CLOSED_AT.isoformat(),
-        "handler": {"name": "최답변", "department": "ROAD", "department_name": "도로관리과",
-                    "contact": "051-888-4321"},
+        "reasons": None,
+        "remedy": None,
+        "answered_at": CLOSED_AT.isoformat(),
+        "handler": {"name": "최답변", "department": "ROAD", "department_name": "도로관리과", "contact": "051-888-4321"},
         **changes,
     }
     return sealed(r, "answer", content, at=CLOSED_AT, consent=consent), content
@@ -41,8 +42,12 @@ def answer_part(r: str, consent: dict[str, bool], *, outcome: str = "accepted", 
 def _story(r: str, consent: dict[str, bool], outcome: str = "accepted") -> tuple[list, dict[str, Any]]:
     sealed_filing, contact = filing(r, consent=consent)
     closed = event(c.COMPLAINT_CLOSED, r, {"outcome": outcome}, at=CLOSED_AT)
-    return [(topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)),
-            (topics.ROUTING, assigned(r)), (topics.COMPLAINTS, closed)], contact
+    return [
+        (topics.PRIVATE, sealed_filing),
+        (topics.COMPLAINTS, received(r, consent)),
+        (topics.ROUTING, assigned(r)),
+        (topics.COMPLAINTS, closed),
+    ], contact
 
 
 def _mail_text(raw: str) -> str:
@@ -59,8 +64,10 @@ def _flat(text: str) -> str:
 
 
 def _done(xs: list[dict[str, Any]]) -> bool:
-    return all(i["status"] in domain.FINAL for i in of(xs, domain.RESULT) + of(xs, domain.RESULT_LETTER)) and \
-        len(of(xs, domain.RESULT) + of(xs, domain.RESULT_LETTER)) == 2
+    return (
+        all(i["status"] in domain.FINAL for i in of(xs, domain.RESULT) + of(xs, domain.RESULT_LETTER))
+        and len(of(xs, domain.RESULT) + of(xs, domain.RESULT_LETTER)) == 2
+    )
 
 
 async def test_the_answer_goes_in_full_by_email_and_letter_once(backend, pub, tmp_path) -> None:
@@ -73,26 +80,44 @@ async def test_the_answer_goes_in_full_by_email_and_letter_once(backend, pub, tm
     port = await server.start()
     spool = tmp_path / "letters"
     try:
-        async with AsyncTestClient(app(backend, store, bus, email_provider="smtp", smtp_host="127.0.0.1",
-                                       smtp_port=port, post_provider="spool", spool_dir=spool,
-                                       public_base_url=BASE)) as client:
+        async with AsyncTestClient(
+            app(
+                backend,
+                store,
+                bus,
+                email_provider="smtp",
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                post_provider="spool",
+                spool_dir=spool,
+                public_base_url=BASE,
+            )
+        ) as client:
             for topic, e in story:
                 await pub.publish(topic, e)
             # closed, but the answer has not come: the result waits for it (never sent without the text)
-            await until(lambda: listed(client, r), lambda xs: [i["waiting"] for i in of(xs, domain.RESULT)]
-                        == [["part:answer"]])
+            await until(
+                lambda: listed(client, r), lambda xs: [i["waiting"] for i in of(xs, domain.RESULT)] == [["part:answer"]]
+            )
             assert not [m for m in server.messages if "처리결과" in _mail_text(m["data"])]
             await pub.publish(topics.PRIVATE, answer)
-            items = await until(lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.RESULT)
-                                                                      + of(xs, domain.RESULT_LETTER)] == ["sent"] * 2)
+            items = await until(
+                lambda: listed(client, r),
+                lambda xs: [i["status"] for i in of(xs, domain.RESULT) + of(xs, domain.RESULT_LETTER)] == ["sent"] * 2,
+            )
             # the answer and the close again (a redelivery): nothing is sent twice
             await pub.publish(topics.PRIVATE, answer)
             await pub.publish(*story[-1])
-            marker = assigned(r, {"id": "h-3", "name": "표지담당"}, at=CLOSED_AT + timedelta(hours=1),
-                              type=c.COMPLAINT_REASSIGNED)
+            marker = assigned(
+                r, {"id": "h-3", "name": "표지담당"}, at=CLOSED_AT + timedelta(hours=1), type=c.COMPLAINT_REASSIGNED
+            )
             await pub.publish(topics.ROUTING, marker)
-            items = await until(lambda: listed(client, r), lambda xs: len(of(xs, domain.REASSIGNED)) == 1
-                                and of(xs, domain.REASSIGNED)[0]["status"] in domain.FINAL)
+            items = await until(
+                lambda: listed(client, r),
+                lambda xs: (
+                    len(of(xs, domain.REASSIGNED)) == 1 and of(xs, domain.REASSIGNED)[0]["status"] in domain.FINAL
+                ),
+            )
     finally:
         await server.stop()
 
@@ -125,8 +150,13 @@ async def test_the_answer_by_sms_is_short_with_an_absolute_link(backend, pub) ->
     r = receipt_no()
     consent = {"sms": True, "alimtalk": False, "email": False, "post": False}
     story, _ = _story(r, consent, outcome="rejected")
-    answer, content = answer_part(r, consent, outcome="rejected", reasons="보행자 통행 폭 기준에 미달합니다",
-                                  remedy="이의신청(60일 이내) 또는 행정심판")
+    answer, content = answer_part(
+        r,
+        consent,
+        outcome="rejected",
+        reasons="보행자 통행 폭 기준에 미달합니다",
+        remedy="이의신청(60일 이내) 또는 행정심판",
+    )
     async with AsyncTestClient(app(backend, store, bus, public_base_url=BASE)) as client:
         await pub.publish(topics.PRIVATE, answer)  # the sealed answer may come before the close
         for topic, e in story:
@@ -171,11 +201,16 @@ async def test_a_survey_link_in_the_notice_is_absolute(backend, pub) -> None:
     sealed_filing, _ = filing(r, consent=consent)
     invited = event(c.SURVEY_INVITED, r, {"link": "/survey/tok-abc"}, at=CLOSED_AT)
     async with AsyncTestClient(app(backend, store, bus, public_base_url=BASE)) as client:
-        for topic, e in [(topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)),
-                         (topics.ROUTING, assigned(r)), (topics.SURVEYS, invited)]:
+        for topic, e in [
+            (topics.PRIVATE, sealed_filing),
+            (topics.COMPLAINTS, received(r, consent)),
+            (topics.ROUTING, assigned(r)),
+            (topics.SURVEYS, invited),
+        ]:
             await pub.publish(topic, e)
-        items = await until(lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.SURVEY)]
-                            == ["sent"])
+        items = await until(
+            lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.SURVEY)] == ["sent"]
+        )
     assert "https://minwon.busan.example/survey/tok-abc" in of(items, domain.SURVEY)[0]["text"].splitlines()
 
 
@@ -186,19 +221,30 @@ async def test_a_transfer_notifies_the_citizen_with_the_agency_and_reason(backen
     sealed_filing, _ = filing(r, consent=consent)
     at = NOW + timedelta(hours=2)
     transferred = event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"}, at=at)
-    part = sealed(r, "transferred", {"reason": "국도 관리는 국토교통부 소관입니다", "agency_name": "국토교통부"},
-                  at=at, consent=consent)
+    part = sealed(
+        r,
+        "transferred",
+        {"reason": "국도 관리는 국토교통부 소관입니다", "agency_name": "국토교통부"},
+        at=at,
+        consent=consent,
+    )
     async with AsyncTestClient(app(backend, store, bus)) as client:
         # transferred by the complaint office before any assignment: no handler is waited for
-        for topic, e in [(topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)),
-                         (topics.COMPLAINTS, transferred)]:
+        for topic, e in [
+            (topics.PRIVATE, sealed_filing),
+            (topics.COMPLAINTS, received(r, consent)),
+            (topics.COMPLAINTS, transferred),
+        ]:
             await pub.publish(topic, e)
-        await until(lambda: listed(client, r), lambda xs: [i["waiting"] for i in of(xs, domain.TRANSFERRED)]
-                    == [["part:transferred"]])
+        await until(
+            lambda: listed(client, r),
+            lambda xs: [i["waiting"] for i in of(xs, domain.TRANSFERRED)] == [["part:transferred"]],
+        )
         await pub.publish(topics.PRIVATE, part)
         await pub.publish(topics.PRIVATE, part)
-        items = await until(lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.TRANSFERRED)]
-                            == ["sent"])
+        items = await until(
+            lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.TRANSFERRED)] == ["sent"]
+        )
     (notice,) = of(items, domain.TRANSFERRED)
     assert notice["channel"] == domain.EMAIL and notice["legal"] and len(notice["deliveries"]) == 1
     assert "국토교통부 소관 사항이어서 해당 기관으로 이송" in notice["text"]

@@ -26,8 +26,13 @@ async def test_the_department_asked_its_team_lead_and_the_lead_handler_are_told_
         (topics.COMPLAINTS, samples.event(c.COMPLAINT_COOPERATION_REPLIED, r, id=f"{r}-replied", **facts)),
     ]
     async with AsyncTestClient(app(backend, store, bus, clock=MovingClock())) as client:
-        for topic, e in [(topics.PRIVATE, filing(r)[0]), (topics.COMPLAINTS, received(r)),
-                         (topics.ROUTING, assigned(r)), *cooperation, *cooperation]:  # the second time: redelivered
+        for topic, e in [
+            (topics.PRIVATE, filing(r)[0]),
+            (topics.COMPLAINTS, received(r)),
+            (topics.ROUTING, assigned(r)),
+            *cooperation,
+            *cooperation,
+        ]:  # the second time: redelivered
             await pub.publish(topic, e)
 
         def all_sent(items: list[dict]) -> bool:

@@ -43,8 +43,12 @@ async def test_one_receipt_notice_across_redelivery_and_restart(backend, pub, se
         # the same events again (a redelivery), then a marker behind them on the routing topic
         for topic, e in first:
             await pub.publish(topic, e)
-        marker = assigned(r, {"id": "h-2", "name": "이담당", "contact": "051-888-2222"}, at=NOW + timedelta(days=1),
-                          type=c.COMPLAINT_REASSIGNED)
+        marker = assigned(
+            r,
+            {"id": "h-2", "name": "이담당", "contact": "051-888-2222"},
+            at=NOW + timedelta(days=1),
+            type=c.COMPLAINT_REASSIGNED,
+        )
         await pub.publish(topics.ROUTING, marker)
         items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.REASSIGNED) == ["sent"])
         assert len(of(items, domain.RECEIPT)) == 1
@@ -70,14 +74,24 @@ async def test_one_receipt_notice_across_redelivery_and_restart(backend, pub, se
     for topic, e in first:  # published while no notification service runs
         await pub.publish(topic, e)
     async with AsyncTestClient(app(backend, store2, bus2)) as client:
-        marker2 = assigned(r, {"id": "h-3", "name": "최담당", "contact": "051-888-3333"},
-                           at=NOW + timedelta(days=2), type=c.COMPLAINT_REASSIGNED)
+        marker2 = assigned(
+            r,
+            {"id": "h-3", "name": "최담당", "contact": "051-888-3333"},
+            at=NOW + timedelta(days=2),
+            type=c.COMPLAINT_REASSIGNED,
+        )
         await pub.publish(topics.ROUTING, marker2)
-        items = await until(lambda: listed(client, r), lambda xs: len(of(xs, domain.REASSIGNED)) == 2 and all(
-            i["status"] == "sent" for i in of(xs, domain.REASSIGNED)))
+        items = await until(
+            lambda: listed(client, r),
+            lambda xs: (
+                len(of(xs, domain.REASSIGNED)) == 2 and all(i["status"] == "sent" for i in of(xs, domain.REASSIGNED))
+            ),
+        )
         assert len(of(items, domain.RECEIPT)) == 1 and len(of(items, domain.RECEIPT)[0]["deliveries"]) == 1
-        published = await until(lambda: events(pub, topics.NOTIFICATIONS, r), lambda es: any(
-            e.type == c.NOTIFICATION_SENT and e.data["template"] == domain.RECEIPT for e in es))
+        published = await until(
+            lambda: events(pub, topics.NOTIFICATIONS, r),
+            lambda es: any(e.type == c.NOTIFICATION_SENT and e.data["template"] == domain.RECEIPT for e in es),
+        )
         sent = [e for e in published if e.type == c.NOTIFICATION_SENT]
         receipt_sent = [e for e in sent if e.data["template"] == domain.RECEIPT]
         assert len({e.id for e in receipt_sent}) == 1  # published at least once, always with the same id
@@ -94,8 +108,9 @@ async def test_a_notice_waits_for_the_contact_details_and_goes_when_they_arrive(
     async with AsyncTestClient(app(backend, store, bus)) as client:
         await pub.publish(topics.COMPLAINTS, received(r))
         await pub.publish(topics.ROUTING, assigned(r))
-        items = await until(lambda: listed(client, r),
-                            lambda xs: [i["waiting"] for i in of(xs, domain.RECEIPT)] == [["contact"]])
+        items = await until(
+            lambda: listed(client, r), lambda xs: [i["waiting"] for i in of(xs, domain.RECEIPT)] == [["contact"]]
+        )
         assert of(items, domain.RECEIPT)[0]["status"] == "pending" and not of(items, domain.RECEIPT)[0]["deliveries"]
         sealed_filing, _ = filing(r)
         await pub.publish(topics.PRIVATE, sealed_filing)
@@ -132,8 +147,9 @@ async def test_a_failing_provider_is_retried_then_dead_lettered(backend, pub) ->
     failing = AlwaysFails()
     r = receipt_no()
     dead_before = _dead_total()
-    async with AsyncTestClient(app(backend, store, bus, providers=Providers.every_channel(failing),
-                                   max_attempts=3)) as client:
+    async with AsyncTestClient(
+        app(backend, store, bus, providers=Providers.every_channel(failing), max_attempts=3)
+    ) as client:
         for topic, e in _filed_and_assigned(r):
             await pub.publish(topic, e)
         items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["dead"])
@@ -144,10 +160,14 @@ async def test_a_failing_provider_is_retried_then_dead_lettered(backend, pub) ->
         assert failing.calls.count(receipt["id"]) == 3
         times = [a["at"] for a in receipt["attempt_log"]]
         assert times == sorted(times) and times[0] < times[-1]
-        failed = await until(lambda: events(pub, topics.NOTIFICATIONS, r),
-                             lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es))
-        copies = await until(lambda: events(pub, topics.DEADLETTER, r),
-                             lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es))
+        failed = await until(
+            lambda: events(pub, topics.NOTIFICATIONS, r),
+            lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es),
+        )
+        copies = await until(
+            lambda: events(pub, topics.DEADLETTER, r),
+            lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es),
+        )
         # at least once on the bus: a republished outbox entry keeps its id
         (f,) = {e.id: e for e in failed if e.data.get("notification_id") == receipt["id"]}.values()
         (d,) = {e.id: e for e in copies if e.data.get("notification_id") == receipt["id"]}.values()
@@ -166,8 +186,11 @@ async def test_alimtalk_failure_falls_back_to_sms_or_lms(backend, pub) -> None:
     r = receipt_no()
     consent = {"sms": True, "alimtalk": True, "email": False, "post": False}
     async with AsyncTestClient(app(backend, store, bus, dev_failing_channels=["alimtalk"])) as client:
-        for topic, e in [(topics.PRIVATE, filing(r, consent=consent)[0]), (topics.COMPLAINTS, received(r, consent)),
-                         (topics.ROUTING, assigned(r))]:
+        for topic, e in [
+            (topics.PRIVATE, filing(r, consent=consent)[0]),
+            (topics.COMPLAINTS, received(r, consent)),
+            (topics.ROUTING, assigned(r)),
+        ]:
             await pub.publish(topic, e)
         items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
         receipt = of(items, domain.RECEIPT)[0]
@@ -175,8 +198,10 @@ async def test_alimtalk_failure_falls_back_to_sms_or_lms(backend, pub) -> None:
         assert tries == [("alimtalk", "failed"), ("lms", "sent")]
         assert receipt["channel"] == "lms" and receipt["attempts"] == 1
         assert [d["channel"] for d in receipt["deliveries"]] == ["lms"]
-        sent = await until(lambda: events(pub, topics.NOTIFICATIONS, r),
-                           lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es))
+        sent = await until(
+            lambda: events(pub, topics.NOTIFICATIONS, r),
+            lambda es: any(e.data.get("notification_id") == receipt["id"] for e in es),
+        )
         (e,) = {e.id: e for e in sent if e.data.get("notification_id") == receipt["id"]}.values()
         assert e.data["fallback_from"] == "alimtalk" and e.data["channel"] == "lms"
 
@@ -215,16 +240,22 @@ async def test_a_rejection_closed_without_an_answer_goes_by_sms_and_by_letter(ba
     sealed_filing, contact = filing(r, consent=consent)
     async with AsyncTestClient(app(backend, store, bus, answer_wait_seconds=0.5)) as client:
         for topic, e in [
-            (topics.PRIVATE, sealed_filing), (topics.COMPLAINTS, received(r, consent)), (topics.ROUTING, assigned(r)),
+            (topics.PRIVATE, sealed_filing),
+            (topics.COMPLAINTS, received(r, consent)),
+            (topics.ROUTING, assigned(r)),
             (topics.COMPLAINTS, event(c.COMPLAINT_CLOSED, r, {"outcome": "rejected"}, at=closed_at)),
         ]:
             await pub.publish(topic, e)
-        items = await until(lambda: listed(client, r),
-                            lambda xs: [i["waiting"] for i in of(xs, domain.RESULT)] == [["part:closed"]])
-        await pub.publish(topics.PRIVATE, sealed(r, "closed", {"reasons": reasons, "remedy": remedy}, at=closed_at,
-                                                 consent=consent))
-        items = await until(lambda: listed(client, r), lambda xs: [i["status"] for i in of(xs, domain.RESULT)
-                                                                  + of(xs, domain.RESULT_LETTER)] == ["sent", "sent"])
+        items = await until(
+            lambda: listed(client, r), lambda xs: [i["waiting"] for i in of(xs, domain.RESULT)] == [["part:closed"]]
+        )
+        await pub.publish(
+            topics.PRIVATE, sealed(r, "closed", {"reasons": reasons, "remedy": remedy}, at=closed_at, consent=consent)
+        )
+        items = await until(
+            lambda: listed(client, r),
+            lambda xs: [i["status"] for i in of(xs, domain.RESULT) + of(xs, domain.RESULT_LETTER)] == ["sent", "sent"],
+        )
         result, letter = of(items, domain.RESULT)[0], of(items, domain.RESULT_LETTER)[0]
         assert result["channel"] == domain.LMS and result["legal"]
         assert "처리결과: 불수용" in result["text"] and f"http://127.0.0.1:8000/lookup?receipt_no={r}" in result["text"]

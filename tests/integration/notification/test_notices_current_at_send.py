@@ -43,19 +43,28 @@ async def test_a_held_receipt_is_superseded_when_the_complaint_is_reassigned_the
         await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["deferred"])
         await pub.publish(topics.ROUTING, _reassigned(r))
         await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.REASSIGNED) == ["deferred"])
-        await pub.publish(topics.COMPLAINTS, event(c.COMPLAINT_CLOSED, r, {"outcome": "accepted"},
-                                                  at=NOW + timedelta(hours=15)))
+        await pub.publish(
+            topics.COMPLAINTS, event(c.COMPLAINT_CLOSED, r, {"outcome": "accepted"}, at=NOW + timedelta(hours=15))
+        )
         # dropped at once (the close wakes the complaint's notices), not when the morning comes
-        items = await until(lambda: listed(client, r),
-                            lambda xs: statuses(xs, domain.RECEIPT) == ["superseded"]
-                            and statuses(xs, domain.REASSIGNED) == ["superseded"])
+        items = await until(
+            lambda: listed(client, r),
+            lambda xs: (
+                statuses(xs, domain.RECEIPT) == ["superseded"] and statuses(xs, domain.REASSIGNED) == ["superseded"]
+            ),
+        )
         receipt = of(items, domain.RECEIPT)[0]
         assert receipt["superseded_reason"] == "closed" and receipt["next_attempt_at"] is None
         assert receipt["attempts"] == 0 and receipt["sent_at"] is None and not receipt["deliveries"]
         assert _superseded(domain.RECEIPT) == before + 1
         clock.advance(timedelta(hours=10))  # Thursday 09:00: the delivery loop has nothing to send for them
-        await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.STAFF_ASSIGNED)
-                    and all(s in domain.FINAL for s in statuses(xs, domain.STAFF_ASSIGNED)))
+        await until(
+            lambda: listed(client, r),
+            lambda xs: (
+                statuses(xs, domain.STAFF_ASSIGNED)
+                and all(s in domain.FINAL for s in statuses(xs, domain.STAFF_ASSIGNED))
+            ),
+        )
         items = await listed(client, r)
         for template in (domain.RECEIPT, domain.REASSIGNED):
             (one,) = of(items, template)
@@ -86,20 +95,32 @@ async def test_a_newer_progress_notice_supersedes_a_held_older_one(backend, pub)
     async with AsyncTestClient(app(backend, store, bus, clock=clock)) as client:
         for topic, e in _filed_and_assigned(r):
             await pub.publish(topic, e)
-        first = event(c.DEADLINE_PROGRESS_DUE, r, {"expected_completion": "2026-12-18T09:00:00+00:00"},
-                      at=NIGHT, id=f"{r}-progress-1")
+        first = event(
+            c.DEADLINE_PROGRESS_DUE,
+            r,
+            {"expected_completion": "2026-12-18T09:00:00+00:00"},
+            at=NIGHT,
+            id=f"{r}-progress-1",
+        )
         await pub.publish(topics.DEADLINES, first)
         await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.PROGRESS) == ["deferred"])
-        second = event(c.DEADLINE_PROGRESS_DUE, r, {"expected_completion": "2026-12-18T09:00:00+00:00"},
-                       at=NIGHT + timedelta(minutes=5), id=f"{r}-progress-2")
+        second = event(
+            c.DEADLINE_PROGRESS_DUE,
+            r,
+            {"expected_completion": "2026-12-18T09:00:00+00:00"},
+            at=NIGHT + timedelta(minutes=5),
+            id=f"{r}-progress-2",
+        )
         await pub.publish(topics.DEADLINES, second)
-        items = await until(lambda: listed(client, r),
-                            lambda xs: sorted(statuses(xs, domain.PROGRESS)) == ["deferred", "superseded"])
+        items = await until(
+            lambda: listed(client, r), lambda xs: sorted(statuses(xs, domain.PROGRESS)) == ["deferred", "superseded"]
+        )
         older = next(i for i in of(items, domain.PROGRESS) if i["cause"] == first.id)
         assert older["status"] == "superseded" and older["superseded_reason"] == "newer_notice"
         clock.advance(timedelta(hours=9, minutes=1))
-        items = await until(lambda: listed(client, r),
-                            lambda xs: sorted(statuses(xs, domain.PROGRESS)) == ["sent", "superseded"])
+        items = await until(
+            lambda: listed(client, r), lambda xs: sorted(statuses(xs, domain.PROGRESS)) == ["sent", "superseded"]
+        )
         assert [i["cause"] for i in of(items, domain.PROGRESS) if i["status"] == "sent"] == [second.id]
 
 
@@ -125,9 +146,14 @@ async def test_a_holiday_added_at_run_time_holds_a_notice_until_the_next_working
     store, bus = backend.store("notification"), backend.bus()
     clock = MovingClock(NOW + timedelta(days=1))  # Thursday 2026-11-19 10:00 in Seoul, a working day
     r = receipt_no()
-    holiday = Event.new(c.DEADLINE_HOLIDAY_ADDED, source="/test/deadline", subject="calendar", time=NOW,
-                        id=f"holiday-{r}", data={"date": "2026-11-19", "name": "임시공휴일", "actor": "admin",
-                                                 "occurred_at": NOW.isoformat()})
+    holiday = Event.new(
+        c.DEADLINE_HOLIDAY_ADDED,
+        source="/test/deadline",
+        subject="calendar",
+        time=NOW,
+        id=f"holiday-{r}",
+        data={"date": "2026-11-19", "name": "임시공휴일", "actor": "admin", "occurred_at": NOW.isoformat()},
+    )
     async with AsyncTestClient(app(backend, store, bus, clock=clock)) as client:
         await pub.publish(topics.DEADLINES, holiday)
         days = backend.store("notification").collection("holidays")  # the test's own client (its event loop)

@@ -23,8 +23,9 @@ from tests.factories import STAFF, complaint_payload
 def minwon(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
     """The command as an operator types it, with ``MINWON_DATA_DIR`` set."""
     env = {**os.environ, "MINWON_DATA_DIR": str(data_dir), "MINWON_BACKEND": "embedded"}
-    return subprocess.run([sys.executable, "-m", "apps.cli", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
 
 
 def file_complaint(proc: MinwonProcess) -> tuple[str, str]:
@@ -40,8 +41,10 @@ def test_backup_while_running_then_restore_into_an_empty_directory(tmp_path: Pat
     during: list[str] = []
     try:
         filed = [file_complaint(live) for _ in range(20)]
-        wait_for(lambda: all(live.get(f"/api/v1/deadlines/{r}", headers=STAFF).status_code == 200
-                             for r, _ in filed), timeout=60)
+        wait_for(
+            lambda: all(live.get(f"/api/v1/deadlines/{r}", headers=STAFF).status_code == 200 for r, _ in filed),
+            timeout=60,
+        )
 
         # complaints keep arriving while the backup runs
         stop = threading.Event()
@@ -67,8 +70,15 @@ def test_backup_while_running_then_restore_into_an_empty_directory(tmp_path: Pat
 
     manifest = json.loads((tmp_path / "backup/manifest.json").read_text("utf-8"))
     names = {f["name"] for f in manifest["files"]}
-    assert {"events.db", "intake.db", "routing.db", "deadline.db", "notification.db", "compensation.db",
-            "survey.db"} <= names, names
+    assert {
+        "events.db",
+        "intake.db",
+        "routing.db",
+        "deadline.db",
+        "notification.db",
+        "compensation.db",
+        "survey.db",
+    } <= names, names
     assert manifest["minwon_version"] and manifest["created"]
     log = next(f for f in manifest["files"] if f["name"] == "events.db")
     assert log["tables"]["log"] >= 20
@@ -101,9 +111,10 @@ def test_backup_while_running_then_restore_into_an_empty_directory(tmp_path: Pat
         kept = [r for r in during if restored.get(f"/api/v1/complaints/{r}", headers=STAFF).status_code == 200]
         assert during and kept, (len(during), len(kept))  # the copy was taken while complaints arrived
         for receipt in kept:
-            wait_for(lambda receipt=receipt: restored.get(f"/api/v1/deadlines/{receipt}", headers=STAFF).status_code
-                     == 200,
-                     timeout=60)
+            wait_for(
+                lambda receipt=receipt: restored.get(f"/api/v1/deadlines/{receipt}", headers=STAFF).status_code == 200,
+                timeout=60,
+            )
         # and the restored system takes new complaints
         receipt, _ = file_complaint(restored)
         assert restored.get(f"/api/v1/complaints/{receipt}", headers=STAFF).status_code == 200

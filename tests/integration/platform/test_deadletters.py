@@ -27,17 +27,27 @@ from tests import samples
 
 def original(topic_tag: str = "complaint.received", **data: Any) -> Event:
     receipt = f"2AA-{uuid.uuid4().hex[:10]}"
-    return Event.new(f"kr.minwon.{topic_tag}.v1", source="/minwon/intake", subject=receipt,
-                     data=samples.shaped(f"kr.minwon.{topic_tag}.v1", receipt_no=receipt, **data),
-                     time=datetime.now(UTC))
+    return Event.new(
+        f"kr.minwon.{topic_tag}.v1",
+        source="/minwon/intake",
+        subject=receipt,
+        data=samples.shaped(f"kr.minwon.{topic_tag}.v1", receipt_no=receipt, **data),
+        time=datetime.now(UTC),
+    )
 
 
-def letter(event: Event, *, group: str, topic: str, error: str = "KeyError: 'department'",
-           time: datetime | None = None) -> Event:
+def letter(
+    event: Event, *, group: str, topic: str, error: str = "KeyError: 'department'", time: datetime | None = None
+) -> Event:
     """A letter as the bus writes it for a record it parsed."""
-    return Event.new(LETTER, source=f"/minwon/{group}", subject=event.subject, time=time or datetime.now(UTC),
-                     id=f"{event.id}:{group}",
-                     data={"group": group, "topic": topic, "error": error, "attempts": 5, "event": event.to_doc()})
+    return Event.new(
+        LETTER,
+        source=f"/minwon/{group}",
+        subject=event.subject,
+        time=time or datetime.now(UTC),
+        id=f"{event.id}:{group}",
+        data={"group": group, "topic": topic, "error": error, "attempts": 5, "event": event.to_doc()},
+    )
 
 
 # ------------------------------------------------------------------ running the command
@@ -78,18 +88,32 @@ async def on_topic(bus: Bus, topic: str, event_id: str) -> list[Event]:
 async def test_list_shows_the_letters_and_show_prints_the_original_event(backend: Any, operator: Any) -> None:
     bus = backend.bus()
     first, second = original(), original("complaint.routed", department="roads")
-    letters = [letter(first, group="minwon-routing", topic=topics.COMPLAINTS),
-               letter(second, group="minwon-deadline", topic=topics.ROUTING, error="TimeoutError: store")]
+    letters = [
+        letter(first, group="minwon-routing", topic=topics.COMPLAINTS),
+        letter(second, group="minwon-deadline", topic=topics.ROUTING, error="TimeoutError: store"),
+    ]
     try:
         for x in letters:
             await bus.publish(topics.DEADLETTER, x)
         # not a bus letter: the agencies' given-up webhook delivery shares the topic
-        other = Event.new("kr.minwon.subscription.delivery_dead.v1", source="/minwon/notification",
-                          subject="x", time=datetime.now(UTC), data={
-                              "delivery_id": "d-1", "subscription_id": "s-1", "agency": "molit", "event_id": "e-1",
-                              "event_type": "kr.minwon.public.complaint.received.v1", "replay": False,
-                              "attempts": 8, "error": "http_503", "status_code": 503,
-                              "occurred_at": datetime.now(UTC).isoformat()})
+        other = Event.new(
+            "kr.minwon.subscription.delivery_dead.v1",
+            source="/minwon/notification",
+            subject="x",
+            time=datetime.now(UTC),
+            data={
+                "delivery_id": "d-1",
+                "subscription_id": "s-1",
+                "agency": "molit",
+                "event_id": "e-1",
+                "event_type": "kr.minwon.public.complaint.received.v1",
+                "replay": False,
+                "attempts": 8,
+                "error": "http_503",
+                "status_code": 503,
+                "occurred_at": datetime.now(UTC).isoformat(),
+            },
+        )
         await bus.publish(topics.DEADLETTER, other)
 
         found = await listed(operator)
@@ -164,8 +188,10 @@ async def write_garbage(backend: Any, topic: str, text: str) -> None:
             await producer.stop()
     else:
         with sqlite3.connect(backend.tmp / "var" / "events.db") as db:
-            db.execute("INSERT INTO log (topic, key, event_id, time, body) VALUES (?, 'garbage', 'garbage', ?, ?)",
-                       (topic, datetime.now(UTC).isoformat(), text))
+            db.execute(
+                "INSERT INTO log (topic, key, event_id, time, body) VALUES (?, 'garbage', 'garbage', ?, ?)",
+                (topic, datetime.now(UTC).isoformat(), text),
+            )
 
 
 async def test_a_raw_letter_is_listed_and_its_redrive_refused(backend: Any, operator: Any) -> None:
@@ -224,9 +250,16 @@ async def test_a_letter_written_again_after_its_redrive_is_pending_again(backend
         assert code == 0, err
         assert first.id not in await listed(operator)
         # the redriven event failed in the same group again: same letter id, a later copy
-        await bus.publish(topics.DEADLETTER, letter(event, group="minwon-deadline", topic=topics.COMPLAINTS,
-                                                    error="KeyError: 'due'",
-                                                    time=datetime.now(UTC) + timedelta(seconds=1)))
+        await bus.publish(
+            topics.DEADLETTER,
+            letter(
+                event,
+                group="minwon-deadline",
+                topic=topics.COMPLAINTS,
+                error="KeyError: 'due'",
+                time=datetime.now(UTC) + timedelta(seconds=1),
+            ),
+        )
         found = await listed(operator)
         assert found[first.id]["status"] == "pending" and found[first.id]["error"] == "KeyError: 'due'"
         code, _, err = await operator("redrive", first.id)
@@ -248,6 +281,7 @@ async def test_the_group_that_failed_handles_a_redriven_event(backend: Any, oper
             if name == "fails" and broken:
                 raise RuntimeError("store unavailable")
             delivered[name].append(e.id)
+
         return handler
 
     bus.subscribe("fails", [topics.SURVEYS], group("fails"))

@@ -31,8 +31,16 @@ from joserfc.jwk import KeySet
 
 from tests._infra import Identity, StaffUser
 
-ROLES = ("handler", "team_lead", "section_chief", "complaint_office", "privacy_officer", "admin",
-         "call_centre", "auditor")
+ROLES = (
+    "handler",
+    "team_lead",
+    "section_chief",
+    "complaint_office",
+    "privacy_officer",
+    "admin",
+    "call_centre",
+    "auditor",
+)
 ACCESS_TOKEN_LIFESPAN = 300
 LEEWAY = 30  # seconds of clock skew a validator allows
 
@@ -58,12 +66,27 @@ def keys(discovery: dict[str, Any], client: httpx.Client) -> KeySet:
     return KeySet.import_key_set(response.json())
 
 
-def password_grant(identity: Identity, client: httpx.Client, discovery: dict[str, Any], user: StaffUser,
-                   *, client_id: str | None = None, password: str | None = None,
-                   **extra: str) -> httpx.Response:
-    return client.post(discovery["token_endpoint"], data={
-        "grant_type": "password", "client_id": client_id or identity.test_client_id,
-        "username": user.username, "password": password or user.password, "scope": "openid", **extra})
+def password_grant(
+    identity: Identity,
+    client: httpx.Client,
+    discovery: dict[str, Any],
+    user: StaffUser,
+    *,
+    client_id: str | None = None,
+    password: str | None = None,
+    **extra: str,
+) -> httpx.Response:
+    return client.post(
+        discovery["token_endpoint"],
+        data={
+            "grant_type": "password",
+            "client_id": client_id or identity.test_client_id,
+            "username": user.username,
+            "password": password or user.password,
+            "scope": "openid",
+            **extra,
+        },
+    )
 
 
 def token_for(identity: Identity, client: httpx.Client, discovery: dict[str, Any], user: StaffUser) -> dict[str, Any]:
@@ -96,11 +119,17 @@ def b64url_json(part: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ discovery
-def test_discovery_document_names_the_issuer_keys_and_pkce(identity: Identity, discovery: dict[str, Any],
-                                                           keys: KeySet) -> None:
+def test_discovery_document_names_the_issuer_keys_and_pkce(
+    identity: Identity, discovery: dict[str, Any], keys: KeySet
+) -> None:
     assert discovery["issuer"] == identity.issuer
-    for endpoint in ("authorization_endpoint", "token_endpoint", "jwks_uri", "userinfo_endpoint",
-                     "end_session_endpoint"):
+    for endpoint in (
+        "authorization_endpoint",
+        "token_endpoint",
+        "jwks_uri",
+        "userinfo_endpoint",
+        "end_session_endpoint",
+    ):
         assert discovery[endpoint].startswith(identity.issuer + "/"), endpoint
     assert "S256" in discovery["code_challenge_methods_supported"]
     assert "RS256" in discovery["id_token_signing_alg_values_supported"]
@@ -111,7 +140,8 @@ def test_discovery_document_names_the_issuer_keys_and_pkce(identity: Identity, d
 # ------------------------------------------------------------------ bearer tokens
 @pytest.mark.parametrize("role", ROLES)
 def test_staff_token_validates_against_the_jwks_with_the_staff_claims(
-        role: str, identity: Identity, client: httpx.Client, discovery: dict[str, Any], keys: KeySet) -> None:
+    role: str, identity: Identity, client: httpx.Client, discovery: dict[str, Any], keys: KeySet
+) -> None:
     user = identity.user(role=role)
     tokens = token_for(identity, client, discovery, user)
     header = b64url_json(tokens["access_token"].split(".")[0])
@@ -142,7 +172,8 @@ def test_test_users_cover_every_role_in_several_departments(identity: Identity) 
 
 
 def test_tampered_foreign_and_expired_tokens_are_refused(
-        identity: Identity, client: httpx.Client, discovery: dict[str, Any], keys: KeySet) -> None:
+    identity: Identity, client: httpx.Client, discovery: dict[str, Any], keys: KeySet
+) -> None:
     user = identity.user(role="handler")
     token = token_for(identity, client, discovery, user)["access_token"]
     header, payload, signature = token.split(".")
@@ -176,26 +207,35 @@ def test_tampered_foreign_and_expired_tokens_are_refused(
 
 
 def test_machine_client_gets_a_token_with_client_credentials_and_no_staff_role(
-        identity: Identity, client: httpx.Client, discovery: dict[str, Any], keys: KeySet) -> None:
-    response = client.post(discovery["token_endpoint"], data={"grant_type": "client_credentials"},
-                         auth=(identity.api_client_id, identity.api_client_secret))
+    identity: Identity, client: httpx.Client, discovery: dict[str, Any], keys: KeySet
+) -> None:
+    response = client.post(
+        discovery["token_endpoint"],
+        data={"grant_type": "client_credentials"},
+        auth=(identity.api_client_id, identity.api_client_secret),
+    )
     assert response.status_code == 200, response.text
     claims = validate(response.json()["access_token"], keys, identity)
     assert claims["azp"] == claims["client_id"] == identity.api_client_id
     assert not claims.get("roles"), "a machine client holds no staff role until one is granted"
     # a wrong secret gets nothing
-    refused = client.post(discovery["token_endpoint"], data={"grant_type": "client_credentials"},
-                        auth=(identity.api_client_id, "not-the-secret"))
+    refused = client.post(
+        discovery["token_endpoint"],
+        data={"grant_type": "client_credentials"},
+        auth=(identity.api_client_id, "not-the-secret"),
+    )
     assert refused.status_code == 401
 
 
 def test_password_grant_only_on_the_test_client_and_only_with_the_password(
-        identity: Identity, client: httpx.Client, discovery: dict[str, Any]) -> None:
+    identity: Identity, client: httpx.Client, discovery: dict[str, Any]
+) -> None:
     user = identity.user(role="handler", department="waste")
     refused = password_grant(identity, client, discovery, user, client_id=identity.console_client_id)
     assert refused.status_code in (400, 401) and refused.json()["error"] == "unauthorized_client"
-    refused = password_grant(identity, client, discovery, user, client_id=identity.api_client_id,
-                             client_secret=identity.api_client_secret)
+    refused = password_grant(
+        identity, client, discovery, user, client_id=identity.api_client_id, client_secret=identity.api_client_secret
+    )
     assert refused.status_code in (400, 401) and refused.json()["error"] == "unauthorized_client"
     wrong = password_grant(identity, client, discovery, user, password="not-" + user.password)
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_grant"
@@ -243,21 +283,41 @@ def login_form_action(page: str) -> str:
     return html.unescape(action.group(1))
 
 
-def sign_in(identity: Identity, discovery: dict[str, Any], user: StaffUser, redirect_uri: str,
-            received: list[str], *, challenge: str, nonce: str) -> str:
+def sign_in(
+    identity: Identity,
+    discovery: dict[str, Any],
+    user: StaffUser,
+    redirect_uri: str,
+    received: list[str],
+    *,
+    challenge: str,
+    nonce: str,
+) -> str:
     """The browser's part: the login form, the credentials posted, the redirect to the console followed."""
     state = secrets.token_urlsafe(16)
     with httpx.Client(timeout=30.0, follow_redirects=True) as browser:
-        login_page = browser.get(discovery["authorization_endpoint"], params={
-            "client_id": identity.console_client_id, "response_type": "code", "scope": "openid",
-            "redirect_uri": redirect_uri, "state": state, "nonce": nonce,
-            "code_challenge": challenge, "code_challenge_method": "S256"})
+        login_page = browser.get(
+            discovery["authorization_endpoint"],
+            params={
+                "client_id": identity.console_client_id,
+                "response_type": "code",
+                "scope": "openid",
+                "redirect_uri": redirect_uri,
+                "state": state,
+                "nonce": nonce,
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
         assert login_page.status_code == 200, login_page.text[:500]
         # The login cookies go back as a browser sends them: Keycloak marks them Secure, which a browser
         # honours on http://127.0.0.1 (a secure context) and httpx's cookie jar does not.
         cookies = "; ".join(h.split(";", 1)[0] for h in login_page.headers.get_list("set-cookie"))
-        landed = browser.post(login_form_action(login_page.text), headers={"cookie": cookies},
-                              data={"username": user.username, "password": user.password, "credentialId": ""})
+        landed = browser.post(
+            login_form_action(login_page.text),
+            headers={"cookie": cookies},
+            data={"username": user.username, "password": user.password, "credentialId": ""},
+        )
         assert landed.status_code == 200 and landed.text == "signed in", landed.text[:500]
         assert landed.history and landed.history[-1].status_code == 302
     query = parse_qs(urlsplit(received[-1]).query)
@@ -267,16 +327,19 @@ def sign_in(identity: Identity, discovery: dict[str, Any], user: StaffUser, redi
 
 
 def test_console_signs_in_with_authorization_code_and_pkce(
-        identity: Identity, discovery: dict[str, Any], keys: KeySet,
-        callback: tuple[str, list[str]]) -> None:
+    identity: Identity, discovery: dict[str, Any], keys: KeySet, callback: tuple[str, list[str]]
+) -> None:
     redirect_uri, received = callback
     user = identity.user(role="team_lead", department="road")
     verifier = secrets.token_urlsafe(64)
     challenge = b64url(hashlib.sha256(verifier.encode()).digest())
     nonce = secrets.token_urlsafe(16)
     token_endpoint = discovery["token_endpoint"]
-    exchange = {"grant_type": "authorization_code", "client_id": identity.console_client_id,
-                "redirect_uri": redirect_uri}
+    exchange = {
+        "grant_type": "authorization_code",
+        "client_id": identity.console_client_id,
+        "redirect_uri": redirect_uri,
+    }
 
     with httpx.Client(timeout=30.0) as console:
         # a code without its verifier (an intercepted code) is worth nothing, and spent
@@ -296,17 +359,26 @@ def test_console_signs_in_with_authorization_code_and_pkce(
     claims = validate(body["access_token"], keys, identity)
     assert claims["azp"] == identity.console_client_id
     assert (claims["preferred_username"], claims["department"], claims["roles"]) == (
-        user.username, user.department, list(user.roles))
+        user.username,
+        user.department,
+        list(user.roles),
+    )
     id_claims = jwt.decode(body["id_token"], keys, algorithms=["RS256"]).claims
     assert id_claims["aud"] == identity.console_client_id
     assert id_claims["nonce"] == nonce and id_claims["name"] == user.name
 
 
 def test_console_requires_pkce_s256_and_a_registered_redirect(
-        identity: Identity, discovery: dict[str, Any], callback: tuple[str, list[str]]) -> None:
+    identity: Identity, discovery: dict[str, Any], callback: tuple[str, list[str]]
+) -> None:
     redirect_uri, received = callback
-    base = {"client_id": identity.console_client_id, "response_type": "code", "scope": "openid",
-            "redirect_uri": redirect_uri, "state": "s"}
+    base = {
+        "client_id": identity.console_client_id,
+        "response_type": "code",
+        "scope": "openid",
+        "redirect_uri": redirect_uri,
+        "state": "s",
+    }
     challenge = b64url(hashlib.sha256(secrets.token_urlsafe(64).encode()).digest())
     with httpx.Client(timeout=30.0, follow_redirects=False) as browser:
         for params in ({}, {"code_challenge": challenge, "code_challenge_method": "plain"}):
@@ -314,8 +386,14 @@ def test_console_requires_pkce_s256_and_a_registered_redirect(
             assert response.status_code == 302
             query = parse_qs(urlsplit(response.headers["location"]).query)
             assert query["error"] == ["invalid_request"], query
-        foreign = browser.get(discovery["authorization_endpoint"], params={
-            **base, "redirect_uri": "https://attacker.example/console/auth/callback",
-            "code_challenge": challenge, "code_challenge_method": "S256"})
+        foreign = browser.get(
+            discovery["authorization_endpoint"],
+            params={
+                **base,
+                "redirect_uri": "https://attacker.example/console/auth/callback",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+            },
+        )
         assert foreign.status_code == 400
     assert received == []

@@ -43,25 +43,37 @@ class SecureKafka:
     passwords: dict[str, str]
 
     def security(self, user: str, password: str | None = None) -> KafkaSecurity:
-        return KafkaSecurity(protocol="SASL_SSL", mechanism="SCRAM-SHA-512", username=user,
-                             password=self.passwords[user] if password is None else password, cafile=self.cafile)
+        return KafkaSecurity(
+            protocol="SASL_SSL",
+            mechanism="SCRAM-SHA-512",
+            username=user,
+            password=self.passwords[user] if password is None else password,
+            cafile=self.cafile,
+        )
 
     def bus(self, user: str, password: str | None = None, **kw: Any) -> KafkaBus:
-        return KafkaBus(self.bootstrap, client_id=f"test-{user}", security=self.security(user, password),
-                        retry=RetryPolicy(attempts=2, first_delay=0.05, max_delay=0.5), **kw)
+        return KafkaBus(
+            self.bootstrap,
+            client_id=f"test-{user}",
+            security=self.security(user, password),
+            retry=RetryPolicy(attempts=2, first_delay=0.05, max_delay=0.5),
+            **kw,
+        )
 
     def settings(self, service: str, **overrides: Any) -> Settings:
         """A service's settings as its Deployment has them, but for this broker."""
-        return Settings(**{
-            "backend": "distributed",
-            "kafka_bootstrap_servers": self.bootstrap,
-            "kafka_security_protocol": "SASL_SSL",
-            "kafka_sasl_mechanism": "SCRAM-SHA-512",
-            "kafka_sasl_username": f"minwon-{service}",
-            "kafka_sasl_password": self.passwords[f"minwon-{service}"],
-            "kafka_ssl_cafile": self.cafile,
-            **overrides,
-        })
+        return Settings(
+            **{
+                "backend": "distributed",
+                "kafka_bootstrap_servers": self.bootstrap,
+                "kafka_security_protocol": "SASL_SSL",
+                "kafka_sasl_mechanism": "SCRAM-SHA-512",
+                "kafka_sasl_username": f"minwon-{service}",
+                "kafka_sasl_password": self.passwords[f"minwon-{service}"],
+                "kafka_ssl_cafile": self.cafile,
+                **overrides,
+            }
+        )
 
 
 def _script_env(*args: str) -> dict[str, str]:
@@ -88,9 +100,13 @@ def secure_kafka() -> Iterator[SecureKafka]:
         pytest.skip(f"no SASL_SSL Kafka broker (deploy/local/kafka-secure.sh up): {exc}")
     passwords = dict(line.split() for line in Path(env["MINWON_KAFKA_SECURE_CREDENTIALS"]).read_text().splitlines())
     try:
-        yield SecureKafka(bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"], mtls=env["MINWON_KAFKA_SECURE_MTLS"],
-                          cafile=env["MINWON_KAFKA_SSL_CAFILE"], tls_dir=Path(env["MINWON_KAFKA_SECURE_TLS_DIR"]),
-                          passwords=passwords)
+        yield SecureKafka(
+            bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"],
+            mtls=env["MINWON_KAFKA_SECURE_MTLS"],
+            cafile=env["MINWON_KAFKA_SSL_CAFILE"],
+            tls_dir=Path(env["MINWON_KAFKA_SECURE_TLS_DIR"]),
+            passwords=passwords,
+        )
     finally:
         _infra._run_script("down", timeout=120, echo=True, script=SCRIPT)
 
@@ -104,8 +120,13 @@ async def topics_made(secure_kafka: SecureKafka) -> None:
 
 def event(subject: str | None = None) -> Event:
     subject = subject or f"2AA-{uuid.uuid4().hex[:10]}"
-    return Event.new("kr.minwon.test.security.v1", source="/minwon/test", subject=subject,
-                     time=datetime.now(UTC), data={"receipt_no": subject})
+    return Event.new(
+        "kr.minwon.test.security.v1",
+        source="/minwon/test",
+        subject=subject,
+        time=datetime.now(UTC),
+        data={"receipt_no": subject},
+    )
 
 
 def refusal(exc: BaseException) -> str:
@@ -140,8 +161,9 @@ def test_plaintext_is_the_default_and_adds_no_options() -> None:
 
 
 def test_sasl_ssl_options_for_aiokafka_and_faststream(tmp_path: Path) -> None:
-    settings = Settings(kafka_security_protocol="SASL_SSL", kafka_sasl_username="minwon-intake",
-                        kafka_sasl_password="s3cret")
+    settings = Settings(
+        kafka_security_protocol="SASL_SSL", kafka_sasl_username="minwon-intake", kafka_sasl_password="s3cret"
+    )
     security = KafkaSecurity.from_settings(settings)
     options = security.client_options()
     assert options["security_protocol"] == "SASL_SSL"
@@ -155,12 +177,15 @@ def test_sasl_ssl_options_for_aiokafka_and_faststream(tmp_path: Path) -> None:
     assert "s3cret" not in repr(security) and "s3cret" not in repr(settings)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"protocol": "SASL_SSL", "username": "minwon-intake"}, "password"),
-    ({"protocol": "TLS"}, "protocol"),
-    ({"protocol": "SASL_SSL", "mechanism": "GSSAPI", "username": "u", "password": "p"}, "mechanism"),
-    ({"protocol": "SSL", "certfile": "client.crt"}, "key file"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"protocol": "SASL_SSL", "username": "minwon-intake"}, "password"),
+        ({"protocol": "TLS"}, "protocol"),
+        ({"protocol": "SASL_SSL", "mechanism": "GSSAPI", "username": "u", "password": "p"}, "mechanism"),
+        ({"protocol": "SSL", "certfile": "client.crt"}, "key file"),
+    ],
+)
 def test_incomplete_security_is_refused_at_construction(kwargs: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=field):
         KafkaSecurity(**kwargs)
@@ -175,7 +200,8 @@ def test_min_insync_replicas_cannot_exceed_the_replication_factor() -> None:
 
 
 async def test_intake_publishes_and_routing_consumes_over_sasl_ssl(
-        secure_kafka: SecureKafka, topics_made: None) -> None:
+    secure_kafka: SecureKafka, topics_made: None
+) -> None:
     intake = secure_kafka.bus("minwon-intake")
     routing = secure_kafka.bus("minwon-routing")
     public, private = event(), event()
@@ -196,8 +222,10 @@ async def test_intake_publishes_and_routing_consumes_over_sasl_ssl(
         assert seen[public.id] == public.subject and seen[private.id] == private.subject
         # the lag reader (admin and consumer clients) uses the same credentials
         lag = await until(routing.lag)
-        assert {(g, t) for g, t, _ in lag} == {("minwon-routing", topics.COMPLAINTS),
-                                              ("minwon-routing", topics.PRIVATE)}
+        assert {(g, t) for g, t, _ in lag} == {
+            ("minwon-routing", topics.COMPLAINTS),
+            ("minwon-routing", topics.PRIVATE),
+        }
     finally:
         await routing.stop()
         await intake.stop()
@@ -229,9 +257,13 @@ async def test_a_consumer_group_of_another_service_is_refused(secure_kafka: Secu
     """Survey may read the complaints topic, but only in its own group: the group ACL holds too."""
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(topics.COMPLAINTS, bootstrap_servers=secure_kafka.bootstrap,
-                                group_id="minwon-routing", enable_auto_commit=False,
-                                **secure_kafka.security("minwon-survey").client_options())
+    consumer = AIOKafkaConsumer(
+        topics.COMPLAINTS,
+        bootstrap_servers=secure_kafka.bootstrap,
+        group_id="minwon-routing",
+        enable_auto_commit=False,
+        **secure_kafka.security("minwon-survey").client_options(),
+    )
     try:
         with pytest.raises(Exception) as refused:  # joining the group is refused
             await asyncio.wait_for(consumer.start(), 60)
@@ -242,8 +274,9 @@ async def test_a_consumer_group_of_another_service_is_refused(secure_kafka: Secu
         await consumer.stop()
 
 
-async def test_a_wrong_password_or_no_credentials_are_refused(secure_kafka: SecureKafka, topics_made: None,
-                                                               caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_wrong_password_or_no_credentials_are_refused(
+    secure_kafka: SecureKafka, topics_made: None, caplog: pytest.LogCaptureFixture
+) -> None:
     wrong = secure_kafka.bus("minwon-intake", password="not-the-password")
     with caplog.at_level(logging.ERROR, logger="aiokafka"), pytest.raises(Exception) as refused:
         await wrong.publish(topics.COMPLAINTS, event())
@@ -259,10 +292,19 @@ async def test_a_wrong_password_or_no_credentials_are_refused(secure_kafka: Secu
 
 async def test_mutual_tls_the_certificate_names_the_user(secure_kafka: SecureKafka, topics_made: None) -> None:
     def by_certificate(user: str | None) -> KafkaBus:
-        files = {"certfile": str(secure_kafka.tls_dir / f"{user}.crt"),
-                 "keyfile": str(secure_kafka.tls_dir / f"{user}.key")} if user else {}
-        return KafkaBus(secure_kafka.mtls, client_id=f"test-mtls-{user}",
-                        security=KafkaSecurity(protocol="SSL", cafile=secure_kafka.cafile, **files))
+        files = (
+            {
+                "certfile": str(secure_kafka.tls_dir / f"{user}.crt"),
+                "keyfile": str(secure_kafka.tls_dir / f"{user}.key"),
+            }
+            if user
+            else {}
+        )
+        return KafkaBus(
+            secure_kafka.mtls,
+            client_id=f"test-mtls-{user}",
+            security=KafkaSecurity(protocol="SSL", cafile=secure_kafka.cafile, **files),
+        )
 
     intake = by_certificate("minwon-intake")
     try:
@@ -279,19 +321,22 @@ async def test_mutual_tls_the_certificate_names_the_user(secure_kafka: SecureKaf
 
 
 async def test_topics_get_the_configured_replication_and_a_service_may_not_create_any(
-        secure_kafka: SecureKafka, topics_made: None) -> None:
+    secure_kafka: SecureKafka, topics_made: None
+) -> None:
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     prefix = f"rf{uuid.uuid4().hex[:8]}."
     made = secure_kafka.bus("admin", prefix=prefix, partitions=1, replication_factor=1, min_insync_replicas=1)
     await made.ensure_topics([topics.SURVEYS])
-    admin = AIOKafkaAdminClient(bootstrap_servers=secure_kafka.bootstrap,
-                                **secure_kafka.security("admin").client_options())
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=secure_kafka.bootstrap, **secure_kafka.security("admin").client_options()
+    )
     try:
         await admin.start()
         (answer,) = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, prefix + topics.SURVEYS, {"min.insync.replicas": None})])
+            [ConfigResource(ConfigResourceType.TOPIC, prefix + topics.SURVEYS, {"min.insync.replicas": None})]
+        )
         (resource,) = answer.resources
         assert [(entry[0], entry[1]) for entry in resource[4]] == [("min.insync.replicas", "1")]
         (described,) = await admin.describe_topics([prefix + topics.SURVEYS])
@@ -329,8 +374,13 @@ async def services(secure_kafka: SecureKafka, topics_made: None, infra: Any) -> 
     stores = []
     async with AsyncExitStack() as stack:
         for name in SERVICES:
-            settings = secure_kafka.settings(name, mongodb_uri=infra.mongodb_uri, database_prefix=f"s{tag}_",
-                                             outbox_interval_seconds=0.2, timer_interval_seconds=0.2)
+            settings = secure_kafka.settings(
+                name,
+                mongodb_uri=infra.mongodb_uri,
+                database_prefix=f"s{tag}_",
+                outbox_interval_seconds=0.2,
+                timer_interval_seconds=0.2,
+            )
             built = build_infrastructure(settings, [name])
             assert f"SASL_SSL as minwon-{name}" in repr(built.bus)
             stores.extend(built.stores.values())
@@ -369,4 +419,3 @@ async def test_the_services_run_each_as_its_own_user(services: dict[str, Any]) -
         lag = await until(built.bus.lag)
         groups = {g for g, _, _ in lag}
         assert groups and all(g.startswith(f"minwon-{name}") for g in groups), (name, groups)
-

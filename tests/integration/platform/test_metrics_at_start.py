@@ -28,11 +28,11 @@ async def test_every_metric_a_dashboard_or_alert_names_has_a_series_on_a_fresh_s
     assert len(names) >= 20, names  # the dashboards and rules were found
     async with AsyncTestClient(build_app(Settings(data_dir=tmp_path / "var"))) as client:
         text = (await client.get("/metrics")).text
-    missing = sorted(n for n in names
-                     if not re.search(rf"^{n}(_total|_bucket|_count|_sum)?(\{{| )", text, re.M))
+    missing = sorted(n for n in names if not re.search(rf"^{n}(_total|_bucket|_count|_sum)?(\{{| )", text, re.M))
     assert missing == []
     # the labelled series exist for the known label values (at 0 in a fresh process; other tests of this
     # process may have counted since, the registry being per process)
     assert re.search(r'^minwon_deadline_signals_total\{department="road",signal="stage.notify"\} \d', text, re.M)
-    assert re.search(r'^minwon_bus_retries_total\{group="minwon-notification",topic="minwon.complaints.v1"\} \d',
-                     text, re.M)
+    assert re.search(
+        r'^minwon_bus_retries_total\{group="minwon-notification",topic="minwon.complaints.v1"\} \d', text, re.M
+    )

@@ -24,11 +24,22 @@ OWN = ("MINWON_NOTIFICATION_KEY", "MINWON_NOTIFICATION_PUBLIC_ID_SECRET", "MINWO
 def _service(tmp_path: Path, name: str = "intake", **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in (*SECRETS, *OWN, *TEST_SECRETS_ENV, "MINWON_ENV")}
     # brokers nobody listens on: the refusal must come before any connection
-    clean.update(MINWON_BACKEND="distributed", KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9",
-                 MONGODB_URI="mongodb://127.0.0.1:9/", MINWON_DATA_DIR=str(tmp_path / "var"), MINWON_HTTP_PORT="9",
-                 **env)
-    return subprocess.run([sys.executable, "-m", "apps.cli", "service", name], cwd=ROOT, env=clean,
-                          capture_output=True, text=True, timeout=120)
+    clean.update(
+        MINWON_BACKEND="distributed",
+        KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9",
+        MONGODB_URI="mongodb://127.0.0.1:9/",
+        MINWON_DATA_DIR=str(tmp_path / "var"),
+        MINWON_HTTP_PORT="9",
+        **env,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", "service", name],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_a_distributed_service_with_development_secrets_exits_naming_each(tmp_path: Path) -> None:
@@ -58,8 +69,9 @@ def test_each_service_is_refused_for_the_secrets_it_uses(tmp_path: Path) -> None
     assert "MINWON_NOTIFICATION_KEY, MINWON_NOTIFICATION_PUBLIC_ID_SECRET are still" in notification
 
 
-def test_minwon_env_production_refuses_them_on_the_embedded_backend_too(tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_minwon_env_production_refuses_them_on_the_embedded_backend_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("MINWON_WEB_SESSION_SECRET", raising=False)
     with pytest.raises(DevelopmentSecrets) as refused:
         build_app(Settings(env="production", data_dir=tmp_path / "var"))

@@ -81,8 +81,9 @@ async def test_every_route_needs_an_identity_and_its_role(system) -> None:
             answers.append(f"{method} {path} -> {r.status_code}")
         if roles is not None and set(roles) != set(auth.ROLES):
             outsider = next(role for role in auth.ROLES if role not in roles)
-            r = await client.request(method, url, headers=staff_headers("outsider", roles=(outsider,)),
-                                     follow_redirects=False)
+            r = await client.request(
+                method, url, headers=staff_headers("outsider", roles=(outsider,)), follow_redirects=False
+            )
             if r.status_code != 403:
                 wrong_role.append(f"{method} {path} as {outsider} -> {r.status_code}")
     assert unguarded == [], "routes without a requires() guard"
@@ -102,8 +103,9 @@ async def test_the_refused_scenarios_of_the_trust_issue(system) -> None:
     r = await client.get("/api/v1/complaints", headers=forged)
     assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
     deep = "[" * 5000 + "]" * 5000  # the guard answers before the body is even read
-    assert (await client.post("/api/v1/routing/rules", content=deep,
-                              headers={"content-type": "application/json"})).status_code == 401
+    assert (
+        await client.post("/api/v1/routing/rules", content=deep, headers={"content-type": "application/json"})
+    ).status_code == 401
 
 
 async def test_department_scope_on_lists_and_views(system) -> None:
@@ -114,6 +116,9 @@ async def test_department_scope_on_lists_and_views(system) -> None:
     assert r.status_code == 200
     assert all(a["department"] == "waste" for a in r.json()["items"])
     assert (await client.get("/api/v1/routing/departments", headers=office)).status_code == 200
-    r = await client.patch("/api/v1/routing/departments/road/handlers/road-01", json={"on_duty": False},
-                           headers=staff_headers("waste-lead", department="waste", roles=("team_lead",)))
+    r = await client.patch(
+        "/api/v1/routing/departments/road/handlers/road-01",
+        json={"on_duty": False},
+        headers=staff_headers("waste-lead", department="waste", roles=("team_lead",)),
+    )
     assert r.status_code == 403

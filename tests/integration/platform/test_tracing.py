@@ -32,8 +32,11 @@ async def test_a_complaint_trace_spans_every_service_it_touches(backend) -> None
     infra = Infrastructure(bus=backend.bus(), stores={n: backend.store(n) for n in SERVICES})
     app = create_app(build_services(backend.settings(), SERVICES, infra), infra)
     async with AsyncTestClient(app, timeout=30) as client:
-        r = await client.post("/api/v1/complaints", json=complaint_payload(),
-                              headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
+        r = await client.post(
+            "/api/v1/complaints",
+            json=complaint_payload(),
+            headers={"traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+        )
         assert r.status_code == 201
         receipt = r.json()["receipt_no"]
         for _ in range(300):
@@ -48,8 +51,11 @@ async def test_a_complaint_trace_spans_every_service_it_touches(backend) -> None
     assert {"minwon-routing", "minwon-deadline", "minwon-notification", "minwon-intake"} <= groups, groups
     server = [s for s in spans if s.kind == trace.SpanKind.SERVER]
     assert server and server[0].attributes["http.route"] == "/api/v1/complaints"
-    internal = [s for s in spans if s.kind == trace.SpanKind.CONSUMER
-                and s.attributes["messaging.destination.name"] != topics.PUBLIC]  # public: a pseudonym
+    internal = [
+        s
+        for s in spans
+        if s.kind == trace.SpanKind.CONSUMER and s.attributes["messaging.destination.name"] != topics.PUBLIC
+    ]  # public: a pseudonym
     assert internal and all(s.attributes.get("minwon.receipt_no") == receipt for s in internal)
     # the producer spans of the hops, and (distributed) the MongoDB commands, in the same trace
     producers = [s for s in spans if s.kind == trace.SpanKind.PRODUCER]
@@ -58,7 +64,6 @@ async def test_a_complaint_trace_spans_every_service_it_touches(backend) -> None
         mongo = [s for s in spans if s.kind == trace.SpanKind.CLIENT and s.attributes.get("db.system") == "mongodb"]
         assert mongo, sorted({s.name for s in spans})
         assert not any("김" in str(v) or "010-" in str(v) for s in mongo for v in s.attributes.values())
-
 
 
 async def test_outgoing_http_calls_get_a_client_span_and_carry_its_trace_context() -> None:
@@ -87,8 +92,11 @@ async def test_outgoing_http_calls_get_a_client_span_and_carry_its_trace_context
     finally:
         server.close()
     trace_id = f"{parent.get_span_context().trace_id:032x}"
-    [span] = [s for s in exporter.get_finished_spans()
-              if s.kind == trace.SpanKind.CLIENT and f"{s.context.trace_id:032x}" == trace_id]
+    [span] = [
+        s
+        for s in exporter.get_finished_spans()
+        if s.kind == trace.SpanKind.CLIENT and f"{s.context.trace_id:032x}" == trace_id
+    ]
     assert span.attributes.get("http.request.method", span.attributes.get("http.method")) == "POST"
     assert not any("SECRETCODE7" in str(v) for v in span.attributes.values()), dict(span.attributes)
     headers = received[0].decode("latin-1").lower()

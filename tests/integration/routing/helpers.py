@@ -43,8 +43,9 @@ class Running:
 async def running(backend: Any, **own: Any) -> AsyncIterator[Running]:
     """The routing service, started (subscriptions, loops, seed) behind an in-process HTTP client."""
     settings, bus, store = backend.settings(), backend.bus(), backend.store("routing")
-    service = bootstrap(settings, store=store, bus=bus,
-                        routing_settings=RoutingSettings(queue_interval_seconds=0.2, **own))
+    service = bootstrap(
+        settings, store=store, bus=bus, routing_settings=RoutingSettings(queue_interval_seconds=0.2, **own)
+    )
     app = create_app([service], Infrastructure(bus=bus, stores={"routing": store}))
     async with AsyncTestClient(app) as client:
         client.headers.update(STAFF)
@@ -65,27 +66,66 @@ def receipt() -> str:
     return f"2026-TEST-{uuid.uuid4().hex[:12]}"
 
 
-def sealed_filing(settings: Settings, receipt_no: str, *, title: str, body: str = "본문", kind: str = "other",
-                  category: str = "기타", district: str = "해운대구 우동", channel: str = "online",
-                  statutory_type: str | None = None, priority: bool = False, confidential: bool = False) -> Event:
+def sealed_filing(
+    settings: Settings,
+    receipt_no: str,
+    *,
+    title: str,
+    body: str = "본문",
+    kind: str = "other",
+    category: str = "기타",
+    district: str = "해운대구 우동",
+    channel: str = "online",
+    statutory_type: str | None = None,
+    priority: bool = False,
+    confidential: bool = False,
+) -> Event:
     """``complaint.sealed`` part ``filing``, as intake publishes it on the restricted topic."""
     now = datetime.now(UTC)
-    content = {"name": f"홍길동{receipt_no[-4:]}", "phone": "010-2345-6789", "email": "citizen@example.kr",
-               "address": "부산광역시 해운대구 우동 1번지", "title": title, "body": body}
-    data = {"receipt_no": receipt_no, "complainant_ref": "p-test", "kind": kind, "category": category,
-            "district": district, "channel": channel, "statutory_type": statutory_type, "priority": priority,
-            "confidential": confidential, "received_at": now.isoformat(),
-            "consent": {"sms": True, "alimtalk": False, "email": False, "post": False}, "part": "filing",
-            "sealed": Sealer("c1", settings.contacts_key).seal_json(content, context=receipt_no),
-            "occurred_at": now.isoformat()}
-    return Event.new(c.COMPLAINT_SEALED, id=derive_id(receipt_no, "sealed", "filing"), source="test/intake",
-                     subject=receipt_no, time=now, data=data)
+    content = {
+        "name": f"홍길동{receipt_no[-4:]}",
+        "phone": "010-2345-6789",
+        "email": "citizen@example.kr",
+        "address": "부산광역시 해운대구 우동 1번지",
+        "title": title,
+        "body": body,
+    }
+    data = {
+        "receipt_no": receipt_no,
+        "complainant_ref": "p-test",
+        "kind": kind,
+        "category": category,
+        "district": district,
+        "channel": channel,
+        "statutory_type": statutory_type,
+        "priority": priority,
+        "confidential": confidential,
+        "received_at": now.isoformat(),
+        "consent": {"sms": True, "alimtalk": False, "email": False, "post": False},
+        "part": "filing",
+        "sealed": Sealer("c1", settings.contacts_key).seal_json(content, context=receipt_no),
+        "occurred_at": now.isoformat(),
+    }
+    return Event.new(
+        c.COMPLAINT_SEALED,
+        id=derive_id(receipt_no, "sealed", "filing"),
+        source="test/intake",
+        subject=receipt_no,
+        time=now,
+        data=data,
+    )
 
 
 def lifecycle(type: str, receipt_no: str) -> Event:
     now = datetime.now(UTC)
-    return Event.new(type, id=derive_id(receipt_no, type), source="test/intake", subject=receipt_no, time=now,
-                     data=samples.shaped(type, receipt_no=receipt_no, kind="other", occurred_at=now.isoformat()))
+    return Event.new(
+        type,
+        id=derive_id(receipt_no, type),
+        source="test/intake",
+        subject=receipt_no,
+        time=now,
+        data=samples.shaped(type, receipt_no=receipt_no, kind="other", occurred_at=now.isoformat()),
+    )
 
 
 async def routing_events(bus: Bus, receipt_no: str) -> list[Event]:
@@ -132,8 +172,9 @@ async def settled(run: Running, *topic_names: str, timeout: float = 30.0) -> Non
 
 async def _behind(run: Running, topic_names: tuple[str, ...]) -> int:
     if run.settings.backend != "distributed":
-        return sum(n for (group, topic, _), n in (await run.bus.lag()).items()
-                   if group == GROUP and topic in topic_names)
+        return sum(
+            n for (group, topic, _), n in (await run.bus.lag()).items() if group == GROUP and topic in topic_names
+        )
     # KafkaBus.lag() leaves out partitions the group never committed on; count them from offset 0.
     from aiokafka import AIOKafkaConsumer
     from aiokafka.admin import AIOKafkaAdminClient

@@ -10,8 +10,15 @@ KIM = staff_headers("kim", roles=("complaint_office",))
 
 
 def _preview(**overrides):
-    return {"kind": "other", "category": "도로", "district": "해운대구 좌동", "channel": "online",
-            "title": "포트홀", "body": "차가 덜컹", **overrides}
+    return {
+        "kind": "other",
+        "category": "도로",
+        "district": "해운대구 좌동",
+        "channel": "online",
+        "title": "포트홀",
+        "body": "차가 덜컹",
+        **overrides,
+    }
 
 
 async def test_rules_are_seeded_once_and_listed_in_the_order_they_are_tried(backend) -> None:
@@ -31,9 +38,17 @@ async def test_rules_are_seeded_once_and_listed_in_the_order_they_are_tried(back
 async def test_rule_lifecycle_keeps_every_version_and_audit_record(backend) -> None:
     async with running(backend) as run:
         c = run.client
-        created = await c.post(f"{RULES}/", headers=KIM, json={
-            "id": "haeundae-pothole", "name": "해운대 포트홀", "priority": 5, "department": "road",
-            "conditions": {"keywords": ["포트홀"], "districts": ["해운대구"]}})
+        created = await c.post(
+            f"{RULES}/",
+            headers=KIM,
+            json={
+                "id": "haeundae-pothole",
+                "name": "해운대 포트홀",
+                "priority": 5,
+                "department": "road",
+                "conditions": {"keywords": ["포트홀"], "districts": ["해운대구"]},
+            },
+        )
         assert created.status_code == 201, created.text
         assert created.json()["version"] == 1 and created.json()["audit"][0]["actor"] == "kim"
 
@@ -43,8 +58,11 @@ async def test_rule_lifecycle_keeps_every_version_and_audit_record(backend) -> N
         assert [m["field"] for m in preview["matched"]] == ["districts", "keywords"]
         assert preview["skipped"] == [] and not preview["default"]
 
-        patched = await c.patch(f"{RULES}/haeundae-pothole", headers={**KIM, "If-Match": "1"},
-                                json={"priority": 65, "conditions": {"keywords": ["포트홀", "싱크홀"]}})
+        patched = await c.patch(
+            f"{RULES}/haeundae-pothole",
+            headers={**KIM, "If-Match": "1"},
+            json={"priority": 65, "conditions": {"keywords": ["포트홀", "싱크홀"]}},
+        )
         assert patched.status_code == 200, patched.text
         body = patched.json()
         assert body["version"] == 2 and body["conditions"]["districts"] == ["해운대구"]
@@ -52,13 +70,20 @@ async def test_rule_lifecycle_keeps_every_version_and_audit_record(backend) -> N
         stale = await c.patch(f"{RULES}/haeundae-pothole", headers={"If-Match": "1"}, json={"priority": 66})
         assert stale.status_code == 409
 
-        put = await c.put(f"{RULES}/haeundae-pothole", json={
-            "name": "해운대 도로 구멍", "priority": 64, "department": "road",
-            "conditions": {"keywords": ["포트홀"], "districts": ["해운대구"]}})
+        put = await c.put(
+            f"{RULES}/haeundae-pothole",
+            json={
+                "name": "해운대 도로 구멍",
+                "priority": 64,
+                "department": "road",
+                "conditions": {"keywords": ["포트홀"], "districts": ["해운대구"]},
+            },
+        )
         assert put.status_code == 200 and put.json()["version"] == 3 and put.json()["updated_by"] == "office-kim"
 
-        disabled = await c.post(f"{RULES}/haeundae-pothole/disable",
-                                headers=staff_headers("lee", roles=("complaint_office",)))
+        disabled = await c.post(
+            f"{RULES}/haeundae-pothole/disable", headers=staff_headers("lee", roles=("complaint_office",))
+        )
         assert disabled.status_code == 200 and disabled.json()["enabled"] is False
         after = (await c.post("/api/v1/routing/preview", json=_preview())).json()
         assert after["rule"]["id"] == "road-damage"
@@ -70,7 +95,12 @@ async def test_rule_lifecycle_keeps_every_version_and_audit_record(backend) -> N
         assert [v["version"] for v in rule["versions"]] == [1, 2, 3, 4, 5]
         assert [v["priority"] for v in rule["versions"]] == [5, 65, 64, 64, 64]
         assert [(a["action"], a["actor"]) for a in rule["audit"]] == [
-            ("created", "kim"), ("updated", "kim"), ("updated", "office-kim"), ("disabled", "lee"), ("enabled", "kim")]
+            ("created", "kim"),
+            ("updated", "kim"),
+            ("updated", "office-kim"),
+            ("disabled", "lee"),
+            ("enabled", "kim"),
+        ]
         assert rule["audit"][3]["changes"] == {"enabled": {"from": True, "to": False}}
         audit = (await c.get(f"{RULES}/audit?limit=5")).json()["items"]
         assert (audit[0]["rule_id"], audit[0]["action"]) == ("haeundae-pothole", "enabled")
@@ -93,8 +123,9 @@ async def test_bad_input_is_refused_naming_the_field(backend) -> None:
         typo = {**good, "conditions": {"keyword": ["x"]}}
         assert await refused("POST", f"{RULES}/", typo) == ["conditions.keyword"]
         assert await refused("POST", f"{RULES}/", {**good, "conditions": {}}) == ["conditions"]
-        assert await refused("POST", f"{RULES}/", {**good, "conditions": {"kinds": ["nonsense"]}}) \
-            == ["conditions.kinds"]
+        assert await refused("POST", f"{RULES}/", {**good, "conditions": {"kinds": ["nonsense"]}}) == [
+            "conditions.kinds"
+        ]
         assert await refused("POST", f"{RULES}/", {**good, "id": "Not A Slug"}) == ["id"]
         assert any("name" in f for f in await refused("POST", f"{RULES}/", {**good, "name": ""}))
         assert await refused("POST", f"{RULES}/", {**good, "id": "waste"}, 409) == []
@@ -108,15 +139,27 @@ async def test_bad_input_is_refused_naming_the_field(backend) -> None:
 async def test_departments_and_handlers_are_managed_with_an_audit_trail(backend) -> None:
     async with running(backend) as run:
         c = run.client
-        created = await c.post("/api/v1/routing/departments/", headers=KIM, json={
-            "code": "smart-city", "name": "스마트도시과", "phone": "051-000-3000",
-            "handlers": [{"id": "smart-01", "name": "나스마", "contact": "051-000-3001"}]})
+        created = await c.post(
+            "/api/v1/routing/departments/",
+            headers=KIM,
+            json={
+                "code": "smart-city",
+                "name": "스마트도시과",
+                "phone": "051-000-3000",
+                "handlers": [{"id": "smart-01", "name": "나스마", "contact": "051-000-3001"}],
+            },
+        )
         assert created.status_code == 201, created.text
-        added = await c.post("/api/v1/routing/departments/smart-city/handlers", headers=KIM,
-                             json={"id": "smart-02", "name": "이도시", "contact": "051-000-3002", "guardian": True})
+        added = await c.post(
+            "/api/v1/routing/departments/smart-city/handlers",
+            headers=KIM,
+            json={"id": "smart-02", "name": "이도시", "contact": "051-000-3002", "guardian": True},
+        )
         assert added.status_code == 201 and len(added.json()["handlers"]) == 2
-        clash = await c.post("/api/v1/routing/departments/smart-city/handlers",
-                             json={"id": "traffic-01", "name": "중복", "contact": "051-000-3003"})
+        clash = await c.post(
+            "/api/v1/routing/departments/smart-city/handlers",
+            json={"id": "traffic-01", "name": "중복", "contact": "051-000-3003"},
+        )
         assert clash.status_code == 409
         off = await c.patch("/api/v1/routing/departments/smart-city/handlers/smart-01", json={"on_duty": False})
         assert off.json()["handlers"][0]["on_duty"] is False
@@ -127,7 +170,14 @@ async def test_departments_and_handlers_are_managed_with_an_audit_trail(backend)
         assert shown["version"] == 4 and all(h["load"] == 0 for h in shown["handlers"])
         bad = await c.patch("/api/v1/routing/departments/smart-city/handlers/smart-01", json={"contact": ""})
         assert bad.status_code == 422 and "contact" in bad.json()["fields"][0]["field"]
-        rule = await c.post(f"{RULES}/", json={"name": "스마트", "priority": 7, "department": "smart-city",
-                                               "conditions": {"keywords": ["공공와이파이"]}})
+        rule = await c.post(
+            f"{RULES}/",
+            json={
+                "name": "스마트",
+                "priority": 7,
+                "department": "smart-city",
+                "conditions": {"keywords": ["공공와이파이"]},
+            },
+        )
         assert rule.status_code == 201 and rule.json()["id"].startswith("smart-city-")
         assert (await c.get("/api/v1/routing/departments/nowhere")).status_code == 404

@@ -33,8 +33,13 @@ def _metric(name: str, **labels: str) -> float:
 async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(backend) -> None:
     async with running(backend) as run:
         no, tag = receipt(), uuid.uuid4().hex[:8]
-        filing = sealed_filing(run.settings, no, title=f"집 앞 불법 주차 신고 {tag}", body=f"비밀본문-{tag}",
-                               district="부산광역시 해운대구 우1동")
+        filing = sealed_filing(
+            run.settings,
+            no,
+            title=f"집 앞 불법 주차 신고 {tag}",
+            body=f"비밀본문-{tag}",
+            district="부산광역시 해운대구 우1동",
+        )
         routed_before = _metric("minwon_routing_routed_total", department="traffic", rule="illegal-parking")
         assigned_before = _metric("minwon_routing_assigned_total", department="traffic")
 
@@ -61,8 +66,7 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
         view = (await run.client.get(f"/api/v1/routing/assignments/{no}")).json()
         assert view["status"] == "assigned" and view["handler"] == handler
         assert [s["step"] for s in view["history"]] == ["routed", "assigned"]
-        assert _metric("minwon_routing_routed_total", department="traffic", rule="illegal-parking") \
-            == routed_before + 1
+        assert _metric("minwon_routing_routed_total", department="traffic", rule="illegal-parking") == routed_before + 1
         assert _metric("minwon_routing_assigned_total", department="traffic") == assigned_before + 1
 
         stored = json.dumps(await in_app(run, run.store.collection("assignments").find), ensure_ascii=False)
@@ -74,15 +78,25 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
 async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(backend) -> None:
     async with running(backend) as run:
         for official in ("building-01", "building-02", "building-03"):
-            r = await run.client.patch(f"/api/v1/routing/departments/building/handlers/{official}",
-                                       json={"on_duty": False},
-                                       headers=staff_headers("lead", roles=("complaint_office",)))
+            r = await run.client.patch(
+                f"/api/v1/routing/departments/building/handlers/{official}",
+                json={"on_duty": False},
+                headers=staff_headers("lead", roles=("complaint_office",)),
+            )
             assert r.status_code == 200, r.text
         ordinary, elder = receipt(), receipt()
-        await publish(run, topics.PRIVATE, sealed_filing(run.settings, ordinary, title="허가 신청", kind="statutory",
-                                                            statutory_type="건축허가"))
-        await publish(run, topics.PRIVATE, sealed_filing(run.settings, elder, title="허가 신청", kind="statutory",
-                                                            statutory_type="건축신고", priority=True))
+        await publish(
+            run,
+            topics.PRIVATE,
+            sealed_filing(run.settings, ordinary, title="허가 신청", kind="statutory", statutory_type="건축허가"),
+        )
+        await publish(
+            run,
+            topics.PRIVATE,
+            sealed_filing(
+                run.settings, elder, title="허가 신청", kind="statutory", statutory_type="건축신고", priority=True
+            ),
+        )
         await wait_for(run.bus, ordinary, c.COMPLAINT_ROUTED)
         await wait_for(run.bus, elder, c.COMPLAINT_ROUTED)
         await settled(run, topics.PRIVATE)
@@ -92,12 +106,14 @@ async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(
         assert _metric("minwon_routing_unassigned") >= 2
         assert not [e for e in await routing_events(run.bus, elder) if e.type == c.COMPLAINT_ASSIGNED]
 
-        r = await run.client.patch("/api/v1/routing/departments/building/handlers/building-02",
-                                   json={"on_duty": True}, headers=staff_headers("lead", roles=("complaint_office",)))
+        r = await run.client.patch(
+            "/api/v1/routing/departments/building/handlers/building-02",
+            json={"on_duty": True},
+            headers=staff_headers("lead", roles=("complaint_office",)),
+        )
         assert r.status_code == 200
         first = [e for e in await wait_for(run.bus, elder, c.COMPLAINT_ASSIGNED) if e.type == c.COMPLAINT_ASSIGNED]
-        second = [e for e in await wait_for(run.bus, ordinary, c.COMPLAINT_ASSIGNED)
-                  if e.type == c.COMPLAINT_ASSIGNED]
+        second = [e for e in await wait_for(run.bus, ordinary, c.COMPLAINT_ASSIGNED) if e.type == c.COMPLAINT_ASSIGNED]
         assert len(first) == len(second) == 1
         assert first[0].time < second[0].time  # the priority complaint was assigned ahead of the queue
         for e in first + second:
@@ -163,8 +179,9 @@ async def test_reassignment_to_another_department_is_published_and_counted_as_a_
         assert [s["step"] for s in history] == ["routed", "assigned", "reassignment_requested", "reassigned"]
         assert history[2]["reason"] == "보도 파손이 주된 내용" and history[2]["actor"] == "triage-kim"
 
-        within = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign",
-                                       json={"handler": "road-01", "reason": "전문성"})
+        within = await run.client.post(
+            f"/api/v1/routing/assignments/{no}/reassign", json={"handler": "road-01", "reason": "전문성"}
+        )
         if moved["handler"]["id"] == "road-01":
             assert within.status_code == 409
         else:
@@ -175,13 +192,15 @@ async def test_reassignment_to_another_department_is_published_and_counted_as_a_
         assert stats["road-damage"]["hits"] == 0
         assert _metric("minwon_routing_misroutes_total", rule="illegal-parking") == misroutes_before + 1
 
-        bad = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign",
-                                    json={"department": "nowhere", "reason": "x"})
+        bad = await run.client.post(
+            f"/api/v1/routing/assignments/{no}/reassign", json={"department": "nowhere", "reason": "x"}
+        )
         assert bad.status_code == 422 and bad.json()["fields"][0]["field"] == "department"
         missing = await run.client.post(f"/api/v1/routing/assignments/{no}/reassign", json={"department": "road"})
         assert missing.status_code == 422 and missing.json()["fields"][0]["field"] == "reason"
-        unknown = await run.client.post(f"/api/v1/routing/assignments/{receipt()}/reassign",
-                                        json={"department": "road", "reason": "x"})
+        unknown = await run.client.post(
+            f"/api/v1/routing/assignments/{receipt()}/reassign", json={"department": "road", "reason": "x"}
+        )
         assert unknown.status_code == 404
 
         async def counters() -> dict[str, int]:

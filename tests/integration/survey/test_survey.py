@@ -54,16 +54,32 @@ def _receipt() -> str:
 
 
 def _event(type: str, receipt_no: str, at: datetime, **data: Any) -> Event:
-    return Event.new(type, source="/itest", subject=receipt_no, time=at,
-                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
+    return Event.new(
+        type,
+        source="/itest",
+        subject=receipt_no,
+        time=at,
+        data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}),
+    )
 
 
 async def _close_a_complaint(probe: Any, r: str, at: datetime, *, department: str = "건축과") -> Event:
-    await probe.publish(topics.COMPLAINTS, _event(
-        c.COMPLAINT_RECEIVED, r, at, kind="grievance", channel="visit", complainant_ref="p-itest",
-        consent={"sms": True, "alimtalk": False, "email": False, "post": False}))
-    await probe.publish(topics.ROUTING, _event(c.COMPLAINT_ASSIGNED, r, at, department=department,
-                                               handler={"id": "h-9", "name": "이담당"}))
+    await probe.publish(
+        topics.COMPLAINTS,
+        _event(
+            c.COMPLAINT_RECEIVED,
+            r,
+            at,
+            kind="grievance",
+            channel="visit",
+            complainant_ref="p-itest",
+            consent={"sms": True, "alimtalk": False, "email": False, "post": False},
+        ),
+    )
+    await probe.publish(
+        topics.ROUTING,
+        _event(c.COMPLAINT_ASSIGNED, r, at, department=department, handler={"id": "h-9", "name": "이담당"}),
+    )
     closed = _event(c.COMPLAINT_CLOSED, r, at, kind="grievance", outcome="accepted")
     await probe.publish(topics.COMPLAINTS, closed)
     return closed
@@ -187,12 +203,19 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
         lead = staff_headers("lead-1", department=department, roles=("team_lead",), name="팀장")
         other_lead = staff_headers("lead-2", department="road", roles=("team_lead",), name="다른 팀장")
         handler = staff_headers("h-1", department=department, roles=("handler",), name="담당자")
-        [task] = [t for t in (await client.get("/api/v1/surveys/followups", headers=lead)).json()["items"]
-                  if t["receipt_no"] == r]
-        assert task["status"] == "open" and task["scores"]["overall"] == 1 and task["due_at"] > answered.json()[
-            "responded_at"]
-        assert r not in {t["receipt_no"] for t in
-                         (await client.get("/api/v1/surveys/followups", headers=other_lead)).json()["items"]}
+        [task] = [
+            t
+            for t in (await client.get("/api/v1/surveys/followups", headers=lead)).json()["items"]
+            if t["receipt_no"] == r
+        ]
+        assert (
+            task["status"] == "open"
+            and task["scores"]["overall"] == 1
+            and task["due_at"] > answered.json()["responded_at"]
+        )
+        assert r not in {
+            t["receipt_no"] for t in (await client.get("/api/v1/surveys/followups", headers=other_lead)).json()["items"]
+        }
         resolve = f"/api/v1/surveys/followups/{r}/resolve"
         assert (await client.post(resolve, json={"note": "전화 드림"}, headers=other_lead)).status_code == 403
         assert (await client.post(resolve, json={"note": "전화 드림"}, headers=handler)).status_code == 403
@@ -202,22 +225,26 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
         assert done.status_code == 200 and done.json()["status"] == "resolved"
         assert done.json()["resolved_by"]["id"] == "lead-1"
         assert (await client.post(resolve, json={"note": "again"}, headers=lead)).status_code == 409
-        assert r not in {t["receipt_no"] for t in
-                         (await client.get("/api/v1/surveys/followups", headers=lead)).json()["items"]}
+        assert r not in {
+            t["receipt_no"] for t in (await client.get("/api/v1/surveys/followups", headers=lead)).json()["items"]
+        }
         assert (await client.get("/api/v1/surveys/followups", headers={"Authorization": ""})).status_code == 401
 
         year = datetime.fromisoformat(answered.json()["responded_at"]).astimezone(ZoneInfo("Asia/Seoul")).year
-        stats = (await client.get("/api/v1/surveys/stats", params={"by": "department", "year": year},
-                                  headers=STAFF)).json()
+        stats = (
+            await client.get("/api/v1/surveys/stats", params={"by": "department", "year": year}, headers=STAFF)
+        ).json()
         [mine] = [g for g in stats["groups"] if g["key"] == department]
         assert (mine["invited"], mine["responses"], mine["mean"]["overall"]) == (2, 1, 1.0)
-        assert (await client.get("/api/v1/surveys/stats", params={"year": year},
-                                 headers={"Authorization": ""})).status_code == 401
+        assert (
+            await client.get("/api/v1/surveys/stats", params={"year": year}, headers={"Authorization": ""})
+        ).status_code == 401
 
         draft = await client.get(f"/api/v1/surveys/reports/{year}.json", headers=STAFF)
         assert draft.status_code == 200 and draft.json()["status"] == "draft"
-        assert (await client.get(f"/api/v1/surveys/reports/{year}.json",
-                                 headers={"Authorization": ""})).status_code == 401
+        assert (
+            await client.get(f"/api/v1/surveys/reports/{year}.json", headers={"Authorization": ""})
+        ).status_code == 401
         published = await client.post(f"/api/v1/surveys/reports/{year}/publish", headers=STAFF)
         assert published.status_code == 201
         report = (await client.get(f"/api/v1/surveys/reports/{year}.json")).json()
@@ -231,15 +258,20 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
         png = await client.get(f"/api/v1/surveys/reports/{year}.png")
         assert png.headers["content-type"] == "image/png" and png.content[:8] == b"\x89PNG\r\n\x1a\n"
 
-        action = await client.post(f"/api/v1/surveys/reports/{year}/actions",
-                                   json={"title": "친절 교육 강화", "department": department}, headers=STAFF)
+        action = await client.post(
+            f"/api/v1/surveys/reports/{year}/actions",
+            json={"title": "친절 교육 강화", "department": department},
+            headers=STAFF,
+        )
         assert action.status_code == 201 and action.json()["overdue"] is False
         clock.advance(timedelta(days=100).total_seconds())
         listed = (await client.get(f"/api/v1/surveys/reports/{year}/actions")).json()
         assert listed["overdue"] == 1 and listed["items"][0]["overdue"] is True
-        done = await client.patch(f"/api/v1/surveys/reports/{year}/actions/{action.json()['id']}",
-                                  json={"status": "published", "url": "https://example.go.kr/notice/1"},
-                                  headers=STAFF)
+        done = await client.patch(
+            f"/api/v1/surveys/reports/{year}/actions/{action.json()['id']}",
+            json={"status": "published", "url": "https://example.go.kr/notice/1"},
+            headers=STAFF,
+        )
         assert done.status_code == 200 and (done.json()["overdue"], done.json()["late"]) == (False, True)
 
 

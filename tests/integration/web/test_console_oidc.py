@@ -41,8 +41,12 @@ def provider_login(page: httpx.Response, user: StaffUser) -> str:
     action = html.unescape(re.search(r"\baction=\"([^\"]+)\"", form.group(0)).group(1))  # type: ignore[union-attr]
     # Keycloak marks its cookies Secure, which a browser honours on http://127.0.0.1 and httpx does not
     cookies = "; ".join(h.split(";", 1)[0] for h in page.headers.get_list("set-cookie"))
-    landed = httpx.post(action, headers={"cookie": cookies}, timeout=30,
-                        data={"username": user.username, "password": user.password, "credentialId": ""})
+    landed = httpx.post(
+        action,
+        headers={"cookie": cookies},
+        timeout=30,
+        data={"username": user.username, "password": user.password, "credentialId": ""},
+    )
     assert landed.status_code == 302, landed.text[:500]
     return landed.headers["location"]
 
@@ -65,15 +69,24 @@ def console_sign_in(system: MinwonProcess, identity: Identity, user: StaffUser, 
 def password_token(identity: Identity, user: StaffUser) -> str:
     """TEST ONLY: the realm's test client's password grant, for direct API calls as ``user``."""
     token_url = identity.issuer + "/protocol/openid-connect/token"
-    response = httpx.post(token_url, timeout=30, data={
-        "grant_type": "password", "client_id": identity.test_client_id, "username": user.username,
-        "password": user.password, "scope": "openid"})
+    response = httpx.post(
+        token_url,
+        timeout=30,
+        data={
+            "grant_type": "password",
+            "client_id": identity.test_client_id,
+            "username": user.username,
+            "password": user.password,
+            "scope": "openid",
+        },
+    )
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
 
 
 def test_console_signs_in_at_the_provider_and_calls_the_apis_as_that_official(
-        system: MinwonProcess, identity: Identity) -> None:
+    system: MinwonProcess, identity: Identity
+) -> None:
     filed = httpx.post(system.url + "/api/v1/complaints", json=complaint_payload(), timeout=15)
     assert filed.status_code == 201, filed.text
     receipt = filed.json()["receipt_no"]
@@ -103,13 +116,19 @@ def test_console_signs_in_at_the_provider_and_calls_the_apis_as_that_official(
         assert "id_token_hint" in parse_qs(logout.query)
         assert browser.get("/console/queue").status_code == 303  # the tokens are gone here
 
-    own = httpx.get(f"{system.url}/api/v1/complaints/{receipt}", timeout=15,
-                    headers={"Authorization": f"Bearer {password_token(identity, lead)}"})
+    own = httpx.get(
+        f"{system.url}/api/v1/complaints/{receipt}",
+        timeout=15,
+        headers={"Authorization": f"Bearer {password_token(identity, lead)}"},
+    )
     assert own.status_code == 200, own.text
 
     other = identity.user(role="handler", department="traffic")
-    refused = httpx.get(f"{system.url}/api/v1/complaints/{receipt}", timeout=15,
-                        headers={"Authorization": f"Bearer {password_token(identity, other)}"})
+    refused = httpx.get(
+        f"{system.url}/api/v1/complaints/{receipt}",
+        timeout=15,
+        headers={"Authorization": f"Bearer {password_token(identity, other)}"},
+    )
     assert refused.status_code == 403, refused.text
     with closing(console_sign_in(system, identity, other, "/console/queue")) as browser:
         # another department's complaint: sent to the cooperation page, which refuses as none was asked of it
@@ -130,7 +149,8 @@ def test_a_role_without_a_console_view_is_refused_at_the_callback(system: Minwon
 
 
 async def test_an_expiring_access_token_is_refreshed_once_and_a_refused_refresh_signs_out(
-        identity: Identity, tmp_path: Path) -> None:
+    identity: Identity, tmp_path: Path
+) -> None:
     verifier = auth.Verifier(provider=auth.OidcProvider(identity.issuer, identity.audience, auth.httpx_fetch()))
     login = OidcLogin(identity.issuer, identity.console_client_id, verifier)
     redirect_uri = "http://127.0.0.1:9/console/login/callback"  # never reached: the test reads the redirect
@@ -138,8 +158,9 @@ async def test_an_expiring_access_token_is_refreshed_once_and_a_refused_refresh_
     with httpx.Client(timeout=30) as browser:
         back = provider_login(browser.get(url), identity.user(role="handler", department="road"))
     query = parse_qs(urlsplit(back).query)
-    staff, _ = await login.finish(state=query["state"][0], code=query["code"][0], issuer=query["iss"][0],
-                                  now=time.time())
+    staff, _ = await login.finish(
+        state=query["state"][0], code=query["code"][0], issuer=query["iss"][0], now=time.time()
+    )
     assert (staff.role, staff.department) == ("handler", "road")
     first = await login.access_token(staff.session_id)
     assert first and await login.access_token(staff.session_id) == first  # still fresh: no refresh

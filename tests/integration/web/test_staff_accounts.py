@@ -33,8 +33,15 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MinwonProcess]:
 
 def staff_cli(system: MinwonProcess, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "MINWON_DATA_DIR": str(system.data_dir), "MINWON_BACKEND": "embedded"}
-    return subprocess.run([sys.executable, "-m", "apps.cli", "staff", *args], cwd=ROOT, env=env, text=True,
-                          capture_output=True, input=password + "\n" if password is not None else None, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "apps.cli", "staff", *args],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        capture_output=True,
+        input=password + "\n" if password is not None else None,
+        timeout=60,
+    )
 
 
 def sign_in(system: MinwonProcess, staff_id: str, password: str) -> tuple[httpx.Client, httpx.Response]:
@@ -42,8 +49,10 @@ def sign_in(system: MinwonProcess, staff_id: str, password: str) -> tuple[httpx.
     form = browser.get("/console/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
     assert csrf, form.text[:300]
-    posted = browser.post("/console/login", data={"csrf": csrf.group(1), "next": "/console/queue",
-                                                  "staff_id": staff_id, "password": password})
+    posted = browser.post(
+        "/console/login",
+        data={"csrf": csrf.group(1), "next": "/console/queue", "staff_id": staff_id, "password": password},
+    )
     return browser, posted
 
 
@@ -61,11 +70,24 @@ def test_sample_accounts_sign_in_on_a_first_start(system: MinwonProcess) -> None
 
 def test_added_account_signs_in_and_a_disabled_one_is_refused_and_signed_out(system: MinwonProcess) -> None:
     staff_id, password = f"road-{uuid.uuid4().hex[:6]}", "a-long-test-password"
-    added = staff_cli(system, "add", "--id", staff_id, "--name", "박도로", "--role", "handler",
-                      "--department", "road", "--password-stdin", password=password)
+    added = staff_cli(
+        system,
+        "add",
+        "--id",
+        staff_id,
+        "--name",
+        "박도로",
+        "--role",
+        "handler",
+        "--department",
+        "road",
+        "--password-stdin",
+        password=password,
+    )
     assert added.returncode == 0, added.stderr
     assert {"id": staff_id, "name": "박도로", "role": "handler", "department": "road", "disabled": False} in [
-        json.loads(line) for line in staff_cli(system, "list").stdout.splitlines()]
+        json.loads(line) for line in staff_cli(system, "list").stdout.splitlines()
+    ]
 
     wrong, refused = sign_in(system, staff_id, "not-the-password")
     wrong.close()
@@ -89,12 +111,33 @@ def test_added_account_signs_in_and_a_disabled_one_is_refused_and_signed_out(sys
 
 
 def test_staff_add_checks_the_role_department_and_password(system: MinwonProcess) -> None:
-    no_department = staff_cli(system, "add", "--id", "x-1", "--name", "x", "--role", "handler",
-                              "--password-stdin", password="a-long-test-password")
+    no_department = staff_cli(
+        system,
+        "add",
+        "--id",
+        "x-1",
+        "--name",
+        "x",
+        "--role",
+        "handler",
+        "--password-stdin",
+        password="a-long-test-password",
+    )
     assert no_department.returncode == 2 and "department" in no_department.stderr
-    unknown_role = staff_cli(system, "add", "--id", "x-2", "--name", "x", "--role", "mayor",
-                             "--password-stdin", password="a-long-test-password")
+    unknown_role = staff_cli(
+        system,
+        "add",
+        "--id",
+        "x-2",
+        "--name",
+        "x",
+        "--role",
+        "mayor",
+        "--password-stdin",
+        password="a-long-test-password",
+    )
     assert unknown_role.returncode == 2 and "role" in unknown_role.stderr
-    short = staff_cli(system, "add", "--id", "x-3", "--name", "x", "--role", "admin", "--password-stdin",
-                      password="short")
+    short = staff_cli(
+        system, "add", "--id", "x-3", "--name", "x", "--role", "admin", "--password-stdin", password="short"
+    )
     assert short.returncode == 2

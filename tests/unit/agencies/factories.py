@@ -20,16 +20,32 @@ def receipt_no() -> str:
 
 
 def facts(receipt: str, **extra: Any) -> dict[str, Any]:
-    return {"receipt_no": receipt, "complainant_ref": "p-0123456789abcdef01234567", "kind": "other",
-            "category": "도로", "district": "해운대구", "channel": "online", "statutory_type": None,
-            "priority": True, "confidential": False, "received_at": NOW.isoformat(), **extra}
+    return {
+        "receipt_no": receipt,
+        "complainant_ref": "p-0123456789abcdef01234567",
+        "kind": "other",
+        "category": "도로",
+        "district": "해운대구",
+        "channel": "online",
+        "statutory_type": None,
+        "priority": True,
+        "confidential": False,
+        "received_at": NOW.isoformat(),
+        **extra,
+    }
 
 
-def event(type: str, receipt: str, data: dict[str, Any] | None = None, *, at: datetime = NOW,
-          name: str | None = None) -> Event:
-    return Event.new(type, source="/test", subject=receipt, time=at,
-                     id=derive_id(receipt, name or type, at.isoformat()),
-                     data=samples.shaped(type, facts(receipt), data or {}, occurred_at=at.isoformat()))
+def event(
+    type: str, receipt: str, data: dict[str, Any] | None = None, *, at: datetime = NOW, name: str | None = None
+) -> Event:
+    return Event.new(
+        type,
+        source="/test",
+        subject=receipt,
+        time=at,
+        id=derive_id(receipt, name or type, at.isoformat()),
+        data=samples.shaped(type, facts(receipt), data or {}, occurred_at=at.isoformat()),
+    )
 
 
 def received(r: str, **extra: Any) -> Event:
@@ -37,20 +53,47 @@ def received(r: str, **extra: Any) -> Event:
 
 
 def routed(r: str, at: datetime = NOW + timedelta(minutes=1)) -> Event:
-    return event(c.COMPLAINT_ROUTED, r, {"department": "road", "department_name": "도로과", "rule_id": "road-damage",
-                                         "reason": "keyword 가로등", "matched": [{"keyword": "가로등"}]}, at=at)
+    return event(
+        c.COMPLAINT_ROUTED,
+        r,
+        {
+            "department": "road",
+            "department_name": "도로과",
+            "rule_id": "road-damage",
+            "reason": "keyword 가로등",
+            "matched": [{"keyword": "가로등"}],
+        },
+        at=at,
+    )
 
 
-def assigned(r: str, at: datetime = NOW + timedelta(minutes=2), type: str = c.COMPLAINT_ASSIGNED,
-             department: str = "road") -> Event:
-    return event(type, r, {"department": department, "department_name": "도로과",
-                           "handler": {"id": "h-7", "name": "김담당", "contact": "051-888-1234"},
-                           "guardian": None}, at=at)
+def assigned(
+    r: str, at: datetime = NOW + timedelta(minutes=2), type: str = c.COMPLAINT_ASSIGNED, department: str = "road"
+) -> Event:
+    return event(
+        type,
+        r,
+        {
+            "department": department,
+            "department_name": "도로과",
+            "handler": {"id": "h-7", "name": "김담당", "contact": "051-888-1234"},
+            "guardian": None,
+        },
+        at=at,
+    )
 
 
 def deadline_set(r: str, due: datetime, at: datetime = NOW + timedelta(minutes=1)) -> Event:
-    return event(c.DEADLINE_SET, r, {"due_at": due.isoformat(), "department": "road",
-                                     "handler": {"id": "h-7", "name": "김담당", "contact": "051-888-1234"}}, at=at)
+    return event(
+        c.DEADLINE_SET,
+        r,
+        {
+            "due_at": due.isoformat(),
+            "department": "road",
+            "handler": {"id": "h-7", "name": "김담당", "contact": "051-888-1234"},
+        },
+        at=at,
+    )
 
 
 def extended(r: str, at: datetime = NOW + timedelta(hours=1), period: str | None = "7d") -> Event:
@@ -62,8 +105,17 @@ def closed(r: str, outcome: str = "accepted", at: datetime = NOW + timedelta(hou
 
 
 def breached(r: str, due: datetime, at: datetime) -> Event:
-    return event(c.DEADLINE_BREACHED, r, {"due_at": due.isoformat(), "breached_at": due.isoformat(),
-                                          "had_extension": False, "had_supplementation": True,
-                                          "department": "road", "signal": "breached",
-                                          "handler": {"id": "h-7", "name": "김담당", "contact": "051-888-1234"}},
-                 at=at)
+    return event(
+        c.DEADLINE_BREACHED,
+        r,
+        {
+            "due_at": due.isoformat(),
+            "breached_at": due.isoformat(),
+            "had_extension": False,
+            "had_supplementation": True,
+            "department": "road",
+            "signal": "breached",
+            "handler": {"id": "h-7", "name": "김담당", "contact": "051-888-1234"},
+        },
+        at=at,
+    )

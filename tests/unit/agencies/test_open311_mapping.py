@@ -25,24 +25,52 @@ from services.intake.open311 import (
 
 # the field names of the specification's sample answers
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
-REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-                  "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-                  "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"}
+REQUEST_FIELDS = {
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+}
 # the specification's sample POST, with a service code of this catalogue
-SAMPLE_POST = ("api_key=xyz&jurisdiction_id=city.gov&service_code=road&lat=35.1631&long=129.1636"
-               "&address_string=%EB%B6%80%EC%82%B0%EA%B4%91%EC%97%AD%EC%8B%9C+%ED%95%B4%EC%9A%B4%EB%8C%80%EA%B5%AC"
-               "+%EC%9A%B0%EB%8F%99+1234&email=smit333%40sfgov.edu&device_id=tt222111&account_id=123456"
-               "&first_name=john&last_name=smith&phone=111111111"
-               "&description=A+large+sinkhole+is+forming+in+the+middle+of+the+road+in+front+of+my+house."
-               "&media_url=http%3A%2F%2Fcity.example%2Fa.jpg")
+SAMPLE_POST = (
+    "api_key=xyz&jurisdiction_id=city.gov&service_code=road&lat=35.1631&long=129.1636"
+    "&address_string=%EB%B6%80%EC%82%B0%EA%B4%91%EC%97%AD%EC%8B%9C+%ED%95%B4%EC%9A%B4%EB%8C%80%EA%B5%AC"
+    "+%EC%9A%B0%EB%8F%99+1234&email=smit333%40sfgov.edu&device_id=tt222111&account_id=123456"
+    "&first_name=john&last_name=smith&phone=111111111"
+    "&description=A+large+sinkhole+is+forming+in+the+middle+of+the+road+in+front+of+my+house."
+    "&media_url=http%3A%2F%2Fcity.example%2Fa.jpg"
+)
 NOW = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)
 
 
 def complaint(**changes) -> Complaint:
-    base = Complaint(receipt_no="2026-BUSAN-0000042", check_code="ABC123", complainant_ref="p-x", sealed="k1:x",
-                     kind="other", category="도로", district="해운대구", channel="online", status=domain.RECEIVED,
-                     received_at=NOW.isoformat(), registered_at=NOW.isoformat(),
-                     timeline=(Step(NOW.isoformat(), "received", {}),))
+    base = Complaint(
+        receipt_no="2026-BUSAN-0000042",
+        check_code="ABC123",
+        complainant_ref="p-x",
+        sealed="k1:x",
+        kind="other",
+        category="도로",
+        district="해운대구",
+        channel="online",
+        status=domain.RECEIVED,
+        received_at=NOW.isoformat(),
+        registered_at=NOW.isoformat(),
+        timeline=(Step(NOW.isoformat(), "received", {}),),
+    )
     return Complaint(**{**base.__dict__, **changes})
 
 
@@ -76,11 +104,18 @@ def test_without_a_phone_or_email_the_identity_rule_refuses_it() -> None:
     assert error.value.code == "identity_required"
 
 
-@pytest.mark.parametrize("change, code", [
-    ({"service_code": None}, 400), ({"service_code": "001"}, 404), ({"lat": None}, 400),
-    ({"lat": None, "long": None, "address_string": None}, 400), ({"lat": "north"}, 400), ({"lat": "91"}, 400),
-    ({"description": "x" * 4001}, 400),
-])
+@pytest.mark.parametrize(
+    "change, code",
+    [
+        ({"service_code": None}, 400),
+        ({"service_code": "001"}, 404),
+        ({"lat": None}, 400),
+        ({"lat": None, "long": None, "address_string": None}, 400),
+        ({"lat": "north"}, 400),
+        ({"lat": "91"}, 400),
+        ({"description": "x" * 4001}, 400),
+    ],
+)
 def test_what_georeport_itself_requires_is_checked(change: dict, code: int) -> None:
     fields = {**dict(parse_qsl(SAMPLE_POST)), **change}
     fields = {k: v for k, v in fields.items() if v is not None}
@@ -90,18 +125,31 @@ def test_what_georeport_itself_requires_is_checked(change: dict, code: int) -> N
 
 
 def test_an_address_id_alone_is_a_location_and_json_numbers_are_accepted() -> None:
-    fields = {"service_code": "water", "address_id": "A-77", "first_name": "길동", "last_name": "홍",
-              "phone": "010-1111-2222", "attribute[district]": "기장군", "attribute[sms]": "true"}
+    fields = {
+        "service_code": "water",
+        "address_id": "A-77",
+        "first_name": "길동",
+        "last_name": "홍",
+        "phone": "010-1111-2222",
+        "attribute[district]": "기장군",
+        "attribute[sms]": "true",
+    }
     filing = filing_of(fields)
     assert filing.identity.name == "홍길동" and filing.district == "기장군" and filing.consent.sms is True
     assert filing_of({**fields, "address_id": None, "lat": 35.1, "long": 129.0}).body.count("35.1") == 1
 
 
-@pytest.mark.parametrize("address, district", [
-    ("부산광역시 해운대구 우동 1234", "해운대구"), ("경기도 포천시 소흘읍 1", "포천시"),
-    ("전라남도 구례군 구례읍", "구례군"),
-    ("부산광역시", None), ("", None), (None, None),
-])
+@pytest.mark.parametrize(
+    "address, district",
+    [
+        ("부산광역시 해운대구 우동 1234", "해운대구"),
+        ("경기도 포천시 소흘읍 1", "포천시"),
+        ("전라남도 구례군 구례읍", "구례군"),
+        ("부산광역시", None),
+        ("", None),
+        (None, None),
+    ],
+)
 def test_the_district_is_read_from_the_address(address: str | None, district: str | None) -> None:
     assert district_of(address) == district
 
@@ -112,9 +160,14 @@ def test_names_compose_in_each_languages_order() -> None:
 
 
 def test_a_request_has_the_specifications_fields_and_nothing_personal() -> None:
-    c = complaint(department="road", due_at=(NOW + timedelta(hours=3)).isoformat(),
-                  timeline=(Step(NOW.isoformat(), "received", {}),
-                            Step((NOW + timedelta(minutes=5)).isoformat(), "routed", {"department": "road"})))
+    c = complaint(
+        department="road",
+        due_at=(NOW + timedelta(hours=3)).isoformat(),
+        timeline=(
+            Step(NOW.isoformat(), "received", {}),
+            Step((NOW + timedelta(minutes=5)).isoformat(), "routed", {"department": "road"}),
+        ),
+    )
     doc = request_json(c)
     assert set(doc) == REQUEST_FIELDS
     assert doc["service_request_id"] == c.receipt_no and doc["status"] == "open" and doc["status_notes"] is None
@@ -126,10 +179,17 @@ def test_a_request_has_the_specifications_fields_and_nothing_personal() -> None:
     assert "ABC123" not in str(doc) and "p-x" not in str(doc) and "k1:x" not in str(doc)
 
 
-@pytest.mark.parametrize("status, expected", [
-    (domain.RECEIVED, "open"), (domain.IN_PROGRESS, "open"), (domain.SUPPLEMENTING, "open"),
-    (domain.CLOSED, "closed"), (domain.WITHDRAWN, "closed"), (domain.TRANSFERRED, "closed"),
-])
+@pytest.mark.parametrize(
+    "status, expected",
+    [
+        (domain.RECEIVED, "open"),
+        (domain.IN_PROGRESS, "open"),
+        (domain.SUPPLEMENTING, "open"),
+        (domain.CLOSED, "closed"),
+        (domain.WITHDRAWN, "closed"),
+        (domain.TRANSFERRED, "closed"),
+    ],
+)
 def test_intake_status_maps_to_open_or_closed(status: str, expected: str) -> None:
     assert status_of(complaint(status=status)) == expected
     assert request_json(complaint(status=status))["status_notes"] == (status if expected == "closed" else None)

@@ -52,17 +52,42 @@ def test_the_complaint_is_named_by_a_keyed_pseudonym_not_its_receipt_number() ->
 def test_a_lifecycle_publishes_six_types_with_only_the_contract_fields() -> None:
     r = receipt_no()
     due = NOW + timedelta(hours=3)
-    state, events = run([received(r), routed(r), deadline_set(r, due), assigned(r), extended(r),
-                         breached(r, due, NOW + timedelta(hours=4)), closed(r, at=NOW + timedelta(hours=5))])
+    state, events = run(
+        [
+            received(r),
+            routed(r),
+            deadline_set(r, due),
+            assigned(r),
+            extended(r),
+            breached(r, due, NOW + timedelta(hours=4)),
+            closed(r, at=NOW + timedelta(hours=5)),
+        ]
+    )
     assert [e.type for e in events] == [
-        c.PUBLIC_COMPLAINT_RECEIVED, c.PUBLIC_COMPLAINT_ROUTED, c.PUBLIC_COMPLAINT_ASSIGNED,
-        c.PUBLIC_COMPLAINT_EXTENDED, c.PUBLIC_COMPLAINT_BREACHED, c.PUBLIC_COMPLAINT_CLOSED]
+        c.PUBLIC_COMPLAINT_RECEIVED,
+        c.PUBLIC_COMPLAINT_ROUTED,
+        c.PUBLIC_COMPLAINT_ASSIGNED,
+        c.PUBLIC_COMPLAINT_EXTENDED,
+        c.PUBLIC_COMPLAINT_BREACHED,
+        c.PUBLIC_COMPLAINT_CLOSED,
+    ]
     for e in events:
         public.validate(e)  # the contract: extra fields are refused
         assert set(e.data) <= set(public.DATA[e.type].model_fields)
         text = e.to_json().decode()
-        for secret in ("complainant_ref", "p-0123456789abcdef01234567", "priority", "김담당", "051-888-1234",
-                       "handler", "keyword", "가로등", "statutory_type", "consent", r):
+        for secret in (
+            "complainant_ref",
+            "p-0123456789abcdef01234567",
+            "priority",
+            "김담당",
+            "051-888-1234",
+            "handler",
+            "keyword",
+            "가로등",
+            "statutory_type",
+            "consent",
+            r,
+        ):
             assert secret not in text, (e.type, secret)
     received_, routed_, assigned_, extended_, breached_, closed_ = (e.data for e in events)
     assert received_["department"] is None and received_["due_at"] is None
@@ -89,8 +114,11 @@ def test_events_that_overtake_the_received_are_held_and_released_in_order() -> N
     assert events == [] and state is not None and len(state["held"]) == 2
     assert "김담당" not in json.dumps(state, ensure_ascii=False)  # the held copy keeps only what it publishes
     state, events = run([received(r)], state)
-    assert [e.type for e in events] == [c.PUBLIC_COMPLAINT_ROUTED, c.PUBLIC_COMPLAINT_ASSIGNED,
-                                        c.PUBLIC_COMPLAINT_RECEIVED]
+    assert [e.type for e in events] == [
+        c.PUBLIC_COMPLAINT_ROUTED,
+        c.PUBLIC_COMPLAINT_ASSIGNED,
+        c.PUBLIC_COMPLAINT_RECEIVED,
+    ]
     assert [e.time for e in events] == [NOW + timedelta(minutes=1), NOW + timedelta(minutes=2), NOW]
     assert state is not None and state["held"] == []
 
@@ -105,8 +133,14 @@ def test_a_whistleblowers_complaint_is_never_published() -> None:
 
 def test_a_reassignment_is_published_as_assigned_with_the_new_department() -> None:
     r = receipt_no()
-    _, events = run([received(r), routed(r), assigned(r),
-                     assigned(r, at=NOW + timedelta(hours=1), type=c.COMPLAINT_REASSIGNED, department="traffic")])
+    _, events = run(
+        [
+            received(r),
+            routed(r),
+            assigned(r),
+            assigned(r, at=NOW + timedelta(hours=1), type=c.COMPLAINT_REASSIGNED, department="traffic"),
+        ]
+    )
     last = events[-1]
     assert last.type == c.PUBLIC_COMPLAINT_ASSIGNED and last.data["reassigned"] is True
     assert last.data["department"] == "traffic"
@@ -129,11 +163,23 @@ def test_unrelated_events_change_nothing() -> None:
         assert project(None, event(type, r), complaint_id="0" * 32, origin=ORIGIN) == (None, [])
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("도로", "도로"), ("해운대구", "해운대구"), ("road-damage", "road-damage"),
-    ("010-1234-5678", None), ("01012345678", None), ("me@example.kr", None), ("https://x.example", None),
-    ("051 888 1234", None), ("x" * 51, None), ("", None), (None, None), (42, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("도로", "도로"),
+        ("해운대구", "해운대구"),
+        ("road-damage", "road-damage"),
+        ("010-1234-5678", None),
+        ("01012345678", None),
+        ("me@example.kr", None),
+        ("https://x.example", None),
+        ("051 888 1234", None),
+        ("x" * 51, None),
+        ("", None),
+        (None, None),
+        (42, None),
+    ],
+)
 def test_labels_that_look_like_contact_details_are_not_published(value: Any, expected: str | None) -> None:
     assert label(value) == expected
 

@@ -18,8 +18,13 @@ from tests.unit.agencies.factories import NOW, ORIGIN, SECRET, receipt_no, recei
 
 verifier = load("verify_webhook")
 SUB = {"id": "sub-1", "agency": "busan-police"}
-POLICY = w.Policy(max_attempts=3, backoff_base=timedelta(seconds=30), backoff_factor=2.0,
-                  backoff_max=timedelta(minutes=5), lease=timedelta(minutes=2))
+POLICY = w.Policy(
+    max_attempts=3,
+    backoff_base=timedelta(seconds=30),
+    backoff_factor=2.0,
+    backoff_max=timedelta(minutes=5),
+    lease=timedelta(minutes=2),
+)
 
 
 def public_event():
@@ -66,8 +71,12 @@ def test_a_second_v1_value_is_accepted_during_a_secret_change() -> None:
 
 def test_backoff_grows_exponentially_to_its_cap() -> None:
     assert [w.backoff(n, POLICY) for n in (1, 2, 3, 4, 5)] == [
-        timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120), timedelta(seconds=240),
-        timedelta(minutes=5)]
+        timedelta(seconds=30),
+        timedelta(seconds=60),
+        timedelta(seconds=120),
+        timedelta(seconds=240),
+        timedelta(minutes=5),
+    ]
 
 
 def test_a_delivery_is_claimed_once_and_records_each_outcome() -> None:

@@ -51,26 +51,55 @@ def receipt() -> str:
 
 
 def event(type: str, receipt_no: str, at: datetime, **data: Any) -> Event:
-    return Event.new(type, source="/test", subject=receipt_no, time=at,
-                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
+    return Event.new(
+        type,
+        source="/test",
+        subject=receipt_no,
+        time=at,
+        data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}),
+    )
 
 
 def received(receipt_no: str, at: datetime, kind: str = "inquiry_system", **data: Any) -> Event:
-    return event(c.COMPLAINT_RECEIVED, receipt_no, at, kind=kind, channel="online", complainant_ref="p-abc",
-                 consent={"sms": True, "alimtalk": False, "email": False, "post": False}, **data)
+    return event(
+        c.COMPLAINT_RECEIVED,
+        receipt_no,
+        at,
+        kind=kind,
+        channel="online",
+        complainant_ref="p-abc",
+        consent={"sms": True, "alimtalk": False, "email": False, "post": False},
+        **data,
+    )
 
 
-def breached(receipt_no: str, at: datetime, kind: str = "inquiry_system", department: str = "건축과",
-             **flags: Any) -> Event:
-    return event(c.DEADLINE_BREACHED, receipt_no, at, kind=kind, department=department,
-                 due_at=(at - timedelta(minutes=1)).isoformat(), breached_at=at.isoformat(), **flags)
+def breached(
+    receipt_no: str, at: datetime, kind: str = "inquiry_system", department: str = "건축과", **flags: Any
+) -> Event:
+    return event(
+        c.DEADLINE_BREACHED,
+        receipt_no,
+        at,
+        kind=kind,
+        department=department,
+        due_at=(at - timedelta(minutes=1)).isoformat(),
+        breached_at=at.isoformat(),
+        **flags,
+    )
 
 
 class World:
     """The handlers over in-memory fakes, with a clock the test moves."""
 
-    def __init__(self, *, settle: float = 0.0, facts_wait: float = 3600.0, threshold: int | None = 100_000,
-                 default_budget: int | None = None, **breach: Any) -> None:
+    def __init__(
+        self,
+        *,
+        settle: float = 0.0,
+        facts_wait: float = 3600.0,
+        threshold: int | None = 100_000,
+        default_budget: int | None = None,
+        **breach: Any,
+    ) -> None:
         self.clock = FakeClock()
         self.bus = MemoryBus()
         self.db = MemoryStore()

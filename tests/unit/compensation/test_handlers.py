@@ -135,13 +135,23 @@ async def test_a_reward_above_the_threshold_waits_for_approval() -> None:
     w = World(threshold=100_000)
     r = receipt()
     entry, created = await w.svc.open_whistleblower_case(
-        receipt_no=r, complainant_ref="p-0123", department="감사담당관", verified=True,
-        recovered_krw=10_000_000, verified_at=None)
+        receipt_no=r,
+        complainant_ref="p-0123",
+        department="감사담당관",
+        verified=True,
+        recovered_krw=10_000_000,
+        verified_at=None,
+    )
     assert created and entry["status"] == domain.AWAITING_APPROVAL and entry["amount_krw"] == 3_000_000
     assert w.granted(r) == []
     again, created_again = await w.svc.open_whistleblower_case(
-        receipt_no=r, complainant_ref="p-0123", department="감사담당관", verified=True,
-        recovered_krw=10_000_000, verified_at=None)
+        receipt_no=r,
+        complainant_ref="p-0123",
+        department="감사담당관",
+        verified=True,
+        recovered_krw=10_000_000,
+        verified_at=None,
+    )
     assert not created_again and again["id"] == entry["id"]
     approved = await w.svc.approve(entry["id"], approver="감사담당관장")
     assert approved["status"] == domain.GRANTED
@@ -155,12 +165,24 @@ async def test_a_whistleblower_case_keeps_a_plausible_verification_time_and_refu
     w = World()
     r = receipt()
     with pytest.raises(Invalid) as refused:
-        await w.svc.open_whistleblower_case(receipt_no=r, complainant_ref="p-1", department="감사담당관", verified=True,
-                                            recovered_krw=1_000_000, verified_at=datetime(1, 1, 1, tzinfo=UTC))
+        await w.svc.open_whistleblower_case(
+            receipt_no=r,
+            complainant_ref="p-1",
+            department="감사담당관",
+            verified=True,
+            recovered_krw=1_000_000,
+            verified_at=datetime(1, 1, 1, tzinfo=UTC),
+        )
     assert refused.value.field == "verified_at" and await w.ledger(r) == []
     verified = w.clock.now - timedelta(days=3)
-    entry, _ = await w.svc.open_whistleblower_case(receipt_no=r, complainant_ref="p-1", department="감사담당관",
-                                                   verified=True, recovered_krw=1_000_000, verified_at=verified)
+    entry, _ = await w.svc.open_whistleblower_case(
+        receipt_no=r,
+        complainant_ref="p-1",
+        department="감사담당관",
+        verified=True,
+        recovered_krw=1_000_000,
+        verified_at=verified,
+    )
     assert entry["occurred_at"] == verified.isoformat()
 
 
@@ -169,8 +191,13 @@ async def test_approval_is_refused_when_the_budget_cannot_pay() -> None:
     await w.svc.set_budget(w.clock.now.year, "감사담당관", limit_krw=1_000_000)
     r = receipt()
     entry, _ = await w.svc.open_whistleblower_case(
-        receipt_no=r, complainant_ref="p-1", department="감사담당관", verified=True,
-        recovered_krw=10_000_000, verified_at=None)
+        receipt_no=r,
+        complainant_ref="p-1",
+        department="감사담당관",
+        verified=True,
+        recovered_krw=10_000_000,
+        verified_at=None,
+    )
     refused = await w.svc.approve(entry["id"], approver="장")
     assert refused["status"] == domain.REFUSED and len(w.refused(r)) == 1
     with pytest.raises(Conflict):

@@ -20,16 +20,22 @@ WAIT = timedelta(hours=1)
 
 def breach_case(kind: str = "inquiry_system", *, facts_seen: bool = True, **breach: object) -> Case:
     case = Case(receipt_no="2026-T-0000001", kind=kind if facts_seen else None, facts_seen=facts_seen)
-    data = {"kind": kind, "department": "건축과", "due_at": "2026-11-19T09:00:00+00:00",
-            "breached_at": "2026-11-19T09:00:01+00:00", **breach}
+    data = {
+        "kind": kind,
+        "department": "건축과",
+        "due_at": "2026-11-19T09:00:00+00:00",
+        "breached_at": "2026-11-19T09:00:01+00:00",
+        **breach,
+    }
     return domain.note_breach(case, data, now=NOW, settle=timedelta(0))
 
 
 # ---------------------------------------------------------------- breach rule
 
 
-@pytest.mark.parametrize("kind", ["statutory", "inquiry_law", "inquiry_system", "suggestion", "grievance",
-                                  "service_complaint"])
+@pytest.mark.parametrize(
+    "kind", ["statutory", "inquiry_law", "inquiry_system", "suggestion", "grievance", "service_complaint"]
+)
 def test_a_missed_legal_period_earns_the_voucher(kind: str) -> None:
     case = breach_case(kind)
     verdict = domain.assess_breach(case, charter(), now=NOW, facts_wait=WAIT)
@@ -71,8 +77,9 @@ def test_a_tracked_extension_excludes_even_without_the_breach_flag() -> None:
     assert (verdict.outcome, verdict.reason) == (domain.EXCLUDE, "extension")
 
 
-@pytest.mark.parametrize(("note", "reason"), [(domain.note_supplementation, "supplementation"),
-                                              (domain.note_extension, "extension")])
+@pytest.mark.parametrize(
+    ("note", "reason"), [(domain.note_supplementation, "supplementation"), (domain.note_extension, "extension")]
+)
 def test_a_request_within_the_period_excludes_and_one_after_the_breach_does_not(note, reason) -> None:
     within = note(breach_case(), "2026-11-18T05:00:00+00:00")
     verdict = domain.assess_breach(within, charter(), now=NOW, facts_wait=WAIT)
@@ -85,8 +92,9 @@ def test_a_request_within_the_period_excludes_and_one_after_the_breach_does_not(
     assert domain.assess_breach(both, charter(), now=NOW, facts_wait=WAIT).outcome == domain.EXCLUDE
 
 
-@pytest.mark.parametrize(("flag", "reason"), [("had_supplementation", "supplementation"),
-                                              ("had_extension", "extension")])
+@pytest.mark.parametrize(
+    ("flag", "reason"), [("had_supplementation", "supplementation"), ("had_extension", "extension")]
+)
 def test_the_breach_events_flags_also_exclude(flag: str, reason: str) -> None:
     verdict = domain.assess_breach(breach_case(**{flag: True}), charter(), now=NOW, facts_wait=WAIT)
     assert (verdict.outcome, verdict.reason) == (domain.EXCLUDE, reason)
@@ -110,8 +118,12 @@ def test_the_facts_arriving_bring_a_waiting_breach_forward() -> None:
 
 def test_the_charter_pays_a_breach_once_per_complaint() -> None:
     case = breach_case()
-    again = domain.note_breach(case, {"due_at": "2026-12-01T00:00:00+00:00", "kind": "inquiry_system"},
-                               now=NOW + timedelta(days=9), settle=timedelta(0))
+    again = domain.note_breach(
+        case,
+        {"due_at": "2026-12-01T00:00:00+00:00", "kind": "inquiry_system"},
+        now=NOW + timedelta(days=9),
+        settle=timedelta(0),
+    )
     assert again == case
     once = domain.entry_id(case.receipt_no, domain.DEADLINE_BREACH, "1")
     assert domain.breach_claim(case, charter()).entry_id == once
@@ -138,10 +150,10 @@ def test_each_revisit_is_its_own_occurrence() -> None:
 
 
 def test_a_revisit_waits_for_the_department_until_the_facts_wait_is_over() -> None:
-    case = domain.note_revisit(Case(receipt_no="r"), occurrence="e1", occurred_at=NOW.isoformat(), now=NOW,
-                               settle=timedelta(0))
-    assert domain.note_revisit(case, occurrence="e1", occurred_at=NOW.isoformat(), now=NOW,
-                               settle=timedelta(0)) == case
+    case = domain.note_revisit(
+        Case(receipt_no="r"), occurrence="e1", occurred_at=NOW.isoformat(), now=NOW, settle=timedelta(0)
+    )
+    assert domain.note_revisit(case, occurrence="e1", occurred_at=NOW.isoformat(), now=NOW, settle=timedelta(0)) == case
     claims, until = domain.assess_revisits(case, charter(), now=NOW, facts_wait=WAIT)
     assert claims == [] and until == NOW + WAIT
     routed = domain.note_department(domain.postpone(case, until=NOW), "세무과", now=NOW, settle=timedelta(0))
@@ -152,8 +164,9 @@ def test_a_revisit_waits_for_the_department_until_the_facts_wait_is_over() -> No
 
 
 def test_settling_revisits_keeps_one_reported_meanwhile() -> None:
-    case = domain.note_revisit(Case(receipt_no="r", department="d"), occurrence="e1", occurred_at=NOW.isoformat(),
-                               now=NOW, settle=timedelta(0))
+    case = domain.note_revisit(
+        Case(receipt_no="r", department="d"), occurrence="e1", occurred_at=NOW.isoformat(), now=NOW, settle=timedelta(0)
+    )
     meanwhile = domain.note_revisit(case, occurrence="e2", occurred_at=NOW.isoformat(), now=NOW, settle=timedelta(0))
     settled = domain.settle_revisits(meanwhile, seen=["e1"], granted=["e1"], until=None)
     assert [r["occurrence"] for r in settled.revisits] == ["e2"] and settled.revisit_evaluate_after is not None
@@ -169,9 +182,16 @@ def test_an_unrouted_complaints_revisit_is_charged_to_unassigned() -> None:
 
 
 def _claim(amount: int = 10000, department: str = "건축과") -> domain.Claim:
-    return domain.Claim(receipt_no="2026-T-0000003", cause=domain.DEADLINE_BREACH, occurrence="1",
-                        amount_krw=amount, instrument=domain.CULTURE_VOUCHER, department=department,
-                        rule_version="v9", occurred_at="2026-12-31T16:30:00+00:00")
+    return domain.Claim(
+        receipt_no="2026-T-0000003",
+        cause=domain.DEADLINE_BREACH,
+        occurrence="1",
+        amount_krw=amount,
+        instrument=domain.CULTURE_VOUCHER,
+        department=department,
+        rule_version="v9",
+        occurred_at="2026-12-31T16:30:00+00:00",
+    )
 
 
 def test_the_budget_year_is_the_korean_calendar_year() -> None:
@@ -183,10 +203,20 @@ def test_a_granted_entry_and_its_event_carry_cause_rule_version_amount_and_vouch
     assert entry["status"] == domain.GRANTED and entry["rule_version"] == "v9" and entry["amount_krw"] == 10000
     [event] = events
     assert event.type == c.COMPENSATION_GRANTED
-    assert event.id == domain.open_entry(_claim(), budget_ok=True, now=NOW + WAIT, voucher_secret=SECRET,
-                                         source="/t")[1][0].id
-    assert set(event.data) >= {"receipt_no", "grant_id", "amount_krw", "cause", "rule_version", "department",
-                               "voucher_code", "occurred_at"}
+    assert (
+        event.id
+        == domain.open_entry(_claim(), budget_ok=True, now=NOW + WAIT, voucher_secret=SECRET, source="/t")[1][0].id
+    )
+    assert set(event.data) >= {
+        "receipt_no",
+        "grant_id",
+        "amount_krw",
+        "cause",
+        "rule_version",
+        "department",
+        "voucher_code",
+        "occurred_at",
+    }
     assert event.data["voucher_code"] == domain.voucher_code(SECRET, entry["id"])
 
 
@@ -204,9 +234,15 @@ def test_a_refused_entry_is_recorded_with_a_refused_event() -> None:
     assert event.type == c.COMPENSATION_REFUSED and event.data["reason"] == domain.BUDGET_EXHAUSTED
 
 
-@pytest.mark.parametrize(("amount", "threshold", "expected"), [
-    (10000, 100_000, False), (100_000, 100_000, False), (100_001, 100_000, True), (10**9, None, False),
-])
+@pytest.mark.parametrize(
+    ("amount", "threshold", "expected"),
+    [
+        (10000, 100_000, False),
+        (100_000, 100_000, False),
+        (100_001, 100_000, True),
+        (10**9, None, False),
+    ],
+)
 def test_only_grants_above_the_threshold_wait_for_approval(amount: int, threshold: int | None, expected: bool) -> None:
     assert domain.needs_approval(amount, threshold) is expected
 
@@ -284,8 +320,13 @@ def test_a_budget_can_be_spent_exactly_and_no_limit_never_refuses() -> None:
 
 def _independent_reward(recovered: int) -> int:
     """The national table, written out on its own: 30% / 3천만+20% / 1.1억+14% / 3.2억+8% / 4.8억+4%."""
-    table = [(4_000_000_000, 480_000_000, 4), (2_000_000_000, 320_000_000, 8), (500_000_000, 110_000_000, 14),
-             (100_000_000, 30_000_000, 20), (0, 0, 30)]
+    table = [
+        (4_000_000_000, 480_000_000, 4),
+        (2_000_000_000, 320_000_000, 8),
+        (500_000_000, 110_000_000, 14),
+        (100_000_000, 30_000_000, 20),
+        (0, 0, 30),
+    ]
     for over, base, pct in table:
         if recovered > over:
             amount = base + (recovered - over) * pct // 100
@@ -293,15 +334,18 @@ def _independent_reward(recovered: int) -> int:
     return 0
 
 
-@pytest.mark.parametrize(("recovered", "reward"), [
-    (10_000_000, 3_000_000),
-    (100_000_000, 30_000_000),
-    (500_000_000, 110_000_000),
-    (2_000_000_000, 320_000_000),
-    (4_000_000_000, 480_000_000),
-    (1_234_567, 370_000),  # 370,370.1 rounded down to the thousand won
-    (10**12, 3_000_000_000),  # capped
-])
+@pytest.mark.parametrize(
+    ("recovered", "reward"),
+    [
+        (10_000_000, 3_000_000),
+        (100_000_000, 30_000_000),
+        (500_000_000, 110_000_000),
+        (2_000_000_000, 320_000_000),
+        (4_000_000_000, 480_000_000),
+        (1_234_567, 370_000),  # 370,370.1 rounded down to the thousand won
+        (10**12, 3_000_000_000),  # capped
+    ],
+)
 def test_the_reward_schedule_by_recovered_amount_band(recovered: int, reward: int) -> None:
     assert charter().whistleblower.reward(recovered) == reward
 
@@ -323,8 +367,7 @@ def test_the_schedule_is_continuous_at_band_edges() -> None:
 
 
 def test_a_whistleblower_claim_needs_a_verified_report_and_a_pseudonym() -> None:
-    kwargs = dict(receipt_no="2026-T-0000009", department="감사담당관", recovered_krw=50_000_000,
-                  verified_at=NOW)
+    kwargs = dict(receipt_no="2026-T-0000009", department="감사담당관", recovered_krw=50_000_000, verified_at=NOW)
     with pytest.raises(Invalid) as unverified:
         domain.whistleblower_claim(charter(), complainant_ref="p-1", verified=False, **kwargs)  # type: ignore[arg-type]
     assert unverified.value.field == "verified"
@@ -336,9 +379,15 @@ def test_a_whistleblower_claim_needs_a_verified_report_and_a_pseudonym() -> None
 
 
 def test_a_whistleblower_grant_keeps_the_pseudonym_off_the_event() -> None:
-    claim = domain.whistleblower_claim(charter(), receipt_no="2026-T-0000010", complainant_ref="p-secret-ref",
-                                       department="감사담당관", verified=True, recovered_krw=1_000_000,
-                                       verified_at=NOW)
+    claim = domain.whistleblower_claim(
+        charter(),
+        receipt_no="2026-T-0000010",
+        complainant_ref="p-secret-ref",
+        department="감사담당관",
+        verified=True,
+        recovered_krw=1_000_000,
+        verified_at=NOW,
+    )
     entry, [event] = domain.open_entry(claim, budget_ok=True, now=NOW, voucher_secret=SECRET, source="/t")
     assert entry["complainant_ref"] == "p-secret-ref"
     assert "p-secret-ref" not in event.to_json().decode()
@@ -360,16 +409,24 @@ def test_a_verification_time_is_a_plausible_instant(verified_at: datetime) -> No
     assert refused.value.field == "verified_at"
 
 
-@pytest.mark.parametrize("verified_at",
-                         [domain.EARLIEST_VERIFICATION, NOW - timedelta(days=400), NOW + domain.CLOCK_SKEW])
+@pytest.mark.parametrize(
+    "verified_at", [domain.EARLIEST_VERIFICATION, NOW - timedelta(days=400), NOW + domain.CLOCK_SKEW]
+)
 def test_a_verification_time_from_2000_up_to_the_clock_skew_is_kept(verified_at: datetime) -> None:
     assert domain.check_verified_at(verified_at, NOW) == verified_at
 
 
 def test_no_reward_when_the_schedule_pays_nothing() -> None:
     with pytest.raises(Invalid):
-        domain.whistleblower_claim(charter(), receipt_no="r", complainant_ref="p-1", department="d",
-                                   verified=True, recovered_krw=0, verified_at=NOW)
+        domain.whistleblower_claim(
+            charter(),
+            receipt_no="r",
+            complainant_ref="p-1",
+            department="d",
+            verified=True,
+            recovered_krw=0,
+            verified_at=NOW,
+        )
 
 
 # ---------------------------------------------------------------- charter file and summary
@@ -391,19 +448,40 @@ def test_the_rate_is_read_exactly() -> None:
 
 
 def test_the_summary_is_net_of_reversals_and_counts_refusals() -> None:
-    grants = [domain.open_entry(domain.Claim(receipt_no=f"r{i}", cause=cause, occurrence="1", amount_krw=10000,
-                                             instrument="culture_voucher", department=dept, rule_version="v",
-                                             occurred_at=NOW.isoformat()),
-                                budget_ok=ok, now=NOW, voucher_secret=SECRET, source="/t")[0]
-              for i, (cause, dept, ok) in enumerate([
-                  (domain.DEADLINE_BREACH, "A", True), (domain.DEADLINE_BREACH, "A", True),
-                  (domain.STAFF_REVISIT, "A", True), (domain.DEADLINE_BREACH, "B", True),
-                  (domain.DEADLINE_BREACH, "B", False)])]
+    grants = [
+        domain.open_entry(
+            domain.Claim(
+                receipt_no=f"r{i}",
+                cause=cause,
+                occurrence="1",
+                amount_krw=10000,
+                instrument="culture_voucher",
+                department=dept,
+                rule_version="v",
+                occurred_at=NOW.isoformat(),
+            ),
+            budget_ok=ok,
+            now=NOW,
+            voucher_secret=SECRET,
+            source="/t",
+        )[0]
+        for i, (cause, dept, ok) in enumerate(
+            [
+                (domain.DEADLINE_BREACH, "A", True),
+                (domain.DEADLINE_BREACH, "A", True),
+                (domain.STAFF_REVISIT, "A", True),
+                (domain.DEADLINE_BREACH, "B", True),
+                (domain.DEADLINE_BREACH, "B", False),
+            ]
+        )
+    ]
     reversal, _ = domain.reverse(grants[0], reason="x", code="error", by="s", now=NOW, source="/t")
     summary = domain.summarize([*grants, reversal], [Budget(2026, "B", 10000, 10000)])
     a, b = summary["departments"]["A"], summary["departments"]["B"]
     assert (a["count"], a["amount_krw"], a["reversed"]) == (2, 20000, 1)
-    assert a["causes"] == {domain.DEADLINE_BREACH: {"count": 1, "amount_krw": 10000},
-                           domain.STAFF_REVISIT: {"count": 1, "amount_krw": 10000}}
+    assert a["causes"] == {
+        domain.DEADLINE_BREACH: {"count": 1, "amount_krw": 10000},
+        domain.STAFF_REVISIT: {"count": 1, "amount_krw": 10000},
+    }
     assert (b["count"], b["refused"], b["budget"]["remaining_krw"]) == (1, 1, 0)
     assert summary["total"] == {"count": 3, "amount_krw": 30000, "refused": 1}

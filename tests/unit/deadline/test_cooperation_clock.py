@@ -18,13 +18,19 @@ SRC = "/test/deadline"
 
 
 def requested(days: int = 3, at: datetime = MONDAY, request_id: str = "r1") -> dict:
-    return {"request_id": request_id, "department": "parks", "from_department": "road", "working_days": days,
-            "requested_at": at.isoformat()}
+    return {
+        "request_id": request_id,
+        "department": "parks",
+        "from_department": "road",
+        "working_days": days,
+        "requested_at": at.isoformat(),
+    }
 
 
 def opened(days: int = 3, calendar: WorkCalendar = CAL) -> tuple[dict, list[Event]]:
-    rec, events = coop.on_requested(None, requested(days), receipt_no="2030-X-1", at=MONDAY, calendar=calendar,
-                                    now=MONDAY, source=SRC)
+    rec, events = coop.on_requested(
+        None, requested(days), receipt_no="2030-X-1", at=MONDAY, calendar=calendar, now=MONDAY, source=SRC
+    )
     assert rec is not None
     return coop.settle(rec, events)  # type: ignore[return-value]
 
@@ -50,8 +56,9 @@ def test_the_request_announces_its_clock_once() -> None:
     assert event.type == c.DEADLINE_COOPERATION_SET and event.data["request_id"] == "r1"
     assert datetime.fromisoformat(event.data["due_at"]) == datetime(2030, 3, 7, 10, 0, tzinfo=KST)
     assert rec["next_fire_at"] is not None
-    again, more = coop.on_requested(rec, requested(), receipt_no="2030-X-1", at=MONDAY, calendar=CAL,
-                                    now=MONDAY, source=SRC)
+    again, more = coop.on_requested(
+        rec, requested(), receipt_no="2030-X-1", at=MONDAY, calendar=CAL, now=MONDAY, source=SRC
+    )
     assert again is None and more == []
 
 
@@ -82,9 +89,11 @@ def test_a_missed_pass_fires_warning_and_overdue_together_in_order() -> None:
 
 def test_a_reply_a_cancellation_or_the_complaint_closing_stops_the_clock() -> None:
     rec, _ = opened()
-    for stop in (lambda r: coop.on_stopped(r, "r1", state=coop.REPLIED, at=MONDAY),
-                 lambda r: coop.on_stopped(r, "r1", state=coop.CANCELLED, at=MONDAY),
-                 lambda r: coop.on_complaint_finished(r, at=MONDAY)):
+    for stop in (
+        lambda r: coop.on_stopped(r, "r1", state=coop.REPLIED, at=MONDAY),
+        lambda r: coop.on_stopped(r, "r1", state=coop.CANCELLED, at=MONDAY),
+        lambda r: coop.on_complaint_finished(r, at=MONDAY),
+    ):
         stopped, _ = stop(rec)
         assert stopped is not None and stopped["next_fire_at"] is None
         _, events = coop.fire(stopped, now=MONDAY + timedelta(days=10), source=SRC, calendar=CAL)
@@ -96,15 +105,25 @@ def test_a_reply_a_cancellation_or_the_complaint_closing_stops_the_clock() -> No
 def test_a_replay_that_read_the_topic_first_publishes_nothing_again() -> None:
     rec, _ = opened()
     fired, events = coop.settle(*coop.fire(rec, now=MONDAY + timedelta(days=10), source=SRC, calendar=CAL))  # type: ignore[misc]
-    published, _ = coop.settle(*coop.on_requested(None, requested(), receipt_no="2030-X-1", at=MONDAY,  # type: ignore[misc]
-                                                  calendar=CAL, now=MONDAY, source=SRC))
+    published, _ = coop.settle(
+        *coop.on_requested(
+            None,
+            requested(),
+            receipt_no="2030-X-1",
+            at=MONDAY,  # type: ignore[misc]
+            calendar=CAL,
+            now=MONDAY,
+            source=SRC,
+        )
+    )
     # a rebuild: the own topic first (set, warning, overdue), then the request again
     rebuilt: dict | None = None
     for event in [*opened()[1], *events]:
         rebuilt = coop.on_published(rebuilt, event)[0] or rebuilt
     assert rebuilt is not None
-    again, fresh = coop.on_requested(rebuilt, requested(), receipt_no="2030-X-1", at=MONDAY, calendar=CAL,
-                                     now=MONDAY, source=SRC)
+    again, fresh = coop.on_requested(
+        rebuilt, requested(), receipt_no="2030-X-1", at=MONDAY, calendar=CAL, now=MONDAY, source=SRC
+    )
     assert again is not None
     settled, fresh = coop.settle(again, fresh)
     assert fresh == []  # the set event is known

@@ -55,19 +55,22 @@ def weekend_hours() -> WorkingHours:
     return hours
 
 
-@pytest.mark.parametrize(("spec", "field"), [
-    ({"days": []}, "days"),
-    ({"days": ["mon", "funday"]}, "days.1"),
-    ({"periods": ["09:00-12:00", "11:00-18:00"]}, "periods.1"),
-    ({"periods": ["18:00-09:00"]}, "periods.0"),
-    ({"periods": ["9-18"]}, "periods.0"),
-    ({"periods": ["00:00-24:00", "01:00-02:00"]}, "periods.1"),
-    ({"periods": ["24:00-24:00"]}, "periods.0"),
-    ({"periods": "09:00-18:00"}, "periods"),
-    ({"always_open": "yes"}, "always_open"),
-    ({"open_on_holidays": 1}, "open_on_holidays"),
-    ({"weekends": True}, "weekends"),
-])
+@pytest.mark.parametrize(
+    ("spec", "field"),
+    [
+        ({"days": []}, "days"),
+        ({"days": ["mon", "funday"]}, "days.1"),
+        ({"periods": ["09:00-12:00", "11:00-18:00"]}, "periods.1"),
+        ({"periods": ["18:00-09:00"]}, "periods.0"),
+        ({"periods": ["9-18"]}, "periods.0"),
+        ({"periods": ["00:00-24:00", "01:00-02:00"]}, "periods.1"),
+        ({"periods": ["24:00-24:00"]}, "periods.0"),
+        ({"periods": "09:00-18:00"}, "periods"),
+        ({"always_open": "yes"}, "always_open"),
+        ({"open_on_holidays": 1}, "open_on_holidays"),
+        ({"weekends": True}, "weekends"),
+    ],
+)
 def test_hours_that_do_not_read_name_their_field(spec: dict[str, object], field: str) -> None:
     with pytest.raises(HoursError) as refused:
         hours_from_spec(spec)
@@ -78,10 +81,18 @@ def test_the_hours_have_one_form() -> None:
     assert hours_from_spec(None) is None and hours_from_spec({}) is None
     assert hours_from_spec({"days": ["mon", "tue", "wed", "thu", "fri"]}) is None  # the statutory hours
     assert hours_from_spec({"always_open": True}) is ALWAYS_OPEN
-    assert hours_from_spec({"periods": ["00:00-24:00"], "days": list("mon tue wed thu fri sat sun".split()),
-                            "open_on_holidays": True}) == ALWAYS_OPEN
-    assert ALWAYS_OPEN.to_spec() == {"always_open": True, "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
-                                     "periods": ["00:00-24:00"], "open_on_holidays": True}
+    assert (
+        hours_from_spec(
+            {"periods": ["00:00-24:00"], "days": list("mon tue wed thu fri sat sun".split()), "open_on_holidays": True}
+        )
+        == ALWAYS_OPEN
+    )
+    assert ALWAYS_OPEN.to_spec() == {
+        "always_open": True,
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "periods": ["00:00-24:00"],
+        "open_on_holidays": True,
+    }
     assert hours_from_spec(weekend_hours().to_spec()) == weekend_hours()
     with pytest.raises(ValueError):
         WorkCalendar(weekdays=frozenset())
@@ -143,8 +154,9 @@ def test_routing_publishes_the_hours_and_the_record_applies_them_before_or_after
     received = {"kind": "other", "received_at": kst(2026, 3, 13, 17).isoformat()}
     routed = {"department": "one-stop", "department_name": "민원실", "department_hours": ALWAYS_OPEN.to_spec()}
     at, now = kst(2026, 3, 13, 17, 5), kst(2026, 3, 13, 17, 5)
-    opened, _ = tracking.on_received(None, received, receipt_no="R-1", at=at, calendar=CAL, types={}, now=now,
-                                     source="t")
+    opened, _ = tracking.on_received(
+        None, received, receipt_no="R-1", at=at, calendar=CAL, types={}, now=now, source="t"
+    )
     assert opened is not None
     after, _ = tracking.on_routed(opened, routed, receipt_no="R-1", at=at, calendar=CAL)
     assert after is not None and after.clock is not None
@@ -152,27 +164,44 @@ def test_routing_publishes_the_hours_and_the_record_applies_them_before_or_after
     # routing heard first: the hours wait for the clock
     early, _ = tracking.on_routed(None, routed, receipt_no="R-2", at=at, calendar=CAL)
     assert early is not None and early.department_hours == ALWAYS_OPEN.to_spec()
-    later, _ = tracking.on_received(early, received, receipt_no="R-2", at=at, calendar=CAL, types={}, now=now,
-                                    source="t")
+    later, _ = tracking.on_received(
+        early, received, receipt_no="R-2", at=at, calendar=CAL, types={}, now=now, source="t"
+    )
     assert later is not None and later.clock is not None
     assert later.clock.signal_at(d.SLA_ASSIGNMENT) == kst(2026, 3, 14, 1)
     # the stored record loads with the same hours
     loaded = tracking.load("R-2", tracking.dump(later), CAL)
     assert loaded is not None and loaded.clock is not None and loaded.clock.hours == ALWAYS_OPEN
     # a reassignment to a department on the statutory hours brings them back
-    back, _ = tracking.on_assigned(later, {"department": "roads", "department_hours": None,
-                                           "handler": {"id": "h1", "name": "김", "contact": "051"}},
-                                   receipt_no="R-2", at=at, calendar=CAL)
+    back, _ = tracking.on_assigned(
+        later,
+        {"department": "roads", "department_hours": None, "handler": {"id": "h1", "name": "김", "contact": "051"}},
+        receipt_no="R-2",
+        at=at,
+        calendar=CAL,
+    )
     assert back is not None and back.clock is not None and back.clock.hours is None
     assert back.clock.signal_at(d.SLA_ASSIGNMENT) == kst(2026, 3, 16, 17)
 
 
 def test_hours_that_do_not_read_are_recorded_and_the_known_hours_kept() -> None:
-    opened, _ = tracking.on_received(None, {"kind": "other", "received_at": kst(2026, 3, 13, 17).isoformat()},
-                                     receipt_no="R-3", at=kst(2026, 3, 13, 17), calendar=CAL, types={},
-                                     now=kst(2026, 3, 13, 17), source="t")
+    opened, _ = tracking.on_received(
+        None,
+        {"kind": "other", "received_at": kst(2026, 3, 13, 17).isoformat()},
+        receipt_no="R-3",
+        at=kst(2026, 3, 13, 17),
+        calendar=CAL,
+        types={},
+        now=kst(2026, 3, 13, 17),
+        source="t",
+    )
     assert opened is not None
-    bad, _ = tracking.on_routed(opened, {"department": "x", "department_hours": {"days": ["someday"]}},
-                                receipt_no="R-3", at=kst(2026, 3, 13, 17), calendar=CAL)
+    bad, _ = tracking.on_routed(
+        opened,
+        {"department": "x", "department_hours": {"days": ["someday"]}},
+        receipt_no="R-3",
+        at=kst(2026, 3, 13, 17),
+        calendar=CAL,
+    )
     assert bad is not None and bad.clock is not None and bad.clock.hours is None
     assert bad.refused[-1]["field"] == "department_hours.days.0"

@@ -52,9 +52,11 @@ def test_the_stored_period_wins_over_the_statutory_table_and_a_holiday_moves_the
     assert moved.due_at == CAL.end_of_day(later.next_working_day(clock.due_at.date()))
 
 
-@given(st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(KST)),
-       st.sampled_from(["inquiry_law", "inquiry_system", "other", "grievance", "petition", "service_complaint"]),
-       st.timedeltas(min_value=timedelta(hours=1), max_value=timedelta(days=20)))
+@given(
+    st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(KST)),
+    st.sampled_from(["inquiry_law", "inquiry_system", "other", "grievance", "petition", "service_complaint"]),
+    st.timedeltas(min_value=timedelta(hours=1), max_value=timedelta(days=20)),
+)
 def test_any_clock_paused_and_resumed_round_trips(received: datetime, kind: str, wait: timedelta) -> None:
     clock = d.open_clock(received, kind, CAL)
     clock = d.resume(d.pause(clock, received + timedelta(minutes=30)), received + timedelta(minutes=30) + wait, CAL)
@@ -75,8 +77,13 @@ def test_a_corrupt_document_names_its_field() -> None:
 
 
 def test_what_if_counts_pauses_and_a_first_extension() -> None:
-    view = d.what_if(kst(2026, 3, 10, 10), CAL, kind="grievance",
-                     pauses=[(kst(2026, 3, 11, 10), kst(2026, 3, 13, 10))], extend_by="3d")
+    view = d.what_if(
+        kst(2026, 3, 10, 10),
+        CAL,
+        kind="grievance",
+        pauses=[(kst(2026, 3, 11, 10), kst(2026, 3, 13, 10))],
+        extend_by="3d",
+    )
     # days up to the pause day stay used; the resume day counts next; the extension runs from the next morning
     assert view["due_at"] == "2026-03-24T18:00:00+09:00"
     assert view["pauses"] == [{"start": "2026-03-11T10:00:00+09:00", "end": "2026-03-13T10:00:00+09:00"}]
@@ -98,8 +105,13 @@ def test_what_if_with_a_period_only_has_no_kind_and_no_daily_life_commitment() -
         ({"kind": "statutory"}, "statutory_type"),
         ({"kind": "grievance", "pauses": [(kst(2026, 3, 11, 10), kst(2026, 3, 11, 9))]}, "pauses[0].end"),
         ({"kind": "grievance", "pauses": [(kst(2026, 3, 9, 10), kst(2026, 3, 11, 9))]}, "pauses[0].start"),
-        ({"kind": "grievance", "pauses": [(kst(2026, 3, 11, 10), kst(2026, 3, 12, 9)),
-                                          (kst(2026, 3, 11, 12), kst(2026, 3, 13, 9))]}, "pauses[1].start"),
+        (
+            {
+                "kind": "grievance",
+                "pauses": [(kst(2026, 3, 11, 10), kst(2026, 3, 12, 9)), (kst(2026, 3, 11, 12), kst(2026, 3, 13, 9))],
+            },
+            "pauses[1].start",
+        ),
         ({"kind": "grievance", "extend_by": "30d"}, "extend"),
         ({"kind": "grievance", "extend_by": "soon"}, "extend"),
     ],

@@ -81,9 +81,7 @@ def test_an_admin_added_holiday_moves_the_due_date() -> None:
     with_day_off = CAL.with_holidays([date(2026, 3, 13)])
     assert d.compute_due(received, "7d", CAL) == kst(2026, 3, 18, 18)
     assert d.compute_due(received, "7d", with_day_off) == kst(2026, 3, 19, 18)
-    assert d.compute_due(received, "immediate", with_day_off.with_holidays([date(2026, 3, 10)])) == kst(
-        2026, 3, 11, 12
-    )
+    assert d.compute_due(received, "immediate", with_day_off.with_holidays([date(2026, 3, 10)])) == kst(2026, 3, 11, 12)
 
 
 def test_a_receipt_in_another_zone_is_counted_in_seoul_time() -> None:

@@ -49,9 +49,13 @@ def test_a_count_that_runs_past_the_last_year_is_refused_naming_what_started_it(
 @pytest.mark.parametrize("at", [FAR_PAST, FAR_FUTURE])
 def test_commands_at_an_impossible_instant_are_refused_naming_at(at: datetime) -> None:
     clock = a_clock()
-    for command in (lambda: d.pause(clock, at), lambda: d.close(clock, at), lambda: d.mark_assigned(clock, at),
-                    lambda: d.resume(d.pause(clock, kst(2026, 3, 11, 10)), at, CAL),
-                    lambda: d.extend(clock, None, "현장 조사", False, at, CAL)):
+    for command in (
+        lambda: d.pause(clock, at),
+        lambda: d.close(clock, at),
+        lambda: d.mark_assigned(clock, at),
+        lambda: d.resume(d.pause(clock, kst(2026, 3, 11, 10)), at, CAL),
+        lambda: d.extend(clock, None, "현장 조사", False, at, CAL),
+    ):
         with pytest.raises(d.InvalidInstant) as refused:
             command()
         assert refused.value.field == "at"
@@ -68,7 +72,15 @@ def test_a_preview_names_the_pause_that_cannot_be() -> None:
 
 def test_the_consumer_records_a_receipt_in_year_one_as_refused_instead_of_failing() -> None:
     data = {"receipt_no": "R1", "kind": "grievance", "received_at": "0001-01-01T00:00:00+09:00", "channel": "mail"}
-    rec, events = t.on_received(None, data, receipt_no="R1", at=kst(2026, 3, 10, 10), calendar=CAL, types=TYPES,
-                                now=kst(2026, 3, 10, 10), source="/test/deadline")
+    rec, events = t.on_received(
+        None,
+        data,
+        receipt_no="R1",
+        at=kst(2026, 3, 10, 10),
+        calendar=CAL,
+        types=TYPES,
+        now=kst(2026, 3, 10, 10),
+        source="/test/deadline",
+    )
     assert events == [] and rec is not None and rec.status == t.REFUSED
     assert rec.refused[0]["field"] == "received_at"

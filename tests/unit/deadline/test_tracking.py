@@ -21,13 +21,21 @@ RECEIVED = kst(2026, 3, 10, 10)  # Tuesday
 
 
 def _received(kind: str = "grievance", **data: Any) -> dict[str, Any]:
-    return {"receipt_no": R, "kind": kind, "received_at": RECEIVED.isoformat(), "channel": "online",
-            "statutory_type": None, "forwarding_clock": False, **data}
+    return {
+        "receipt_no": R,
+        "kind": kind,
+        "received_at": RECEIVED.isoformat(),
+        "channel": "online",
+        "statutory_type": None,
+        "forwarding_clock": False,
+        **data,
+    }
 
 
 def _open(kind: str = "grievance", rec: Record | None = None, **data: Any) -> Record:
-    new, events = t.on_received(rec, _received(kind, **data), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES,
-                                now=RECEIVED, source=SRC)
+    new, events = t.on_received(
+        rec, _received(kind, **data), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED, source=SRC
+    )
     assert new is not None and [e.type for e in events] == [c.DEADLINE_SET]
     return t.settle(new, events)[0]
 
@@ -40,19 +48,33 @@ def _stored(rec: Record) -> Record:
 
 
 def _assigned(at: datetime) -> dict[str, Any]:
-    return {"department": "road", "department_name": "도로과",
-            "handler": {"id": "h-1", "name": "김담당", "contact": "051-000-0000", "extra": "dropped"}}
+    return {
+        "department": "road",
+        "department_name": "도로과",
+        "handler": {"id": "h-1", "name": "김담당", "contact": "051-000-0000", "extra": "dropped"},
+    }
 
 
 def test_received_opens_the_clock_and_announces_its_due_time() -> None:
-    rec, events = t.on_received(None, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES,
-                                now=RECEIVED, source=SRC)
+    rec, events = t.on_received(
+        None, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED, source=SRC
+    )
     assert rec is not None and rec.status == t.OPEN
     (event,) = events
     assert event.id == derive_id(R, "deadline", "set") and event.subject == R
     assert event.data["due_at"] == "2026-03-18T18:00:00+09:00"  # 7 working days, the receipt day is day 1
-    assert {"receipt_no", "kind", "basis", "period", "due_at", "warning_at", "received_at", "department",
-            "immediate", "occurred_at"} <= set(event.data)
+    assert {
+        "receipt_no",
+        "kind",
+        "basis",
+        "period",
+        "due_at",
+        "warning_at",
+        "received_at",
+        "department",
+        "immediate",
+        "occurred_at",
+    } <= set(event.data)
     assert event.data["basis"] == "days" and event.data["immediate"] is False
     doc = t.dump(t.settle(rec, events)[0])
     assert doc["next_fire_at"] == "2026-03-11T01:00:00.000000+00:00"  # the assignment SLA, 8 working hours
@@ -61,19 +83,29 @@ def test_received_opens_the_clock_and_announces_its_due_time() -> None:
 
 def test_received_again_changes_nothing() -> None:
     rec = _open()
-    assert t.on_received(rec, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED,
-                         source=SRC) == (None, [])
+    assert t.on_received(
+        rec, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED, source=SRC
+    ) == (None, [])
 
 
 def test_a_statutory_complaint_takes_its_types_period_and_an_unknown_kind_is_recorded_not_raised() -> None:
     rec = _open("statutory", statutory_type="seal_certificate")
     assert rec.clock is not None and rec.clock.period.immediate
-    refused, events = t.on_received(None, _received("gossip"), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES,
-                                    now=RECEIVED, source=SRC)
+    refused, events = t.on_received(
+        None, _received("gossip"), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED, source=SRC
+    )
     assert events == [] and refused is not None and refused.status == t.REFUSED
     assert refused.refused[0]["field"] == "kind" and _stored(refused).status == t.REFUSED
-    unknown, _ = t.on_received(None, _received("statutory", statutory_type="moon_landing"), receipt_no=R,
-                               at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED, source=SRC)
+    unknown, _ = t.on_received(
+        None,
+        _received("statutory", statutory_type="moon_landing"),
+        receipt_no=R,
+        at=RECEIVED,
+        calendar=CAL,
+        types=TYPES,
+        now=RECEIVED,
+        source=SRC,
+    )
     assert unknown is not None and unknown.refused[0]["field"] == "statutory_type"
 
 
@@ -91,8 +123,9 @@ def test_an_assignment_heard_before_the_receipt_is_kept_and_applied_when_the_clo
     assert events == [] and early is not None and early.status == t.PENDING
     early = _stored(early)
     assert early.handler == {"id": "h-1", "name": "김담당", "contact": "051-000-0000"}
-    rec, events = t.on_received(early, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES,
-                                now=RECEIVED, source=SRC)
+    rec, events = t.on_received(
+        early, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED, source=SRC
+    )
     assert rec is not None and rec.clock is not None and rec.clock.assigned_at == RECEIVED + timedelta(minutes=5)
     assert events[0].data["department"] == "road" and events[0].data["handler"]["id"] == "h-1"
     assert d.SLA_ASSIGNMENT not in {s.name for s in d.pending_signals(rec.clock)}
@@ -105,8 +138,9 @@ def test_a_pause_withdraws_the_due_time_and_the_resume_announces_the_new_one() -
     paused = _stored(paused)
     assert paused.clock is not None and paused.clock.due_at is None
     assert t.dump(paused)["due_at"] is None and t.dump(paused)["next_fire_at"] == "2026-03-11T01:00:00.000000+00:00"
-    resumed, events = t.on_resumed(paused, at=kst(2026, 3, 13, 10), cause="resume-1", calendar=CAL,
-                                   now=kst(2026, 3, 13, 10), source=SRC)
+    resumed, events = t.on_resumed(
+        paused, at=kst(2026, 3, 13, 10), cause="resume-1", calendar=CAL, now=kst(2026, 3, 13, 10), source=SRC
+    )
     assert resumed is not None and resumed.status == t.OPEN
     (event,) = events
     assert event.type == c.DEADLINE_UPDATED and event.id == derive_id("resume-1", "deadline", "updated")
@@ -117,12 +151,26 @@ def test_a_pause_withdraws_the_due_time_and_the_resume_announces_the_new_one() -
 def test_a_second_extension_without_consent_is_recorded_and_announces_nothing() -> None:
     rec = _open()
     at = kst(2026, 3, 12, 10)
-    first, events = t.on_extended(rec, {"period": None, "citizen_consent": False, "extension_no": 1}, at=at,
-                                  cause="ext-1", calendar=CAL, now=at, source=SRC)
+    first, events = t.on_extended(
+        rec,
+        {"period": None, "citizen_consent": False, "extension_no": 1},
+        at=at,
+        cause="ext-1",
+        calendar=CAL,
+        now=at,
+        source=SRC,
+    )
     assert first is not None and events[0].data["due_at"] == "2026-03-27T18:00:00+09:00"  # +7 working days
     first = _stored(t.settle(first, events)[0])
-    second, events = t.on_extended(first, {"period": "3d", "citizen_consent": False, "extension_no": 2},
-                                   at=at + timedelta(hours=1), cause="ext-2", calendar=CAL, now=at, source=SRC)
+    second, events = t.on_extended(
+        first,
+        {"period": "3d", "citizen_consent": False, "extension_no": 2},
+        at=at + timedelta(hours=1),
+        cause="ext-2",
+        calendar=CAL,
+        now=at,
+        source=SRC,
+    )
     assert events == [] and second is not None
     assert second.clock == first.clock
     assert second.refused[-1]["code"] == "conflict" and second.refused[-1]["status"] == 409
@@ -135,13 +183,26 @@ def test_sixty_days_later_every_signal_fires_once_in_time_order() -> None:
     fired, events = t.fire(rec, now=now, source=SRC)
     assert fired is not None
     names = [e.data["signal"] for e in events]
-    assert names == [d.SLA_ASSIGNMENT, d.WARNING, d.escalation(1), d.BREACHED, d.escalation(2), d.escalation(3),
-                     d.PROGRESS_NOTICE]
+    assert names == [
+        d.SLA_ASSIGNMENT,
+        d.WARNING,
+        d.escalation(1),
+        d.BREACHED,
+        d.escalation(2),
+        d.escalation(3),
+        d.PROGRESS_NOTICE,
+    ]
     scheduled = [datetime.fromisoformat(e.data["scheduled_at"]) for e in events]
     assert scheduled == sorted(scheduled)
-    assert [e.type for e in events] == [c.DEADLINE_SLA_MISSED, c.DEADLINE_WARNING, c.DEADLINE_ESCALATED,
-                                        c.DEADLINE_BREACHED, c.DEADLINE_ESCALATED, c.DEADLINE_ESCALATED,
-                                        c.DEADLINE_PROGRESS_DUE]
+    assert [e.type for e in events] == [
+        c.DEADLINE_SLA_MISSED,
+        c.DEADLINE_WARNING,
+        c.DEADLINE_ESCALATED,
+        c.DEADLINE_BREACHED,
+        c.DEADLINE_ESCALATED,
+        c.DEADLINE_ESCALATED,
+        c.DEADLINE_PROGRESS_DUE,
+    ]
     breach = events[3]
     assert breach.id == derive_id(R, "signal", "breached")
     assert breach.data["breached_at"] == breach.data["due_at"] == "2026-03-18T18:00:00+09:00"
@@ -158,8 +219,15 @@ def test_an_extension_rearms_the_warning_under_a_new_id() -> None:
     warned, events = t.fire(rec, now=kst(2026, 3, 17, 9, 30), source=SRC)
     assert [e.data["signal"] for e in events] == [d.SLA_ASSIGNMENT, d.WARNING, d.escalation(1)]
     warned = _stored(t.settle(warned, events)[0])
-    extended, events = t.on_extended(warned, {"period": None, "extension_no": 1}, at=kst(2026, 3, 17, 10),
-                                     cause="ext-1", calendar=CAL, now=kst(2026, 3, 17, 10), source=SRC)
+    extended, events = t.on_extended(
+        warned,
+        {"period": None, "extension_no": 1},
+        at=kst(2026, 3, 17, 10),
+        cause="ext-1",
+        calendar=CAL,
+        now=kst(2026, 3, 17, 10),
+        source=SRC,
+    )
     extended = _stored(t.settle(extended, events)[0])
     assert extended.escalation_level == 0
     again, events = t.fire(extended, now=kst(2026, 3, 26, 9, 30), source=SRC)
@@ -172,8 +240,9 @@ def test_a_replay_knows_what_was_published_and_emits_it_never_again() -> None:
     # the original run: received, then everything fired 60 days later
     original = _stored(_open())
     original, signals = t.fire(original, now=RECEIVED + timedelta(days=60), source=SRC)
-    set_event = t.on_received(None, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES,
-                              now=RECEIVED, source=SRC)[1][0]
+    set_event = t.on_received(
+        None, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES, now=RECEIVED, source=SRC
+    )[1][0]
     # a rebuild reads its own topic first ...
     rec: Record | None = None
     for event in [set_event, *signals]:
@@ -182,8 +251,16 @@ def test_a_replay_knows_what_was_published_and_emits_it_never_again() -> None:
     assert rec is not None and rec.status == t.PENDING and len(rec.sent) == len(signals)
     assert t.on_published(rec, signals[0]) == (None, [])
     # ... then the inputs: the set it decides again is already published
-    rec, events = t.on_received(rec, _received(), receipt_no=R, at=RECEIVED, calendar=CAL, types=TYPES,
-                                now=RECEIVED + timedelta(days=61), source=SRC)
+    rec, events = t.on_received(
+        rec,
+        _received(),
+        receipt_no=R,
+        at=RECEIVED,
+        calendar=CAL,
+        types=TYPES,
+        now=RECEIVED + timedelta(days=61),
+        source=SRC,
+    )
     rec, fresh = t.settle(rec, events)
     assert fresh == []
     assert t.fire(_stored(rec), now=RECEIVED + timedelta(days=61), source=SRC)[1] == []
@@ -194,8 +271,15 @@ def test_a_rearmed_warning_read_back_before_its_extension_still_counts() -> None
     rec = _stored(_open())
     rec, first = t.fire(rec, now=kst(2026, 3, 17, 9, 30), source=SRC)
     rec = _stored(t.settle(rec, first)[0])
-    rec, ext = t.on_extended(rec, {"period": None, "extension_no": 1}, at=kst(2026, 3, 17, 10), cause="ext-1",
-                             calendar=CAL, now=kst(2026, 3, 17, 10), source=SRC)
+    rec, ext = t.on_extended(
+        rec,
+        {"period": None, "extension_no": 1},
+        at=kst(2026, 3, 17, 10),
+        cause="ext-1",
+        calendar=CAL,
+        now=kst(2026, 3, 17, 10),
+        source=SRC,
+    )
     rec = _stored(t.settle(rec, ext)[0])
     rec, second = t.fire(rec, now=kst(2026, 3, 26, 9, 30), source=SRC)
     # replay: own topic (both warnings), then the inputs
@@ -203,8 +287,15 @@ def test_a_rearmed_warning_read_back_before_its_extension_still_counts() -> None
     for event in [*first, *ext, *second]:
         replayed = _stored(t.on_published(replayed, event)[0] or replayed)
     replayed = _stored(_open(rec=replayed))
-    replayed, events = t.on_extended(replayed, {"period": None, "extension_no": 1}, at=kst(2026, 3, 17, 10),
-                                     cause="ext-1", calendar=CAL, now=kst(2026, 3, 27, 10), source=SRC)
+    replayed, events = t.on_extended(
+        replayed,
+        {"period": None, "extension_no": 1},
+        at=kst(2026, 3, 17, 10),
+        cause="ext-1",
+        calendar=CAL,
+        now=kst(2026, 3, 27, 10),
+        source=SRC,
+    )
     replayed, fresh = t.settle(replayed, events)
     assert fresh == []
     assert t.fire(_stored(replayed), now=kst(2026, 3, 26, 9, 30), source=SRC)[1] == []

@@ -144,9 +144,7 @@ def test_add_working_hours_converts_other_zones_to_seoul() -> None:
         (kst(2026, 12, 31, 18), kst(2027, 1, 4, 9)),  # year end
     ],
 )
-def test_normalise_moves_non_working_instants_to_the_next_working_period(
-    instant: datetime, expected: datetime
-) -> None:
+def test_normalise_moves_non_working_instants_to_the_next_working_period(instant: datetime, expected: datetime) -> None:
     assert CAL.normalise(instant) == expected
     assert CAL.is_working_time(CAL.normalise(instant))
 

@@ -12,27 +12,37 @@ from minwon.errors import DomainError
 from services.intake import attachments as rules
 from tests import attachment_files as files
 
-LIMITS = rules.Limits(max_bytes=200_000, max_count=3, max_total_bytes=500_000, max_pixels=2_000_000,
-                      thumbnail_px=120)
+LIMITS = rules.Limits(max_bytes=200_000, max_count=3, max_total_bytes=500_000, max_pixels=2_000_000, thumbnail_px=120)
 
 
-@pytest.mark.parametrize(("data", "kind"), [
-    (files.photo(), rules.JPEG),
-    (files.png_with_text(), rules.PNG),
-    (files.webp(), rules.WEBP),
-    (files.pdf(), rules.PDF),
-    (files.hwp(), rules.HWP),
-    (b"PK\x03\x04" + bytes(26) + b"mimetypeapplication/hwp+zip" + bytes(100), rules.HWPX),
-    ("도로가 파손되었습니다.\r\n사진을 첨부합니다.\t끝".encode(), rules.TEXT),
-])
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (files.photo(), rules.JPEG),
+        (files.png_with_text(), rules.PNG),
+        (files.webp(), rules.WEBP),
+        (files.pdf(), rules.PDF),
+        (files.hwp(), rules.HWP),
+        (b"PK\x03\x04" + bytes(26) + b"mimetypeapplication/hwp+zip" + bytes(100), rules.HWPX),
+        ("도로가 파손되었습니다.\r\n사진을 첨부합니다.\t끝".encode(), rules.TEXT),
+    ],
+)
 def test_the_type_is_read_from_the_content(data: bytes, kind: rules.Kind) -> None:
     assert rules.detect(data) is kind
 
 
-@pytest.mark.parametrize("data", [
-    files.executable(), files.word_document(), b"PK\x03\x04" + bytes(200), b"GIF89a" + bytes(100),
-    b"binary\x00text", "한글".encode("euc-kr") + b"\xff\xfe", b"",
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        files.executable(),
+        files.word_document(),
+        b"PK\x03\x04" + bytes(200),
+        b"GIF89a" + bytes(100),
+        b"binary\x00text",
+        "한글".encode("euc-kr") + b"\xff\xfe",
+        b"",
+    ],
+)
 def test_other_content_is_not_accepted(data: bytes) -> None:
     assert rules.detect(data) is None
 
@@ -120,15 +130,18 @@ def test_count_and_total_limits() -> None:
     assert total.value.status == 413
 
 
-@pytest.mark.parametrize(("given", "expected"), [
-    ("C:\\Users\\홍길동\\사진.JPG", "사진.jpg"),
-    ("../../etc/passwd", "passwd.jpg"),
-    ('a"b<c>\x00d.jpeg', "abcd.jpg"),
-    ("", "file.jpg"),
-    (None, "file.jpg"),
-    ("." * 5, "file.jpg"),
-    ("x" * 300 + ".jpg", "x" * 100 + ".jpg"),
-])
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("C:\\Users\\홍길동\\사진.JPG", "사진.jpg"),
+        ("../../etc/passwd", "passwd.jpg"),
+        ('a"b<c>\x00d.jpeg', "abcd.jpg"),
+        ("", "file.jpg"),
+        (None, "file.jpg"),
+        ("." * 5, "file.jpg"),
+        ("x" * 300 + ".jpg", "x" * 100 + ".jpg"),
+    ],
+)
 def test_names_are_made_safe_with_the_real_extension(given: str | None, expected: str) -> None:
     assert rules.safe_name(given, rules.JPEG) == expected
 
@@ -154,13 +167,19 @@ def test_who_may_add_and_see() -> None:
 def test_an_answer_in_approval_or_approved_takes_no_more_files() -> None:
     open_ = frozenset({"received", "in_progress"})
     for state in (None, "draft", "returned"):
-        assert rules.may_add("answer", status="in_progress", citizen=False, open_statuses=open_, answer_state=state) \
+        assert (
+            rules.may_add("answer", status="in_progress", citizen=False, open_statuses=open_, answer_state=state)
             is None
+        )
     for state in ("submitted", "approved"):
-        assert rules.may_add("answer", status="in_progress", citizen=False, open_statuses=open_,
-                             answer_state=state) == "answer_state"
-    assert rules.may_add("complaint", status="in_progress", citizen=False, open_statuses=open_,
-                         answer_state="submitted") is None
+        assert (
+            rules.may_add("answer", status="in_progress", citizen=False, open_statuses=open_, answer_state=state)
+            == "answer_state"
+        )
+    assert (
+        rules.may_add("complaint", status="in_progress", citizen=False, open_statuses=open_, answer_state="submitted")
+        is None
+    )
 
 
 def test_the_answer_text_ends_with_its_enclosures_replaced_not_repeated() -> None:

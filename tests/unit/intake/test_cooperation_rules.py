@@ -22,11 +22,24 @@ def routed() -> domain.Complaint:
     return replace(registered(), department="road", department_name="도로과")
 
 
-def asked(complaint: domain.Complaint | None = None, *, request_id: str = "r1", department: str = "parks",
-          days: int | None = None) -> tuple[domain.Complaint, list]:
-    return domain.request_cooperation(complaint or routed(), request_id=request_id, department=department,
-                                      working_days=days, question="가로수 관리 주체 확인 바랍니다",
-                                      sealed="k1:question", now=NOW, source=SRC, by=LEAD)
+def asked(
+    complaint: domain.Complaint | None = None,
+    *,
+    request_id: str = "r1",
+    department: str = "parks",
+    days: int | None = None,
+) -> tuple[domain.Complaint, list]:
+    return domain.request_cooperation(
+        complaint or routed(),
+        request_id=request_id,
+        department=department,
+        working_days=days,
+        question="가로수 관리 주체 확인 바랍니다",
+        sealed="k1:question",
+        now=NOW,
+        source=SRC,
+        by=LEAD,
+    )
 
 
 def test_a_request_gets_the_default_days_and_a_pii_free_event() -> None:
@@ -51,10 +64,15 @@ def test_the_same_request_decided_twice_has_the_same_event_id() -> None:
     assert other[0].id != first[0].id
 
 
-@pytest.mark.parametrize(("department", "days", "field"), [
-    ("road", None, "department"), ("  ", None, "department"), ("parks", 0, "working_days"),
-    ("parks", domain.COOPERATION_MAX_DAYS + 1, "working_days"),
-])
+@pytest.mark.parametrize(
+    ("department", "days", "field"),
+    [
+        ("road", None, "department"),
+        ("  ", None, "department"),
+        ("parks", 0, "working_days"),
+        ("parks", domain.COOPERATION_MAX_DAYS + 1, "working_days"),
+    ],
+)
 def test_a_request_names_another_department_and_sensible_days(department: str, days: int | None, field: str) -> None:
     with pytest.raises(Invalid) as caught:
         asked(department=department, days=days)
@@ -76,21 +94,32 @@ def test_an_unrouted_or_closed_complaint_asks_nobody_and_one_open_request_per_de
 def test_only_the_department_asked_replies_and_only_once() -> None:
     complaint, _ = asked()
     with pytest.raises(DomainError) as caught:
-        domain.reply_cooperation(complaint, request_id="r1", department="water", text="답", sealed="k1:r",
-                                 now=NOW, source=SRC, by=ASKED)
+        domain.reply_cooperation(
+            complaint, request_id="r1", department="water", text="답", sealed="k1:r", now=NOW, source=SRC, by=ASKED
+        )
     assert caught.value.status == 403
     with pytest.raises(Invalid):
-        domain.reply_cooperation(complaint, request_id="r1", department="parks", text=" ", sealed="k1:r",
-                                 now=NOW, source=SRC, by=ASKED)
+        domain.reply_cooperation(
+            complaint, request_id="r1", department="parks", text=" ", sealed="k1:r", now=NOW, source=SRC, by=ASKED
+        )
     later = NOW + timedelta(hours=3)
-    replied, events = domain.reply_cooperation(complaint, request_id="r1", department="parks", text="공원과 소관",
-                                               sealed="k1:reply", now=later, source=SRC, by=ASKED)
+    replied, events = domain.reply_cooperation(
+        complaint,
+        request_id="r1",
+        department="parks",
+        text="공원과 소관",
+        sealed="k1:reply",
+        now=later,
+        source=SRC,
+        by=ASKED,
+    )
     (entry,) = replied.cooperations
     assert entry["state"] == "replied" and entry["reply_sealed"] == "k1:reply" and entry["replied_by"]["id"] == "h-2"
     assert events[0].type == c.COMPLAINT_COOPERATION_REPLIED and "공원과" not in json.dumps(events[0].data)
     with pytest.raises(Conflict):
-        domain.reply_cooperation(replied, request_id="r1", department="parks", text="또", sealed="k1:x",
-                                 now=later, source=SRC, by=ASKED)
+        domain.reply_cooperation(
+            replied, request_id="r1", department="parks", text="또", sealed="k1:x", now=later, source=SRC, by=ASKED
+        )
     with pytest.raises(Conflict):
         domain.cancel_cooperation(replied, request_id="r1", now=later, source=SRC, by=LEAD)
 
@@ -101,8 +130,9 @@ def test_a_cancelled_request_takes_no_reply_and_an_unknown_one_is_404() -> None:
     assert cancelled.cooperations[0]["state"] == "cancelled"
     assert events[0].type == c.COMPLAINT_COOPERATION_CANCELLED
     with pytest.raises(Conflict):
-        domain.reply_cooperation(cancelled, request_id="r1", department="parks", text="답", sealed="k1:r",
-                                 now=NOW, source=SRC, by=ASKED)
+        domain.reply_cooperation(
+            cancelled, request_id="r1", department="parks", text="답", sealed="k1:r", now=NOW, source=SRC, by=ASKED
+        )
     with pytest.raises(DomainError) as caught:
         domain.cancel_cooperation(complaint, request_id="nope", now=NOW, source=SRC, by=LEAD)
     assert caught.value.status == 404
@@ -116,10 +146,12 @@ def test_the_department_asked_may_read_while_the_request_is_open() -> None:
     closed = replace(complaint, status=domain.CLOSED)
     assert not domain.may_read_as_cooperating(closed, "parks")
     with pytest.raises(Conflict):  # a closed complaint's request is moot
-        domain.reply_cooperation(closed, request_id="r1", department="parks", text="답", sealed="k1:r",
-                                 now=NOW, source=SRC, by=ASKED)
-    replied, _ = domain.reply_cooperation(complaint, request_id="r1", department="parks", text="답",
-                                          sealed="k1:r", now=NOW, source=SRC, by=ASKED)
+        domain.reply_cooperation(
+            closed, request_id="r1", department="parks", text="답", sealed="k1:r", now=NOW, source=SRC, by=ASKED
+        )
+    replied, _ = domain.reply_cooperation(
+        complaint, request_id="r1", department="parks", text="답", sealed="k1:r", now=NOW, source=SRC, by=ASKED
+    )
     assert not domain.may_read_as_cooperating(replied, "parks")
 
 

@@ -20,16 +20,26 @@ MAX_AGE = timedelta(days=30)
 def filing(**changes) -> Filing:
     base = Filing(
         identity=Identity(name="김민원", phone="010-1111-2222"),
-        title="불법 주차", body="매일 불법 주차가 있습니다", kind="other", category="traffic",
-        district="수영구", channel="online",
+        title="불법 주차",
+        body="매일 불법 주차가 있습니다",
+        kind="other",
+        category="traffic",
+        district="수영구",
+        channel="online",
     )
     return replace(base, **changes)
 
 
 def registered(**changes) -> Complaint:
     complaint, _ = domain.register(
-        filing(**changes), receipt_no="2026-BUSAN-0000001", code="ABC123", complainant_ref="p-1",
-        sealed="k1:xx", received_at=NOW, now=NOW, source=SRC,
+        filing(**changes),
+        receipt_no="2026-BUSAN-0000001",
+        code="ABC123",
+        complainant_ref="p-1",
+        sealed="k1:xx",
+        received_at=NOW,
+        now=NOW,
+        source=SRC,
     )
     return domain.note_due(complaint, due_at=(NOW + timedelta(days=9)).isoformat(), at=NOW.isoformat(), period="7d")
 
@@ -72,8 +82,10 @@ def test_every_channel_is_accepted(channel: str) -> None:
         ({"channel": "mail", "received_at": datetime(2026, 11, 20, 9, 0)}, "received_at"),
         ({"channel": "fax", "received_at": NOW - timedelta(days=31)}, "received_at_reason"),
         ({"channel": "mail", "received_at": datetime(1, 1, 1, tzinfo=UTC), "received_at_reason": "old"}, "received_at"),
-        ({"channel": "mail", "received_at": datetime(1999, 12, 31, 23, 59, tzinfo=UTC), "received_at_reason": "old"},
-         "received_at"),
+        (
+            {"channel": "mail", "received_at": datetime(1999, 12, 31, 23, 59, tzinfo=UTC), "received_at_reason": "old"},
+            "received_at",
+        ),
         ({"channel": "visit", "received_at": datetime(9999, 12, 31, tzinfo=UTC)}, "received_at"),
     ],
 )
@@ -87,16 +99,22 @@ def test_staff_channels_keep_the_real_arrival_time() -> None:
     earlier = NOW - timedelta(days=2)
     assert domain.check_filing(filing(channel="mail", received_at=earlier), NOW, max_age=MAX_AGE) == earlier
     old = NOW - timedelta(days=40)
-    assert domain.check_filing(
-        filing(channel="visit", received_at=old, received_at_reason="우편 분실 후 재발견"), NOW, max_age=MAX_AGE
-    ) == old
+    assert (
+        domain.check_filing(
+            filing(channel="visit", received_at=old, received_at_reason="우편 분실 후 재발견"), NOW, max_age=MAX_AGE
+        )
+        == old
+    )
 
 
 def test_the_earliest_receipt_is_accepted_with_a_reason() -> None:
     earliest = domain.EARLIEST_RECEIPT
-    assert domain.check_filing(
-        filing(channel="mail", received_at=earliest, received_at_reason="문서고에서 발견"), NOW, max_age=MAX_AGE
-    ) == earliest
+    assert (
+        domain.check_filing(
+            filing(channel="mail", received_at=earliest, received_at_reason="문서고에서 발견"), NOW, max_age=MAX_AGE
+        )
+        == earliest
+    )
 
 
 @pytest.mark.parametrize(
@@ -167,8 +185,16 @@ def test_the_acting_official_is_on_the_complaint_and_its_steps_but_not_in_the_pu
     official = {"id": "kim", "name": "김담당", "department": "road", "roles": ["handler"]}
     counter = {"id": "lee", "name": "이접수", "department": "civil", "roles": ["call_centre"]}
     complaint, _ = domain.register(
-        filing(channel="visit"), receipt_no="R2", code="C", complainant_ref="p-2", sealed="k1:x", received_at=NOW,
-        now=NOW, source=SRC, by=counter)
+        filing(channel="visit"),
+        receipt_no="R2",
+        code="C",
+        complainant_ref="p-2",
+        sealed="k1:x",
+        received_at=NOW,
+        now=NOW,
+        source=SRC,
+        by=counter,
+    )
     assert complaint.registered_by == counter and complaint.timeline[0].by == counter
     acked, _ = domain.acknowledge(complaint, now=NOW, source=SRC)
     acked = domain.attribute(complaint, acked, official)
@@ -191,8 +217,14 @@ def test_an_oral_complaint_confirmed_at_the_counter_is_recorded_as_such() -> Non
 
 def test_registration_emits_received_without_personal_data() -> None:
     complaint, events = domain.register(
-        filing(channel="mail", received_at=NOW - timedelta(hours=3)), receipt_no="R1", code="C", complainant_ref="p-9",
-        sealed="k1:zz", received_at=NOW - timedelta(hours=3), now=NOW, source=SRC,
+        filing(channel="mail", received_at=NOW - timedelta(hours=3)),
+        receipt_no="R1",
+        code="C",
+        complainant_ref="p-9",
+        sealed="k1:zz",
+        received_at=NOW - timedelta(hours=3),
+        now=NOW,
+        source=SRC,
     )
     assert complaint.status == domain.RECEIVED
     [event] = events
@@ -238,8 +270,13 @@ def test_the_whole_lifecycle_produces_one_event_per_step() -> None:
     )
     assert complaint.status == domain.CLOSED and complaint.extensions == 1 and complaint.supplementations == 1
     public = [e.type for e in events if e.type != c.COMPLAINT_SEALED]
-    assert public == [c.COMPLAINT_ACKNOWLEDGED, c.COMPLAINT_SUPPLEMENTATION_REQUESTED,
-                      c.COMPLAINT_SUPPLEMENT_RECEIVED, c.COMPLAINT_EXTENDED, c.COMPLAINT_CLOSED]
+    assert public == [
+        c.COMPLAINT_ACKNOWLEDGED,
+        c.COMPLAINT_SUPPLEMENTATION_REQUESTED,
+        c.COMPLAINT_SUPPLEMENT_RECEIVED,
+        c.COMPLAINT_EXTENDED,
+        c.COMPLAINT_CLOSED,
+    ]
     assert len({e.id for e in events}) == len(events)
     for event in events:
         if event.type != c.COMPLAINT_SEALED:
@@ -261,10 +298,14 @@ def test_event_ids_are_deterministic() -> None:
         (domain.CLOSED, lambda x: domain.request_supplementation(x, reason="r", due=None, now=NOW, source=SRC)),
         (domain.RECEIVED, lambda x: domain.receive_supplement(x, now=NOW, source=SRC)),
         (domain.WITHDRAWN, lambda x: domain.acknowledge(x, now=NOW, source=SRC)),
-        (domain.TRANSFERRED, lambda x: domain.extend(x, reason="r", period=None, citizen_consent=True, now=NOW,
-                                                     source=SRC)),
-        (domain.SUPPLEMENTING, lambda x: domain.close(x, outcome="accepted", reasons=None, remedy=None, now=NOW,
-                                                      source=SRC)),
+        (
+            domain.TRANSFERRED,
+            lambda x: domain.extend(x, reason="r", period=None, citizen_consent=True, now=NOW, source=SRC),
+        ),
+        (
+            domain.SUPPLEMENTING,
+            lambda x: domain.close(x, outcome="accepted", reasons=None, remedy=None, now=NOW, source=SRC),
+        ),
         (domain.IN_PROGRESS, lambda x: domain.acknowledge(x, now=NOW, source=SRC)),
         (domain.CLOSED, lambda x: domain.withdraw(x, now=NOW, source=SRC)),
     ],
@@ -290,8 +331,9 @@ def test_a_rejection_needs_reasons_and_remedy() -> None:
     with pytest.raises(Invalid) as err:
         domain.close(registered(), outcome="rejected", reasons="법령상 불가", remedy=" ", now=NOW, source=SRC)
     assert err.value.field == "remedy"
-    closed, events = domain.close(registered(), outcome="rejected", reasons="법령상 불가", remedy="행정심판 청구",
-                                  now=NOW, source=SRC)
+    closed, events = domain.close(
+        registered(), outcome="rejected", reasons="법령상 불가", remedy="행정심판 청구", now=NOW, source=SRC
+    )
     assert closed.outcome == "rejected"
     assert events[1].data["content"] == {"reasons": "법령상 불가", "remedy": "행정심판 청구"}
 
@@ -306,8 +348,13 @@ def test_revisits_are_reported_each_time() -> None:
 def test_transfer_withdraw_and_the_public_view() -> None:
     transferred, events = domain.transfer(registered(), agency="국토교통부", reason="소관 아님", now=NOW, source=SRC)
     assert transferred.status == domain.TRANSFERRED and events[0].data["agency"] == "국토교통부"
-    view = domain.public_view(domain.note_assigned(
-        registered(), handler={"id": "h1", "name": "이담당", "contact": "051-888-1234"}, department="road",
-        at=NOW.isoformat()))
+    view = domain.public_view(
+        domain.note_assigned(
+            registered(),
+            handler={"id": "h1", "name": "이담당", "contact": "051-888-1234"},
+            department="road",
+            at=NOW.isoformat(),
+        )
+    )
     assert view["handler"]["name"] == "이담당" and view["timeline"][-1]["step"] == "assigned"
     assert "sealed" not in view and "check_code" not in view

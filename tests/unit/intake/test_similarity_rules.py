@@ -20,15 +20,31 @@ OTHER_KEY = b"o" * 32
 T0 = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 
 
-def _index(title: str, *, name: str = "홍길동", phone: str | None = "010-1234-5678", body: str = "본문",
-           key: bytes = KEY) -> s.IndexTerms:
+def _index(
+    title: str, *, name: str = "홍길동", phone: str | None = "010-1234-5678", body: str = "본문", key: bytes = KEY
+) -> s.IndexTerms:
     return s.index_terms(key, name=name, phone=phone, email="Hong@Example.KR", address=None, title=title, body=body)
 
 
-def _earlier(no: str, title: str, *, answered: bool = True, category: str = "road", district: str = "해운대구",
-             identity: str | None = "me", at: datetime = T0) -> s.Earlier:
-    return s.Earlier(receipt_no=no, category=category, district=district, title=_index(title).title,
-                     identity=identity, received_at=at, answered=answered)
+def _earlier(
+    no: str,
+    title: str,
+    *,
+    answered: bool = True,
+    category: str = "road",
+    district: str = "해운대구",
+    identity: str | None = "me",
+    at: datetime = T0,
+) -> s.Earlier:
+    return s.Earlier(
+        receipt_no=no,
+        category=category,
+        district=district,
+        title=_index(title).title,
+        identity=identity,
+        received_at=at,
+        answered=answered,
+    )
 
 
 def test_normalisation_of_names_phones_emails_and_text() -> None:
@@ -120,10 +136,17 @@ def _complaint(**changes: Any) -> Complaint:
 
 
 def test_a_note_is_kept_sealed_without_a_step_or_an_event() -> None:
-    noted = domain.add_note(_complaint(), text="현장 확인", note_id="n1", sealed="k1:zz", now=T0,
-                            by={"id": "road-01", "name": "박담당", "roles": ["handler"]})
-    assert noted.notes == ({"id": "n1", "at": T0.isoformat(), "by": {"id": "road-01", "name": "박담당"},
-                            "sealed": "k1:zz"},)
+    noted = domain.add_note(
+        _complaint(),
+        text="현장 확인",
+        note_id="n1",
+        sealed="k1:zz",
+        now=T0,
+        by={"id": "road-01", "name": "박담당", "roles": ["handler"]},
+    )
+    assert noted.notes == (
+        {"id": "n1", "at": T0.isoformat(), "by": {"id": "road-01", "name": "박담당"}, "sealed": "k1:zz"},
+    )
     assert noted.timeline == _complaint().timeline and "현장" not in str(noted.to_doc())
     for text in ("  ", "가" * (domain.MAX_NOTE + 1)):
         with pytest.raises(Invalid) as refused:

@@ -118,10 +118,10 @@ def test_no_electronic_consent_but_an_address_gets_the_letter() -> None:
     assert domain.choose_channel(record(domain.RESULT_LETTER), nothing, contacts) == Choice(domain.POST)
     assert domain.choose_channel(record(domain.RESULT), nothing, contacts).reason == "covered_by_letter"
     # consent given but the contact missing counts as no electronic channel
-    assert domain.choose_channel(record(domain.RESULT_LETTER), Consent(sms=True), {"address": True}) == \
-        Choice(domain.POST)
+    assert domain.choose_channel(record(domain.RESULT_LETTER), Consent(sms=True), {"address": True}) == Choice(
+        domain.POST
+    )
     # an electronic channel: the letter only when asked for
     assert domain.choose_channel(record(domain.RESULT_LETTER), Consent(email=True), contacts).channel is None
     # no address: no lawful channel for the letter
-    assert domain.choose_channel(record(domain.RESULT_LETTER), nothing, {"phone": True}).reason == \
-        "no_lawful_channel"
+    assert domain.choose_channel(record(domain.RESULT_LETTER), nothing, {"phone": True}).reason == "no_lawful_channel"

@@ -10,8 +10,13 @@ from tests.unit.notification.factories import HANDLER, NOW, event, receipt_no
 
 RENDERER = Renderer()
 STATE = {"handler": {**HANDLER, "department": "road"}, "department": "도로과", "due_at": "2026-11-27T09:00:00+00:00"}
-REQUEST = {"request_id": "r1", "department": "parks", "from_department": "road", "working_days": 3,
-           "due_at": "2026-12-03T10:00:00+09:00"}
+REQUEST = {
+    "request_id": "r1",
+    "department": "parks",
+    "from_department": "road",
+    "working_days": 3,
+    "due_at": "2026-12-03T10:00:00+09:00",
+}
 
 
 def notices(type: str, data: dict) -> list[tuple[dict, str, str]]:
@@ -19,8 +24,9 @@ def notices(type: str, data: dict) -> list[tuple[dict, str, str]]:
     out = []
     for draft in domain.plan(e, STATE):
         record = draft.to_doc(NOW)
-        variables = domain.render_vars(record, STATE, contact=None, part=None, org_name="부산광역시",
-                                       policy=domain.Policy())
+        variables = domain.render_vars(
+            record, STATE, contact=None, part=None, org_name="부산광역시", policy=domain.Policy()
+        )
         _, text = RENDERER.render(record["template"], record["template_version"], variables)
         out.append((record, domain.recipient_address(domain.STAFF_MESSAGE, None, record, STATE), text))
     return out

@@ -18,8 +18,12 @@ from tests.unit.notification.factories import HANDLER, NOW, assigned, event, rec
 RENDERER = Renderer()
 POLICY = domain.Policy()
 SEOUL = ZoneInfo("Asia/Seoul")
-CONTACT = {"name": "홍길동", "phone": "010-2345-6789", "email": "hong@example.kr",
-           "address": "부산광역시 해운대구 우동 1"}
+CONTACT = {
+    "name": "홍길동",
+    "phone": "010-2345-6789",
+    "email": "hong@example.kr",
+    "address": "부산광역시 해운대구 우동 1",
+}
 NEW_HANDLER = {"id": "h-202", "name": "이새담", "contact": "051-888-2222"}
 
 
@@ -31,8 +35,9 @@ def _state(*events, start=None):
 
 
 def _text(record, state, now):
-    variables = domain.render_vars(record, state, contact=CONTACT, part=None, org_name="부산광역시",
-                                   policy=POLICY, channel=domain.SMS, now=now)
+    variables = domain.render_vars(
+        record, state, contact=CONTACT, part=None, org_name="부산광역시", policy=POLICY, channel=domain.SMS, now=now
+    )
     return RENDERER.render(record["template"], record["template_version"], variables)[1]
 
 
@@ -57,25 +62,42 @@ def test_a_held_receipt_names_the_handler_of_the_complaint_when_it_is_sent() -> 
 def test_a_held_receipt_names_the_current_due_date() -> None:
     r = receipt_no()
     record, state = _receipt(r)
-    state = _state(event(c.DEADLINE_SET, r, {"due_at": "2026-11-27T09:00:00+00:00"}),
-                   event(c.DEADLINE_UPDATED, r, {"due_at": "2026-12-04T09:00:00+00:00"}), start=state)
+    state = _state(
+        event(c.DEADLINE_SET, r, {"due_at": "2026-11-27T09:00:00+00:00"}),
+        event(c.DEADLINE_UPDATED, r, {"due_at": "2026-12-04T09:00:00+00:00"}),
+        start=state,
+    )
     text = _text(record, state, NOW)
     assert "2026년 12월 4일(금) 18:00" in text and "11월 27일" not in text
 
 
-@pytest.mark.parametrize(("type", "reason"), [(c.COMPLAINT_CLOSED, "closed"), (c.COMPLAINT_WITHDRAWN, "withdrawn"),
-                                              (c.COMPLAINT_TRANSFERRED, "transferred")])
+@pytest.mark.parametrize(
+    ("type", "reason"),
+    [(c.COMPLAINT_CLOSED, "closed"), (c.COMPLAINT_WITHDRAWN, "withdrawn"), (c.COMPLAINT_TRANSFERRED, "transferred")],
+)
 def test_notices_about_a_complaint_in_progress_are_superseded_when_it_ends(type, reason) -> None:
     r = receipt_no()
     record, state = _receipt(r)
     ended = _state(event(type, r, {"outcome": "accepted"}, at=NOW + timedelta(hours=3)), start=state)
     assert domain.superseded(record, ended) == reason
-    for template in (domain.REASSIGNED, domain.PROGRESS, domain.SUPPLEMENTATION, domain.STAFF_ASSIGNED,
-                     domain.STAFF_WARNING, domain.STAFF_ESCALATED):
+    for template in (
+        domain.REASSIGNED,
+        domain.PROGRESS,
+        domain.SUPPLEMENTATION,
+        domain.STAFF_ASSIGNED,
+        domain.STAFF_WARNING,
+        domain.STAFF_ESCALATED,
+    ):
         assert domain.superseded({**record, "template": template}, ended) == reason, template
     # legally required notices, and those that follow the end, still go
-    for template in (domain.EXTENSION, domain.TRANSFERRED, domain.RESULT, domain.RESULT_LETTER, domain.SURVEY,
-                     domain.COMPENSATION):
+    for template in (
+        domain.EXTENSION,
+        domain.TRANSFERRED,
+        domain.RESULT,
+        domain.RESULT_LETTER,
+        domain.SURVEY,
+        domain.COMPENSATION,
+    ):
         assert domain.superseded({**record, "template": template}, ended) is None, template
     # one already sent stays as it was
     assert domain.superseded({**record, "status": domain.SENT}, ended) is None
@@ -130,15 +152,18 @@ def test_progress_notice_says_overdue_instead_of_promising_a_past_date() -> None
     assert "기한 경과" in _text(record, state, NOW)
 
 
-@pytest.mark.parametrize(("due", "now", "past"), [
-    ("2026-11-17T09:00:00+00:00", NOW, True),
-    ("2026-11-18T01:00:00+00:00", NOW, True),  # due exactly now
-    ("2026-11-18T09:00:00+00:00", NOW, False),
-    ("2026-11-18", NOW, False),  # a bare date lasts until the end of that day in Seoul
-    ("2026-11-17", NOW, True),
-    (None, NOW, False),
-    ("2026-11-17T09:00:00+00:00", None, False),
-])
+@pytest.mark.parametrize(
+    ("due", "now", "past"),
+    [
+        ("2026-11-17T09:00:00+00:00", NOW, True),
+        ("2026-11-18T01:00:00+00:00", NOW, True),  # due exactly now
+        ("2026-11-18T09:00:00+00:00", NOW, False),
+        ("2026-11-18", NOW, False),  # a bare date lasts until the end of that day in Seoul
+        ("2026-11-17", NOW, True),
+        (None, NOW, False),
+        ("2026-11-17T09:00:00+00:00", None, False),
+    ],
+)
 def test_is_past(due, now, past) -> None:
     assert domain.is_past(due, now) is past
 
@@ -151,6 +176,7 @@ def test_a_holiday_added_at_run_time_holds_quiet_channels_until_the_next_working
     added = cal.with_holidays([date(2026, 11, 19)])
     assert domain.quiet_until(domain.SMS, plain, thursday_10, added, POLICY) == datetime(2026, 11, 20, 8, tzinfo=SEOUL)
     # Wednesday night, deferred to Thursday: now to Friday 08:00
-    assert domain.quiet_until(domain.ALIMTALK, plain, datetime(2026, 11, 18, 22, tzinfo=SEOUL), added, POLICY) == \
-        datetime(2026, 11, 20, 8, tzinfo=SEOUL)
+    assert domain.quiet_until(
+        domain.ALIMTALK, plain, datetime(2026, 11, 18, 22, tzinfo=SEOUL), added, POLICY
+    ) == datetime(2026, 11, 20, 8, tzinfo=SEOUL)
     assert domain.quiet_until(domain.EMAIL, plain, thursday_10, added, POLICY) is None

@@ -22,10 +22,15 @@ def new_record() -> dict:
 
 def test_backoff_schedule() -> None:
     assert domain.schedule(POLICY) == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
-    capped = domain.Policy(max_attempts=10, backoff_base=timedelta(minutes=10), backoff_factor=3,
-                           backoff_max=timedelta(hours=1))
-    assert domain.schedule(capped)[:4] == [timedelta(minutes=10), timedelta(minutes=30), timedelta(hours=1),
-                                           timedelta(hours=1)]
+    capped = domain.Policy(
+        max_attempts=10, backoff_base=timedelta(minutes=10), backoff_factor=3, backoff_max=timedelta(hours=1)
+    )
+    assert domain.schedule(capped)[:4] == [
+        timedelta(minutes=10),
+        timedelta(minutes=30),
+        timedelta(hours=1),
+        timedelta(hours=1),
+    ]
     assert len(domain.schedule(capped)) == 9
 
 
@@ -63,24 +68,39 @@ def test_a_failed_attempt_is_retried_after_the_backoff_then_dead() -> None:
 
 def test_a_permanent_failure_is_dead_at_once() -> None:
     record = domain.claim(new_record(), "t", domain.SMS, NOW, POLICY)
-    record, events = domain.failed(record, [Try(domain.SMS, "failed", error="http_400", permanent=True)], NOW,
-                                   POLICY, SRC, permanent=True)
+    record, events = domain.failed(
+        record, [Try(domain.SMS, "failed", error="http_400", permanent=True)], NOW, POLICY, SRC, permanent=True
+    )
     assert record["status"] == domain.DEAD and len(events) == 2
 
 
 def test_delivered_announces_sent_without_personal_data() -> None:
     record = domain.claim(new_record(), "t", domain.ALIMTALK, NOW, POLICY)
-    tries = [Try(domain.ALIMTALK, "failed", error="dev_simulated_failure"),
-             Try(domain.LMS, "sent", provider="dev", message_id="m-1")]
+    tries = [
+        Try(domain.ALIMTALK, "failed", error="dev_simulated_failure"),
+        Try(domain.LMS, "sent", provider="dev", message_id="m-1"),
+    ]
     record, [(topic, sent)] = domain.delivered(record, tries, RENDERED, NOW, SRC)
     assert topic == topics.NOTIFICATIONS and sent.type == c.NOTIFICATION_SENT
     assert record["status"] == domain.SENT and record["channel"] == domain.LMS and record["claim"] is None
     assert [e["channel"] for e in record["attempt_log"]] == [domain.ALIMTALK, domain.LMS]
     assert sent.data["channel"] == domain.LMS and sent.data["fallback_from"] == domain.ALIMTALK
     assert sent.id == domain.derive_id(record["id"], "sent")
-    assert set(sent.data) == {"notification_id", "receipt_no", "channel", "template", "template_version",
-                              "audience", "role", "cause", "cause_type", "legal", "attempts", "fallback_from",
-                              "occurred_at"}
+    assert set(sent.data) == {
+        "notification_id",
+        "receipt_no",
+        "channel",
+        "template",
+        "template_version",
+        "audience",
+        "role",
+        "cause",
+        "cause_type",
+        "legal",
+        "attempts",
+        "fallback_from",
+        "occurred_at",
+    }
 
 
 def test_waiting_deferred_and_skipped() -> None:

@@ -32,8 +32,10 @@ def test_the_first_assignment_causes_the_receipt_notice_and_a_staff_message() ->
 
 def test_a_later_assignment_or_reassignment_is_a_reassignment_notice() -> None:
     r = receipt_no()
-    first, second = assigned(r), assigned(r, {"id": "h-2", "name": "이담당", "contact": "051-1"},
-                                          at=NOW + timedelta(days=1))
+    first, second = (
+        assigned(r),
+        assigned(r, {"id": "h-2", "name": "이담당", "contact": "051-1"}, at=NOW + timedelta(days=1)),
+    )
     state = _state(first, second)
     assert state["first_assigned"] == first.id and state["handler"]["name"] == "이담당"
     assert domain.plan(second, state)[0].template == domain.REASSIGNED
@@ -57,8 +59,12 @@ def test_ids_are_derived_from_cause_template_and_role() -> None:
 @pytest.mark.parametrize(
     ("type", "data", "template", "part"),
     [
-        (c.COMPLAINT_SUPPLEMENTATION_REQUESTED, {"supplement_due": None}, domain.SUPPLEMENTATION,
-         "supplementation_requested"),
+        (
+            c.COMPLAINT_SUPPLEMENTATION_REQUESTED,
+            {"supplement_due": None},
+            domain.SUPPLEMENTATION,
+            "supplementation_requested",
+        ),
         (c.COMPLAINT_EXTENDED, {"period": "7d", "extension_no": 1}, domain.EXTENSION, "extended"),
         (c.DEADLINE_PROGRESS_DUE, {"due_at": "2026-12-20T09:00:00+00:00"}, domain.PROGRESS, None),
         (c.SURVEY_INVITED, {"link": "https://survey.example/s/abc"}, domain.SURVEY, None),
@@ -86,8 +92,16 @@ def test_closing_plans_the_result_and_the_letter_which_wait_for_the_answer() -> 
     drafts = domain.plan(rejected, {})
     assert [d.template for d in drafts] == [domain.RESULT, domain.RESULT_LETTER]
     at = rejected.data["occurred_at"]
-    assert all(d.part == {"name": "answer", "occurred_at": at, "required": True,
-                          "fallback": {"name": "closed", "occurred_at": at, "required": True}} for d in drafts)
+    assert all(
+        d.part
+        == {
+            "name": "answer",
+            "occurred_at": at,
+            "required": True,
+            "fallback": {"name": "closed", "occurred_at": at, "required": True},
+        }
+        for d in drafts
+    )
     accepted = event(c.COMPLAINT_CLOSED, r, {"outcome": "accepted"})
     assert domain.plan(accepted, {})[0].part["required"]  # the answer is waited for
     assert not domain.plan(accepted, {})[0].part["fallback"]["required"]  # an old close: no reasons needed
@@ -127,8 +141,12 @@ def test_a_result_never_assigned_names_the_official_of_its_answer() -> None:
     e, record, base = _closed("accepted")
     unassigned = {"contact": "n1:x"}
     assert domain.missing(record, unassigned, NOW, domain.Policy()) == ["handler", "part:answer"]
-    part = domain.note(unassigned, sealed(e.subject, "answer", {}, at=NOW), sealed="n1:a",
-                       named={"name": "최답변", "contact": "051-888-4321", "department": "도로관리과"})
+    part = domain.note(
+        unassigned,
+        sealed(e.subject, "answer", {}, at=NOW),
+        sealed="n1:a",
+        named={"name": "최답변", "contact": "051-888-4321", "department": "도로관리과"},
+    )
     assert part["parts"][-1]["handler"]["name"] == "최답변"
     assert domain.missing(record, part, NOW, domain.Policy()) == []
     # a part that names nobody does not stand in for the handler
@@ -142,15 +160,18 @@ def test_a_result_waiting_for_its_answer_is_looked_at_again_when_the_wait_ends()
     waiting = domain.waiting(record, ["part:answer"], NOW + timedelta(minutes=1), policy)
     assert waiting["next_attempt_at"] == domain.iso(NOW + timedelta(minutes=10))
     extension = domain.plan(event(c.COMPLAINT_EXTENDED, receipt_no(), {"period": "7d"}), {})[0].to_doc(NOW)
-    assert domain.waiting(extension, ["part:extended"], NOW, policy)["next_attempt_at"] == \
-        domain.iso(NOW + timedelta(hours=1))
+    assert domain.waiting(extension, ["part:extended"], NOW, policy)["next_attempt_at"] == domain.iso(
+        NOW + timedelta(hours=1)
+    )
 
 
 def test_a_supplementation_due_within_a_day_is_urgent() -> None:
-    soon = event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, receipt_no(),
-                 {"supplement_due": (NOW + timedelta(hours=20)).isoformat()})
-    later = event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, receipt_no(),
-                  {"supplement_due": (NOW + timedelta(days=7)).isoformat()})
+    soon = event(
+        c.COMPLAINT_SUPPLEMENTATION_REQUESTED, receipt_no(), {"supplement_due": (NOW + timedelta(hours=20)).isoformat()}
+    )
+    later = event(
+        c.COMPLAINT_SUPPLEMENTATION_REQUESTED, receipt_no(), {"supplement_due": (NOW + timedelta(days=7)).isoformat()}
+    )
     assert domain.plan(soon, {})[0].urgent and not domain.plan(later, {})[0].urgent
 
 
@@ -161,15 +182,21 @@ def test_staff_warnings_and_escalations_go_to_each_recipient() -> None:
     escalated = event(c.DEADLINE_ESCALATED, r, {"level": 3, "recipients": ["section_chief", "complaint_office"]})
     drafts = domain.plan(escalated, {})
     assert [(d.template, d.role, d.vars["level"]) for d in drafts] == [
-        (domain.STAFF_ESCALATED, "section_chief", 3), (domain.STAFF_ESCALATED, "complaint_office", 3)]
+        (domain.STAFF_ESCALATED, "section_chief", 3),
+        (domain.STAFF_ESCALATED, "complaint_office", 3),
+    ]
     assert all(d.urgent for d in drafts)
     assert len({d.id for d in drafts}) == 2
 
 
 def test_events_without_notices() -> None:
     r = receipt_no()
-    for e in (received(r), event(c.DEADLINE_SET, r, {"due_at": "2026-11-20T09:00:00+00:00"}),
-              event(c.COMPLAINT_ROUTED, r, {"department": "ROAD"}), event(c.COMPENSATION_REFUSED, r, {})):
+    for e in (
+        received(r),
+        event(c.DEADLINE_SET, r, {"due_at": "2026-11-20T09:00:00+00:00"}),
+        event(c.COMPLAINT_ROUTED, r, {"department": "ROAD"}),
+        event(c.COMPENSATION_REFUSED, r, {}),
+    ):
         assert domain.plan(e, {}) == []
 
 
@@ -197,8 +224,11 @@ def test_what_a_citizen_notice_waits_for() -> None:
     e = event(c.COMPLAINT_EXTENDED, r, {"period": "7d"})
     record = domain.plan(e, {})[0].to_doc(NOW)
     assert domain.missing(record, {}) == ["contact", "handler", "part:extended"]
-    state = {"contact": "n1:x", "handler": HANDLER,
-             "parts": [{"name": "extended", "occurred_at": e.data["occurred_at"], "sealed": "n1:y", "event": "e"}]}
+    state = {
+        "contact": "n1:x",
+        "handler": HANDLER,
+        "parts": [{"name": "extended", "occurred_at": e.data["occurred_at"], "sealed": "n1:y", "event": "e"}],
+    }
     assert domain.missing(record, state) == []
     staff = domain.plan(event(c.DEADLINE_WARNING, r, {}), {})[0].to_doc(NOW)
     assert domain.missing(staff, {}) == []

@@ -13,8 +13,12 @@ from tests.unit.notification.factories import HANDLER, NOW, assigned, event, rec
 
 RENDERER = Renderer()
 POLICY = domain.Policy()
-CONTACT = {"name": "홍길동", "phone": "010-2345-6789", "email": "hong@example.kr",
-           "address": "부산광역시 해운대구 우동 1"}
+CONTACT = {
+    "name": "홍길동",
+    "phone": "010-2345-6789",
+    "email": "hong@example.kr",
+    "address": "부산광역시 해운대구 우동 1",
+}
 HANDLER_STATE = {**HANDLER, "department": "도로과"}
 
 
@@ -24,8 +28,9 @@ def render(e, *, state=None, part=None, template=None, channel=None, policy=POLI
     drafts = domain.plan(e, state)
     draft = next(d for d in drafts if template is None or d.template == template)
     record = draft.to_doc(NOW)
-    variables = domain.render_vars(record, state, contact=CONTACT, part=part, org_name="부산광역시", policy=policy,
-                                   channel=channel)
+    variables = domain.render_vars(
+        record, state, contact=CONTACT, part=part, org_name="부산광역시", policy=policy, channel=channel
+    )
     return record, RENDERER.render(record["template"], record["template_version"], variables)
 
 
@@ -60,8 +65,9 @@ def test_extension_notice_has_the_reason_period_and_new_due_date_once_known() ->
     assert "연장 사유: 관계기관 협의 필요" in text and "연장 기간: 7일" in text
     assert "처리완료 예정일" not in text  # the deadline service has not announced the new due date yet
     later = (NOW + timedelta(minutes=1)).isoformat()
-    _, (_, text) = render(e, part={"reason": "관계기관 협의 필요"},
-                          state={"due_at": "2026-12-04T09:00:00+00:00", "due_noted_at": later})
+    _, (_, text) = render(
+        e, part={"reason": "관계기관 협의 필요"}, state={"due_at": "2026-12-04T09:00:00+00:00", "due_noted_at": later}
+    )
     assert "처리완료 예정일: 2026년 12월 4일(금) 18:00" in text
 
 
@@ -95,10 +101,14 @@ def test_a_rejection_without_a_stated_remedy_names_the_statutory_one() -> None:
     assert f"불복 절차: {domain.REMEDY_DEFAULT}" in text
 
 
-ANSWER = {"outcome": "accepted", "text": "보도블록을 교체했습니다.\n불편을 드려 죄송합니다.", "reasons": None,
-          "remedy": None, "answered_at": "2026-11-20T01:00:00+00:00",
-          "handler": {"name": "이답변", "department": "ROAD2", "department_name": "도로관리과",
-                      "contact": "051-888-7777"}}
+ANSWER = {
+    "outcome": "accepted",
+    "text": "보도블록을 교체했습니다.\n불편을 드려 죄송합니다.",
+    "reasons": None,
+    "remedy": None,
+    "answered_at": "2026-11-20T01:00:00+00:00",
+    "handler": {"name": "이답변", "department": "ROAD2", "department_name": "도로관리과", "contact": "051-888-7777"},
+}
 
 
 @pytest.mark.parametrize("channel", [domain.EMAIL, domain.POST])
@@ -118,8 +128,12 @@ def test_the_result_by_email_and_letter_carries_the_full_answer_and_its_official
 def test_the_result_by_sms_or_alimtalk_is_short_with_an_absolute_link(channel) -> None:
     r = receipt_no()
     e = event(c.COMPLAINT_CLOSED, r, {"outcome": "rejected"})
-    part = {**ANSWER, "outcome": "rejected", "reasons": "예산 부족으로 올해 시행이 어렵습니다",
-            "remedy": "이의신청(60일 이내)"}
+    part = {
+        **ANSWER,
+        "outcome": "rejected",
+        "reasons": "예산 부족으로 올해 시행이 어렵습니다",
+        "remedy": "이의신청(60일 이내)",
+    }
     policy = domain.Policy(public_base_url="https://minwon.busan.example/")
     _, (_, text) = render(e, part=part, channel=channel, policy=policy)
     lines = text.splitlines()
@@ -131,8 +145,13 @@ def test_the_result_by_sms_or_alimtalk_is_short_with_an_absolute_link(channel) -
 
 def test_a_rejection_by_email_and_letter_carries_the_text_reasons_and_remedy() -> None:
     e = event(c.COMPLAINT_CLOSED, receipt_no(), {"outcome": "rejected"})
-    part = {**ANSWER, "outcome": "rejected", "text": "검토 결과 설치가 어렵습니다.",
-            "reasons": "보행자 통행 폭 기준 미달", "remedy": "이의신청 또는 행정심판"}
+    part = {
+        **ANSWER,
+        "outcome": "rejected",
+        "text": "검토 결과 설치가 어렵습니다.",
+        "reasons": "보행자 통행 폭 기준 미달",
+        "remedy": "이의신청 또는 행정심판",
+    }
     _, (_, mail) = render(e, part=part, channel=domain.EMAIL)
     assert "검토 결과 설치가 어렵습니다." in mail and "사유: 보행자 통행 폭 기준 미달" in mail
     assert "불복 절차: 이의신청 또는 행정심판" in mail
@@ -148,7 +167,9 @@ def test_links_are_joined_to_the_base_with_one_slash() -> None:
         assert domain.lookup_url(base, "2026-A-0001") == "https://minwon.busan.example/lookup?receipt_no=2026-A-0001"
     assert domain.absolute_url("https://a.example", "https://b.example/s/1") == "https://b.example/s/1"
     assert domain.absolute_url("http://127.0.0.1:8000", "/x") == "http://127.0.0.1:8000/x"
-    assert domain.lookup_url("http://h", "2026 A/1", "/portal/lookup") == "http://h/portal/lookup?receipt_no=2026%20A%2F1"
+    assert (
+        domain.lookup_url("http://h", "2026 A/1", "/portal/lookup") == "http://h/portal/lookup?receipt_no=2026%20A%2F1"
+    )
 
 
 def test_a_transfer_names_the_agency_and_reason_and_waits_for_no_handler() -> None:
@@ -161,8 +182,9 @@ def test_a_transfer_names_the_agency_and_reason_and_waits_for_no_handler() -> No
     assert "김담당" in text  # the handler, once one was assigned
     # before any assignment: the notice waits only for the contact and the reason, and names the office
     assert domain.missing(record, {"contact": "n1:x"}) == ["part:transferred"]
-    variables = domain.render_vars(record, {}, contact=CONTACT, part={"reason": "소관 아님"}, org_name="부산광역시",
-                                   policy=POLICY)
+    variables = domain.render_vars(
+        record, {}, contact=CONTACT, part={"reason": "소관 아님"}, org_name="부산광역시", policy=POLICY
+    )
     text = RENDERER.render(domain.TRANSFERRED, 1, variables)[1]
     assert "다른 기관 소관" not in text and "MOLIT 소관" in text and "문의: 부산광역시 민원실 (연락처 120)" in text
 
@@ -179,12 +201,16 @@ def test_survey_invitation_and_compensation() -> None:
     policy = domain.Policy(public_base_url="https://minwon.busan.example/")
     _, (_, text) = render(event(c.SURVEY_INVITED, receipt_no(), {"link": "/survey/tok456"}), policy=policy)
     assert "https://minwon.busan.example/survey/tok456" in text.splitlines()
-    e = event(c.COMPENSATION_GRANTED, receipt_no(),
-              {"voucher_code": "CV-7788-1122", "amount_krw": 10000, "cause": "deadline_breach"})
+    e = event(
+        c.COMPENSATION_GRANTED,
+        receipt_no(),
+        {"voucher_code": "CV-7788-1122", "amount_krw": 10000, "cause": "deadline_breach"},
+    )
     _, (_, text) = render(e)
     assert "문화상품권 10,000원" in text and "CV-7788-1122" in text and "기간 안에 처리하지 못해" in text
-    revisit = event(c.COMPENSATION_GRANTED, receipt_no(),
-                    {"voucher_code": "CV-1", "amount_krw": 10000, "cause": "staff_revisit"})
+    revisit = event(
+        c.COMPENSATION_GRANTED, receipt_no(), {"voucher_code": "CV-1", "amount_krw": 10000, "cause": "staff_revisit"}
+    )
     assert "다시 방문하시게 하여" in render(revisit)[1][1]
 
 
@@ -193,8 +219,10 @@ def test_staff_messages() -> None:
     _, (_, text) = render(assigned(r), template=domain.STAFF_ASSIGNED)
     assert f"접수번호 {r} 민원이 도로과 김담당 님에게 배정" in text
     # the complaint's due date when the warning is sent (the same as the signal's, unless it moved since)
-    _, (_, text) = render(event(c.DEADLINE_WARNING, r, {"due_at": "2026-11-20T09:00:00+00:00"}),
-                          state={"due_at": "2026-11-20T09:00:00+00:00"})
+    _, (_, text) = render(
+        event(c.DEADLINE_WARNING, r, {"due_at": "2026-11-20T09:00:00+00:00"}),
+        state={"due_at": "2026-11-20T09:00:00+00:00"},
+    )
     assert "[사전예고]" in text and "2026년 11월 20일(금) 18:00" in text and "수신: 담당자" in text
     e = event(c.DEADLINE_ESCALATED, r, {"level": 2, "recipients": ["team_lead"]})
     _, (_, text) = render(e)
@@ -207,8 +235,10 @@ CITIZEN_TRIGGERS = [
     (lambda r: event(c.COMPLAINT_SUPPLEMENTATION_REQUESTED, r, {"supplement_due": None}), {"reason": "사진"}),
     (lambda r: event(c.COMPLAINT_EXTENDED, r, {"period": "7d"}), {"reason": "협의"}),
     (lambda r: event(c.DEADLINE_PROGRESS_DUE, r, {}), None),
-    (lambda r: event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"}),
-     {"reason": "국토부 소관", "agency_name": "국토교통부"}),
+    (
+        lambda r: event(c.COMPLAINT_TRANSFERRED, r, {"agency": "MOLIT"}),
+        {"reason": "국토부 소관", "agency_name": "국토교통부"},
+    ),
     (lambda r: event(c.COMPLAINT_CLOSED, r, {"outcome": "partly_accepted"}), {"reasons": "일부", "remedy": "이의"}),
     (lambda r: event(c.SURVEY_INVITED, r, {"link": "https://x"}), None),
     (lambda r: event(c.COMPENSATION_GRANTED, r, {"voucher_code": "V", "amount_krw": 10000}), None),

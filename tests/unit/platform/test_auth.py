@@ -56,9 +56,18 @@ async def test_provider_tokens_are_checked_against_its_keys_issuer_and_audience(
 
     v = Verifier(provider=OidcProvider(ISSUER, "minwon-console", fetch))
     now = int(time.time())
-    claims = {"iss": ISSUER, "aud": "account", "azp": "minwon-console", "sub": "uuid-1",
-              "preferred_username": "waste-lead", "name": "박팀장", "department": "waste",
-              "realm_access": {"roles": ["team_lead", "offline_access"]}, "iat": now, "exp": now + 300}
+    claims = {
+        "iss": ISSUER,
+        "aud": "account",
+        "azp": "minwon-console",
+        "sub": "uuid-1",
+        "preferred_username": "waste-lead",
+        "name": "박팀장",
+        "department": "waste",
+        "realm_access": {"roles": ["team_lead", "offline_access"]},
+        "iat": now,
+        "exp": now + 300,
+    }
     header = {"alg": "RS256", "kid": key.kid}
     who = await v.verify(jwt.encode(header, claims, key))
     assert (who.id, who.department, who.roles, who.issuer) == ("waste-lead", "waste", frozenset({"team_lead"}), ISSUER)

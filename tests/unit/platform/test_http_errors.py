@@ -58,8 +58,11 @@ async def refused() -> None:
 
 @pytest.fixture
 def client() -> Iterator[TestClient[Any]]:
-    app = create_app([], Infrastructure(bus=MemoryBus()),  # type: ignore[arg-type]
-                     extra_routes=[add_note, echo, read_form, boom, refused])
+    app = create_app(
+        [],
+        Infrastructure(bus=MemoryBus()),  # type: ignore[arg-type]
+        extra_routes=[add_note, echo, read_form, boom, refused],
+    )
     with TestClient(app) as test_client:
         test_client.headers.update(STAFF)
         yield test_client

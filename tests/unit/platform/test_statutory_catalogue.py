@@ -43,8 +43,14 @@ def test_an_unknown_name_resolves_to_nothing_and_close_matches_are_offered() -> 
 def test_routing_and_deadline_agree_whichever_name_is_filed(entry: statutory.Entry) -> None:
     outcomes = set()
     for name in entry.names:
-        facts = routing.Facts(kind="statutory", category="", district="", channel="online", statutory_type=name,
-                              statutory_names=statutory_names(name))
+        facts = routing.Facts(
+            kind="statutory",
+            category="",
+            district="",
+            channel="online",
+            statutory_type=name,
+            statutory_names=statutory_names(name),
+        )
         found = routing.match(RULES, facts, default_department="complaint-office")
         period = deadline.find_statutory_type(TYPES, name).period
         outcomes.add((found.rule.id, found.rule.department, str(period)))
@@ -53,8 +59,14 @@ def test_routing_and_deadline_agree_whichever_name_is_filed(entry: statutory.Ent
 
 def test_building_permit_routes_to_the_building_department_by_code_and_by_name() -> None:
     for name in ("building_permit", "건축허가"):
-        facts = routing.Facts(kind="statutory", category="", district="", channel="online", statutory_type=name,
-                              statutory_names=statutory_names(name))
+        facts = routing.Facts(
+            kind="statutory",
+            category="",
+            district="",
+            channel="online",
+            statutory_type=name,
+            statutory_names=statutory_names(name),
+        )
         assert routing.match(RULES, facts, default_department="complaint-office").rule.department == "building"
     assert str(deadline.find_statutory_type(TYPES, "건축허가").period) == "10d"
 

@@ -15,15 +15,27 @@ SOURCE = "test/routing"
 
 
 def facts(**overrides: Any) -> Facts:
-    base: dict[str, Any] = {"kind": "other", "category": "기타", "district": "부산광역시 동래구 명장동",
-                            "channel": "online", "title": "", "body": ""}
+    base: dict[str, Any] = {
+        "kind": "other",
+        "category": "기타",
+        "district": "부산광역시 동래구 명장동",
+        "channel": "online",
+        "title": "",
+        "body": "",
+    }
     return Facts(**{**base, **overrides})
 
 
 def rule(id: str, priority: int, department: str, **conditions: Any) -> Rule:
     enabled = conditions.pop("enabled", True)
-    return Rule(id, f"rule {id}", priority, department,
-                Conditions(**{k: tuple(v) for k, v in conditions.items()}), enabled=enabled)
+    return Rule(
+        id,
+        f"rule {id}",
+        priority,
+        department,
+        Conditions(**{k: tuple(v) for k, v in conditions.items()}),
+        enabled=enabled,
+    )
 
 
 def official(id: str, *, on_duty: bool = True, guardian: bool = False) -> Official:
@@ -44,14 +56,28 @@ def sample_departments() -> dict[str, Department]:
     return {d["code"]: Department.from_doc(d) for d in docs}
 
 
-def routed(receipt_no: str = "2026-BUSAN-0000001", *, kind: str = "other", priority: bool = False,
-           department: str = "traffic", received_at: str = "2026-03-02T01:00:00+00:00",
-           rule_id: str = "illegal-parking") -> domain.Assignment:
+def routed(
+    receipt_no: str = "2026-BUSAN-0000001",
+    *,
+    kind: str = "other",
+    priority: bool = False,
+    department: str = "traffic",
+    received_at: str = "2026-03-02T01:00:00+00:00",
+    rule_id: str = "illegal-parking",
+) -> domain.Assignment:
     """A complaint routed to ``department`` and waiting for a handler."""
     found = domain.Match(rule(rule_id, 60, department, keywords=["x"]), ())
-    a, _ = domain.route(facts(kind=kind), found, department_of(department), receipt_no=receipt_no,
-                        priority=priority, received_at=received_at, cause=f"ev-{receipt_no}", now=NOW,
-                        source=SOURCE)
+    a, _ = domain.route(
+        facts(kind=kind),
+        found,
+        department_of(department),
+        receipt_no=receipt_no,
+        priority=priority,
+        received_at=received_at,
+        cause=f"ev-{receipt_no}",
+        now=NOW,
+        source=SOURCE,
+    )
     return a
 
 

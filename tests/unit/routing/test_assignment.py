@@ -46,9 +46,11 @@ def test_plan_spreads_a_queue_over_the_team():
 
 def test_priority_complaints_are_assigned_ahead_of_the_queue():
     dept = department("traffic", official("a"))
-    queue = [routed("OLD-1", department="traffic", received_at="2026-03-02T00:00:00+00:00"),
-             routed("OLD-2", department="traffic", received_at="2026-03-02T00:10:00+00:00"),
-             routed("ELDER", department="traffic", priority=True, received_at="2026-03-02T00:50:00+00:00")]
+    queue = [
+        routed("OLD-1", department="traffic", received_at="2026-03-02T00:00:00+00:00"),
+        routed("OLD-2", department="traffic", received_at="2026-03-02T00:10:00+00:00"),
+        routed("ELDER", department="traffic", priority=True, received_at="2026-03-02T00:50:00+00:00"),
+    ]
     assert [a.receipt_no for a in domain.queue_order(queue)] == ["ELDER", "OLD-1", "OLD-2"]
     planned = domain.plan(queue, dept, {}, {}, cap=2)
     assert [a.receipt_no for a, _ in planned] == ["ELDER", "OLD-1"]  # the cap leaves OLD-2 waiting
@@ -77,15 +79,17 @@ def test_statutory_complaints_get_a_guardian_other_than_the_handler():
 
 
 def test_when_only_guardians_are_on_duty_one_handles_and_another_guards():
-    dept = department("land", official("g1", guardian=True), official("g2", guardian=True),
-                      official("b", on_duty=False))
+    dept = department(
+        "land", official("g1", guardian=True), official("g2", guardian=True), official("b", on_duty=False)
+    )
     pick = domain.pick_for("statutory", dept, {"g1": 4, "g2": 1}, {"g1": 0, "g2": 0})
     assert (pick.handler.id, pick.guardian.id) == ("g2", "g1")
 
 
 def test_guardian_on_duty_is_preferred_and_none_designated_means_none():
-    dept = department("land", official("a"), official("g1", on_duty=False, guardian=True),
-                      official("g2", guardian=True))
+    dept = department(
+        "land", official("a"), official("g1", on_duty=False, guardian=True), official("g2", guardian=True)
+    )
     assert domain.choose_guardian(dept, {"g1": 0, "g2": 7}, handler=official("a")).id == "g2"
     assert domain.choose_guardian(department("x", official("a")), {}, handler=official("a")) is None
 
@@ -94,20 +98,44 @@ def test_guardian_on_duty_is_preferred_and_none_designated_means_none():
 
 
 def test_route_designates_the_department_and_emits_routed():
-    found = domain.match([rule("parking", 60, "traffic", keywords=["불법주차"])],
-                         facts(title="불법주차 신고", channel="phone"), default_department="complaint-office")
-    a, events = domain.route(facts(channel="phone"), found, department_of("traffic"), receipt_no="R1",
-                             priority=True, received_at="2026-03-02T00:00:00+00:00", cause="ev-1", now=NOW,
-                             source=SOURCE)
+    found = domain.match(
+        [rule("parking", 60, "traffic", keywords=["불법주차"])],
+        facts(title="불법주차 신고", channel="phone"),
+        default_department="complaint-office",
+    )
+    a, events = domain.route(
+        facts(channel="phone"),
+        found,
+        department_of("traffic"),
+        receipt_no="R1",
+        priority=True,
+        received_at="2026-03-02T00:00:00+00:00",
+        cause="ev-1",
+        now=NOW,
+        source=SOURCE,
+    )
     assert a.status == QUEUED and a.department == "traffic" and a.pending == "assigned"
     (e,) = events
     assert e.type == c.COMPLAINT_ROUTED and e.id == derive_id("ev-1", "routed") and e.subject == "R1"
     assert e.data["rule_id"] == "parking" and e.data["rule_version"] == 1
     assert e.data["department_name"] == "부서 traffic" and e.data["priority"] is True
     assert "keyword '불법주차' in the title" in e.data["reason"]
-    assert set(e.data) >= {"receipt_no", "department", "department_name", "rule_id", "rule_version", "reason",
-                           "priority", "kind", "category", "district", "channel", "statutory_type",
-                           "received_at", "occurred_at"}
+    assert set(e.data) >= {
+        "receipt_no",
+        "department",
+        "department_name",
+        "rule_id",
+        "rule_version",
+        "reason",
+        "priority",
+        "kind",
+        "category",
+        "district",
+        "channel",
+        "statutory_type",
+        "received_at",
+        "occurred_at",
+    }
     assert "불법주차 신고" not in str(e.data)
 
 
@@ -134,15 +162,17 @@ def test_only_a_waiting_complaint_can_be_assigned():
 
 def _assigned(receipt_no: str = "R1", *, kind: str = "other") -> domain.Assignment:
     dept = department_of("traffic")
-    a, _ = domain.assign(routed(receipt_no, kind=kind), dept, Pick(dept.handlers[0], dept.handlers[1]),
-                         now=NOW, source=SOURCE)
+    a, _ = domain.assign(
+        routed(receipt_no, kind=kind), dept, Pick(dept.handlers[0], dept.handlers[1]), now=NOW, source=SOURCE
+    )
     return a
 
 
 def test_reassignment_to_another_department_is_a_misroute_counted_once():
     road, parks = department_of("road"), department_of("parks")
-    moved = domain.reassign(_assigned(), road, handler_id=None, reason="소관 아님", reason_code=None,
-                            actor="kim", now=NOW)
+    moved = domain.reassign(
+        _assigned(), road, handler_id=None, reason="소관 아님", reason_code=None, actor="kim", now=NOW
+    )
     assert moved.status == QUEUED and moved.pending == "reassigned" and moved.handler is None
     assert moved.misroute == {"rule_id": "illegal-parking", "rule_version": 1, "from": "traffic", "to": "road"}
     done, (e,) = domain.assign(moved, road, Pick(road.handlers[0], None), now=NOW, source=SOURCE)
@@ -150,8 +180,9 @@ def test_reassignment_to_another_department_is_a_misroute_counted_once():
     assert e.data["previous"] == {"department": "traffic", "handler": _assigned().handler}
     assert e.data["misroute"]["rule_id"] == "illegal-parking" and e.data["reason_code"] == "misrouted"
     assert "소관 아님" not in str(e.data)  # the free-text reason stays in routing's history
-    again = domain.reassign(done, parks, handler_id=None, reason="다시", reason_code=None, actor="lee",
-                            now=NOW + timedelta(hours=1))
+    again = domain.reassign(
+        done, parks, handler_id=None, reason="다시", reason_code=None, actor="lee", now=NOW + timedelta(hours=1)
+    )
     assert again.misroute == moved.misroute and again.history[-1]["misroute"] is None
     _, (e2,) = domain.assign(again, parks, Pick(parks.handlers[0], None), now=NOW, source=SOURCE)
     assert e2.id == derive_id("R1", "reassigned", 2) and e2.data["misroute"] is None
@@ -160,20 +191,22 @@ def test_reassignment_to_another_department_is_a_misroute_counted_once():
 def test_reassignment_within_the_department_is_no_misroute_and_keeps_the_guardian():
     a = _assigned(kind="statutory")
     dept = department("traffic", official("traffic-a"), official("traffic-b", guardian=True), official("c"))
-    moved = domain.reassign(a, dept, handler_id="c", reason="업무 조정", reason_code="workload", actor="kim",
-                            now=NOW)
+    moved = domain.reassign(a, dept, handler_id="c", reason="업무 조정", reason_code="workload", actor="kim", now=NOW)
     assert moved.misroute is None and moved.guardian == a.guardian
     pick = domain.pick_for(moved.kind, dept, {}, {}, handler_id="c", keep_guardian=moved.guardian["id"])
     assert (pick.handler.id, pick.guardian.id) == ("c", "traffic-b")
 
 
-@pytest.mark.parametrize(("kwargs", "error", "field"), [
-    ({"handler_id": None}, Invalid, "department"),
-    ({"handler_id": "nobody"}, Invalid, "handler"),
-    ({"handler_id": "traffic-a", "reason": " "}, Invalid, "reason"),
-    ({"handler_id": "off"}, Conflict, None),
-    ({"handler_id": "traffic-a"}, Conflict, None),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "field"),
+    [
+        ({"handler_id": None}, Invalid, "department"),
+        ({"handler_id": "nobody"}, Invalid, "handler"),
+        ({"handler_id": "traffic-a", "reason": " "}, Invalid, "reason"),
+        ({"handler_id": "off"}, Conflict, None),
+        ({"handler_id": "traffic-a"}, Conflict, None),
+    ],
+)
 def test_bad_reassignments_are_refused(kwargs, error, field):
     dept = department("traffic", official("traffic-a"), official("off", on_duty=False))
     args = {"reason": "사유", "reason_code": None, "actor": "kim", "now": NOW, **kwargs}
@@ -191,8 +224,9 @@ def test_release_closes_and_frees_the_handler():
     assert domain.release(closed, receipt_no="R1", event_type=c.COMPLAINT_CLOSED, now=NOW) is None
     assert domain.plan([closed], department_of("traffic"), {}, {}) == []
     with pytest.raises(Conflict):
-        domain.reassign(closed, department_of("road"), handler_id=None, reason="x", reason_code=None,
-                        actor="kim", now=NOW)
+        domain.reassign(
+            closed, department_of("road"), handler_id=None, reason="x", reason_code=None, actor="kim", now=NOW
+        )
 
 
 def test_a_release_before_the_routing_leaves_a_closed_record():
@@ -208,11 +242,13 @@ def test_assignment_round_trips_through_its_document():
 def test_picking_the_first_handler_of_a_waiting_complaint_is_its_assignment_not_a_reassignment():
     dept = department("traffic", official("traffic-a"), official("traffic-b"))
     waiting = routed("R5", department="traffic")
-    picked = domain.reassign(waiting, dept, handler_id="traffic-b", reason="전문 분야", reason_code=None,
-                             actor="kim", now=NOW)
+    picked = domain.reassign(
+        waiting, dept, handler_id="traffic-b", reason="전문 분야", reason_code=None, actor="kim", now=NOW
+    )
     assert picked.pending == "assigned" and picked.reassignments == 0 and picked.misroute is None
     _, (e,) = domain.assign(picked, dept, Pick(dept.handlers[1], None), now=NOW, source=SOURCE)
     assert e.type == c.COMPLAINT_ASSIGNED and e.data["handler"]["id"] == "traffic-b"
-    moved = domain.reassign(waiting, department_of("road"), handler_id=None, reason="소관", reason_code=None,
-                            actor="kim", now=NOW)
+    moved = domain.reassign(
+        waiting, department_of("road"), handler_id=None, reason="소관", reason_code=None, actor="kim", now=NOW
+    )
     assert moved.pending == "reassigned" and moved.misroute["to"] == "road"

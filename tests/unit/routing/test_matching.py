@@ -19,25 +19,48 @@ TABLE = [
     (dict(title="아파트 앞 불법 주차 신고", district="해운대구 우1동"), "illegal-parking", "traffic", ["keywords"]),
     (dict(title="도로에 구멍", body="큰 포트홀이 생겼습니다"), "road-damage", "road", ["keywords"]),
     (dict(category="교통 > 버스노선", title="배차 간격 문의"), "traffic-category", "traffic", ["categories"]),
-    (dict(category="공원", district="부산광역시 강서구 대저1동", title="벤치 파손"), "nakdong-parks",
-     "nakdong-office", ["categories", "districts"]),
+    (
+        dict(category="공원", district="부산광역시 강서구 대저1동", title="벤치 파손"),
+        "nakdong-parks",
+        "nakdong-office",
+        ["categories", "districts"],
+    ),
     (dict(category="공원", district="수영구 광안동", title="벤치 파손"), "parks", "parks", ["categories"]),
-    (dict(title="해수욕장 파라솔 요금이 비쌉니다", district="해운대구중동"), "beach", "ocean",
-     ["districts", "keywords"]),
+    (
+        dict(title="해수욕장 파라솔 요금이 비쌉니다", district="해운대구중동"),
+        "beach",
+        "ocean",
+        ["districts", "keywords"],
+    ),
     (dict(title="해수욕장 파라솔 요금이 비쌉니다", district="동래구 명장동"), DEFAULT_RULE_ID, OFFICE, []),
     (dict(title="윗집 층간 소음", body="밤마다 뛰어요"), "floor-noise", "housing", ["keywords"]),
-    (dict(title="공사장 소음", body="새벽 6시부터"), "noise-odour", "environment",
-     ["keywords", "exclude_keywords"]),
-    (dict(kind="statutory", statutory_type="여권 재발급", title="여권"), "passport", "civil-registry",
-     ["kinds", "statutory_types"]),
-    (dict(kind="statutory", statutory_type="건축허가", category="건축"), "building-permit", "building",
-     ["kinds", "statutory_types"]),
-    (dict(kind="statutory", statutory_type="주민등록표 등본"), "certificates", "civil-registry",
-     ["kinds", "statutory_types"]),
+    (dict(title="공사장 소음", body="새벽 6시부터"), "noise-odour", "environment", ["keywords", "exclude_keywords"]),
+    (
+        dict(kind="statutory", statutory_type="여권 재발급", title="여권"),
+        "passport",
+        "civil-registry",
+        ["kinds", "statutory_types"],
+    ),
+    (
+        dict(kind="statutory", statutory_type="건축허가", category="건축"),
+        "building-permit",
+        "building",
+        ["kinds", "statutory_types"],
+    ),
+    (
+        dict(kind="statutory", statutory_type="주민등록표 등본"),
+        "certificates",
+        "civil-registry",
+        ["kinds", "statutory_types"],
+    ),
     (dict(kind="service_complaint", title="창구 직원이 불친절했습니다"), "service-failure", OFFICE, ["kinds"]),
     (dict(title="불법주차 단속 요원", body="단속 대가로 뇌물을 요구"), "audit-corruption", "audit", ["keywords"]),
-    (dict(kind="inquiry_system", channel="phone", title="전입신고 절차"), "phone-procedure", "callcenter-120",
-     ["kinds", "channels"]),
+    (
+        dict(kind="inquiry_system", channel="phone", title="전입신고 절차"),
+        "phone-procedure",
+        "callcenter-120",
+        ["kinds", "channels"],
+    ),
     (dict(kind="inquiry_system", channel="online", title="전입신고 절차"), DEFAULT_RULE_ID, OFFICE, []),
     (dict(kind="suggestion", title="자전거 도로를 늘려 주세요"), "suggestion", "citizen-communication", ["kinds"]),
     (dict(channel="sns", title="칭찬합니다"), "sns", "citizen-communication", ["channels"]),
@@ -51,8 +74,9 @@ TABLE = [
 ]
 
 
-@pytest.mark.parametrize(("given", "rule_id", "department", "fields"), TABLE,
-                         ids=[f"{i:02d}-{row[1]}" for i, row in enumerate(TABLE)])
+@pytest.mark.parametrize(
+    ("given", "rule_id", "department", "fields"), TABLE, ids=[f"{i:02d}-{row[1]}" for i, row in enumerate(TABLE)]
+)
 def test_sample_complaints_get_their_department_and_reason(given, rule_id, department, fields):
     found = domain.match(sample_rules(), facts(**given), default_department=OFFICE)
     assert (found.rule.id, found.rule.department) == (rule_id, department)
@@ -122,8 +146,11 @@ def test_a_disabled_rule_is_not_tried():
 
 
 def test_skipped_rules_say_which_condition_failed():
-    rules = [rule("kind-only", 1, "a", kinds=["petition"]), rule("district", 2, "b", districts=["강서구"]),
-             rule("hit", 3, "c", keywords=["소음"])]
+    rules = [
+        rule("kind-only", 1, "a", kinds=["petition"]),
+        rule("district", 2, "b", districts=["강서구"]),
+        rule("hit", 3, "c", keywords=["소음"]),
+    ]
     found = domain.match(rules, facts(title="소음"), default_department=OFFICE)
     assert found.rule.id == "hit"
     assert found.skipped == (("kind-only", "kinds"), ("district", "districts"))
@@ -145,8 +172,10 @@ def test_excluded_keyword_vetoes_a_rule():
 
 
 def test_default_rule_from_the_table_is_used_when_nothing_matches():
-    table = [rule("x", 1, "a", keywords=["소음"]),
-             Rule(DEFAULT_RULE_ID, "triage", domain.DEFAULT_PRIORITY, "triage-desk", version=4)]
+    table = [
+        rule("x", 1, "a", keywords=["소음"]),
+        Rule(DEFAULT_RULE_ID, "triage", domain.DEFAULT_PRIORITY, "triage-desk", version=4),
+    ]
     found = domain.match(table, facts(title="문의"), default_department=OFFICE)
     assert (found.rule.id, found.rule.department, found.rule.version) == (DEFAULT_RULE_ID, "triage-desk", 4)
 
@@ -163,41 +192,54 @@ def test_default_rule_is_tried_last_whatever_its_priority():
 
 def test_default_rule_cannot_be_disabled_or_given_conditions():
     with pytest.raises(Conflict):
-        domain.check_rule(Rule(DEFAULT_RULE_ID, "t", domain.DEFAULT_PRIORITY, OFFICE, enabled=False),
-                          departments=[OFFICE])
+        domain.check_rule(
+            Rule(DEFAULT_RULE_ID, "t", domain.DEFAULT_PRIORITY, OFFICE, enabled=False), departments=[OFFICE]
+        )
     with pytest.raises(Invalid) as err:
-        domain.check_rule(Rule(DEFAULT_RULE_ID, "t", domain.DEFAULT_PRIORITY, OFFICE,
-                               Conditions(keywords=("x",))), departments=[OFFICE])
+        domain.check_rule(
+            Rule(DEFAULT_RULE_ID, "t", domain.DEFAULT_PRIORITY, OFFICE, Conditions(keywords=("x",))),
+            departments=[OFFICE],
+        )
     assert err.value.field == "conditions"
 
 
 # ----------------------------------------------------------- district, category
 
 
-@pytest.mark.parametrize(("rule_value", "district", "expected"), [
-    ("해운대구", "부산광역시 해운대구 우1동", True),
-    ("해운대구", "해운대구", True),
-    ("해운대", "해운대구 중동", True),
-    ("해운대구 우동", "해운대구 우동", True),
-    ("해운대구 우동", "해운대구", False),
-    ("반여동", "해운대구 반여1동", True),
-    ("반여1동", "해운대구 반여2동", False),
-    ("서구", "강서구 대저1동", False),
-    ("강서구", "부산광역시강서구대저1동", True),
-    ("기장군 기장읍", "기장군 기장읍 대라리", True),
-    ("기장읍", "기장군기장읍", True),
-    ("부산광역시 해운대구", "해운대구 우동", True),
-    ("동구", "동래구 명장동", False),
-    ("구서동", "금정구 구서동", True),
-])
+@pytest.mark.parametrize(
+    ("rule_value", "district", "expected"),
+    [
+        ("해운대구", "부산광역시 해운대구 우1동", True),
+        ("해운대구", "해운대구", True),
+        ("해운대", "해운대구 중동", True),
+        ("해운대구 우동", "해운대구 우동", True),
+        ("해운대구 우동", "해운대구", False),
+        ("반여동", "해운대구 반여1동", True),
+        ("반여1동", "해운대구 반여2동", False),
+        ("서구", "강서구 대저1동", False),
+        ("강서구", "부산광역시강서구대저1동", True),
+        ("기장군 기장읍", "기장군 기장읍 대라리", True),
+        ("기장읍", "기장군기장읍", True),
+        ("부산광역시 해운대구", "해운대구 우동", True),
+        ("동구", "동래구 명장동", False),
+        ("구서동", "금정구 구서동", True),
+    ],
+)
 def test_district_matches_by_unit(rule_value, district, expected):
     assert domain.district_matches(rule_value, district) is expected
 
 
-@pytest.mark.parametrize(("rule_value", "category", "expected"), [
-    ("환경", "환경", True), ("환경", "환경/소음", True), ("환경", "환경 > 소음 > 공사장", True),
-    ("환경/소음", "환경 / 소음", True), ("환경/소음", "환경", False), ("환경", "생활환경", False),
-])
+@pytest.mark.parametrize(
+    ("rule_value", "category", "expected"),
+    [
+        ("환경", "환경", True),
+        ("환경", "환경/소음", True),
+        ("환경", "환경 > 소음 > 공사장", True),
+        ("환경/소음", "환경 / 소음", True),
+        ("환경/소음", "환경", False),
+        ("환경", "생활환경", False),
+    ],
+)
 def test_category_covers_what_is_under_it(rule_value, category, expected):
     assert domain.category_matches(rule_value, category) is expected
 
@@ -216,15 +258,18 @@ def test_without_the_sealed_text_keyword_rules_cannot_match_and_the_reason_says_
 # --------------------------------------------------------- rule validation
 
 
-@pytest.mark.parametrize(("r", "field"), [
-    (rule("Bad Id", 1, "a", keywords=["x"]), "id"),
-    (rule("ok", 1, "nowhere", keywords=["x"]), "department"),
-    (rule("ok", -1, "a", keywords=["x"]), "priority"),
-    (rule("ok", 1, "a"), "conditions"),
-    (rule("ok", 1, "a", kinds=["complaint"]), "conditions.kinds"),
-    (rule("ok", 1, "a", channels=["email"]), "conditions.channels"),
-    (rule("ok", 1, "a", keywords=["  "]), "conditions.keywords"),
-])
+@pytest.mark.parametrize(
+    ("r", "field"),
+    [
+        (rule("Bad Id", 1, "a", keywords=["x"]), "id"),
+        (rule("ok", 1, "nowhere", keywords=["x"]), "department"),
+        (rule("ok", -1, "a", keywords=["x"]), "priority"),
+        (rule("ok", 1, "a"), "conditions"),
+        (rule("ok", 1, "a", kinds=["complaint"]), "conditions.kinds"),
+        (rule("ok", 1, "a", channels=["email"]), "conditions.channels"),
+        (rule("ok", 1, "a", keywords=["  "]), "conditions.keywords"),
+    ],
+)
 def test_bad_rules_are_refused_naming_the_field(r, field):
     with pytest.raises(Invalid) as err:
         domain.check_rule(r, departments=["a"])

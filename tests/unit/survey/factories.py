@@ -19,8 +19,16 @@ from tests.fakes import FakeClock, MemoryBus, MemoryStore
 SECRET = b"test-survey-secret"
 DEPARTMENTS = ("건축과", "민원과", "도로과", "환경과", "복지과")
 CHANNELS = ("online", "visit", "phone", "mail", "fax", "sns", "oral")
-KINDS = ("statutory", "inquiry_law", "inquiry_system", "suggestion", "other", "grievance", "petition",
-         "service_complaint")
+KINDS = (
+    "statutory",
+    "inquiry_law",
+    "inquiry_system",
+    "suggestion",
+    "other",
+    "grievance",
+    "petition",
+    "service_complaint",
+)
 
 
 def receipt() -> str:
@@ -28,19 +36,43 @@ def receipt() -> str:
 
 
 def event(type: str, receipt_no: str, at: datetime, **data: Any) -> Event:
-    return Event.new(type, source="/test", subject=receipt_no, time=at,
-                     data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}))
+    return Event.new(
+        type,
+        source="/test",
+        subject=receipt_no,
+        time=at,
+        data=samples.shaped(type, {"receipt_no": receipt_no, "occurred_at": at.isoformat(), **data}),
+    )
 
 
-def received(receipt_no: str, at: datetime, *, sms: bool = True, email: bool = False, kind: str = "grievance",
-             channel: str = "online") -> Event:
-    return event(c.COMPLAINT_RECEIVED, receipt_no, at, kind=kind, channel=channel, complainant_ref="p-1",
-                 consent={"sms": sms, "alimtalk": False, "email": email, "post": True})
+def received(
+    receipt_no: str,
+    at: datetime,
+    *,
+    sms: bool = True,
+    email: bool = False,
+    kind: str = "grievance",
+    channel: str = "online",
+) -> Event:
+    return event(
+        c.COMPLAINT_RECEIVED,
+        receipt_no,
+        at,
+        kind=kind,
+        channel=channel,
+        complainant_ref="p-1",
+        consent={"sms": sms, "alimtalk": False, "email": email, "post": True},
+    )
 
 
 def assigned(receipt_no: str, at: datetime, department: str = "건축과") -> Event:
-    return event(c.COMPLAINT_ASSIGNED, receipt_no, at, department=department,
-                 handler={"id": "h-17", "name": "김담당", "contact": "031-000-0000"})
+    return event(
+        c.COMPLAINT_ASSIGNED,
+        receipt_no,
+        at,
+        department=department,
+        handler={"id": "h-17", "name": "김담당", "contact": "031-000-0000"},
+    )
 
 
 def closed(receipt_no: str, at: datetime) -> Event:
@@ -56,15 +88,17 @@ def random_rows(rng: random.Random, n: int, *, year: int = 2026) -> list[dict[st
         answered = rng.random() < 0.8
         responded = invited + timedelta(hours=rng.randrange(1, 24 * 20)) if answered else None
         scores = {d: rng.randint(1, 5) for d in domain.DIMENSIONS} if answered else None
-        rows.append({
-            "department": rng.choice(DEPARTMENTS + (None,)),
-            "channel": rng.choice(CHANNELS),
-            "kind": rng.choice(KINDS),
-            "invited_at": invited.isoformat(),
-            "responded_at": responded.isoformat() if responded else None,
-            "scores": scores,
-            "low_score": bool(scores and scores["overall"] <= 2),
-        })
+        rows.append(
+            {
+                "department": rng.choice(DEPARTMENTS + (None,)),
+                "channel": rng.choice(CHANNELS),
+                "kind": rng.choice(KINDS),
+                "invited_at": invited.isoformat(),
+                "responded_at": responded.isoformat() if responded else None,
+                "scores": scores,
+                "low_score": bool(scores and scores["overall"] <= 2),
+            }
+        )
     return rows
 
 

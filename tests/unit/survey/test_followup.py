@@ -15,9 +15,14 @@ NOW = datetime(2026, 11, 30, 3, 0, tzinfo=UTC)
 
 def low_scored(due: datetime) -> domain.Survey:
     s = domain.new_survey("2026-T-0000009")
-    return replace(s, department="road", scores={"speed": 2, "kindness": 1, "result": 1, "overall": 1},
-                   low_score=True, followup={"status": "open", "opened_at": NOW.isoformat(), "due_at": due.isoformat()},
-                   followup_status="open")
+    return replace(
+        s,
+        department="road",
+        scores={"speed": 2, "kindness": 1, "result": 1, "overall": 1},
+        low_score=True,
+        followup={"status": "open", "opened_at": NOW.isoformat(), "due_at": due.isoformat()},
+        followup_status="open",
+    )
 
 
 def test_an_open_follow_up_turns_overdue_after_its_due_date() -> None:

@@ -95,8 +95,7 @@ async def test_statistics_reports_and_improvement_actions() -> None:
     answered = {}
     for department, overall in (("건축과", 5), ("건축과", 3), ("민원과", 1)):
         r = await _closed_complaint(w, department=department)
-        await w.svc.respond(w.token(w.invitations(r)[0]),
-                            Answers(speed=4, kindness=4, result=4, overall=overall))
+        await w.svc.respond(w.token(w.invitations(r)[0]), Answers(speed=4, kindness=4, result=4, overall=overall))
         answered[r] = overall
     await _closed_complaint(w, department="도로과")  # invited, never answered
     year = w.clock.now.year

@@ -20,8 +20,14 @@ MAX_AGE = timedelta(days=30)
 
 def tracked(*, sms: bool = True, email: bool = False, alimtalk: bool = False) -> Survey:
     s = domain.new_survey("2026-T-0000001")
-    s = domain.note_received(s, {"kind": "grievance", "channel": "visit",
-                                 "consent": {"sms": sms, "alimtalk": alimtalk, "email": email, "post": True}})
+    s = domain.note_received(
+        s,
+        {
+            "kind": "grievance",
+            "channel": "visit",
+            "consent": {"sms": sms, "alimtalk": alimtalk, "email": email, "post": True},
+        },
+    )
     return domain.note_assigned(s, department="건축과", handler={"id": "h-1", "name": "김담당", "phone": "010"})
 
 
@@ -48,8 +54,7 @@ def test_closure_sets_a_timer_after_the_delay() -> None:
 
 def test_nothing_is_sent_before_the_timer_fires() -> None:
     s = scheduled()
-    same, events = domain.invite(s, now=NOW + DELAY - timedelta(seconds=1), secret=SECRET, valid_for=VALID,
-                                 source="/t")
+    same, events = domain.invite(s, now=NOW + DELAY - timedelta(seconds=1), secret=SECRET, valid_for=VALID, source="/t")
     assert same == s and events == []
 
 
@@ -62,20 +67,26 @@ def test_the_invitation_carries_a_signed_link_and_its_expiry() -> None:
     _, [event] = domain.invite(scheduled(), now=NOW + DELAY, secret=SECRET, valid_for=VALID, source="/t")
     assert event.type == c.SURVEY_INVITED
     assert set(event.data) >= {"receipt_no", "survey_id", "link", "expires_at"}
-    assert event.id == domain.invite(scheduled(), now=NOW + DELAY, secret=SECRET, valid_for=VALID,
-                                     source="/t")[1][0].id
+    assert event.id == domain.invite(scheduled(), now=NOW + DELAY, secret=SECRET, valid_for=VALID, source="/t")[1][0].id
 
 
 @pytest.mark.parametrize("channel", ["sms", "email", "alimtalk"])
 def test_any_contact_consent_is_enough(channel: str) -> None:
-    s = domain.note_closed(tracked(**{"sms": False, channel: True}), closed_at=NOW, outcome="accepted", now=NOW,
-                           delay=DELAY, max_age=MAX_AGE)
+    s = domain.note_closed(
+        tracked(**{"sms": False, channel: True}),
+        closed_at=NOW,
+        outcome="accepted",
+        now=NOW,
+        delay=DELAY,
+        max_age=MAX_AGE,
+    )
     assert domain.invite(s, now=NOW + DELAY, secret=SECRET, valid_for=VALID, source="/t")[0].status == domain.INVITED
 
 
 def test_no_consent_no_invitation() -> None:
-    s, events = domain.invite(scheduled(tracked(sms=False)), now=NOW + DELAY, secret=SECRET, valid_for=VALID,
-                              source="/t")
+    s, events = domain.invite(
+        scheduled(tracked(sms=False)), now=NOW + DELAY, secret=SECRET, valid_for=VALID, source="/t"
+    )
     assert (s.status, s.skip_reason, events) == (domain.SKIPPED, "no_consent", [])
 
 
@@ -87,8 +98,14 @@ def test_without_the_received_event_consent_is_unknown_and_nobody_is_invited() -
 
 def test_one_survey_per_complaint() -> None:
     s, _ = invited()
-    again = domain.note_closed(s, closed_at=NOW + timedelta(days=2), outcome="accepted", now=NOW + timedelta(days=2),
-                               delay=DELAY, max_age=MAX_AGE)
+    again = domain.note_closed(
+        s,
+        closed_at=NOW + timedelta(days=2),
+        outcome="accepted",
+        now=NOW + timedelta(days=2),
+        delay=DELAY,
+        max_age=MAX_AGE,
+    )
     assert again == s
     assert domain.survey_id("2026-T-0000001") == s.survey_id
 
@@ -100,8 +117,9 @@ def test_withdrawn_or_transferred_complaints_are_not_surveyed() -> None:
 
 
 def test_a_replayed_old_closure_invites_nobody() -> None:
-    s = domain.note_closed(tracked(), closed_at=NOW - timedelta(days=31), outcome="accepted", now=NOW, delay=DELAY,
-                           max_age=MAX_AGE)
+    s = domain.note_closed(
+        tracked(), closed_at=NOW - timedelta(days=31), outcome="accepted", now=NOW, delay=DELAY, max_age=MAX_AGE
+    )
     assert (s.status, s.skip_reason) == (domain.SKIPPED, "closed_too_long_ago")
 
 
@@ -115,13 +133,15 @@ def test_the_handler_kept_is_id_and_name_only() -> None:
 def test_a_valid_token_is_answered_once() -> None:
     s, token = invited()
     claims = domain.read_token(SECRET, token)
-    done, events = domain.respond(s, answers(), claims=claims, now=NOW + DELAY + timedelta(hours=1), low_threshold=2,
-                                  source="/t")
+    done, events = domain.respond(
+        s, answers(), claims=claims, now=NOW + DELAY + timedelta(hours=1), low_threshold=2, source="/t"
+    )
     assert done.status == domain.RESPONDED and done.scores == {"speed": 3, "kindness": 5, "result": 4, "overall": 4}
     assert [e.type for e in events] == [c.SURVEY_RESPONDED]
     with pytest.raises(DomainError) as reused:
-        domain.respond(done, answers(), claims=claims, now=NOW + DELAY + timedelta(hours=2), low_threshold=2,
-                       source="/t")
+        domain.respond(
+            done, answers(), claims=claims, now=NOW + DELAY + timedelta(hours=2), low_threshold=2, source="/t"
+        )
     assert (reused.value.status, reused.value.code) == (409, "already_answered")
 
 
@@ -131,18 +151,22 @@ def test_an_expired_token_is_gone() -> None:
     with pytest.raises(DomainError) as expired:
         domain.respond(s, answers(), claims=claims, now=claims.expires_at, low_threshold=2, source="/t")
     assert (expired.value.status, expired.value.code) == (410, "expired")
-    ok, _ = domain.respond(s, answers(), claims=claims, now=claims.expires_at - timedelta(seconds=1), low_threshold=2,
-                           source="/t")
+    ok, _ = domain.respond(
+        s, answers(), claims=claims, now=claims.expires_at - timedelta(seconds=1), low_threshold=2, source="/t"
+    )
     assert ok.status == domain.RESPONDED
 
 
-@pytest.mark.parametrize("tamper", [
-    lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # the signature
-    lambda t: domain._b64(domain._unb64(t.split(".")[0]).replace(b"|", b"9|", 1)) + "." + t.split(".")[1],
-    lambda t: t.split(".")[0],  # no signature
-    lambda t: "not-a-token",
-    lambda t: "%%%.###",
-])
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda t: t[:-2] + ("AA" if not t.endswith("AA") else "BB"),  # the signature
+        lambda t: domain._b64(domain._unb64(t.split(".")[0]).replace(b"|", b"9|", 1)) + "." + t.split(".")[1],
+        lambda t: t.split(".")[0],  # no signature
+        lambda t: "not-a-token",
+        lambda t: "%%%.###",
+    ],
+)
 def test_a_tampered_token_is_refused(tamper: object) -> None:
     _, token = invited()
     with pytest.raises(DomainError) as bad:
@@ -190,8 +214,9 @@ def test_scores_are_one_to_five(field: str, value: int) -> None:
 @pytest.mark.parametrize(("overall", "low"), [(1, True), (2, True), (3, False), (5, False)])
 def test_a_low_overall_score_alerts_the_department(overall: int, low: bool) -> None:
     s, token = invited()
-    done, events = domain.respond(s, answers(overall), claims=domain.read_token(SECRET, token), now=NOW + DELAY,
-                                  low_threshold=2, source="/t")
+    done, events = domain.respond(
+        s, answers(overall), claims=domain.read_token(SECRET, token), now=NOW + DELAY, low_threshold=2, source="/t"
+    )
     lows = [e for e in events if e.type == c.SURVEY_LOW_SCORE]
     assert done.low_score is low and len(lows) == int(low)
     if low:
@@ -201,8 +226,9 @@ def test_a_low_overall_score_alerts_the_department(overall: int, low: bool) -> N
 def test_free_text_stays_in_the_store_and_off_every_event() -> None:
     s, token = invited()
     text = "담당 공무원 이름과 제 전화번호 010-1234-5678"
-    done, events = domain.respond(s, answers(1, text), claims=domain.read_token(SECRET, token), now=NOW + DELAY,
-                                  low_threshold=2, source="/t")
+    done, events = domain.respond(
+        s, answers(1, text), claims=domain.read_token(SECRET, token), now=NOW + DELAY, low_threshold=2, source="/t"
+    )
     assert done.text == text
     assert len(events) == 2
     for event in events:
@@ -210,10 +236,10 @@ def test_free_text_stays_in_the_store_and_off_every_event() -> None:
 
 
 def test_a_response_counts_in_its_korean_year() -> None:
-    s, [event] = domain.invite(scheduled(), now=NOW + DELAY, secret=SECRET, valid_for=timedelta(days=60),
-                               source="/t")
+    s, [event] = domain.invite(scheduled(), now=NOW + DELAY, secret=SECRET, valid_for=timedelta(days=60), source="/t")
     token = event.data["link"].removeprefix("/survey/")
     at = datetime(2026, 12, 31, 15, 30, tzinfo=UTC)  # 2027-01-01 00:30 in Seoul
-    done, _ = domain.respond(s, answers(), claims=domain.read_token(SECRET, token), now=at, low_threshold=2,
-                             source="/t")
+    done, _ = domain.respond(
+        s, answers(), claims=domain.read_token(SECRET, token), now=at, low_threshold=2, source="/t"
+    )
     assert done.responded_year == 2027

@@ -30,6 +30,7 @@ def _kst(value: str) -> datetime:
 
 def _expected(rows: list[dict[str, Any]], by: str, year: int) -> dict[str, dict[str, Any]]:
     """The same numbers, computed the plain way: filter per key, then mean with the statistics module."""
+
     def key(row: dict[str, Any], when: str) -> str:
         if by == "month":
             return _kst(row[when]).strftime("%Y-%m")
@@ -82,9 +83,15 @@ def test_statistics_match_an_independent_computation(by: str) -> None:
 
 
 def test_months_are_korean_months() -> None:
-    row = {"department": "A", "channel": "online", "kind": "other", "invited_at": "2026-01-20T00:00:00+00:00",
-           "responded_at": "2026-01-31T15:00:00+00:00",  # 2026-02-01 00:00 in Seoul
-           "scores": {"speed": 1, "kindness": 2, "result": 3, "overall": 4}, "low_score": False}
+    row = {
+        "department": "A",
+        "channel": "online",
+        "kind": "other",
+        "invited_at": "2026-01-20T00:00:00+00:00",
+        "responded_at": "2026-01-31T15:00:00+00:00",  # 2026-02-01 00:00 in Seoul
+        "scores": {"speed": 1, "kindness": 2, "result": 3, "overall": 4},
+        "low_score": False,
+    }
     months = {g["key"]: g for g in domain.statistics([row], by="month", year=2026)["groups"]}
     assert months["2026-01"]["invited"] == 1 and months["2026-01"]["responses"] == 0
     assert months["2026-02"]["responses"] == 1 and months["2026-02"]["invited"] == 0
@@ -146,8 +153,9 @@ def test_the_report_svg_is_a_chart_of_the_figures_with_korean_labels() -> None:
     assert "부서별 만족도" in texts and "신속성" in texts
     for group in report["by_department"]:
         assert group["key"] in texts
-    bars = [r for r in root.iter()
-            if r.tag.endswith("rect") and r.find("{http://www.w3.org/2000/svg}title") is not None]
+    bars = [
+        r for r in root.iter() if r.tag.endswith("rect") and r.find("{http://www.w3.org/2000/svg}title") is not None
+    ]
     department_bars = sum(1 for g in report["by_department"] for d in domain.DIMENSIONS if g["mean"][d] is not None)
     assert len(bars) == department_bars + len(report["by_month"])
     empty = render_svg(domain.yearly_report([], year=YEAR, title="<t&>", generated_at=GENERATED))
@@ -168,11 +176,14 @@ def test_the_report_png_is_a_real_chart() -> None:
 # ---------------------------------------------------------------- publication and improvement actions
 
 
-@pytest.mark.parametrize(("published", "due"), [
-    (date(2027, 1, 15), date(2027, 4, 14)),  # the day before the corresponding day (a Wednesday)
-    (date(2026, 11, 30), date(2027, 3, 2)),  # no 30 Feb: 28 Feb (Sunday), 1 Mar (삼일절) -> Tuesday 2 Mar
-    (date(2027, 3, 2), date(2027, 6, 1)),
-])
+@pytest.mark.parametrize(
+    ("published", "due"),
+    [
+        (date(2027, 1, 15), date(2027, 4, 14)),  # the day before the corresponding day (a Wednesday)
+        (date(2026, 11, 30), date(2027, 3, 2)),  # no 30 Feb: 28 Feb (Sunday), 1 Mar (삼일절) -> Tuesday 2 Mar
+        (date(2027, 3, 2), date(2027, 6, 1)),
+    ],
+)
 def test_the_improvement_deadline_is_three_months_by_the_calendar(published: date, due: date) -> None:
     at = datetime(published.year, published.month, published.day, 10, tzinfo=domain.KST)
     deadline = domain.improvement_due(at)
@@ -202,8 +213,9 @@ def test_improvement_actions_need_a_published_report_and_are_flagged_when_overdu
     with pytest.raises(Conflict):
         domain.new_action(None, action_id="a", year=YEAR, title="t", description="", department=None, now=now)
     report = domain.publish_report(None, _report(), now=now, months=3)
-    action = domain.new_action(report, action_id="a1", year=YEAR, title="야간 민원창구 운영", description="",
-                               department="민원과", now=now)
+    action = domain.new_action(
+        report, action_id="a1", year=YEAR, title="야간 민원창구 운영", description="", department="민원과", now=now
+    )
     due = datetime.fromisoformat(action["due_at"])
     assert domain.action_view(action, now=due - timedelta(seconds=1))["overdue"] is False
     assert domain.action_view(action, now=due)["overdue"] is True
