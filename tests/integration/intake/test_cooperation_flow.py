@@ -32,7 +32,9 @@ def _official(department: str, role: str = "handler") -> dict[str, str]:
 
 
 async def _events(bus, topic: str, receipt: str, *types: str) -> list[Event]:
-    return [e async for _, e in bus.read([topic]) if e.subject == receipt and (not types or e.type in types)]
+    """Each event once: an outbox may publish an event again (at-least-once; consumers drop it by its id)."""
+    found = [e async for _, e in bus.read([topic]) if e.subject == receipt and (not types or e.type in types)]
+    return list({e.id: e for e in found}.values())
 
 
 async def test_a_request_its_clock_the_reply_and_the_cancellation(backend) -> None:
@@ -182,6 +184,7 @@ async def test_a_request_its_clock_the_reply_and_the_cancellation(backend) -> No
     assert record is not None and record["next_fire_at"] is None
     assert [r["state"] for r in record["requests"]] == ["replied", "cancelled"]
     assert len(await _coop_signals(reader, receipt)) == 2
+    records_before = await _records(reader, receipt)
 
     # a full rebuild of the deadline store from the log: nothing is published again
     await deadline_store.drop()
@@ -190,9 +193,15 @@ async def test_a_request_its_clock_the_reply_and_the_cancellation(backend) -> No
     await rebuilt.fire_due()  # the complaint's own clock may fire (its received was never handled before)
     await rebuilt.fire_due()
     assert len(await _coop_signals(reader, receipt)) == 2
+    assert await _records(reader, receipt) == records_before  # not even a copy of a signal already sent
     again_record = await deadline_store.collection("cooperation_clocks").get(receipt)
     assert again_record is not None and [r["state"] for r in again_record["requests"]] == ["replied", "cancelled"]
     await reader.stop()
+
+
+async def _records(bus, receipt: str) -> list[str]:
+    """The ids of the complaint's cooperation signals as the log holds them, copies included."""
+    return [e.id async for _, e in bus.read([topics.DEADLINES]) if e.subject == receipt and e.type in COOP_SIGNALS]
 
 
 async def _coop_signals(bus, receipt: str) -> list[Event]:
