@@ -13,6 +13,9 @@ file. A service file may be a little ahead of the log (a handler finished while 
 restore its event is delivered again and dropped as seen, and an unpublished outbox is published again, as
 after any crash.
 
+The files under ``attachments/`` (intake's attachments, each already encrypted) are copied after the
+snapshot and listed in the manifest with their checksums; restore checks and copies them too.
+
 Restore refuses a data directory that holds anything unless ``--force`` (which replaces the ``*.db`` files
 and removes their ``-wal``/``-shm``); it checks the manifest's sizes and checksums before copying and each
 restored file's integrity and row counts after. Stop ``minwon run`` before restoring. docs/operations.md,
@@ -42,6 +45,8 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 EVENT_LOG = "events.db"
 LOCK_TIMEOUT_SECONDS = 30.0
+BLOB_DIRS = ("attachments",)
+"""Directories of the data directory that hold files rather than databases (intake's encrypted attachments)."""
 
 
 class BackupError(Exception):
@@ -156,9 +161,43 @@ def backup(data_dir: Path, target: Path, *, now: datetime | None = None) -> dict
         "created": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "source": str(data_dir.resolve()),
         "files": entries,
+        # after the snapshot: every file a copied record names was written before it (files are written, then
+        # recorded), so the copy holds all of them (and perhaps a few not yet recorded)
+        "blobs": _copy_blobs(data_dir, target),
     }
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", "utf-8")
     return manifest
+
+
+def _blob_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def _copy_blobs(data_dir: Path, target: Path) -> list[dict[str, Any]]:
+    """Copy the file directories (:data:`BLOB_DIRS`, e.g. intake's encrypted attachments) and list each file."""
+    entries = []
+    for name in BLOB_DIRS:
+        for path in _blob_files(data_dir / name):
+            relative = path.relative_to(data_dir)
+            (target / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target / relative)
+            entries.append(
+                {"name": relative.as_posix(), "bytes": path.stat().st_size, "sha256": _sha256(target / relative)}
+            )
+    return entries
+
+
+def _check_blob(source: Path, entry: dict[str, Any]) -> Path:
+    name = str(entry.get("name", ""))
+    parts = Path(name).parts
+    if not parts or parts[0] not in BLOB_DIRS or ".." in parts or Path(name).is_absolute():
+        raise BackupError(f"{MANIFEST}: bad file name {name!r}")
+    path = source / name
+    if not path.is_file():
+        raise BackupError(f"{name} is listed in the manifest but missing")
+    if path.stat().st_size != entry["bytes"] or _sha256(path) != entry["sha256"]:
+        raise BackupError(f"{name}: size or checksum differs from the manifest (damaged or changed)")
+    return path
 
 
 # ---------------------------------------------------------------- restore
@@ -185,6 +224,8 @@ def verify(source: Path) -> dict[str, Any]:
             raise BackupError(f"{name}: {path.stat().st_size} bytes, the manifest says {entry['bytes']}")
         if _sha256(path) != entry["sha256"]:
             raise BackupError(f"{name}: checksum differs from the manifest (damaged or changed)")
+    for entry in manifest.get("blobs", []):
+        _check_blob(source, entry)
     return manifest
 
 
@@ -220,6 +261,13 @@ def restore(source: Path, data_dir: Path, *, force: bool = False) -> dict[str, A
         for suffix in ("-wal", "-shm", "-journal"):
             Path(f"{data_dir / name}{suffix}").unlink(missing_ok=True)
         os.replace(partial, data_dir / name)
+    if force:
+        for name in BLOB_DIRS:
+            shutil.rmtree(data_dir / name, ignore_errors=True)
+    for entry in manifest.get("blobs", []):
+        dest = data_dir / entry["name"]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / entry["name"], dest)
     return manifest
 
 

@@ -134,6 +134,9 @@ def test_restore_refuses_a_damaged_backup_and_force_replaces_the_files(tmp_path:
         conn.executemany("INSERT INTO t VALUES (?)", [(i,) for i in range(5)])
         conn.commit()
         conn.close()
+    blob = data / "attachments" / "ab" / "abcdef0123"  # an attachment as intake keeps it (already encrypted)
+    blob.parent.mkdir(parents=True)
+    blob.write_bytes(b"a1:sealed bytes of a photo")
     assert minwon("backup", str(tmp_path / "b"), data_dir=data).returncode == 0
     again = minwon("backup", str(tmp_path / "b"), data_dir=data)
     assert again.returncode == 1 and "not empty" in again.stderr
@@ -143,9 +146,20 @@ def test_restore_refuses_a_damaged_backup_and_force_replaces_the_files(tmp_path:
     conn.execute("DELETE FROM t")
     conn.commit()
     conn.close()
+    blob.write_bytes(b"changed after the backup")
     done = minwon("restore", str(tmp_path / "b"), "--force", data_dir=data)
     assert done.returncode == 0, done.stderr
     assert sqlite3.connect(data / "intake.db").execute("SELECT count(*) FROM t").fetchone()[0] == 5
+    assert blob.read_bytes() == b"a1:sealed bytes of a photo"
+    fresh = minwon("restore", str(tmp_path / "b"), data_dir=tmp_path / "fresh")
+    assert fresh.returncode == 0, fresh.stderr
+    assert (tmp_path / "fresh/attachments/ab/abcdef0123").read_bytes() == b"a1:sealed bytes of a photo"
+
+    # a damaged attachment is refused like a damaged database
+    (tmp_path / "b/attachments/ab/abcdef0123").write_bytes(b"a1:sealed bytes of a phot0")
+    refused = minwon("restore", str(tmp_path / "b"), data_dir=tmp_path / "empty2")
+    assert refused.returncode == 1 and "attachments/ab/abcdef0123" in refused.stderr
+    (tmp_path / "b/attachments/ab/abcdef0123").write_bytes(b"a1:sealed bytes of a photo")
 
     # one changed byte: refused before anything is copied
     damaged = tmp_path / "b/intake.db"
