@@ -39,6 +39,8 @@ class Service:
     loops: Sequence[tuple[str, float, Loop]] = ()
     """(name, interval seconds, one pass): run every interval while the service runs."""
     on_start: Sequence[Callable[[], Awaitable[None]]] = ()
+    on_stop: Sequence[Callable[[], Awaitable[None]]] = ()
+    """Run after the loops and the relay have stopped (closing a client the service opened itself)."""
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -66,6 +68,11 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
         await self.relay.stop()
+        for hook in self.on_stop:
+            try:
+                await hook()
+            except Exception as exc:  # noqa: BLE001 - stopping goes on
+                log.warning("stop hook failed", extra={"service": self.name, "error": f"{type(exc).__name__}: {exc}"})
 
     async def ready(self) -> dict[str, bool]:
         return {"store": await self.store.ping(), "bus": await self.bus.ping()}

@@ -74,4 +74,5 @@ def _service(
         subscriptions=consumers.subscriptions(intake),
         loops=[("open-complaints-gauge", 15.0, intake.count_open)],
         on_start=[intake.store.setup],
+        on_stop=[files.store.blobs.close],
     )

@@ -41,3 +41,29 @@ async def test_a_step_that_finishes_or_fails_is_not_reported_as_hung(caplog) -> 
     assert finished == ["closed"]
     messages = [r.getMessage() for r in caplog.records]
     assert "shutdown step failed" in messages and not any("did not finish" in m for m in messages)
+
+
+async def test_a_services_stop_hooks_run_after_its_relay_even_when_one_fails(caplog) -> None:
+    from typing import Any, cast
+
+    from minwon.service import Service
+
+    done: list[str] = []
+
+    class Relay:
+        async def stop(self) -> None:
+            done.append("relay")
+
+    async def fails() -> None:
+        raise OSError("already closed")
+
+    async def closes() -> None:
+        done.append("client")
+
+    service = Service(
+        name="intake", store=cast(Any, None), bus=cast(Any, None), relay=cast(Any, Relay()), on_stop=[fails, closes]
+    )
+    caplog.set_level(logging.WARNING, logger="minwon.service")
+    await service.stop()
+    assert done == ["relay", "client"]
+    assert any(r.getMessage() == "stop hook failed" and "already closed" in r.error for r in caplog.records)
