@@ -1,6 +1,6 @@
-"""Attachments on screen: a citizen files on the portal with a photo, the department's handler sees its
-thumbnail on the console's complaint page and attaches a document to the answer, the citizen finds
-their file on the lookup page, and an official of another department is refused (403)."""
+"""Attachments on screen: a citizen files on the portal with two photos, the department's handler sees their
+thumbnails on the console's complaint page and answers with a document attached, the team lead approves and
+the citizen downloads it on the lookup page, and an official of another department is refused (403)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from tests.browser.conftest import System, other_department, shot, sign_in
 from tests.factories import staff_headers
 
 
-def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_department(
+def test_photos_filed_on_the_portal_are_thumbnails_in_the_console_and_the_answer_document_reaches_the_citizen(
     system: System, new_page: Any
 ) -> None:
     tag = uuid.uuid4().hex[:6]
@@ -31,6 +31,7 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     citizen.locator("#attachments").set_input_files(
         [
             {"name": f"보도-{tag}.jpg", "mimeType": "image/jpeg", "buffer": files.photo()},
+            {"name": f"보도-근경-{tag}.jpg", "mimeType": "image/jpeg", "buffer": files.photo(color="gray")},
             {"name": "setup.jpg", "mimeType": "image/jpeg", "buffer": files.executable()},
         ]
     )
@@ -38,6 +39,7 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     receipt_no = citizen.locator("#receipt-no").inner_text().strip()
     code = citizen.locator("#check-code").inner_text().strip()
     expect(citizen.locator("#attached")).to_contain_text(f"보도-{tag}.jpg")
+    expect(citizen.locator("#attached")).to_contain_text(f"보도-근경-{tag}.jpg")
     expect(citizen.locator("#not-attached")).to_contain_text("setup.jpg")  # an executable named .jpg
     shot(citizen, "portal-attachments-receipt")
 
@@ -46,7 +48,8 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     official = new_page()
     sign_in(official, handler)
     official.goto(f"/console/complaints/{receipt_no}")
-    item = official.locator("#attachments-complaint li").first
+    expect(official.locator("#attachments-complaint img.thumbnail")).to_have_count(2)
+    item = official.locator("#attachments-complaint li").filter(has_text=f"보도-{tag}.jpg")
     expect(item).to_contain_text(f"보도-{tag}.jpg")
     thumbnail = item.locator("img.thumbnail")
     expect(thumbnail).to_be_visible()
@@ -67,7 +70,7 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     official.locator("#do-attach-answer").click()
     expect(official.locator("#attachment-added")).to_be_visible()
     expect(official.locator("#attachments-answer")).to_contain_text("조치결과.pdf")
-    expect(official.locator("#attachments-complaint img.thumbnail")).to_be_visible()
+    expect(official.locator("#attachments-complaint img.thumbnail").first).to_be_visible()
     shot(official, "console-attachments")
 
     # the citizen sees their file on the lookup page (the answer's only once it is given)
@@ -90,6 +93,26 @@ def test_a_photo_filed_on_the_portal_is_a_thumbnail_in_the_console_within_the_de
     expect(citizen.locator("#attached")).to_contain_text("등기부등본.pdf")
     citizen.get_by_role("button", name="처리 상황 보기").click()
     expect(citizen.locator("#citizen-attachments-complaint")).to_contain_text("등기부등본.pdf")
+
+    # the handler answers; the team lead approves; the citizen downloads the answer's document
+    official.reload()
+    official.locator("#answer-outcome").select_option("accepted")
+    official.locator("#answer-text").fill("보도블록을 교체했습니다. 조치 결과를 붙임으로 보내 드립니다.")
+    official.get_by_role("button", name="결재 요청").click()
+    expect(official.locator("#answer-state")).to_contain_text("결재 대기")
+    lead = new_page()
+    sign_in(lead, f"{department}-lead")
+    lead.goto(f"/console/complaints/{receipt_no}")
+    lead.get_by_role("button", name=re.compile("^승인")).click()
+    expect(lead.locator("#answer-state")).to_contain_text("승인됨")
+    citizen.goto(f"/lookup?receipt_no={receipt_no}")
+    citizen.locator("#code").fill(code)
+    citizen.get_by_role("button", name=re.compile("조회")).click()
+    expect(citizen.locator("#citizen-attachments-answer")).to_contain_text("조치결과.pdf")
+    with citizen.expect_download() as answer_file:
+        citizen.locator("#citizen-attachments-answer").get_by_role("button", name=re.compile("조치결과")).click()
+    answer_path = answer_file.value.path()
+    assert answer_path is not None and open(answer_path, "rb").read() == files.pdf()
 
     # an official of another department: the page and the file itself are refused
     outsider = new_page()
