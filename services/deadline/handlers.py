@@ -353,9 +353,10 @@ class Deadlines(c.Consumer):
     async def recompute_holidays(self) -> int:
         """Background pass: reload the calendar, continue every pending holiday recomputation.
         Returns the ``deadline.updated`` events emitted."""
-        await self.load_calendar()
+        pending = await self.store.pending_holidays()
+        await self.load_calendar()  # after the pending list: a holiday added in between is in both or neither
         changed = 0
-        for holiday in await self.store.pending_holidays():
+        for holiday in pending:
             changed += await self._recompute(holiday)
         return changed
 
@@ -368,6 +369,8 @@ class Deadlines(c.Consumer):
 
     async def _recompute(self, holiday: Doc) -> int:
         day = date.fromisoformat(holiday["date"])
+        if day not in self.calendar.holidays_extra:  # clocks loaded without it would not move: not yet
+            return 0
         due_from = iso(tracking.affected_from(day, self.calendar))
         cause = derive_id("holiday", day.isoformat())
         now = self.clock()

@@ -105,6 +105,30 @@ async def test_every_signal_fires_once_and_a_full_rebuild_emits_nothing_again(ba
     await bus.stop()
 
 
+async def test_a_holiday_another_replica_added_is_recomputed_only_with_a_calendar_that_has_it(backend) -> None:
+    """A pass whose calendar was loaded before another replica added the holiday must not mark it done
+    having moved nothing: it waits, and the next pass (calendar reloaded) moves the clock."""
+    clock = MovableClock(datetime(2030, 3, 4, 11, 0, tzinfo=KST))
+    store, bus = backend.store("deadline"), backend.bus()
+    one = await started(backend, store, bus, clock)
+    other, _ = deadlines_for(backend, store, bus, clock)
+    await other.start()
+    r = receipt()
+    await feed(bus, one, received(r, datetime(2030, 3, 4, 10, 0, tzinfo=KST), kind="inquiry_law"))
+    doc, _ = await other.add_holiday(date(2030, 3, 12), "임시공휴일", "admin-1")
+
+    assert date(2030, 3, 12) not in one.calendar.holidays_extra  # loaded before the holiday existed
+    assert await one._recompute(doc) == 0
+    assert (await one.holidays())[0]["recompute"]["status"] == "pending"
+    assert (await one.get(r))["due_at"] == "2030-03-21T18:00:00+09:00"
+
+    assert await one.recompute_all() == 1
+    assert (await one.get(r))["due_at"] == "2030-03-22T18:00:00+09:00"
+    recompute = (await one.holidays())[0]["recompute"]
+    assert recompute["status"] == "done" and recompute["changed"] == 1
+    await bus.stop()
+
+
 async def test_adding_a_holiday_moves_an_open_clock_and_announces_it_once(backend) -> None:
     clock = MovableClock(datetime(2030, 3, 4, 11, 0, tzinfo=KST))  # Monday
     store, bus = backend.store("deadline"), backend.bus()
