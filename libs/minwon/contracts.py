@@ -200,9 +200,6 @@ class Table:
     async def __call__(self, event: Event) -> None:
         await self.run(event)
 
-    def __or__(self, other: Table) -> Table:
-        return Table({**self.handlers, **other.handlers})
-
 
 def topics_of(types: Iterable[str]) -> list[str]:
     """The topics events of ``types`` travel on (each type's first topic), in the topic registry's order."""
@@ -230,11 +227,6 @@ def table(handles: Mapping[str, str], on: object) -> Table:
     """The table of ``handles`` (``{event type: method name}``, declared by a service's handler class)
     bound to ``on``, its instance."""
     return Table({type: getattr(on, name) for type, name in handles.items()})
-
-
-def dump(data: BaseModel) -> dict[str, Any]:
-    """A model as event data (JSON types; absent optional fields are written as null)."""
-    return data.model_dump(mode="json")
 
 
 # ---------------------------------------------------------------------- intake: minwon.complaints.v1
