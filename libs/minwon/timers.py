@@ -13,6 +13,13 @@ The wheel only proposes candidates: the caller reads each document and acts
 only if it is really due, so a stale entry (a time that moved) is harmless. A
 time is filed after the write that set it; a crash in between loses the entry,
 so callers keep their old query as a slow safety net (``rescan_every``).
+
+A candidate read and found not due is not read again for ``recheck`` seconds: the wheel
+remembers when the document said it comes due (or that it never will in its state), and a write
+through this instance's :meth:`TimeIndex.file_changes` forgets that at once (another instance's or
+a command's write is seen within ``recheck``). Without it every pass re-read every id of the open
+minute (a notice already sent, a clock whose warning is days away), which at a city's rate was
+most of the reads of the notification and deadline services.
 """
 
 from __future__ import annotations
@@ -61,6 +68,11 @@ class TimeIndex:
     _last_rescan: datetime | None = None
     _backlog: bool = False
     _proposed: dict[str, int] = field(default_factory=dict)
+    recheck: float = 15.0
+    """Seconds a candidate read and found not due is taken at its word (see the module's text)."""
+    _settled: dict[str, tuple[datetime | None, datetime]] = field(default_factory=dict)
+    """Candidates read and not due: (when their document said it comes due, ``None`` if not in
+    its current state; when it was read). Only the ids of open buckets are kept."""
 
     def _key(self, minute: str, id: str) -> str:
         return f"{minute}/{zlib.crc32(id.encode()) % self.shards}"
@@ -82,6 +94,7 @@ class TimeIndex:
 
     async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
         """File the watched times of ``after`` that are new, or whose document changed state."""
+        self._settled.pop(id, None)
         if not after:
             return
         for name in self.fields:
@@ -170,9 +183,18 @@ async def due_ids(
     for id in ids:
         if id in found:
             continue
+        if id in index._settled:
+            at, read = index._settled[id]
+            if (at is None or at > now) and (now - read).total_seconds() < index.recheck:
+                continue  # read on an earlier pass and not due yet
         doc = await source.get(id)
-        if doc is not None and _matches(doc, where) and (_parse(doc.get(time_field)) or now + timedelta(1)) <= now:
+        when = _parse(doc.get(time_field)) if doc is not None and _matches(doc, where) else None
+        if doc is not None and when is not None and when <= now:
             found[id] = doc
+        else:
+            index._settled[id] = (when, now)
+    for id in [i for i in index._settled if i not in ids]:
+        del index._settled[id]
     ordered = sorted(found.values(), key=lambda d: str(d.get(time_field) or ""))[:limit]
     # The cursor stays at the earliest minute still holding a due candidate: once handled, its time
     # moves and the next pass skips it. One proposed three times without moving no longer holds it

@@ -81,3 +81,54 @@ async def test_after_a_long_stop_the_safety_net_query_drains_the_backlog(backend
         for id in page:
             await docs.apply(id, lambda s: ({**s, "fire_at": iso(clock.now + timedelta(days=1))}, []))
     assert drained == [f"r{n}" for n in range(5)]
+
+
+class CountingReads:
+    """A collection whose reads by id are counted (everything else passes through)."""
+
+    def __init__(self, coll) -> None:
+        self.coll = coll
+        self.reads: list[str] = []
+
+    async def get(self, id: str):
+        self.reads.append(id)
+        return await self.coll.get(id)
+
+
+async def test_a_candidate_not_due_is_read_again_only_after_a_write_or_the_recheck(backend) -> None:
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, 10, tzinfo=UTC))
+    wheel = TimeIndex(store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=10**9, recheck=15)
+    docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
+    source = CountingReads(docs.coll)
+
+    async def scan() -> list[dict]:
+        return []
+
+    async def due() -> list[str]:
+        return await due_ids(
+            wheel, source, now=clock.now, limit=10, time_field="fire_at", where={"status": "waiting"}, scan=scan
+        )
+
+    # both filed under this minute, the open bucket every pass reads: one due in 40 s, one already sent
+    await docs.apply("later", lambda _: ({"status": "waiting", "fire_at": iso(clock.now + timedelta(seconds=40))}, []))
+    await docs.apply("sent", lambda _: ({"status": "waiting", "fire_at": iso(clock.now + timedelta(seconds=5))}, []))
+    await docs.apply("sent", lambda s: ({**s, "status": "sent"}, []))
+    assert await due() == []
+    assert sorted(source.reads) == ["later", "sent"]
+    for _ in range(5):
+        clock.now += timedelta(seconds=1)
+        assert await due() == []
+    assert sorted(source.reads) == ["later", "sent"]  # five more passes, no read
+
+    # a write through this wheel's aggregates is seen at once
+    await docs.apply("later", lambda s: ({**s, "fire_at": iso(clock.now)}, []))
+    assert await due() == ["later"]
+    await docs.apply("later", lambda s: ({**s, "status": "done"}, []))
+
+    # a write that bypasses the wheel (another instance, a command) is seen within ``recheck``
+    await docs.coll.put({"_id": "sent", "status": "waiting", "fire_at": iso(clock.now)})
+    assert await due() == []
+    clock.now += timedelta(seconds=15)
+    assert await due() == ["sent"]
