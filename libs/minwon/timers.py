@@ -14,7 +14,8 @@ only if it is really due, so a stale entry (a time that moved) is harmless. A
 time is filed after the write that set it; a crash in between loses the entry,
 so callers keep their old query as a slow safety net (``rescan_every``).
 
-A candidate read and found not due is not read again for ``recheck`` seconds: the wheel
+A candidate read and found not due is not read again for ``recheck`` seconds of real time (not
+the service's clock, which a test or a replay may hold still): the wheel
 remembers when the document said it comes due (or that it never will in its state), and a write
 through this instance's :meth:`TimeIndex.file_changes` forgets that at once (another instance's or
 a command's write is seen within ``recheck``). Without it every pass re-read every id of the open
@@ -24,6 +25,7 @@ most of the reads of the notification and deadline services.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -70,7 +72,9 @@ class TimeIndex:
     _proposed: dict[str, int] = field(default_factory=dict)
     recheck: float = 15.0
     """Seconds a candidate read and found not due is taken at its word (see the module's text)."""
-    _settled: dict[str, tuple[datetime | None, datetime]] = field(default_factory=dict)
+    ticker: Callable[[], float] = time.monotonic
+    """Real time for ``recheck``: a service clock held still must not hold a stale reading forever."""
+    _settled: dict[str, tuple[datetime | None, float]] = field(default_factory=dict)
     """Candidates read and not due: (when their document said it comes due, ``None`` if not in
     its current state; when it was read). Only the ids of open buckets are kept."""
 
@@ -185,14 +189,14 @@ async def due_ids(
             continue
         if id in index._settled:
             at, read = index._settled[id]
-            if (at is None or at > now) and (now - read).total_seconds() < index.recheck:
+            if (at is None or at > now) and index.ticker() - read < index.recheck:
                 continue  # read on an earlier pass and not due yet
         doc = await source.get(id)
         when = _parse(doc.get(time_field)) if doc is not None and _matches(doc, where) else None
         if doc is not None and when is not None and when <= now:
             found[id] = doc
         else:
-            index._settled[id] = (when, now)
+            index._settled[id] = (when, index.ticker())
     for id in [i for i in index._settled if i not in ids]:
         del index._settled[id]
     ordered = sorted(found.values(), key=lambda d: str(d.get(time_field) or ""))[:limit]
