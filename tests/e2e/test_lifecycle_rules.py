@@ -4,7 +4,7 @@ both backends, asserting what the citizen is told and what the clocks and the le
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -208,6 +208,10 @@ async def test_the_30_day_progress_notice_never_promises_a_date_already_past(bac
         filed = await _filed(client, kind="inquiry_law")  # 14 days: due long before the 30-day notice
         receipt = filed["receipt_no"]
         await until(lambda: _intake_knows_the_clock(client, receipt))
-        clock.advance(timedelta(days=31))
+        # 30 calendar days, moved to the next working time: past a New Year's holiday and a weekend
+        # when filed around the first of December, so the clock is moved to the notice's own time
+        state = await _clock(client, receipt)
+        [at] = [s["at"] for s in state["signals"]["pending"] if s["name"] == "progress_notice.30d"]
+        clock.advance(datetime.fromisoformat(at) - clock.now + timedelta(minutes=1))
         [notice] = await until(lambda: _notices(client, receipt, "citizen.progress"), timeout=90)
         assert "기한 경과" in notice["text"], notice["text"]
