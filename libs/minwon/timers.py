@@ -66,6 +66,11 @@ class TimeIndex:
     """False: a time already come is not filed (its writer acts on it at once, as notification does);
     the safety-net query still finds it if that attempt is lost."""
     rescan_every: float = 300.0
+    rescan_share: float = 0.05
+    """The most of the time the safety-net query may take: after a scan of ``d`` seconds the next
+    waits ``d / rescan_share`` at least (a scan of 400,000 notices on a server without the index
+    would otherwise run every ``rescan_every`` whatever it costs)."""
+    _rescan_rest_until: float = float("-inf")
     _cursor: str | None = None
     _last_rescan: datetime | None = None
     _backlog: bool = False
@@ -152,7 +157,10 @@ class TimeIndex:
 
     def rescan_due(self, now: datetime) -> bool:
         """Time for the slow safety-net query: at start, every ``rescan_every`` seconds, and on every
-        pass while the last one filled its page (a backlog after downtime drains a page a pass)."""
+        pass while the last one filled its page (a backlog after downtime drains a page a pass); never
+        sooner than the last scan's rest (``rescan_share``) unless it drains a backlog."""
+        if not self._backlog and self.ticker() < self._rescan_rest_until:
+            return False
         if (
             self._backlog
             or self._last_rescan is None
@@ -179,7 +187,9 @@ async def due_ids(
     found: dict[str, Doc] = {}
     await index._load_cursor(now)
     if index.rescan_due(now):
+        started = index.ticker()
         scanned = await scan()
+        index._rescan_rest_until = started + (index.ticker() - started) / index.rescan_share
         index._backlog = len(scanned) >= limit
         for doc in scanned:
             found[doc["_id"]] = doc

@@ -141,3 +141,30 @@ async def test_a_candidate_not_due_is_read_again_only_after_a_write_or_the_reche
     assert await due() == []
     seconds[0] += 15  # real time passes, the service's clock stands still
     assert await due() == ["sent"]
+
+
+async def test_a_costly_safety_net_scan_rests_for_its_cost_over_its_share(backend) -> None:
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    seconds = [0.0]
+    wheel = TimeIndex(
+        store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=30, ticker=lambda: seconds[0]
+    )
+    source = store.collection(f"d{tag}")
+    scans: list[float] = []
+
+    async def scan() -> list[dict]:  # as slow as a query scanning a large collection
+        scans.append(seconds[0])
+        seconds[0] += 2.0
+        return []
+
+    async def one_pass() -> None:
+        await due_ids(wheel, source, now=clock.now, limit=10, time_field="fire_at", where={}, scan=scan)
+
+    await one_pass()  # at start
+    for _ in range(4):  # every 30 s by the service's clock, but 2 s at 5 % rest 40 s
+        clock.now += timedelta(seconds=30)
+        seconds[0] += 30
+        await one_pass()
+    assert scans == [0.0, 62.0, 124.0]
