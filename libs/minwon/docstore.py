@@ -471,7 +471,7 @@ class SqliteCollection:
         return json.loads(row[0]) if row else None
 
     async def get(self, id: str) -> Doc | None:
-        rows = await self._read(f"SELECT doc FROM {self._t} WHERE id = ?", (id,))
+        rows = await self._w.lookup(f"SELECT doc FROM {self._t} WHERE id = ?", (id,))
         return json.loads(rows[0][0]) if rows else None
 
     async def create(self, doc: Doc) -> bool:
@@ -575,7 +575,7 @@ class SqliteStore:
     """One service's database as one SQLite file (WAL, synchronous=FULL: durable on commit)."""
 
     def __init__(self, path: str | Path) -> None:
-        self._w = SqliteWriter(connect(path), Path(str(path)).stem)
+        self._w = SqliteWriter(connect(path), Path(str(path)).stem, path)
         self._collections: dict[str, SqliteCollection] = {}
 
     def collection(self, name: str) -> SqliteCollection:

@@ -1,6 +1,11 @@
 """Every embedded SQLite file is used the same way: one connection with the same
 durability (WAL, ``synchronous=FULL``: a commit is on disk when it returns), all its
 calls on one thread off the event loop, and group commit for concurrent writers.
+
+The one exception is a read of one row by primary key (:meth:`SqliteWriter.lookup`): it runs
+on the caller's thread through a second, read-only connection. In WAL mode a reader never waits
+for the writer nor its fsync, and a lookup takes microseconds, a fraction of the cost of
+handing it to the file's thread and back (which was most of the event loop's time under load).
 """
 
 from __future__ import annotations
@@ -23,8 +28,10 @@ class SqliteWriter:
     queued while a commit is in flight share the next transaction (group commit),
     so concurrent writers pay one fsync between them, not one each."""
 
-    def __init__(self, conn: sqlite3.Connection, name: str) -> None:
+    def __init__(self, conn: sqlite3.Connection, name: str, path: str | Path | None = None) -> None:
         self.conn = conn
+        self._path = None if path is None or str(path) == ":memory:" else str(path)
+        self._reader: sqlite3.Connection | None = None
         self.lock = threading.RLock()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{name}")
         self._queue: list[tuple[Write, asyncio.Future[Any]]] = []
@@ -37,6 +44,17 @@ class SqliteWriter:
     def _locked(self, fn: Callable[..., T], args: Sequence[Any]) -> T:
         with self.lock:
             return fn(*args)
+
+    async def lookup(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A read by primary key, on the caller's thread (see the module's text); on the file's
+        thread for an in-memory database, which a second connection would not see."""
+        if self._path is None:
+            return await self.call(lambda: self.conn.execute(sql, params).fetchall())
+        if self._reader is None:
+            self._reader = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            self._reader.execute("PRAGMA query_only=1")
+            self._reader.execute("PRAGMA busy_timeout=1000")
+        return self._reader.execute(sql, params).fetchall()  # fetched to the end: no snapshot held
 
     async def write(self, fn: Write) -> Any:
         """Run ``fn(conn)`` inside a transaction shared with the writes queued beside it; returns
@@ -95,6 +113,8 @@ class SqliteWriter:
 
     def close(self) -> None:
         self._io.shutdown(wait=True)
+        if self._reader is not None:
+            self._reader.close()
         with self.lock:
             self.conn.close()
 
