@@ -143,9 +143,38 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+class QuietRepeats(logging.Filter):
+    """A library's message (same logger, level and template) repeated within ``window`` seconds is
+    dropped; the first one after the window carries ``repeated``, the number dropped. A broker restart
+    made aiokafka log "Marking the coordinator dead" some 16,000 times a service in five seconds.
+    The project's own loggers (``minwon.*``) are never dropped: their lines differ by their fields."""
+
+    def __init__(self, window: float = 10.0, ticker: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.window, self.ticker = window, ticker
+        self._seen: dict[tuple[str, int, str], list[float | int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "minwon" or record.name.startswith("minwon."):
+            return True
+        key = (record.name, record.levelno, str(record.msg))
+        now = self.ticker()
+        seen = self._seen.get(key)
+        if seen is not None and now - seen[0] < self.window:
+            seen[1] += 1
+            return False
+        if seen is not None and seen[1]:
+            record.repeated = seen[1]
+        if len(self._seen) >= 1024:  # many different messages: forget them rather than grow
+            self._seen.clear()
+        self._seen[key] = [now, 0]
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(QuietRepeats())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

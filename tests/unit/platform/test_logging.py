@@ -8,7 +8,7 @@ import logging
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from minwon.telemetry import JsonFormatter
+from minwon.telemetry import JsonFormatter, QuietRepeats
 
 
 def test_a_log_line_is_json_with_trace_ids_and_the_extra_fields() -> None:
@@ -28,3 +28,26 @@ def test_outside_a_span_there_are_no_trace_ids() -> None:
     line = json.loads(JsonFormatter().format(record))
     assert line["msg"] == "x y" and "trace_id" not in line
     assert trace.get_current_span().get_span_context().is_valid is False
+
+
+def _record(name: str, msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord(name, logging.WARNING, __file__, 1, msg, args, None)
+
+
+def test_a_library_message_repeated_in_a_burst_is_written_once_then_counted() -> None:
+    now = [0.0]
+    quiet = QuietRepeats(window=10.0, ticker=lambda: now[0])
+    burst = "Marking the coordinator dead (node %s)for group %s."
+    kept = [quiet.filter(_record("aiokafka.consumer.group_coordinator", burst, 1, f"g{i % 6}")) for i in range(16000)]
+    assert kept.count(True) == 1 and kept[0] is True
+    assert quiet.filter(_record("aiokafka", "Unable to update metadata from [1]"))  # another message: written
+    now[0] = 10.5
+    after = _record("aiokafka.consumer.group_coordinator", burst, 1, "g0")
+    assert quiet.filter(after) and after.repeated == 15999
+    assert json.loads(JsonFormatter().format(after))["repeated"] == 15999
+
+
+def test_the_projects_own_lines_are_never_dropped() -> None:
+    quiet = QuietRepeats(window=10.0, ticker=lambda: 0.0)
+    lines = [_record("minwon.bus", "dead-lettered %s", i) for i in range(100)]
+    assert all(quiet.filter(line) for line in lines)
