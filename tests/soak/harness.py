@@ -9,7 +9,7 @@ set on its own):
 | ``MINWON_SOAK_COMPLAINTS`` | 300 | 5000 | complaints filed against ``minwon run`` |
 | ``MINWON_SOAK_DISTRIBUTED_COMPLAINTS`` | 60 | 2000 | complaints filed against the six services |
 | ``MINWON_SOAK_CLIENTS`` | 8 | 16 | concurrent citizens |
-| ``MINWON_SOAK_DISTRIBUTED_RATE`` | 1 | 4 | complaints/s offered at most (distributed): faults fall in the filing |
+| ``MINWON_SOAK_DISTRIBUTED_RATE`` | 1 | 2 | complaints/s offered at most (distributed): faults fall in the filing |
 | ``MINWON_SOAK_KILLS`` | 3 | 6 | SIGKILLs of ``minwon run`` while filing |
 | ``MINWON_SOAK_SERVICE_KILLS`` | 3 | 8 | SIGKILLs of random services (distributed) |
 | ``MINWON_SOAK_FERRETDB_OUTAGE_SECONDS`` | 20 | 60 | FerretDB stopped once this long |
@@ -92,7 +92,7 @@ class SoakConfig:
             complaints=_env_int("MINWON_SOAK_COMPLAINTS", 300, 5000, size),
             distributed_complaints=_env_int("MINWON_SOAK_DISTRIBUTED_COMPLAINTS", 60, 2000, size),
             clients=_env_int("MINWON_SOAK_CLIENTS", 8, 16, size),
-            distributed_rate=float(os.environ.get("MINWON_SOAK_DISTRIBUTED_RATE", 4 if size == "full" else 1)),
+            distributed_rate=float(os.environ.get("MINWON_SOAK_DISTRIBUTED_RATE", 2 if size == "full" else 1)),
             kills=_env_int("MINWON_SOAK_KILLS", 3, 6, size),
             service_kills=_env_int("MINWON_SOAK_SERVICE_KILLS", 3, 8, size),
             ferretdb_outage=float(os.environ.get("MINWON_SOAK_FERRETDB_OUTAGE_SECONDS", 60 if size == "full" else 20)),
