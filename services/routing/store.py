@@ -98,12 +98,14 @@ class RoutingStore:
         totals: dict[str, int] = {"queued": 0}
         after: str | None = None
         while True:
-            where: dict[str, Any] = {"status": {"$in": [ASSIGNED, QUEUED]}}
-            if after:
-                where["_id"] = {"$gt": after}
-            page = await self.assignments.coll.find(where, sort=[("_id", 1)], limit=1000)
+            # pages in key order with no other filter: each page a walk of the key from where the last
+            # ended. Filtered by status, a store without statistics picks the status index and sorts
+            # every open assignment for each page (measured: 18 s at 90,000, routing held meanwhile)
+            page = await self.assignments.coll.find(
+                {"_id": {"$gt": after}} if after else {}, sort=[("_id", 1)], limit=1000
+            )
             for doc in page:
-                for key in _counted(doc):
+                for key in _counted(doc):  # nothing for a closed or transferred one
                     totals[key] = totals.get(key, 0) + 1
             if len(page) < 1000:
                 break

@@ -43,3 +43,51 @@ async def test_an_in_memory_file_is_read_through_its_own_connection() -> None:
         assert (await notes.get("n1") or {})["text"] == "kept"
     finally:
         await store.close()
+
+
+async def test_queries_on_id_walk_the_primary_key_and_give_the_same_answers(tmp_path) -> None:
+    store = SqliteStore(tmp_path / "routing.sqlite")
+    assignments = store.collection("assignments")
+    await assignments.ensure_index("status", "department")
+    await assignments.ensure_index("status", "_id")
+    for n in range(30):
+        status = ("assigned", "queued", "closed")[n % 3]
+        await assignments.create({"_id": f"2026-BUSAN-{n:07d}", "status": status, "department": "road"})
+    try:
+        # a page after a key, in key order: a walk of the key from there, no sort of every match
+        page = {"_id": {"$gt": "2026-BUSAN-0000009"}}
+        plan = await assignments.plan(page, sort=[("_id", 1)], limit=5)
+        assert "(id>?)" in plan and "TEMP B-TREE" not in plan, plan
+        got = await assignments.find(page, sort=[("_id", 1)], limit=5)
+        assert [d["_id"] for d in got] == [f"2026-BUSAN-{n:07d}" for n in range(10, 15)]
+        # with a filter the composite index with the key serves it, again without a sort
+        open_page = {"status": "queued", "_id": {"$gt": "2026-BUSAN-0000009"}}
+        plan = await assignments.plan(open_page, sort=[("_id", -1)], limit=3)
+        assert "ix_c_assignments_status_pk" in plan and "TEMP B-TREE" not in plan, plan
+        got = await assignments.find(open_page, sort=[("_id", -1)], limit=3)
+        assert [d["_id"] for d in got] == ["2026-BUSAN-0000028", "2026-BUSAN-0000025", "2026-BUSAN-0000022"]
+        assert await assignments.count({"_id": {"$in": ["2026-BUSAN-0000001", "nope"]}}) == 1
+    finally:
+        await store.close()
+
+
+async def test_the_outbox_sweep_reads_only_the_documents_with_pending_events(tmp_path) -> None:
+    store = SqliteStore(tmp_path / "intake.sqlite")
+    complaints = store.collection("complaints")
+    for n in range(20):
+        pending = [{"id": f"e{n}", "type": "complaint.received"}] if n in (3, 11) else []
+        await complaints.create({"_id": f"2026-BUSAN-{n:07d}", "_outbox": pending})
+    try:
+        sweep = {"_outbox.0": {"$exists": True}}
+        plan = await complaints.plan(sweep, limit=200)
+        assert "px_c_complaints_outbox" in plan, plan
+        assert sorted(d["_id"] for d in await complaints.find(sweep, limit=200)) == [
+            "2026-BUSAN-0000003",
+            "2026-BUSAN-0000011",
+        ]
+        doc = await complaints.get("2026-BUSAN-0000003")
+        assert doc is not None
+        await complaints.update({**doc, "_outbox": []}, expected_version=doc["_v"])  # published
+        assert [d["_id"] for d in await complaints.find(sweep, limit=200)] == ["2026-BUSAN-0000011"]
+    finally:
+        await store.close()
