@@ -21,6 +21,11 @@ through this instance's :meth:`TimeIndex.file_changes` forgets that at once (ano
 a command's write is seen within ``recheck``). Without it every pass re-read every id of the open
 minute (a notice already sent, a clock whose warning is days away), which at a city's rate was
 most of the reads of the notification and deadline services.
+
+The buckets themselves are kept the same way: a bucket read (or written by this instance's
+:meth:`TimeIndex.file`) is taken as it was for ``recheck`` seconds, so a pass every second reads
+a minute's buckets once when the minute opens and then once per ``recheck``, not on every pass;
+what another instance files is seen within ``recheck``, and its own writes at once.
 """
 
 from __future__ import annotations
@@ -82,6 +87,8 @@ class TimeIndex:
     _settled: dict[str, tuple[datetime | None, float]] = field(default_factory=dict)
     """Candidates read and not due: (when their document said it comes due, ``None`` if not in
     its current state; when it was read). Only the ids of open buckets are kept."""
+    _buckets: dict[str, tuple[list[str], float]] = field(default_factory=dict)
+    """Buckets as last read or written here: (their ids, when), taken at their word for ``recheck``."""
 
     def _key(self, minute: str, id: str) -> str:
         return f"{minute}/{zlib.crc32(id.encode()) % self.shards}"
@@ -96,9 +103,11 @@ class TimeIndex:
             doc = await self.coll.get(key)
             ids = list(doc.get("ids", [])) if doc else []
             if id in ids:
+                self._buckets[key] = (ids, self.ticker())
                 return
             new = {"_id": key, "ids": [*ids, id]}
             if await (self.coll.create(new) if doc is None else self.coll.update(new, expected_version=doc["_v"])):
+                self._buckets[key] = ([*ids, id], self.ticker())
                 return
 
     async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
@@ -120,11 +129,20 @@ class TimeIndex:
         minute = datetime.strptime(cursor, MINUTE).replace(tzinfo=UTC)
         while _minute(minute) <= end:
             for shard in range(self.shards):
-                doc = await self.coll.get(f"{_minute(minute)}/{shard}")
-                for id in doc.get("ids", []) if doc else ():
+                for id in await self._bucket(f"{_minute(minute)}/{shard}"):
                     ids.setdefault(id, _minute(minute))
             minute += timedelta(minutes=1)
         return ids, end
+
+    async def _bucket(self, key: str) -> list[str]:
+        """A bucket's ids: as known here if read or written within ``recheck``, else as stored."""
+        known = self._buckets.get(key)
+        if known is not None and self.ticker() - known[1] < self.recheck:
+            return known[0]
+        doc = await self.coll.get(key)
+        ids = list(doc.get("ids", [])) if doc else []
+        self._buckets[key] = (ids, self.ticker())
+        return ids
 
     async def advance(self, reached: str) -> None:
         """Move the cursor to ``reached`` (its minute stays open: more may be filed under it) and drop
@@ -135,6 +153,8 @@ class TimeIndex:
         old = self._cursor
         self._cursor = reached
         await self.coll.put({"_id": CURSOR, "minute": reached})
+        for key in [k for k in self._buckets if k < reached]:
+            del self._buckets[key]
         if old is not None:  # (at most two hours of them: a longer gap leaves a few behind)
             minute = max(
                 datetime.strptime(old, MINUTE).replace(tzinfo=UTC),

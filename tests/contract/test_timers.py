@@ -168,3 +168,53 @@ async def test_a_costly_safety_net_scan_rests_for_its_cost_over_its_share(backen
         seconds[0] += 30
         await one_pass()
     assert scans == [0.0, 62.0, 124.0]
+
+
+class CountingBuckets(CountingReads):
+    """The wheel's own collection, its bucket reads counted (writes pass through)."""
+
+    def __getattr__(self, name: str):
+        return getattr(self.coll, name)
+
+
+async def test_a_pass_reads_the_open_buckets_once_per_recheck_and_its_own_filings_at_once(backend) -> None:
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, 10, tzinfo=UTC))
+    seconds = [0.0]
+    buckets = CountingBuckets(store.collection(f"w{tag}"))
+    wheel = TimeIndex(buckets, ("fire_at",), clock=clock, rescan_every=10**9, recheck=15, ticker=lambda: seconds[0])
+    other = TimeIndex(store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=10**9)
+    docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
+
+    async def scan() -> list[dict]:
+        return []
+
+    async def due() -> list[str]:
+        return await due_ids(wheel, docs.coll, now=clock.now, limit=10, time_field="fire_at", where={}, scan=scan)
+
+    def bucket_reads() -> int:
+        return sum(1 for id in buckets.reads if "/" in id)
+
+    assert await due() == []
+    first = bucket_reads()
+    assert first == wheel.shards  # the open minute's buckets, read once
+    for _ in range(10):  # ten passes a second apart: nothing read again
+        seconds[0] += 1
+        clock.now += timedelta(seconds=1)
+        assert await due() == []
+    assert bucket_reads() == first
+
+    # filed through this wheel: proposed on the next pass without reading its bucket back
+    await docs.apply("mine", lambda _: ({"fire_at": iso(clock.now)}, []))
+    reads = bucket_reads()
+    assert await due() == ["mine"]
+    await docs.apply("mine", lambda s: ({**s, "fire_at": iso(clock.now + timedelta(days=1))}, []))
+
+    # filed by another instance: seen once ``recheck`` has passed since the bucket was read
+    await docs.coll.put({"_id": "theirs", "fire_at": iso(clock.now)})
+    await other.file("theirs", iso(clock.now))
+    assert await due() == []
+    seconds[0] += 15
+    assert await due() == ["theirs"]
+    assert bucket_reads() > reads
