@@ -57,7 +57,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -482,6 +482,9 @@ class Embedded:
     def pids(self) -> dict[str, int]:
         return {"minwon run": self.proc.proc.pid} if self.proc and self.proc.proc else {}
 
+    def commands(self) -> dict[str, float]:
+        return {}  # SQLite in the process: no document server to count commands to
+
     def fill(self, cloner: Cloner, first: int, count: int) -> int:
         assert self.proc
         self.proc.stop()
@@ -513,6 +516,13 @@ class Distributed:
 
     def stop(self) -> None:
         stop_all(self.procs)
+
+    def commands(self) -> dict[str, float]:
+        """Commands each service has sent to the document server so far (``minwon_store_commands_total``)."""
+        return {
+            name: sum(value for _, value in proc.metrics().get("minwon_store_commands_total", []))
+            for name, proc in self.procs.items()
+        }
 
     @property
     def intake(self) -> str:
@@ -558,12 +568,15 @@ def phases(system: Embedded | Distributed, config: Config, burst: int, cohort: i
     try:
         pids = system.pids()
         before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        sent = system.commands()
         work, seconds, posts = file_burst(system.intake, burst, config.clients)
         acked = sum(1 for f in work if f.receipt)
         out["intake_posts_per_second"] = round(acked / seconds, 1)
         notices = await_notices(system.notification, [f.receipt for f in work if f.receipt], config.wait_seconds)
         out["burst"] = asdict(outcome(work, notices, posts))
         out["cpu_ms_per_complaint"] = cpu_per_item(before, {n: cpu_seconds(p) for n, p in pids.items()}, len(notices))
+        if sent:
+            out["store_commands_per_complaint"] = cpu_per_item(sent, system.commands(), len(notices), scale=1)
     finally:
         system.stop()
     out["sample"] = sample(system, work)
@@ -677,14 +690,17 @@ def cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_item(before: dict[str, float | None], after: dict[str, float | None], items: int) -> dict[str, float]:
-    """Milliseconds of CPU each process spent per item between two readings (the burst: filing
-    and the wait for its notices, which includes the polling of the notices)."""
+def cpu_per_item(
+    before: Mapping[str, float | None], after: Mapping[str, float | None], items: int, *, scale: float = 1000
+) -> dict[str, float]:
+    """How much of a counter each process used per item between two readings (the burst: filing
+    and the wait for its notices, which includes the polling of the notices): CPU seconds as
+    milliseconds (``scale`` 1000), or a count as it is (``scale`` 1)."""
     out = {}
     for name, start in before.items():
         end = after.get(name)
         if start is not None and end is not None and items:
-            out[name] = round((end - start) / items * 1000, 1)
+            out[name] = round((end - start) / items * scale, 1)
     return out
 
 
@@ -858,6 +874,12 @@ def show(report: dict[str, Any]) -> None:
         if sys and sys.get("cpu_ms_per_complaint"):
             shares = ", ".join(f"{k} {v:g}" for k, v in sys["cpu_ms_per_complaint"].items())
             lines.append(f"  {name} CPU ms per complaint in the burst, by process: {shares}")
+        if sys and sys.get("store_commands_per_complaint"):
+            counts = sys["store_commands_per_complaint"]
+            shares = ", ".join(f"{k} {v:g}" for k, v in counts.items())
+            lines.append(
+                f"  {name} document-server commands per complaint in the burst: {sum(counts.values()):.0f} ({shares})"
+            )
     sizes = [str(s) for s in cfg["growth_sizes"]]
     if sizes and (emb or dist):
         lines.append(

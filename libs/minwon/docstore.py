@@ -356,7 +356,7 @@ class MongoStore:
 
         telemetry.instrument_mongodb()  # before the client: its command listener is registered globally
         self._client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            uri, tz_aware=True, serverSelectionTimeoutMS=5000
+            uri, tz_aware=True, serverSelectionTimeoutMS=5000, event_listeners=[telemetry.command_counter()]
         )
         self._db = self._client[database]
         self._choice = atomic.strip().lower()

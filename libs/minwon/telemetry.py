@@ -299,6 +299,39 @@ def zero_http(routes: Iterable[tuple[str, str, str]]) -> None:
         zero(HTTP_LATENCY, {"service": service, "method": method, "route": route})
 
 
+STORE_COMMANDS = Counter(
+    "minwon_store_commands_total",
+    "Commands sent to the MongoDB-wire server, per database, command and collection",
+    ["database", "command", "collection"],
+)
+
+
+def command_counter() -> Any:
+    """A PyMongo command listener feeding ``minwon_store_commands_total`` (names only, never content):
+    what a complaint costs the document server, per collection, where a query scans or a loop polls."""
+    from pymongo import monitoring
+
+    class Commands(monitoring.CommandListener):
+        def __init__(self) -> None:
+            self._series: dict[tuple[str, str, str], Any] = {}
+
+        def started(self, event: monitoring.CommandStartedEvent) -> None:
+            target = event.command.get(event.command_name)
+            key = (event.database_name, event.command_name, target if isinstance(target, str) else "")
+            series = self._series.get(key)
+            if series is None:
+                series = self._series[key] = STORE_COMMANDS.labels(*key)
+            series.inc()
+
+        def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+            pass
+
+        def failed(self, event: monitoring.CommandFailedEvent) -> None:
+            pass
+
+    return Commands()
+
+
 _mongodb_instrumented = False
 
 

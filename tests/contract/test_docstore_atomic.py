@@ -10,6 +10,7 @@ import os
 import uuid
 
 import pytest
+from prometheus_client import REGISTRY
 
 from minwon.docstore import MongoStore, atomic_server
 from tests.contract import test_docstore as suite
@@ -45,6 +46,31 @@ async def test_ferretdb_is_detected_and_gets_the_marker_layout(infra) -> None:
         await coll.create({"_id": "a", "n": 1})
         assert await coll.update({"_id": "a", "n": 2}, expected_version=1)
         assert await coll._m.find_one({"_id": "a#2"}) is not None  # the marker is the compare-and-set
+    finally:
+        await store.drop()
+        await store.close()
+
+
+async def test_every_command_is_counted_per_collection_on_metrics(infra) -> None:
+    database = f"t{uuid.uuid4().hex[:8]}_count"
+    store = MongoStore(infra.mongodb_uri, database)
+
+    def sent(command: str, collection: str) -> float:
+        value = REGISTRY.get_sample_value(
+            "minwon_store_commands_total", {"database": database, "command": command, "collection": collection}
+        )
+        return value or 0.0
+
+    try:
+        coll = store.collection("c")
+        await coll.create({"_id": "a", "n": 1})  # the marker, then the document
+        for _ in range(3):
+            await coll.get("a")
+        assert await coll.update({"_id": "a", "n": 2}, expected_version=1)
+        assert sent("find", "c") == 3  # the update knew the fields from the last read
+        assert sent("insert", "c.versions") == 2
+        assert sent("insert", "c") == 1
+        assert sent("update", "c") == 1
     finally:
         await store.drop()
         await store.close()
