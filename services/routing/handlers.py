@@ -337,6 +337,27 @@ class Routing(c.Consumer):
         rules, departments = await self.tables()
         found = domain.match(rules, self._open(event, data), default_department=self.default_department)
         dept = departments.get(found.rule.department)
+        if dept is not None and await self.store.queued_in(dept.code) <= 0:
+            # no one waits in the department: the complaint takes its handler in the write that routes
+            # it (one write and two counters, instead of a queued write and an assignment after it)
+            async with self._assigning:
+                loads, guardian_loads = await self._loads(dept)
+                await self._route(event, data, found, dept, (loads, guardian_loads))
+            return
+        await self._route(event, data, found, dept, None)
+        await self.assign_waiting(department=found.rule.department)
+
+    async def _route(
+        self,
+        event: Event,
+        data: c.ComplaintSealed,
+        found: domain.Match,
+        dept: Department | None,
+        loads: tuple[dict[str, int], dict[str, int]] | None,
+    ) -> None:
+        """Write the complaint's route (and, given the department's ``loads``, its handler if one is
+        free) with its events, then move the counters and publish."""
+        receipt_no = event.subject
         now = self.clock()
 
         def decide(state: dict[str, Any] | None) -> Decision:
@@ -362,6 +383,10 @@ class Routing(c.Consumer):
                 now=now,
                 source=self.source,
             )
+            if dept is not None and loads is not None:
+                for waiting, pick in domain.plan([routed], dept, *loads, cap=self.cap):
+                    routed, assigned = domain.assign(waiting, dept, pick, now=now, source=self.source)
+                    events = [*events, *assigned]
             return routed.to_doc(), _on_routing(events)
 
         applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id, publish=False)
@@ -373,20 +398,16 @@ class Routing(c.Consumer):
                 "complaint routed",
                 extra={"receipt_no": receipt_no, "rule_id": found.rule.id, "department": found.rule.department},
             )
-            if (
-                dept is not None
-                and applied.state
-                and applied.state.get("status") == domain.QUEUED
-                and await self.store.queued_in(dept.code) <= 1
-            ):
-                # only this complaint waits: give it a handler without querying the queue
-                async with self._assigning:
-                    loads, guardian_loads = await self._loads(dept)
-                    queue = [Assignment.from_doc(applied.state)]
-                    for a, pick in domain.plan(queue, dept, loads, guardian_loads, cap=self.cap):
-                        await self._assign(a.receipt_no, dept, pick)
-                return
-        await self.assign_waiting(department=found.rule.department)
+            if applied.state and applied.state.get("status") == domain.ASSIGNED:
+                log.info(
+                    "complaint assigned",
+                    extra={
+                        "receipt_no": receipt_no,
+                        "department": found.rule.department,
+                        "handler_id": (applied.state.get("handler") or {}).get("id"),
+                        "event_type": c.COMPLAINT_ASSIGNED,
+                    },
+                )
 
     async def assign_waiting(self, *, department: str | None = None) -> int:
         """Give waiting complaints a handler: priority first, each to the least-loaded official on duty.

@@ -66,6 +66,10 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
         view = (await run.client.get(f"/api/v1/routing/assignments/{no}")).json()
         assert view["status"] == "assigned" and view["handler"] == handler
         assert [s["step"] for s in view["history"]] == ["routed", "assigned"]
+        # no one waited in the department: routed and assigned in one write, then the outbox cleared
+        stored_doc = await in_app(run, run.store.collection("assignments").get, no)
+        assert stored_doc["_v"] == 2 and stored_doc["_outbox"] == []
+        assert await in_app(run, run.store.collection("counters").get, "queued:traffic") is None
         assert _metric("minwon_routing_routed_total", department="traffic", rule="illegal-parking") == routed_before + 1
         assert _metric("minwon_routing_assigned_total", department="traffic") == assigned_before + 1
 
