@@ -4,8 +4,8 @@
 
 Everything runs as an operator would run it: ``minwon run`` (embedded) or the six services as
 separate ``minwon service <name>`` processes (distributed, on the bench's own Kafka and FerretDB
-from ``deploy/local/infra.sh``: run dir ``/tmp/minwon-bench-infra``, Kafka 48092, FerretDB
-46017, taken down afterwards if the bench brought them up). Citizens are threads of this
+from ``deploy/local/infra.sh``: run dir ``/tmp/minwon-bench-infra``, Kafka 18092, FerretDB
+16017, taken down afterwards if the bench brought them up). Citizens are threads of this
 process posting over HTTP to 127.0.0.1; a complaint is *done* when notification has recorded
 its receipt notice (the notice's ``created_at``, read back over the API after the run).
 
@@ -734,8 +734,8 @@ def _brokers(base: Path) -> tuple[dict[str, str], LocalInfra | None, bool]:
     infra = LocalInfra(
         env={
             "MINWON_INFRA_DIR": os.environ.get("MINWON_BENCH_INFRA_DIR", "/tmp/minwon-bench-infra"),
-            "MINWON_KAFKA_PORT": os.environ.get("MINWON_BENCH_KAFKA_PORT", "48092"),
-            "MINWON_FERRETDB_PORT": os.environ.get("MINWON_BENCH_FERRETDB_PORT", "46017"),
+            "MINWON_KAFKA_PORT": os.environ.get("MINWON_BENCH_KAFKA_PORT", "18092"),
+            "MINWON_FERRETDB_PORT": os.environ.get("MINWON_BENCH_FERRETDB_PORT", "16017"),
         }
     )
     started = not infra.running()

@@ -19,9 +19,11 @@
 # Environment (all optional):
 #   MINWON_CACHE               cache for jars and binaries   (default: $HOME/.cache/minwon)
 #   MINWON_INFRA_DIR           run dir: configs, data, logs, pids (default: /tmp/minwon-infra)
-#   MINWON_KAFKA_PORT          Kafka client port              (default: 39092)
+#   (the default ports are below the kernel's ephemeral range, 32768 and up, so that no outgoing
+#   connection of a test can hold one while a server starts)
+#   MINWON_KAFKA_PORT          Kafka client port              (default: 19092)
 #   MINWON_KAFKA_CONTROLLER_PORT  KRaft controller port       (default: Kafka port + 1)
-#   MINWON_FERRETDB_PORT       FerretDB (MongoDB wire) port   (default: 37017)
+#   MINWON_FERRETDB_PORT       FerretDB (MongoDB wire) port   (default: 17017)
 #   MINWON_KAFKA_JVM_OPTS      JVM options for the broker     (default: -Xms128m -Xmx512m
 #                              -XX:+UseSerialGC -XX:TieredStopAtLevel=1: least CPU to start)
 #   MINWON_INFRA_TIMEOUT       seconds to wait for each service (default: 120)
@@ -41,9 +43,9 @@ FERRETDB_PACKAGE=minwon-local-id-pushdown
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE_DIR="${MINWON_CACHE:-$HOME/.cache/minwon}"
 RUN_DIR="${MINWON_INFRA_DIR:-/tmp/minwon-infra}"
-KAFKA_PORT="${MINWON_KAFKA_PORT:-39092}"
+KAFKA_PORT="${MINWON_KAFKA_PORT:-19092}"
 KAFKA_CONTROLLER_PORT="${MINWON_KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
-FERRETDB_PORT="${MINWON_FERRETDB_PORT:-37017}"
+FERRETDB_PORT="${MINWON_FERRETDB_PORT:-17017}"
 KAFKA_JVM_OPTS="${MINWON_KAFKA_JVM_OPTS:--Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}"
 TIMEOUT="${MINWON_INFRA_TIMEOUT:-120}"
 KAFKA_CDS="${MINWON_KAFKA_CDS:-1}"

