@@ -654,6 +654,7 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
                 "stored_before": stored - cohort,
                 "ratio_last_to_first": _ratio(last["seconds_per_op"], first["seconds_per_op"]),
                 "post_ratio_last_to_first": _ratio(last["post_p50_ms"], first["post_p50_ms"]),
+                "commands_ratio_last_to_first": _ratio(last["commands_per_op"], first["commands_per_op"]),
             }
     finally:
         system.stop()
@@ -663,10 +664,12 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
 def _cohort(system: Embedded | Distributed, config: Config, cohort: int) -> dict[str, Any]:
     """Seconds per complaint, first POST to last receipt notice. A cohort not done within the
     bound gives a lower bound instead: the time waited over the complaints filed."""
+    sent = system.commands()
     work, _, posts = file_burst(system.intake, cohort, config.clients)
     receipts = [f.receipt for f in work if f.receipt]
     notices = await_notices(system.notification, receipts, config.wait_seconds)
     result = outcome(work, notices, posts)
+    commands = cpu_per_item(sent, system.commands(), len(work), scale=1)
     if result.complete and result.seconds_first_post_to_last_notice:
         per_op, at_least = result.seconds_first_post_to_last_notice / result.done, False
     else:
@@ -675,6 +678,7 @@ def _cohort(system: Embedded | Distributed, config: Config, cohort: int) -> dict
         "seconds_per_op": _r(per_op, digits=4),
         "at_least": at_least,
         "post_p50_ms": result.post_p50_ms,
+        "commands_per_op": round(sum(commands.values()), 1) if commands else None,
         "done": result.done,
         "filed": result.filed,
         "receipts": receipts,
@@ -884,7 +888,7 @@ def show(report: dict[str, Any]) -> None:
     if sizes and (emb or dist):
         lines.append(
             "  growth: seconds per operation at 90 % of each size vs nearly empty stores (ratio last/first; "
-            "intake POST p50 ratio)"
+            "intake POST p50 ratio; document-server commands per complaint ratio)"
         )
         lines.append(f"  {'stored complaints':>18}  {'embedded':>34}  {'distributed':>34}")
         for name in ("first", *sizes):
@@ -902,9 +906,11 @@ def show(report: dict[str, Any]) -> None:
                         cells.append("skipped")
                     else:
                         ge = "≥" if row["at_least"] else ""
+                        commands = row.get("commands_ratio_last_to_first")
                         cells.append(
                             f"{ge}{_fmt(row['seconds_per_op'])} s/op ×{ge}{_fmt(row['ratio_last_to_first'])} "
-                            f"(POST ×{_fmt(row['post_ratio_last_to_first'])})"
+                            f"(POST ×{_fmt(row['post_ratio_last_to_first'])}"
+                            + (f", commands ×{_fmt(commands)})" if commands else ")")
                         )
             label = "~0 (first 10 %)" if name == "first" else f"{int(name):,}"
             lines.append(f"  {label:>18}  {cells[0]:>34}  {cells[1]:>34}")

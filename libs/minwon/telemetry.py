@@ -304,30 +304,45 @@ STORE_COMMANDS = Counter(
     "Commands sent to the MongoDB-wire server, per database, command and collection",
     ["database", "command", "collection"],
 )
+STORE_COMMAND_SECONDS = Counter(
+    "minwon_store_command_seconds_total",
+    "Seconds until the MongoDB-wire server answered, summed, per database, command and collection",
+    ["database", "command", "collection"],
+)
 
 
 def command_counter() -> Any:
-    """A PyMongo command listener feeding ``minwon_store_commands_total`` (names only, never content):
-    what a complaint costs the document server, per collection, where a query scans or a loop polls."""
+    """A PyMongo command listener feeding ``minwon_store_commands_total`` and
+    ``minwon_store_command_seconds_total`` (names only, never content): what a complaint costs the
+    document server, per collection, where a query scans or a loop polls."""
     from pymongo import monitoring
 
     class Commands(monitoring.CommandListener):
         def __init__(self) -> None:
-            self._series: dict[tuple[str, str, str], Any] = {}
+            self._series: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+            self._open: dict[tuple[int, int], tuple[Any, Any]] = {}
 
         def started(self, event: monitoring.CommandStartedEvent) -> None:
             target = event.command.get(event.command_name)
             key = (event.database_name, event.command_name, target if isinstance(target, str) else "")
             series = self._series.get(key)
             if series is None:
-                series = self._series[key] = STORE_COMMANDS.labels(*key)
-            series.inc()
+                series = self._series[key] = (STORE_COMMANDS.labels(*key), STORE_COMMAND_SECONDS.labels(*key))
+            series[0].inc()
+            if len(self._open) > 10_000:  # answers never reported (a client torn down): forget them
+                self._open.clear()
+            self._open[(event.request_id, event.operation_id or 0)] = series
+
+        def _done(self, event: monitoring.CommandSucceededEvent | monitoring.CommandFailedEvent) -> None:
+            series = self._open.pop((event.request_id, event.operation_id or 0), None)
+            if series is not None:
+                series[1].inc(event.duration_micros / 1e6)
 
         def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-            pass
+            self._done(event)
 
         def failed(self, event: monitoring.CommandFailedEvent) -> None:
-            pass
+            self._done(event)
 
     return Commands()
 

@@ -71,6 +71,10 @@ async def test_every_command_is_counted_per_collection_on_metrics(infra) -> None
         assert sent("insert", "c.versions") == 2
         assert sent("insert", "c") == 1
         assert sent("update", "c") == 1
+        waited = REGISTRY.get_sample_value(
+            "minwon_store_command_seconds_total", {"database": database, "command": "find", "collection": "c"}
+        )
+        assert waited is not None and 0 < waited < 10  # three answers' time, summed
     finally:
         await store.drop()
         await store.close()
