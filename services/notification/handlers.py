@@ -483,15 +483,13 @@ class Notifier(c.Consumer):
 
     async def list(self, *, receipt_no: str) -> list[dict[str, Any]]:
         records = await self.store.list(receipt_no=receipt_no)
-        deliveries = await self.store.deliveries(receipt_no=receipt_no)
-        return [view(r, [d for d in deliveries if d["notification_id"] == r["id"]]) for r in records]
+        return [view(r, await self.store.deliveries(r)) for r in records]
 
     async def get(self, id: str) -> dict[str, Any]:
         record = await self.store.get(id)
         if record is None:
             raise NotFound("notification", id)
-        deliveries = await self.store.deliveries(receipt_no=record["receipt_no"])
-        return view(record, [d for d in deliveries if d["notification_id"] == id])
+        return view(record, await self.store.deliveries(record))
 
 
 def _split(result: Any) -> tuple[dict[str, Any] | None, list[Any]]:

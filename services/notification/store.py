@@ -50,7 +50,6 @@ class NotificationStore:
     async def setup(self) -> None:
         await self.records.ensure_index("receipt_no")
         await self.records.ensure_index("status", "next_attempt_at")
-        await self.sink.ensure_index("receipt_no")
 
     async def create(self, *, doc: dict[str, Any]) -> bool:
         """A new notification; False if its id exists already (redelivered or replayed cause)."""
@@ -117,5 +116,13 @@ class NotificationStore:
     async def count(self, *, status: str) -> int:
         return await self.records.count({"status": status})
 
-    async def deliveries(self, *, receipt_no: str) -> builtins.list[dict[str, Any]]:
-        return await self.sink.find({"receipt_no": receipt_no}, sort=[("delivered_at", 1), ("_id", 1)])
+    async def deliveries(self, record: dict[str, Any]) -> builtins.list[dict[str, Any]]:
+        """The development provider's deliveries of one notice, read by the message ids its attempt log
+        keeps (a query on ``receipt_no`` is a scan of every delivery on some MongoDB-wire servers)."""
+        ids = dict.fromkeys(
+            t["message_id"]
+            for t in record.get("attempt_log", [])
+            if t.get("outcome") == "sent" and t.get("provider") == "dev" and t.get("message_id")
+        )
+        docs = [d for d in [await self.sink.get(i) for i in ids] if d is not None]
+        return sorted(docs, key=lambda d: (d.get("delivered_at", ""), d["_id"]))
