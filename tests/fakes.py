@@ -103,6 +103,14 @@ class MemoryCollection:
     async def count(self, where: Mapping[str, Any] | None = None) -> int:
         return len(await self.find(where))
 
+    async def count_by(self, field: str, where: Mapping[str, Any] | None = None) -> dict[Any, int]:
+        counts: dict[Any, int] = {}
+        for doc in await self.find(where):
+            value = _get(doc, field)
+            key = None if value is _MISSING else value
+            counts[key] = counts.get(key, 0) + 1
+        return counts
+
     async def increment(self, id: str, field: str, by: int = 1) -> int:
         doc = self.docs.setdefault(id, {"_id": id})
         doc[field] = int(doc.get(field, 0)) + by

@@ -50,6 +50,7 @@ class Collection(Protocol):
         self, where: Mapping[str, Any] | None = None, *, sort: Sort = (), limit: int = 0, skip: int = 0
     ) -> list[Doc]: ...
     async def count(self, where: Mapping[str, Any] | None = None) -> int: ...
+    async def count_by(self, field: str, where: Mapping[str, Any] | None = None) -> dict[Any, int]: ...
     async def increment(self, id: str, field: str, by: int = 1) -> int: ...
     async def pull(self, id: str, field: str, key: str, values: Sequence[Any]) -> None: ...
     async def ensure_index(self, *fields: str) -> None: ...
@@ -318,6 +319,13 @@ class MongoCollection:
     async def count(self, where: Mapping[str, Any] | None = None) -> int:
         return await self._c.count_documents(dict(where or {}))
 
+    async def count_by(self, field: str, where: Mapping[str, Any] | None = None) -> dict[Any, int]:
+        """How many documents hold each value of ``field`` (``None``: absent), in one pass: a server
+        that scans for the filter scans once, not once per value."""
+        pipeline = [{"$match": dict(where or {})}, {"$group": {"_id": f"${field}", "n": {"$sum": 1}}}]
+        cursor = await self._c.aggregate(pipeline)
+        return {row["_id"]: int(row["n"]) async for row in cursor}
+
     async def increment(self, id: str, field: str, by: int = 1) -> int:
         while True:
             latest = await self.get(id)
@@ -555,6 +563,12 @@ class SqliteCollection:
     async def count(self, where: Mapping[str, Any] | None = None) -> int:
         sql_where, params = _compile(where)
         return int((await self._read(f"SELECT COUNT(*) FROM {self._t} WHERE {sql_where}", params))[0][0])
+
+    async def count_by(self, field: str, where: Mapping[str, Any] | None = None) -> dict[Any, int]:
+        sql_where, params = _compile(where)
+        column = _column(field)
+        rows = await self._read(f"SELECT {column}, COUNT(*) FROM {self._t} WHERE {sql_where} GROUP BY {column}", params)
+        return {value: int(n) for value, n in rows}
 
     async def increment(self, id: str, field: str, by: int = 1) -> int:
         def bump(current: Doc | None) -> tuple[Doc, int]:

@@ -137,6 +137,10 @@ class IntakeStore:
     async def count(self, **where: Any) -> int:
         return await self.db.collection("complaints").count(where)
 
+    async def count_by_status(self, statuses: builtins.list[str]) -> dict[str, int]:
+        """Complaints in each of ``statuses``, counted in one pass."""
+        return await self.db.collection("complaints").count_by("status", {"status": {"$in": statuses}})
+
     async def list(self, *, where: dict[str, Any], after: str | None, limit: int) -> builtins.list[dict[str, Any]]:
         if after:
             where = {**where, "_id": {"$gt": after}}

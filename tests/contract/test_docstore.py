@@ -60,6 +60,17 @@ async def test_find_filters_sort_limit(coll: Collection) -> None:
     assert await coll.count({"sub.v": {"$exists": True}}) == 10
 
 
+async def test_count_by_counts_each_value_in_one_pass(coll: Collection) -> None:
+    for i, status in enumerate(["open", "open", "closed", "open", "waiting", None]):
+        doc: dict = {"_id": f"d{i}", "k": i % 2}
+        if status is not None:
+            doc["status"] = status
+        await coll.create(doc)
+    assert await coll.count_by("status") == {"open": 3, "closed": 1, "waiting": 1, None: 1}
+    assert await coll.count_by("status", {"k": 1}) == {"open": 2, None: 1}
+    assert await coll.count_by("status", {"status": {"$in": ["gone"]}}) == {}
+
+
 async def test_all_matches_documents_whose_array_holds_every_value(coll: Collection) -> None:
     await coll.create({"_id": "a", "terms": ["t1", "t2", "t3"], "k": 1})
     await coll.create({"_id": "b", "terms": ["t2", "t4"], "k": 1})
