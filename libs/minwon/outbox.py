@@ -14,6 +14,11 @@ a crash left behind is found by a full sweep at start-up and then only every
 MongoDB-wire servers, so it stays off the path of each event). Publishing twice
 is possible (a crash between publish and clean-up) and harmless: event ids
 are deterministic and every consumer drops ids it has seen.
+
+Clearing published entries from the document is a write of its own. With
+``clear_after`` it waits that long: a document written again meanwhile (a
+complaint's events come in bursts: received, routed, assigned) drops them in
+that write instead, and only a document left alone gets the clearing write.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from minwon.bus import Bus
 from minwon.docstore import Collection, Doc
 from minwon.errors import TransientError
 from minwon.events import Event
+from minwon.settings import Settings
 from minwon.timers import TimeIndex
 
 log = logging.getLogger("minwon.outbox")
@@ -103,7 +109,8 @@ class Aggregates:
             new["_inbox"] = inbox
             for topic, e in events:
                 contracts.check(topic, e)
-            new["_outbox"] = (list(doc.get("_outbox", [])) if doc else []) + [
+            published = self.relay.published(self.coll, id)  # their clearing write is this one
+            new["_outbox"] = [e for e in (doc.get("_outbox", []) if doc else []) if e.get("id") not in published] + [
                 {"id": e.id, "topic": topic, "event": telemetry.inject(e).to_doc()} for topic, e in events
             ]
             written = (
@@ -111,6 +118,7 @@ class Aggregates:
             )
             if written:
                 new["_v"] = (int(doc["_v"]) if doc else 0) + 1  # as both adapters number versions
+                self.relay.cleared(self.coll, id, published)
                 if events and publish:
                     await self._flush(id, new)
                 for wheel in self.timers:
@@ -140,10 +148,20 @@ class Relay:
     bus: Bus
     interval: float = 1.0
     full_interval: float = 300.0
+    clear_after: float = 0.0
+    """Seconds published entries wait for their clearing write (0: at once); see the module's text."""
     _collections: list[Collection] = field(default_factory=list)
+    _clearing: dict[tuple[int, str], tuple[Collection, Doc, set[str], float]] = field(default_factory=dict)
+    """Documents whose published entries wait to be cleared: (collection, the document as last
+    published, the entry ids, when the clearing write is due)."""
     _task: asyncio.Task[None] | None = None
     _locks: dict[tuple[Collection, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
     _failed: dict[tuple[int, str], Collection] = field(default_factory=dict)
+
+    @classmethod
+    def configured(cls, bus: Bus, settings: Settings) -> Relay:
+        """The relay as the shared settings set it (``MINWON_OUTBOX_*``)."""
+        return cls(bus, interval=settings.outbox_interval_seconds, clear_after=settings.outbox_clear_after_seconds)
 
     def watch(self, coll: Collection) -> None:
         if coll not in self._collections:
@@ -170,7 +188,8 @@ class Relay:
         """``written``: the document as this process just wrote it (saves reading it back; if it has
         moved on since, the clean-up below finds out and reads it)."""
         doc = written if written is not None else await coll.get(id)
-        entries = list(doc.get("_outbox", [])) if doc else []
+        waiting = self.published(coll, id)  # published already, not yet cleared: not again
+        entries = [e for e in (doc.get("_outbox", []) if doc else []) if e.get("id") not in waiting]
         sent: list[str] = []
         try:
             for entry in entries:
@@ -184,10 +203,51 @@ class Relay:
             raise
         finally:
             if sent:
-                await self._clear(coll, doc, sent)
+                await self._clear_later(coll, doc, sent)
         if len(sent) == len(entries):
             self._failed.pop((builtins.id(coll), id), None)
         return len(sent)
+
+    def published(self, coll: Collection, id: str) -> set[str]:
+        """Ids of entries of the document published by this relay and not yet cleared from it."""
+        waiting = self._clearing.get((builtins.id(coll), id))
+        return set(waiting[2]) if waiting else set()
+
+    def cleared(self, coll: Collection, id: str, ids: set[str]) -> None:
+        """A write of the document dropped ``ids``: their clearing write is not needed."""
+        key = (builtins.id(coll), id)
+        waiting = self._clearing.get(key)
+        if waiting is not None and ids:
+            left = waiting[2] - ids
+            if left:
+                self._clearing[key] = (waiting[0], waiting[1], left, waiting[3])
+            else:
+                del self._clearing[key]
+
+    async def _clear_later(self, coll: Collection, doc: Doc | None, sent: list[str]) -> None:
+        if self.clear_after <= 0 or doc is None or "_v" not in doc:
+            await self._clear(coll, doc, sent)
+            return
+        key = (builtins.id(coll), doc["_id"])
+        waiting = self._clearing.get(key)
+        ids = (waiting[2] if waiting else set()) | set(sent)
+        due = waiting[3] if waiting else asyncio.get_running_loop().time() + self.clear_after
+        self._clearing[key] = (coll, doc, ids, due)
+
+    async def clear_due(self, *, everything: bool = False) -> int:
+        """Make the clearing writes that are due (``everything``: all of them, at shutdown)."""
+        now = asyncio.get_running_loop().time()
+        done = 0
+        for key, (coll, doc, ids, due) in list(self._clearing.items()):
+            if not everything and due > now:
+                continue
+            if self._clearing.get(key, (None, None, None, None))[1] is not doc:
+                continue  # published again or cleared by a write meanwhile
+            await self._clear(coll, doc, sorted(ids))
+            if self._clearing.get(key, (None, None, None, None))[1] is doc:
+                del self._clearing[key]
+            done += 1
+        return done
 
     @staticmethod
     async def _clear(coll: Collection, doc: Doc | None, sent: list[str]) -> None:
@@ -232,6 +292,7 @@ class Relay:
         next_full = loop.time()
         while True:
             try:
+                await self.clear_due()
                 if loop.time() >= next_full:
                     await self.sweep()
                     next_full = loop.time() + self.full_interval  # a failed sweep is tried again next pass
@@ -250,3 +311,7 @@ class Relay:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        try:
+            await self.clear_due(everything=True)
+        except Exception as exc:  # noqa: BLE001 - left for the start-up sweep (published again, dropped as seen)
+            log.warning("outbox clearing at stop failed", extra={"error": type(exc).__name__})

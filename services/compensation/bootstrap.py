@@ -30,7 +30,7 @@ def bootstrap(
 ) -> Service:
     own = own or CompensationSettings()
     charter = Charter.from_dict(json.loads(own.charter_file.read_text(encoding="utf-8")))
-    relay = Relay(bus, interval=settings.outbox_interval_seconds)
+    relay = Relay.configured(bus, settings)
     compensation = Compensation(
         store=CompensationStore(store, relay, clock),
         charter=charter,

@@ -28,7 +28,7 @@ def build(
     """The handlers over ``store``; ``relay`` publishes the outboxes (default: to ``bus``)."""
     own = deadline_settings or DeadlineSettings()
     return Deadlines(
-        store=DeadlineStore(store, relay or Relay(bus, interval=settings.outbox_interval_seconds), clock),
+        store=DeadlineStore(store, relay or Relay.configured(bus, settings), clock),
         clock=clock,
         source=f"{settings.source}/deadline",
         types=domain.load_statutory_types(own.statutory_types.read_text(encoding="utf-8")),

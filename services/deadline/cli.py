@@ -20,6 +20,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
+from minwon.outbox import Relay
 from minwon.settings import Settings
 from services.deadline import domain
 
@@ -169,7 +170,7 @@ async def replay(
             return await r.republish(bus, since=since, progress=progress)
         if dry_run:
             return (await r.dry_run(settings, bus, store, since=since, progress=progress)).to_dict()
-        deadlines = build(settings, store=store, bus=bus)
+        deadlines = build(settings, store=store, bus=bus, relay=Relay(bus))  # clears at once: no relay loop here
         return (await r.rebuild(deadlines, bus, since=since, progress=progress)).to_dict()
     finally:
         await bus.stop()
@@ -183,7 +184,7 @@ async def recount(settings: Settings) -> dict[str, Any]:
 
     infra = build_infrastructure(settings, ["deadline"])
     try:
-        deadlines = build(settings, store=infra.stores["deadline"], bus=infra.bus)
+        deadlines = build(settings, store=infra.stores["deadline"], bus=infra.bus, relay=Relay(infra.bus))
         return {"cells_written": await deadlines.recount_statistics()}
     finally:
         await infra.close()

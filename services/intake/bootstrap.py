@@ -28,7 +28,7 @@ def bootstrap(
     intake_settings: IntakeSettings | None = None,
 ) -> Service:
     own = intake_settings or IntakeSettings()
-    relay = Relay(bus, interval=settings.outbox_interval_seconds)
+    relay = Relay.configured(bus, settings)
     intake = build(settings, store=store, relay=relay, clock=clock, own=own)
     files = attachments_handlers.build(settings, intake, store)
     return _service(intake, store, bus, relay, files)

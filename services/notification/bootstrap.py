@@ -92,7 +92,7 @@ def bootstrap(
 ) -> Service:
     ns = notification_settings or NotificationSettings()
     ps = public_settings or public.PublicSettings()
-    relay = Relay(bus, interval=settings.outbox_interval_seconds)
+    relay = Relay.configured(bus, settings)
     nstore = NotificationStore(store, relay, clock)
     sealer = Sealer.from_settings(ns.key_id, ns.key, ns.old_keys)
     notifier = Notifier(

@@ -26,7 +26,7 @@ def bootstrap(
     routing_settings: RoutingSettings | None = None,
 ) -> Service:
     own = routing_settings or RoutingSettings()
-    relay = Relay(bus, interval=settings.outbox_interval_seconds)
+    relay = Relay.configured(bus, settings)
     routing = Routing(
         store=RoutingStore(store, relay),
         contacts=Sealer("c1", settings.contacts_key),

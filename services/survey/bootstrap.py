@@ -27,7 +27,7 @@ def bootstrap(
     own: SurveySettings | None = None,
 ) -> Service:
     own = own or SurveySettings()
-    relay = Relay(bus, interval=settings.outbox_interval_seconds)
+    relay = Relay.configured(bus, settings)
     surveys = Surveys(
         store=SurveyStore(store, relay, clock),
         clock=clock,

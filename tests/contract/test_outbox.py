@@ -136,3 +136,46 @@ async def test_a_sweep_that_failed_runs_again_at_the_next_pass(backend) -> None:
     finally:
         await relay.stop()
         await bus.stop()
+
+
+class CountingWrites:
+    """A collection whose compare-and-set writes are counted (everything else passes through)."""
+
+    def __init__(self, coll: Collection) -> None:
+        self.coll = coll
+        self.updates = 0
+
+    async def update(self, doc: dict[str, Any], *, expected_version: int) -> bool:
+        self.updates += 1
+        return await self.coll.update(doc, expected_version=expected_version)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.coll, name)
+
+
+async def test_published_events_are_cleared_by_the_next_write_or_once_after_the_wait(backend) -> None:  # noqa: ANN001
+    bus, coll = await _setup(backend)
+    counted = CountingWrites(coll)
+    relay = Relay(bus, clear_after=3600)
+    aggregates = Aggregates(counted, relay)  # type: ignore[arg-type]
+    subject = f"s-{uuid.uuid4().hex[:6]}"
+    events = [_event(subject) for _ in range(3)]
+    try:
+        for n, event in enumerate(events):  # a burst of three: each write drops what the last published
+            await aggregates.apply("a", lambda s, n=n, event=event: ({"n": n}, [(COMPLAINTS, event)]))
+        assert counted.updates == 2  # the two later writes; no clearing write of their own
+        doc = await coll.get("a")
+        assert [e["id"] for e in doc["_outbox"]] == [events[2].id]  # published, waiting to be cleared
+        assert await relay.retry() == 0 and await relay.sweep() == 0  # not published again meanwhile
+
+        assert await relay.clear_due() == 0  # not due yet
+        assert await relay.clear_due(everything=True) == 1  # as at shutdown: one write for the rest
+        assert counted.updates == 3 and not (await coll.get("a"))["_outbox"]
+        assert await _published(bus, subject) == [e.id for e in events]
+
+        # a write with no events also takes the published entries with it
+        await aggregates.apply("b", lambda s: ({"n": 1}, [(COMPLAINTS, _event(subject))]))
+        await aggregates.apply("b", lambda s: ({"n": 2}, []))
+        assert not (await coll.get("b"))["_outbox"] and await relay.clear_due(everything=True) == 0
+    finally:
+        await bus.stop()
