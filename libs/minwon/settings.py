@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     trusted_proxies: str = "127.0.0.1,::1"
     """Peers whose ``X-Forwarded-For`` names the client (the web front, a reverse proxy): comma-separated."""
     outbox_interval_seconds: float = 1.0
-    outbox_clear_after_seconds: float = 1.0
+    outbox_clear_after_seconds: float = 5.0
     """How long published events stay in their document before a write of their own clears them: a write
     of the same document within that clears them instead (0: a clearing write after every publication)."""
     timer_interval_seconds: float = 1.0

@@ -70,7 +70,7 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
         # no one waited in the department: routed and assigned in one write, then the outbox cleared
         # (by a write of its own once MINWON_OUTBOX_CLEAR_AFTER_SECONDS passed with no other write)
         stored_doc = await in_app(run, run.store.collection("assignments").get, no)
-        for _ in range(100):
+        for _ in range(300):
             if not stored_doc["_outbox"]:
                 break
             await asyncio.sleep(0.1)
