@@ -98,6 +98,7 @@ class Config:
     cohort: int
     cohort_distributed: int
     wait_seconds: float
+    settle_seconds: float
     backends: tuple[str, ...]
     directory: Path | None
     keep: bool
@@ -122,6 +123,7 @@ class Config:
             cohort=int(env("MINWON_BENCH_COHORT", 100 if full else 50)),
             cohort_distributed=int(env("MINWON_BENCH_COHORT_DISTRIBUTED", 50 if full else 20)),
             wait_seconds=float(env("MINWON_BENCH_WAIT_SECONDS", 600 if full else 120)),
+            settle_seconds=float(env("MINWON_BENCH_SETTLE_SECONDS", 5)),
             backends=tuple(
                 b.strip() for b in env("MINWON_BENCH_BACKENDS", "embedded,distributed").split(",") if b.strip()
             ),
@@ -626,6 +628,7 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
     system.start()
     out: dict[str, Any] = {"cohort": cohort}
     try:
+        time.sleep(config.settle_seconds)  # start-up passes (sweeps, first gauge counts) are not per-operation cost
         first = _cohort(system, config, cohort)
         out["first"] = first
         stored = cohort
@@ -646,6 +649,7 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
                 )
                 copies += target - stored
                 stored = target
+                time.sleep(config.settle_seconds)  # as before the first cohort (embedded restarts after a fill)
             last = _cohort(system, config, cohort)
             last.pop("receipts")
             stored += cohort
