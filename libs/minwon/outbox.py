@@ -19,13 +19,21 @@ Clearing published entries from the document is a write of its own. With
 ``clear_after`` it waits that long: a document written again meanwhile (a
 complaint's events come in bursts: received, routed, assigned) drops them in
 that write instead, and only a document left alone gets the clearing write.
+
+:meth:`Aggregates.apply` reads a document before deciding, except when this process wrote (or
+read) it last: it then decides on the copy it kept, and the compare-and-set tells whether that copy
+was still the newest. A write that failed, a decision that writes nothing (a duplicate, an event
+without effect) and one that refuses (raises) read the store and decide again, so only a write ever
+rests on the copy.
 """
 
 from __future__ import annotations
 
 import asyncio
 import builtins
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -40,6 +48,8 @@ from minwon.timers import TimeIndex
 log = logging.getLogger("minwon.outbox")
 
 INBOX_LIMIT = 500
+RECENT = 10_000
+"""Documents whose last written (or read) version an :class:`Aggregates` keeps to decide on."""
 STOP_CLEARING = 5.0
 """Seconds a stopping relay spends on the clearing writes still waiting."""
 _INTERNAL = ("_id", "_v", "_inbox", "_outbox")
@@ -74,12 +84,38 @@ class Aggregates:
     relay: Relay
     timers: Sequence[TimeIndex] = ()
     """Wheels that file the document's watched times after each write (see ``minwon.timers``)."""
+    recent: int = RECENT
+    """How many documents' last versions are kept to decide on (0: read before every decision).
+    Keep 0 for a collection whose documents are deleted and created again: a store that restarts
+    their versions at 1 would let a kept copy pass the compare-and-set."""
+    _recent: OrderedDict[str, str] = field(default_factory=OrderedDict)
+    """id -> the document as JSON (a copy no caller can change)."""
 
     def __post_init__(self) -> None:
-        self.relay.watch(self.coll)
+        self.relay.watch(self.coll, self._kept)
 
     async def get(self, id: str) -> Doc | None:
         return public(await self.coll.get(id))
+
+    def _kept(self, id: str, doc: Doc | None) -> None:
+        """Keep ``doc`` as the newest version of ``id`` (``None``: forget it)."""
+        if not self.recent:
+            return
+        if doc is None:
+            self._recent.pop(id, None)
+            return
+        try:
+            self._recent[id] = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError):  # a value JSON cannot hold: read it from the store instead
+            self._recent.pop(id, None)
+            return
+        self._recent.move_to_end(id)
+        if len(self._recent) > self.recent:
+            self._recent.popitem(last=False)
+
+    def _recall(self, id: str) -> Doc | None:
+        kept = self._recent.get(id)
+        return json.loads(kept) if kept is not None else None
 
     async def apply(
         self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20, publish: bool = True
@@ -92,13 +128,28 @@ class Aggregates:
         events wait for :meth:`publish` (the caller has related writes to make first).
         """
         for _ in range(attempts):
-            doc = await self.coll.get(id)
+            doc = self._recall(id)
+            kept = doc is not None
+            if not kept:
+                doc = await self.coll.get(id)
             if cause is not None and doc is not None and cause in doc.get("_inbox", ()):
+                if kept:  # answered from the store, as every decision that writes nothing
+                    self._kept(id, None)
+                    continue
                 if doc.get("_outbox"):  # written before, not yet published (a crash, an outage)
                     await self._flush(id)
                 return Applied(public(doc), (), duplicate=True)
-            state, events = decide(public(doc))
+            try:
+                state, events = decide(public(doc))
+            except Exception:
+                if kept:  # refused on the copy: the store may hold what makes it acceptable
+                    self._kept(id, None)
+                    continue
+                raise
             if state is None and not events:
+                if kept:  # the copy may be behind the store: decide again on what the store holds
+                    self._kept(id, None)
+                    continue
                 if publish and doc is not None and doc.get("_outbox"):
                     # a repeated request whose first try wrote the state but did not publish it
                     # (the store answered too late, the process died): publish it now
@@ -118,8 +169,11 @@ class Aggregates:
             written = (
                 await self.coll.create(new) if doc is None else await self.coll.update(new, expected_version=doc["_v"])
             )
-            if written:
+            if not written:
+                self._kept(id, None)
+            else:
                 new["_v"] = (int(doc["_v"]) if doc else 0) + 1  # as both adapters number versions
+                self._kept(id, new)
                 self.relay.cleared(self.coll, id, published)
                 if events and publish:
                     await self._flush(id, new)
@@ -159,15 +213,20 @@ class Relay:
     _task: asyncio.Task[None] | None = None
     _locks: dict[tuple[Collection, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
     _failed: dict[tuple[int, str], Collection] = field(default_factory=dict)
+    _kept: dict[int, list[Callable[[str, Doc | None], None]]] = field(default_factory=dict)
 
     @classmethod
     def configured(cls, bus: Bus, settings: Settings) -> Relay:
         """The relay as the shared settings set it (``MINWON_OUTBOX_*``)."""
         return cls(bus, interval=settings.outbox_interval_seconds, clear_after=settings.outbox_clear_after_seconds)
 
-    def watch(self, coll: Collection) -> None:
+    def watch(self, coll: Collection, kept: Callable[[str, Doc | None], None] | None = None) -> None:
+        """Relay ``coll``'s outboxes; ``kept`` hears of each clearing write (the document it wrote, or
+        ``None`` when the version it wrote is not known)."""
         if coll not in self._collections:
             self._collections.append(coll)
+        if kept is not None:
+            self._kept.setdefault(builtins.id(coll), []).append(kept)
 
     async def flush(self, coll: Collection, id: str, written: Doc | None = None) -> int:
         """Publish one document's outbox. Flushes of the same document in this process take
@@ -251,17 +310,22 @@ class Relay:
             done += 1
         return done
 
-    @staticmethod
-    async def _clear(coll: Collection, doc: Doc | None, sent: list[str]) -> None:
+    async def _clear(self, coll: Collection, doc: Doc | None, sent: list[str]) -> None:
         """Drop the published entries: one compare-and-set on the version just read or written, and
         the read-modify-write loop only if the document moved on meanwhile."""
-        if doc is not None and "_v" in doc:
+        if doc is None:
+            return
+        listeners = self._kept.get(builtins.id(coll), ())
+        if "_v" in doc:
             gone = set(sent)
             kept = {**doc, "_outbox": [e for e in doc.get("_outbox", []) if e.get("id") not in gone]}
             if await coll.update(kept, expected_version=int(doc["_v"])):
+                for listener in listeners:
+                    listener(doc["_id"], {**kept, "_v": int(doc["_v"]) + 1})
                 return
-        if doc is not None:
-            await coll.pull(doc["_id"], "_outbox", "id", sent)
+        await coll.pull(doc["_id"], "_outbox", "id", sent)
+        for listener in listeners:
+            listener(doc["_id"], None)
 
     def remember(self, coll: Collection, id: str) -> None:
         self._failed[(builtins.id(coll), id)] = coll

@@ -183,13 +183,20 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 def configure_tracing(service_name: str, otlp_endpoint: str | None) -> None:
-    """Install an SDK tracer provider; export by OTLP when an endpoint is set."""
+    """Install an SDK tracer provider; export by OTLP when an endpoint is set.
+
+    Without an endpoint no span is recorded (nothing would read it): every span still gets its
+    trace and span ids, which logs carry and events propagate, at a fraction of the cost."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
     if isinstance(trace.get_tracer_provider(), TracerProvider):
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service_name}))
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service_name}),
+        sampler=None if otlp_endpoint else ALWAYS_OFF,
+    )
     if otlp_endpoint:
         try:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter

@@ -46,7 +46,8 @@ class DeadlineStore:
         self.timers = TimeIndex(self.db.collection("clock_timers"), ("next_fire_at",), clock=self.clock)
         self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
-        self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay))
+        # a recount deletes cells and writes them again: every decision reads the cell
+        self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay, recent=0))
         self.cooperation_timers = TimeIndex(
             self.db.collection("cooperation_timers"), ("next_fire_at",), clock=self.clock
         )

@@ -179,3 +179,90 @@ async def test_published_events_are_cleared_by_the_next_write_or_once_after_the_
         assert not (await coll.get("b"))["_outbox"] and await relay.clear_due(everything=True) == 0
     finally:
         await bus.stop()
+
+
+class CountingReads:
+    """A collection whose reads by id are counted (everything else passes through)."""
+
+    def __init__(self, coll: Collection) -> None:
+        self.coll = coll
+        self.gets = 0
+
+    async def get(self, id: str) -> dict[str, Any] | None:
+        self.gets += 1
+        return await self.coll.get(id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.coll, name)
+
+
+async def test_a_decision_rests_on_the_kept_copy_only_when_it_writes(backend) -> None:  # noqa: ANN001
+    bus, coll = await _setup(backend)
+    counted = CountingReads(coll)
+    relay = Relay(bus)
+    here = Aggregates(counted, relay)  # type: ignore[arg-type]
+    elsewhere = Aggregates(coll, Relay(bus))  # another replica writing the same documents
+
+    def add(n: int):  # noqa: ANN202
+        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
+
+    try:
+        await here.apply("a", add(1))
+        assert counted.gets == 1  # absent: read
+        await here.apply("a", add(2))
+        assert counted.gets == 1  # this process wrote it last: decided on its copy, no read
+
+        applied = await here.apply("a", add(3))
+        applied.state["items"].append(99)  # a caller changing what it got back changes no copy
+        await here.apply("a", add(4))
+        assert counted.gets == 1 and (await coll.get("a"))["items"] == [1, 2, 3, 4]
+
+        await elsewhere.apply("a", add(5))  # the copy is now behind the store
+        reads = counted.gets
+        await here.apply("a", add(6))  # the compare-and-set fails on the copy; read and decided again
+        assert counted.gets == reads + 1
+        assert (await coll.get("a"))["items"] == [1, 2, 3, 4, 5, 6]
+
+        await elsewhere.apply("a", add(7))
+        reads = counted.gets
+        seen = await here.apply("a", lambda s: (None, []))  # writes nothing: answered from the store
+        assert counted.gets == reads + 1 and seen.state["items"] == [1, 2, 3, 4, 5, 6, 7]
+
+        await here.apply("b", add(1), cause="c1")
+        await elsewhere.apply("b", add(2), cause="c2")
+        again = await here.apply("b", add(1), cause="c2")  # seen by the store, not by the copy
+        assert again.duplicate and again.state["items"] == [1, 2]
+
+        # a clearing write of the relay moves the copy on with it: the next decision reads nothing
+        relay.clear_after = 3600
+        await here.apply("c", lambda s: ({"n": 1}, [(COMPLAINTS, _event("c"))]))
+        assert await relay.clear_due(everything=True) == 1
+        reads = counted.gets
+        await here.apply("c", lambda s: ({"n": 2}, []))
+        assert counted.gets == reads and (await coll.get("c"))["_v"] == 3
+    finally:
+        await bus.stop()
+
+
+async def test_a_refusal_on_the_kept_copy_is_decided_again_on_the_store(backend) -> None:  # noqa: ANN001
+    bus, coll = await _setup(backend)
+    here, elsewhere = Aggregates(coll, Relay(bus)), Aggregates(coll, Relay(bus))
+
+    def answer(s: dict[str, Any] | None) -> tuple[dict[str, Any], list[Any]]:
+        if not (s or {}).get("routed"):
+            raise PermissionError("not routed yet")
+        return {**(s or {}), "answered": True}, []
+
+    try:
+        await here.apply("a", lambda s: ({"routed": False}, []))
+        await elsewhere.apply("a", lambda s: ({"routed": True}, []))  # the copy here says otherwise
+        assert (await here.apply("a", answer)).state == {"routed": True, "answered": True}
+        await elsewhere.apply("a", lambda s: ({"routed": False}, []))
+        try:
+            await here.apply("a", answer)
+        except PermissionError:
+            pass  # refused on what the store holds
+        else:
+            raise AssertionError("a refusal the store confirms must reach the caller")
+    finally:
+        await bus.stop()
