@@ -399,15 +399,8 @@ class Routing(c.Consumer):
                 extra={"receipt_no": receipt_no, "rule_id": found.rule.id, "department": found.rule.department},
             )
             if applied.state and applied.state.get("status") == domain.ASSIGNED:
-                log.info(
-                    "complaint assigned",
-                    extra={
-                        "receipt_no": receipt_no,
-                        "department": found.rule.department,
-                        "handler_id": (applied.state.get("handler") or {}).get("id"),
-                        "event_type": c.COMPLAINT_ASSIGNED,
-                    },
-                )
+                handler = (applied.state.get("handler") or {}).get("id")
+                _log_assigned(receipt_no, found.rule.department, handler, c.COMPLAINT_ASSIGNED)
 
     async def assign_waiting(self, *, department: str | None = None) -> int:
         """Give waiting complaints a handler: priority first, each to the least-loaded official on duty.
@@ -456,15 +449,7 @@ class Routing(c.Consumer):
         if applied.events:
             await self.store.account(seen[0], applied.state)
             await self.store.assignments.publish(receipt_no)
-            log.info(
-                "complaint assigned",
-                extra={
-                    "receipt_no": receipt_no,
-                    "department": dept.code,
-                    "handler_id": pick.handler.id,
-                    "event_type": applied.events[0].type,
-                },
-            )
+            _log_assigned(receipt_no, dept.code, pick.handler.id, applied.events[0].type)
         return len(applied.events)
 
     async def reassign(
@@ -613,6 +598,13 @@ class Routing(c.Consumer):
         loads = {h.id: await self.store.load(h.id) for h in dept.handlers if h.on_duty}
         guardian_loads = {h.id: await self.store.guardian_load(h.id) for h in dept.handlers if h.guardian}
         return loads, guardian_loads
+
+
+def _log_assigned(receipt_no: str, department: str, handler_id: str | None, event_type: str) -> None:
+    log.info(
+        "complaint assigned",
+        extra={"receipt_no": receipt_no, "department": department, "handler_id": handler_id, "event_type": event_type},
+    )
 
 
 def _on_routing(events: list[Event]) -> list[tuple[str, Event]]:

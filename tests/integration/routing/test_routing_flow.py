@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 
 from prometheus_client import REGISTRY
@@ -31,7 +32,8 @@ def _metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(backend) -> None:
+async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(backend, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="minwon.routing")
     async with running(backend) as run:
         no, tag = receipt(), uuid.uuid4().hex[:8]
         filing = sealed_filing(
@@ -77,6 +79,10 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
             stored_doc = await in_app(run, run.store.collection("assignments").get, no)
         assert stored_doc["_v"] == 2 and stored_doc["_outbox"] == []
         assert await in_app(run, run.store.collection("counters").get, "queued:traffic") is None
+        logged = [r for r in caplog.records if r.getMessage() == "complaint assigned" and r.receipt_no == no]
+        assert [(r.department, r.handler_id, r.event_type) for r in logged] == [
+            ("traffic", handler["id"], c.COMPLAINT_ASSIGNED)
+        ]
         assert _metric("minwon_routing_routed_total", department="traffic", rule="illegal-parking") == routed_before + 1
         assert _metric("minwon_routing_assigned_total", department="traffic") == assigned_before + 1
 
