@@ -20,8 +20,8 @@ Clearing published entries from the document is a write of its own. With
 complaint's events come in bursts: received, routed, assigned) drops them in
 that write instead, and only a document left alone gets the clearing write.
 
-:meth:`Aggregates.apply` reads a document before deciding, except when this process wrote (or
-read) it last: it then decides on the copy it kept, and the compare-and-set tells whether that copy
+:meth:`Aggregates.apply` reads a document before deciding, except when this process wrote it
+last: it then decides on the copy it kept, and the compare-and-set tells whether that copy
 was still the newest. A write that failed, a decision that writes nothing (a duplicate, an event
 without effect) and one that refuses (raises) read the store and decide again, so only a write ever
 rests on the copy.
@@ -49,7 +49,7 @@ log = logging.getLogger("minwon.outbox")
 
 INBOX_LIMIT = 500
 RECENT = 10_000
-"""Documents whose last written (or read) version an :class:`Aggregates` keeps to decide on."""
+"""Documents whose last written version an :class:`Aggregates` keeps to decide on."""
 STOP_CLEARING = 5.0
 """Seconds a stopping relay spends on the clearing writes still waiting."""
 _INTERNAL = ("_id", "_v", "_inbox", "_outbox")
