@@ -498,12 +498,39 @@ class Embedded:
     def commands(self) -> dict[str, float]:
         return {}  # SQLite in the process: no document server to count commands to
 
+    def scan_seconds(self) -> float:
+        return _scan_seconds([self.proc] if self.proc else [])
+
+    def scans_running(self) -> float:
+        return _scans_running([self.proc] if self.proc else [])
+
     def fill(self, cloner: Cloner, first: int, count: int) -> int:
         assert self.proc
         self.proc.stop()
         written = clone_sqlite(self.proc.data_dir, cloner, first, count)
         self.start(fresh=False)
         return written
+
+
+def settle(system: Embedded | Distributed, config: Config) -> float:
+    """Wait out the start-up passes (recovery sweeps, first gauge counts): ``settle_seconds``, then until
+    no scan has run for 3 s (bounded by ``wait_seconds``). Returns the seconds waited."""
+    started = time.perf_counter()
+    time.sleep(config.settle_seconds)
+    quiet = 0
+    while quiet < 3 and time.perf_counter() - started < config.wait_seconds:
+        quiet = quiet + 1 if system.scans_running() == 0 else 0
+        time.sleep(1)
+    return time.perf_counter() - started
+
+
+def _scans_running(procs: Iterable[Any]) -> float:
+    return sum(value for proc in procs for _, value in proc.metrics().get("minwon_store_scans_running", []))
+
+
+def _scan_seconds(procs: Iterable[Any]) -> float:
+    """Seconds the processes have spent in queries that grow with their stores (``minwon.scans``)."""
+    return sum(value for proc in procs for _, value in proc.metrics().get("minwon_store_scan_seconds_total", []))
 
 
 class Distributed:
@@ -523,8 +550,9 @@ class Distributed:
         return {**{n: p.proc.pid for n, p in self.procs.items() if p.proc}, **self.servers}
 
     def start(self, fresh: bool = True) -> None:
-        self.tag = f"bench{uuid.uuid4().hex[:8]}"
-        self.procs = service_processes(self.base / self.tag, distributed_env(self.brokers, self.tag))
+        if fresh or not self.procs:
+            self.tag = f"bench{uuid.uuid4().hex[:8]}"
+            self.procs = service_processes(self.base / self.tag, distributed_env(self.brokers, self.tag))
         start_all(self.procs)
 
     def stop(self) -> None:
@@ -537,6 +565,12 @@ class Distributed:
             for name, proc in self.procs.items()
         }
 
+    def scan_seconds(self) -> float:
+        return _scan_seconds(self.procs.values())
+
+    def scans_running(self) -> float:
+        return _scans_running(self.procs.values())
+
     @property
     def intake(self) -> str:
         return self.procs["intake"].url
@@ -546,7 +580,12 @@ class Distributed:
         return self.procs["notification"].url
 
     def fill(self, cloner: Cloner, first: int, count: int) -> int:
-        return asyncio.run(clone_mongo(self.brokers["MONGODB_URI"], f"{self.tag}_", cloner, first, count))
+        """Copies written with the services stopped, then started again: as a store grows over months,
+        its scans are paced by what they cost at its size, which a sudden fill would not give them."""
+        self.stop()
+        written = asyncio.run(clone_mongo(self.brokers["MONGODB_URI"], f"{self.tag}_", cloner, first, count))
+        self.start(fresh=False)
+        return written
 
     async def drop(self, tags: Iterable[str]) -> None:
         from pymongo import AsyncMongoClient
@@ -639,7 +678,7 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
     system.start()
     out: dict[str, Any] = {"cohort": cohort}
     try:
-        time.sleep(config.settle_seconds)  # start-up passes (sweeps, first gauge counts) are not per-operation cost
+        settle(system, config)  # start-up passes (sweeps, first gauge counts) are not per-operation cost
         first = _cohort(system, config, cohort)
         out["first"] = first
         stored = cohort
@@ -660,7 +699,8 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
                 )
                 copies += target - stored
                 stored = target
-                time.sleep(config.settle_seconds)  # as before the first cohort (embedded restarts after a fill)
+                waited = settle(system, config)  # as before the first cohort: a fill restarts the services
+                _log(f"{system.name}: start-up scans at {target:,} done after {waited:.0f} s")
             last = _cohort(system, config, cohort)
             last.pop("receipts")
             stored += cohort
@@ -679,12 +719,13 @@ def growth(system: Embedded | Distributed, config: Config, cohort: int) -> dict[
 def _cohort(system: Embedded | Distributed, config: Config, cohort: int) -> dict[str, Any]:
     """Seconds per complaint, first POST to last receipt notice. A cohort not done within the
     bound gives a lower bound instead: the time waited over the complaints filed."""
-    sent = system.commands()
+    sent, scanned = system.commands(), system.scan_seconds()
     work, _, posts = file_burst(system.intake, cohort, config.clients)
     receipts = [f.receipt for f in work if f.receipt]
     notices = await_notices(system.notification, receipts, config.wait_seconds)
     result = outcome(work, notices, posts)
     commands = cpu_per_item(sent, system.commands(), len(work), scale=1)
+    scans = system.scan_seconds() - scanned
     if result.complete and result.seconds_first_post_to_last_notice:
         per_op, at_least = result.seconds_first_post_to_last_notice / result.done, False
     else:
@@ -694,6 +735,7 @@ def _cohort(system: Embedded | Distributed, config: Config, cohort: int) -> dict
         "at_least": at_least,
         "post_p50_ms": result.post_p50_ms,
         "commands_per_op": round(sum(commands.values()), 1) if commands else None,
+        "scan_seconds": round(scans, 2),
         "done": result.done,
         "filed": result.filed,
         "receipts": receipts,
@@ -903,9 +945,10 @@ def show(report: dict[str, Any]) -> None:
     if sizes and (emb or dist):
         lines.append(
             "  growth: seconds per operation at 90 % of each size vs nearly empty stores (ratio last/first; "
-            "intake POST p50 ratio; document-server commands per complaint ratio)"
+            "intake POST p50 ratio; document-server commands per complaint ratio; seconds the services spent in "
+            "scans that grow with the store while the cohort ran, minwon_store_scan_seconds_total)"
         )
-        lines.append(f"  {'stored complaints':>18}  {'embedded':>34}  {'distributed':>34}")
+        lines.append(f"  {'stored complaints':>18}  {'embedded':>52}  {'distributed':>52}")
         for name in ("first", *sizes):
             cells = []
             for backend in (emb, dist):
@@ -925,10 +968,11 @@ def show(report: dict[str, Any]) -> None:
                         cells.append(
                             f"{ge}{_fmt(row['seconds_per_op'])} s/op ×{ge}{_fmt(row['ratio_last_to_first'])} "
                             f"(POST ×{_fmt(row['post_ratio_last_to_first'])}"
-                            + (f", commands ×{_fmt(commands)})" if commands else ")")
+                            + (f", commands ×{_fmt(commands)}" if commands else "")
+                            + f", scans {_fmt(row.get('scan_seconds'))} s)"
                         )
             label = "~0 (first 10 %)" if name == "first" else f"{int(name):,}"
-            lines.append(f"  {label:>18}  {cells[0]:>34}  {cells[1]:>34}")
+            lines.append(f"  {label:>18}  {cells[0]:>52}  {cells[1]:>52}")
     print("\n".join(lines))
     print(json.dumps(report, ensure_ascii=False, default=str))
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from minwon.events import Event
+from minwon.scans import ScanBudget
 
 _MISSING = object()
 
@@ -60,8 +61,10 @@ def _matches(doc: Mapping[str, Any], where: Mapping[str, Any] | None) -> bool:
 
 
 class MemoryCollection:
-    def __init__(self) -> None:
+    def __init__(self, name: str = "memory", scans: ScanBudget | None = None) -> None:
+        self.name = name
         self.docs: dict[str, dict[str, Any]] = {}
+        self.scans = scans or ScanBudget("memory")
 
     async def get(self, id: str) -> dict[str, Any] | None:
         doc = self.docs.get(id)
@@ -128,9 +131,10 @@ class MemoryCollection:
 class MemoryStore:
     def __init__(self) -> None:
         self.collections: dict[str, MemoryCollection] = {}
+        self.scans = ScanBudget("memory")
 
     def collection(self, name: str) -> MemoryCollection:
-        return self.collections.setdefault(name, MemoryCollection())
+        return self.collections.setdefault(name, MemoryCollection(name, self.scans))
 
     async def ping(self) -> bool:
         return True

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from minwon import telemetry
+from minwon.scans import SHARE, ScanBudget
 from minwon.sqlite import SqliteWriter, connect
 
 Doc = dict[str, Any]
@@ -55,8 +56,14 @@ class Collection(Protocol):
     async def pull(self, id: str, field: str, key: str, values: Sequence[Any]) -> None: ...
     async def ensure_index(self, *fields: str) -> None: ...
 
+    name: str
+    scans: ScanBudget
+    """The turns of its store's queries that grow with the store (``minwon.scans``)."""
+
 
 class DocumentStore(Protocol):
+    scans: ScanBudget
+
     def collection(self, name: str) -> Collection: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
@@ -103,8 +110,16 @@ class MongoCollection:
     document.
     """
 
-    def __init__(self, coll: Any, versions: Any, atomic: Callable[[], Awaitable[bool]] | None = None) -> None:
+    def __init__(
+        self,
+        coll: Any,
+        versions: Any,
+        atomic: Callable[[], Awaitable[bool]] | None = None,
+        scans: ScanBudget | None = None,
+    ) -> None:
         self._c = coll
+        self.name: str = coll.name
+        self.scans = scans or ScanBudget(coll.name)
         self._m = versions
         self._keys: dict[str, tuple[int, frozenset[str]]] = {}
         self._atomic = atomic
@@ -359,7 +374,7 @@ class MongoStore:
     not atomic; ``atomic`` (``MINWON_MONGODB_ATOMIC``): ``auto`` asks the server (``buildInfo``) once,
     ``true`` / ``false`` decide without asking."""
 
-    def __init__(self, uri: str, database: str, *, atomic: str = "auto") -> None:
+    def __init__(self, uri: str, database: str, *, atomic: str = "auto", scan_share: float = SHARE) -> None:
         from pymongo import AsyncMongoClient
 
         telemetry.instrument_mongodb()  # before the client: its command listener is registered globally
@@ -369,6 +384,7 @@ class MongoStore:
         self._db = self._client[database]
         self._choice = atomic.strip().lower()
         self._mode: bool | None = {"true": True, "false": False}.get(self._choice)
+        self.scans = ScanBudget(database, scan_share)
 
     async def atomic(self) -> bool:
         if self._mode is None:
@@ -376,7 +392,7 @@ class MongoStore:
         return self._mode
 
     def collection(self, name: str) -> MongoCollection:
-        return MongoCollection(self._db[name], self._db[f"{name}.versions"], self.atomic)
+        return MongoCollection(self._db[name], self._db[f"{name}.versions"], self.atomic, self.scans)
 
     async def ping(self) -> bool:
         try:
@@ -473,6 +489,8 @@ class SqliteCollection:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"bad collection name {name!r}")
         self._w = store._w
+        self.name = name
+        self.scans = store.scans
         self._t = f'"c_{name}"'
         with self._w.lock:
             self._w.conn.execute(f"CREATE TABLE IF NOT EXISTS {self._t} (id TEXT PRIMARY KEY, doc TEXT NOT NULL)")
@@ -604,8 +622,9 @@ def _dump(doc: Doc) -> str:
 class SqliteStore:
     """One service's database as one SQLite file (WAL, synchronous=FULL: durable on commit)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, scan_share: float = SHARE) -> None:
         self._w = SqliteWriter(connect(path), Path(str(path)).stem, path)
+        self.scans = ScanBudget(Path(str(path)).stem, scan_share)
         self._collections: dict[str, SqliteCollection] = {}
 
     def collection(self, name: str) -> SqliteCollection:

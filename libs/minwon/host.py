@@ -189,7 +189,7 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return Infrastructure(
             bus=SqliteBus(settings.data_dir / "events.db"),
-            stores={n: SqliteStore(settings.data_dir / f"{n}.db") for n in names},
+            stores={n: SqliteStore(settings.data_dir / f"{n}.db", scan_share=settings.scan_share) for n in names},
         )
     return Infrastructure(
         bus=KafkaBus(
@@ -202,7 +202,13 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
             min_insync_replicas=settings.kafka_min_insync_replicas,
         ),
         stores={
-            n: MongoStore(settings.mongodb_uri, settings.database(n), atomic=settings.mongodb_atomic) for n in names
+            n: MongoStore(
+                settings.mongodb_uri,
+                settings.database(n),
+                atomic=settings.mongodb_atomic,
+                scan_share=settings.scan_share,
+            )
+            for n in names
         },
     )
 

@@ -9,9 +9,10 @@ state, nor a state without its event.
 
 The :class:`Relay` publishes outboxes right after the write. What a broker
 outage left behind is retried from an in-memory list every ``interval``; what
-a crash left behind is found by a full sweep at start-up and then only every
-``full_interval`` (a query over a whole collection is a scan on some
-MongoDB-wire servers, so it stays off the path of each event). Publishing twice
+a crash left behind is found by a full sweep at start-up and then every
+``full_interval`` at most, in its turn among the store's other scans
+(:mod:`minwon.scans`): a query over a whole collection is a scan on some
+MongoDB-wire servers, so it stays off the path of each event. Publishing twice
 is possible (a crash between publish and clean-up) and harmless: event ids
 are deterministic and every consumer drops ids it has seen.
 
@@ -199,7 +200,8 @@ class Aggregates:
 @dataclass
 class Relay:
     """Publishes outboxes: at once after a write; failed flushes again every ``interval``;
-    the whole collections at start and every ``full_interval`` (recovery only)."""
+    the whole collections at start and every ``full_interval`` or less often (recovery only, in
+    the turns of the store's scan budget)."""
 
     bus: Bus
     interval: float = 1.0
@@ -214,6 +216,8 @@ class Relay:
     _locks: dict[tuple[Collection, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
     _failed: dict[tuple[int, str], Collection] = field(default_factory=dict)
     _kept: dict[int, list[Callable[[str, Doc | None], None]]] = field(default_factory=dict)
+    _next_sweep: dict[int, float] = field(default_factory=dict)
+    """When each collection's next recovery sweep is due (the event loop's time)."""
 
     @classmethod
     def configured(cls, bus: Bus, settings: Settings) -> Relay:
@@ -337,33 +341,42 @@ class Relay:
             total += await self.flush(coll, doc_id)
         return total
 
-    async def sweep(self) -> int:
-        """Flush every document with a pending outbox: a scan, for recovery after a crash."""
+    async def sweep(self, *, due_only: bool = False) -> int:
+        """Flush every document with a pending outbox: a scan, for recovery after a crash. At once
+        for every collection (at start-up), or with ``due_only`` only those whose last sweep is
+        ``full_interval`` old, each in its turn of its store's scan budget (``minwon.scans``)."""
+        loop = asyncio.get_running_loop()
         total = 0
         for coll in self._collections:
-            while True:
-                found = await coll.find({"_outbox.0": {"$exists": True}}, limit=200)
-                flushed = [await self.flush(coll, doc["_id"]) for doc in found]
-                total += sum(flushed)
-                if len(found) < 200 or not any(flushed):
-                    break
+            if due_only and loop.time() < self._next_sweep.get(builtins.id(coll), float("-inf")):
+                continue
+            async with coll.scans.turn(f"outbox-sweep:{coll.name}", urgent=not due_only) as granted:
+                if granted:
+                    total += await self._sweep(coll)
+                    self._next_sweep[builtins.id(coll)] = loop.time() + self.full_interval
         if total:
             log.warning(
                 "outbox sweep published events left unpublished (a crash or an outage)", extra={"events": total}
             )
         return total
 
+    async def _sweep(self, coll: Collection) -> int:
+        total = 0
+        while True:
+            found = await coll.find({"_outbox.0": {"$exists": True}}, limit=200)
+            flushed = [await self.flush(coll, doc["_id"]) for doc in found]
+            total += sum(flushed)
+            if len(found) < 200 or not any(flushed):
+                return total
+
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        next_full = loop.time()
+        started = False
         while True:
             try:
                 await self.clear_due()
-                if loop.time() >= next_full:
-                    await self.sweep()
-                    next_full = loop.time() + self.full_interval  # a failed sweep is tried again next pass
-                else:
-                    await self.retry()
+                await self.retry()
+                await self.sweep(due_only=started)  # a failed sweep is tried again next pass
+                started = True
             except Exception as exc:  # noqa: BLE001
                 log.warning("outbox relay pass failed", extra={"error": type(exc).__name__})
             await asyncio.sleep(self.interval)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -92,27 +91,6 @@ class GroupedService(Service):
             *super().all_subscriptions(),
             *((f"{self.group}-{suffix}", topics, handler) for suffix, topics, handler in self.groups),
         ]
-
-
-def sparing(one_pass: Loop, share: float = 0.02, ticker: Callable[[], float] = time.monotonic) -> Loop:
-    """``one_pass`` for a loop whose work grows with the store (a gauge counted by a query): after
-    a pass that took ``d`` seconds the next calls are skipped until ``d / share`` have passed, so it
-    never takes more than ``share`` of the time, whatever the store's size. A count that takes
-    20 ms runs every interval; one that takes 2 s (a scan of 100,000 documents on a server without
-    the index) runs every 100 s instead of keeping the server busy."""
-    rest_until = float("-inf")
-
-    async def paced() -> object:
-        nonlocal rest_until
-        started = ticker()
-        if started < rest_until:
-            return None
-        try:
-            return await one_pass()
-        finally:
-            rest_until = started + (ticker() - started) / share
-
-    return paced
 
 
 async def _every(interval: float, one_pass: Loop, name: str) -> None:

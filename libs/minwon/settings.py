@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     """How long published events stay in their document before a write of their own clears them: a write
     of the same document within that clears them instead (0: a clearing write after every publication)."""
     timer_interval_seconds: float = 1.0
+    scan_share: float = Field(0.02, gt=0, le=1)
+    """The most of a store's time its queries that grow with the store (the outbox relay's recovery
+    sweep, the timers' safety nets, gauges counted by a query) take together: after one of ``d``
+    seconds the next waits ``d / share`` (``minwon.scans``)."""
     log_level: str = "INFO"
     otlp_endpoint: str | None = Field(None, validation_alias="OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 

@@ -71,11 +71,8 @@ class TimeIndex:
     """False: a time already come is not filed (its writer acts on it at once, as notification does);
     the safety-net query still finds it if that attempt is lost."""
     rescan_every: float = 300.0
-    rescan_share: float = 0.05
-    """The most of the time the safety-net query may take: after a scan of ``d`` seconds the next
-    waits ``d / rescan_share`` at least (a scan of 400,000 notices on a server without the index
-    would otherwise run every ``rescan_every`` whatever it costs)."""
-    _rescan_rest_until: float = float("-inf")
+    """Seconds between safety-net queries at most: each waits its turn in the store's scan budget
+    (``minwon.scans``), so on a server that scans for it the query runs less often as it grows."""
     _cursor: str | None = None
     _last_rescan: datetime | None = None
     _backlog: bool = False
@@ -177,18 +174,12 @@ class TimeIndex:
 
     def rescan_due(self, now: datetime) -> bool:
         """Time for the slow safety-net query: at start, every ``rescan_every`` seconds, and on every
-        pass while the last one filled its page (a backlog after downtime drains a page a pass); never
-        sooner than the last scan's rest (``rescan_share``) unless it drains a backlog."""
-        if not self._backlog and self.ticker() < self._rescan_rest_until:
-            return False
-        if (
+        pass while the last one filled its page (a backlog after downtime drains a page a pass)."""
+        return (
             self._backlog
             or self._last_rescan is None
             or abs((now - self._last_rescan).total_seconds()) >= self.rescan_every
-        ):
-            self._last_rescan = now
-            return True
-        return False
+        )
 
 
 async def due_ids(
@@ -203,16 +194,20 @@ async def due_ids(
 ) -> list[str]:
     """One pass: the ids of ``source`` whose ``time_field`` has come and which match ``where``
     (equality or ``$in`` only), earliest first. Candidates come from the wheel; ``scan()`` (the
-    plain query) runs as a safety net every ``rescan_every`` seconds."""
+    plain query) runs as a safety net every ``rescan_every`` seconds, in its turn in the store's
+    scan budget."""
     found: dict[str, Doc] = {}
     await index._load_cursor(now)
     if index.rescan_due(now):
-        started = index.ticker()
-        scanned = await scan()
-        index._rescan_rest_until = started + (index.ticker() - started) / index.rescan_share
-        index._backlog = len(scanned) >= limit
-        for doc in scanned:
-            found[doc["_id"]] = doc
+        # in its turn among the store's scans; recovery (the first at start, a backlog) goes at once
+        urgent = index._backlog or index._last_rescan is None
+        async with index.coll.scans.turn(f"timers:{index.coll.name}", urgent=urgent) as granted:
+            if granted:
+                index._last_rescan = now
+                scanned = await scan()
+                index._backlog = len(scanned) >= limit
+                for doc in scanned:
+                    found[doc["_id"]] = doc
     ids, reached = await index.candidates(now)
     for id in ids:
         if id in found:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from minwon.bus import Bus
 from minwon.docstore import DocumentStore
 from minwon.outbox import Relay
-from minwon.service import Clock, Service, sparing, system_clock
+from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
 from services.deadline import api, consumers, domain
 from services.deadline.handlers import Deadlines
@@ -52,7 +52,7 @@ def service(
         loops=[
             ("timers", settings.timer_interval_seconds, deadlines.fire_due),
             ("holidays", own.holiday_interval_seconds, deadlines.recompute_holidays),
-            ("gauges", own.gauge_interval_seconds, sparing(deadlines.refresh_gauges)),
+            ("gauges", own.gauge_interval_seconds, deadlines.store.db.scans.paced("gauges", deadlines.refresh_gauges)),
         ],
         on_start=[deadlines.start],
     )

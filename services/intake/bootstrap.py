@@ -8,7 +8,7 @@ from minwon.bus import Bus
 from minwon.crypto import Sealer
 from minwon.docstore import DocumentStore
 from minwon.outbox import Relay
-from minwon.service import Clock, Service, sparing, system_clock
+from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
 from services.intake import api, attachments_api, attachments_handlers, consumers, open311
 from services.intake.handlers import Intake
@@ -72,7 +72,7 @@ def _service(
         relay=relay,
         routes=[*api.routes(intake, files), *attachments_api.routes(files), *open311.routes(intake, files)],
         subscriptions=consumers.subscriptions(intake),
-        loops=[("open-complaints-gauge", 15.0, sparing(intake.count_open))],
+        loops=[("open-complaints-gauge", 15.0, store.scans.paced("open-complaints-gauge", intake.count_open))],
         on_start=[intake.store.setup],
         on_stop=[files.store.blobs.close],
     )

@@ -8,7 +8,7 @@ from minwon.bus import Bus
 from minwon.crypto import Sealer
 from minwon.docstore import DocumentStore
 from minwon.outbox import Aggregates, Relay
-from minwon.service import Clock, GroupedService, Service, sparing, system_clock
+from minwon.service import Clock, GroupedService, Service, system_clock
 from minwon.settings import Settings
 from minwon.workcal import WorkCalendar
 from services.notification import api, consumers, domain, letters
@@ -153,7 +153,7 @@ def bootstrap(
         groups=consumers.groups(projector, hooks),
         loops=[
             ("deliver", ns.deliver_interval_seconds, notifier.deliver_due),
-            ("gauges", 30.0, sparing(notifier.refresh_gauges)),
+            ("gauges", 30.0, store.scans.paced("gauges", notifier.refresh_gauges)),
             ("webhooks", ps.webhook_interval_seconds, hooks.deliver_due),
         ],
         on_start=[nstore.setup, subs.setup],

@@ -7,7 +7,7 @@ from datetime import timedelta
 from minwon.bus import Bus
 from minwon.docstore import DocumentStore
 from minwon.outbox import Relay
-from minwon.service import Clock, Service, sparing, system_clock
+from minwon.service import Clock, Service, system_clock
 from minwon.settings import Settings
 from services.survey import api, consumers
 from services.survey.handlers import Surveys
@@ -54,7 +54,7 @@ def bootstrap(
         subscriptions=consumers.subscriptions(surveys),
         loops=[
             ("invitations", own.loop_interval_seconds or settings.timer_interval_seconds, invite_due),
-            ("gauges", own.gauge_interval_seconds, sparing(surveys.refresh_gauges)),
+            ("gauges", own.gauge_interval_seconds, store.scans.paced("gauges", surveys.refresh_gauges)),
         ],
         on_start=[surveys.store.setup],
     )

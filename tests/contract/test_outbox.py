@@ -11,6 +11,7 @@ from typing import Any
 from minwon.docstore import Collection
 from minwon.events import Event
 from minwon.outbox import Aggregates, Relay
+from minwon.scans import ScanBudget
 from minwon.topics import COMPLAINTS
 
 
@@ -135,6 +136,42 @@ async def test_a_sweep_that_failed_runs_again_at_the_next_pass(backend) -> None:
         assert await _published(bus, event.subject) == [event.id]
     finally:
         await relay.stop()
+        await bus.stop()
+
+
+async def test_later_sweeps_wait_their_turn_among_the_stores_scans_and_the_start_up_sweep_does_not(
+    backend,  # noqa: ANN001
+) -> None:
+    bus, coll = await _setup(backend)
+    seconds = [0.0]
+    coll.scans = ScanBudget("contract", share=0.02, ticker=lambda: seconds[0])
+    relay = Relay(bus, full_interval=0.0)
+    relay.watch(coll)
+
+    async def other_scan() -> None:  # e.g. a gauge counted over 100,000 documents: 2 s
+        async with coll.scans.turn("gauges") as granted:
+            assert granted
+            seconds[0] += 2.0
+
+    async def left_by_a_crash(id: str) -> Event:
+        event = _event(f"s-{uuid.uuid4().hex[:6]}")
+        await coll.create({"_id": id, "_outbox": [{"id": event.id, "topic": COMPLAINTS, "event": event.to_doc()}]})
+        return event
+
+    try:
+        await other_scan()
+        event = await left_by_a_crash("left")
+        assert await relay.sweep(due_only=True) == 0  # due, but the store rests: 2 s at 2 % is 100 s
+        assert (await coll.get("left"))["_outbox"]
+        seconds[0] += 100
+        assert await relay.sweep(due_only=True) == 1
+        assert await _published(bus, event.subject) == [event.id]
+
+        await other_scan()
+        event = await left_by_a_crash("again")
+        assert await relay.sweep() == 1  # at start-up recovery goes at once
+        assert await _published(bus, event.subject) == [event.id]
+    finally:
         await bus.stop()
 
 

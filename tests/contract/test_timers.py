@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from minwon.docstore import iso
 from minwon.outbox import Aggregates, Relay
+from minwon.scans import ScanBudget
 from minwon.timers import TimeIndex, due_ids
 
 
@@ -148,6 +149,7 @@ async def test_a_costly_safety_net_scan_rests_for_its_cost_over_its_share(backen
     tag = uuid.uuid4().hex[:8]
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
     seconds = [0.0]
+    store.scans = ScanBudget("contract", share=0.05, ticker=lambda: seconds[0])  # the store's scans take turns
     wheel = TimeIndex(
         store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=30, ticker=lambda: seconds[0]
     )
