@@ -30,7 +30,7 @@ SCAN_SECONDS = Counter(
 )
 SCANS_DEFERRED = Counter(
     "minwon_store_scans_deferred_total",
-    "Scans that came due and waited for their turn in the store's budget, per store and scan",
+    "Passes in which a scan was due and waited for its turn in the store's budget, per store and scan",
     ["store", "scan"],
 )
 SCANS_RUNNING = Gauge("minwon_store_scans_running", "Such queries running now, per store", ["store"])

@@ -45,7 +45,7 @@ def bootstrap(
         subscriptions=consumers.subscriptions(routing),
         loops=[
             ("assign-waiting", own.queue_interval_seconds, routing.assign_waiting),
-            ("recount", own.recount_interval_seconds, routing.recount),
+            ("recount", own.recount_interval_seconds, store.scans.paced("recount", routing.recount)),
         ],
         on_start=[routing.start],
     )

@@ -69,8 +69,7 @@ class Routing(c.Consumer):
 
     async def recount(self) -> None:
         """Correct any drift of the load counters (a crash between an assignment and its counter)."""
-        async with self._assigning:
-            await self.store.recount(force=True)
+        await self.store.recount(force=True)
         metrics.UNASSIGNED.set(await self.store.count_queued())
 
     async def seed(self, data_dir: Path) -> int:
