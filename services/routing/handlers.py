@@ -12,7 +12,6 @@ import json
 import logging
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -416,16 +415,16 @@ class Routing(c.Consumer):
         waiting_now = await (self.store.queued_in(department) if department else self.store.count_queued())
         if waiting_now <= 0:  # nothing waits: no query over the assignments
             return 0
-        waiting: dict[str, list[Assignment]] = defaultdict(list)
-        for doc in await self.store.queued(department=department):
-            waiting[doc["department"]].append(Assignment.from_doc(doc))
-        departments = await self.departments() if waiting else {}
+        departments = await self.departments()
         assigned = 0
-        for code, queue in waiting.items():
+        for code in [department] if department else sorted(departments):
             dept = departments.get(code)
-            if dept is None:
+            if dept is None or (not department and await self.store.queued_in(code) <= 0):
                 continue
             loads, guardian_loads = await self._loads(dept)
+            if domain.least_loaded(dept.handlers, loads, cap=self.cap) is None:
+                continue  # no one can take one (a night with no one on duty): no query over the assignments
+            queue = [Assignment.from_doc(doc) for doc in await self.store.queued(department=code)]
             for a, pick in domain.plan(queue, dept, loads, guardian_loads, cap=self.cap):
                 assigned += await self._assign(a.receipt_no, dept, pick)
         metrics.UNASSIGNED.set(await self.store.count_queued())

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from minwon import contracts as c
 from minwon import topics
+from minwon.docstore import MongoCollection, SqliteCollection
 from minwon.events import derive_id
 from minwon.outbox import Relay
 from services.routing.store import RoutingStore
@@ -92,7 +93,19 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
             assert secret not in stored and secret not in published
 
 
-async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(backend) -> None:
+async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(backend, monkeypatch) -> None:
+    queries: list[dict] = []  # the queue's queries over the assignments (a scan where the server has no index)
+
+    def counting(find):  # noqa: ANN001, ANN202
+        async def counted(self, where=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if self.name == "assignments" and (where or {}).get("status") == "queued":
+                queries.append(where)
+            return await find(self, where, *args, **kwargs)
+
+        return counted
+
+    for cls in (SqliteCollection, MongoCollection):
+        monkeypatch.setattr(cls, "find", counting(cls.find))
     async with running(backend) as run:
         for official in ("building-01", "building-02", "building-03"):
             r = await run.client.patch(
@@ -117,6 +130,9 @@ async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(
         await wait_for(run.bus, ordinary, c.COMPLAINT_ROUTED)
         await wait_for(run.bus, elder, c.COMPLAINT_ROUTED)
         await settled(run, topics.PRIVATE)
+        queries.clear()
+        await asyncio.sleep(1.0)  # five passes of the queue loop, two complaints waiting, no one on duty
+        assert queries == [], "no one can take one: the waiting complaints are not queried for"
 
         queue = (await run.client.get("/api/v1/routing/assignments?status=queued&department=building")).json()
         assert {a["receipt_no"] for a in queue["items"]} == {ordinary, elder}
