@@ -499,10 +499,11 @@ class Embedded:
         return {}  # SQLite in the process: no document server to count commands to
 
     def scan_seconds(self) -> float:
-        return _scan_seconds([self.proc] if self.proc else [])
+        """Seconds spent so far in queries that grow with the stores (``minwon.scans``)."""
+        return _summed([self.proc] if self.proc else [], "minwon_store_scan_seconds_total")
 
     def scans_running(self) -> float:
-        return _scans_running([self.proc] if self.proc else [])
+        return _summed([self.proc] if self.proc else [], "minwon_store_scans_running")
 
     def fill(self, cloner: Cloner, first: int, count: int) -> int:
         assert self.proc
@@ -524,13 +525,9 @@ def settle(system: Embedded | Distributed, config: Config) -> float:
     return time.perf_counter() - started
 
 
-def _scans_running(procs: Iterable[Any]) -> float:
-    return sum(value for proc in procs for _, value in proc.metrics().get("minwon_store_scans_running", []))
-
-
-def _scan_seconds(procs: Iterable[Any]) -> float:
-    """Seconds the processes have spent in queries that grow with their stores (``minwon.scans``)."""
-    return sum(value for proc in procs for _, value in proc.metrics().get("minwon_store_scan_seconds_total", []))
+def _summed(procs: Iterable[Any], metric: str) -> float:
+    """``metric`` summed over its series in every process's ``/metrics``."""
+    return sum(value for proc in procs for _, value in proc.metrics().get(metric, []))
 
 
 class Distributed:
@@ -560,16 +557,14 @@ class Distributed:
 
     def commands(self) -> dict[str, float]:
         """Commands each service has sent to the document server so far (``minwon_store_commands_total``)."""
-        return {
-            name: sum(value for _, value in proc.metrics().get("minwon_store_commands_total", []))
-            for name, proc in self.procs.items()
-        }
+        return {name: _summed([proc], "minwon_store_commands_total") for name, proc in self.procs.items()}
 
     def scan_seconds(self) -> float:
-        return _scan_seconds(self.procs.values())
+        """Seconds spent so far in queries that grow with the stores (``minwon.scans``)."""
+        return _summed(self.procs.values(), "minwon_store_scan_seconds_total")
 
     def scans_running(self) -> float:
-        return _scans_running(self.procs.values())
+        return _summed(self.procs.values(), "minwon_store_scans_running")
 
     @property
     def intake(self) -> str:
