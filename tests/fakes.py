@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from minwon.docstore import check_deletable
 from minwon.events import Event
 from minwon.scans import ScanBudget
 
@@ -61,8 +62,9 @@ def _matches(doc: Mapping[str, Any], where: Mapping[str, Any] | None) -> bool:
 
 
 class MemoryCollection:
-    def __init__(self, name: str = "memory", scans: ScanBudget | None = None) -> None:
+    def __init__(self, name: str = "memory", scans: ScanBudget | None = None, *, deletes: bool = False) -> None:
         self.name = name
+        self.deletes = deletes
         self.docs: dict[str, dict[str, Any]] = {}
         self.scans = scans or ScanBudget("memory")
 
@@ -87,6 +89,7 @@ class MemoryCollection:
         self.docs[doc["_id"]] = copy.deepcopy(doc)
 
     async def delete(self, id: str) -> bool:
+        check_deletable(self)  # as the real adapters: only where declared
         return self.docs.pop(id, None) is not None
 
     async def find(
@@ -133,8 +136,10 @@ class MemoryStore:
         self.collections: dict[str, MemoryCollection] = {}
         self.scans = ScanBudget("memory")
 
-    def collection(self, name: str) -> MemoryCollection:
-        return self.collections.setdefault(name, MemoryCollection(name, self.scans))
+    def collection(self, name: str, *, deletes: bool = False) -> MemoryCollection:
+        found = self.collections.setdefault(name, MemoryCollection(name, self.scans, deletes=deletes))
+        found.deletes = found.deletes or deletes
+        return found
 
     async def ping(self) -> bool:
         return True

@@ -57,6 +57,10 @@ class Collection(Protocol):
     async def ensure_index(self, *fields: str) -> None: ...
 
     name: str
+    deletes: bool
+    """Declared when the collection is asked for: whether its documents may be deleted (and created again).
+    A collection that never deletes writes a new document in one insert on every adapter;
+    :meth:`delete` refuses there (see :class:`MongoCollection`)."""
     scans: ScanBudget
     """The turns of its store's queries that grow with the store (``minwon.scans``)."""
 
@@ -64,10 +68,18 @@ class Collection(Protocol):
 class DocumentStore(Protocol):
     scans: ScanBudget
 
-    def collection(self, name: str) -> Collection: ...
+    def collection(self, name: str, *, deletes: bool = False) -> Collection: ...
     async def ping(self) -> bool: ...
     async def close(self) -> None: ...
     async def drop(self) -> None: ...
+
+
+def check_deletable(coll: Collection) -> None:
+    """Refuse a delete in a collection not declared with ``deletes`` (on both adapters alike, so the
+    embedded tests catch a missing declaration): there a create after a delete would restart the
+    id's versions under markers of its earlier life."""
+    if not coll.deletes:
+        raise TypeError(f"collection {coll.name!r} is not declared with deletes=True; its documents are never deleted")
 
 
 # --------------------------------------------------------------------------
@@ -101,6 +113,12 @@ class MongoCollection:
     ``MARKERS_KEPT`` versions old shrink to stubs, which still make an older
     writer's insert collide.
 
+    A new document is one insert of the document itself (its ``_id`` is the compare-and-set), unless the
+    collection was declared with ``deletes``: there a create first inserts the marker ``<id>#1`` too, so
+    that an id deleted and created again continues its versions (a delete leaves a tombstone marker, and
+    a create finds it by galloping over the markers from 1). Skipping that marker where nothing is ever
+    deleted saves a command and a copy of the document on every create.
+
     A crash between the two steps leaves the marker ahead of the document:
     readers see the previous version (a consistent state, never a mix), and
     the next writer, finding the marker taken, rolls the document forward to
@@ -116,9 +134,12 @@ class MongoCollection:
         versions: Any,
         atomic: Callable[[], Awaitable[bool]] | None = None,
         scans: ScanBudget | None = None,
+        *,
+        deletes: bool = False,
     ) -> None:
         self._c = coll
         self.name: str = coll.name
+        self.deletes = deletes
         self.scans = scans or ScanBudget(coll.name)
         self._m = versions
         self._keys: dict[str, tuple[int, frozenset[str]]] = {}
@@ -168,6 +189,13 @@ class MongoCollection:
             return await self._write_atomic(doc, version, fresh=fresh)
         id = doc["_id"]
         new = {**doc, "_v": version}
+        if version == 1 and not self.deletes:
+            try:  # never deleted: the document's own _id decides, and there is no step to roll forward
+                await self._c.insert_one(new)
+            except DuplicateKeyError:
+                return False
+            self._remember(new)
+            return True
         started = time.time()
         try:
             await self._m.insert_one({"_id": self._key(id, version), "doc": new, "at": started})
@@ -260,7 +288,7 @@ class MongoCollection:
     async def create(self, doc: Doc) -> bool:
         if await self._write(doc, 1):
             return True
-        if self._atomic is not None and await self._atomic():
+        if not self.deletes or (self._atomic is not None and await self._atomic()):
             return False
         id = doc["_id"]
         if await self._c.find_one({"_id": id}, {"_id": 1}) is not None:
@@ -302,6 +330,7 @@ class MongoCollection:
         later create() continues the id's versions."""
         from pymongo.errors import DuplicateKeyError
 
+        check_deletable(self)
         if self._atomic is not None and await self._atomic():
             self._keys.pop(id, None)
             return (await self._c.delete_one({"_id": id})).deleted_count == 1
@@ -391,8 +420,8 @@ class MongoStore:
             self._mode = atomic_server(await self._client.admin.command("buildInfo"))
         return self._mode
 
-    def collection(self, name: str) -> MongoCollection:
-        return MongoCollection(self._db[name], self._db[f"{name}.versions"], self.atomic, self.scans)
+    def collection(self, name: str, *, deletes: bool = False) -> MongoCollection:
+        return MongoCollection(self._db[name], self._db[f"{name}.versions"], self.atomic, self.scans, deletes=deletes)
 
     async def ping(self) -> bool:
         try:
@@ -485,11 +514,12 @@ class SqliteCollection:
     """A table ``c_<name>`` of ``(id, doc)``; every call runs on the file's own thread, and
     writes share group commits with the other writes of the same moment."""
 
-    def __init__(self, store: SqliteStore, name: str) -> None:
+    def __init__(self, store: SqliteStore, name: str, *, deletes: bool = False) -> None:
         if not name.replace("_", "").isalnum():
             raise ValueError(f"bad collection name {name!r}")
         self._w = store._w
         self.name = name
+        self.deletes = deletes
         self.scans = store.scans
         self._t = f'"c_{name}"'
         with self._w.lock:
@@ -553,6 +583,7 @@ class SqliteCollection:
         await self._change(doc["_id"], lambda _: (doc, None))
 
     async def delete(self, id: str) -> bool:
+        check_deletable(self)
         return bool(
             await self._w.write(lambda conn: conn.execute(f"DELETE FROM {self._t} WHERE id = ?", (id,)).rowcount == 1)
         )
@@ -627,10 +658,12 @@ class SqliteStore:
         self.scans = ScanBudget(Path(str(path)).stem, scan_share)
         self._collections: dict[str, SqliteCollection] = {}
 
-    def collection(self, name: str) -> SqliteCollection:
+    def collection(self, name: str, *, deletes: bool = False) -> SqliteCollection:
         if name not in self._collections:
-            self._collections[name] = SqliteCollection(self, name)
-        return self._collections[name]
+            self._collections[name] = SqliteCollection(self, name, deletes=deletes)
+        found = self._collections[name]
+        found.deletes = found.deletes or deletes
+        return found
 
     async def ping(self) -> bool:
         try:

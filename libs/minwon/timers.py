@@ -87,6 +87,10 @@ class TimeIndex:
     _buckets: dict[str, tuple[list[str], float]] = field(default_factory=dict)
     """Buckets as last read or written here: (their ids, when), taken at their word for ``recheck``."""
 
+    def __post_init__(self) -> None:
+        if not self.coll.deletes:  # passed buckets are deleted
+            raise ValueError(f"the wheel's collection {self.coll.name!r} must be declared with deletes=True")
+
     def _key(self, minute: str, id: str) -> str:
         return f"{minute}/{zlib.crc32(id.encode()) % self.shards}"
 

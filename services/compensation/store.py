@@ -27,10 +27,10 @@ class CompensationStore:
 
     def __post_init__(self) -> None:
         self.breach_timers = TimeIndex(
-            self.db.collection("breach_timers"), ("breach_evaluate_after",), clock=self.clock
+            self.db.collection("breach_timers", deletes=True), ("breach_evaluate_after",), clock=self.clock
         )
         self.revisit_timers = TimeIndex(
-            self.db.collection("revisit_timers"), ("revisit_evaluate_after",), clock=self.clock
+            self.db.collection("revisit_timers", deletes=True), ("revisit_evaluate_after",), clock=self.clock
         )
         self.cases = Aggregates(
             self.db.collection("cases"), self.relay, timers=(self.breach_timers, self.revisit_timers)

@@ -43,13 +43,15 @@ class DeadlineStore:
     clock: Clock = system_clock
 
     def __post_init__(self) -> None:
-        self.timers = TimeIndex(self.db.collection("clock_timers"), ("next_fire_at",), clock=self.clock)
+        self.timers = TimeIndex(self.db.collection("clock_timers", deletes=True), ("next_fire_at",), clock=self.clock)
         self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
         # a recount deletes cells and writes them again: every decision reads the cell
-        self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay, recent=0))
+        self.statistics = StatisticsStore(
+            Aggregates(self.db.collection("statistics", deletes=True), self.relay, recent=0)
+        )
         self.cooperation_timers = TimeIndex(
-            self.db.collection("cooperation_timers"), ("next_fire_at",), clock=self.clock
+            self.db.collection("cooperation_timers", deletes=True), ("next_fire_at",), clock=self.clock
         )
         self.cooperation = Aggregates(
             self.db.collection("cooperation_clocks"), self.relay, timers=(self.cooperation_timers,)

@@ -30,7 +30,7 @@ class IntakeStore:
         self.sequences = self.db.collection("sequences")
         self.attempts = self.db.collection("code_attempts")
         self.audit = self.db.collection("audit")
-        self.templates = self.db.collection("answer_templates")
+        self.templates = self.db.collection("answer_templates", deletes=True)
         self.policies = self.db.collection("answer_policies")
         self.maintenance = self.db.collection("maintenance")
         self.cooperation = self.db.collection("cooperation_requests")
@@ -126,8 +126,10 @@ class IntakeStore:
 
     async def claim(self, *, key: str, receipt_no: str, fingerprint: str) -> dict[str, Any]:
         """Bind an idempotency key to a receipt number; the first claim wins."""
-        await self.idempotency.create({"_id": key, "receipt_no": receipt_no, "fingerprint": fingerprint})
-        claim = await self.idempotency.get(key)
+        mine = {"_id": key, "receipt_no": receipt_no, "fingerprint": fingerprint}
+        if await self.idempotency.create(mine):
+            return {**mine, "_v": 1}
+        claim = await self.idempotency.get(key)  # an earlier request with this key won: its claim holds
         assert claim is not None
         return claim
 

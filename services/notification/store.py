@@ -36,7 +36,7 @@ class NotificationStore:
         # notices due now are attempted by their writer, not filed; the safety net runs every 30 s, so an
         # attempt a crash cut short (a claim that expired unfiled) is taken up again soon
         self.attempts = TimeIndex(
-            self.db.collection("attempt_timers"),
+            self.db.collection("attempt_timers", deletes=True),
             ("next_attempt_at",),
             clock=self.clock,
             file_past=False,

@@ -26,7 +26,9 @@ class SurveyStore:
     clock: Clock = system_clock
 
     def __post_init__(self) -> None:
-        self.invitations = TimeIndex(self.db.collection("invitation_timers"), ("invite_at",), clock=self.clock)
+        self.invitations = TimeIndex(
+            self.db.collection("invitation_timers", deletes=True), ("invite_at",), clock=self.clock
+        )
         self.surveys = Aggregates(self.db.collection("surveys"), self.relay, timers=(self.invitations,))
         self.reports = Aggregates(self.db.collection("reports"), self.relay)
         self.actions = Aggregates(self.db.collection("actions"), self.relay)

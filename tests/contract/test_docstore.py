@@ -10,10 +10,18 @@ import pytest
 from minwon.docstore import Collection
 
 
-@pytest.fixture
-async def coll(backend) -> Collection:
+@pytest.fixture(params=[False, True], ids=["never-deleted", "deletes"])
+async def coll(backend, request: pytest.FixtureRequest) -> Collection:
+    """Each test on a collection that never deletes (a create is one insert) and on one declared with
+    ``deletes`` (a create also takes the first version marker on a MongoDB-wire server)."""
     store = backend.store("contract")
-    return store.collection(f"c{uuid.uuid4().hex[:8]}")
+    return store.collection(f"c{uuid.uuid4().hex[:8]}", deletes=request.param)
+
+
+@pytest.fixture
+async def deleting(backend) -> Collection:
+    store = backend.store("contract")
+    return store.collection(f"c{uuid.uuid4().hex[:8]}", deletes=True)
 
 
 async def test_create_get_and_duplicate(coll: Collection) -> None:
@@ -97,7 +105,8 @@ async def test_increment_is_atomic_under_concurrency(coll: Collection) -> None:
     assert sorted(results) == list(range(1, 26))
 
 
-async def test_put_delete_and_recreate(coll: Collection) -> None:
+async def test_put_delete_and_recreate(deleting: Collection) -> None:
+    coll = deleting
     await coll.put({"_id": "a", "n": 1})
     await coll.put({"_id": "a", "n": 2})
     assert (await coll.get("a"))["n"] == 2
@@ -110,9 +119,10 @@ async def test_put_delete_and_recreate(coll: Collection) -> None:
     assert (await coll.get("a"))["n"] == 4
 
 
-async def test_put_versions_the_document_as_update_does(coll: Collection) -> None:
+async def test_put_versions_the_document_as_update_does(deleting: Collection) -> None:
     """Both adapters: a put stores ``_v`` (the caller's own ``_v`` is not trusted), an update compares
     on it, and a put after a delete writes the document again with a version an update accepts."""
+    coll = deleting
     await coll.put({"_id": "v", "n": 1, "_v": 99})
     doc = await coll.get("v")
     assert (doc["n"], doc["_v"]) == (1, 1)
@@ -128,6 +138,23 @@ async def test_put_versions_the_document_as_update_does(coll: Collection) -> Non
     assert again is not None and again["n"] == 4 and isinstance(again["_v"], int)
     assert await coll.update({**again, "n": 5}, expected_version=again["_v"])
     assert (await coll.get("v"))["n"] == 5
+
+
+async def test_a_collection_not_declared_with_deletes_refuses_a_delete(backend) -> None:
+    coll = backend.store("contract").collection(f"c{uuid.uuid4().hex[:8]}")
+    assert await coll.create({"_id": "kept", "n": 1})
+    with pytest.raises(TypeError, match="deletes=True"):
+        await coll.delete("kept")
+    assert (await coll.get("kept"))["n"] == 1
+
+
+async def test_concurrent_creates_of_one_id_have_exactly_one_winner(coll: Collection) -> None:
+    won = await asyncio.gather(*(coll.create({"_id": "one", "n": n}) for n in range(10)))
+    assert won.count(True) == 1
+    doc = await coll.get("one")
+    assert doc["_v"] == 1 and doc["n"] == won.index(True)
+    assert await coll.update({**doc, "n": -1}, expected_version=1)
+    assert (await coll.get("one"))["_v"] == 2
 
 
 async def test_concurrent_compare_and_set_has_exactly_one_winner_per_version(coll: Collection) -> None:
@@ -194,6 +221,26 @@ async def test_a_crash_between_marker_and_document_never_shows_a_mix(infra) -> N
     assert (await coll.get("a"))["status"] == "closed"
     await store.drop()
     await store.close()
+
+
+async def test_a_create_takes_the_first_marker_only_where_documents_are_deleted(infra) -> None:
+    """MongoDB-wire layout: a create is one insert of the document in a collection that never deletes,
+    and also the marker ``<id>#1`` in one declared with ``deletes``; updates take a marker in both."""
+    from minwon.docstore import MongoStore
+
+    store = MongoStore(infra.mongodb_uri, f"t{uuid.uuid4().hex[:8]}_contract")
+    try:
+        for deletes in (False, True):
+            coll = store.collection(f"layout{int(deletes)}", deletes=deletes)
+            assert await coll.create({"_id": "a", "n": 1})
+            assert (await coll._m.find_one({"_id": "a#1"}) is not None) is deletes
+            assert await coll.update({"_id": "a", "n": 2}, expected_version=1)
+            assert await coll._m.find_one({"_id": "a#2"}) is not None
+            assert not await coll.update({"_id": "a", "n": 3}, expected_version=1)
+            assert (await coll.get("a"))["n"] == 2
+    finally:
+        await store.drop()
+        await store.close()
 
 
 async def test_writes_drop_fields_the_new_version_no_longer_has(coll: Collection) -> None:

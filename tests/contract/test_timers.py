@@ -23,7 +23,7 @@ async def test_due_documents_come_from_the_wheel_without_a_query(backend) -> Non
     store = backend.store("contract")
     tag = uuid.uuid4().hex[:8]
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
-    wheel = TimeIndex(store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=10**9)
+    wheel = TimeIndex(store.collection(f"w{tag}", deletes=True), ("fire_at",), clock=clock, rescan_every=10**9)
     docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
     scans: list[datetime] = []
 
@@ -62,7 +62,7 @@ async def test_after_a_long_stop_the_safety_net_query_drains_the_backlog(backend
     store = backend.store("contract")
     tag = uuid.uuid4().hex[:8]
     clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
-    wheel = TimeIndex(store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=10**9)
+    wheel = TimeIndex(store.collection(f"w{tag}", deletes=True), ("fire_at",), clock=clock, rescan_every=10**9)
     docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
 
     async def scan() -> list[dict]:
@@ -102,7 +102,7 @@ async def test_a_candidate_not_due_is_read_again_only_after_a_write_or_the_reche
     clock = Clock(datetime(2030, 1, 7, 9, 0, 10, tzinfo=UTC))
     seconds = [0.0]  # real time, which the recheck counts (the service's clock may stand still)
     wheel = TimeIndex(
-        store.collection(f"w{tag}"),
+        store.collection(f"w{tag}", deletes=True),
         ("fire_at",),
         clock=clock,
         rescan_every=10**9,
@@ -151,7 +151,7 @@ async def test_a_costly_safety_net_scan_rests_for_its_cost_over_its_share(backen
     seconds = [0.0]
     store.scans = ScanBudget("contract", share=0.05, ticker=lambda: seconds[0])  # the store's scans take turns
     wheel = TimeIndex(
-        store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=30, ticker=lambda: seconds[0]
+        store.collection(f"w{tag}", deletes=True), ("fire_at",), clock=clock, rescan_every=30, ticker=lambda: seconds[0]
     )
     source = store.collection(f"d{tag}")
     scans: list[float] = []
@@ -184,9 +184,9 @@ async def test_a_pass_reads_the_open_buckets_once_per_recheck_and_its_own_filing
     tag = uuid.uuid4().hex[:8]
     clock = Clock(datetime(2030, 1, 7, 9, 0, 10, tzinfo=UTC))
     seconds = [0.0]
-    buckets = CountingBuckets(store.collection(f"w{tag}"))
+    buckets = CountingBuckets(store.collection(f"w{tag}", deletes=True))
     wheel = TimeIndex(buckets, ("fire_at",), clock=clock, rescan_every=10**9, recheck=15, ticker=lambda: seconds[0])
-    other = TimeIndex(store.collection(f"w{tag}"), ("fire_at",), clock=clock, rescan_every=10**9)
+    other = TimeIndex(store.collection(f"w{tag}", deletes=True), ("fire_at",), clock=clock, rescan_every=10**9)
     docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
 
     async def scan() -> list[dict]:

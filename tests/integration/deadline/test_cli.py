@@ -183,7 +183,7 @@ async def test_recount_statistics_from_the_command_line(backend) -> None:
     deadlines = await started(backend, store, bus, clock)
     for _ in range(2):
         await feed(bus, deadlines, received(receipt(), clock.now - timedelta(days=1)))
-    cells = store.collection("statistics")
+    cells = store.collection("statistics", deletes=True)
 
     async def received_by_cell() -> dict[str, int]:
         out: dict[str, int] = {}

@@ -118,7 +118,7 @@ async def test_statistics_equal_the_hand_computed_figures(backend) -> None:
     span = {"first": "2030-02", "last": "2030-03", "department": None}
     kept = {by: await deadlines.statistics(group_by=by, **span) for by in ("department", "month", "channel")}
     for cell in await store.collection("statistics").find({}):
-        await store.collection("statistics").delete(cell["_id"])
+        await store.collection("statistics", deletes=True).delete(cell["_id"])
     assert (await deadlines.statistics(group_by="month", **span))["total"]["received"] == 0
     # cells: Feb water/online (F); Mar road/online (A, C, G), road/phone (B), water/visit (D),
     # water/online (E), water/phone (H)
