@@ -630,11 +630,12 @@ class KafkaBus:
         async def on_message(body: Any, message: KafkaMessage) -> None:
             # Never raises: a poison record is dead-lettered, a transient failure holds the batch inside
             # the deliverer until it clears; FastStream commits the batch's offsets once this returns.
-            records: Any = message.raw_message  # a tuple of ConsumerRecords (batch subscriber); aiokafka is untyped
-            batch = sorted(records, key=lambda r: r.timestamp)  # a subject's events across topics in time order
+            # a tuple of ConsumerRecords, each partition's in offset order (a subject's events are in one
+            # partition of a topic: published order, whatever the events' times); aiokafka is untyped
+            records: Any = message.raw_message
             await deliverer.in_lanes(
                 sub,
-                [(r.topic[strip:], r.value or b"", f"{r.partition}:{r.offset}") for r in batch],
+                [(r.topic[strip:], r.value or b"", f"{r.partition}:{r.offset}") for r in records],
                 self._lanes,
             )
 
