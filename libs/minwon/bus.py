@@ -169,21 +169,23 @@ class _Deliverer:
                 delay = min(delay * self.retry.factor, self.retry.max_delay)
 
     async def in_lanes(self, sub: Subscription, records: Sequence[tuple[str, bytes | str, str]], lanes: int) -> None:
-        """One batch of ``(topic, raw record, position)``, in lanes by subject: a complaint's events in
-        the batch's order, different complaints at once (up to ``lanes``), so their durable writes
-        overlap instead of queueing one round trip after another. Returns once every lane is done, so the
-        caller commits the batch's positions after it: a crash redelivers at most this batch, and
-        consumers drop what they have already seen. A record that does not parse is dead-lettered in a
-        lane of its own."""
+        """One batch of ``(topic, raw record, position)``. With ``lanes`` > 1, in lanes by subject: a
+        complaint's events in the batch's order, different complaints at once (up to ``lanes``), so their
+        durable writes overlap instead of queueing one round trip after another; with 1, in the batch's
+        order. Returns once every record is handled, so the caller commits the batch's positions after it:
+        a crash redelivers at most this batch, and consumers drop what they have already seen. A record
+        that does not parse is dead-lettered (in a lane of its own)."""
+        items: list[tuple[str, bytes | str, str, Event | Exception]] = []
         by_subject: dict[str, list[tuple[str, bytes | str, str, Event | Exception]]] = {}
         for topic, raw, position in records:
             try:
                 event = Event.from_json(raw)
                 item: Event | Exception = event
                 key = event.subject or event.id
-            except Exception as exc:  # noqa: BLE001 - poison: dead-lettered in its own lane
+            except Exception as exc:  # noqa: BLE001 - poison: dead-lettered
                 item, key = exc, f"unparsable:{topic}:{position}"
-            by_subject.setdefault(key, []).append((topic, raw, position, item))
+            items.append((topic, raw, position, item))
+            by_subject.setdefault(key, []).append(items[-1])
         gate = asyncio.Semaphore(lanes)
 
         async def run(lane: list[tuple[str, bytes | str, str, Event | Exception]]) -> None:
@@ -194,8 +196,8 @@ class _Deliverer:
                     else:
                         await self.deliver(sub, topic, item)
 
-        if len(by_subject) == 1:
-            await run(next(iter(by_subject.values())))
+        if lanes <= 1 or len(by_subject) == 1:
+            await run(items)
             return
         # every lane finishes before the batch is retried, so no lane runs twice at once
         failed = [
