@@ -75,6 +75,11 @@ class Template:
     """A postal letter only (the result letter)."""
     needs_handler: bool = True
     """Waits for an assigned handler to name (a transfer may come before any assignment)."""
+    to_handler: bool = False
+    """A staff notice that can go only to the complaint's handler (the reply to the handler's own
+    cooperation request): it waits until this service knows who that is, since the events saying so
+    may come after its cause. Other staff notices to the role "handler" (deadline warnings) go to the
+    department when no one handles the complaint."""
 
     @property
     def file(self) -> str:
@@ -122,7 +127,7 @@ TEMPLATES: Mapping[str, Template] = {
         Template(STAFF_COOPERATION_REQUESTED, 1, STAFF, "협조 요청", needs_handler=False),
         Template(STAFF_COOPERATION_WARNING, 1, STAFF, "협조 회신기한 사전예고", needs_handler=False),
         Template(STAFF_COOPERATION_OVERDUE, 1, STAFF, "협조 회신기한 경과 독촉", needs_handler=False),
-        Template(STAFF_COOPERATION_REPLIED, 1, STAFF, "협조 회신 도착"),
+        Template(STAFF_COOPERATION_REPLIED, 1, STAFF, "협조 회신 도착", to_handler=True),
     )
 }
 
@@ -473,7 +478,8 @@ def missing(
     the notice was made; then the fallback is what the notice needs (without ``now``: no fallback).
     """
     if record["audience"] != CITIZEN:
-        return []
+        to_handler = TEMPLATES[record["template"]].to_handler and record["role"] == "handler"
+        return ["handler"] if to_handler and not handler_of(record, state).get("name") else []
     out = []
     if not state.get("contact"):
         out.append("contact")

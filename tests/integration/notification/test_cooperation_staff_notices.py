@@ -47,3 +47,33 @@ async def test_the_department_asked_its_team_lead_and_the_lead_handler_are_told_
         (replied,) = of(items, domain.STAFF_COOPERATION_REPLIED)
         assert replied["role"] == "handler" and "@parks" not in (replied["to"] or "")
         assert HANDLER["name"] in replied["text"]
+
+
+async def test_a_reply_noted_before_the_assignment_waits_to_name_the_handler(backend, pub) -> None:
+    """The reply and the assignment come on two topics, in no set order: the lead handler's notice goes
+    once the assignment says who that is, naming them."""
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    facts = {"department": "parks", "from_department": "road", "request_id": "c-8"}
+    replied = samples.event(c.COMPLAINT_COOPERATION_REPLIED, r, id=f"{r}-replied", **facts)
+    async with AsyncTestClient(app(backend, store, bus, clock=MovingClock())) as client:
+        for topic, e in [
+            (topics.PRIVATE, filing(r)[0]),
+            (topics.COMPLAINTS, received(r)),
+            (topics.COMPLAINTS, replied),
+        ]:
+            await pub.publish(topic, e)
+
+        def waiting(items: list[dict]) -> bool:  # attempted, and found waiting (a new notice is pending too)
+            return [(i["status"], i["waiting"]) for i in of(items, domain.STAFF_COOPERATION_REPLIED)] == [
+                ("pending", ["handler"])
+            ]
+
+        await until(lambda: listed(client, r), waiting)
+        await pub.publish(topics.ROUTING, assigned(r))
+
+        def sent(items: list[dict]) -> bool:
+            return [i["status"] for i in of(items, domain.STAFF_COOPERATION_REPLIED)] == ["sent"]
+
+        (notice,) = of(await until(lambda: listed(client, r), sent), domain.STAFF_COOPERATION_REPLIED)
+        assert HANDLER["name"] in notice["text"] and "@parks" not in (notice["to"] or "")

@@ -232,3 +232,16 @@ def test_what_a_citizen_notice_waits_for() -> None:
     assert domain.missing(record, state) == []
     staff = domain.plan(event(c.DEADLINE_WARNING, r, {}), {})[0].to_doc(NOW)
     assert domain.missing(staff, {}) == []
+
+
+def test_the_reply_to_a_cooperation_request_waits_for_the_handler_it_goes_to() -> None:
+    """The reply may be noted before the assignment that says who handles the complaint (two topics):
+    the lead handler's notice waits for it; a deadline warning to the role goes to the department."""
+    r = receipt_no()
+    facts = {"department": "parks", "from_department": "road", "request_id": "c-7"}
+    replied = domain.plan(event(c.COMPLAINT_COOPERATION_REPLIED, r, facts), {})[0].to_doc(NOW)
+    assert replied["role"] == "handler"
+    assert domain.missing(replied, {}) == ["handler"]
+    assert domain.missing(replied, {"handler": HANDLER}) == []
+    warning = domain.plan(event(c.DEADLINE_WARNING, r, {}), {})[0].to_doc(NOW)
+    assert warning["role"] == "handler" and domain.missing(warning, {}) == []
