@@ -9,7 +9,6 @@ consumer's inbox drops it.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -76,7 +75,7 @@ class Event(BaseModel):
         return self.model_dump_json(exclude_none=True).encode()
 
     def to_doc(self) -> dict[str, Any]:
-        return json.loads(self.model_dump_json(exclude_none=True))
+        return self.model_dump(mode="json", exclude_none=True)
 
     @classmethod
     def from_json(cls, raw: bytes | str) -> Event:

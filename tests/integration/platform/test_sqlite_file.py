@@ -91,3 +91,20 @@ async def test_the_outbox_sweep_reads_only_the_documents_with_pending_events(tmp
         assert [d["_id"] for d in await complaints.find(sweep, limit=200)] == ["2026-BUSAN-0000011"]
     finally:
         await store.close()
+
+
+async def test_a_document_is_stored_as_the_compact_json_of_earlier_versions_and_read_back(tmp_path) -> None:
+    """The file's bytes do not change with the encoder, so a file written before reads the same."""
+    import json
+
+    store = SqliteStore(tmp_path / "intake.sqlite")
+    complaints = store.collection("complaints")
+    doc = {"_id": "2026-BUSAN-0000001", "title": '가로등 고장\u2028"', "n": [1, 2.5, None, True, 2**70], "at": {}}
+    await complaints.create(doc)
+    raw = store._w.conn.execute("""SELECT doc FROM "c_complaints" WHERE id = ?""", (doc["_id"],)).fetchone()[0]
+    try:
+        assert raw == json.dumps({**doc, "_v": 1}, ensure_ascii=False, separators=(",", ":"))
+        assert await complaints.get(doc["_id"]) == {**doc, "_v": 1}
+        assert await complaints.find({"title": doc["title"]}) == [{**doc, "_v": 1}]
+    finally:
+        await store.close()
