@@ -102,6 +102,10 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
+_Item = tuple[str, bytes | str, str, Event | Exception]
+"""A record of a batch: its topic, raw bytes, position, and its event (or why it did not parse)."""
+
+
 @dataclass
 class _Deliverer:
     """Runs a handler: transient failures pause and retry without limit, poison is
@@ -175,36 +179,42 @@ class _Deliverer:
         order. Returns once every record is handled, so the caller commits the batch's positions after it:
         a crash redelivers at most this batch, and consumers drop what they have already seen. A record
         that does not parse is dead-lettered (in a lane of its own)."""
-        items: list[tuple[str, bytes | str, str, Event | Exception]] = []
-        by_subject: dict[str, list[tuple[str, bytes | str, str, Event | Exception]]] = {}
+        items: list[_Item] = []
         for topic, raw, position in records:
             try:
-                event = Event.from_json(raw)
-                item: Event | Exception = event
-                key = event.subject or event.id
+                item: Event | Exception = Event.from_json(raw)
             except Exception as exc:  # noqa: BLE001 - poison: dead-lettered
-                item, key = exc, f"unparsable:{topic}:{position}"
+                item = exc
             items.append((topic, raw, position, item))
-            by_subject.setdefault(key, []).append(items[-1])
-        gate = asyncio.Semaphore(lanes)
 
-        async def run(lane: list[tuple[str, bytes | str, str, Event | Exception]]) -> None:
-            async with gate:
-                for topic, raw, position, item in lane:
-                    if isinstance(item, Exception):
-                        await self.unparsable(sub, topic, raw, position, item)
-                    else:
-                        await self.deliver(sub, topic, item)
+        async def run(lane: Sequence[_Item]) -> None:
+            for topic, raw, position, item in lane:
+                if isinstance(item, Exception):
+                    await self.unparsable(sub, topic, raw, position, item)
+                else:
+                    await self.deliver(sub, topic, item)
 
-        if lanes <= 1 or len(by_subject) == 1:
+        if lanes <= 1:
             await run(items)
             return
-        # every lane finishes before the batch is retried, so no lane runs twice at once
-        failed = [
-            r
-            for r in await asyncio.gather(*(run(lane) for lane in by_subject.values()), return_exceptions=True)
-            if isinstance(r, BaseException)
-        ]
+        by_subject: dict[str, list[_Item]] = {}
+        for entry in items:
+            topic, _, position, item = entry
+            key = f"unparsable:{topic}:{position}" if isinstance(item, Exception) else item.subject or item.id
+            by_subject.setdefault(key, []).append(entry)
+        # ``lanes`` workers take the next subject's lane as they come free; every lane finishes (or
+        # fails) before the batch is retried, so no lane runs twice at once
+        waiting = iter(by_subject.values())
+        failed: list[Exception] = []
+
+        async def worker() -> None:
+            for lane in waiting:
+                try:
+                    await run(lane)
+                except Exception as exc:  # noqa: BLE001 - raised once every lane is done
+                    failed.append(exc)
+
+        await asyncio.gather(*(worker() for _ in range(min(lanes, len(by_subject)))))
         if failed:
             raise failed[0]
 
