@@ -648,7 +648,17 @@ class SqliteCollection:
         await self._w.write(lambda conn: conn.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON {self._t} ({exprs})'))
 
 
-_encoder = msgspec.json.Encoder()
+def _plain(value: Any) -> Any:
+    """What ``json`` also writes that msgspec leaves to a hook: subclasses of str, int, float, dict and list
+    (an e-mail header is a str)."""
+    kinds: tuple[type[Any], ...] = (str, int, float, dict, list)
+    for kind in kinds:
+        if isinstance(value, kind):
+            return kind(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_encoder = msgspec.json.Encoder(enc_hook=_plain)
 _decoder = msgspec.json.Decoder()
 
 

@@ -316,7 +316,7 @@ class SmtpEmail:
             raise DeliveryFailed(f"smtp_{exc.code}", permanent=500 <= exc.code < 600) from exc
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryFailed("smtp_unavailable") from exc
-        return Delivery(self.name, email["Message-ID"])
+        return Delivery(self.name, str(email["Message-ID"]))  # the header object is a str subclass
 
 
 # --------------------------------------------------------------------------- post

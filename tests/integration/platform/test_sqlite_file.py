@@ -7,6 +7,8 @@ import asyncio
 import sqlite3
 import threading
 
+import pytest
+
 from minwon.docstore import SqliteStore
 
 
@@ -94,17 +96,24 @@ async def test_the_outbox_sweep_reads_only_the_documents_with_pending_events(tmp
 
 
 async def test_a_document_is_stored_as_the_compact_json_of_earlier_versions_and_read_back(tmp_path) -> None:
-    """The file's bytes do not change with the encoder, so a file written before reads the same."""
+    """The file's bytes do not change with the encoder, so a file written before reads the same; what
+    Python's ``json`` took (a str subclass such as an e-mail header) is still taken, as its text."""
     import json
+    from email.message import EmailMessage
 
     store = SqliteStore(tmp_path / "intake.sqlite")
     complaints = store.collection("complaints")
+    mail = EmailMessage()
+    mail["Message-ID"] = "<n1@minwon.notification>"
     doc = {"_id": "2026-BUSAN-0000001", "title": '가로등 고장\u2028"', "n": [1, 2.5, None, True, 2**70], "at": {}}
-    await complaints.create(doc)
+    await complaints.create({**doc, "message_id": mail["Message-ID"]})
     raw = store._w.conn.execute("""SELECT doc FROM "c_complaints" WHERE id = ?""", (doc["_id"],)).fetchone()[0]
+    doc["message_id"] = "<n1@minwon.notification>"
     try:
         assert raw == json.dumps({**doc, "_v": 1}, ensure_ascii=False, separators=(",", ":"))
         assert await complaints.get(doc["_id"]) == {**doc, "_v": 1}
         assert await complaints.find({"title": doc["title"]}) == [{**doc, "_v": 1}]
+        with pytest.raises(TypeError, match="not JSON serializable"):
+            await complaints.create({"_id": "2026-BUSAN-0000002", "at": object()})
     finally:
         await store.close()
