@@ -541,15 +541,50 @@ def least_loaded(officials: Iterable[Official], loads: Mapping[str, int], *, cap
     return min(free, key=lambda h: (loads.get(h.id, 0), h.id), default=None)
 
 
+def room(officials: Iterable[Official], loads: Mapping[str, int], *, cap: int = 0) -> int | None:
+    """How many more complaints the on-duty officials can take under ``cap`` (``None``: no cap)."""
+    if cap <= 0:
+        return None
+    return sum(max(0, cap - loads.get(h.id, 0)) for h in officials if h.on_duty)
+
+
 def choose_guardian(dept: Department, guardian_loads: Mapping[str, int], *, handler: Official) -> Official | None:
     """민원후견인: a designated official of the department other than the handler; on duty first."""
     candidates = [h for h in dept.handlers if h.guardian and h.id != handler.id]
     return min(candidates, key=lambda h: (not h.on_duty, guardian_loads.get(h.id, 0), h.id), default=None)
 
 
-def queue_order(queue: Iterable[Assignment]) -> list[Assignment]:
+QueueEntry = tuple[str, bool, str, str]
+"""A waiting complaint as the queue index lists it: (receipt number, priority, received at, queued at)."""
+
+
+def queue_entry(doc: Mapping[str, Any] | None) -> tuple[str, QueueEntry] | None:
+    """The department whose queue an assignment waits in, and its entry there (``None``: it does not wait)."""
+    if not doc or doc.get("status") != QUEUED or not doc.get("department"):
+        return None
+    return str(doc["department"]), (
+        str(doc.get("receipt_no") or doc["_id"]),
+        bool(doc.get("priority")),
+        str(doc.get("received_at") or ""),
+        str(doc.get("queued_at") or ""),
+    )
+
+
+def queue_key(receipt_no: str, priority: bool, received_at: str, queued_at: str | None) -> tuple[bool, str, str, str]:
     """Priority complaints (elderly, disabled, pregnant) first, then first come first served."""
-    return sorted(queue, key=lambda a: (not a.priority, a.received_at, a.queued_at or "", a.receipt_no))
+    return (not priority, received_at, queued_at or "", receipt_no)
+
+
+def queue_order(queue: Iterable[Assignment]) -> list[Assignment]:
+    """The waiting complaints in the order they get a handler (:func:`queue_key`)."""
+    return sorted(queue, key=lambda a: queue_key(a.receipt_no, a.priority, a.received_at, a.queued_at))
+
+
+def take(loads: dict[str, int], guardian_loads: dict[str, int], pick: Pick) -> None:
+    """Count a complaint given to ``pick`` in the loads a plan goes on with."""
+    loads[pick.handler.id] = loads.get(pick.handler.id, 0) + 1
+    if pick.guardian is not None:
+        guardian_loads[pick.guardian.id] = guardian_loads.get(pick.guardian.id, 0) + 1
 
 
 def pick_for(
@@ -603,9 +638,7 @@ def plan(
         )
         if pick is None:
             break
-        loads[pick.handler.id] = loads.get(pick.handler.id, 0) + 1
-        if pick.guardian is not None:
-            guardian_loads[pick.guardian.id] = guardian_loads.get(pick.guardian.id, 0) + 1
+        take(loads, guardian_loads, pick)
         out.append((waiting, pick))
     return out
 

@@ -30,6 +30,8 @@ from services.routing.domain import Assignment, Department, Facts, Official, Rul
 from services.routing.store import RoutingStore
 
 log = logging.getLogger("minwon.routing")
+QUEUE_PAGE = 20
+"""Waiting complaints read (by id) at a time while giving them handlers: a pass stops at the first no one can take."""
 
 
 @dataclass
@@ -221,7 +223,7 @@ class Routing(c.Consumer):
         loads = {h.id: await self.store.load(h.id) for h in dept.handlers}
         for h in view["handlers"]:
             h["load"] = loads[h["id"]]
-        view["queued"] = len(await self.store.queued(department=code))
+        view["queued"] = await self.store.queued_in(code)
         return view
 
     async def save_department(
@@ -424,11 +426,42 @@ class Routing(c.Consumer):
             loads, guardian_loads = await self._loads(dept)
             if domain.least_loaded(dept.handlers, loads, cap=self.cap) is None:
                 continue  # no one can take one (a night with no one on duty): no query over the assignments
-            queue = [Assignment.from_doc(doc) for doc in await self.store.queued(department=code)]
-            for a, pick in domain.plan(queue, dept, loads, guardian_loads, cap=self.cap):
-                assigned += await self._assign(a.receipt_no, dept, pick)
+            order = await self._queue_order(code)
+            while order:
+                room = domain.room(dept.handlers, loads, cap=self.cap)
+                if room == 0:
+                    break
+                size = min(QUEUE_PAGE, room or QUEUE_PAGE)  # as many as can be taken (a freed place: one read)
+                page = [a for a in [await self._waiting(code, no) for no in order[:size]] if a]
+                order = order[size:]
+                picks = domain.plan(page, dept, loads, guardian_loads, cap=self.cap)
+                for a, pick in picks:
+                    assigned += await self._assign(a.receipt_no, dept, pick)
+                    domain.take(loads, guardian_loads, pick)
+                if len(picks) < len(page):
+                    break  # no one can take the next: the rest wait
         metrics.UNASSIGNED.set(await self.store.count_queued())
         return assigned
+
+    async def _queue_order(self, code: str) -> list[str]:
+        """The department's waiting complaints in queue order, from its queue lists; by query when the
+        lists hold fewer than its counter says wait (``services.routing.store``), adding what they miss."""
+        entries = await self.store.queue.waiting(code)
+        if len(entries) < await self.store.queued_in(code):
+            docs = await self.store.queued(department=code)
+            found = [w[1] for w in map(domain.queue_entry, docs) if w is not None and w[0] == code]
+            await self.store.queue.add(code, found)
+            entries = sorted({e[0]: e for e in [*entries, *found]}.values(), key=lambda e: domain.queue_key(*e))
+        return [e[0] for e in entries]
+
+    async def _waiting(self, code: str, receipt_no: str) -> Assignment | None:
+        """The assignment if it still waits in ``code``'s queue; a stale entry is dropped from the lists."""
+        doc = await self.store.assignments.get(receipt_no)
+        waits = domain.queue_entry(doc)
+        if waits is None or waits[0] != code:
+            await self.store.queue.remove(code, [receipt_no])
+            return None
+        return Assignment.from_doc(doc)  # type: ignore[arg-type]
 
     async def _assign(self, receipt_no: str, dept: Department, pick: domain.Pick) -> int:
         now = self.clock()

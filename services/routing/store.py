@@ -5,6 +5,14 @@
 - ``assignments``: one document per complaint — its route, handler, queue state and history
   (aggregates with inbox and outbox: the routed/assigned/reassigned events are written with them).
 - ``meta``: the seed marker.
+- ``queue``: each department's waiting complaints, listed in a few documents read by ``_id``
+  (``<department>/<shard>``), kept with the assignments like the counters, so that giving a
+  waiting complaint a handler reads its department's list and the complaints it names instead of
+  querying the assignments by status (a scan of every assignment on a server without the index,
+  once for every complaint closed in a department whose officials are all at the cap). An entry
+  may be stale (a crash between an assignment and its entry): readers check the assignment and drop
+  it. One may be missing: a department whose counter says more wait than its list holds is read
+  with the query, as before, and the recount adds what is missing.
 
 - ``counters``: each handler's load (complaints assigned to them and still open), each
   guardian's, and the complaints waiting per department, kept with the assignments so
@@ -16,14 +24,86 @@
 
 from __future__ import annotations
 
+import logging
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from minwon.docstore import DocumentStore
-from minwon.outbox import Aggregates, Relay, public
-from services.routing.domain import ASSIGNED, QUEUED
+from minwon.outbox import Aggregates, ConcurrencyConflict, Relay, public
+from services.routing.domain import ASSIGNED, QUEUED, QueueEntry, queue_entry, queue_key
+
+log = logging.getLogger(__name__)
 
 SEED_MARKER = "seeded"
+QUEUE_SHARDS = 4
+"""Documents per department's queue list: its writers (complaints queued or leaving the queue at once)
+spread over them, and a reader reads them all."""
+
+
+_FIELDS = ("receipt_no", "priority", "received_at", "queued_at")
+
+
+def _entry(stored: dict[str, Any]) -> QueueEntry:
+    return str(stored["receipt_no"]), bool(stored["priority"]), str(stored["received_at"]), str(stored["queued_at"])
+
+
+@dataclass
+class QueueIndex:
+    """Each department's waiting complaints (see the module's text)."""
+
+    lists: Aggregates
+    shards: int = QUEUE_SHARDS
+
+    def _key(self, department: str, receipt_no: str) -> str:
+        return f"{department}/{zlib.crc32(receipt_no.encode()) % self.shards}"
+
+    async def waiting(self, department: str) -> list[QueueEntry]:
+        """The department's entries in the order its complaints get a handler."""
+        entries: list[QueueEntry] = []
+        for shard in range(self.shards):
+            doc = await self.lists.get(f"{department}/{shard}")
+            entries += [_entry(e) for e in (doc or {}).get("waiting", [])]
+        return sorted(entries, key=lambda e: queue_key(*e))
+
+    async def add(self, department: str, entries: Iterable[QueueEntry]) -> None:
+        """List ``entries`` (replacing what was listed for the same complaints)."""
+        by_key: dict[str, dict[str, QueueEntry]] = {}
+        for entry in entries:
+            by_key.setdefault(self._key(department, entry[0]), {})[entry[0]] = entry
+        for key, new in by_key.items():
+            await self._change(key, lambda listed, new=new: {**listed, **new})
+
+    async def remove(self, department: str, receipt_nos: Iterable[str]) -> None:
+        by_key: dict[str, set[str]] = {}
+        for no in receipt_nos:
+            by_key.setdefault(self._key(department, no), set()).add(no)
+        for key, gone in by_key.items():
+            await self._change(key, lambda listed, gone=gone: {n: e for n, e in listed.items() if n not in gone})
+
+    async def file_changes(self, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
+        """Keep the lists with an assignment that went from ``before`` to ``after``."""
+        was, now = queue_entry(before), queue_entry(after)
+        if was == now:
+            return
+        try:
+            if was is not None and (now is None or now[0] != was[0]):
+                await self.remove(was[0], [was[1][0]])
+            if now is not None:
+                await self.add(now[0], [now[1]])
+        except ConcurrencyConflict:  # the lists are repaired by their readers and the recount
+            log.warning("queue list not updated", extra={"receipt_no": (was or now or ("", ("",)))[1][0]})
+
+    async def _change(self, key: str, change: Any) -> None:
+        def decide(doc: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+            listed = {entry[0]: entry for entry in map(_entry, (doc or {}).get("waiting", []))}
+            new = change(listed)
+            if new == listed:
+                return None, []
+            return {"waiting": [dict(zip(_FIELDS, e, strict=True)) for e in new.values()]}, []
+
+        await self.lists.apply(key, decide, publish=False)
 
 
 @dataclass
@@ -39,6 +119,7 @@ class RoutingStore:
         self.assignments = Aggregates(self.db.collection("assignments"), self.relay)
         self.meta = self.db.collection("meta")
         self.counters = self.db.collection("counters")
+        self.queue = QueueIndex(Aggregates(self.db.collection("queue"), self.relay))
 
     async def setup(self) -> None:
         coll = self.db.collection("assignments")
@@ -85,7 +166,8 @@ class RoutingStore:
         return await self._counter(f"queued:{department}")
 
     async def account(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        """Move the counters from what ``before`` held to what ``after`` holds."""
+        """Move the counters and the queue lists from what ``before`` held to what ``after`` holds."""
+        await self.queue.file_changes(before, after)
         deltas: dict[str, int] = {}
         for doc, sign in ((before, -1), (after, 1)):
             for key in _counted(doc):
@@ -110,6 +192,7 @@ class RoutingStore:
         try:
             before = await self._counts()
             totals: dict[str, int] = {"queued": 0}
+            waiting: dict[str, list[QueueEntry]] = {}
             after_id: str | None = None
             while True:
                 # pages in key order with no other filter: each page a walk of the key from where the last
@@ -121,6 +204,8 @@ class RoutingStore:
                 for doc in page:
                     for key in _counted(doc):  # nothing for a closed or transferred one
                         totals[key] = totals.get(key, 0) + 1
+                    if (waits := queue_entry(doc)) is not None:
+                        waiting.setdefault(waits[0], []).append(waits[1])
                 if len(page) < 1000:
                     break
                 after_id = page[-1]["_id"]
@@ -133,12 +218,20 @@ class RoutingStore:
                 continue
             if key not in after or totals.get(key, 0) != after[key]:
                 await self.counters.increment(key, "n", totals.get(key, 0) - after.get(key, 0))
+        # what waits and is not listed (a crash between an assignment and its entry, or queued before the
+        # lists were kept) is added; an entry is never removed here, since its complaint may have been
+        # queued after its page was read (readers drop what no longer waits)
+        for department, entries in waiting.items():
+            listed = {e[0] for e in await self.queue.waiting(department)}
+            await self.queue.add(department, [e for e in entries if e[0] not in listed])
         return True
 
     async def _counts(self) -> dict[str, int]:
         return {doc["_id"]: int(doc.get("n", 0)) for doc in await self.counters.find({})}
 
     async def queued(self, *, department: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """The waiting assignments by query (a scan where the server has no index): when the queue lists
+        miss some (see the module's text)."""
         where: dict[str, Any] = {"status": QUEUED}
         if department:
             where["department"] = department

@@ -49,10 +49,14 @@ async def test_a_recount_corrects_drift_and_keeps_what_moved_while_it_read(backe
         assert got["load:kim"] == 3 and got["load:park"] == 0  # corrected
         assert got["queued"] == 1 and got["queued:road"] == 1  # created where missing
         assert got["load:lee"] == 1, "moved while the assignments were read: left to the next recount"
+        # the queue lists: what waits and was not listed is added; a stale entry is left to the readers
+        assert [e[0] for e in await store.queue.waiting("road")] == ["q0"]
+        await store.queue.add("road", [("gone", False, "", "")])
 
         assert await store.recount(force=True)  # the next recount, nothing moving: lee's two
         got = {d["_id"]: d["n"] for d in await counters.find({})}
         assert got["load:lee"] == 2 and got["load:kim"] == 3
+        assert sorted(e[0] for e in await store.queue.waiting("road")) == ["gone", "q0"]
         assert await store.recount() is False  # not forced: counters exist, no scan
     finally:
         await bus.stop()

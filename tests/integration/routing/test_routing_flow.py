@@ -33,6 +33,33 @@ def _metric(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
+async def _on_duty(run, on_duty: bool, *officials: str) -> None:  # noqa: ANN001
+    """The lead of the complaint office sets the building officials on or off duty."""
+    for official in officials:
+        r = await run.client.patch(
+            f"/api/v1/routing/departments/building/handlers/{official}",
+            json={"on_duty": on_duty},
+            headers=staff_headers("lead", roles=("complaint_office",)),
+        )
+        assert r.status_code == 200, r.text
+
+
+def _counting_queue_queries(monkeypatch) -> list[dict]:  # noqa: ANN001
+    queries: list[dict] = []  # the queue's queries over the assignments (a scan where the server has no index)
+
+    def counting(find):  # noqa: ANN001, ANN202
+        async def counted(self, where=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            if self.name == "assignments" and (where or {}).get("status") == "queued":
+                queries.append(where)
+            return await find(self, where, *args, **kwargs)
+
+        return counted
+
+    for cls in (SqliteCollection, MongoCollection):
+        monkeypatch.setattr(cls, "find", counting(cls.find))
+    return queries
+
+
 async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(backend, caplog) -> None:
     caplog.set_level(logging.INFO, logger="minwon.routing")
     async with running(backend) as run:
@@ -94,26 +121,9 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
 
 
 async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(backend, monkeypatch) -> None:
-    queries: list[dict] = []  # the queue's queries over the assignments (a scan where the server has no index)
-
-    def counting(find):  # noqa: ANN001, ANN202
-        async def counted(self, where=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-            if self.name == "assignments" and (where or {}).get("status") == "queued":
-                queries.append(where)
-            return await find(self, where, *args, **kwargs)
-
-        return counted
-
-    for cls in (SqliteCollection, MongoCollection):
-        monkeypatch.setattr(cls, "find", counting(cls.find))
+    queries = _counting_queue_queries(monkeypatch)
     async with running(backend) as run:
-        for official in ("building-01", "building-02", "building-03"):
-            r = await run.client.patch(
-                f"/api/v1/routing/departments/building/handlers/{official}",
-                json={"on_duty": False},
-                headers=staff_headers("lead", roles=("complaint_office",)),
-            )
-            assert r.status_code == 200, r.text
+        await _on_duty(run, False, "building-01", "building-02", "building-03")
         ordinary, elder = receipt(), receipt()
         await publish(
             run,
@@ -139,12 +149,8 @@ async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(
         assert _metric("minwon_routing_unassigned") >= 2
         assert not [e for e in await routing_events(run.bus, elder) if e.type == c.COMPLAINT_ASSIGNED]
 
-        r = await run.client.patch(
-            "/api/v1/routing/departments/building/handlers/building-02",
-            json={"on_duty": True},
-            headers=staff_headers("lead", roles=("complaint_office",)),
-        )
-        assert r.status_code == 200
+        queries.clear()  # (the staff list above asks by status)
+        await _on_duty(run, True, "building-02")
         first = [e for e in await wait_for(run.bus, elder, c.COMPLAINT_ASSIGNED) if e.type == c.COMPLAINT_ASSIGNED]
         second = [e for e in await wait_for(run.bus, ordinary, c.COMPLAINT_ASSIGNED) if e.type == c.COMPLAINT_ASSIGNED]
         assert len(first) == len(second) == 1
@@ -153,11 +159,44 @@ async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(
             assert e.data["handler"]["id"] == "building-02"
             assert e.data["guardian"]["id"] == "building-01"  # the designated 민원후견인, not the handler
         assert first[0].data["priority"] is True and first[0].data["kind"] == "statutory"
+        assert queries == [], "the queue came from the department's queue lists, read by id"
 
         dept = (await run.client.get("/api/v1/routing/departments/building")).json()
         assert {h["id"]: h["load"] for h in dept["handlers"]}["building-02"] == 2 and dept["queued"] == 0
         assert [a["action"] for a in dept["audit"]][-4:] == ["handler_updated"] * 4
         assert dept["audit"][-1]["actor"] == "lead"
+
+
+async def test_a_complaint_missing_from_the_queue_lists_is_found_by_query_and_a_stale_entry_dropped(
+    backend, monkeypatch
+) -> None:
+    """A crash between an assignment and its queue entry: the counter says more wait than the lists
+    hold, so the department's queue is read by query once; an entry for a complaint that no longer waits
+    is dropped by the pass that reads it; everyone waiting gets a handler."""
+    queries = _counting_queue_queries(monkeypatch)
+    async with running(backend) as run:
+        lists = RoutingStore(run.store, Relay(run.bus)).queue
+        await _on_duty(run, False, "building-01", "building-02", "building-03")
+        listed, lost = receipt(), receipt()
+        for no in (listed, lost):
+            filing = sealed_filing(run.settings, no, title="허가 신청", kind="statutory", statutory_type="건축허가")
+            await publish(run, topics.PRIVATE, filing)
+            await wait_for(run.bus, no, c.COMPLAINT_ROUTED)
+        await settled(run, topics.PRIVATE)
+        assert {e[0] for e in await in_app(run, lists.waiting, "building")} == {listed, lost}
+
+        await in_app(run, lists.remove, "building", [lost])  # its entry lost in a crash
+        gone = receipt()  # an entry whose complaint waits no more (or never reached this store)
+        await in_app(run, lists.add, "building", [(gone, True, "2026-01-01T00:00:00+09:00", "")])
+        queries.clear()
+        await _on_duty(run, True, "building-02")
+        for no in (listed, lost):
+            assigned = [e for e in await wait_for(run.bus, no, c.COMPLAINT_ASSIGNED) if e.type == c.COMPLAINT_ASSIGNED]
+            assert len(assigned) == 1 and assigned[0].data["handler"]["id"] == "building-02"
+        assert await in_app(run, lists.waiting, "building") == []
+        # the lists held two (one stale) for two waiting: read by id; once the stale one was dropped,
+        # one waited that no list named: one query
+        assert len(queries) == 1, queries
 
 
 async def test_closing_releases_the_load_and_an_early_release_prevents_routing(backend) -> None:

@@ -56,6 +56,40 @@ def test_priority_complaints_are_assigned_ahead_of_the_queue():
     assert [a.receipt_no for a, _ in planned] == ["ELDER", "OLD-1"]  # the cap leaves OLD-2 waiting
 
 
+def test_a_queue_list_entry_sorts_as_its_complaint_in_the_queue():
+    queue = [
+        routed("OLD-1", department="traffic", received_at="2026-03-02T00:00:00+00:00"),
+        routed("ELDER", department="traffic", priority=True, received_at="2026-03-02T00:50:00+00:00"),
+        routed("OLD-0", department="traffic", received_at="2026-03-01T23:00:00+00:00"),
+    ]
+    listed = [domain.queue_entry(a.to_doc()) for a in queue]
+    assert all(w is not None and w[0] == "traffic" for w in listed)
+    by_entry = sorted((w[1] for w in listed if w), key=lambda e: domain.queue_key(*e))
+    assert [e[0] for e in by_entry] == [a.receipt_no for a in domain.queue_order(queue)] == ["ELDER", "OLD-0", "OLD-1"]
+
+
+def test_only_a_waiting_complaint_with_a_department_has_a_queue_entry():
+    assert domain.queue_entry(None) is None
+    assert domain.queue_entry(replace(routed("R1", department="traffic"), status=ASSIGNED).to_doc()) is None
+    assert domain.queue_entry(replace(routed("R1"), department=None).to_doc()) is None
+    waits = domain.queue_entry(routed("R1", department="traffic").to_doc())
+    assert waits is not None and waits[0] == "traffic" and waits[1][:2] == ("R1", False)
+
+
+def test_take_counts_the_handler_and_the_guardian():
+    loads, guardian_loads = {"a": 1}, {}
+    domain.take(loads, guardian_loads, Pick(official("a"), official("g", guardian=True)))
+    domain.take(loads, guardian_loads, Pick(official("b"), None))
+    assert loads == {"a": 2, "b": 1} and guardian_loads == {"g": 1}
+
+
+def test_room_is_what_the_on_duty_officials_can_still_take_under_the_cap():
+    team = [official("a"), official("b"), official("c", on_duty=False)]
+    assert domain.room(team, {"a": 2, "b": 0}, cap=3) == 4
+    assert domain.room(team, {"a": 3, "b": 5}, cap=3) == 0
+    assert domain.room(team, {"a": 3}) is None  # no cap: no bound
+
+
 def test_without_anyone_on_duty_the_queue_waits():
     dept = department("traffic", official("a", on_duty=False))
     assert domain.plan([routed("R1", department="traffic")], dept, {}, {}) == []
