@@ -30,6 +30,8 @@ what another instance files is seen within ``recheck``, and its own writes at on
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 import zlib
 from collections.abc import Callable, Mapping
@@ -39,6 +41,7 @@ from typing import Any
 
 from minwon.docstore import Collection, Doc, iso
 
+log = logging.getLogger(__name__)
 MINUTE = "%Y-%m-%dT%H:%M"
 CURSOR = "cursor"
 CATCH_UP = timedelta(minutes=15)
@@ -86,6 +89,12 @@ class TimeIndex:
     its current state; when it was read). Only the ids of open buckets are kept."""
     _buckets: dict[str, tuple[list[str], float]] = field(default_factory=dict)
     """Buckets as last read or written here: (their ids, when), taken at their word for ``recheck``."""
+    hold: Callable[[Mapping[str, Any]], float | None] | None = None
+    """Seconds to wait before filing a document in this state (``None``: at once). A time its writer
+    usually clears within them (notification's claim on a notice being sent, cleared when it is sent)
+    is then filed only if it is still there, which saves a bucket write per notice; a crash meanwhile
+    leaves it to the safety-net query, as one between a write and its filing does."""
+    _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.coll.deletes:  # passed buckets are deleted
@@ -114,12 +123,32 @@ class TimeIndex:
     async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
         """File the watched times of ``after`` that are new, or whose document changed state."""
         self._settled.pop(id, None)
+        held = self._held.pop(id, None)
+        if held is not None:  # this write supersedes what was held for the last
+            held.cancel()
         if not after:
             return
-        for name in self.fields:
-            value = after.get(name)
-            if value and (not before or before.get(name) != value or before.get("status") != after.get("status")):
+        times = [
+            value
+            for name in self.fields
+            if (value := after.get(name))
+            and (not before or before.get(name) != value or before.get("status") != after.get("status"))
+        ]
+        delay = self.hold(after) if self.hold and times else None
+        if delay:
+            self._held[id] = asyncio.create_task(self._file_later(id, times, delay))
+            return
+        for value in times:
+            await self.file(id, value)
+
+    async def _file_later(self, id: str, times: list[Any], delay: float) -> None:
+        await asyncio.sleep(delay)
+        self._held.pop(id, None)
+        try:
+            for value in times:
                 await self.file(id, value)
+        except Exception:  # noqa: BLE001 - left to the safety-net query, like a crash before filing
+            log.warning("held time not filed", extra={"id": id}, exc_info=True)
 
     async def candidates(self, now: datetime) -> tuple[dict[str, str], str]:
         """Ids filed from the cursor's minute up to now's (each with the minute it was filed under),

@@ -23,6 +23,9 @@ from minwon.service import Clock, system_clock
 from minwon.timers import TimeIndex, due_ids
 from services.notification import domain
 
+CLAIM_HOLD = 2.0
+"""Seconds a claim waits before it is filed in the attempt wheel (see :class:`NotificationStore`)."""
+
 
 @dataclass
 class NotificationStore:
@@ -33,14 +36,17 @@ class NotificationStore:
     def __post_init__(self) -> None:
         self.complaints = Aggregates(self.db.collection("complaints"), self.relay)
         self.records = self.db.collection("notifications")
-        # notices due now are attempted by their writer, not filed; the safety net runs every 30 s, so an
-        # attempt a crash cut short (a claim that expired unfiled) is taken up again soon
+        # notices due now are attempted by their writer, not filed; a claim (the time a notice being sent
+        # is taken up again if its sender died) is filed only if the notice is still being sent after
+        # CLAIM_HOLD seconds: a send usually ends sooner, and its record clears the time. The safety net
+        # runs every 30 s, so an attempt a crash cut short (a claim that expired unfiled) is taken up again soon
         self.attempts = TimeIndex(
             self.db.collection("attempt_timers", deletes=True),
             ("next_attempt_at",),
             clock=self.clock,
             file_past=False,
             rescan_every=30.0,
+            hold=lambda doc: CLAIM_HOLD if doc.get("status") == domain.SENDING else None,
         )
         self.notifications = Aggregates(self.records, self.relay, timers=(self.attempts,))
         self.sink = self.db.collection("sink")

@@ -220,3 +220,36 @@ async def test_a_pass_reads_the_open_buckets_once_per_recheck_and_its_own_filing
     seconds[0] += 15
     assert await due() == ["theirs"]
     assert bucket_reads() > reads
+
+
+async def test_a_held_time_is_filed_only_if_no_write_clears_it_within_the_hold(backend) -> None:
+    """A notice being sent: its claim's time is filed after the hold if it is still there, and not at
+    all when the send's record clears it sooner (one bucket write saved per notice)."""
+    import asyncio
+
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    buckets = store.collection(f"w{tag}", deletes=True)
+    wheel = TimeIndex(
+        buckets,
+        ("retry_at",),
+        clock=clock,
+        hold=lambda doc: 0.3 if doc.get("status") == "sending" else None,
+    )
+    docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
+    retry_at = iso(clock.now + timedelta(minutes=5))
+
+    async def filed() -> set[str]:
+        listed: set[str] = set()
+        for shard in range(wheel.shards):
+            listed |= set(((await buckets.get(f"2030-01-07T09:05/{shard}")) or {}).get("ids", []))
+        return listed
+
+    for id in ("sent", "stuck"):
+        await docs.apply(id, lambda _: ({"status": "sending", "retry_at": retry_at}, []))
+    await docs.apply("waiting", lambda _: ({"status": "waiting", "retry_at": retry_at}, []))
+    assert await filed() == {"waiting"}  # not held: filed at once
+    await docs.apply("sent", lambda s: ({**s, "status": "sent", "retry_at": None}, []))  # within the hold
+    await asyncio.sleep(1.0)
+    assert await filed() == {"waiting", "stuck"}  # still being sent after the hold: filed
