@@ -98,6 +98,15 @@ class Aggregates:
     async def get(self, id: str) -> Doc | None:
         return public(await self.coll.get(id))
 
+    async def create(self, doc: Doc) -> bool:
+        """A new document, with no cause and no events, its times filed in the wheels (False: the id exists:
+        a redelivered or replayed cause)."""
+        if not await self.coll.create(doc):
+            return False
+        for wheel in self.timers:
+            await wheel.file_changes(doc["_id"], None, doc)
+        return True
+
     def _kept(self, id: str, doc: Doc | None) -> None:
         """Keep ``doc`` as the newest version of ``id`` (``None``: forget it)."""
         if not self.recent:

@@ -118,7 +118,7 @@ def bootstrap(
     delivery_records = store.collection("webhook_deliveries")
     hooks = webhooks.Webhooks(
         subscriptions=store.collection("subscriptions"),
-        deliveries=Aggregates(delivery_records, relay),
+        deliveries=Aggregates(delivery_records, relay, timers=(webhooks.delivery_wheel(store, clock),)),
         records=delivery_records,
         sealer=sealer,
         bus=bus,

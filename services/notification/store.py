@@ -59,10 +59,7 @@ class NotificationStore:
 
     async def create(self, *, doc: dict[str, Any]) -> bool:
         """A new notification; False if its id exists already (redelivered or replayed cause)."""
-        created = await self.records.create(doc)
-        if created:
-            await self.attempts.file_changes(doc["_id"], None, doc)
-        return created
+        return await self.notifications.create(doc)
 
     async def get(self, id: str) -> dict[str, Any] | None:
         return public(await self.records.get(id))
