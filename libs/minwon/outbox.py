@@ -90,7 +90,7 @@ class Aggregates:
     Keep 0 for a collection whose documents are deleted and created again: a store that restarts
     their versions at 1 would let a kept copy pass the compare-and-set."""
     _recent: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
-    """id -> the document as JSON (a copy no caller can change)."""
+    """id -> the document pickled (a copy no caller can change)."""
 
     def __post_init__(self) -> None:
         self.relay.watch(self.coll, self._kept)

@@ -205,6 +205,12 @@ class TimeIndex:
             self._backlog = True
         return self._cursor
 
+    def rescan_soon(self) -> None:
+        """Have the next pass run the safety-net query at once, and on every pass while it fills its page:
+        for a bulk write (a replay of thousands), which would make every filing rewrite an ever larger
+        bucket, its writer files nothing and calls this instead."""
+        self._backlog = True
+
     def rescan_due(self, now: datetime) -> bool:
         """Time for the slow safety-net query: at start, every ``rescan_every`` seconds, and on every
         pass while the last one filled its page (a backlog after downtime drains a page a pass)."""

@@ -253,3 +253,30 @@ async def test_a_held_time_is_filed_only_if_no_write_clears_it_within_the_hold(b
     await docs.apply("sent", lambda s: ({**s, "status": "sent", "retry_at": None}, []))  # within the hold
     await asyncio.sleep(1.0)
     assert await filed() == {"waiting", "stuck"}  # still being sent after the hold: filed
+
+
+async def test_a_bulk_writer_asks_for_the_safety_net_at_the_next_pass(backend) -> None:
+    """A replay files nothing and calls ``rescan_soon``: the next pass runs the query at once, and the
+    pass after goes back to its interval when the page was not full."""
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    wheel = TimeIndex(store.collection(f"w{tag}", deletes=True), ("fire_at",), clock=clock, rescan_every=10**9)
+    coll = store.collection(f"d{tag}")
+    scans: list[datetime] = []
+
+    async def scan() -> list[dict]:
+        scans.append(clock.now)
+        return []
+
+    async def due() -> list[str]:
+        return await due_ids(wheel, coll, now=clock.now, limit=10, time_field="fire_at", where={}, scan=scan)
+
+    await due()
+    await due()
+    assert len(scans) == 1  # the first pass's, then the interval
+    wheel.rescan_soon()
+    await due()
+    assert len(scans) == 2
+    await due()
+    assert len(scans) == 2

@@ -268,6 +268,7 @@ def delivery_wheel(store: DocumentStore, clock: Callable[[], datetime], lease_ho
         store.collection("webhook_delivery_timers", deletes=True),
         ("next_attempt_at",),
         clock=clock,
+        shards=16,  # every new delivery is filed under its minute: smaller buckets where many subscribe
         hold=lambda d: lease_hold if d.get("status") == SENDING else None,
     )
 
@@ -395,7 +396,8 @@ class Webhooks:
                 truncated = True
                 break
             replay_delivery = derive_id(event.id, sub["id"], "replay", replay_id)
-            if await self.deliveries.create(
+            # not filed one by one in the wheel: the loop's safety-net query takes them up, a page a pass
+            if await self.records.create(
                 new_delivery(id=replay_delivery, subscription=sub, event=event, now=now, replay_id=replay_id)
             ):
                 count += 1
@@ -404,6 +406,8 @@ class Webhooks:
                 applied = await self.deliveries.apply(older, superseding(replay_delivery, now))
                 if (applied.state or {}).get("superseded_by") == replay_delivery:
                     superseded += 1
+        for wheel in self.deliveries.timers:
+            wheel.rescan_soon()
         log.info(
             "webhook replay",
             extra={
