@@ -14,10 +14,11 @@ from litestar.testing import AsyncTestClient
 
 from minwon import contracts as c
 from minwon import topics
-from minwon.docstore import MongoCollection, SqliteCollection, iso
+from minwon.docstore import iso
 from minwon.events import Event
 from services.notification.agencies import public
 from services.notification.agencies.public import Filter
+from tests import spies
 from tests.factories import STAFF
 from tests.integration.agencies.helpers import (
     MovingClock,
@@ -64,18 +65,8 @@ async def public_events(reader, since: datetime | None = None) -> list[Event]:
 
 
 async def test_matching_events_are_delivered_signed_and_valid(backend, monkeypatch) -> None:
-    queries: list[dict] = []  # the delivery loop's queries for due deliveries (a scan on a server without the index)
-
-    def counting(find):  # noqa: ANN001, ANN202
-        async def counted(self, where=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-            if self.name == "webhook_deliveries" and "next_attempt_at" in (where or {}):
-                queries.append(where)
-            return await find(self, where, *args, **kwargs)
-
-        return counted
-
-    for cls in (SqliteCollection, MongoCollection):
-        monkeypatch.setattr(cls, "find", counting(cls.find))
+    # the delivery loop's queries for due deliveries (a scan on a server without the index)
+    queries = spies.finds(monkeypatch, "webhook_deliveries", lambda where: "next_attempt_at" in where)
     store, bus, pub = backend.store("notification"), backend.bus(), backend.bus()
     clock = MovingClock(f.NOW)
     receiver = Receiver()

@@ -11,10 +11,10 @@ from prometheus_client import REGISTRY
 
 from minwon import contracts as c
 from minwon import topics
-from minwon.docstore import MongoCollection, SqliteCollection
 from minwon.events import derive_id
 from minwon.outbox import Relay
 from services.routing.store import RoutingStore
+from tests import spies
 from tests.factories import staff_headers
 from tests.integration.routing.helpers import (
     in_app,
@@ -42,22 +42,6 @@ async def _on_duty(run, on_duty: bool, *officials: str) -> None:  # noqa: ANN001
             headers=staff_headers("lead", roles=("complaint_office",)),
         )
         assert r.status_code == 200, r.text
-
-
-def _counting_queue_queries(monkeypatch) -> list[dict]:  # noqa: ANN001
-    queries: list[dict] = []  # the queue's queries over the assignments (a scan where the server has no index)
-
-    def counting(find):  # noqa: ANN001, ANN202
-        async def counted(self, where=None, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-            if self.name == "assignments" and (where or {}).get("status") == "queued":
-                queries.append(where)
-            return await find(self, where, *args, **kwargs)
-
-        return counted
-
-    for cls in (SqliteCollection, MongoCollection):
-        monkeypatch.setattr(cls, "find", counting(cls.find))
-    return queries
 
 
 async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(backend, caplog) -> None:
@@ -121,7 +105,7 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
 
 
 async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(backend, monkeypatch) -> None:
-    queries = _counting_queue_queries(monkeypatch)
+    queries = spies.finds(monkeypatch, "assignments", lambda where: where.get("status") == "queued")
     async with running(backend) as run:
         await _on_duty(run, False, "building-01", "building-02", "building-03")
         ordinary, elder = receipt(), receipt()
@@ -173,7 +157,7 @@ async def test_a_complaint_missing_from_the_queue_lists_is_found_by_query_and_a_
     """A crash between an assignment and its queue entry: the counter says more wait than the lists
     hold, so the department's queue is read by query once; an entry for a complaint that no longer waits
     is dropped by the pass that reads it; everyone waiting gets a handler."""
-    queries = _counting_queue_queries(monkeypatch)
+    queries = spies.finds(monkeypatch, "assignments", lambda where: where.get("status") == "queued")
     async with running(backend) as run:
         lists = RoutingStore(run.store, Relay(run.bus)).queue
         await _on_duty(run, False, "building-01", "building-02", "building-03")
