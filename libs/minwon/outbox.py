@@ -95,7 +95,12 @@ class Aggregates:
     def __post_init__(self) -> None:
         self.relay.watch(self.coll, self._kept)
 
-    async def get(self, id: str) -> Doc | None:
+    async def get(self, id: str, *, recent: bool = False) -> Doc | None:
+        """The document as the store holds it; ``recent``: this process's last-written copy if it keeps one
+        (no read, but another replica may have written since: for a caller whose every write is a
+        compare-and-set that decides again on what the store holds)."""
+        if recent and (kept := self._recall(id)) is not None:
+            return public(kept)
         return public(await self.coll.get(id))
 
     async def create(self, doc: Doc) -> bool:
@@ -103,6 +108,8 @@ class Aggregates:
         a redelivered or replayed cause)."""
         if not await self.coll.create(doc):
             return False
+        if not self.coll.deletes:  # version 1 (a document created again after a delete may number on)
+            self._kept(doc["_id"], {**doc, "_v": 1})
         for wheel in self.timers:
             await wheel.file_changes(doc["_id"], None, doc)
         return True

@@ -106,7 +106,7 @@ class Notifier(c.Consumer):
             changed = changed or bool(latest)
         # the complaint's earlier notices may have waited for what this event brought; if it brought
         # nothing new, only the new notices are tried
-        await self.wake(created, known=(state or {}).get("notices", []) if changed else [])
+        await self.wake(created, known=(state or {}).get("notices", []) if changed else [], facts=state)
 
     async def keep_sealed(self, event: Event) -> dict[str, Any] | None:
         """Keep a sealed part re-sealed under this service's key (contact details only, for a filing)."""
@@ -173,12 +173,15 @@ class Notifier(c.Consumer):
                 )
         return created
 
-    async def wake(self, ids: list[str], *, known: list[str]) -> None:
+    async def wake(self, ids: list[str], *, known: list[str], facts: dict[str, Any] | None = None) -> None:
         """Try the new notices and the complaint's earlier ones (details they waited for may just have
-        arrived); each is read by id, and one already sent or skipped is left as it is."""
+        arrived); one already sent or skipped is left as it is. ``facts``: the complaint's facts as this
+        event just left them. Each notice is taken as this process last wrote it, if it did (every write
+        of a notice is a compare-and-set that decides again on the stored one, should another replica have
+        moved it on)."""
         for id in dict.fromkeys([*ids, *known]):
             if id not in self._final:
-                await self._attempt_safely(id)
+                await self._attempt_safely(id, facts=facts, recent=True)
 
     def _seen(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
         """Note a notice that reached a final state; returns it."""
@@ -201,19 +204,25 @@ class Notifier(c.Consumer):
         """Count the deferred notices (a query over all of them: a slow loop of its own)."""
         metrics.DEFERRED.set(await self.store.count(status=domain.DEFERRED))
 
-    async def _attempt_safely(self, id: str) -> None:
+    async def _attempt_safely(self, id: str, *, facts: dict[str, Any] | None = None, recent: bool = False) -> None:
         try:
-            self._seen(await self.attempt(id))
+            self._seen(await self.attempt(id, facts=facts, recent=recent))
         except Exception as exc:  # noqa: BLE001 - the record stays due; the loop tries again
             log.warning("notification attempt failed", extra={"notification_id": id, "error": type(exc).__name__})
 
-    async def attempt(self, id: str) -> dict[str, Any] | None:
-        """One delivery attempt: drop if superseded, wait, skip, defer, or claim → send → record."""
+    async def attempt(
+        self, id: str, *, facts: dict[str, Any] | None = None, recent: bool = False
+    ) -> dict[str, Any] | None:
+        """One delivery attempt: drop if superseded, wait, skip, defer, or claim → send → record.
+        ``facts``: the complaint's facts if the caller has just read or written them; ``recent``: the
+        notice may be taken as this process last wrote it."""
         now = self.clock()
-        record = await self.store.get(id)
+        record = await self.store.notifications.get(id, recent=recent)
         if record is None or record["status"] in domain.FINAL:
             return record
-        state = await self.store.complaints.get(record["receipt_no"]) or {}
+        if facts is None or facts.get("receipt_no", record["receipt_no"]) != record["receipt_no"]:
+            facts = await self.store.complaints.get(record["receipt_no"])
+        state = facts or {}
         reason = domain.superseded(record, state)
         if reason is not None:
             return await self._supersede(id, reason, now)

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -25,6 +26,10 @@ from services.notification import domain
 
 CLAIM_HOLD = 2.0
 """Seconds a claim waits before it is filed in the attempt wheel (see :class:`NotificationStore`)."""
+
+HOLIDAYS_FRESH = 60.0
+"""Seconds the holidays added at run time are reused before they are read again (another instance's
+addition reaches the quiet hours of this one within that time)."""
 
 
 @dataclass
@@ -52,6 +57,8 @@ class NotificationStore:
         self.sink = self.db.collection("sink")
         self.letters = self.db.collection("letters")
         self.holiday_days = self.db.collection("holidays")
+        self._holidays: tuple[float, builtins.list[date]] | None = None
+        """When the holidays were last read (the event loop's time), and what they were."""
 
     async def setup(self) -> None:
         await self.records.ensure_index("receipt_no")
@@ -93,10 +100,18 @@ class NotificationStore:
 
     async def add_holiday(self, day: date, name: str) -> bool:
         """A holiday added at run time (by the deadline service); False if it was known."""
-        return await self.holiday_days.create({"_id": day.isoformat(), "date": day.isoformat(), "name": name})
+        added = await self.holiday_days.create({"_id": day.isoformat(), "date": day.isoformat(), "name": name})
+        self._holidays = None
+        return added
 
     async def holidays(self) -> builtins.list[date]:
-        return [date.fromisoformat(d["date"]) for d in await self.holiday_days.find({}, limit=10_000)]
+        """The holidays added at run time, read at most every ``HOLIDAYS_FRESH`` seconds (a notice on a
+        quiet channel asks for them on every attempt)."""
+        now = asyncio.get_running_loop().time()
+        if self._holidays is None or now - self._holidays[0] >= HOLIDAYS_FRESH:
+            days = [date.fromisoformat(d["date"]) for d in await self.holiday_days.find({}, limit=10_000)]
+            self._holidays = (now, days)
+        return list(self._holidays[1])
 
     async def due(self, *, now_iso: str, limit: int) -> builtins.list[str]:
         where = {"status": {"$in": list(domain.DUE)}}

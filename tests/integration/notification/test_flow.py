@@ -16,6 +16,7 @@ from minwon import contracts as c
 from minwon import topics
 from services.notification import domain
 from services.notification.providers import DeliveryFailed, Message, Providers
+from tests import spies
 from tests.factories import STAFF
 from tests.integration.notification.helpers import MovingClock, app, events, listed, of, statuses, until
 from tests.unit.notification.factories import HANDLER, NOW, assigned, event, filing, receipt_no, received, sealed
@@ -23,6 +24,10 @@ from tests.unit.notification.factories import HANDLER, NOW, assigned, event, fil
 
 def _filed_and_assigned(r: str) -> list:
     return [(topics.PRIVATE, filing(r)[0]), (topics.COMPLAINTS, received(r)), (topics.ROUTING, assigned(r))]
+
+
+async def _sent(bus, receipt_no: str) -> list:  # noqa: ANN001
+    return [e for e in await events(bus, topics.NOTIFICATIONS, receipt_no) if e.type == c.NOTIFICATION_SENT]
 
 
 def _no_personal_data(text: str, contact: dict) -> None:
@@ -116,6 +121,23 @@ async def test_a_notice_waits_for_the_contact_details_and_goes_when_they_arrive(
         await pub.publish(topics.PRIVATE, sealed_filing)
         items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
         assert of(items, domain.RECEIPT)[0]["waiting"] == []
+
+
+async def test_an_event_tries_its_notices_on_the_documents_it_just_wrote(backend, pub, monkeypatch) -> None:
+    """Creating a notice, waking the ones that waited and sending them read neither the notices nor the
+    complaint's facts back from the store (one read of the facts: the first event finds none)."""
+    notices, facts = spies.gets(monkeypatch, "notifications"), spies.gets(monkeypatch, "complaints")
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    async with AsyncTestClient(app(backend, store, bus)):
+        await pub.publish(topics.COMPLAINTS, received(r))
+        await pub.publish(topics.ROUTING, assigned(r))  # the citizen's notices wait for the contact details
+        await pub.publish(topics.PRIVATE, filing(r)[0])
+        both = {domain.RECEIPT, domain.STAFF_ASSIGNED}  # the citizen's (it waited) and the official's
+        sent = await until(lambda: _sent(pub, r), lambda xs: {e.data["template"] for e in xs} >= both)
+    assert len({e.data["notification_id"] for e in sent}) == len(sent)
+    assert notices == []
+    assert facts == [r]
 
 
 class AlwaysFails:
