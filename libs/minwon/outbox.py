@@ -50,7 +50,9 @@ log = logging.getLogger("minwon.outbox")
 
 INBOX_LIMIT = 500
 RECENT = 10_000
-"""Documents whose last written version an :class:`Aggregates` keeps to decide on."""
+"""Documents whose last written or read version an :class:`Aggregates` keeps to decide on."""
+_ABSENT = b""
+"""Kept for an id the store held no document for when this process last read it."""
 STOP_CLEARING = 5.0
 """Seconds a stopping relay spends on the clearing writes still waiting."""
 _INTERNAL = ("_id", "_v", "_inbox", "_outbox")
@@ -86,11 +88,11 @@ class Aggregates:
     timers: Sequence[TimeIndex] = ()
     """Wheels that file the document's watched times after each write (see ``minwon.timers``)."""
     recent: int = RECENT
-    """How many documents' last versions are kept to decide on (0: read before every decision).
-    Keep 0 for a collection whose documents are deleted and created again: a store that restarts
+    """How many documents' last versions (written or read here) are kept to decide on (0: read before every
+    decision). Keep 0 for a collection whose documents are deleted and created again: a store that restarts
     their versions at 1 would let a kept copy pass the compare-and-set."""
     _recent: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
-    """id -> the document pickled (a copy no caller can change)."""
+    """id -> the document pickled (a copy no caller can change), or ``_ABSENT``."""
 
     def __post_init__(self) -> None:
         self.relay.watch(self.coll, self._kept)
@@ -99,9 +101,13 @@ class Aggregates:
         """The document as the store holds it; ``recent``: this process's last-written copy if it keeps one
         (no read, but another replica may have written since: for a caller whose every write is a
         compare-and-set that decides again on what the store holds)."""
-        if recent and (kept := self._recall(id)) is not None:
-            return public(kept)
-        return public(await self.coll.get(id))
+        if recent:
+            found, kept = self._recall(id)
+            if found:
+                return public(kept)
+        doc = await self.coll.get(id)
+        self._kept(id, doc, absent=doc is None)  # a decision that follows the read need not read again
+        return public(doc)
 
     async def create(self, doc: Doc) -> bool:
         """A new document, with no cause and no events, its times filed in the wheels (False: the id exists:
@@ -114,16 +120,17 @@ class Aggregates:
             await wheel.file_changes(doc["_id"], None, doc)
         return True
 
-    def _kept(self, id: str, doc: Doc | None) -> None:
-        """Keep ``doc`` as the newest version of ``id`` (``None``: forget it)."""
+    def _kept(self, id: str, doc: Doc | None, *, absent: bool = False) -> None:
+        """Keep ``doc`` as the newest version of ``id`` (``None``: forget it; with ``absent``: keep that
+        the store holds none)."""
         if not self.recent:
             return
-        if doc is None:
+        if doc is None and not absent:
             self._recent.pop(id, None)
             return
         try:
             # a frozen copy, whatever types the store gave (a pickle round trip: a third of JSON's time)
-            self._recent[id] = pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
+            self._recent[id] = _ABSENT if doc is None else pickle.dumps(doc, protocol=pickle.HIGHEST_PROTOCOL)
         except (TypeError, ValueError, pickle.PicklingError):  # a value that cannot be copied: read the store
             self._recent.pop(id, None)
             return
@@ -131,9 +138,12 @@ class Aggregates:
         if len(self._recent) > self.recent:
             self._recent.popitem(last=False)
 
-    def _recall(self, id: str) -> Doc | None:
+    def _recall(self, id: str) -> tuple[bool, Doc | None]:
+        """Whether a version of ``id`` is kept, and that version (``None``: the store held none)."""
         kept = self._recent.get(id)
-        return pickle.loads(kept) if kept is not None else None  # noqa: S301 - this process's own bytes
+        if not kept:
+            return kept is not None, None
+        return True, pickle.loads(kept)  # noqa: S301 - this process's own bytes
 
     async def apply(
         self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20, publish: bool = True
@@ -146,8 +156,7 @@ class Aggregates:
         events wait for :meth:`publish` (the caller has related writes to make first).
         """
         for _ in range(attempts):
-            doc = self._recall(id)
-            kept = doc is not None
+            kept, doc = self._recall(id)
             if not kept:
                 doc = await self.coll.get(id)
             if cause is not None and doc is not None and cause in doc.get("_inbox", ()):

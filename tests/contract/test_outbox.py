@@ -281,6 +281,40 @@ async def test_a_decision_rests_on_the_kept_copy_only_when_it_writes(backend) ->
         await bus.stop()
 
 
+async def test_a_decision_after_a_read_or_a_create_rests_on_what_they_saw(backend) -> None:  # noqa: ANN001
+    bus, coll = await _setup(backend)
+    counted = CountingReads(coll)
+    here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
+    elsewhere = Aggregates(coll, Relay(bus))
+
+    def add(n: int):  # noqa: ANN202
+        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
+
+    try:
+        assert await here.get("a") is None and counted.gets == 1
+        await here.apply("a", add(1))  # created on what the read saw: no second read
+        assert counted.gets == 1 and (await coll.get("a"))["items"] == [1]
+
+        await elsewhere.apply("b", add(1))
+        assert (await here.get("b"))["items"] == [1] and counted.gets == 2
+        await here.apply("b", add(2))
+        assert counted.gets == 2 and (await coll.get("b"))["items"] == [1, 2]
+
+        assert await here.create({"_id": "c", "items": [1]})
+        assert (await here.get("c", recent=True))["items"] == [1]  # the created copy, no read
+        await here.apply("c", add(2))
+        assert counted.gets == 2 and (await coll.get("c"))["items"] == [1, 2]
+
+        assert await here.get("d") is None and counted.gets == 3
+        await elsewhere.apply("d", add(1))  # created elsewhere after the read saw nothing
+        assert await here.get("d", recent=True) is None  # what this process saw last, no read
+        await here.apply("d", add(2))  # the create fails on the store: read and decided again
+        assert counted.gets == 4 and (await coll.get("d"))["items"] == [1, 2]
+        assert (await here.get("d"))["items"] == [1, 2] and counted.gets == 5
+    finally:
+        await bus.stop()
+
+
 async def test_a_refusal_on_the_kept_copy_is_decided_again_on_the_store(backend) -> None:  # noqa: ANN001
     bus, coll = await _setup(backend)
     here, elsewhere = Aggregates(coll, Relay(bus)), Aggregates(coll, Relay(bus))
