@@ -546,6 +546,21 @@ def newest(drafts: Sequence[Draft]) -> dict[str, str]:
     return {latest_key(d.template, d.role): d.id for d in drafts if d.template in LATEST_ONLY}
 
 
+def remember(
+    state: Mapping[str, Any] | None, receipt_no: str, ids: Sequence[str], *, latest: Mapping[str, str] | None = None
+) -> dict[str, Any] | None:
+    """The facts with the complaint's notice ids noted, so that its events find its notices by id instead of
+    querying all notices; ``latest``: the newest notice of each kind that keeps only the newest, set only by a
+    notice new here (a replayed older cause does not make its notice the newest again). ``None``: all known."""
+    known = list((state or {}).get("notices", []))
+    new = [i for i in ids if i not in known]
+    if not new:
+        return None
+    newest = dict((state or {}).get("latest") or {})
+    newest.update({k: v for k, v in (latest or {}).items() if v in new})
+    return {**(state or {"receipt_no": receipt_no}), "notices": known + new, "latest": newest}
+
+
 def superseded(record: Mapping[str, Any], state: Mapping[str, Any]) -> str | None:
     """Why a notice not yet sent is outdated (``None``: it is not).
 

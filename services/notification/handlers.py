@@ -101,7 +101,8 @@ class Notifier(c.Consumer):
         created = await self.create_notifications(event, drafts)
         if created:
             latest = domain.newest(drafts)
-            state = await self.store.remember(event.subject, created, latest=latest)
+            if set(created) - set((state or {}).get("notices", [])):  # not noted with the facts (a sealed part)
+                state = await self.store.remember(event.subject, created, latest=latest)
             # an older notice of a kind that keeps only the newest is dropped now, not when it comes due
             changed = changed or bool(latest)
         # the complaint's earlier notices may have waited for what this event brought; if it brought
@@ -129,13 +130,18 @@ class Notifier(c.Consumer):
         return applied.state
 
     async def note_facts(self, event: Event) -> tuple[dict[str, Any] | None, bool]:
-        """The complaint's facts after ``event``, and whether the event changed them."""
+        """The complaint's facts after ``event``, and whether the event changed them. The ids of the notices
+        the event causes are noted in the same write, before the notices are created: a crash in between
+        leaves ids without notices, which a wake skips, and the redelivered event creates them."""
         changed: list[bool] = []
 
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
             new = domain.note(state, event)
             changed[:] = [new is not None]
-            return new, []
+            after = new if new is not None else state
+            drafts = domain.plan(event, after)
+            noted = domain.remember(after, event.subject, [d.id for d in drafts], latest=domain.newest(drafts))
+            return (noted if noted is not None else new), []
 
         applied = await self.store.complaints.apply(event.subject, decide, cause=event.id)
         # a redelivered event (a crash came between its effects) counts as news: what it started may

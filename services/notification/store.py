@@ -82,21 +82,11 @@ class NotificationStore:
     async def remember(
         self, receipt_no: str, ids: builtins.list[str], *, latest: dict[str, str] | None = None
     ) -> dict[str, Any] | None:
-        """Note the complaint's notification ids on its facts document, so that events of the
-        complaint find its notices by id instead of querying all notifications; ``latest``: the
-        newest notice of each kind that keeps only the newest (set only by a notice new here, so a
-        redelivered older cause does not make its notice the newest again)."""
-
-        def add(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
-            known = list((state or {}).get("notices", []))
-            new = [i for i in ids if i not in known]
-            if not new:
-                return None, []
-            newest = dict((state or {}).get("latest") or {})
-            newest.update({k: v for k, v in (latest or {}).items() if v in new})
-            return {**(state or {"receipt_no": receipt_no}), "notices": known + new, "latest": newest}, []
-
-        return (await self.complaints.apply(receipt_no, add)).state
+        """Note the complaint's notification ids on its facts document (``domain.remember``)."""
+        applied = await self.complaints.apply(
+            receipt_no, lambda state: (domain.remember(state, receipt_no, ids, latest=latest), [])
+        )
+        return applied.state
 
     async def add_holiday(self, day: date, name: str) -> bool:
         """A holiday added at run time (by the deadline service); False if it was known."""

@@ -245,3 +245,25 @@ def test_the_reply_to_a_cooperation_request_waits_for_the_handler_it_goes_to() -
     assert domain.missing(replied, {"handler": HANDLER}) == []
     warning = domain.plan(event(c.DEADLINE_WARNING, r, {}), {})[0].to_doc(NOW)
     assert warning["role"] == "handler" and domain.missing(warning, {}) == []
+
+
+def test_the_facts_note_each_notice_id_once_and_the_newest_only_from_a_new_notice() -> None:
+    r = receipt_no()
+    first = assigned(r)
+    later = assigned(r, {"id": "h-2", "name": "이담당", "contact": "051-1"}, at=NOW + timedelta(days=1))
+    state = _state(received(r), first)
+    drafts = domain.plan(first, state)
+    noted = domain.remember(state, r, [d.id for d in drafts], latest=domain.newest(drafts))
+    assert noted is not None and noted["notices"] == [d.id for d in drafts]
+    assert noted["latest"] == {domain.latest_key(domain.STAFF_ASSIGNED, "handler"): drafts[1].id}
+    assert noted["first_assigned"] == first.id  # the facts themselves are kept
+    assert domain.remember(noted, r, [d.id for d in drafts], latest=domain.newest(drafts)) is None
+
+    newer = domain.plan(later, domain.note(noted, later))
+    moved = domain.remember(noted, r, [d.id for d in newer], latest=domain.newest(newer))
+    assert moved is not None and moved["notices"] == [*noted["notices"], *(d.id for d in newer)]
+    assert moved["latest"][domain.latest_key(domain.STAFF_ASSIGNED, "handler")] == newer[1].id
+    # the first event replayed once its ids are known: the newest stays the newest
+    again = domain.remember(moved, r, [drafts[1].id, "other"], latest=domain.newest(drafts))
+    assert again is not None and again["latest"] == moved["latest"] and again["notices"][-1] == "other"
+    assert domain.remember(None, r, ["n-1"]) == {"receipt_no": r, "notices": ["n-1"], "latest": {}}
