@@ -60,10 +60,14 @@ class StatisticsStore:
 
     async def replace_all(self, totals: Mapping[str, Mapping[str, Any]]) -> int:
         """Set every cell to ``totals`` (cell id -> the :func:`~services.deadline.statistics.add` of its
-        counters) and empty the cells not in it: the recount. Returns the cells written."""
-        stale = [d["_id"] for d in await self.cells.coll.find({}, sort=[("_id", 1)]) if d["_id"] not in totals]
-        for cid in stale:
-            await self.cells.coll.delete(cid)
+        counters) and empty the documents not in it (a cell's shards among them): the recount. Returns the
+        cells written. Nothing is deleted, so a document's versions only grow and a kept copy of it stays
+        a safe base for a compare-and-set (reads leave empty cells out)."""
+        stale = [d for d in await self.cells.coll.find({}, sort=[("_id", 1)]) if d["_id"] not in totals]
+        for doc in stale:
+            base, sep, n = doc["_id"].rpartition("#")
+            empty = s.add(None, base if sep and n.isdigit() else doc["_id"], {}, doc.get("department_name"))
+            await self.cells.apply(doc["_id"], _setting(empty))
         for cid, cell in totals.items():
             await self.cells.apply(cid, _setting(cell))
         return len(totals)

@@ -46,10 +46,8 @@ class DeadlineStore:
         self.timers = TimeIndex(self.db.collection("clock_timers", deletes=True), ("next_fire_at",), clock=self.clock)
         self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
-        # a recount deletes cells and writes them again: every decision reads the cell
-        self.statistics = StatisticsStore(
-            Aggregates(self.db.collection("statistics", deletes=True), self.relay, recent=0)
-        )
+        # a recount empties cells instead of deleting them: versions only grow, so a kept copy is a safe base
+        self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay))
         self.cooperation_timers = TimeIndex(
             self.db.collection("cooperation_timers", deletes=True), ("next_fire_at",), clock=self.clock
         )
