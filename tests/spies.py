@@ -36,6 +36,12 @@ def finds(
     return _spy(monkeypatch, "find", lambda name, where: name == collection and matching(where or {}))
 
 
+def calls(monkeypatch: pytest.MonkeyPatch, method: str, collection: str) -> list[Any]:
+    """The first argument of each ``method`` call on ``collection`` (an id for ``get``, a document for a
+    ``create`` or an ``update``)."""
+    return _spy(monkeypatch, method, lambda name, arg: name == collection)
+
+
 def gets(monkeypatch: pytest.MonkeyPatch, collection: str) -> list[str]:
     """The ids read one by one from ``collection``."""
-    return _spy(monkeypatch, "get", lambda name, id: name == collection)
+    return calls(monkeypatch, "get", collection)

@@ -95,7 +95,7 @@ class Aggregates:
     """id -> the document pickled (a copy no caller can change), or ``_ABSENT``."""
 
     def __post_init__(self) -> None:
-        self.relay.watch(self.coll, self._kept)
+        self.relay.watch(self.coll, self._kept, self.timers)
 
     async def get(self, id: str, *, recent: bool = False) -> Doc | None:
         """The document as the store holds it; ``recent``: this process's last-written copy if it keeps one
@@ -244,17 +244,26 @@ class Relay:
     _kept: dict[int, list[Callable[[str, Doc | None], None]]] = field(default_factory=dict)
     _next_sweep: dict[int, float] = field(default_factory=dict)
     """When each collection's next recovery sweep is due (the event loop's time)."""
+    _wheels: list[TimeIndex] = field(default_factory=list)
+    """The wheels of the watched collections (their held filings are made at stop)."""
 
     @classmethod
     def configured(cls, bus: Bus, settings: Settings) -> Relay:
         """The relay as the shared settings set it (``MINWON_OUTBOX_*``)."""
         return cls(bus, interval=settings.outbox_interval_seconds, clear_after=settings.outbox_clear_after_seconds)
 
-    def watch(self, coll: Collection, kept: Callable[[str, Doc | None], None] | None = None) -> None:
+    def watch(
+        self,
+        coll: Collection,
+        kept: Callable[[str, Doc | None], None] | None = None,
+        timers: Sequence[TimeIndex] = (),
+    ) -> None:
         """Relay ``coll``'s outboxes; ``kept`` hears of each clearing write (the document it wrote, or
-        ``None`` when the version it wrote is not known)."""
+        ``None`` when the version it wrote is not known); ``timers``: wheels whose held filings are made
+        when the relay stops."""
         if coll not in self._collections:
             self._collections.append(coll)
+        self._wheels.extend(w for w in timers if all(w is not known for known in self._wheels))
         if kept is not None:
             self._kept.setdefault(builtins.id(coll), []).append(kept)
 
@@ -420,3 +429,11 @@ class Relay:
             await asyncio.wait_for(self.clear_due(everything=True), STOP_CLEARING)
         except Exception as exc:  # noqa: BLE001
             log.warning("outbox clearing at stop left some for the next start", extra={"error": type(exc).__name__})
+        try:  # what is not filed within STOP_CLEARING waits for the wheels' safety-net queries
+            await asyncio.wait_for(self._file_held(), STOP_CLEARING)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("held times not filed at stop", extra={"error": type(exc).__name__})
+
+    async def _file_held(self) -> None:
+        for wheel in self._wheels:
+            await wheel.file_held()

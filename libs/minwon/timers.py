@@ -94,7 +94,8 @@ class TimeIndex:
     usually clears within them (notification's claim on a notice being sent, cleared when it is sent)
     is then filed only if it is still there, which saves a bucket write per notice; a crash meanwhile
     leaves it to the safety-net query, as one between a write and its filing does."""
-    _held: dict[str, asyncio.Task[None]] = field(default_factory=dict)
+    _held: dict[str, tuple[asyncio.Task[None], list[Any]]] = field(default_factory=dict)
+    """Filings waiting for their hold: (the task, the times it will file)."""
 
     def __post_init__(self) -> None:
         if not self.coll.deletes:  # passed buckets are deleted
@@ -125,7 +126,7 @@ class TimeIndex:
         self._settled.pop(id, None)
         held = self._held.pop(id, None)
         if held is not None:  # this write supersedes what was held for the last
-            held.cancel()
+            held[0].cancel()
         if not after:
             return
         times = [
@@ -136,7 +137,7 @@ class TimeIndex:
         ]
         delay = self.hold(after) if self.hold and times else None
         if delay:
-            self._held[id] = asyncio.create_task(self._file_later(id, times, delay))
+            self._held[id] = (asyncio.create_task(self._file_later(id, times, delay)), times)
             return
         for value in times:
             await self.file(id, value)
@@ -149,6 +150,16 @@ class TimeIndex:
                 await self.file(id, value)
         except Exception:  # noqa: BLE001 - left to the safety-net query, like a crash before filing
             log.warning("held time not filed", extra={"id": id}, exc_info=True)
+
+    async def file_held(self) -> int:
+        """File at once what waits for its hold (a stopping service: what it held must not wait for the
+        safety-net query after a restart). Returns how many documents were filed."""
+        held, self._held = self._held, {}
+        for id, (task, times) in held.items():
+            task.cancel()
+            for value in times:
+                await self.file(id, value)
+        return len(held)
 
     async def candidates(self, now: datetime) -> tuple[dict[str, str], str]:
         """Ids filed from the cursor's minute up to now's (each with the minute it was filed under),

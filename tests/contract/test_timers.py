@@ -255,6 +255,25 @@ async def test_a_held_time_is_filed_only_if_no_write_clears_it_within_the_hold(b
     assert await filed() == {"waiting", "stuck"}  # still being sent after the hold: filed
 
 
+async def test_a_stopping_relay_files_what_its_wheels_hold(backend) -> None:
+    """A service stopped (a rolling restart) within a hold: the time is filed as it stops, so the next
+    instance finds it in the wheel, not only in a safety-net query minutes later."""
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    buckets = store.collection(f"w{tag}", deletes=True)
+    wheel = TimeIndex(buckets, ("retry_at",), clock=clock, hold=lambda doc: 3600.0)
+    relay = Relay(backend.bus())
+    docs = Aggregates(store.collection(f"d{tag}"), relay, timers=(wheel,))
+    await docs.apply("held", lambda _: ({"status": "sending", "retry_at": iso(clock.now + timedelta(minutes=5))}, []))
+    filed = [await buckets.get(f"2030-01-07T09:05/{shard}") for shard in range(wheel.shards)]
+    assert not any(filed)  # held for an hour
+    await relay.stop()
+    filed = [await buckets.get(f"2030-01-07T09:05/{shard}") for shard in range(wheel.shards)]
+    assert [doc["ids"] for doc in filed if doc] == [["held"]]
+    assert await wheel.file_held() == 0  # nothing held any more
+
+
 async def test_a_bulk_writer_asks_for_the_safety_net_at_the_next_pass(backend) -> None:
     """A replay files nothing and calls ``rescan_soon``: the next pass runs the query at once, and the
     pass after goes back to its interval when the page was not full."""

@@ -27,8 +27,9 @@ import hmac
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -259,17 +260,33 @@ class HttpSender:
         return Outcome(False, status_code=response.status_code, error=f"http_{response.status_code}")
 
 
-def delivery_wheel(store: DocumentStore, clock: Callable[[], datetime], lease_hold: float = 2.0) -> TimeIndex:
+FRESH_HOLD = 10.0
+"""Seconds a new delivery waits before it is filed in the wheel (see :func:`delivery_wheel`)."""
+FRESH_KEPT = 10_000
+"""New deliveries a process proposes to its delivery loop from memory (more are found in the wheel)."""
+
+
+def delivery_wheel(
+    store: DocumentStore, clock: Callable[[], datetime], lease_hold: float = 2.0, fresh_hold: float = FRESH_HOLD
+) -> TimeIndex:
     """The deliveries' next attempts, filed by minute (``minwon.timers``): the delivery loop reads them by id
     each second instead of querying every delivery (a scan of them all on a server without the index, as
-    the deliveries of a city's subscribers grow by the thousand a day). A sender's lease is filed only if
-    the delivery is still being sent ``lease_hold`` seconds later: a delivery usually ends sooner."""
+    the deliveries of a city's subscribers grow by the thousand a day). Two times are filed only if still
+    there after a hold, since their writer usually clears them sooner: a sender's lease (``lease_hold``),
+    and a new delivery's first attempt (``fresh_hold``), which the process that created it proposes to its
+    loop from memory. A crash within a hold leaves the delivery to the safety-net query."""
+
+    def hold(d: Mapping[str, Any]) -> float | None:
+        if d.get("status") == SENDING:
+            return lease_hold
+        return fresh_hold if d.get("status") == PENDING and not d.get("attempts") else None
+
     return TimeIndex(
         store.collection("webhook_delivery_timers", deletes=True),
         ("next_attempt_at",),
         clock=clock,
-        shards=16,  # every new delivery is filed under its minute: smaller buckets where many subscribe
-        hold=lambda d: lease_hold if d.get("status") == SENDING else None,
+        shards=16,  # smaller buckets where many subscribe
+        hold=hold,
     )
 
 
@@ -294,6 +311,8 @@ class Webhooks:
     replay_max: int = 100_000
     wall: Callable[[], float] = time.time
     """Signs with wall-clock seconds: the receiver compares them with its own clock, whatever ``clock`` says."""
+    fresh: deque[str] = field(default_factory=lambda: deque(maxlen=FRESH_KEPT))
+    """Deliveries this process created and its loop has not tried yet (filed in the wheel after a hold)."""
 
     async def setup(self) -> None:
         await self.records.ensure_index("status", "next_attempt_at")
@@ -315,6 +334,7 @@ class Webhooks:
                 continue
             doc = new_delivery(id=derive_id(event.id, sub["id"]), subscription=sub, event=event, now=now)
             if await self.deliveries.create(doc):
+                self.fresh.append(doc["_id"])
                 log.info(
                     "webhook delivery created",
                     extra={"delivery_id": doc["id"], "event_id": event.id, "subscription_id": sub["id"]},
@@ -336,9 +356,11 @@ class Webhooks:
             )
 
         (wheel,) = self.deliveries.timers
+        fresh = [self.fresh.popleft() for _ in range(min(len(self.fresh), self.batch_size))]
         due = await due_ids(
             wheel, self.records, now=now, limit=self.batch_size, time_field="next_attempt_at", where=where, scan=scan
         )
+        due = list(dict.fromkeys([*fresh, *due]))
         for id in due:
             try:
                 await self.attempt(id)

@@ -67,6 +67,9 @@ async def public_events(reader, since: datetime | None = None) -> list[Event]:
 async def test_matching_events_are_delivered_signed_and_valid(backend, monkeypatch) -> None:
     # the delivery loop's queries for due deliveries (a scan on a server without the index)
     queries = spies.finds(monkeypatch, "webhook_deliveries", lambda where: "next_attempt_at" in where)
+    # the wheel's buckets written (a new delivery is proposed to the loop from memory, filed only if still
+    # undelivered after a hold)
+    filed = [*(spies.calls(monkeypatch, m, "webhook_delivery_timers") for m in ("create", "update"))]
     store, bus, pub = backend.store("notification"), backend.bus(), backend.bus()
     clock = MovingClock(f.NOW)
     receiver = Receiver()
@@ -127,6 +130,7 @@ async def test_matching_events_are_delivered_signed_and_valid(backend, monkeypat
     assert all(i["attempts"] == 1 and i["replay"] is False and "event" not in i for i in items)
     # the due deliveries came from their timer wheel, read by id; the query is the loop's first-pass safety net
     assert len(queries) == 1, queries
+    assert filed == [[], []]  # each delivered within its hold: no bucket written
 
 
 async def _received(receiver: Receiver):
