@@ -46,8 +46,10 @@ class DeadlineStore:
         self.timers = TimeIndex(self.db.collection("clock_timers", deletes=True), ("next_fire_at",), clock=self.clock)
         self.clocks = Aggregates(self.db.collection("clocks"), self.relay, timers=(self.timers,))
         self.holidays = Aggregates(self.db.collection("holidays"), self.relay)
-        # a recount empties cells instead of deleting them: versions only grow, so a kept copy is a safe base
-        self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics"), self.relay))
+        # a recount empties cells instead of deleting them: versions only grow, so a kept copy is a safe base.
+        # Still declared with deletes: recounts of earlier versions deleted cells, and a cell created again
+        # must be numbered after the version markers its first life left (as a collection that deletes does)
+        self.statistics = StatisticsStore(Aggregates(self.db.collection("statistics", deletes=True), self.relay))
         self.cooperation_timers = TimeIndex(
             self.db.collection("cooperation_timers", deletes=True), ("next_fire_at",), clock=self.clock
         )
