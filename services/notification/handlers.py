@@ -93,11 +93,15 @@ class Notifier(c.Consumer):
 
     async def on_fact(self, event: Event, data: BaseModel) -> None:
         """A lifecycle fact: note it, create the notices it causes, try to send."""
-        state, changed = await self.note_facts(event)
-        await self._notices(event, state, changed)
+        state, changed, drafts = await self.note_facts(event)
+        await self._notices(event, state, changed, drafts)
 
-    async def _notices(self, event: Event, state: dict[str, Any] | None, changed: bool) -> None:
-        drafts = domain.plan(event, state)
+    async def _notices(
+        self, event: Event, state: dict[str, Any] | None, changed: bool, drafts: list[domain.Draft] | None = None
+    ) -> None:
+        """Create the notices ``event`` causes (``drafts``: as planned when its facts were noted) and try them."""
+        if drafts is None:
+            drafts = domain.plan(event, state)
         created = await self.create_notifications(event, drafts)
         if created:
             latest = domain.newest(drafts)
@@ -129,24 +133,29 @@ class Notifier(c.Consumer):
         log.info("sealed part kept", extra={"receipt_no": event.subject, "part": part, "event_id": event.id})
         return applied.state
 
-    async def note_facts(self, event: Event) -> tuple[dict[str, Any] | None, bool]:
-        """The complaint's facts after ``event``, and whether the event changed them. The ids of the notices
-        the event causes are noted in the same write, before the notices are created: a crash in between
-        leaves ids without notices, which a wake skips, and the redelivered event creates them."""
+    async def note_facts(self, event: Event) -> tuple[dict[str, Any] | None, bool, list[domain.Draft] | None]:
+        """The complaint's facts after ``event``, whether the event changed them, and the notices it causes
+        (``None`` for a redelivered event: planned again from the facts stored). The ids of the notices are
+        noted in the same write, before the notices are created: a crash in between leaves ids without
+        notices, which a wake skips, and the redelivered event creates them."""
         changed: list[bool] = []
+        planned: list[list[domain.Draft]] = []
 
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
             new = domain.note(state, event)
             changed[:] = [new is not None]
             after = new if new is not None else state
-            drafts = domain.plan(event, after)
-            noted = domain.remember(after, event.subject, [d.id for d in drafts], latest=domain.newest(drafts))
+            planned[:] = [domain.plan(event, after)]
+            ids = [d.id for d in planned[0]]
+            noted = domain.remember(after, event.subject, ids, latest=domain.newest(planned[0]))
             return (noted if noted is not None else new), []
 
         applied = await self.store.complaints.apply(event.subject, decide, cause=event.id)
         # a redelivered event (a crash came between its effects) counts as news: what it started may
         # not have finished
-        return applied.state, applied.duplicate or bool(changed and changed[0])
+        if applied.duplicate:
+            return applied.state, True, None
+        return applied.state, bool(changed and changed[0]), planned[0] if planned else None
 
     async def keep_holiday(self, event: Event, data: c.DeadlineHolidayAdded) -> None:
         """A holiday the deadline service added at run time: quiet hours treat it as a non-working day."""
