@@ -34,7 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from minwon import auth, limits, telemetry
 from minwon.bus import Bus, KafkaBus, KafkaSecurity, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
-from minwon.errors import DomainError
+from minwon.errors import DomainError, TransientError
 from minwon.service import Clock, Service, system_clock
 from minwon.settings import DEV_AUTH_SECRET, Settings, development_defaults, refuse_development_secrets
 
@@ -240,14 +240,25 @@ def _validation_error(_: Request, exc: ValidationException) -> Response:
     )
 
 
-def _unavailable(_: Request, exc: Exception) -> Response:
-    log.warning("dependency unavailable", extra={"error": type(exc).__name__})
-    return Response(
-        {"error": "unavailable", "message": "storage or broker unavailable; retry later"},
-        status_code=503,
-        headers={"Retry-After": "5"},
-        media_type=MediaType.JSON,
-    )
+def _retry_later(what: str, error: str, message: str, retry_after: int) -> Callable[[Request, Exception], Response]:
+    """A 503 with ``Retry-After`` for a failure that passes by itself; logged as a warning, no trace."""
+
+    def handle(_: Request, exc: Exception) -> Response:
+        log.warning(what, extra={"error": type(exc).__name__})
+        return Response(
+            {"error": error, "message": message},
+            status_code=503,
+            headers={"Retry-After": str(retry_after)},
+            media_type=MediaType.JSON,
+        )
+
+    return handle
+
+
+_unavailable = _retry_later("dependency unavailable", "unavailable", "storage or broker unavailable; retry later", 5)
+_busy = _retry_later(  # a document kept changing under concurrent writers: the request can be repeated as it was
+    "transient failure", "busy", "concurrent changes to the same records; retry shortly", 1
+)
 
 
 def _malformed_body(_: Request, exc: SerializationException) -> Response:
@@ -305,6 +316,7 @@ def _unavailable_errors() -> ExceptionHandlersMap:
         ConnectionFailure: _unavailable,
         ServerSelectionTimeoutError: _unavailable,
         sqlite3.OperationalError: _unavailable,
+        TransientError: _busy,
     }
 
 

@@ -35,7 +35,8 @@ import builtins
 import logging
 import pickle
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from minwon import contracts, telemetry
@@ -63,6 +64,31 @@ Decide = Callable[[Doc | None], Decision]
 
 class ConcurrencyConflict(TransientError):
     """The document kept changing under us; the consumer tries again later."""
+
+
+class Turns:
+    """Locks by key, held only while someone holds or waits for one: this process's callers for the
+    same key take turns, callers for different keys do not wait for each other."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def turn(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key) or (asyncio.Lock(), 0)
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 @dataclass(frozen=True)
@@ -93,6 +119,10 @@ class Aggregates:
     their versions at 1 would let a kept copy pass the compare-and-set."""
     _recent: OrderedDict[str, bytes] = field(default_factory=OrderedDict)
     """id -> the document pickled (a copy no caller can change), or ``_ABSENT``."""
+    _turns: Turns = field(default_factory=Turns)
+    """Decisions on one document in this process, one after the other: a compare-and-set then fails
+    only when another process wrote in between, and the copy kept of this process's last write is the
+    newest, so the next decision needs no read."""
 
     def __post_init__(self) -> None:
         self.relay.watch(self.coll, self._kept, self.timers)
@@ -155,6 +185,26 @@ class Aggregates:
         pairs. With ``cause``, a second call for the same cause does nothing. With ``publish=False`` the
         events wait for :meth:`publish` (the caller has related writes to make first).
         """
+        async with self._turns.turn(id):  # this process's decisions on one document take turns
+            doc, new, events = await self._decide(id, decide, cause, attempts)
+        if new is None:
+            duplicate = events is None
+            if doc is not None and doc.get("_outbox") and (publish or duplicate):
+                # a repeated cause or request whose first try wrote the state but did not publish it
+                # (a crash, an outage, the store answered too late): publish it now
+                await self._flush(id)
+            return Applied(public(doc), (), duplicate=duplicate)
+        if events and publish:
+            await self._flush(id, new)
+        for wheel in self.timers:
+            await wheel.file_changes(id, doc, new)
+        return Applied(public(new), tuple(e for _, e in events or ()))
+
+    async def _decide(
+        self, id: str, decide: Decide, cause: str | None, attempts: int
+    ) -> tuple[Doc | None, Doc | None, Sequence[tuple[str, Event]] | None]:
+        """Read (or recall), decide and compare-and-set: (the document before, the document written or
+        ``None``, the events or ``None`` for a cause already handled)."""
         for _ in range(attempts):
             kept, doc = self._recall(id)
             if not kept:
@@ -163,9 +213,7 @@ class Aggregates:
                 if kept:  # answered from the store, as every decision that writes nothing
                     self._kept(id, None)
                     continue
-                if doc.get("_outbox"):  # written before, not yet published (a crash, an outage)
-                    await self._flush(id)
-                return Applied(public(doc), (), duplicate=True)
+                return doc, None, None
             try:
                 state, events = decide(public(doc))
             except Exception:
@@ -177,11 +225,7 @@ class Aggregates:
                 if kept:  # the copy may be behind the store: decide again on what the store holds
                     self._kept(id, None)
                     continue
-                if publish and doc is not None and doc.get("_outbox"):
-                    # a repeated request whose first try wrote the state but did not publish it
-                    # (the store answered too late, the process died): publish it now
-                    await self._flush(id)
-                return Applied(public(doc), ())
+                return doc, None, ()
             new: Doc = {**(state if state is not None else public(doc) or {}), "_id": id}
             inbox = list(doc.get("_inbox", [])) if doc else []
             if cause is not None:
@@ -197,16 +241,13 @@ class Aggregates:
                 await self.coll.create(new) if doc is None else await self.coll.update(new, expected_version=doc["_v"])
             )
             if not written:
+                telemetry.STORE_CONFLICTS.labels(self.coll.name).inc()
                 self._kept(id, None)
-            else:
-                new["_v"] = (int(doc["_v"]) if doc else 0) + 1  # as both adapters number versions
-                self._kept(id, new)
-                self.relay.cleared(self.coll, id, published)
-                if events and publish:
-                    await self._flush(id, new)
-                for wheel in self.timers:
-                    await wheel.file_changes(id, doc, new)
-                return Applied(public(new), tuple(e for _, e in events))
+                continue
+            new["_v"] = (int(doc["_v"]) if doc else 0) + 1  # as both adapters number versions
+            self._kept(id, new)
+            self.relay.cleared(self.coll, id, published)
+            return doc, new, events
         raise ConcurrencyConflict(id)
 
     async def publish(self, id: str) -> None:
@@ -239,7 +280,7 @@ class Relay:
     """Documents whose published entries wait to be cleared: (collection, the document as last
     published, the entry ids, when the clearing write is due)."""
     _task: asyncio.Task[None] | None = None
-    _locks: dict[tuple[Collection, str], tuple[asyncio.Lock, int]] = field(default_factory=dict)
+    _turns: Turns = field(default_factory=Turns)
     _failed: dict[tuple[int, str], Collection] = field(default_factory=dict)
     _kept: dict[int, list[Callable[[str, Doc | None], None]]] = field(default_factory=dict)
     _next_sweep: dict[int, float] = field(default_factory=dict)
@@ -271,18 +312,8 @@ class Relay:
         """Publish one document's outbox. Flushes of the same document in this process take
         turns, so the flush after a write, the retry and the next write's flush do not each
         publish the same entries (other replicas may still overlap: rare, and harmless)."""
-        key = (coll, id)
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                return await self._flush(coll, id, written)
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+        async with self._turns.turn((coll, id)):
+            return await self._flush(coll, id, written)
 
     async def _flush(self, coll: Collection, id: str, written: Doc | None = None) -> int:
         """``written``: the document as this process just wrote it (saves reading it back; if it has

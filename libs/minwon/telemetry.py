@@ -317,6 +317,12 @@ STORE_COMMAND_SECONDS = Counter(
     ["database", "command", "collection"],
 )
 
+STORE_CONFLICTS = Counter(
+    "minwon_store_write_conflicts_total",
+    "Compare-and-set writes that found the document changed by another writer (decided again), per collection",
+    ["collection"],
+)
+
 
 def command_counter() -> Any:
     """A PyMongo command listener feeding ``minwon_store_commands_total`` and

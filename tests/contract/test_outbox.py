@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from prometheus_client import REGISTRY
+
 from minwon.docstore import Collection
 from minwon.events import Event
 from minwon.outbox import Aggregates, Relay
@@ -335,5 +337,33 @@ async def test_a_refusal_on_the_kept_copy_is_decided_again_on_the_store(backend)
             pass  # refused on what the store holds
         else:
             raise AssertionError("a refusal the store confirms must reach the caller")
+    finally:
+        await bus.stop()
+
+
+async def test_concurrent_decisions_on_one_document_in_one_process_take_turns(backend) -> None:  # noqa: ANN001
+    """Thirty requests adding to one ledger at once (one district's complaints of a busy morning):
+    each writes once, on the copy the previous one kept; no compare-and-set fails, none gives up."""
+    bus, coll = await _setup(backend)
+    counted = CountingReads(coll)
+    here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
+
+    def conflicts() -> float:
+        return REGISTRY.get_sample_value("minwon_store_write_conflicts_total", {"collection": coll.name}) or 0.0
+
+    def add(n: int):  # noqa: ANN202
+        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
+
+    try:
+        await asyncio.gather(*(here.apply("ledger", add(n), attempts=3) for n in range(30)))
+        stored = await coll.get("ledger")
+        assert sorted(stored["items"]) == list(range(30)) and stored["_v"] == 30
+        assert counted.gets == 1 and conflicts() == 0
+        assert len(here._turns) == 0  # no lock outlives its last waiter
+
+        await Aggregates(coll, Relay(bus)).apply("ledger", add(30))  # another process's write
+        await asyncio.gather(*(here.apply("ledger", add(n)) for n in (31, 32)))
+        assert conflicts() == 1  # the first decision on the stale copy, counted once
+        assert sorted((await coll.get("ledger"))["items"]) == list(range(33))
     finally:
         await bus.stop()

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from minwon.errors import Invalid
 from minwon.host import Infrastructure, create_app
 from minwon.limits import MAX_BODY_BYTES, MAX_JSON_DEPTH, body_limits, json_depth
+from minwon.outbox import ConcurrencyConflict
 from minwon.telemetry import JsonFormatter
 from tests.factories import STAFF
 from tests.fakes import MemoryBus
@@ -56,12 +57,17 @@ async def refused() -> None:
     raise Invalid("year", "no such year")
 
 
+@get("/contended")
+async def contended() -> None:
+    raise ConcurrencyConflict("noise|수영구|2026-12-02")
+
+
 @pytest.fixture
 def client() -> Iterator[TestClient[Any]]:
     app = create_app(
         [],
         Infrastructure(bus=MemoryBus()),  # type: ignore[arg-type]
-        extra_routes=[add_note, echo, read_form, boom, refused],
+        extra_routes=[add_note, echo, read_form, boom, refused, contended],
     )
     with TestClient(app) as test_client:
         test_client.headers.update(STAFF)
@@ -202,3 +208,14 @@ def test_without_an_incoming_trace_the_client_and_the_log_share_one_id(
     assert r.status_code == 500 and re.fullmatch(r"[0-9a-f]{32}", r.json()["trace_id"])
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert json.loads(JsonFormatter().format(record))["trace_id"] == r.json()["trace_id"]
+
+
+def test_a_document_that_kept_changing_is_a_503_to_retry_not_a_500(
+    client: TestClient[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    r = client.get("/contended")
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1" and r.json()["error"] == "busy"
+    assert "수영구" not in r.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in caplog.records if r.name == "minwon.host"] == ["transient failure"]
