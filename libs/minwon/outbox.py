@@ -96,6 +96,9 @@ class Applied:
     state: Doc | None
     events: tuple[Event, ...]
     duplicate: bool = False
+    version: int | None = None
+    """The stored version ``state`` is (``None``: no document): what a copy kept elsewhere, a row of a
+    list written from the state, can be ordered by."""
 
 
 def public(doc: Doc | None) -> Doc | None:
@@ -193,12 +196,12 @@ class Aggregates:
                 # a repeated cause or request whose first try wrote the state but did not publish it
                 # (a crash, an outage, the store answered too late): publish it now
                 await self._flush(id)
-            return Applied(public(doc), (), duplicate=duplicate)
+            return Applied(public(doc), (), duplicate=duplicate, version=int(doc["_v"]) if doc else None)
         if events and publish:
             await self._flush(id, new)
         for wheel in self.timers:
             await wheel.file_changes(id, doc, new)
-        return Applied(public(new), tuple(e for _, e in events or ()))
+        return Applied(public(new), tuple(e for _, e in events or ()), version=int(new["_v"]))
 
     async def _decide(
         self, id: str, decide: Decide, cause: str | None, attempts: int

@@ -162,6 +162,20 @@ class Intake(c.Consumer):
         """Apply a lifecycle command; a repeated ``Idempotency-Key`` returns the state it produced.
         ``by``: the official running it, stamped on the complaint and its new steps, and written to
         the audit log as ``action``."""
+        applied = await self._command(receipt_no, command, idempotency_key=idempotency_key, by=by, action=action)
+        assert applied.state is not None
+        return Complaint.from_doc(applied.state)
+
+    async def _command(
+        self,
+        receipt_no: str,
+        command: Command,
+        *,
+        idempotency_key: str | None,
+        by: dict[str, Any] | None,
+        action: str | None,
+    ) -> Applied:
+        """:meth:`run`, answering what the store wrote (the complaint's version with it)."""
 
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
             if state is None:
@@ -179,7 +193,7 @@ class Intake(c.Consumer):
                 metrics.COMMANDS.labels(command=event.name.removeprefix("complaint.")).inc()
         if by is not None:
             await self.audit(by, action or "command", receipt_no, purpose="casework")
-        return Complaint.from_doc(applied.state)
+        return applied
 
     async def audit(self, by: dict[str, Any], action: str, receipt_no: str | None, *, purpose: str) -> None:
         """One entry in the append-only audit log (intake's own store; never on a topic)."""
@@ -391,7 +405,7 @@ class Intake(c.Consumer):
             ),
         )
         if applied.state is not None:
-            await self._list_cooperation(Complaint.from_doc(applied.state))
+            await self._list_cooperation(applied)
 
     async def _note(self, event: Event, note: Callable[[Complaint], Complaint]) -> Applied:
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[tuple[str, Event]]]:
@@ -731,7 +745,7 @@ class Intake(c.Consumer):
         request_id = (derive_id(receipt_no, "cooperation", idempotency_key) if idempotency_key else uuid.uuid4().hex)[
             -12:
         ]
-        complaint = await self.run(
+        applied = await self._command(
             receipt_no,
             lambda x: domain.request_cooperation(
                 x,
@@ -749,8 +763,7 @@ class Intake(c.Consumer):
             by=by,
             action="request_cooperation",
         )
-        await self._list_cooperation(complaint)
-        return complaint, request_id
+        return await self._list_cooperation(applied), request_id
 
     async def reply_cooperation(
         self,
@@ -763,7 +776,7 @@ class Intake(c.Consumer):
         idempotency_key: str | None = None,
     ) -> Complaint:
         sealed = self.pii.seal(text, context=receipt_no)
-        complaint = await self.run(
+        applied = await self._command(
             receipt_no,
             lambda x: domain.reply_cooperation(
                 x,
@@ -779,21 +792,19 @@ class Intake(c.Consumer):
             by=by,
             action="reply_cooperation",
         )
-        await self._list_cooperation(complaint)
-        return complaint
+        return await self._list_cooperation(applied)
 
     async def cancel_cooperation(
         self, receipt_no: str, request_id: str, *, by: dict[str, Any], idempotency_key: str | None = None
     ) -> Complaint:
-        complaint = await self.run(
+        applied = await self._command(
             receipt_no,
             lambda x: domain.cancel_cooperation(x, request_id=request_id, now=self.clock(), source=self.source, by=by),
             idempotency_key=idempotency_key,
             by=by,
             action="cancel_cooperation",
         )
-        await self._list_cooperation(complaint)
-        return complaint
+        return await self._list_cooperation(applied)
 
     def cooperations_of(
         self, complaint: Complaint, *, department: str | None, every: bool
@@ -818,16 +829,20 @@ class Intake(c.Consumer):
             doc = await self.store.complaints.coll.get(row["receipt_no"]) or {}
             out.append(
                 {
-                    **{k: v for k, v in row.items() if k not in ("_id", "_v")},
+                    **{k: v for k, v in row.items() if k not in ("_id", "_v", "complaint_version")},
                     "complaint_status": doc.get("status", row.get("complaint_status")),
                 }
             )
         return out
 
-    async def _list_cooperation(self, complaint: Complaint) -> None:
-        """Each request as a row of its department's list (again after a crash: the same rows)."""
+    async def _list_cooperation(self, applied: Applied) -> Complaint:
+        """Each request as a row of its department's list, from the complaint as ``applied`` wrote it (again
+        after a crash: the same rows); a row already written from a later version of the complaint stays."""
+        assert applied.state is not None and applied.version is not None
+        complaint = Complaint.from_doc(applied.state)
         for entry in complaint.cooperations:
             await self.store.put_cooperation(
+                version=applied.version,
                 row={
                     "_id": f"{complaint.receipt_no}#{entry['id']}",
                     "receipt_no": complaint.receipt_no,
@@ -849,8 +864,9 @@ class Intake(c.Consumer):
                             "replied_at",
                         )
                     },
-                }
+                },
             )
+        return complaint
 
     async def close_as_repeat(
         self, receipt_no: str, *, reason: str, by: dict[str, Any], idempotency_key: str | None = None

@@ -154,8 +154,21 @@ class IntakeStore:
 
     # ------------------------------------------------------- cooperation requests
 
-    async def put_cooperation(self, *, row: dict[str, Any]) -> None:
-        await self.cooperation.put(row)
+    async def put_cooperation(self, *, row: dict[str, Any], version: int) -> None:
+        """Write ``row`` as the complaint's ``version`` shows it, unless a later version's row is stored:
+        two writers (a reply and the request's clock) may finish in either order, the later state stays."""
+        row = {**row, "complaint_version": version}
+        while True:
+            stored = await self.cooperation.get(row["_id"])
+            if stored is not None and int(stored.get("complaint_version", 0)) >= version:
+                return
+            written = (
+                await self.cooperation.create(row)
+                if stored is None
+                else await self.cooperation.update(row, expected_version=stored["_v"])
+            )
+            if written:
+                return
 
     async def list_cooperation(
         self, *, department: str, states: Sequence[str], limit: int

@@ -364,6 +364,9 @@ async def test_concurrent_decisions_on_one_document_in_one_process_take_turns(ba
         await Aggregates(coll, Relay(bus)).apply("ledger", add(30))  # another process's write
         await asyncio.gather(*(here.apply("ledger", add(n)) for n in (31, 32)))
         assert conflicts() == 1  # the first decision on the stale copy, counted once
-        assert sorted((await coll.get("ledger"))["items"]) == list(range(33))
+        stored = await coll.get("ledger")
+        assert sorted(stored["items"]) == list(range(33))
+        assert (await here.apply("ledger", lambda s: (None, []))).version == stored["_v"]  # what it read
+        assert (await here.apply("ledger", add(33))).version == stored["_v"] + 1  # what it wrote
     finally:
         await bus.stop()

@@ -224,3 +224,29 @@ async def _at_least(bus, receipt: str, n: int) -> list[Event] | None:
 async def _audit(intake, receipt: str):
     for entry in await intake.store.list_audit(where={"receipt_no": receipt}, after=None, limit=100):
         yield entry
+
+
+async def test_a_row_of_the_list_written_late_from_an_earlier_version_does_not_replace_a_later_one(
+    backend,  # noqa: ANN001
+) -> None:
+    """The reply and the request's clock are written by two handlers; whichever finishes last, the
+    department's list shows the request as the latest version of the complaint has it."""
+    store = build(backend.settings(), store=backend.store("intake"), relay=Relay(backend.bus())).store
+    row = {
+        "_id": f"2026-T-{uuid.uuid4().hex[:8]}#r1",
+        "receipt_no": "2026-T",
+        "request_id": "r1",
+        "department": "parks",
+        "requested_at": "2026-12-01T00:00:00+00:00",
+    }
+    await store.put_cooperation(row={**row, "state": "open"}, version=3)
+    await store.put_cooperation(row={**row, "state": "replied"}, version=5)
+    await store.put_cooperation(row={**row, "state": "open", "due_at": "2026-12-04"}, version=4)  # late
+    [listed] = [
+        r
+        for r in await store.list_cooperation(department="parks", states=["open", "replied"], limit=50)
+        if r["_id"] == row["_id"]
+    ]
+    assert listed["state"] == "replied" and listed["complaint_version"] == 5 and "due_at" not in listed
+    await store.put_cooperation(row={**row, "state": "replied"}, version=5)  # again: nothing changes
+    assert (await store.cooperation.get(row["_id"]))["_v"] == 2
