@@ -451,6 +451,8 @@ class Relay:
             await asyncio.sleep(self.interval)
 
     async def start(self) -> None:
+        for wheel in self._wheels:  # started again after a stop: holding again
+            wheel.stopping = False
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 

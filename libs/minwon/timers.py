@@ -96,6 +96,9 @@ class TimeIndex:
     leaves it to the safety-net query, as one between a write and its filing does."""
     _held: dict[str, tuple[asyncio.Task[None], list[Any]]] = field(default_factory=dict)
     """Filings waiting for their hold: (the task, the times it will file)."""
+    stopping: bool = False
+    """Set by :meth:`file_held` (the service is stopping): later filings are made at once, since the
+    consumers still running while a service stops would otherwise hold times no one files."""
 
     def __post_init__(self) -> None:
         if not self.coll.deletes:  # passed buckets are deleted
@@ -135,7 +138,7 @@ class TimeIndex:
             if (value := after.get(name))
             and (not before or before.get(name) != value or before.get("status") != after.get("status"))
         ]
-        delay = self.hold(after) if self.hold and times else None
+        delay = self.hold(after) if self.hold and times and not self.stopping else None
         if delay:
             self._held[id] = (asyncio.create_task(self._file_later(id, times, delay)), times)
             return
@@ -153,7 +156,8 @@ class TimeIndex:
 
     async def file_held(self) -> int:
         """File at once what waits for its hold (a stopping service: what it held must not wait for the
-        safety-net query after a restart). Returns how many documents were filed."""
+        safety-net query after a restart); from now on, nothing is held. Returns how many documents were filed."""
+        self.stopping = True
         held, self._held = self._held, {}
         for id, (task, times) in held.items():
             task.cancel()

@@ -273,6 +273,17 @@ async def test_a_stopping_relay_files_what_its_wheels_hold(backend) -> None:
     assert [doc["ids"] for doc in filed if doc] == [["held"]]
     assert await wheel.file_held() == 0  # nothing held any more
 
+    # a consumer still handling an event while its service stops: its time is filed at once
+    await docs.apply("late", lambda _: ({"status": "sending", "retry_at": iso(clock.now + timedelta(minutes=5))}, []))
+    filed = [await buckets.get(f"2030-01-07T09:05/{shard}") for shard in range(wheel.shards)]
+    assert sorted(id for doc in filed if doc for id in doc["ids"]) == ["held", "late"]
+
+    await relay.start()  # started again: holding again
+    await docs.apply("again", lambda _: ({"status": "sending", "retry_at": iso(clock.now + timedelta(minutes=5))}, []))
+    filed = [await buckets.get(f"2030-01-07T09:05/{shard}") for shard in range(wheel.shards)]
+    assert "again" not in [id for doc in filed if doc for id in doc["ids"]]
+    await relay.stop()
+
 
 async def test_a_bulk_writer_asks_for_the_safety_net_at_the_next_pass(backend) -> None:
     """A replay files nothing and calls ``rescan_soon``: the next pass runs the query at once, and the
