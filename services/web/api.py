@@ -48,6 +48,28 @@ CLIENT: ContextVar[str | None] = ContextVar("web_client_address", default=None)
 trusts the header only from the peers in ``MINWON_TRUSTED_PROXIES``)."""
 
 
+RETRY_SOON = 2.0
+"""A service's 503 asking to come back within this many seconds (a document that kept changing under
+concurrent writers) is tried once more before the page shows the error; a longer wait (a store or broker
+down) is shown at once."""
+
+
+def _retry_soon(response: httpx.Response) -> float | None:
+    """Seconds to wait before trying ``response``'s request again, or ``None``: not worth waiting for."""
+    if response.status_code != 503:
+        return None
+    try:
+        wait = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return wait if 0 <= wait <= RETRY_SOON else None
+
+
+def _repeatable(method: str, headers: dict[str, str] | None) -> bool:
+    """A request sent twice has the effect of one: a read, or a write under an Idempotency-Key."""
+    return method in ("GET", "HEAD") or bool((headers or {}).get("Idempotency-Key"))
+
+
 class Api:
     def __init__(
         self, client: httpx.AsyncClient, *, staff_token: str, actor: str | None = None, concurrency: int = 8
@@ -83,13 +105,18 @@ class Api:
         headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         params = {k: v for k, v in (params or {}).items() if v is not None}
-        async with self._limit:
-            try:
-                response = await self.client.request(
-                    method, path, params=params, json=json, headers=self._headers(staff, headers)
-                )
-            except httpx.HTTPError as exc:
-                raise ApiUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+        for attempt in (1, 2):
+            async with self._limit:
+                try:
+                    response = await self.client.request(
+                        method, path, params=params, json=json, headers=self._headers(staff, headers)
+                    )
+                except httpx.HTTPError as exc:
+                    raise ApiUnavailable(f"{method} {path}: {type(exc).__name__}") from exc
+            wait = _retry_soon(response) if attempt == 1 and _repeatable(method, headers) else None
+            if wait is None:
+                break
+            await asyncio.sleep(wait)  # a moment's contention (503 "busy"): the page need not fail for it
         if response.status_code >= 500:
             raise ApiUnavailable(f"{method} {path}: {response.status_code}")
         if response.status_code >= 400:
