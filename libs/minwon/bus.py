@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ Handler = Callable[[Event], Awaitable[None]]
 
 DEADLETTER_TYPE = contracts.DEADLETTER_MESSAGE
 RAW_KEPT = 65536
+PARSED_KEPT = 4096
+"""Rows of the embedded log a process keeps parsed for its other groups (a few MiB)."""
 
 
 @dataclass(frozen=True)
@@ -172,17 +175,24 @@ class _Deliverer:
                 await asyncio.sleep(delay)
                 delay = min(delay * self.retry.factor, self.retry.max_delay)
 
-    async def in_lanes(self, sub: Subscription, records: Sequence[tuple[str, bytes | str, str]], lanes: int) -> None:
+    async def in_lanes(
+        self,
+        sub: Subscription,
+        records: Sequence[tuple[str, bytes | str, str]],
+        lanes: int,
+        parse: Callable[[bytes | str, str], Event] | None = None,
+    ) -> None:
         """One batch of ``(topic, raw record, position)``. With ``lanes`` > 1, in lanes by subject: a
         complaint's events in the batch's order, different complaints at once (up to ``lanes``), so their
         durable writes overlap instead of queueing one round trip after another; with 1, in the batch's
         order. Returns once every record is handled, so the caller commits the batch's positions after it:
         a crash redelivers at most this batch, and consumers drop what they have already seen. A record
-        that does not parse is dead-lettered (in a lane of its own)."""
+        that does not parse is dead-lettered (in a lane of its own). ``parse(raw, position)``: how a record
+        becomes its event (default: parsed for this delivery alone)."""
         items: list[_Item] = []
         for topic, raw, position in records:
             try:
-                item: Event | Exception = Event.from_json(raw)
+                item: Event | Exception = parse(raw, position) if parse else Event.from_json(raw)
             except Exception as exc:  # noqa: BLE001 - poison: dead-lettered
                 item = exc
             items.append((topic, raw, position, item))
@@ -313,6 +323,7 @@ class SqliteBus:
         self._batch = batch
         self._lanes = lanes
         self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
+        self._parsed: OrderedDict[str, Event] = OrderedDict()
         self._running = False
 
     def _exec(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Cursor:
@@ -432,7 +443,19 @@ class SqliteBus:
                 pause = min(pause * 2, 15.0)
 
     async def _handle(self, sub: Subscription, rows: list[tuple[int, str, str]]) -> None:
-        await self._deliverer.in_lanes(sub, [(topic, body, f"seq-{seq}") for seq, topic, body in rows], self._lanes)
+        records = [(topic, body, f"seq-{seq}") for seq, topic, body in rows]
+        await self._deliverer.in_lanes(sub, records, self._lanes, self._parse)
+
+    def _parse(self, raw: bytes | str, position: str) -> Event:
+        """A row as its event, parsed once for every group that reads it: the groups of one process read
+        the same rows within moments of each other, and an event (its data and, once validated, its
+        model) is never changed by a handler. The last :data:`PARSED_KEPT` rows are kept."""
+        event = self._parsed.get(position)
+        if event is None:
+            event = self._parsed[position] = Event.from_json(raw)
+            if len(self._parsed) > PARSED_KEPT:
+                self._parsed.popitem(last=False)
+        return event
 
     async def read(self, topics: Sequence[str], *, since: datetime | None = None) -> AsyncIterator[tuple[str, Event]]:
         """Every event of ``topics`` in log order (from ``since``), up to the end as it is now.

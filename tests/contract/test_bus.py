@@ -302,3 +302,27 @@ async def test_one_subjects_events_stay_in_order_while_other_subjects_proceed_pa
     finally:
         release.set()
         await bus.stop()
+
+
+async def test_the_embedded_log_parses_a_row_once_for_every_group_that_reads_it(tmp_path) -> None:  # noqa: ANN001
+    """Every group of ``minwon run`` reads the same rows: each row becomes one event, shared by the groups."""
+    from minwon.bus import SqliteBus
+
+    bus = SqliteBus(tmp_path / "events.db", poll_interval=0.05)
+    got: dict[str, list[Event]] = {"a": [], "b": []}
+    for group, kept in got.items():
+
+        async def handler(event: Event, kept: list[Event] = kept) -> None:
+            kept.append(event)
+
+        bus.subscribe(f"shared-{group}", [topics.COMPLAINTS], handler)
+    await bus.start()
+    try:
+        subject = uuid.uuid4().hex
+        for n in range(5):
+            await bus.publish(topics.COMPLAINTS, _event(subject, n))
+        await _until(lambda: len(got["a"]) >= 5 and len(got["b"]) >= 5)
+    finally:
+        await bus.stop()
+    assert [e.data["n"] for e in got["a"]] == [e.data["n"] for e in got["b"]] == list(range(5))
+    assert all(a is b for a, b in zip(got["a"], got["b"], strict=True))
