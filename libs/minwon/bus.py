@@ -19,6 +19,7 @@ import logging
 import sqlite3
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,11 +27,12 @@ from typing import Any, Protocol
 
 from faststream.kafka.annotations import KafkaMessage  # resolved by name in subscriber signatures
 
-from minwon import contracts, telemetry
+from minwon import contracts, telemetry, turns
 from minwon.errors import DomainError, TransientError
 from minwon.events import Event
 from minwon.sqlite import SqliteWriter, connect
 from minwon.topics import DEADLETTER, TOPICS
+from minwon.turns import RequestsFirst
 
 log = logging.getLogger("minwon.bus")
 
@@ -116,6 +118,9 @@ class _Deliverer:
 
     publish: Callable[[str, Event], Awaitable[None]]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    turn: Callable[[], AbstractAsyncContextManager[Any]] = turns.free
+    """Entered around each attempt (:class:`minwon.turns.RequestsFirst`: one at a time while the
+    process answers a request); never held across a retry's pause."""
 
     async def deliver(self, sub: Subscription, topic: str, event: Event) -> None:
         with telemetry.PROCESSING.labels(group=sub.group, topic=topic).time():
@@ -128,7 +133,8 @@ class _Deliverer:
             try:
                 with telemetry.consume_span(sub.group, topic, event):
                     try:
-                        await sub.handler(event)
+                        async with self.turn():
+                            await sub.handler(event)
                     except Exception as exc:
                         transient = is_transient(exc)
                         failures += 0 if transient else 1
@@ -293,6 +299,8 @@ class SqliteBus:
     (a crash redelivers at most the batch in flight; consumers drop ids they
     have seen). Events published while nobody listened are delivered on the
     next start. A record that does not parse is dead-lettered and skipped.
+    ``requests_first``: the process's request counter (:mod:`minwon.turns`), its
+    deliveries one at a time while a request is being answered.
     """
 
     def __init__(
@@ -303,6 +311,7 @@ class SqliteBus:
         retry: RetryPolicy | None = None,
         batch: int = 200,
         lanes: int = 32,
+        requests_first: RequestsFirst | None = None,
     ):
         self._w = SqliteWriter(connect(path), "events")
         self._w.conn.executescript(
@@ -322,7 +331,9 @@ class SqliteBus:
         self._poll = poll_interval
         self._batch = batch
         self._lanes = lanes
-        self._deliverer = _Deliverer(self.publish, retry or RetryPolicy())
+        self._deliverer = _Deliverer(
+            self.publish, retry or RetryPolicy(), requests_first.turn if requests_first else turns.free
+        )
         self._parsed: OrderedDict[str, Event] = OrderedDict()
         self._running = False
 

@@ -37,6 +37,7 @@ from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError, TransientError
 from minwon.service import Clock, Service, system_clock
 from minwon.settings import DEV_AUTH_SECRET, Settings, development_defaults, refuse_development_secrets
+from minwon.turns import RequestsFirst
 
 log = logging.getLogger("minwon.host")
 
@@ -175,6 +176,9 @@ def _awaiting(task: asyncio.Future[Any]) -> list[str]:
 class Infrastructure:
     bus: Bus
     stores: dict[str, DocumentStore] = field(default_factory=dict)
+    requests_first: RequestsFirst | None = None
+    """Embedded: the services share one interpreter, so a request being answered narrows the log's
+    deliveries to one at a time (:mod:`minwon.turns`); distributed, each service is its own process."""
 
     async def close(self) -> None:
         for store in self.stores.values():
@@ -187,9 +191,11 @@ class Infrastructure:
 def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastructure:
     if settings.backend == "embedded":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        first = RequestsFirst()
         return Infrastructure(
-            bus=SqliteBus(settings.data_dir / "events.db"),
+            bus=SqliteBus(settings.data_dir / "events.db", requests_first=first),
             stores={n: SqliteStore(settings.data_dir / f"{n}.db", scan_share=settings.scan_share) for n in names},
+            requests_first=first,
         )
     return Infrastructure(
         bus=KafkaBus(
@@ -385,6 +391,7 @@ def create_app(
         },
         # outermost first: identity before any parsing
         middleware=[
+            *([infra.requests_first.middleware] if infra.requests_first else []),
             telemetry.http_middleware(registry.service_of if registry else _host),
             DefineMiddleware(auth.AuthMiddleware, verifier=verifier),
             limits.body_limits(),

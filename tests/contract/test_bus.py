@@ -326,3 +326,41 @@ async def test_the_embedded_log_parses_a_row_once_for_every_group_that_reads_it(
         await bus.stop()
     assert [e.data["n"] for e in got["a"]] == [e.data["n"] for e in got["b"]] == list(range(5))
     assert all(a is b for a, b in zip(got["a"], got["b"], strict=True))
+
+
+async def test_the_embedded_log_delivers_one_at_a_time_while_a_request_is_answered(tmp_path) -> None:  # noqa: ANN001
+    """``minwon run``: while a request is being answered the groups' deliveries take one turn; all are
+    delivered, and once no request is, the lanes run side by side again."""
+    from minwon.bus import SqliteBus
+    from minwon.turns import RequestsFirst
+
+    first = RequestsFirst()
+    bus = SqliteBus(tmp_path / "events.db", poll_interval=0.05, requests_first=first)
+    running, widest, seen = 0, 0, []
+
+    async def handler(event: Event) -> None:
+        nonlocal running, widest
+        running += 1
+        widest = max(widest, running)
+        await asyncio.sleep(0.01)
+        running -= 1
+        seen.append(event.subject)
+
+    for group in ("a", "b"):
+        bus.subscribe(f"turns-{group}", [topics.COMPLAINTS], handler)
+    subjects = [uuid.uuid4().hex for _ in range(10)]
+    for subject in subjects:
+        await bus.publish(topics.COMPLAINTS, _event(subject, 0))
+    first.answering = 1
+    await bus.start()
+    try:
+        await _until(lambda: len(seen) >= 20)
+        assert widest == 1
+        assert sorted(seen) == sorted(subjects * 2)
+        first.answering = 0
+        for subject in subjects:
+            await bus.publish(topics.COMPLAINTS, _event(subject, 1))
+        await _until(lambda: len(seen) >= 40)
+        assert widest > 1
+    finally:
+        await bus.stop()

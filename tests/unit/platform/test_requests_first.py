@@ -1,0 +1,103 @@
+"""Requests first (``minwon.turns``): a request counts from its first byte until its response starts, and
+while one does, deliveries share one turn; with none, they do not wait for each other."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from minwon.turns import RequestsFirst
+
+
+def _answering(first: RequestsFirst, *, started: asyncio.Event, release: asyncio.Event, fail: bool = False) -> Any:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        started.set()
+        await release.wait()
+        if fail:
+            raise RuntimeError("the handler failed before answering")
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await release.wait()
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    return first.middleware(app)
+
+
+async def _nothing() -> dict[str, Any]:
+    return {"type": "http.request", "body": b""}
+
+
+async def test_a_request_counts_until_its_response_starts() -> None:
+    first = RequestsFirst()
+    started, release, sent = asyncio.Event(), asyncio.Event(), []
+
+    async def send(message: Any) -> None:
+        sent.append(message["type"])
+        release.clear()  # the body waits until released again
+
+    app = _answering(first, started=started, release=release)
+    task = asyncio.create_task(app({"type": "http"}, _nothing, send))
+    await started.wait()
+    assert first.answering == 1
+    release.set()
+    await asyncio.sleep(0.01)
+    assert sent == ["http.response.start"]
+    assert first.answering == 0  # the response started: its body being sent holds nothing back
+    release.set()
+    await task
+    assert sent == ["http.response.start", "http.response.body"]
+    assert first.answering == 0
+
+
+async def test_a_request_that_fails_before_answering_is_counted_off_once() -> None:
+    first = RequestsFirst()
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def send(message: Any) -> None:  # pragma: no cover - nothing is sent
+        raise AssertionError(message)
+
+    app = _answering(first, started=started, release=release, fail=True)
+    task = asyncio.create_task(app({"type": "http"}, _nothing, send))
+    await started.wait()
+    assert first.answering == 1
+    release.set()
+    with pytest.raises(RuntimeError):
+        await task
+    assert first.answering == 0
+
+
+async def test_other_connections_are_not_requests() -> None:
+    first = RequestsFirst()
+    seen: list[int] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(first.answering)
+
+    await first.middleware(app)({"type": "lifespan"}, _nothing, _nothing)
+    assert seen == [0]
+
+
+async def _widest(first: RequestsFirst, n: int) -> int:
+    """How many of ``n`` deliveries run at once, each inside ``first.turn()``."""
+    running = widest = 0
+
+    async def delivery() -> None:
+        nonlocal running, widest
+        async with first.turn():
+            running += 1
+            widest = max(widest, running)
+            await asyncio.sleep(0.01)
+            running -= 1
+
+    await asyncio.gather(*(delivery() for _ in range(n)))
+    return widest
+
+
+async def test_deliveries_take_one_turn_while_a_request_is_answered_and_run_side_by_side_otherwise() -> None:
+    first = RequestsFirst()
+    assert await _widest(first, 8) == 8
+    first.answering = 1
+    assert await _widest(first, 8) == 1
+    first.answering = 0
+    assert await _widest(first, 8) == 8
