@@ -1,9 +1,9 @@
-"""``minwon run`` (embedded) counts its requests and narrows its log's deliveries while one is answered;
-a distributed service, alone in its process, does not."""
+"""``minwon run`` (embedded) counts the changing requests it answers (its log's deliveries narrow while one
+is); a distributed service, alone in its process, does not."""
 
 from __future__ import annotations
 
-from litestar import get
+from litestar import get, post
 from litestar.testing import AsyncTestClient
 
 from minwon import host
@@ -15,19 +15,25 @@ async def test_the_embedded_process_counts_the_requests_it_answers(tmp_path) -> 
     infra = host.build_infrastructure(Settings(data_dir=tmp_path / "var"), ["intake"])
     first = infra.requests_first
     assert first is not None
-    during: list[int] = []
+    during: list[tuple[str, int]] = []
+
+    @post("/healthz/answering", include_in_schema=False, status_code=200)
+    async def changing() -> dict[str, int]:
+        during.append(("POST", first.answering))
+        return {"answering": first.answering}
 
     @get("/healthz/answering", include_in_schema=False)
-    async def answering() -> dict[str, int]:
-        during.append(first.answering)
+    async def reading() -> dict[str, int]:
+        during.append(("GET", first.answering))
         return {"answering": first.answering}
 
     try:
-        app = host.create_app([], infra, extra_routes=[answering])
+        app = host.create_app([], infra, extra_routes=[changing, reading])
         async with AsyncTestClient(app) as client:
-            response = await client.get("/healthz/answering", headers=staff_headers())
-        assert response.status_code == 200
-        assert during == [1]  # counted while it was answered
+            posted = await client.post("/healthz/answering", headers=staff_headers())
+            read = await client.get("/healthz/answering", headers=staff_headers())
+        assert (posted.status_code, read.status_code) == (200, 200)
+        assert during == [("POST", 1), ("GET", 0)]  # a change counted while it was answered; a read never
         assert first.answering == 0  # and no longer once answered
         async with AsyncTestClient(app) as client:
             assert (await client.get("/healthz")).status_code == 200

@@ -1,5 +1,6 @@
-"""Requests first (``minwon.turns``): a request counts from its first byte until its response starts, and
-while one does, deliveries share one turn; with none, they do not wait for each other."""
+"""Requests first (``minwon.turns``): a request that changes something counts from its first byte until its
+response starts, and while one does, deliveries share one turn; with none, they do not wait for each other.
+Reads never count."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ async def test_a_request_counts_until_its_response_starts() -> None:
         release.clear()  # the body waits until released again
 
     app = _answering(first, started=started, release=release)
-    task = asyncio.create_task(app({"type": "http"}, _nothing, send))
+    task = asyncio.create_task(app({"type": "http", "method": "POST"}, _nothing, send))
     await started.wait()
     assert first.answering == 1
     release.set()
@@ -58,7 +59,7 @@ async def test_a_request_that_fails_before_answering_is_counted_off_once() -> No
         raise AssertionError(message)
 
     app = _answering(first, started=started, release=release, fail=True)
-    task = asyncio.create_task(app({"type": "http"}, _nothing, send))
+    task = asyncio.create_task(app({"type": "http", "method": "PATCH"}, _nothing, send))
     await started.wait()
     assert first.answering == 1
     release.set()
@@ -67,15 +68,18 @@ async def test_a_request_that_fails_before_answering_is_counted_off_once() -> No
     assert first.answering == 0
 
 
-async def test_other_connections_are_not_requests() -> None:
+async def test_reads_and_other_connections_do_not_count() -> None:
     first = RequestsFirst()
     seen: list[int] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
         seen.append(first.answering)
 
-    await first.middleware(app)({"type": "lifespan"}, _nothing, _nothing)
-    assert seen == [0]
+    for scope in ({"type": "lifespan"}, *({"type": "http", "method": m} for m in ("GET", "HEAD", "OPTIONS"))):
+        await first.middleware(app)(scope, _nothing, _nothing)
+    await first.middleware(app)({"type": "http", "method": "DELETE"}, _nothing, _nothing)
+    assert seen == [0, 0, 0, 0, 1]
+    assert first.answering == 0
 
 
 async def _widest(first: RequestsFirst, n: int) -> int:
