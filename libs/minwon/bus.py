@@ -120,7 +120,7 @@ class _Deliverer:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     turn: Callable[[], AbstractAsyncContextManager[Any]] = turns.free
     """Entered around each attempt (:class:`minwon.turns.RequestsFirst`: one at a time while the
-    process answers a request); never held across a retry's pause."""
+    process answers a request that changes something); never held across a retry's pause."""
 
     async def deliver(self, sub: Subscription, topic: str, event: Event) -> None:
         with telemetry.PROCESSING.labels(group=sub.group, topic=topic).time():
@@ -300,7 +300,7 @@ class SqliteBus:
     have seen). Events published while nobody listened are delivered on the
     next start. A record that does not parse is dead-lettered and skipped.
     ``requests_first``: the process's request counter (:mod:`minwon.turns`), its
-    deliveries one at a time while a request is being answered.
+    deliveries one at a time while a request that changes something is being answered.
     """
 
     def __init__(
