@@ -18,6 +18,7 @@ Values are JSON: datetimes are stored as UTC ISO-8601 strings (see
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -89,6 +90,107 @@ def check_deletable(coll: Collection) -> None:
 # --------------------------------------------------------------------------
 
 
+class Writes:
+    """One collection's inserts and updates by ``_id`` from concurrent writers, sent together (group
+    commit): with none in flight a write goes at the loop's next turn, with those that came in the same
+    turn; those that come during a command's round trip wait for it and go as one ``insert_many`` /
+    ``bulk_write`` (unordered) after it. Each writer gets its
+    own outcome: a duplicate ``_id`` is its own ``DuplicateKeyError``. A batch holds one write per
+    ``_id`` (a later one for the same document waits for the next), so writes to one document keep
+    their order. Measured on FerretDB 1.24: an insert in a batch of 8 costs the server a fifth of its
+    own command's CPU and the client an eighth; an update two thirds and a quarter
+    (docs/architecture.md)."""
+
+    LIMIT = 64
+
+    def __init__(self, coll: Any) -> None:
+        self._c = coll
+        self._queue: dict[str, list[tuple[str, Any, asyncio.Future[None]]]] = {"insert": [], "update": []}
+        self._drains: dict[str, asyncio.Task[None]] = {}
+
+    async def insert(self, doc: Doc) -> None:
+        await self._enqueue("insert", doc["_id"], doc)
+
+    async def update(self, id: str, change: Doc) -> None:
+        await self._enqueue("update", id, (id, change))
+
+    async def _enqueue(self, kind: str, id: str, item: Any) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue[kind].append((id, item, future))
+        if kind not in self._drains:
+            self._drains[kind] = asyncio.get_running_loop().create_task(self._drain(kind))
+        await future
+
+    def _take(self, kind: str) -> list[tuple[str, Any, asyncio.Future[None]]]:
+        """The next batch: the oldest waiting writes, one per ``_id``; a writer cancelled while it waited
+        is dropped (its write never went)."""
+        batch: list[tuple[str, Any, asyncio.Future[None]]] = []
+        rest: list[tuple[str, Any, asyncio.Future[None]]] = []
+        ids: set[str] = set()
+        for entry in self._queue[kind]:
+            if entry[2].done():
+                continue
+            if len(batch) < self.LIMIT and entry[0] not in ids:
+                ids.add(entry[0])
+                batch.append(entry)
+            else:
+                rest.append(entry)
+        self._queue[kind] = rest
+        return batch
+
+    async def _drain(self, kind: str) -> None:
+        send = self._inserts if kind == "insert" else self._updates
+        try:
+            while batch := self._take(kind):
+                try:
+                    outcomes = await send([item for _, item, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - every writer of the batch gets the failure
+                    outcomes = [exc] * len(batch)
+                except BaseException:  # stopped: so are the writers waiting
+                    for _, _, future in batch + self._queue[kind]:
+                        future.cancel()
+                    raise
+                for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                    if future.done():
+                        continue
+                    if outcome is None:
+                        future.set_result(None)
+                    else:
+                        future.set_exception(outcome)
+        finally:
+            del self._drains[kind]
+
+    async def _inserts(self, docs: list[Doc]) -> list[Exception | None]:
+        from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+
+        if len(docs) == 1:
+            await self._c.insert_one(docs[0])
+            return [None]
+        outcomes: list[Exception | None] = [None] * len(docs)
+        try:
+            await self._c.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                kind = DuplicateKeyError if error.get("code") == 11000 else OperationFailure
+                outcomes[error["index"]] = kind(error.get("errmsg", ""), error.get("code"), error)
+        return outcomes
+
+    async def _updates(self, changes: list[tuple[str, Doc]]) -> list[Exception | None]:
+        from pymongo import UpdateOne
+        from pymongo.errors import BulkWriteError, OperationFailure
+
+        if len(changes) == 1:
+            await self._c.update_one({"_id": changes[0][0]}, changes[0][1])
+            return [None]
+        outcomes: list[Exception | None] = [None] * len(changes)
+        try:
+            await self._c.bulk_write([UpdateOne({"_id": id}, change) for id, change in changes], ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                outcomes[error["index"]] = OperationFailure(error.get("errmsg", ""), error.get("code"), error)
+        return outcomes
+
+
 MARKERS_KEPT = 16
 KEYS_CACHED = 10_000
 ROLL_FORWARD_AFTER = 2.0
@@ -138,8 +240,11 @@ class MongoCollection:
         scans: ScanBudget | None = None,
         *,
         deletes: bool = False,
+        writes: tuple[Writes, Writes] | None = None,
     ) -> None:
         self._c = coll
+        self._writes, self._marks = writes or (Writes(coll), Writes(versions))
+        """The document's and the markers' writes, shared by every handle on the collection (the store's)."""
         self.name: str = coll.name
         self.deletes = deletes
         self.scans = scans or ScanBudget(coll.name)
@@ -181,8 +286,8 @@ class MongoCollection:
         dropped = keys - set(new)
         if dropped:
             change["$unset"] = dict.fromkeys(dropped, "")
-        result = await self._c.update_one({"_id": new["_id"]}, change)
-        return result.matched_count == 1
+        await self._writes.update(new["_id"], change)
+        return True
 
     async def _write(self, doc: Doc, version: int, *, fresh: bool = False) -> bool:
         from pymongo.errors import DuplicateKeyError
@@ -193,20 +298,20 @@ class MongoCollection:
         new = {**doc, "_v": version}
         if version == 1 and not self.deletes:
             try:  # never deleted: the document's own _id decides, and there is no step to roll forward
-                await self._c.insert_one(new)
+                await self._writes.insert(new)
             except DuplicateKeyError:
                 return False
             self._remember(new)
             return True
         started = time.time()
         try:
-            await self._m.insert_one({"_id": self._key(id, version), "doc": new, "at": started})
+            await self._marks.insert({"_id": self._key(id, version), "doc": new, "at": started})
         except DuplicateKeyError:
             await self._roll_forward(id, version)
             return False
         if version == 1 or fresh:
             try:
-                await self._c.insert_one(new)
+                await self._writes.insert(new)
             except DuplicateKeyError:  # a document the markers never saw (written before them)
                 return False
         else:
@@ -230,7 +335,7 @@ class MongoCollection:
             await self._roll_forward(id, version + 1)
         self._remember(new)
         if version > MARKERS_KEPT:
-            await self._m.update_one({"_id": self._key(id, version - MARKERS_KEPT)}, {"$unset": {"doc": ""}})
+            await self._marks.update(self._key(id, version - MARKERS_KEPT), {"$unset": {"doc": ""}})
         return True
 
     async def _write_atomic(self, doc: Doc, version: int, *, fresh: bool = False) -> bool:
@@ -240,7 +345,7 @@ class MongoCollection:
         new = {**doc, "_v": version}
         if version == 1 or fresh:
             try:
-                await self._c.insert_one(new)
+                await self._writes.insert(new)
             except DuplicateKeyError:
                 return False
             return True
@@ -268,7 +373,7 @@ class MongoCollection:
             if await self._m.find_one({"_id": self._key(id, 2)}, {"_id": 1}) is not None:
                 return  # the document went on from its first version (and may have been deleted since)
             try:
-                await self._c.insert_one(marker["doc"])
+                await self._writes.insert(marker["doc"])
             except DuplicateKeyError:
                 pass
         elif await self._c.find_one({"_id": id}, {"_id": 1}) is None:  # re-created after a delete
@@ -276,7 +381,7 @@ class MongoCollection:
 
             if await self._m.find_one({"_id": self._key(id, version + 1)}, {"_id": 1}) is None:
                 try:
-                    await self._c.insert_one(marker["doc"])
+                    await self._writes.insert(marker["doc"])
                 except DuplicateKeyError:
                     pass
         else:
@@ -342,7 +447,7 @@ class MongoCollection:
                 return False
             version = int(latest["_v"]) + 1
             try:
-                await self._m.insert_one({"_id": self._key(id, version), "deleted": True, "at": time.time()})
+                await self._marks.insert({"_id": self._key(id, version), "deleted": True, "at": time.time()})
             except DuplicateKeyError:
                 await self._roll_forward(id, version)
                 continue
@@ -416,6 +521,7 @@ class MongoStore:
         self._choice = atomic.strip().lower()
         self._mode: bool | None = {"true": True, "false": False}.get(self._choice)
         self.scans = ScanBudget(database, scan_share)
+        self._writes: dict[str, tuple[Writes, Writes]] = {}
 
     async def atomic(self) -> bool:
         if self._mode is None:
@@ -423,7 +529,16 @@ class MongoStore:
         return self._mode
 
     def collection(self, name: str, *, deletes: bool = False) -> MongoCollection:
-        return MongoCollection(self._db[name], self._db[f"{name}.versions"], self.atomic, self.scans, deletes=deletes)
+        if name not in self._writes:
+            self._writes[name] = (Writes(self._db[name]), Writes(self._db[f"{name}.versions"]))
+        return MongoCollection(
+            self._db[name],
+            self._db[f"{name}.versions"],
+            self.atomic,
+            self.scans,
+            deletes=deletes,
+            writes=self._writes[name],
+        )
 
     async def ping(self) -> bool:
         try:

@@ -207,6 +207,7 @@ def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastruc
             security=KafkaSecurity.from_settings(settings),
             replication_factor=settings.kafka_replication_factor,
             min_insync_replicas=settings.kafka_min_insync_replicas,
+            lanes=settings.kafka_lanes,
         ),
         stores={
             n: MongoStore(

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     """Replicas of each topic the services create (the metro overlay: 3)."""
     kafka_min_insync_replicas: int = Field(1, ge=1)
     """``min.insync.replicas`` of each topic the services create (the metro overlay: 2)."""
+    kafka_lanes: int = Field(8, ge=1, le=64)
+    """How many complaints of a polled batch a consumer group handles at once (a complaint's own events
+    always in order): their store writes overlap and go to the server together."""
     database_prefix: str = "minwon_"
     data_dir: Path = Path("var")
     http_host: str = "127.0.0.1"

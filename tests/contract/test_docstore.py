@@ -249,3 +249,44 @@ async def test_writes_drop_fields_the_new_version_no_longer_has(coll: Collection
     assert await coll.update({"_id": "f", "status": "sent"}, expected_version=doc["_v"])
     assert await coll.get("f") == {"_id": "f", "_v": 2, "status": "sent"}
     assert await coll.count({"claim": "token"}) == 0
+
+
+async def test_concurrent_writes_go_together_and_each_writer_gets_its_own_outcome(infra) -> None:
+    """MongoDB-wire: creates and updates that come while a command is in flight go as one command
+    (group commit), and each writer still learns whether it won: a duplicate ``_id`` is that writer's
+    alone, and of two writers of one version exactly one wins."""
+    from prometheus_client import REGISTRY
+
+    from minwon.docstore import MongoStore
+
+    database = f"t{uuid.uuid4().hex[:8]}_contract"
+    store = MongoStore(infra.mongodb_uri, database)
+
+    def sent(command: str, collection: str) -> float:
+        labels = {"database": database, "command": command, "collection": collection}
+        return REGISTRY.get_sample_value("minwon_store_commands_total", labels) or 0.0
+
+    try:
+        coll = store.collection("together")
+        await coll.create({"_id": "taken", "n": 0})
+        before = sent("insert", "together")
+        created = await asyncio.gather(*(coll.create({"_id": f"d{n % 40}", "n": n}) for n in range(60)))
+        assert sum(created) == 40
+        assert [won for n, won in enumerate(created) if n >= 40] == [False] * 20  # the later writer of each id
+        assert not await coll.create({"_id": "taken", "n": 1})
+        assert sent("insert", "together") - before <= 10  # 61 inserts, in a few commands
+        docs = {d["_id"]: d for d in await coll.find({}, limit=100)}
+        assert {docs[f"d{n}"]["n"] for n in range(40)} == set(range(40))
+
+        markers, updates = sent("insert", "together.versions"), sent("update", "together")
+        won = await asyncio.gather(
+            *(coll.update({**docs[f"d{n % 40}"], "n": 100 + n}, expected_version=1) for n in range(80))
+        )
+        assert won == [True] * 40 + [False] * 40
+        assert sent("insert", "together.versions") - markers <= 10
+        assert sent("update", "together") - updates <= 10
+        after = {d["_id"]: d for d in await coll.find({}, limit=100)}
+        assert all((after[f"d{n}"]["_v"], after[f"d{n}"]["n"]) == (2, 100 + n) for n in range(40))
+    finally:
+        await store.drop()
+        await store.close()
