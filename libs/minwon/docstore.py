@@ -117,7 +117,8 @@ class Writes:
     async def _enqueue(self, kind: str, id: str, item: Any) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue[kind].append((id, item, future))
-        if kind not in self._drains:
+        drain = self._drains.get(kind)
+        if drain is None or drain.done():  # done: ended with a loop that stopped before it could clean up
             self._drains[kind] = asyncio.get_running_loop().create_task(self._drain(kind))
         await future
 
@@ -158,7 +159,8 @@ class Writes:
                     else:
                         future.set_exception(outcome)
         finally:
-            del self._drains[kind]
+            if self._drains.get(kind) is asyncio.current_task():
+                del self._drains[kind]
 
     async def _inserts(self, docs: list[Doc]) -> list[Exception | None]:
         from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
