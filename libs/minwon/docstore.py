@@ -175,6 +175,7 @@ class Writes:
             for error in exc.details.get("writeErrors", []):
                 kind = DuplicateKeyError if error.get("code") == 11000 else OperationFailure
                 outcomes[error["index"]] = kind(error.get("errmsg", ""), error.get("code"), error)
+            _unconfirmed(exc, outcomes)
         return outcomes
 
     async def _updates(self, changes: list[tuple[str, Doc]]) -> list[Exception | None]:
@@ -190,7 +191,21 @@ class Writes:
         except BulkWriteError as exc:
             for error in exc.details.get("writeErrors", []):
                 outcomes[error["index"]] = OperationFailure(error.get("errmsg", ""), error.get("code"), error)
+            _unconfirmed(exc, outcomes)
         return outcomes
+
+
+def _unconfirmed(exc: Any, outcomes: list[Exception | None]) -> None:
+    """A write concern the server could not confirm (a replica set's ``w``) fails every write of the batch
+    that did not fail on its own, as it fails a single write."""
+    from pymongo.errors import WriteConcernError
+
+    concern = exc.details.get("writeConcernErrors") or []
+    if concern:
+        error = concern[-1]
+        for index, outcome in enumerate(outcomes):
+            if outcome is None:
+                outcomes[index] = WriteConcernError(error.get("errmsg", ""), error.get("code"), error)
 
 
 MARKERS_KEPT = 16

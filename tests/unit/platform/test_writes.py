@@ -133,3 +133,18 @@ async def test_a_writer_cancelled_while_it_waits_is_never_sent() -> None:
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert [ids for _, ids in server.commands] == [["going"], ["kept"]]
+
+
+async def test_a_write_concern_the_server_could_not_confirm_fails_every_write_of_the_batch() -> None:
+    class Unconfirmed(Server):
+        async def insert_many(self, docs: list[dict[str, Any]], ordered: bool) -> None:
+            await self._trip("insert_many", [d["_id"] for d in docs])
+            errors = [{"index": 0, "code": 11000, "errmsg": "E11000 duplicate key"}]
+            concern = [{"code": 64, "errmsg": "waiting for replication timed out"}]
+            raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": concern, "nInserted": 1})
+
+    writes = Writes(Unconfirmed())
+    results = await asyncio.gather(
+        *(writes.insert({"_id": id}) for id in ("dup", "unconfirmed")), return_exceptions=True
+    )
+    assert [type(r).__name__ for r in results] == ["DuplicateKeyError", "WriteConcernError"]
