@@ -19,6 +19,7 @@ Values are JSON: datetimes are stored as UTC ISO-8601 strings (see
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import sqlite3
 import time
@@ -94,12 +95,11 @@ class Writes:
     """One collection's inserts and updates by ``_id`` from concurrent writers, sent together (group
     commit): with none in flight a write goes at the loop's next turn, with those that came in the same
     turn; those that come during a command's round trip wait for it and go as one ``insert_many`` /
-    ``bulk_write`` (unordered) after it. Each writer gets its
-    own outcome: a duplicate ``_id`` is its own ``DuplicateKeyError``. A batch holds one write per
-    ``_id`` (a later one for the same document waits for the next), so writes to one document keep
-    their order. Measured on FerretDB 1.24: an insert in a batch of 8 costs the server a fifth of its
-    own command's CPU and the client an eighth; an update two thirds and a quarter
-    (docs/architecture.md)."""
+    ``bulk_write`` (unordered) after it. Each writer gets its own outcome: a duplicate ``_id`` is its own
+    ``DuplicateKeyError``, a failed command its own copy of the error. A batch holds one write per ``_id``
+    (a later one for the same document waits for the next), so writes to one document keep their order.
+    Measured on FerretDB 1.24: an insert in a batch of 8 costs the server a fifth of its own command's
+    CPU and the client an eighth; an update two thirds and a quarter (docs/architecture.md)."""
 
     LIMIT = 64
 
@@ -146,7 +146,7 @@ class Writes:
                 try:
                     outcomes = await send([item for _, item, _ in batch])
                 except Exception as exc:  # noqa: BLE001 - every writer of the batch gets the failure
-                    outcomes = [exc] * len(batch)
+                    outcomes = [exc, *(copy.copy(exc) for _ in batch[1:])]  # each raised in its own task
                 except BaseException:  # stopped: so are the writers waiting
                     for _, _, future in batch + self._queue[kind]:
                         future.cancel()

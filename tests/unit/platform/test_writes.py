@@ -118,6 +118,9 @@ async def test_a_failed_command_reaches_every_writer_in_it_and_the_next_batch_st
     server.down = True
     assert await asyncio.gather(*(outcome(writes.insert({"_id": id})) for id in ("r", "s", "t"))) == ["unavailable"] * 3
     assert set(server.docs) == {"p", "q"}
+    server.down = True
+    failed = await asyncio.gather(*(writes.insert({"_id": id}) for id in ("x", "y")), return_exceptions=True)
+    assert [type(e) for e in failed] == [AutoReconnect, AutoReconnect] and failed[0] is not failed[1]
     assert await outcome(writes.insert({"_id": "r"})) == "ok"
 
 
