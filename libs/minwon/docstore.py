@@ -91,44 +91,34 @@ def check_deletable(coll: Collection) -> None:
 # --------------------------------------------------------------------------
 
 
-class Writes:
-    """One collection's inserts and updates by ``_id`` from concurrent writers, sent together (group
-    commit): with none in flight a write goes at the loop's next turn, with those that came in the same
-    turn; those that come during a command's round trip wait for it and go as one ``insert_many`` /
-    ``bulk_write`` (unordered) after it. Each writer gets its own outcome: a duplicate ``_id`` is its own
-    ``DuplicateKeyError``, a failed command its own copy of the error. A batch holds one write per ``_id``
-    (a later one for the same document waits for the next), so writes to one document keep their order.
-    Measured on FerretDB 1.24: an insert in a batch of 8 costs the server a fifth of its own command's
-    CPU and the client an eighth; an update two thirds and a quarter (docs/architecture.md)."""
+class Batches:
+    """Single writes from concurrent writers, sent together (group commit): with none in flight a write goes
+    at the loop's next turn, with those that came in the same turn; those that come during a command's round
+    trip wait for it and go as one command after it. ``send`` returns each write's outcome (``None``: done).
+    A batch holds one write per ``_id`` (a later one for the same document waits for the next), so writes to
+    one document keep their order; a failed command fails each of its writers with its own copy of the error."""
 
     LIMIT = 64
 
-    def __init__(self, coll: Any) -> None:
-        self._c = coll
-        self._queue: dict[str, list[tuple[str, Any, asyncio.Future[None]]]] = {"insert": [], "update": []}
-        self._drains: dict[str, asyncio.Task[None]] = {}
+    def __init__(self, send: Callable[[list[Any]], Awaitable[list[Exception | None]]]) -> None:
+        self._send = send
+        self._queue: list[tuple[str, Any, asyncio.Future[None]]] = []
+        self._drain: asyncio.Task[None] | None = None
 
-    async def insert(self, doc: Doc) -> None:
-        await self._enqueue("insert", doc["_id"], doc)
-
-    async def update(self, id: str, change: Doc) -> None:
-        await self._enqueue("update", id, (id, change))
-
-    async def _enqueue(self, kind: str, id: str, item: Any) -> None:
+    async def __call__(self, id: str, item: Any) -> None:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue[kind].append((id, item, future))
-        drain = self._drains.get(kind)
-        if drain is None or drain.done():  # done: ended with a loop that stopped before it could clean up
-            self._drains[kind] = asyncio.get_running_loop().create_task(self._drain(kind))
+        self._queue.append((id, item, future))
+        if self._drain is None or self._drain.done():  # done: ended with a loop that stopped before cleaning up
+            self._drain = asyncio.get_running_loop().create_task(self._drain_queue())
         await future
 
-    def _take(self, kind: str) -> list[tuple[str, Any, asyncio.Future[None]]]:
+    def _take(self) -> list[tuple[str, Any, asyncio.Future[None]]]:
         """The next batch: the oldest waiting writes, one per ``_id``; a writer cancelled while it waited
         is dropped (its write never went)."""
         batch: list[tuple[str, Any, asyncio.Future[None]]] = []
         rest: list[tuple[str, Any, asyncio.Future[None]]] = []
         ids: set[str] = set()
-        for entry in self._queue[kind]:
+        for entry in self._queue:
             if entry[2].done():
                 continue
             if len(batch) < self.LIMIT and entry[0] not in ids:
@@ -136,19 +126,18 @@ class Writes:
                 batch.append(entry)
             else:
                 rest.append(entry)
-        self._queue[kind] = rest
+        self._queue = rest
         return batch
 
-    async def _drain(self, kind: str) -> None:
-        send = self._inserts if kind == "insert" else self._updates
+    async def _drain_queue(self) -> None:
         try:
-            while batch := self._take(kind):
+            while batch := self._take():
                 try:
-                    outcomes = await send([item for _, item, _ in batch])
+                    outcomes = await self._send([item for _, item, _ in batch])
                 except Exception as exc:  # noqa: BLE001 - every writer of the batch gets the failure
                     outcomes = [exc, *(copy.copy(exc) for _ in batch[1:])]  # each raised in its own task
                 except BaseException:  # stopped: so are the writers waiting
-                    for _, _, future in batch + self._queue[kind]:
+                    for _, _, future in batch + self._queue:
                         future.cancel()
                     raise
                 for (_, _, future), outcome in zip(batch, outcomes, strict=True):
@@ -159,8 +148,27 @@ class Writes:
                     else:
                         future.set_exception(outcome)
         finally:
-            if self._drains.get(kind) is asyncio.current_task():
-                del self._drains[kind]
+            if self._drain is asyncio.current_task():
+                self._drain = None
+
+
+class Writes:
+    """One collection's inserts and updates by ``_id``, each kind in :class:`Batches`: one unordered
+    ``insert_many`` / ``bulk_write`` for the writes that come together, where a duplicate ``_id`` is that
+    writer's own ``DuplicateKeyError``. Measured on FerretDB 1.24: an insert in a batch of 8 costs the
+    server a fifth of its own command's CPU and the client an eighth; an update two thirds and a quarter
+    (docs/architecture.md)."""
+
+    def __init__(self, coll: Any) -> None:
+        self._c = coll
+        self._insert = Batches(self._inserts)
+        self._update = Batches(self._updates)
+
+    async def insert(self, doc: Doc) -> None:
+        await self._insert(doc["_id"], doc)
+
+    async def update(self, id: str, change: Doc) -> None:
+        await self._update(id, (id, change))
 
     async def _inserts(self, docs: list[Doc]) -> list[Exception | None]:
         from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
