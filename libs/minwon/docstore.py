@@ -171,7 +171,7 @@ class Writes:
         await self._update(id, (id, change))
 
     async def _inserts(self, docs: list[Doc]) -> list[Exception | None]:
-        from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+        from pymongo.errors import BulkWriteError
 
         if len(docs) == 1:
             await self._c.insert_one(docs[0])
@@ -180,15 +180,12 @@ class Writes:
         try:
             await self._c.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
-            for error in exc.details.get("writeErrors", []):
-                kind = DuplicateKeyError if error.get("code") == 11000 else OperationFailure
-                outcomes[error["index"]] = kind(error.get("errmsg", ""), error.get("code"), error)
-            _unconfirmed(exc, outcomes)
+            _failed(exc, outcomes)
         return outcomes
 
     async def _updates(self, changes: list[tuple[str, Doc]]) -> list[Exception | None]:
         from pymongo import UpdateOne
-        from pymongo.errors import BulkWriteError, OperationFailure
+        from pymongo.errors import BulkWriteError
 
         if len(changes) == 1:
             await self._c.update_one({"_id": changes[0][0]}, changes[0][1])
@@ -197,17 +194,19 @@ class Writes:
         try:
             await self._c.bulk_write([UpdateOne({"_id": id}, change) for id, change in changes], ordered=False)
         except BulkWriteError as exc:
-            for error in exc.details.get("writeErrors", []):
-                outcomes[error["index"]] = OperationFailure(error.get("errmsg", ""), error.get("code"), error)
-            _unconfirmed(exc, outcomes)
+            _failed(exc, outcomes)
         return outcomes
 
 
-def _unconfirmed(exc: Any, outcomes: list[Exception | None]) -> None:
-    """A write concern the server could not confirm (a replica set's ``w``) fails every write of the batch
-    that did not fail on its own, as it fails a single write."""
-    from pymongo.errors import WriteConcernError
+def _failed(exc: Any, outcomes: list[Exception | None]) -> None:
+    """Each write of an unordered batch that failed gets the error a single write would have raised: a
+    duplicate ``_id`` its ``DuplicateKeyError``; and a write concern the server could not confirm (a replica
+    set's ``w``) fails every write that did not fail on its own."""
+    from pymongo.errors import DuplicateKeyError, OperationFailure, WriteConcernError
 
+    for error in exc.details.get("writeErrors", []):
+        kind = DuplicateKeyError if error.get("code") == 11000 else OperationFailure
+        outcomes[error["index"]] = kind(error.get("errmsg", ""), error.get("code"), error)
     concern = exc.details.get("writeConcernErrors") or []
     if concern:
         error = concern[-1]
