@@ -142,6 +142,12 @@ class Aggregates:
         self._kept(id, doc, absent=doc is None)  # a decision that follows the read need not read again
         return public(doc)
 
+    def unstored(self, id: str) -> None:
+        """Note that the store holds no ``id``, as far as this process knows (a new id of its own making):
+        the next decision on it starts from nothing without a read. Should the store hold it after all,
+        the compare-and-set finds out and the decision is made again on what it holds."""
+        self._kept(id, None, absent=True)
+
     async def create(self, doc: Doc) -> bool:
         """A new document, with no cause and no events, its times filed in the wheels (False: the id exists:
         a redelivered or replayed cause)."""

@@ -29,6 +29,7 @@ from minwon.crypto import Sealer
 from minwon.docstore import iso
 from minwon.errors import NotFound
 from minwon.events import Event
+from minwon.outbox import Applied, Decide, Decision
 from minwon.service import Clock
 from minwon.workcal import WorkCalendar
 from services.notification import domain, letters, metrics
@@ -100,18 +101,27 @@ class Notifier(c.Consumer):
         self, event: Event, state: dict[str, Any] | None, changed: bool, drafts: list[domain.Draft] | None = None
     ) -> None:
         """Create the notices ``event`` causes (``drafts``: as planned when its facts were noted) and try them."""
+        # planned when the facts were first noted: no earlier delivery can have stored these notices
+        fresh = drafts is not None
         if drafts is None:
             drafts = domain.plan(event, state)
-        created = await self.create_notifications(event, drafts)
-        if created:
+        ids = [d.id for d in drafts]
+        if ids:
             latest = domain.newest(drafts)
-            if set(created) - set((state or {}).get("notices", [])):  # not noted with the facts (a sealed part)
-                state = await self.store.remember(event.subject, created, latest=latest)
+            if set(ids) - set((state or {}).get("notices", [])):  # not noted with the facts (a sealed part)
+                state = await self.store.remember(event.subject, ids, latest=latest)
             # an older notice of a kind that keeps only the newest is dropped now, not when it comes due
             changed = changed or bool(latest)
         # the complaint's earlier notices may have waited for what this event brought; if it brought
         # nothing new, only the new notices are tried
-        await self.wake(created, known=(state or {}).get("notices", []) if changed else [], facts=state)
+        now = self.clock()
+        await self.wake(
+            ids,
+            known=(state or {}).get("notices", []) if changed else [],
+            facts=state,
+            drafts={d.id: d.to_doc(now) for d in drafts},
+            fresh=fresh,
+        )
 
     async def keep_sealed(self, event: Event) -> dict[str, Any] | None:
         """Keep a sealed part re-sealed under this service's key (contact details only, for a filing)."""
@@ -168,35 +178,29 @@ class Notifier(c.Consumer):
         instance shares: the holiday event reaches only one of them)."""
         return self.calendar.with_holidays(await self.store.holidays())
 
-    async def create_notifications(self, event: Event, drafts: list[domain.Draft]) -> list[str]:
-        """The ids of the notices ``event`` causes: created now, or already by an earlier delivery of it
-        (whose attempt a crash may have cut short)."""
-        now = self.clock()
-        created = []
-        for draft in drafts:
-            created.append(draft.id)
-            if await self.store.create(doc=draft.to_doc(now)):
-                log.info(
-                    "notification created",
-                    extra={
-                        "notification_id": draft.id,
-                        "receipt_no": event.subject,
-                        "template": draft.template,
-                        "role": draft.role,
-                        "event_id": event.id,
-                    },
-                )
-        return created
-
-    async def wake(self, ids: list[str], *, known: list[str], facts: dict[str, Any] | None = None) -> None:
+    async def wake(
+        self,
+        ids: list[str],
+        *,
+        known: list[str],
+        facts: dict[str, Any] | None = None,
+        drafts: dict[str, dict[str, Any]] | None = None,
+        fresh: bool = False,
+    ) -> None:
         """Try the new notices and the complaint's earlier ones (details they waited for may just have
         arrived); one already sent or skipped is left as it is. ``facts``: the complaint's facts as this
         event just left them. Each notice is taken as this process last wrote it, if it did (every write
         of a notice is a compare-and-set that decides again on the stored one, should another replica have
-        moved it on)."""
+        moved it on). ``drafts``: the new notices as planned, created by their first attempt's write (a
+        claim, a wait, a skip: the notice is stored already decided, one write instead of two); ``fresh``:
+        no earlier delivery of the event can have stored them, so none is read first."""
+        drafts = drafts or {}
         for id in dict.fromkeys([*ids, *known]):
             if id not in self._final:
-                await self._attempt_safely(id, facts=facts, recent=True)
+                draft = drafts.get(id)
+                if draft is not None and fresh:
+                    self.store.notifications.unstored(id)
+                await self._attempt_safely(id, facts=facts, recent=True, draft=draft)
 
     def _seen(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
         """Note a notice that reached a final state; returns it."""
@@ -219,20 +223,41 @@ class Notifier(c.Consumer):
         """Count the deferred notices (a query over all of them: a slow loop of its own)."""
         metrics.DEFERRED.set(await self.store.count(status=domain.DEFERRED))
 
-    async def _attempt_safely(self, id: str, *, facts: dict[str, Any] | None = None, recent: bool = False) -> None:
+    async def _attempt_safely(
+        self,
+        id: str,
+        *,
+        facts: dict[str, Any] | None = None,
+        recent: bool = False,
+        draft: dict[str, Any] | None = None,
+    ) -> None:
         try:
-            self._seen(await self.attempt(id, facts=facts, recent=recent))
+            self._seen(await self.attempt(id, facts=facts, recent=recent, draft=draft))
         except Exception as exc:  # noqa: BLE001 - the record stays due; the loop tries again
+            if draft is not None:
+                # stored as planned, so that the loop finds it (if the store cannot take it either, the
+                # event fails and is handled again)
+                await self._apply(id, _unchanged, draft)
             log.warning("notification attempt failed", extra={"notification_id": id, "error": type(exc).__name__})
 
     async def attempt(
-        self, id: str, *, facts: dict[str, Any] | None = None, recent: bool = False
+        self,
+        id: str,
+        *,
+        facts: dict[str, Any] | None = None,
+        recent: bool = False,
+        draft: dict[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """One delivery attempt: drop if superseded, wait, skip, defer, or claim → send → record.
         ``facts``: the complaint's facts if the caller has just read or written them; ``recent``: the
-        notice may be taken as this process last wrote it."""
+        notice may be taken as this process last wrote it; ``draft``: the notice as planned, stored by
+        this attempt's first write if the store does not hold it yet."""
         now = self.clock()
         record = await self.store.notifications.get(id, recent=recent)
+        if record is not None:
+            draft = None
+        elif draft is not None:
+            record = draft
         if record is None or record["status"] in domain.FINAL:
             return record
         if facts is None or facts.get("receipt_no", record["receipt_no"]) != record["receipt_no"]:
@@ -240,9 +265,9 @@ class Notifier(c.Consumer):
         state = facts or {}
         reason = domain.superseded(record, state)
         if reason is not None:
-            return await self._supersede(id, reason, now)
+            return await self._supersede(id, reason, now, draft)
         if not domain.attemptable(record, now):
-            return record
+            return record if draft is None else (await self._apply(id, _unchanged, draft)).state
         missing = domain.missing(record, state, now, self.policy)
         if missing:
             if (
@@ -250,8 +275,8 @@ class Notifier(c.Consumer):
                 and record.get("waiting") == missing
                 and (record.get("next_attempt_at") or "") > iso(now)
             ):
-                return record  # still waiting for the same thing; nothing to write
-            return await self._change(id, now, lambda r: domain.waiting(r, missing, now, self.policy))
+                return record  # still waiting for the same thing; nothing to write (a draft waits for nothing yet)
+            return await self._change(id, now, lambda r: domain.waiting(r, missing, now, self.policy), draft)
 
         citizen = record["audience"] == domain.CITIZEN
         contact = self.sealer.open_json(state["contact"], context=record["receipt_no"]) if citizen else None
@@ -260,16 +285,18 @@ class Notifier(c.Consumer):
         choice = domain.choose_channel(record, consent, contacts)
         if choice.channel is None:
             if record["legal"] and choice.reason == "no_lawful_channel":
-                return await self._change(id, now, lambda r: domain.dead(r, "no_lawful_channel", now, self.source))
-            return await self._change(id, now, lambda r: domain.skipped(r, choice.reason or "no_channel", now))
+                return await self._change(
+                    id, now, lambda r: domain.dead(r, "no_lawful_channel", now, self.source), draft
+                )
+            return await self._change(id, now, lambda r: domain.skipped(r, choice.reason or "no_channel", now), draft)
         channel = choice.channel
         calendar = await self.calendar_now() if channel in domain.QUIET_CHANNELS else self.calendar
         until = domain.quiet_until(channel, record, now, calendar, self.policy)
         if until is not None:
-            return await self._change(id, now, lambda r: domain.deferred(r, until, channel, now))
+            return await self._change(id, now, lambda r: domain.deferred(r, until, channel, now), draft)
 
         token = uuid.uuid4().hex
-        claimed = await self._change(id, now, lambda r: domain.claim(r, token, channel, now, self.policy))
+        claimed = await self._change(id, now, lambda r: domain.claim(r, token, channel, now, self.policy), draft)
         if not claimed or claimed.get("claim") != token:
             return claimed
         return await self._send(claimed, state, contact, consent, contacts, token)
@@ -431,7 +458,35 @@ class Notifier(c.Consumer):
 
     # ------------------------------------------------------------------ writes
 
-    async def _supersede(self, id: str, reason: str, now: datetime) -> dict[str, Any] | None:
+    async def _apply(self, id: str, decide: Decide, draft: dict[str, Any] | None = None) -> Applied:
+        """Write a notice by compare-and-set; with ``draft``, a notice the store does not hold yet is created
+        from it: as ``decide`` changes it, or as it is."""
+        created = [False]
+
+        def deciding(state: dict[str, Any] | None) -> Decision:
+            created[0] = state is None and draft is not None
+            if not created[0]:
+                return decide(state)
+            new, events = decide(draft)
+            return (new if new is not None else draft), events
+
+        applied = await self.store.notifications.apply(id, deciding)
+        if created[0] and draft is not None:
+            log.info(
+                "notification created",
+                extra={
+                    "notification_id": id,
+                    "receipt_no": draft["receipt_no"],
+                    "template": draft["template"],
+                    "role": draft["role"],
+                    "event_id": draft["cause"],
+                },
+            )
+        return applied
+
+    async def _supersede(
+        self, id: str, reason: str, now: datetime, draft: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
         """Drop an outdated notice (never sent), unless a sender holds a live claim on it."""
 
         wrote = [False]
@@ -445,7 +500,7 @@ class Notifier(c.Consumer):
             wrote[0] = True
             return domain.superseded_record(state, reason, now), []
 
-        applied = await self.store.notifications.apply(id, decide)
+        applied = await self._apply(id, decide, draft)
         record = applied.state or {}
         if wrote[0] and record.get("status") == domain.SUPERSEDED:
             metrics.SUPERSEDED.labels(template=record["template"]).inc()
@@ -460,15 +515,17 @@ class Notifier(c.Consumer):
             )
         return applied.state
 
-    async def _change(self, id: str, now: datetime, change: Change) -> dict[str, Any] | None:
-        """Apply ``change`` to a record that is still attemptable (compare-and-set)."""
+    async def _change(
+        self, id: str, now: datetime, change: Change, draft: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """Apply ``change`` to a record that is still attemptable (compare-and-set; ``draft``: see :meth:`_apply`)."""
 
         def decide(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
             if state is None or not domain.attemptable(state, now):
                 return None, []
             return _split(change(state))
 
-        applied = await self.store.notifications.apply(id, decide)
+        applied = await self._apply(id, decide, draft)
         state = applied.state or {}
         if applied.events and state.get("status") == domain.DEAD:
             metrics.DEAD.inc()
@@ -514,6 +571,11 @@ class Notifier(c.Consumer):
         if record is None:
             raise NotFound("notification", id)
         return view(record, await self.store.deliveries(record))
+
+
+def _unchanged(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+    """A decision that changes nothing (with a draft: the notice is stored as planned)."""
+    return None, []
 
 
 def _split(result: Any) -> tuple[dict[str, Any] | None, list[Any]]:

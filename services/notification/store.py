@@ -64,10 +64,6 @@ class NotificationStore:
         await self.records.ensure_index("receipt_no")
         await self.records.ensure_index("status", "next_attempt_at")
 
-    async def create(self, *, doc: dict[str, Any]) -> bool:
-        """A new notification; False if its id exists already (redelivered or replayed cause)."""
-        return await self.notifications.create(doc)
-
     async def get(self, id: str) -> dict[str, Any] | None:
         return public(await self.records.get(id))
 

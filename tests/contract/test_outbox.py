@@ -283,7 +283,7 @@ async def test_a_decision_rests_on_the_kept_copy_only_when_it_writes(backend) ->
         await bus.stop()
 
 
-async def test_a_decision_after_a_read_or_a_create_rests_on_what_they_saw(backend) -> None:  # noqa: ANN001
+async def test_a_decision_after_a_read_or_a_create_or_unstored_rests_on_what_they_saw(backend) -> None:  # noqa: ANN001
     bus, coll = await _setup(backend)
     counted = CountingReads(coll)
     here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
@@ -313,6 +313,13 @@ async def test_a_decision_after_a_read_or_a_create_rests_on_what_they_saw(backen
         await here.apply("d", add(2))  # the create fails on the store: read and decided again
         assert counted.gets == 4 and (await coll.get("d"))["items"] == [1, 2]
         assert (await here.get("d"))["items"] == [1, 2] and counted.gets == 5
+
+        here.unstored("e")  # a new id of this process's making: created without a read
+        await here.apply("e", add(1))
+        assert counted.gets == 5 and (await coll.get("e"))["items"] == [1]
+        here.unstored("b")  # wrongly: the store holds it, so the create fails, then read and decided again
+        await here.apply("b", add(3))
+        assert counted.gets == 6 and (await coll.get("b"))["items"] == [1, 2, 3]
     finally:
         await bus.stop()
 

@@ -3,9 +3,11 @@ retries and dead letters, the AlimTalk fallback, quiet hours, result letters."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -14,6 +16,7 @@ from prometheus_client import REGISTRY
 
 from minwon import contracts as c
 from minwon import topics
+from minwon.outbox import public
 from services.notification import domain
 from services.notification.providers import DeliveryFailed, Message, Providers
 from tests import spies
@@ -138,6 +141,69 @@ async def test_an_event_tries_its_notices_on_the_documents_it_just_wrote(backend
     assert len({e.data["notification_id"] for e in sent}) == len(sent)
     assert notices == []
     assert facts == [r]
+
+
+async def test_a_new_notice_is_stored_by_its_first_attempts_write(backend, pub, monkeypatch) -> None:
+    """A notice is created already decided: claimed (a sent notice costs two writes, not three), or
+    waiting for what it lacks."""
+    created = spies.calls(monkeypatch, "create", "notifications")
+    updated = spies.calls(monkeypatch, "update", "notifications")
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    async with AsyncTestClient(app(backend, store, bus)) as client:
+        await pub.publish(topics.COMPLAINTS, received(r))
+        await pub.publish(topics.ROUTING, assigned(r))  # the citizen's notice waits for the contact details
+        await until(
+            lambda: listed(client, r),
+            lambda xs: (
+                statuses(xs, domain.STAFF_ASSIGNED) == ["sent"]
+                and [i["waiting"] for i in of(xs, domain.RECEIPT)] == [["contact"]]
+            ),
+        )
+        await pub.publish(topics.PRIVATE, filing(r)[0])
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
+    staff, receipt = of(items, domain.STAFF_ASSIGNED)[0]["id"], of(items, domain.RECEIPT)[0]["id"]
+    first = {d["_id"]: d for d in created}
+    assert first[staff]["status"] == domain.SENDING and first[staff]["claim"]
+    assert first[receipt]["status"] == domain.PENDING and first[receipt]["waiting"] == ["contact"]
+    # the writes that changed the notice (the relay's clearing of a published event changes only its outbox)
+    writes: Counter[str] = Counter()
+    last: dict[str, dict] = {}
+    for d in [*created, *updated]:
+        writes[d["_id"]] += public(d) != last.get(d["_id"])
+        last[d["_id"]] = public(d)
+    assert writes[staff] == 2  # created with its claim, then sent
+    assert writes[receipt] == 3  # created waiting, then claimed, then sent
+
+
+async def test_a_notice_whose_first_attempt_fails_is_stored_as_planned(backend, pub, monkeypatch, service_logs) -> None:
+    """An attempt that fails before the notice's first write still stores the notice (pending), so it is
+    taken up again; the event's other notices go on."""
+    choose, failed = domain.choose_channel, []
+
+    def fails_once(record, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if record["template"] == domain.RECEIPT and not failed:
+            failed.append(record["id"])
+            raise RuntimeError("a fault for this notice")
+        return choose(record, *args, **kwargs)
+
+    monkeypatch.setattr(domain, "choose_channel", fails_once)
+    created = spies.calls(monkeypatch, "create", "notifications")
+    store, bus = backend.store("notification"), backend.bus()
+    r = receipt_no()
+    async with AsyncTestClient(app(backend, store, bus)) as client:
+        for topic, e in _filed_and_assigned(r):
+            await pub.publish(topic, e)
+        await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.STAFF_ASSIGNED) == ["sent"])
+        stored = await until(lambda: asyncio.sleep(0, [d for d in created if d["_id"] in failed]), bool)
+        assert [(d["status"], d["claim"], d["attempts"]) for d in stored] == [(domain.PENDING, None, 0)]
+        assert any(x.getMessage() == "notification attempt failed" for x in service_logs)
+        # the complaint's next fact wakes the notices it knows (if another fact has not already)
+        later = {"id": "h-2", "name": "이담당", "contact": "051-888-2222"}
+        await pub.publish(topics.ROUTING, assigned(r, later, at=NOW + timedelta(hours=1), type=c.COMPLAINT_REASSIGNED))
+        items = await until(lambda: listed(client, r), lambda xs: statuses(xs, domain.RECEIPT) == ["sent"])
+    assert of(items, domain.RECEIPT)[0]["id"] == failed[0]
+    assert len(of(items, domain.RECEIPT)[0]["deliveries"]) == 1
 
 
 class AlwaysFails:
