@@ -27,6 +27,8 @@
 #   MINWON_KAFKA_JVM_OPTS      JVM options for the broker     (default: -Xms128m -Xmx512m
 #                              -XX:+UseSerialGC -XX:TieredStopAtLevel=1: least CPU to start)
 #   MINWON_INFRA_TIMEOUT       seconds to wait for each service (default: 120)
+#   MINWON_FERRETDB_DEBUG_ADDR FerretDB's debug listener (Go pprof at /debug/pprof/, its own
+#                              metrics), e.g. 127.0.0.1:18088; "-": none      (default: -)
 #   MINWON_KAFKA_CDS           1: keep a JVM class-data-sharing archive of the broker in the
 #                              cache (written when a broker stops via `down`; later starts
 #                              need about half the CPU); 0: off      (default: 1)
@@ -452,7 +454,7 @@ launch_ferretdb() {
         --sqlite-url="file:$RUN_DIR/ferretdb-data/" \
         --listen-addr="$HOST:$FERRETDB_PORT" \
         --state-dir="$RUN_DIR/ferretdb-state" \
-        --debug-addr=- \
+        --debug-addr="${MINWON_FERRETDB_DEBUG_ADDR:--}" \
         --telemetry=disable \
         --log-level=WARN
 }
