@@ -9,6 +9,7 @@ names and contacts travel only sealed, on the restricted topic
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date as Day
 from typing import Any, ClassVar, TypeVar
@@ -142,9 +143,17 @@ def model_of(type: str) -> type[BaseModel]:
         raise InvalidEvent(f"{type}: no model for this event type") from None
 
 
+_PARSED: OrderedDict[str, tuple[dict[str, Any], BaseModel]] = OrderedDict()
+"""The latest events' data as their models, by event id (each group of a process handling the same event
+object parses it once), the oldest dropped first. Kept here, not on the event: a private attribute of a
+pydantic model costs every event made and every read of it."""
+
+PARSED_KEPT = 4096
+
+
 def payload(event: Event) -> BaseModel:
     """The event's data as its model (:class:`InvalidEvent` when it does not fit); parsed once per event."""
-    cached = event._payload
+    cached = _PARSED.get(event.id)
     if cached is not None and cached[0] is event.data:
         return cached[1]
     model = model_of(event.type)
@@ -152,7 +161,9 @@ def payload(event: Event) -> BaseModel:
         found = model.model_validate(event.data)
     except ValidationError as error:
         raise InvalidEvent(f"{event.type} {event.id}: {_first(error)}") from error
-    event._payload = (event.data, found)
+    _PARSED[event.id] = (event.data, found)
+    while len(_PARSED) > PARSED_KEPT:
+        _PARSED.popitem(last=False)
     return found
 
 

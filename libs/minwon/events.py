@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 
 SPEC_VERSION = "1.0"
 _NAMESPACE = uuid.UUID("6f1c7a52-3c1e-5b8e-9a7d-6d696e776f6e")  # "minwon"
@@ -43,7 +43,6 @@ class Event(BaseModel):
     datacontenttype: str = "application/json"
     data: dict[str, Any] = Field(default_factory=dict)
     traceparent: str | None = None
-    _payload: Any = PrivateAttr(default=None)  # (data, its model) once parsed: minwon.contracts.payload
 
     @classmethod
     def new(

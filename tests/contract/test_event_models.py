@@ -31,6 +31,19 @@ def test_every_type_has_a_model_a_topic_and_a_valid_sample() -> None:
         assert isinstance(c.payload(samples.event(kind)), c.model_of(kind))
 
 
+def test_an_events_data_is_parsed_once_and_again_for_other_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    kind = next(iter(samples.SAMPLES))
+    event = samples.event(kind)
+    first = c.payload(event)
+    assert c.payload(event) is first  # the groups of one process handling this event share its model
+    same_id = event.model_copy(update={"data": dict(event.data)})
+    assert c.payload(same_id) is not first and c.payload(same_id) == first  # other data: parsed anew
+    monkeypatch.setattr(c, "PARSED_KEPT", 2)
+    for _ in range(3):
+        c.payload(samples.event(kind))
+    assert len(c._PARSED) == 2  # the oldest dropped
+
+
 def test_a_producer_cannot_publish_an_unknown_type_a_missing_field_or_on_another_topic() -> None:
     with pytest.raises(c.InvalidEvent, match="no model"):
         c.check(
