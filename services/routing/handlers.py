@@ -50,15 +50,26 @@ class Routing(c.Consumer):
     """Seconds the rule and department tables are reused on the path of events (they change rarely;
     a change made through this process is seen at once)."""
     _tables: tuple[float, list[Rule], dict[str, Department]] | None = field(default=None, repr=False)
+    _loading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    """One read of the tables at a time: the lanes that find them stale together wait for it."""
+    _changes: int = field(default=0, repr=False)
+    """How many changes this process made to the tables: a read that a change overtook is not kept."""
 
     async def tables(self) -> tuple[list[Rule], dict[str, Department]]:
         """The rules and departments for routing an event: one read of each every ``table_ttl``."""
-        now = time.monotonic()
-        if self._tables is None or now - self._tables[0] > self.table_ttl:
-            self._tables = (now, await self.rules(), await self.departments())
-        return self._tables[1], self._tables[2]
+        while (tables := self._tables) is None or time.monotonic() - tables[0] > self.table_ttl:
+            async with self._loading:
+                if self._tables is not tables:  # read meanwhile by another lane (or forgotten)
+                    continue
+                changes = self._changes
+                read = (time.monotonic(), await self.rules(), await self.departments())
+                if changes == self._changes:  # else read again: a change overtook this read
+                    self._tables = read
+                    return read[1], read[2]
+        return tables[1], tables[2]
 
     def forget_tables(self) -> None:
+        self._changes += 1
         self._tables = None
 
     async def start(self) -> None:
