@@ -6,6 +6,8 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import REGISTRY
+
 from minwon import topics
 from minwon.events import Event
 
@@ -36,14 +38,24 @@ async def test_published_events_reach_a_group_in_key_order(backend) -> None:
     async def handler(event: Event) -> None:
         seen.append(event.data["n"])
 
+    def counted() -> tuple[float, float]:  # each handled event is counted and timed, under its group and topic
+        labels = {"group": "g1", "topic": topics.COMPLAINTS}
+        return (
+            REGISTRY.get_sample_value("minwon_bus_consumed_total", {**labels, "outcome": "ok"}) or 0.0,
+            REGISTRY.get_sample_value("minwon_bus_processing_seconds_count", labels) or 0.0,
+        )
+
     bus.subscribe("g1", [topics.COMPLAINTS], handler)
     await bus.start()
     try:
+        before = counted()
         subject = uuid.uuid4().hex
         for n in range(20):
             await bus.publish(topics.COMPLAINTS, _event(subject, n))
         await _until(lambda: len(seen) >= 20)
         assert seen == list(range(20))
+        await _until(lambda: counted()[1] - before[1] >= 20)
+        assert (counted()[0] - before[0], counted()[1] - before[1]) == (20, 20)
     finally:
         await bus.stop()
 
