@@ -573,7 +573,7 @@ class Notifier(c.Consumer):
         return view(record, await self.store.deliveries(record))
 
 
-def _unchanged(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, list[Any]]:
+def _unchanged(state: dict[str, Any] | None) -> Decision:
     """A decision that changes nothing (with a draft: the notice is stored as planned)."""
     return None, []
 
