@@ -65,11 +65,12 @@ class Intake(c.Consumer):
         filing = replace(filing, statutory_type=domain.statutory_code(filing, self.catalogue))
         received_at = domain.check_filing(filing, now, max_age=self.max_age)
         fingerprint = _fingerprint(filing)
+        issued = None  # a receipt number issued by this call: no complaint can hold it yet
         if idempotency_key:
             claim = await self.store.get_claim(idempotency_key)
             if claim is None:
-                receipt_no = await self._next_receipt(now.year)
-                claim = await self.store.claim(key=idempotency_key, receipt_no=receipt_no, fingerprint=fingerprint)
+                issued = await self._next_receipt(now.year)
+                claim = await self.store.claim(key=idempotency_key, receipt_no=issued, fingerprint=fingerprint)
             if claim["fingerprint"] != fingerprint:
                 raise DomainError(
                     "idempotency_key_reused",
@@ -79,7 +80,7 @@ class Intake(c.Consumer):
                 )
             receipt_no = claim["receipt_no"]
         else:
-            receipt_no = await self._next_receipt(now.year)
+            receipt_no = issued = await self._next_receipt(now.year)
 
         identity = asdict(filing.identity)
         private = {**identity, "title": filing.title, "body": filing.body}
@@ -123,6 +124,8 @@ class Intake(c.Consumer):
                 events.append(domain.private_event(complaint, "filing", private, now, self.source))
             return complaint.to_doc(), self._route(events)
 
+        if receipt_no == issued:  # a repeated request (its key's claim holds an earlier number) reads it
+            self.store.complaints.unstored(receipt_no)
         applied = await self.store.complaints.apply(receipt_no, decide)
         assert applied.state is not None
         complaint = Complaint.from_doc(applied.state)

@@ -14,7 +14,7 @@ from minwon import contracts as c
 from minwon import topics
 from services.intake.bootstrap import bootstrap
 from services.intake.settings import IntakeSettings
-from tests import samples
+from tests import samples, spies
 from tests.factories import STAFF, complaint_payload
 
 
@@ -139,6 +139,25 @@ async def test_idempotent_retries_across_two_intake_instances(backend) -> None:
         received = [e for _, e in await _events(bus_a, receipt) if e.type == c.COMPLAINT_RECEIVED]
         assert len({e.id for e in received}) == 1
         del mine
+
+
+async def test_a_new_complaint_is_created_without_reading_its_receipt_number(backend, monkeypatch) -> None:
+    """A receipt number this call issued cannot name a stored complaint: the create is not preceded by a read
+    of it. A repeated request (its key's claim holds the number) reads the complaint and creates nothing."""
+    read = spies.gets(monkeypatch, "complaints")
+    created = spies.calls(monkeypatch, "create", "complaints")
+    key, payload = {"Idempotency-Key": str(uuid.uuid4())}, complaint_payload()
+    async with AsyncTestClient(_app(backend, backend.store("intake"), backend.bus())) as client:
+        plain = await client.post("/api/v1/complaints", json=complaint_payload())
+        keyed = await client.post("/api/v1/complaints", json=payload, headers=key)
+        assert plain.status_code == keyed.status_code == 201
+        news = [plain.json()["receipt_no"], keyed.json()["receipt_no"]]
+        assert [d["_id"] for d in created] == news
+        assert [id for id in read if id in news] == []
+        again = await client.post("/api/v1/complaints", json=payload, headers=key)
+    assert again.status_code == 200 and again.json()["receipt_no"] == news[1]
+    assert {id for id in read if id in news} == {news[1]}
+    assert len(created) == 2
 
 
 async def test_receipt_numbers_are_unique_across_instances(backend) -> None:
