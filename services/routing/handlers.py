@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -24,6 +23,7 @@ from minwon.crypto import Sealer, SealError
 from minwon.errors import Conflict, Invalid, NotFound
 from minwon.events import Event
 from minwon.outbox import Decision
+from minwon.refreshed import Refreshed
 from minwon.service import Clock
 from services.routing import domain, metrics
 from services.routing.domain import Assignment, Department, Facts, Official, Rule
@@ -49,28 +49,20 @@ class Routing(c.Consumer):
     table_ttl: float = 2.0
     """Seconds the rule and department tables are reused on the path of events (they change rarely;
     a change made through this process is seen at once)."""
-    _tables: tuple[float, list[Rule], dict[str, Department]] | None = field(default=None, repr=False)
-    _loading: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-    """One read of the tables at a time: the lanes that find them stale together wait for it."""
-    _changes: int = field(default=0, repr=False)
-    """How many changes this process made to the tables: a read that a change overtook is not kept."""
+    _tables: Refreshed[tuple[list[Rule], dict[str, Department]]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        async def read() -> tuple[list[Rule], dict[str, Department]]:
+            return await self.rules(), await self.departments()
+
+        self._tables = Refreshed(read)
 
     async def tables(self) -> tuple[list[Rule], dict[str, Department]]:
         """The rules and departments for routing an event: one read of each every ``table_ttl``."""
-        while (tables := self._tables) is None or time.monotonic() - tables[0] > self.table_ttl:
-            async with self._loading:
-                if self._tables is not tables:  # read meanwhile by another lane (or forgotten)
-                    continue
-                changes = self._changes
-                read = (time.monotonic(), await self.rules(), await self.departments())
-                if changes == self._changes:  # else read again: a change overtook this read
-                    self._tables = read
-                    return read[1], read[2]
-        return tables[1], tables[2]
+        return await self._tables.get(self.table_ttl)
 
     def forget_tables(self) -> None:
-        self._changes += 1
-        self._tables = None
+        self._tables.forget()
 
     async def start(self) -> None:
         await self.store.setup()

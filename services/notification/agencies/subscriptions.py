@@ -225,6 +225,7 @@ class Subscriptions:
         elif data.url:
             raise Invalid("url", "a kafka subscription has no URL")
         await self.subscriptions.create(doc)
+        self.webhooks.forget_subscriptions()
         log.info("subscription created", extra={"agency": agency, "subscription_id": id, "mode": data.mode})
         view = subscription_view(doc)
         if secret:
@@ -246,6 +247,7 @@ class Subscriptions:
         new = {**doc, "status": "deleted", "deleted_at": iso(self.clock())}
         if not await self.subscriptions.update(new, expected_version=doc["_v"]):
             raise Conflict("the subscription changed meanwhile; try again")
+        self.webhooks.forget_subscriptions()
         cancelled = await self.webhooks.cancel_open(id)
         log.info("subscription deleted", extra={"agency": agency, "subscription_id": id, "cancelled": cancelled})
         return {**subscription_view(new), "cancelled_deliveries": cancelled}

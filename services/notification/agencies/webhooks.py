@@ -44,6 +44,7 @@ from minwon.crypto import Sealer
 from minwon.docstore import Collection, DocumentStore, iso
 from minwon.events import Event, derive_id
 from minwon.outbox import Aggregates, Decide, public
+from minwon.refreshed import Refreshed
 from minwon.timers import TimeIndex, due_ids
 from services.notification.agencies.public import EVENTS, Filter
 
@@ -263,6 +264,11 @@ class HttpSender:
 FRESH_HOLD = 10.0
 """Seconds a new delivery waits before it is filed in the wheel (see :func:`delivery_wheel`)."""
 FRESH_KEPT = 10_000
+SUBSCRIPTIONS_TTL = 2.0
+Active = list[tuple[dict[str, Any], Filter]]
+"""The active webhook subscriptions, each with its filter."""
+"""Seconds the active webhook subscriptions are reused for the events fanned out (one read per event
+otherwise). One created or deleted through this replica applies at once, through another within this."""
 """New deliveries a process proposes to its delivery loop from memory (more are found in the wheel)."""
 
 
@@ -313,6 +319,19 @@ class Webhooks:
     """Signs with wall-clock seconds: the receiver compares them with its own clock, whatever ``clock`` says."""
     fresh: deque[str] = field(default_factory=lambda: deque(maxlen=FRESH_KEPT))
     """Deliveries this process created and its loop has not tried yet (filed in the wheel after a hold)."""
+    subscriptions_ttl: float = SUBSCRIPTIONS_TTL
+    _active: Refreshed[Active] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        async def read() -> Active:
+            subs = await self.subscriptions.find({"mode": "webhook", "status": "active"})
+            return [(sub, Filter.model_validate(sub.get("filter") or {})) for sub in subs]
+
+        self._active = Refreshed(read)
+
+    def forget_subscriptions(self) -> None:
+        """A subscription was created or deleted through this process: the next event reads them."""
+        self._active.forget()
 
     async def setup(self) -> None:
         await self.records.ensure_index("status", "next_attempt_at")
@@ -329,8 +348,8 @@ class Webhooks:
     async def on_public_event(self, event: Event, data: BaseModel) -> None:
         """One delivery per matching webhook subscription (a redelivered event creates none)."""
         now = self.clock()
-        for sub in await self.subscriptions.find({"mode": "webhook", "status": "active"}):
-            if not Filter.model_validate(sub.get("filter") or {}).matches(event):
+        for sub, wanted in await self._active.get(self.subscriptions_ttl):
+            if not wanted.matches(event):
                 continue
             doc = new_delivery(id=derive_id(event.id, sub["id"]), subscription=sub, event=event, now=now)
             if await self.deliveries.create(doc):

@@ -137,6 +137,37 @@ async def _received(receiver: Receiver):
     return list(receiver.got)
 
 
+async def test_the_fan_out_reads_the_subscriptions_once_for_many_events_and_a_new_one_at_once(
+    backend, monkeypatch
+) -> None:
+    """The active webhook subscriptions are read once for the events fanned out within a few seconds, not
+    once per event; one created through this replica applies to the very next event."""
+    reads = spies.finds(monkeypatch, "subscriptions", lambda where: where.get("mode") == "webhook")
+    store, bus, pub = backend.store("notification"), backend.bus(), backend.bus()
+    clock = MovingClock(f.NOW)
+    receiver = Receiver()
+    await receiver.start()
+    try:
+        async with AsyncTestClient(notification_app(backend, store, bus, clock=clock)) as client:
+            agency = await register(client, f"fo-{backend.tag}", STAFF)
+            first = await subscribe(client, agency, mode="webhook", url=receiver.url, filter={})
+            for topic, e in [x for _ in range(3) for x in lifecycle(f.receipt_no(), clock())]:
+                await pub.publish(topic, e)
+            await until(lambda: deliveries(client, agency, first["id"]), lambda xs: len(xs) == 12)
+            assert 1 <= len(reads) < 12  # twelve public events: four for each complaint
+            second = await subscribe(client, agency, mode="webhook", url=receiver.url + "/second", filter={})
+            last = f.receipt_no()
+            for topic, e in lifecycle(last, clock()):
+                await pub.publish(topic, e)
+            theirs = await until(lambda: deliveries(client, agency, second["id"]), lambda xs: len(xs) == 4)
+            ours = await until(lambda: deliveries(client, agency, first["id"]), lambda xs: len(xs) == 16)
+    finally:
+        await receiver.stop()
+        await close(pub)
+    newest = {i["event_id"] for i in ours} - {i["event_id"] for i in ours[4:]}  # newest first
+    assert {i["event_id"] for i in theirs} == newest
+
+
 async def test_retries_ride_out_a_short_outage(backend) -> None:
     store, bus, pub = backend.store("notification"), backend.bus(), backend.bus()
     clock = MovingClock(f.NOW)
