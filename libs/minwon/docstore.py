@@ -198,6 +198,12 @@ class Writes:
         return outcomes
 
 
+def _bson_size(doc: Doc) -> int:
+    import bson
+
+    return len(bson.encode(doc))
+
+
 def _failed(exc: Any, outcomes: list[Exception | None]) -> None:
     """Each write of an unordered batch that failed gets the error a single write would have raised: a
     duplicate ``_id`` its ``DuplicateKeyError``; and a write concern the server could not confirm (a replica
@@ -216,6 +222,9 @@ def _failed(exc: Any, outcomes: list[Exception | None]) -> None:
 
 
 MARKERS_KEPT = 16
+STUB_WORTH = 512
+"""Bytes (BSON) a document must exceed for its markers to shrink to stubs: a smaller one's copy costs the
+disk about what a stub does, and shrinking it would cost an update (FerretDB: a read, a decode, a rewrite)."""
 KEYS_CACHED = 10_000
 ROLL_FORWARD_AFTER = 2.0
 """Seconds before another writer rolls a document forward to a marker: the marker's own writer
@@ -239,7 +248,8 @@ class MongoCollection:
     for ``replace_one``, ``delete_*`` and ``find`` without a limit; measured,
     see docs/architecture.md.) So markers are never deleted: those more than
     ``MARKERS_KEPT`` versions old shrink to stubs, which still make an older
-    writer's insert collide.
+    writer's insert collide (those of a document of ``STUB_WORTH`` bytes or less
+    keep their copy: the stub would save no disk worth its update).
 
     A new document is one insert of the document itself (its ``_id`` is the compare-and-set), unless the
     collection was declared with ``deletes``: there a create first inserts the marker ``<id>#1`` too, so
@@ -358,7 +368,7 @@ class MongoCollection:
             # sure our late write did not put the document behind its newest marker.
             await self._roll_forward(id, version + 1)
         self._remember(new)
-        if version > MARKERS_KEPT:
+        if version > MARKERS_KEPT and _bson_size(new) > STUB_WORTH:
             await self._marks.update(self._key(id, version - MARKERS_KEPT), {"$unset": {"doc": ""}})
         return True
 

@@ -243,6 +243,28 @@ async def test_a_create_takes_the_first_marker_only_where_documents_are_deleted(
         await store.close()
 
 
+async def test_old_markers_shrink_to_stubs_only_for_documents_worth_it(infra) -> None:
+    """MongoDB-wire layout: a marker 16 versions old loses its copy of the document (the update that
+    shrinks it costs a read and a rewrite on FerretDB), unless the document is small enough that the
+    stub would save no disk: a load counter keeps its markers whole."""
+    from minwon.docstore import STUB_WORTH, MongoStore
+
+    store = MongoStore(infra.mongodb_uri, f"t{uuid.uuid4().hex[:8]}_contract")
+    try:
+        coll = store.collection("stubs")
+        for id, pad in (("small", ""), ("big", "x" * STUB_WORTH)):
+            assert await coll.create({"_id": id, "n": 0, "pad": pad})
+            for n in range(1, 20):  # versions 2 to 20
+                assert await coll.update({"_id": id, "n": n, "pad": pad}, expected_version=n)
+        markers = {id: [await coll._m.find_one({"_id": f"{id}#{v}"}) for v in range(2, 21)] for id in ("small", "big")}
+        whole = {id: [v for v, m in enumerate(found, 2) if m and "doc" in m] for id, found in markers.items()}
+        assert whole == {"small": list(range(2, 21)), "big": list(range(5, 21))}
+        assert all(m is not None for m in markers["big"][:3])  # versions 2 to 4: stubs, still there
+    finally:
+        await store.drop()
+        await store.close()
+
+
 async def test_writes_drop_fields_the_new_version_no_longer_has(coll: Collection) -> None:
     await coll.create({"_id": "f", "claim": "token", "status": "sending"})
     doc = await coll.get("f")
