@@ -419,12 +419,17 @@ class MongoCollection:
                 except DuplicateKeyError:
                     pass
         else:
-            keys = await self._keys_of(id, version - 1)
-            if keys is not None:
-                await self._replace(marker["doc"], keys)
-            nxt = await self._m.find_one({"_id": self._key(id, version + 1)}, {"_id": 1})
-            if nxt is not None:  # the document was behind by more than one version
-                await self._roll_forward(id, version + 1)
+            # the document as the store holds it, never this process's copy: a writer that finds a marker
+            # taken may have held its copy while other processes wrote many versions, and rolling the
+            # document "forward" from that copy would put it back to this marker's version
+            current = await self._c.find_one({"_id": id})
+            at = int(current.get("_v", 0)) if current else version
+            if current is not None and at == version - 1:
+                await self._replace(marker["doc"], frozenset(current))
+                at = version
+            # the marker after the document's version, an earlier one than this or a newer one
+            if await self._m.find_one({"_id": self._key(id, at + 1)}, {"_id": 1}) is not None:
+                await self._roll_forward(id, at + 1)
 
     async def create(self, doc: Doc) -> bool:
         if await self._write(doc, 1):

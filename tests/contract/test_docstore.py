@@ -223,6 +223,44 @@ async def test_a_crash_between_marker_and_document_never_shows_a_mix(infra) -> N
     await store.close()
 
 
+async def test_a_writer_whose_copy_other_replicas_overtook_never_puts_the_document_back(infra, monkeypatch) -> None:
+    """MongoDB-wire layout: replica A decides on its copy of version 2 while replica B has written versions
+    3 to 5. A's marker collides and it rolls forward from what the store holds, not from its copy: the
+    document is not rewritten to version 3 and then 4, and a version whose writer finished only now (5) is
+    not undone."""
+    from minwon import docstore
+
+    monkeypatch.setattr(docstore, "ROLL_FORWARD_AFTER", 0.5)
+    replaced: list[tuple[str, int]] = []
+    replace = docstore.MongoCollection._replace
+
+    async def spied(self: docstore.MongoCollection, new: dict, keys: frozenset | None) -> bool:
+        replaced.append(("A" if self is a else "B", new["n"]))
+        return await replace(self, new, keys)
+
+    monkeypatch.setattr(docstore.MongoCollection, "_replace", spied)
+    database = f"t{uuid.uuid4().hex[:8]}_contract"
+    stores = docstore.MongoStore(infra.mongodb_uri, database), docstore.MongoStore(infra.mongodb_uri, database)
+    a, b = (store.collection("overtaken") for store in stores)
+    try:
+        await a.create({"_id": "d", "n": 1})
+        assert await a.update({"_id": "d", "n": 2}, expected_version=1)
+        for n in (3, 4, 5):
+            if n == 5:
+                await asyncio.sleep(0.6)  # versions 3 and 4 are old enough to roll forward to, 5 is not
+            doc = await b.get("d")
+            assert await b.update({**doc, "n": n}, expected_version=doc["_v"])
+        replaced.clear()
+        assert not await a.update({"_id": "d", "n": 99}, expected_version=2)
+        assert replaced == []
+        assert await b.get("d") == {"_id": "d", "n": 5, "_v": 5}
+        assert await a.update({"_id": "d", "n": 6}, expected_version=5)  # read again, it wins the next one
+    finally:
+        await stores[0].drop()
+        for store in stores:
+            await store.close()
+
+
 async def test_a_create_takes_the_first_marker_only_where_documents_are_deleted(infra) -> None:
     """MongoDB-wire layout: a create is one insert of the document in a collection that never deletes,
     and also the marker ``<id>#1`` in one declared with ``deletes``; updates take a marker in both."""
