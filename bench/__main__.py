@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("deadline_timers", "pipeline")
+BENCHMARKS = ("deadline_timers", "pipeline", "timer_minute")
 
 
 def main(argv: list[str]) -> int:

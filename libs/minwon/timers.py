@@ -22,6 +22,14 @@ a command's write is seen within ``recheck``). Without it every pass re-read eve
 minute (a notice already sent, a clock whose warning is days away), which at a city's rate was
 most of the reads of the notification and deadline services.
 
+A bucket holds at most :data:`PAGE_IDS` ids; more go on pages ``<minute>/<shard>/<n>``, each begun once
+the one before is full (a reader reads the next page only after a full one). Times that fall in one
+minute pile up there: every complaint filed at night has its first signal at the same minute of the
+next working morning, and one growing list would make each filing rewrite all the ids before it (on
+FerretDB a read, a decode and a rewrite of the whole document, plus a version marker carrying it).
+Filings of one bucket that come together (a consumer's lanes) go in one write: those that start while
+a write's page is being read join it, instead of each reading the page and colliding on its version.
+
 The buckets themselves are kept the same way: a bucket read (or written by this instance's
 :meth:`TimeIndex.file`) is taken as it was for ``recheck`` seconds, so a pass every second reads
 a minute's buckets once when the minute opens and then once per ``recheck``, not on every pass;
@@ -44,6 +52,8 @@ from minwon.docstore import Collection, Doc, iso
 log = logging.getLogger(__name__)
 MINUTE = "%Y-%m-%dT%H:%M"
 CURSOR = "cursor"
+PAGE_IDS = 100
+"""Ids a bucket document holds: a filing's cost stays flat however many share its minute."""
 CATCH_UP = timedelta(minutes=15)
 """The most a pass walks back; after a longer stop (or a clock moved ahead) the wheel starts over
 from ``now - CATCH_UP`` and the safety-net query drains what is older, a page a pass."""
@@ -89,6 +99,11 @@ class TimeIndex:
     its current state; when it was read). Only the ids of open buckets are kept."""
     _buckets: dict[str, tuple[list[str], float]] = field(default_factory=dict)
     """Buckets as last read or written here: (their ids, when), taken at their word for ``recheck``."""
+    _open: dict[str, int] = field(default_factory=dict)
+    """Bucket -> the page this instance last filed on (the pages before it are full)."""
+    _joining: dict[str, tuple[list[str], asyncio.Future[bool]]] = field(default_factory=dict)
+    """Bucket -> the ids of the write being prepared for it, and whether that write filed them: filings
+    of one bucket that come while its page is read share one write instead of colliding."""
     hold: Callable[[Mapping[str, Any]], float | None] | None = None
     """Seconds to wait before filing a document in this state (``None``: at once). A time its writer
     usually clears within them (notification's claim on a notice being sent, cleared when it is sent)
@@ -107,22 +122,55 @@ class TimeIndex:
     def _key(self, minute: str, id: str) -> str:
         return f"{minute}/{zlib.crc32(id.encode()) % self.shards}"
 
+    @staticmethod
+    def _page(bucket: str, page: int) -> str:
+        return bucket if page == 0 else f"{bucket}/{page}"
+
     async def file(self, id: str, at: datetime | str | None) -> None:
         """List ``id`` under the minute of ``at`` (a time already past goes under now's minute)."""
         when = _parse(at)
         if when is None or (not self.file_past and when <= self.clock()):
             return
-        key = self._key(max(_minute(when), _minute(self.clock())), id)
-        for _ in range(50):
+        bucket = self._key(max(_minute(when), _minute(self.clock())), id)
+        joining = self._joining.get(bucket)
+        if joining is not None:  # a write of this bucket is reading it: the id goes with that write
+            joining[0].append(id)
+            if await joining[1]:
+                return
+            # that write failed: this id is filed on its own (failing as its own write would)
+        pending, filed = [id], asyncio.get_running_loop().create_future()
+        self._joining[bucket] = (pending, filed)
+        try:
+            await self._append(bucket, pending)
+        finally:
+            if self._joining.get(bucket, (None,))[0] is pending:  # (a failed first read)
+                del self._joining[bucket]
+            filed.set_result(not pending)
+
+    async def _append(self, bucket: str, pending: list[str]) -> None:
+        """Add ``pending`` to ``bucket``'s open page, and to the next pages as each fills; what joins
+        ``pending`` while the first page is read goes in the same write. Filed ids leave ``pending``."""
+        page, conflicts = self._open.get(bucket, 0), 0
+        await asyncio.sleep(0)  # the filings started with this one join it (a read may not yield)
+        while pending and conflicts < 50:
+            key = self._page(bucket, page)
             doc = await self.coll.get(key)
+            if self._joining.get(bucket, (None,))[0] is pending:
+                del self._joining[bucket]  # read: later filings make a write of their own
             ids = list(doc.get("ids", [])) if doc else []
-            if id in ids:
+            pending[:] = [i for i in dict.fromkeys(pending) if i not in ids]
+            if len(ids) >= PAGE_IDS or not pending:  # full (a pass of this instance reads on), or done
                 self._buckets[key] = (ids, self.ticker())
-                return
-            new = {"_id": key, "ids": [*ids, id]}
+                page += 1
+                continue
+            taken = pending[: PAGE_IDS - len(ids)]
+            new = {"_id": key, "ids": [*ids, *taken]}
             if await (self.coll.create(new) if doc is None else self.coll.update(new, expected_version=doc["_v"])):
-                self._buckets[key] = ([*ids, id], self.ticker())
-                return
+                self._buckets[key] = ([*ids, *taken], self.ticker())
+                self._open[bucket] = page
+                del pending[: len(taken)]
+            else:
+                conflicts += 1
 
     async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
         """File the watched times of ``after`` that are new, or whose document changed state."""
@@ -174,8 +222,12 @@ class TimeIndex:
         minute = datetime.strptime(cursor, MINUTE).replace(tzinfo=UTC)
         while _minute(minute) <= end:
             for shard in range(self.shards):
-                for id in await self._bucket(f"{_minute(minute)}/{shard}"):
-                    ids.setdefault(id, _minute(minute))
+                bucket, page, filed = f"{_minute(minute)}/{shard}", 0, PAGE_IDS
+                while filed >= PAGE_IDS:  # a full page: the next one may hold more
+                    found = await self._bucket(self._page(bucket, page))
+                    for id in found:
+                        ids.setdefault(id, _minute(minute))
+                    page, filed = page + 1, len(found)
             minute += timedelta(minutes=1)
         return ids, end
 
@@ -198,8 +250,6 @@ class TimeIndex:
         old = self._cursor
         self._cursor = reached
         await self.coll.put({"_id": CURSOR, "minute": reached})
-        for key in [k for k in self._buckets if k < reached]:
-            del self._buckets[key]
         if old is not None:  # (at most two hours of them: a longer gap leaves a few behind)
             minute = max(
                 datetime.strptime(old, MINUTE).replace(tzinfo=UTC),
@@ -207,8 +257,17 @@ class TimeIndex:
             )
             while _minute(minute) < reached:
                 for shard in range(self.shards):
-                    await self.coll.delete(f"{_minute(minute)}/{shard}")
+                    bucket, page, full = f"{_minute(minute)}/{shard}", 0, True
+                    while full:  # each page, as long as the one before was full (as far as it was seen)
+                        key = self._page(bucket, page)
+                        full = len(self._buckets.get(key, ([], 0.0))[0]) >= PAGE_IDS
+                        await self.coll.delete(key)
+                        page += 1
                 minute += timedelta(minutes=1)
+        for key in [k for k in self._buckets if k < reached]:
+            del self._buckets[key]
+        for bucket in [b for b in self._open if b < reached]:
+            del self._open[bucket]
 
     async def _load_cursor(self, now: datetime) -> str:
         if self._cursor is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,7 @@ from minwon.docstore import iso
 from minwon.outbox import Aggregates, Relay
 from minwon.scans import ScanBudget
 from minwon.timers import TimeIndex, due_ids
+from tests import spies
 
 
 class Clock:
@@ -220,6 +222,71 @@ async def test_a_pass_reads_the_open_buckets_once_per_recheck_and_its_own_filing
     seconds[0] += 15
     assert await due() == ["theirs"]
     assert bucket_reads() > reads
+
+
+async def test_a_minute_many_share_is_kept_on_pages_of_bounded_size(backend, monkeypatch) -> None:
+    """Times piling up in one minute (a night's filings, all first due the same morning minute) go on pages
+    of ``PAGE_IDS``: a filing rewrites one page, never every id filed before it. A pass reads every page,
+    another instance files on after the full ones, and the pages go once their minute has passed."""
+    from minwon import timers
+
+    monkeypatch.setattr(timers, "PAGE_IDS", 3)
+    store = backend.store("contract")
+    tag = uuid.uuid4().hex[:8]
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    coll = store.collection(f"w{tag}", deletes=True)
+    wheel = TimeIndex(coll, ("fire_at",), clock=clock, shards=1, rescan_every=10**9, recheck=0)
+    other = TimeIndex(store.collection(f"w{tag}", deletes=True), ("fire_at",), clock=clock, shards=1)
+    docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
+    at = iso(clock.now + timedelta(minutes=5))
+    for n in range(7):
+        await docs.apply(f"r{n}", lambda _: ({"fire_at": at}, []))
+    await docs.coll.put({"_id": "theirs", "fire_at": at})
+    await other.file("theirs", at)
+    bucket = "2030-01-07T09:05/0"
+    pages = [await coll.get(key) for key in (bucket, f"{bucket}/1", f"{bucket}/2", f"{bucket}/3")]
+    assert [d["ids"] if d else None for d in pages] == [
+        ["r0", "r1", "r2"],
+        ["r3", "r4", "r5"],
+        ["r6", "theirs"],
+        None,
+    ]
+
+    async def scan() -> list[dict]:
+        return []
+
+    async def due() -> list[str]:
+        return await due_ids(wheel, docs.coll, now=clock.now, limit=10, time_field="fire_at", where={}, scan=scan)
+
+    assert await due() == []
+    clock.now += timedelta(minutes=5)
+    assert sorted(await due()) == sorted([*(f"r{n}" for n in range(7)), "theirs"])
+    for id in [*(f"r{n}" for n in range(7)), "theirs"]:
+        await docs.apply(id, lambda s: ({**s, "fire_at": iso(clock.now + timedelta(days=1))}, []))
+    clock.now += timedelta(minutes=2)
+    assert await due() == []  # the cursor moved past 09:05: its pages are gone
+    assert [await coll.get(key) for key in (bucket, f"{bucket}/1", f"{bucket}/2")] == [None, None, None]
+
+
+async def test_filings_of_one_bucket_that_come_together_share_a_write(backend, monkeypatch) -> None:
+    """Lanes filing under one minute at once would each read the page and collide on its version; those
+    that come while a write's page is read go with that write (spilling onto the next page when full)."""
+    from minwon import timers
+
+    monkeypatch.setattr(timers, "PAGE_IDS", 8)
+    writes = [*(spies.calls(monkeypatch, m, "wjoin") for m in ("create", "update"))]
+    store = backend.store("contract")
+    clock = Clock(datetime(2030, 1, 7, 9, 0, tzinfo=UTC))
+    wheel = TimeIndex(store.collection("wjoin", deletes=True), ("fire_at",), clock=clock, shards=1)
+    at = iso(clock.now + timedelta(minutes=5))
+    await asyncio.gather(*(wheel.file(f"r{n}", at) for n in range(20)))
+    pages = [
+        await store.collection("wjoin", deletes=True).get(key)
+        for key in ("2030-01-07T09:05/0", "2030-01-07T09:05/0/1", "2030-01-07T09:05/0/2")
+    ]
+    assert sorted(i for p in pages for i in p["ids"]) == sorted(f"r{n}" for n in range(20))
+    assert [len(p["ids"]) for p in pages] == [8, 8, 4]
+    assert len([d for each in writes for d in each]) == 3  # one write a page, not one (or more) a filing
 
 
 async def test_a_held_time_is_filed_only_if_no_write_clears_it_within_the_hold(backend) -> None:
