@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ log = logging.getLogger(__name__)
 
 SEED_MARKER = "seeded"
 QUEUE_SHARDS = 4
+COUNTER_TTL = 2.0
+"""Seconds a load counter this process read or moved is used without reading it again: every complaint
+routed reads its department's handlers' loads. This process's own moves are seen at once, another
+replica's within this (two replicas picking at once could already both see a handler under the cap)."""
 """Documents per department's queue list: its writers (complaints queued or leaving the queue at once)
 spread over them, and a reader reads them all."""
 
@@ -112,6 +117,9 @@ class RoutingStore:
     relay: Relay
     _moved: set[str] | None = field(default=None, init=False, repr=False)
     """The counters this process moved while a recount reads the assignments."""
+    counter_ttl: float = COUNTER_TTL
+    _known: dict[str, tuple[int, float]] = field(default_factory=dict, init=False, repr=False)
+    """Counter -> its value as this process last read or moved it, and when (``time.monotonic``)."""
 
     def __post_init__(self) -> None:
         self.rules = Aggregates(self.db.collection("rules"), self.relay)
@@ -153,8 +161,18 @@ class RoutingStore:
         return [public(d) for d in await self.departments.coll.find(sort=[("_id", 1)])]  # type: ignore[misc]
 
     async def _counter(self, key: str) -> int:
-        doc = await self.counters.get(key)
-        return max(0, int(doc.get("n", 0))) if doc else 0
+        known = self._known.get(key)
+        if known is None or time.monotonic() - known[1] > self.counter_ttl:
+            doc = await self.counters.get(key)
+            known = self._note(key, int(doc.get("n", 0)) if doc else 0)
+        return max(0, known[0])
+
+    def _note(self, key: str, value: int) -> tuple[int, float]:
+        self._known[key] = known = (value, time.monotonic())
+        return known
+
+    async def _move(self, key: str, delta: int) -> None:
+        self._note(key, await self.counters.increment(key, "n", delta))
 
     async def load(self, handler_id: str) -> int:
         return await self._counter(f"load:{handler_id}")
@@ -176,7 +194,7 @@ class RoutingStore:
             if delta:
                 if self._moved is not None:
                     self._moved.add(key)
-                await self.counters.increment(key, "n", delta)
+                await self._move(key, delta)
 
     async def recount(self, *, force: bool = False) -> bool:
         """Correct the counters from the assignments (a scan: recovery, off the path of events).
@@ -217,7 +235,7 @@ class RoutingStore:
             if key in moved or before.get(key) != after.get(key):
                 continue
             if key not in after or totals.get(key, 0) != after[key]:
-                await self.counters.increment(key, "n", totals.get(key, 0) - after.get(key, 0))
+                await self._move(key, totals.get(key, 0) - after.get(key, 0))
         # what waits and is not listed (a crash between an assignment and its entry, or queued before the
         # lists were kept) is added; an entry is never removed here, since its complaint may have been
         # queued after its page was read (readers drop what no longer waits)
