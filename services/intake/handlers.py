@@ -50,9 +50,9 @@ class Intake(c.Consumer):
     proxies: frozenset[str] = frozenset({"127.0.0.1", "::1"})
     """Peers trusted to name the client in ``X-Forwarded-For`` (the web front, a reverse proxy)."""
     approval_default: bool = True
+    """Whether a department that set no answer policy needs the team lead's approval (결재)."""
     catalogue: statutory.Catalogue = field(default_factory=statutory.catalogue)
     """The statutory-type catalogue filings are checked against (민원처리기준표)."""
-    """Whether a department that set no answer policy needs the team lead's approval (결재)."""
 
     # -------------------------------------------------------------- commands
 

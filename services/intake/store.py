@@ -33,18 +33,18 @@ class IntakeStore:
         self.templates = self.db.collection("answer_templates", deletes=True)
         self.policies = self.db.collection("answer_policies")
         self.maintenance = self.db.collection("maintenance")
+        """Progress of long operations (``reseal``: the key and the last receipt number done)."""
         self.cooperation = self.db.collection("cooperation_requests")
         """Each cooperation request (협조 요청) as a row of its department's list: ``<receipt_no>#<id>``,
         no text (the texts stay sealed in the complaint); rewritten from the complaint after each change."""
         self.citizens = Aggregates(self.db.collection("citizen_complaints"), self.relay)
-        self.places = Aggregates(self.db.collection("place_complaints"), self.relay)
-        """Per category, district and day of receipt (Korea time), the receipt numbers filed: the
-        candidates for duplicate complaints (중복민원) read by ``_id``, like the citizens' ledgers."""
         """Per citizen (identity's blind-index term) and category, the receipt numbers of their
         complaints, newest last: found by ``_id``, so looking up a filer's earlier complaints reads
         one document however many complaints are stored (a query on another field is a scan on
         some MongoDB-wire servers)."""
-        """Progress of long operations (``reseal``: the key and the last receipt number done)."""
+        self.places = Aggregates(self.db.collection("place_complaints"), self.relay)
+        """Per category, district and day of receipt (Korea time), the receipt numbers filed: the
+        candidates for duplicate complaints (중복민원) read by ``_id``, like the citizens' ledgers."""
 
     async def setup(self) -> None:
         coll = self.db.collection("complaints")

@@ -39,12 +39,12 @@ log = logging.getLogger(__name__)
 
 SEED_MARKER = "seeded"
 QUEUE_SHARDS = 4
+"""Documents per department's queue list: its writers (complaints queued or leaving the queue at once)
+spread over them, and a reader reads them all."""
 COUNTER_TTL = 2.0
 """Seconds a load counter this process read or moved is used without reading it again: every complaint
 routed reads its department's handlers' loads. This process's own moves are seen at once, another
 replica's within this (two replicas picking at once could already both see a handler under the cap)."""
-"""Documents per department's queue list: its writers (complaints queued or leaving the queue at once)
-spread over them, and a reader reads them all."""
 
 
 _FIELDS = ("receipt_no", "priority", "received_at", "queued_at")

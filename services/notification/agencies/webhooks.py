@@ -264,12 +264,12 @@ class HttpSender:
 FRESH_HOLD = 10.0
 """Seconds a new delivery waits before it is filed in the wheel (see :func:`delivery_wheel`)."""
 FRESH_KEPT = 10_000
+"""New deliveries a process proposes to its delivery loop from memory (more are found in the wheel)."""
 SUBSCRIPTIONS_TTL = 2.0
-Active = list[tuple[dict[str, Any], Filter]]
-"""The active webhook subscriptions, each with its filter."""
 """Seconds the active webhook subscriptions are reused for the events fanned out (one read per event
 otherwise). One created or deleted through this replica applies at once, through another within this."""
-"""New deliveries a process proposes to its delivery loop from memory (more are found in the wheel)."""
+Active = list[tuple[dict[str, Any], Filter]]
+"""The active webhook subscriptions, each with its filter."""
 
 
 def delivery_wheel(
