@@ -17,11 +17,9 @@ from minwon import auth
 from minwon.errors import DomainError
 from services.intake import domain
 from services.intake.attachments_handlers import Attachments
-from services.intake.cooperation import CooperationController
+from services.intake.cooperation import CooperationController, IdempotencyKey
 from services.intake.domain import Complaint, Consent, Filing, Identity
 from services.intake.handlers import Intake
-
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False, max_length=200)]
 
 
 class ConsentIn(BaseModel):

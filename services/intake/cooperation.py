@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Parameter
+from litestar.params import HeaderParameter, Parameter, QueryParameter
 from pydantic import BaseModel, Field
 
 from minwon import auth
@@ -22,7 +22,8 @@ from services.intake import domain
 from services.intake.domain import Complaint
 from services.intake.handlers import Intake
 
-IdempotencyKey = Annotated[str | None, Parameter(header="Idempotency-Key", required=False, max_length=200)]
+IdempotencyKey = Annotated[str | None, HeaderParameter(name="Idempotency-Key", required=False, max_length=200)]
+"""A request's ``Idempotency-Key`` header: the same key and body again return the first answer."""
 CASEWORK = [auth.requires(*auth.CASEWORK)]
 STATES = {
     "open": [domain.COOPERATION_OPEN],
@@ -86,7 +87,7 @@ class CooperationController(Controller):
         request: Request[Any, Any, Any],
         intake: Intake,
         department: Annotated[str | None, Parameter(max_length=100)] = None,
-        which: Annotated[Literal["open", "replied", "cancelled", "all"], Parameter(query="state")] = "open",
+        which: Annotated[Literal["open", "replied", "cancelled", "all"], QueryParameter(name="state")] = "open",
         limit: Annotated[int, Parameter(ge=1, le=200)] = 100,
     ) -> dict[str, Any]:
         """The requests addressed to a department (협조 요청): the caller's own; the complaint office
