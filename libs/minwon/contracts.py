@@ -218,6 +218,13 @@ def topics_of(types: Iterable[str]) -> list[str]:
     return [t.name for t in topics.TOPICS if t.name in wanted]
 
 
+def starts(event: Event) -> bool:
+    """Whether ``event`` begins a complaint's life (its receipt): the documents a service keeps per
+    complaint are usually created by it, so their first write need not read them first
+    (:meth:`~minwon.outbox.Aggregates.apply`'s ``creating``)."""
+    return event.type == COMPLAINT_RECEIVED
+
+
 class Consumer:
     """A handler class's table: ``HANDLES`` names the method of each event type it consumes, :attr:`table`
     binds them (the subscription is derived from it) and :meth:`on_event` is the bus consumer."""

@@ -185,16 +185,28 @@ class Aggregates:
         return True, pickle.loads(kept)  # noqa: S301 - this process's own bytes
 
     async def apply(
-        self, id: str, decide: Decide, *, cause: str | None = None, attempts: int = 20, publish: bool = True
+        self,
+        id: str,
+        decide: Decide,
+        *,
+        cause: str | None = None,
+        attempts: int = 20,
+        publish: bool = True,
+        creating: bool = False,
     ) -> Applied:
         """Load, decide, and write state + cause + events in one compare-and-set.
 
         ``decide`` receives the current state (``None`` if there is none) and
         returns the new state (``None``: no change) and ``(topic, event)``
         pairs. With ``cause``, a second call for the same cause does nothing. With ``publish=False`` the
-        events wait for :meth:`publish` (the caller has related writes to make first).
+        events wait for :meth:`publish` (the caller has related writes to make first). ``creating``: the cause
+        usually creates the document (a complaint's first event), so unless this process keeps a copy of
+        it, the decision starts from nothing without a read; if the store holds it after all (a redelivered
+        cause, an event that came first), the create fails and the decision is made on what the store holds.
         """
         async with self._turns.turn(id):  # this process's decisions on one document take turns
+            if creating and id not in self._recent:
+                self.unstored(id)
             doc, new, events = await self._decide(id, decide, cause, attempts)
         if new is None:
             duplicate = events is None
@@ -218,6 +230,7 @@ class Aggregates:
             kept, doc = self._recall(id)
             if not kept:
                 doc = await self.coll.get(id)
+                self._kept(id, doc, absent=doc is None)  # the next decision starts from it, if this one writes nothing
             if cause is not None and doc is not None and cause in doc.get("_inbox", ()):
                 if kept:  # answered from the store, as every decision that writes nothing
                     self._kept(id, None)

@@ -94,7 +94,9 @@ class Compensation(c.Consumer):
     async def _note(self, event: Event, note: Callable[[Case], Case]) -> None:
         now = self.clock()
         receipt_no = event.subject
-        applied = await self.store.cases.apply(receipt_no, _noting(receipt_no, note), cause=event.id)
+        applied = await self.store.cases.apply(
+            receipt_no, _noting(receipt_no, note), cause=event.id, creating=c.starts(event)
+        )
         case = Case.from_doc(applied.state or {"receipt_no": receipt_no})
         if case.revisits and (case.revisit_evaluate_after or "~") <= iso(now):
             await self.grant_revisits(receipt_no)

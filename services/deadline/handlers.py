@@ -79,7 +79,13 @@ class Deadlines(c.Consumer):
     # ------------------------------------------------------------- the one write path
 
     async def apply(
-        self, receipt_no: str, change: Change, *, cause: str | None = None, category: str | None = None
+        self,
+        receipt_no: str,
+        change: Change,
+        *,
+        cause: str | None = None,
+        category: str | None = None,
+        creating: bool = False,
     ) -> Outcome:
         calendar = self.calendar
         seen: builtins.list[tuple[Record | None, Record | None]] = []
@@ -101,7 +107,7 @@ class Deadlines(c.Consumer):
                 return None, []
             return state, [(topics.DEADLINES, e) for e in events]
 
-        applied = await self.store.clocks.apply(receipt_no, decide, cause=cause)
+        applied = await self.store.clocks.apply(receipt_no, decide, cause=cause, creating=creating)
         before, after = seen[0] if seen and not applied.duplicate else (None, None)
         if after is not None and counts and counts[0] != counts[1]:
             await self._count(receipt_no, counts[0], counts[1])
@@ -179,6 +185,7 @@ class Deadlines(c.Consumer):
             ),
             cause=event.id,
             category=data.category,
+            creating=True,
         )
 
     async def on_paused(self, event: Event, data: c.ComplaintSupplementationRequested) -> Outcome:

@@ -160,7 +160,7 @@ class Notifier(c.Consumer):
             noted = domain.remember(after, event.subject, ids, latest=domain.newest(planned[0]))
             return (noted if noted is not None else new), []
 
-        applied = await self.store.complaints.apply(event.subject, decide, cause=event.id)
+        applied = await self.store.complaints.apply(event.subject, decide, cause=event.id, creating=c.starts(event))
         # a redelivered event (a crash came between its effects) counts as news: what it started may
         # not have finished
         if applied.duplicate:

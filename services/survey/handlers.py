@@ -101,7 +101,7 @@ class Surveys(c.Consumer):
             survey = Survey.from_doc(state) if state else domain.new_survey(receipt_no)
             return note(survey).to_doc(), []
 
-        return await self.store.surveys.apply(receipt_no, decide, cause=event.id)
+        return await self.store.surveys.apply(receipt_no, decide, cause=event.id, creating=c.starts(event))
 
     # ---------------------------------------------------------------- timer
 

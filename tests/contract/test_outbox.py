@@ -324,6 +324,35 @@ async def test_a_decision_after_a_read_or_a_create_or_unstored_rests_on_what_the
         await bus.stop()
 
 
+async def test_a_cause_that_usually_creates_its_document_is_decided_without_a_read(backend) -> None:  # noqa: ANN001
+    bus, coll = await _setup(backend)
+    counted = CountingReads(coll)
+    here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
+    elsewhere = Aggregates(coll, Relay(bus))
+
+    def add(n: int):  # noqa: ANN202
+        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
+
+    try:
+        applied = await here.apply("a", add(1), cause="a-received", creating=True)
+        assert counted.gets == 0 and applied.version == 1 and (await coll.get("a"))["items"] == [1]
+        # redelivered: the create fails, the store's inbox has the cause, nothing is added
+        restarted = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
+        again = await restarted.apply("a", add(1), cause="a-received", creating=True)
+        assert again.duplicate and counted.gets == 1 and (await coll.get("a"))["items"] == [1]
+
+        await elsewhere.apply("b", add(1), cause="b-routed")  # another event came first, elsewhere
+        applied = await here.apply("b", add(2), cause="b-received", creating=True)
+        assert not applied.duplicate and counted.gets == 2 and (await coll.get("b"))["items"] == [1, 2]
+
+        await here.apply("c", add(1), cause="c-routed")  # it came first here: the copy kept is used
+        assert counted.gets == 3
+        await here.apply("c", add(2), cause="c-received", creating=True)
+        assert counted.gets == 3 and (await coll.get("c"))["items"] == [1, 2]
+    finally:
+        await bus.stop()
+
+
 async def test_a_refusal_on_the_kept_copy_is_decided_again_on_the_store(backend) -> None:  # noqa: ANN001
     bus, coll = await _setup(backend)
     here, elsewhere = Aggregates(coll, Relay(bus)), Aggregates(coll, Relay(bus))

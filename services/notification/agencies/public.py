@@ -519,6 +519,7 @@ class Projector:
             event.subject,
             lambda s: project(s, event, complaint_id=complaint_id, origin=self.origin),
             cause=event.id,
+            creating=c.starts(event),
         )
         for published in applied.events:
             PUBLISHED.labels(type=SHORT[published.type]).inc()

@@ -16,10 +16,13 @@ from litestar.testing import AsyncTestClient
 from apps.host import SERVICES, Infrastructure, build_services, create_app
 from minwon import contracts as c
 from minwon import topics
+from minwon.outbox import Aggregates, Relay
 from services.notification.agencies import public
+from tests import spies
 from tests.factories import STAFF, complaint_payload
 from tests.integration.agencies.helpers import MovingClock, Receiver, close, register, subscribe, until
 from tests.unit.agencies.examples import load
+from tests.unit.notification.factories import assigned, receipt_no, received
 
 SCHEMAS = Path(__file__).resolve().parents[3] / "docs" / "schemas"
 START = datetime(2026, 11, 18, 1, 0, tzinfo=UTC)  # Wednesday 10:00 in Seoul: working hours
@@ -193,3 +196,22 @@ async def _handler_names(client, receipts: dict[str, str]) -> list[str]:
             names.append(shown["handler"]["name"])
     assert names, "no complaint was assigned a handler"
     return names
+
+
+async def test_the_receipt_creates_the_public_state_without_reading_it(backend, monkeypatch) -> None:
+    reads = spies.gets(monkeypatch, "public_complaints")
+    bus = backend.bus()
+    states = Aggregates(backend.store("notification").collection("public_complaints"), Relay(bus))
+    projector = public.Projector(states, secret=b"test-secret", origin="/test/public")
+    r = receipt_no()
+    await bus.start()
+    try:
+        await projector.on_event(received(r))
+        await projector.on_event(assigned(r))
+        assert reads == []  # the receipt created the state, the assignment used the copy kept of it
+        await projector.on_event(received(r))  # redelivered: the store confirms it was handled (one read)
+        assert reads == [r]
+        stored = await states.coll.get(r)
+        assert stored is not None and len(stored["_inbox"]) == 2
+    finally:
+        await bus.stop()

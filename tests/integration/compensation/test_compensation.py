@@ -24,7 +24,7 @@ from minwon.events import Event
 from services.compensation import domain
 from services.compensation.bootstrap import bootstrap
 from services.compensation.settings import DATA, CompensationSettings
-from tests import samples
+from tests import samples, spies
 from tests.factories import STAFF
 
 
@@ -140,6 +140,17 @@ async def test_a_breach_grants_exactly_once_even_when_published_twice(backend: A
             await client.get("/api/v1/compensations/summary", params={"year": entry["year"]}, headers=STAFF)
         ).json()
         assert summary["departments"]["건축과"]["causes"][domain.DEADLINE_BREACH]["count"] >= 1
+
+
+async def test_the_receipt_creates_the_case_without_reading_it(backend: Any, monkeypatch: Any) -> None:
+    reads = spies.gets(monkeypatch, "cases")
+    store, bus = backend.store("compensation"), backend.bus()
+    r = _receipt()
+    cases = backend.store("compensation").collection("cases")  # read as another process would: not by the spy
+    async with Probe(backend.bus()) as probe, AsyncTestClient(_app(backend, store, bus)):
+        await probe.publish(topics.COMPLAINTS, _received(r, "inquiry_law"))
+        await _wait(lambda: cases.find({"_id": r}))
+    assert reads == []
 
 
 async def test_a_petition_and_an_extended_complaint_get_nothing(backend: Any) -> None:

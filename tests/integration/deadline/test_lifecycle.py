@@ -12,6 +12,7 @@ from prometheus_client import REGISTRY
 from minwon import contracts as c
 from minwon import topics
 from minwon.events import derive_id
+from tests import spies
 from tests.integration.deadline.harness import (
     MovableClock,
     assigned,
@@ -72,6 +73,28 @@ async def test_routing_heard_before_intake_and_everything_redelivered(backend) -
     if not backend.distributed:  # one global log order here; Kafka interleaves the two topics freely
         assert sets[0].data["department"] == "road"
     await bus.stop()
+
+
+async def test_the_receipt_starts_the_clock_without_reading_it(backend, monkeypatch) -> None:
+    """A complaint's receipt creates its clock: no read first. Redelivered to a process that keeps no copy,
+    its create fails on the store and the receipt is recognised, not applied twice."""
+    reads = spies.gets(monkeypatch, "clocks")
+    clock = MovableClock(RECEIVED + timedelta(minutes=30))
+    store, bus = backend.store("deadline"), backend.bus()
+    r = receipt()
+    first = await started(backend, store, bus, clock)
+    try:
+        opened = await first.handle(received(r, RECEIVED))
+        assert opened is not None and opened.applied.version == 1 and reads == []
+        again = await started(backend, store, bus, clock)  # another process (or this one restarted)
+        repeated = await again.handle(received(r, RECEIVED))
+        assert repeated is not None and repeated.applied.duplicate and set(reads) == {r}
+        seen = len(reads)
+        await feed(bus, again, assigned(r, RECEIVED + timedelta(minutes=20)))
+        assert len(reads) == seen  # decided on what the redelivered receipt read
+        assert len({e.id for e in await _set_events(bus, r)}) == 1  # (the relay publishes at least once)
+    finally:
+        await bus.stop()
 
 
 async def _set_events(bus, r):

@@ -26,7 +26,7 @@ from minwon import topics
 from minwon.events import Event
 from services.survey.bootstrap import bootstrap
 from services.survey.settings import SurveySettings
-from tests import samples
+from tests import samples, spies
 from tests.factories import STAFF, staff_headers
 
 DELAY = 3600.0
@@ -152,6 +152,18 @@ async def test_a_closed_complaint_gets_one_invitation_after_the_delay(backend: A
         assert len(await _published(probe, r, c.SURVEY_INVITED)) == 1
         assert invitation.data["link"].startswith("/survey/")
         assert await _status(client, r) == "invited"
+
+
+async def test_the_receipt_creates_the_survey_without_reading_it(backend: Any, monkeypatch: Any) -> None:
+    reads = spies.gets(monkeypatch, "surveys")
+    store, bus = backend.store("survey"), backend.bus()
+    clock = Clock()
+    r = _receipt()
+    surveys = backend.store("survey").collection("surveys")  # read as another process would: not by the spy
+    async with Probe(backend.bus()) as probe, AsyncTestClient(_app(backend, store, bus, clock)):
+        await _close_a_complaint(probe, r, clock.now)
+        await _wait(lambda: surveys.find({"_id": r, "status": "scheduled"}))
+    assert reads == []  # received, assigned and closed: decided on what the receipt wrote
 
 
 async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
