@@ -235,15 +235,17 @@ class CountingReads:
         return getattr(self.coll, name)
 
 
+def add(n: int) -> Any:
+    """A decision that appends ``n`` to the document's items."""
+    return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
+
+
 async def test_a_decision_rests_on_the_kept_copy_only_when_it_writes(backend) -> None:  # noqa: ANN001
     bus, coll = await _setup(backend)
     counted = CountingReads(coll)
     relay = Relay(bus)
     here = Aggregates(counted, relay)  # type: ignore[arg-type]
     elsewhere = Aggregates(coll, Relay(bus))  # another replica writing the same documents
-
-    def add(n: int):  # noqa: ANN202
-        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
 
     try:
         await here.apply("a", add(1))
@@ -289,9 +291,6 @@ async def test_a_decision_after_a_read_or_a_create_or_unstored_rests_on_what_the
     here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
     elsewhere = Aggregates(coll, Relay(bus))
 
-    def add(n: int):  # noqa: ANN202
-        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
-
     try:
         assert await here.get("a") is None and counted.gets == 1
         await here.apply("a", add(1))  # created on what the read saw: no second read
@@ -329,9 +328,6 @@ async def test_a_cause_that_usually_creates_its_document_is_decided_without_a_re
     counted = CountingReads(coll)
     here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
     elsewhere = Aggregates(coll, Relay(bus))
-
-    def add(n: int):  # noqa: ANN202
-        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
 
     try:
         applied = await here.apply("a", add(1), cause="a-received", creating=True)
@@ -386,9 +382,6 @@ async def test_concurrent_decisions_on_one_document_in_one_process_take_turns(ba
 
     def conflicts() -> float:
         return REGISTRY.get_sample_value("minwon_store_write_conflicts_total", {"collection": coll.name}) or 0.0
-
-    def add(n: int):  # noqa: ANN202
-        return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
 
     try:
         await asyncio.gather(*(here.apply("ledger", add(n), attempts=3) for n in range(30)))
