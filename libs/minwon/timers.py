@@ -16,11 +16,13 @@ so callers keep their old query as a slow safety net (``rescan_every``).
 
 A candidate read and found not due is not read again for ``recheck`` seconds of real time (not
 the service's clock, which a test or a replay may hold still): the wheel
-remembers when the document said it comes due (or that it never will in its state), and a write
-through this instance's :meth:`TimeIndex.file_changes` forgets that at once (another instance's or
-a command's write is seen within ``recheck``). Without it every pass re-read every id of the open
-minute (a notice already sent, a clock whose warning is days away), which at a city's rate was
-most of the reads of the notification and deadline services.
+remembers when the document said it comes due (or that it never will in its state). A write
+through this instance's :meth:`TimeIndex.file_changes` counts as such a read, made at that moment:
+what it wrote is what a read would find (another instance's or a command's write is seen within
+``recheck``). Without it every pass re-read every id of the open minute (a notice already sent, a
+clock whose warning is days away), which at a city's rate was most of the reads of the notification
+and deadline services; and a document written while its id sat in the open minute was read again
+after each write (a complaint's clock: its receipt, its routing, its assignment).
 
 A bucket holds at most :data:`PAGE_IDS` ids; more go on pages ``<minute>/<shard>/<n>``, each begun once
 the one before is full (a reader reads the next page only after a full one). Times that fall in one
@@ -97,6 +99,9 @@ class TimeIndex:
     _settled: dict[str, tuple[datetime | None, float]] = field(default_factory=dict)
     """Candidates read and not due: (when their document said it comes due, ``None`` if not in
     its current state; when it was read). Only the ids of open buckets are kept."""
+    _due_on: tuple[str, Mapping[str, Any]] | None = None
+    """The time field and filter of :func:`due_ids`' passes, once one ran: a document this instance
+    writes is then settled as if read at that moment, instead of being read again by the next pass."""
     _buckets: dict[str, tuple[list[str], float]] = field(default_factory=dict)
     """Buckets as last read or written here: (their ids, when), taken at their word for ``recheck``."""
     _open: dict[str, int] = field(default_factory=dict)
@@ -174,7 +179,10 @@ class TimeIndex:
 
     async def file_changes(self, id: str, before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
         """File the watched times of ``after`` that are new, or whose document changed state."""
-        self._settled.pop(id, None)
+        if self._due_on is None or not after:
+            self._settled.pop(id, None)
+        else:  # what this instance just wrote is what a read would find now
+            self._settled[id] = (_due_at(after, *self._due_on), self.ticker())
         held = self._held.pop(id, None)
         if held is not None:  # this write supersedes what was held for the last
             held[0].cancel()
@@ -304,12 +312,16 @@ async def due_ids(
     time_field: str,
     where: Mapping[str, Any],
     scan: Any,
+    confirm: bool = True,
 ) -> list[str]:
     """One pass: the ids of ``source`` whose ``time_field`` has come and which match ``where``
     (equality or ``$in`` only), earliest first. Candidates come from the wheel; ``scan()`` (the
     plain query) runs as a safety net every ``rescan_every`` seconds, in its turn in the store's
-    scan budget."""
+    scan budget. ``confirm=False``: a candidate this instance wrote due within ``recheck`` is
+    proposed without reading it again, for a caller whose action decides on the document as the
+    store holds it (a compare-and-set that does nothing unless something has come due)."""
     found: dict[str, Doc] = {}
+    index._due_on = (time_field, where)
     await index._load_cursor(now)
     if index.rescan_due(now):
         # in its turn among the store's scans; recovery (the first at start, a backlog) goes at once
@@ -327,10 +339,14 @@ async def due_ids(
             continue
         if id in index._settled:
             at, read = index._settled[id]
-            if (at is None or at > now) and index.ticker() - read < index.recheck:
-                continue  # read on an earlier pass and not due yet
+            if index.ticker() - read < index.recheck:
+                if at is None or at > now:
+                    continue  # read (or written here) on an earlier pass and not due yet
+                if not confirm:  # due by what this instance wrote: proposed as it is (the caller decides)
+                    found[id] = {"_id": id, time_field: iso(at)}
+                    continue
         doc = await source.get(id)
-        when = _parse(doc.get(time_field)) if doc is not None and _matches(doc, where) else None
+        when = _due_at(doc, time_field, where) if doc is not None else None
         if doc is not None and when is not None and when <= now:
             found[id] = doc
         else:
@@ -350,7 +366,12 @@ async def due_ids(
     return [d["_id"] for d in ordered]
 
 
-def _matches(doc: Doc, where: Mapping[str, Any]) -> bool:
+def _due_at(doc: Mapping[str, Any], time_field: str, where: Mapping[str, Any]) -> datetime | None:
+    """When ``doc`` comes due for a pass with ``time_field`` and ``where`` (``None``: not in that state)."""
+    return _parse(doc.get(time_field)) if _matches(doc, where) else None
+
+
+def _matches(doc: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
     for name, cond in where.items():
         value = doc.get(name)
         if isinstance(cond, Mapping) and "$in" in cond:

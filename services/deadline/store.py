@@ -69,32 +69,21 @@ class DeadlineStore:
     async def due(self, *, now: datetime, limit: int) -> builtins.list[str]:
         """Receipt numbers of clocks with a timer at or before ``now``, earliest first (one page):
         from the timer wheel, with the indexed query as its safety net."""
-
-        async def scan() -> builtins.list[Doc]:
-            return await self.clocks.coll.find(
-                {"next_fire_at": {"$lte": iso(now)}}, sort=[("next_fire_at", 1)], limit=limit
-            )
-
-        return await due_ids(
-            self.timers, self.clocks.coll, now=now, limit=limit, time_field="next_fire_at", where={}, scan=scan
-        )
+        return await self._due(self.clocks, self.timers, now=now, limit=limit)
 
     async def due_cooperation(self, *, now: datetime, limit: int) -> builtins.list[str]:
         """Receipt numbers whose cooperation requests have a signal at or before ``now`` (one page)."""
+        return await self._due(self.cooperation, self.cooperation_timers, now=now, limit=limit)
 
+    @staticmethod
+    async def _due(clocks: Aggregates, timers: TimeIndex, *, now: datetime, limit: int) -> builtins.list[str]:
         async def scan() -> builtins.list[Doc]:
-            return await self.cooperation.coll.find(
-                {"next_fire_at": {"$lte": iso(now)}}, sort=[("next_fire_at", 1)], limit=limit
-            )
+            return await clocks.coll.find({"next_fire_at": {"$lte": iso(now)}}, sort=[("next_fire_at", 1)], limit=limit)
 
+        # both fire through a compare-and-set that emits only what has come due: one written due here
+        # (a receipt whose first signal has come) is fired on the copy kept of it, without a read first
         return await due_ids(
-            self.cooperation_timers,
-            self.cooperation.coll,
-            now=now,
-            limit=limit,
-            time_field="next_fire_at",
-            where={},
-            scan=scan,
+            timers, clocks.coll, now=now, limit=limit, time_field="next_fire_at", where={}, scan=scan, confirm=False
         )
 
     async def open_page(self, *, after: str | None, limit: int) -> builtins.list[Doc]:

@@ -98,11 +98,13 @@ class CountingReads:
         return await self.coll.get(id)
 
 
-async def test_a_candidate_not_due_is_read_again_only_after_a_write_or_the_recheck(backend) -> None:
+def _rechecked(backend) -> tuple[Clock, list[float], TimeIndex, Aggregates, CountingReads]:  # noqa: ANN001
+    """A wheel with a 15 s recheck counted on ``seconds[0]``, real time the test moves (the service's
+    clock may stand still), its documents, and their reads by id."""
     store = backend.store("contract")
     tag = uuid.uuid4().hex[:8]
     clock = Clock(datetime(2030, 1, 7, 9, 0, 10, tzinfo=UTC))
-    seconds = [0.0]  # real time, which the recheck counts (the service's clock may stand still)
+    seconds = [0.0]
     wheel = TimeIndex(
         store.collection(f"w{tag}", deletes=True),
         ("fire_at",),
@@ -112,7 +114,11 @@ async def test_a_candidate_not_due_is_read_again_only_after_a_write_or_the_reche
         ticker=lambda: seconds[0],
     )
     docs = Aggregates(store.collection(f"d{tag}"), Relay(backend.bus()), timers=(wheel,))
-    source = CountingReads(docs.coll)
+    return clock, seconds, wheel, docs, CountingReads(docs.coll)
+
+
+async def test_a_candidate_not_due_is_read_again_only_after_a_write_or_the_recheck(backend) -> None:
+    clock, seconds, wheel, docs, source = _rechecked(backend)
 
     async def scan() -> list[dict]:
         return []
@@ -144,6 +150,43 @@ async def test_a_candidate_not_due_is_read_again_only_after_a_write_or_the_reche
     assert await due() == []
     seconds[0] += 15  # real time passes, the service's clock stands still
     assert await due() == ["sent"]
+
+
+async def test_a_pass_takes_what_this_instance_wrote_as_read(backend) -> None:
+    clock, seconds, wheel, docs, source = _rechecked(backend)
+
+    async def scan() -> list[dict]:
+        return []
+
+    async def due(*, confirm: bool = True) -> list[str]:
+        return await due_ids(
+            wheel,
+            source,
+            now=clock.now,
+            limit=10,
+            time_field="fire_at",
+            where={"status": "waiting"},
+            scan=scan,
+            confirm=confirm,
+        )
+
+    def waiting(after: timedelta):  # noqa: ANN202
+        return lambda s: ({**(s or {}), "status": "waiting", "fire_at": iso(clock.now + after)}, [])
+
+    assert await due() == []  # a first pass: the wheel learns what its passes look for
+    await docs.apply("later", waiting(timedelta(seconds=40)))
+    await docs.apply("sent", waiting(timedelta(seconds=5)))
+    await docs.apply("sent", lambda s: ({**s, "status": "sent"}, []))
+    await docs.apply("now", waiting(timedelta(0)))
+    assert await due() == ["now"] and source.reads == ["now"]  # only what was written due is read, to confirm it
+    assert await due(confirm=False) == ["now"] and source.reads == ["now"]  # proposed on what was written
+
+    clock.now += timedelta(seconds=1)
+    await docs.coll.put({"_id": "later", "status": "waiting", "fire_at": iso(clock.now)})  # written elsewhere
+    assert await due(confirm=False) == ["now"]  # seen within ``recheck``, as a read would be
+    seconds[0] += 15
+    assert await due(confirm=False) == ["now", "later"]
+    assert sorted(source.reads) == ["later", "now", "now", "sent"]  # each read again once its time ran out
 
 
 async def test_a_costly_safety_net_scan_rests_for_its_cost_over_its_share(backend) -> None:
