@@ -273,8 +273,11 @@ class Aggregates:
         raise ConcurrencyConflict(id)
 
     async def publish(self, id: str) -> None:
-        """Publish what :meth:`apply` wrote with ``publish=False``."""
-        await self._flush(id)
+        """Publish what :meth:`apply` wrote with ``publish=False``, from the copy kept of that write (the relay
+        reads the document only if none is kept; should another process have written since, the clearing write
+        finds out, and publishing an entry twice is harmless: consumers drop what they have seen)."""
+        kept, doc = self._recall(id)
+        await self._flush(id, doc if kept else None)
 
     async def _flush(self, id: str, written: Doc | None = None) -> None:
         """Publish now; if the store or broker fails, the state is written all the same and

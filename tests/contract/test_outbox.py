@@ -86,6 +86,25 @@ async def test_a_repeated_request_publishes_what_the_first_try_left(backend) -> 
         await bus.stop()
 
 
+async def test_events_written_to_publish_later_are_published_from_the_copy_kept(backend) -> None:  # noqa: ANN001
+    bus, coll = await _setup(backend)
+    counted = CountingReads(coll)
+    try:
+        aggregates = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
+        event = _event(f"s-{uuid.uuid4().hex[:6]}")
+        aggregates.unstored("a")
+        await aggregates.apply("a", _create(event), publish=False)
+        assert await _published(bus, event.subject) == []
+        await aggregates.publish("a")
+        assert await _published(bus, event.subject) == [event.id] and counted.gets == 0
+
+        fresh = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]  # (a process that keeps no copy)
+        await fresh.publish("a")  # reads the document, whose published entry was cleared: nothing to send
+        assert counted.gets == 1 and await _published(bus, event.subject) == [event.id]
+    finally:
+        await bus.stop()
+
+
 async def test_a_publish_cancelled_midway_is_retried_by_the_relay(backend) -> None:  # noqa: ANN001
     bus, coll = await _setup(backend)
     try:
