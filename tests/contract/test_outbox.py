@@ -259,12 +259,18 @@ def add(n: int) -> Any:
     return lambda s: ({"items": [*(s or {}).get("items", []), n]}, [])
 
 
-async def test_a_decision_rests_on_the_kept_copy_only_when_it_writes(backend) -> None:  # noqa: ANN001
+async def _two_processes(backend) -> tuple[Any, Collection, CountingReads, Aggregates, Aggregates]:  # noqa: ANN001
+    """A collection, and two processes' aggregates of it: ``here``, whose reads by id are counted, and
+    ``elsewhere``, another replica writing the same documents."""
     bus, coll = await _setup(backend)
     counted = CountingReads(coll)
-    relay = Relay(bus)
-    here = Aggregates(counted, relay)  # type: ignore[arg-type]
-    elsewhere = Aggregates(coll, Relay(bus))  # another replica writing the same documents
+    here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
+    return bus, coll, counted, here, Aggregates(coll, Relay(bus))
+
+
+async def test_a_decision_rests_on_the_kept_copy_only_when_it_writes(backend) -> None:  # noqa: ANN001
+    bus, coll, counted, here, elsewhere = await _two_processes(backend)
+    relay = here.relay
 
     try:
         await here.apply("a", add(1))
@@ -305,10 +311,7 @@ async def test_a_decision_rests_on_the_kept_copy_only_when_it_writes(backend) ->
 
 
 async def test_a_decision_after_a_read_or_a_create_or_unstored_rests_on_what_they_saw(backend) -> None:  # noqa: ANN001
-    bus, coll = await _setup(backend)
-    counted = CountingReads(coll)
-    here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
-    elsewhere = Aggregates(coll, Relay(bus))
+    bus, coll, counted, here, elsewhere = await _two_processes(backend)
 
     try:
         assert await here.get("a") is None and counted.gets == 1
@@ -343,10 +346,7 @@ async def test_a_decision_after_a_read_or_a_create_or_unstored_rests_on_what_the
 
 
 async def test_a_cause_that_usually_creates_its_document_is_decided_without_a_read(backend) -> None:  # noqa: ANN001
-    bus, coll = await _setup(backend)
-    counted = CountingReads(coll)
-    here = Aggregates(counted, Relay(bus))  # type: ignore[arg-type]
-    elsewhere = Aggregates(coll, Relay(bus))
+    bus, coll, counted, here, elsewhere = await _two_processes(backend)
 
     try:
         applied = await here.apply("a", add(1), cause="a-received", creating=True)
