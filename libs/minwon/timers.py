@@ -56,6 +56,8 @@ MINUTE = "%Y-%m-%dT%H:%M"
 CURSOR = "cursor"
 PAGE_IDS = 100
 """Ids a bucket document holds: a filing's cost stays flat however many share its minute."""
+TIDIED = 500
+"""Pages of passed minutes :meth:`TimeIndex.tidy` deletes at most in one turn (more wait for the next)."""
 CATCH_UP = timedelta(minutes=15)
 """The most a pass walks back; after a longer stop (or a clock moved ahead) the wheel starts over
 from ``now - CATCH_UP`` and the safety-net query drains what is older, a page a pass."""
@@ -258,7 +260,7 @@ class TimeIndex:
         old = self._cursor
         self._cursor = reached
         await self.coll.put({"_id": CURSOR, "minute": reached})
-        if old is not None:  # (at most two hours of them: a longer gap leaves a few behind)
+        if old is not None:  # (at most two hours of them: a longer gap is left to tidy())
             minute = max(
                 datetime.strptime(old, MINUTE).replace(tzinfo=UTC),
                 datetime.strptime(reached, MINUTE).replace(tzinfo=UTC) - timedelta(hours=2),
@@ -276,6 +278,24 @@ class TimeIndex:
             del self._buckets[key]
         for bucket in [b for b in self._open if b < reached]:
             del self._open[bucket]
+
+    async def tidy(self) -> int:
+        """Delete the pages of minutes the cursor has passed that :meth:`advance` did not: a crash while
+        it deleted them, a gap of over two hours, a page another instance began after the last one seen
+        full here. The safety-net query covers their ids. Run with that query, in its turn: it reads the
+        wheel's own collection (the cursor and the pages of minutes to come), which is far smaller than
+        the documents it indexes. Returns how many pages were deleted."""
+        if self._cursor is None:
+            return 0
+        # "cursor" sorts after every minute, and a page of the cursor's minute after the minute itself
+        passed = await self.coll.find({"_id": {"$lt": self._cursor}}, limit=TIDIED)
+        for doc in passed:
+            await self.coll.delete(doc["_id"])
+        if passed:
+            log.info(
+                "timer pages of passed minutes deleted", extra={"collection": self.coll.name, "pages": len(passed)}
+            )
+        return len(passed)
 
     async def _load_cursor(self, now: datetime) -> str:
         if self._cursor is None:
@@ -331,6 +351,7 @@ async def due_ids(
                 index._last_rescan = now
                 scanned = await scan()
                 index._backlog = len(scanned) >= limit
+                await index.tidy()
                 for doc in scanned:
                     found[doc["_id"]] = doc
     ids, reached = await index.candidates(now)
