@@ -22,7 +22,7 @@ from minwon import statutory, topics
 from minwon.crypto import Sealer, SealError
 from minwon.errors import Conflict, Invalid, NotFound
 from minwon.events import Event
-from minwon.outbox import Decision
+from minwon.outbox import Applied, Decision
 from minwon.refreshed import Refreshed
 from minwon.service import Clock
 from services.routing import domain, metrics
@@ -331,12 +331,10 @@ class Routing(c.Consumer):
             await self.route_filing(event, data)
 
     async def route_filing(self, event: Event, data: c.ComplaintSealed) -> None:
-        receipt_no = event.subject
-        existing = await self.store.assignments.get(receipt_no)
-        if existing is not None:  # routed already (or closed before the filing arrived)
-            if existing["status"] == domain.QUEUED:
-                await self.assign_waiting(department=existing["department"])
-            return
+        """Route a complaint on its filing, the first routing usually hears of it: its route is decided
+        without reading the assignment first (``creating``). One that exists after all (a redelivered
+        filing, or the complaint closed before its filing arrived) is found by the write and left as
+        it is, apart from giving its department's waiting complaints a handler if it waits."""
         rules, departments = await self.tables()
         found = domain.match(rules, self._open(event, data), default_department=self.default_department)
         dept = departments.get(found.rule.department)
@@ -345,10 +343,16 @@ class Routing(c.Consumer):
             # it (one write and two counters, instead of a queued write and an assignment after it)
             async with self._assigning:
                 loads, guardian_loads = await self._loads(dept)
-                await self._route(event, data, found, dept, (loads, guardian_loads))
-            return
-        await self._route(event, data, found, dept, None)
-        await self.assign_waiting(department=found.rule.department)
+                applied = await self._route(event, data, found, dept, (loads, guardian_loads))
+            if applied.events:
+                return
+        else:
+            applied = await self._route(event, data, found, dept, None)
+            if applied.events:  # routed and waiting: the department's waiting complaints get their handlers
+                await self.assign_waiting(department=found.rule.department)
+                return
+        if applied.state is not None and applied.state.get("status") == domain.QUEUED:  # routed before, still waiting
+            await self.assign_waiting(department=applied.state["department"])
 
     async def _route(
         self,
@@ -357,9 +361,9 @@ class Routing(c.Consumer):
         found: domain.Match,
         dept: Department | None,
         loads: tuple[dict[str, int], dict[str, int]] | None,
-    ) -> None:
+    ) -> Applied:
         """Write the complaint's route (and, given the department's ``loads``, its handler if one is
-        free) with its events, then move the counters and publish."""
+        free) with its events, then move the counters and publish. No events: it was routed before."""
         receipt_no = event.subject
         now = self.clock()
 
@@ -392,7 +396,7 @@ class Routing(c.Consumer):
                     events = [*events, *assigned]
             return routed.to_doc(), _on_routing(events)
 
-        applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id, publish=False)
+        applied = await self.store.assignments.apply(receipt_no, decide, cause=event.id, publish=False, creating=True)
         metrics.observe(applied.events)
         if applied.events:
             await self.store.account(None, applied.state)
@@ -404,6 +408,7 @@ class Routing(c.Consumer):
             if applied.state and applied.state.get("status") == domain.ASSIGNED:
                 handler = (applied.state.get("handler") or {}).get("id")
                 _log_assigned(receipt_no, found.rule.department, handler, c.COMPLAINT_ASSIGNED)
+        return applied
 
     async def assign_waiting(self, *, department: str | None = None) -> int:
         """Give waiting complaints a handler: priority first, each to the least-loaded official on duty.

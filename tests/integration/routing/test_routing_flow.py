@@ -104,6 +104,28 @@ async def test_a_filing_published_twice_is_routed_and_assigned_exactly_once(back
             assert secret not in stored and secret not in published
 
 
+async def test_a_filing_is_routed_without_reading_its_assignment_and_a_redelivery_is_recognised(
+    backend, monkeypatch
+) -> None:
+    """The filing is the first routing hears of a complaint: its route is written without a read first.
+    Delivered again, to a process that keeps no copy, the write finds the route and nothing is repeated."""
+    reads = spies.gets(monkeypatch, "assignments")
+    async with running(backend) as run:
+        no = receipt()
+        filing = sealed_filing(run.settings, no, title="쓰레기 무단투기")
+        await publish(run, topics.PRIVATE, filing)
+        await wait_for(run.bus, no, c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED)
+        await settled(run, topics.PRIVATE)
+        assert no not in reads
+    async with running(backend) as run:  # restarted: no copy kept
+        await publish(run, topics.PRIVATE, filing)
+        await settled(run, topics.PRIVATE)
+        assert no in reads  # the route's create failed on the store: read, and left as it was
+        assert [e.type for e in await routing_events(run.bus, no)] == [c.COMPLAINT_ROUTED, c.COMPLAINT_ASSIGNED]
+        view = (await run.client.get(f"/api/v1/routing/assignments/{no}")).json()
+        assert view["status"] == "assigned" and [s["step"] for s in view["history"]] == ["routed", "assigned"]
+
+
 async def test_statutory_priority_complaint_waits_for_a_handler_then_goes_first(backend, monkeypatch) -> None:
     queries = spies.finds(monkeypatch, "assignments", lambda where: where.get("status") == "queued")
     async with running(backend) as run:
