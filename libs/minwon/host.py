@@ -177,9 +177,9 @@ class Infrastructure:
     bus: Bus
     stores: dict[str, DocumentStore] = field(default_factory=dict)
     requests_first: RequestsFirst | None = None
-    """Embedded: the services share one interpreter, so a filing or another change being answered
-    narrows the log's deliveries to one at a time (:mod:`minwon.turns`); distributed, each service is
-    its own process."""
+    """Embedded: the services share one interpreter, so filings and other changes being answered
+    together narrow the log's deliveries to one at a time (:mod:`minwon.turns`); distributed, each service
+    is its own process."""
 
     async def close(self) -> None:
         for store in self.stores.values():

@@ -340,9 +340,9 @@ async def test_the_embedded_log_parses_a_row_once_for_every_group_that_reads_it(
     assert all(a is b for a, b in zip(got["a"], got["b"], strict=True))
 
 
-async def test_the_embedded_log_delivers_one_at_a_time_while_a_request_is_answered(tmp_path) -> None:  # noqa: ANN001
-    """``minwon run``: while a request is being answered the groups' deliveries take one turn; all are
-    delivered, and once no request is, the lanes run side by side again."""
+async def test_the_embedded_log_delivers_one_at_a_time_while_requests_crowd(tmp_path) -> None:  # noqa: ANN001
+    """``minwon run``: while two requests are being answered the groups' deliveries take one turn; all are
+    delivered, and once none is, the lanes run side by side again."""
     from minwon.bus import SqliteBus
     from minwon.turns import RequestsFirst
 
@@ -363,7 +363,7 @@ async def test_the_embedded_log_delivers_one_at_a_time_while_a_request_is_answer
     subjects = [uuid.uuid4().hex for _ in range(10)]
     for subject in subjects:
         await bus.publish(topics.COMPLAINTS, _event(subject, 0))
-    first.answering = 1
+    first.answering = 2
     await bus.start()
     try:
         await _until(lambda: len(seen) >= 20)

@@ -1,6 +1,6 @@
 """Requests first (``minwon.turns``): a request that changes something counts from its first byte until its
-response starts, and while one does, deliveries share one turn; with none, they do not wait for each other.
-Reads never count."""
+response starts, and while two or more do, deliveries share one turn; otherwise they do not wait for each
+other. Reads never count."""
 
 from __future__ import annotations
 
@@ -98,10 +98,12 @@ async def _widest(first: RequestsFirst, n: int) -> int:
     return widest
 
 
-async def test_deliveries_take_one_turn_while_a_request_is_answered_and_run_side_by_side_otherwise() -> None:
+async def test_deliveries_take_one_turn_while_a_crowd_of_requests_is_answered_and_run_side_by_side_otherwise() -> None:
     first = RequestsFirst()
     assert await _widest(first, 8) == 8
-    first.answering = 1
+    first.answering = 1  # one change at a time: a steady stream leaves the backlog at full width
+    assert await _widest(first, 8) == 8
+    first.answering = 2
     assert await _widest(first, 8) == 1
     first.answering = 0
     assert await _widest(first, 8) == 8
