@@ -279,14 +279,14 @@ class TimeIndex:
         for bucket in [b for b in self._open if b < reached]:
             del self._open[bucket]
 
-    async def tidy(self) -> int:
+    async def tidy(self) -> None:
         """Delete the pages of minutes the cursor has passed that :meth:`advance` did not: a crash while
         it deleted them, a gap of over two hours, a page another instance began after the last one seen
         full here. The safety-net query covers their ids. Run with that query, in its turn: it reads the
         wheel's own collection (the cursor and the pages of minutes to come), which is far smaller than
-        the documents it indexes. Returns how many pages were deleted."""
+        the documents it indexes."""
         if self._cursor is None:
-            return 0
+            return
         # "cursor" sorts after every minute, and a page of the cursor's minute after the minute itself
         passed = await self.coll.find({"_id": {"$lt": self._cursor}}, limit=TIDIED)
         for doc in passed:
@@ -295,7 +295,6 @@ class TimeIndex:
             log.info(
                 "timer pages of passed minutes deleted", extra={"collection": self.coll.name, "pages": len(passed)}
             )
-        return len(passed)
 
     async def _load_cursor(self, now: datetime) -> str:
         if self._cursor is None:
