@@ -134,6 +134,11 @@ async def test_an_event_tries_its_notices_on_the_documents_it_just_wrote(backend
     r = receipt_no()
     async with AsyncTestClient(app(backend, store, bus)):
         await pub.publish(topics.COMPLAINTS, received(r))
+        # topics keep no order between them: the receipt is noted first, as when its filing is acknowledged
+        # (an event before it reads, to learn whether the facts exist). Watched by a query, which is no get,
+        # through a store of this loop's own (the service's runs on the client's).
+        kept = backend.store("notification").collection("complaints")
+        await until(lambda: kept.find({"_id": r}, limit=1), bool)
         await pub.publish(topics.ROUTING, assigned(r))  # the citizen's notices wait for the contact details
         await pub.publish(topics.PRIVATE, filing(r)[0])
         both = {domain.RECEIPT, domain.STAFF_ASSIGNED}  # the citizen's (it waited) and the official's

@@ -63,7 +63,11 @@ def _event(type: str, receipt_no: str, at: datetime, **data: Any) -> Event:
     )
 
 
-async def _close_a_complaint(probe: Any, r: str, at: datetime, *, department: str = "건축과") -> Event:
+async def _close_a_complaint(
+    probe: Any, r: str, at: datetime, *, department: str = "건축과", noted: Callable[[], Awaitable[Any]] | None = None
+) -> Event:
+    """Received, assigned and closed. ``noted``: waited for after the receipt (topics keep no order between
+    them, so an assignment may otherwise come first)."""
     await probe.publish(
         topics.COMPLAINTS,
         _event(
@@ -76,6 +80,8 @@ async def _close_a_complaint(probe: Any, r: str, at: datetime, *, department: st
             consent={"sms": True, "alimtalk": False, "email": False, "post": False},
         ),
     )
+    if noted is not None:
+        await _wait(noted)
     await probe.publish(
         topics.ROUTING,
         _event(c.COMPLAINT_ASSIGNED, r, at, department=department, handler={"id": "h-9", "name": "이담당"}),
@@ -161,7 +167,7 @@ async def test_the_receipt_creates_the_survey_without_reading_it(backend: Any, m
     r = _receipt()
     surveys = backend.store("survey").collection("surveys")  # read as another process would: not by the spy
     async with Probe(backend.bus()) as probe, AsyncTestClient(_app(backend, store, bus, clock)):
-        await _close_a_complaint(probe, r, clock.now)
+        await _close_a_complaint(probe, r, clock.now, noted=lambda: surveys.find({"_id": r}))
         await _wait(lambda: surveys.find({"_id": r, "status": "scheduled"}))
     assert reads == []  # received, assigned and closed: decided on what the receipt wrote
 
