@@ -8,6 +8,11 @@
   laptop without one and fails under ``CI=true``, like ``infra``.
 - ``backend``: parametrised over ``embedded`` and ``distributed``; builds
   isolated buses and stores (a fresh topic prefix and database names per test).
+
+Kafka keeps no order between topics (nor between a topic's partitions): a test that publishes on two
+topics and asserts on what the first one's effect allows waits for that effect before publishing the
+second (the embedded log hands a group its records in one order, so there it always holds).
+``tests/kafka_lag.py`` tells when a group has handled all of a topic.
 """
 
 from __future__ import annotations

@@ -103,7 +103,8 @@ async def test_a_clock_its_remaining_time_the_overdue_list_and_holidays(backend)
         async def breached():
             r = await client.get(f"/api/v1/deadlines/{late}")
             names = [s["name"] for s in r.json()["signals"]["emitted"]] if r.status_code == 200 else []
-            return r.json() if "escalation.2" in names else None
+            # the assignment came on another topic, which keeps no order with the receipt's
+            return r.json() if "escalation.2" in names and r.json().get("handler") else None
 
         view = await wait_for(breached)
         assert view["due_at"] == "2030-03-12T18:00:00+09:00" and view["overdue"] is True

@@ -20,6 +20,7 @@ from minwon import contracts as c
 from minwon import topics
 from services.notification import domain
 from tests.integration.notification.helpers import SmtpServer, app, listed, of, until
+from tests.kafka_lag import caught_up
 from tests.unit.notification.factories import NOW, assigned, event, filing, receipt_no, received, sealed
 
 BASE = "https://minwon.busan.example/"  # a trailing slash: the links still have one slash
@@ -118,6 +119,8 @@ async def test_the_answer_goes_in_full_by_email_and_letter_once(backend, pub, tm
                     len(of(xs, domain.REASSIGNED)) == 1 and of(xs, domain.REASSIGNED)[0]["status"] in domain.FINAL
                 ),
             )
+            await caught_up(backend, "minwon-notification", topics.PRIVATE, topics.COMPLAINTS)  # the redelivered too
+            items = await listed(client, r)
     finally:
         await server.stop()
 

@@ -26,7 +26,17 @@ def _exporter() -> InMemorySpanExporter:
     return exporter
 
 
+def _groups(exporter: InMemorySpanExporter, trace_id: str) -> set[object]:
+    """The consumer groups with a span in the trace."""
+    return {
+        s.attributes.get("messaging.consumer.group.name")
+        for s in exporter.get_finished_spans()
+        if f"{s.context.trace_id:032x}" == trace_id and s.attributes
+    }
+
+
 async def test_a_complaint_trace_spans_every_service_it_touches(backend) -> None:
+    wanted = {"minwon-routing", "minwon-deadline", "minwon-notification", "minwon-intake"}
     exporter = _exporter()
     trace_id = uuid.uuid4().hex
     infra = Infrastructure(bus=backend.bus(), stores={n: backend.store(n) for n in SERVICES})
@@ -44,11 +54,15 @@ async def test_a_complaint_trace_spans_every_service_it_touches(backend) -> None
             if body["items"]:
                 break
             await asyncio.sleep(0.1)
-        await asyncio.sleep(1)
+        # the other groups consume on their own time: wait (bounded) for each of them to have its span
+        for _ in range(300):
+            if wanted <= _groups(exporter, trace_id):
+                break
+            await asyncio.sleep(0.1)
 
     spans = [s for s in exporter.get_finished_spans() if f"{s.context.trace_id:032x}" == trace_id]
-    groups = {s.attributes.get("messaging.consumer.group.name") for s in spans}
-    assert {"minwon-routing", "minwon-deadline", "minwon-notification", "minwon-intake"} <= groups, groups
+    groups = _groups(exporter, trace_id)
+    assert wanted <= groups, groups
     server = [s for s in spans if s.kind == trace.SpanKind.SERVER]
     assert server and server[0].attributes["http.route"] == "/api/v1/complaints"
     internal = [

@@ -25,6 +25,7 @@ from services.routing.bootstrap import bootstrap
 from services.routing.settings import RoutingSettings
 from tests import samples
 from tests.factories import STAFF
+from tests.kafka_lag import behind
 
 GROUP = "minwon-routing"
 T = TypeVar("T")
@@ -175,32 +176,4 @@ async def _behind(run: Running, topic_names: tuple[str, ...]) -> int:
         return sum(
             n for (group, topic, _), n in (await run.bus.lag()).items() if group == GROUP and topic in topic_names
         )
-    # KafkaBus.lag() leaves out partitions the group never committed on; count them from offset 0.
-    from aiokafka import AIOKafkaConsumer
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=run.settings.kafka_bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=run.settings.kafka_bootstrap_servers)
-    await admin.start()
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(run.prefix + GROUP)
-        physical = {run.prefix + t for t in topic_names}
-        parts = await _partitions(consumer, physical)
-        ends = await consumer.end_offsets(parts)
-        return sum(end - max(committed[tp].offset if tp in committed else 0, 0) for tp, end in ends.items())
-    finally:
-        await consumer.stop()
-        await admin.close()
-
-
-async def _partitions(consumer: Any, topic_names: set[str]) -> list[Any]:
-    from aiokafka import TopicPartition
-
-    for _ in range(50):
-        await consumer._client.force_metadata_update()
-        known = {t: consumer.partitions_for_topic(t) for t in topic_names}
-        if all(known.values()):
-            return [TopicPartition(t, p) for t, ps in known.items() for p in sorted(ps)]
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"no partition metadata for {topic_names}")
+    return await behind(run.settings.kafka_bootstrap_servers, run.prefix + GROUP, [run.prefix + t for t in topic_names])

@@ -186,6 +186,14 @@ async def test_answering_over_http_and_the_yearly_report(backend: Any) -> None:
             return await _status(client, r) == "scheduled" and await _status(client, other) == "scheduled"
 
         await _wait(both_scheduled)
+        # the assignments came on another topic (no order between topics): an answer takes the department
+        # the survey knows when it is given
+        surveys = backend.store("survey").collection("surveys")
+
+        async def both_assigned() -> bool:
+            return len(await surveys.find({"department": department}, limit=2)) == 2
+
+        await _wait(both_assigned)
         clock.advance(DELAY + 1)
         [invitation] = await _wait(lambda: _published(probe, r, c.SURVEY_INVITED))
         [other_invitation] = await _wait(lambda: _published(probe, other, c.SURVEY_INVITED))
