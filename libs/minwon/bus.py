@@ -119,9 +119,10 @@ class _Deliverer:
 
     publish: Callable[[str, Event], Awaitable[None]]
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    turn: Callable[[], AbstractAsyncContextManager[Any]] = turns.free
-    """Entered around each attempt (:class:`minwon.turns.RequestsFirst`: one at a time while the
-    process answers a request that changes something); never held across a retry's pause."""
+    turn: Callable[[str], AbstractAsyncContextManager[Any]] = turns.free
+    """Entered around each attempt, given the delivering group (:class:`minwon.turns.RequestsFirst`: one at a
+    time while the process answers a crowd of requests that change something, and the groups on the
+    receipt's path before the others); never held across a retry's pause."""
     _series: dict[tuple[str, str], tuple[Histogram, Counter]] = field(default_factory=dict, init=False, repr=False)
     """Each (group, topic)'s processing time and count of handled events (a metric's ``labels`` takes a
     lock and checks its labels on every call: a few per cent of a burst's samples)."""
@@ -143,7 +144,7 @@ class _Deliverer:
             try:
                 with telemetry.consume_span(sub.group, topic, event):
                     try:
-                        async with self.turn():
+                        async with self.turn(sub.group):
                             await sub.handler(event)
                     except Exception as exc:
                         transient = is_transient(exc)
@@ -310,7 +311,8 @@ class SqliteBus:
     have seen). Events published while nobody listened are delivered on the
     next start. A record that does not parse is dead-lettered and skipped.
     ``requests_first``: the process's request counter (:mod:`minwon.turns`), its
-    deliveries one at a time while a request that changes something is being answered.
+    deliveries one at a time while a crowd of requests that change something is being answered, and the
+    receipt's path first.
     """
 
     def __init__(

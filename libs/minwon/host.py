@@ -35,13 +35,16 @@ from minwon import auth, limits, telemetry
 from minwon.bus import Bus, KafkaBus, KafkaSecurity, SqliteBus
 from minwon.docstore import DocumentStore, MongoStore, SqliteStore
 from minwon.errors import DomainError, TransientError
-from minwon.service import Clock, Service, system_clock
+from minwon.service import Clock, Service, group_of, system_clock
 from minwon.settings import DEV_AUTH_SECRET, Settings, development_defaults, refuse_development_secrets
 from minwon.turns import RequestsFirst
 
 log = logging.getLogger("minwon.host")
 
 LAG_INTERVAL = 15.0
+RECEIPT_PATH = ("routing", "notification")
+"""The services a filing passes through before its receipt notice goes out: in one process their
+deliveries go before the other services' (:mod:`minwon.turns`)."""
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,8 @@ class Infrastructure:
     stores: dict[str, DocumentStore] = field(default_factory=dict)
     requests_first: RequestsFirst | None = None
     """Embedded: the services share one interpreter, so filings and other changes being answered
-    together narrow the log's deliveries to one at a time (:mod:`minwon.turns`); distributed, each service
-    is its own process."""
+    together narrow the log's deliveries to one at a time, and the receipt's path goes before the rest
+    (:mod:`minwon.turns`); distributed, each service is its own process."""
 
     async def close(self) -> None:
         for store in self.stores.values():
@@ -192,7 +195,7 @@ class Infrastructure:
 def build_infrastructure(settings: Settings, names: Sequence[str]) -> Infrastructure:
     if settings.backend == "embedded":
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        first = RequestsFirst()
+        first = RequestsFirst(group_of(n) for n in RECEIPT_PATH if n in names)
         return Infrastructure(
             bus=SqliteBus(settings.data_dir / "events.db", requests_first=first),
             stores={n: SqliteStore(settings.data_dir / f"{n}.db", scan_share=settings.scan_share) for n in names},

@@ -28,6 +28,11 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
+def group_of(name: str) -> str:
+    """The consumer group of the service ``name``'s own subscriptions."""
+    return f"minwon-{name}"
+
+
 @dataclass
 class Service:
     name: str
@@ -45,7 +50,7 @@ class Service:
 
     @property
     def group(self) -> str:
-        return f"minwon-{self.name}"
+        return group_of(self.name)
 
     def all_subscriptions(self) -> list[tuple[str, Sequence[str], Handler]]:
         """(consumer group, topics, handler) of every subscription."""

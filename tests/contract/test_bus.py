@@ -340,6 +340,37 @@ async def test_the_embedded_log_parses_a_row_once_for_every_group_that_reads_it(
     assert all(a is b for a, b in zip(got["a"], got["b"], strict=True))
 
 
+async def test_the_embedded_log_delivers_to_the_receipts_path_first(tmp_path) -> None:  # noqa: ANN001
+    """``minwon run``: while a group on the receipt's path is handling a record, another group's records wait
+    (then every one is delivered)."""
+    from minwon.bus import SqliteBus
+    from minwon.turns import RequestsFirst
+
+    bus = SqliteBus(tmp_path / "events.db", poll_interval=0.05, requests_first=RequestsFirst(["turns-path"], hold=10.0))
+    seen: list[tuple[str, str]] = []
+
+    def handler(group: str, seconds: float):  # noqa: ANN202
+        async def handle(event: Event) -> None:
+            seen.append((group, "start"))
+            await asyncio.sleep(seconds)
+            seen.append((group, "end"))
+
+        return handle
+
+    bus.subscribe("turns-path", [topics.ROUTING], handler("path", 0.5))
+    bus.subscribe("turns-other", [topics.COMPLAINTS], handler("other", 0.01))
+    await bus.start()
+    try:
+        await bus.publish(topics.ROUTING, _event(uuid.uuid4().hex, 0))
+        await _until(lambda: ("path", "start") in seen)
+        for _ in range(5):
+            await bus.publish(topics.COMPLAINTS, _event(uuid.uuid4().hex, 0))
+        await _until(lambda: seen.count(("other", "end")) == 5)
+    finally:
+        await bus.stop()
+    assert seen[:2] == [("path", "start"), ("path", "end")]  # the others waited for it
+
+
 async def test_the_embedded_log_delivers_one_at_a_time_while_requests_crowd(tmp_path) -> None:  # noqa: ANN001
     """``minwon run``: while two requests are being answered the groups' deliveries take one turn; all are
     delivered, and once none is, the lanes run side by side again."""

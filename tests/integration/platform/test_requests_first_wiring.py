@@ -1,5 +1,5 @@
-"""``minwon run`` (embedded) counts the changing requests it answers (its log's deliveries narrow while one
-is); a distributed service, alone in its process, does not."""
+"""``minwon run`` (embedded) counts the changing requests it answers (its log's deliveries narrow while a
+crowd is) and puts the receipt's path first; a distributed service, alone in its process, does neither."""
 
 from __future__ import annotations
 
@@ -40,6 +40,20 @@ async def test_the_embedded_process_counts_the_requests_it_answers(tmp_path) -> 
         assert first.answering == 0
     finally:
         await infra.close()
+
+
+async def test_the_receipts_path_is_routing_then_notification_when_the_process_runs_them(tmp_path) -> None:  # noqa: ANN001
+    from apps.host import SERVICES
+
+    for names, path in (
+        (list(SERVICES), {"minwon-routing", "minwon-notification"}),
+        (["intake", "deadline", "notification"], {"minwon-notification"}),
+    ):
+        infra = host.build_infrastructure(Settings(data_dir=tmp_path / "var"), names)
+        try:
+            assert infra.requests_first is not None and infra.requests_first.first == path
+        finally:
+            await infra.close()
 
 
 def test_a_distributed_service_does_not() -> None:
