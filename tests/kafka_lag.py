@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 
@@ -46,8 +46,14 @@ async def caught_up(backend: Any, group: str, *topic_names: str, timeout: float 
         return
     prefix = f"t{backend.tag}."
     physical = [prefix + t for t in topic_names]
+    bootstrap = backend.infra.kafka_bootstrap
+    await drained(lambda: behind(bootstrap, prefix + group, physical), f"{group} on {topic_names}", timeout)
+
+
+async def drained(count: Callable[[], Awaitable[int]], what: str, timeout: float = 30.0) -> None:
+    """Poll ``count`` (records still to handle) until it reads 0; fail naming ``what`` after ``timeout`` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while (left := await behind(backend.infra.kafka_bootstrap, prefix + group, physical)) > 0:
+    while (left := await count()) > 0:
         if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"{group} still {left} behind on {topic_names}")
+            raise AssertionError(f"{what}: still {left} behind")
         await asyncio.sleep(0.2)

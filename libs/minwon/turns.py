@@ -77,7 +77,7 @@ class RequestsFirst:
             self._running += 1
             self._none_running.clear()
             try:
-                async with self._turn if self.answering >= CROWD else _FREE:
+                async with self._crowd():
                     yield
             finally:
                 self._running -= 1
@@ -90,8 +90,12 @@ class RequestsFirst:
                     await self._none_running.wait()
             except TimeoutError:
                 pass  # delayed, never stopped
-        async with self._turn if self.answering >= CROWD else _FREE:
+        async with self._crowd():
             yield
+
+    def _crowd(self) -> AbstractAsyncContextManager[Any]:
+        """The shared turn while :data:`CROWD` or more changing requests are being answered, else nothing."""
+        return self._turn if self.answering >= CROWD else _FREE
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """The ASGI middleware that counts the changing requests being answered (HTTP only)."""

@@ -25,7 +25,7 @@ from services.routing.bootstrap import bootstrap
 from services.routing.settings import RoutingSettings
 from tests import samples
 from tests.factories import STAFF
-from tests.kafka_lag import behind
+from tests.kafka_lag import behind, drained
 
 GROUP = "minwon-routing"
 T = TypeVar("T")
@@ -164,11 +164,7 @@ async def wait_for(bus: Bus, receipt_no: str, *types: str, timeout: float = 30.0
 
 async def settled(run: Running, *topic_names: str, timeout: float = 30.0) -> None:
     """Wait until routing's consumer group has handled everything published on ``topic_names``."""
-    deadline = time.monotonic() + timeout
-    while await _behind(run, topic_names):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"routing still behind on {topic_names}")
-        await asyncio.sleep(0.2)
+    await drained(lambda: _behind(run, topic_names), f"routing on {topic_names}", timeout)
 
 
 async def _behind(run: Running, topic_names: tuple[str, ...]) -> int:
