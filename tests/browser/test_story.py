@@ -113,6 +113,7 @@ def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey
     expect(official.locator("h1")).to_contain_text(receipt_no)
     expect(official.locator("#deadline .remaining")).to_have_text(REMAINING)
     shot(official, "console-complaint")
+    reload_until(official, "#survey", "처리 완료 후 안내")  # the survey waits for the complaint to close
 
     official.locator("#do-acknowledge").click()
     expect(official.locator("#done")).to_be_visible()
@@ -201,4 +202,5 @@ def test_handler_works_a_complaint_to_closure_and_the_citizen_answers_the_survey
     expect(lead.locator("#survey")).to_contain_text("빠르게 고쳐 주셔서 고맙습니다.")
     official.goto(f"/console/complaints/{receipt_no}")
     expect(official.locator("#survey")).to_contain_text("4 / 5")
+    expect(official.locator("#survey")).to_contain_text("안내한 일시")
     assert "빠르게 고쳐 주셔서" not in official.content()
