@@ -83,6 +83,7 @@ from tests.soak.harness import (
 )
 
 RECEIPT_NOTICE = "citizen.receipt"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -249,8 +250,6 @@ def _r(value: float | None, factor: float = 1.0, digits: int = 3) -> float | Non
 
 # ---------------------------------------------------------------- raw limits
 
-
-T = TypeVar("T")
 
 RAW_ROUNDS = 3
 """Rounds of each raw limit: this disk's fsync time swings between minutes (SQLite 1,586 and 3,337 inserts/s
